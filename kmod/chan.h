@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The channel object: a FIFO of whole messages, the queues of committed
+ * senders and receivers, and the handoff between them. See chan.c for the
+ * locking rules.
+ */
+#ifndef KCHAN_CHAN_H
+#define KCHAN_CHAN_H
+
+#include <linux/kref.h>
+#include <linux/list.h>
+#include <linux/spinlock.h>
+#include <linux/types.h>
+#include <linux/uio.h>
+#include <linux/wait.h>
+#include <linux/kchan.h>
+
+struct kchan_node;
+struct kchan_user;
+
+/* One message, allocated by the sender and freed by its receiver. */
+struct kchan_msg {
+	struct list_head node;		/* on kchan.buf while buffered */
+	struct kchan_ticket *sender;	/* rendezvous: the claimed sender */
+	u32 len;
+	u8 data[];
+};
+
+/*
+ * A waiter is one task (or, later, one select) waiting for any of its
+ * tickets to be matched. Exactly one ticket of a waiter ever commits: the
+ * state moves away from KCHAN_W_WAITING once, under waiter.lock.
+ */
+enum kchan_wstate {
+	KCHAN_W_WAITING,	/* tickets queued, may be matched */
+	KCHAN_W_CLAIMED,	/* a receiver is copying our message out */
+	KCHAN_W_DONE,		/* finished: result (and msg/peer) are final */
+	KCHAN_W_CANCELLED,	/* gave up; its tickets are being unlinked */
+};
+
+struct kchan_ticket;
+
+struct kchan_waiter {
+	spinlock_t lock;		/* guards state, result, msg, peer */
+	int state;			/* enum kchan_wstate */
+	int result;			/* DONE: length, 0 (closed) or -errno */
+	struct kchan_msg *msg;		/* DONE receive: the message handed over */
+	struct task_struct *task;	/* woken on every state change */
+};
+
+/* One pending operation of a waiter on one channel. */
+struct kchan_ticket {
+	struct list_head node;		/* on kchan.sendq or kchan.recvq */
+	struct kchan_waiter *waiter;
+	struct kchan *chan;
+	bool send;
+	struct kchan_msg *msg;		/* send: the message offered, if ours */
+	size_t room;			/* receive: bytes the reader can take */
+};
+
+struct kchan {
+	spinlock_t lock;
+	struct list_head buf;		/* queued messages, oldest first */
+	u32 count;			/* messages in buf */
+	u32 inflight;			/* messages being copied out */
+	u32 nsend;			/* tickets on sendq */
+	u32 nrecv;			/* tickets on recvq */
+	struct list_head sendq;		/* committed senders, in arrival order */
+	struct list_head recvq;		/* committed receivers, in arrival order */
+	bool closed;
+	u64 sent;
+	u64 received;
+
+	/* Fixed at creation. */
+	u32 capacity;
+	u32 msg_max;
+	u32 flags;			/* KCHAN_CREATE_* */
+	u64 id;
+
+	wait_queue_head_t rd_wait;	/* pollers waiting for EPOLLIN */
+	wait_queue_head_t wr_wait;	/* pollers waiting for EPOLLOUT */
+	atomic_t writers;		/* write-capable files, for autoclose */
+	struct kref ref;
+
+	struct kchan_user *user;	/* charged for this channel */
+	struct kchan_node *node;	/* named channel's device, or NULL */
+	const char *name;		/* set once, before node */
+	struct list_head all;		/* on the global list, see proc.c */
+};
+
+struct kchan *kchan_alloc(u32 capacity, u32 msg_max, u32 flags);
+void kchan_get(struct kchan *ch);
+void kchan_put(struct kchan *ch);
+
+struct kchan_msg *kchan_msg_alloc(size_t len);
+void kchan_msg_free(struct kchan_msg *msg);
+
+ssize_t kchan_send(struct kchan *ch, struct kchan_msg *msg, bool nonblock);
+ssize_t kchan_recv(struct kchan *ch, struct iov_iter *to, bool nonblock);
+int kchan_close(struct kchan *ch);
+__poll_t kchan_readiness(struct kchan *ch, fmode_t mode);
+int kchan_next_len(struct kchan *ch, u32 *len);
+void kchan_snapshot(struct kchan *ch, struct kchan_stat *st);
+
+#endif /* KCHAN_CHAN_H */

@@ -1,0 +1,251 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The control device /dev/chanctl: creates channels (anonymous or named),
+ * removes names, and reports the interface version. Also the module's
+ * limits and the per-user channel count they bound.
+ */
+#include <linux/cred.h>
+#include <linux/fcntl.h>
+#include <linux/hashtable.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "kchan.h"
+
+/* Hard ceilings: a module parameter above one refuses to load. */
+#define KCHAN_CEIL_CAPACITY		(1U << 20)
+#define KCHAN_CEIL_MSG_SIZE		(4U << 20)
+#define KCHAN_CEIL_CHANNELS_PER_USER	(1U << 20)
+
+unsigned int kchan_max_capacity = 65536;
+module_param_named(max_capacity, kchan_max_capacity, uint, 0444);
+MODULE_PARM_DESC(max_capacity, "largest channel capacity (messages)");
+
+unsigned int kchan_max_msg_size = 65536;
+module_param_named(max_msg_size, kchan_max_msg_size, uint, 0444);
+MODULE_PARM_DESC(max_msg_size, "largest msg_max (bytes)");
+
+unsigned int kchan_max_channels_per_user = 4096;
+module_param_named(max_channels_per_user, kchan_max_channels_per_user, uint,
+		   0444);
+MODULE_PARM_DESC(max_channels_per_user, "channels one user may own");
+
+/**
+ * kchan_limits_check() - refuse parameters above the compiled-in ceilings.
+ *
+ * Context: module init.
+ * Return: 0 or -EINVAL.
+ */
+int kchan_limits_check(void)
+{
+	if (kchan_max_capacity > KCHAN_CEIL_CAPACITY ||
+	    !kchan_max_msg_size || kchan_max_msg_size > KCHAN_CEIL_MSG_SIZE ||
+	    kchan_max_channels_per_user > KCHAN_CEIL_CHANNELS_PER_USER) {
+		pr_err("kchan: a limit is above its ceiling (capacity %u, msg size %u, channels per user %u)\n",
+		       KCHAN_CEIL_CAPACITY, KCHAN_CEIL_MSG_SIZE,
+		       KCHAN_CEIL_CHANNELS_PER_USER);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/*
+ * Per-user channel counts, keyed by the creator's fsuid. An entry lives
+ * while the user owns a channel.
+ */
+struct kchan_user {
+	struct hlist_node node;
+	kuid_t uid;
+	unsigned int count;
+};
+
+static DEFINE_SPINLOCK(kchan_users_lock);
+static DEFINE_HASHTABLE(kchan_users, 6);
+
+static struct kchan_user *kchan_user_find(kuid_t uid)
+{
+	struct kchan_user *user;
+
+	lockdep_assert_held(&kchan_users_lock);
+	hash_for_each_possible(kchan_users, user, node, __kuid_val(uid))
+		if (uid_eq(user->uid, uid))
+			return user;
+	return NULL;
+}
+
+static struct kchan_user *kchan_user_charge(kuid_t uid)
+{
+	struct kchan_user *spare, *user;
+
+	spare = kzalloc(sizeof(*spare), GFP_KERNEL_ACCOUNT);
+	if (!spare)
+		return ERR_PTR(-ENOMEM);
+	spin_lock(&kchan_users_lock);
+	user = kchan_user_find(uid);
+	if (!user) {
+		user = spare;
+		spare = NULL;
+		user->uid = uid;
+		hash_add(kchan_users, &user->node, __kuid_val(uid));
+	}
+	if (user->count >= READ_ONCE(kchan_max_channels_per_user)) {
+		if (!user->count) {
+			hash_del(&user->node);
+			spare = user;
+		}
+		user = ERR_PTR(-EMFILE);
+	} else {
+		user->count++;
+	}
+	spin_unlock(&kchan_users_lock);
+	kfree(spare);
+	return user;
+}
+
+/**
+ * kchan_user_uncharge() - a channel charged to @user is gone.
+ * @user: as returned by kchan_user_charge(), or NULL
+ *
+ * Context: any process context; takes kchan_users_lock.
+ */
+void kchan_user_uncharge(struct kchan_user *user)
+{
+	if (!user)
+		return;
+	spin_lock(&kchan_users_lock);
+	if (--user->count) {
+		spin_unlock(&kchan_users_lock);
+		return;
+	}
+	hash_del(&user->node);
+	spin_unlock(&kchan_users_lock);
+	kfree(user);
+}
+
+/**
+ * kchan_version_ioctl() - copy struct kchan_version to user space.
+ * @arg: user pointer
+ *
+ * Context: process context.
+ * Return: 0 or -EFAULT.
+ */
+long kchan_version_ioctl(void __user *arg)
+{
+	struct kchan_version v = {
+		.version = KCHAN_VERSION,
+		.features = KCHAN_FEATURE_NAMED | KCHAN_FEATURE_AUTOCLOSE |
+			    KCHAN_FEATURE_NEXT_LEN,
+		.max_capacity = kchan_max_capacity,
+		.max_msg_size = kchan_max_msg_size,
+		.max_channels_per_user = kchan_max_channels_per_user,
+	};
+
+	return copy_to_user(arg, &v, sizeof(v)) ? -EFAULT : 0;
+}
+
+static int kchan_create_check(const struct kchan_create *req)
+{
+	bool named = req->name[0];
+
+	if (req->flags & ~KCHAN_CREATE_ALL)
+		return -EINVAL;
+	if (req->reserved0 || req->reserved[0] || req->reserved[1])
+		return -EINVAL;
+	if (req->capacity > kchan_max_capacity)
+		return -EINVAL;
+	if (!req->msg_max || req->msg_max > kchan_max_msg_size)
+		return -EINVAL;
+	if (named && (req->fd_flags || (req->mode & ~0777) ||
+		      !kchan_name_valid(req->name, sizeof(req->name))))
+		return -EINVAL;
+	if (!named && (req->mode || (req->fd_flags & ~(O_CLOEXEC | O_NONBLOCK))))
+		return -EINVAL;
+	return 0;
+}
+
+static long kchan_ctl_create(struct kchan_create __user *ureq)
+{
+	struct kchan_create req;
+	struct kchan_user *user;
+	struct kchan *ch;
+	int ret;
+
+	if (copy_from_user(&req, ureq, sizeof(req)))
+		return -EFAULT;
+	ret = kchan_create_check(&req);
+	if (ret)
+		return ret;
+
+	user = kchan_user_charge(current_fsuid());
+	if (IS_ERR(user))
+		return PTR_ERR(user);
+	ch = kchan_alloc(req.capacity, req.msg_max, req.flags);
+	if (!ch) {
+		kchan_user_uncharge(user);
+		return -ENOMEM;
+	}
+	ch->user = user;
+
+	if (req.name[0]) {
+		ret = kchan_name_create(ch, req.name, req.mode);
+		kchan_put(ch);
+		return ret;
+	}
+	ret = kchan_install_fd(ch, req.fd_flags);
+	if (ret < 0)
+		kchan_put(ch);
+	return ret;
+}
+
+static long kchan_ctl_unlink(struct kchan_name __user *ureq)
+{
+	struct kchan_name req;
+
+	if (copy_from_user(&req, ureq, sizeof(req)))
+		return -EFAULT;
+	if (req.reserved || !kchan_name_valid(req.name, sizeof(req.name)))
+		return -EINVAL;
+	return kchan_name_unlink(req.name);
+}
+
+static long kchan_ctl_ioctl(struct file *file, unsigned int cmd,
+			    unsigned long arg)
+{
+	void __user *uarg = (void __user *)arg;
+
+	switch (cmd) {
+	case KCHAN_IOC_VERSION:
+		return kchan_version_ioctl(uarg);
+	case KCHAN_CTL_CREATE:
+		return kchan_ctl_create(uarg);
+	case KCHAN_CTL_UNLINK:
+		return kchan_ctl_unlink(uarg);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static const struct file_operations kchan_ctl_fops = {
+	.owner		= THIS_MODULE,
+	.unlocked_ioctl	= kchan_ctl_ioctl,
+	.compat_ioctl	= compat_ptr_ioctl,
+};
+
+static struct miscdevice kchan_ctl_dev = {
+	.minor	= MISC_DYNAMIC_MINOR,
+	.name	= "chanctl",
+	.fops	= &kchan_ctl_fops,
+	.mode	= 0666,
+};
+
+int kchan_ctl_init(void)
+{
+	return misc_register(&kchan_ctl_dev);
+}
+
+void kchan_ctl_exit(void)
+{
+	misc_deregister(&kchan_ctl_dev);
+}

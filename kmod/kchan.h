@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* What the parts of the module offer each other. */
+#ifndef KCHAN_KCHAN_H
+#define KCHAN_KCHAN_H
+
+#include <linux/fs.h>
+#include <linux/uidgid.h>
+#include "chan.h"
+
+/* ctl.c: the control device, limits, per-user accounting */
+extern unsigned int kchan_max_capacity;
+extern unsigned int kchan_max_msg_size;
+extern unsigned int kchan_max_channels_per_user;
+int kchan_limits_check(void);
+int kchan_ctl_init(void);
+void kchan_ctl_exit(void);
+long kchan_version_ioctl(void __user *arg);
+void kchan_user_uncharge(struct kchan_user *user);
+
+/* fops.c: channel files */
+extern const struct file_operations kchan_fops;
+int kchan_install_fd(struct kchan *ch, unsigned int fd_flags);
+
+/* names.c: named channels, /dev/chan/NAME and /sys/class/chan/NAME */
+int kchan_names_init(void);
+void kchan_names_exit(void);
+bool kchan_name_valid(const char *name, size_t size);
+int kchan_name_create(struct kchan *ch, const char *name, umode_t mode);
+int kchan_name_unlink(const char *name);
+struct kchan *kchan_name_open(struct inode *inode);
+
+/* proc.c: the global view, /proc/kchan */
+void kchan_list_add(struct kchan *ch);
+void kchan_list_del(struct kchan *ch);
+int kchan_proc_init(void);
+void kchan_proc_exit(void);
+
+#endif /* KCHAN_KCHAN_H */

@@ -1,0 +1,315 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Named channels: a character device /dev/chan/NAME per name (devtmpfs
+ * creates it with the owner and mode we give), its sysfs directory
+ * /sys/class/chan/NAME, and the name table.
+ *
+ * DOC: lifetime
+ *
+ * A kchan_node embeds the cdev and the struct device; cdev_device_add()
+ * makes the cdev hold the device, and every open file holds the cdev, so
+ * the node outlives its files. The node holds a channel reference, dropped
+ * by the device's release. The name table holds the device reference that
+ * kchan_name_unlink() drops; kchan_names_lock guards the table and orders
+ * creation against removal of the same name.
+ */
+#include <linux/cdev.h>
+#include <linux/cred.h>
+#include <linux/capability.h>
+#include <linux/ctype.h>
+#include <linux/hashtable.h>
+#include <linux/idr.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/stringhash.h>
+
+#include "compat.h"
+#include "kchan.h"
+
+#define KCHAN_MINORS	(1U << 16)
+
+struct kchan_node {
+	struct cdev cdev;
+	struct device dev;
+	struct kchan *ch;
+	struct hlist_node hash;		/* on kchan_names */
+	kuid_t uid;
+	kgid_t gid;
+	umode_t mode;
+	bool unlinked;
+};
+
+static DEFINE_MUTEX(kchan_names_lock);
+static DEFINE_HASHTABLE(kchan_names, 8);
+static DEFINE_IDA(kchan_minors);
+static dev_t kchan_devt;
+static struct class *kchan_class;
+static atomic_t kchan_nodes_live = ATOMIC_INIT(0);
+
+static struct kchan_node *to_node(KCHAN_DEVNODE_CONST struct device *dev)
+{
+	return container_of(dev, struct kchan_node, dev);
+}
+
+static u32 kchan_name_hash(const char *name)
+{
+	return full_name_hash(NULL, name, strlen(name));
+}
+
+/**
+ * kchan_name_valid() - 1..KCHAN_NAME_MAX of [A-Za-z0-9._-], not . or ..
+ * @name: a buffer of @size bytes that must hold the NUL
+ * @size: its size
+ *
+ * Return: true if @name may name a channel.
+ */
+bool kchan_name_valid(const char *name, size_t size)
+{
+	size_t i, len = strnlen(name, size);
+
+	if (!len || len == size || len > KCHAN_NAME_MAX)
+		return false;
+	if (!strcmp(name, ".") || !strcmp(name, ".."))
+		return false;
+	for (i = 0; i < len; i++)
+		if (!isalnum(name[i]) && !strchr("._-", name[i]))
+			return false;
+	return true;
+}
+
+static struct kchan_node *kchan_name_find(const char *name)
+{
+	struct kchan_node *node;
+
+	lockdep_assert_held(&kchan_names_lock);
+	hash_for_each_possible(kchan_names, node, hash, kchan_name_hash(name))
+		if (!strcmp(dev_name(&node->dev), name))
+			return node;
+	return NULL;
+}
+
+/* sysfs: one read-only file per field of struct kchan_stat */
+#define KCHAN_ATTR(field, fmt, expr)					\
+static ssize_t field##_show(struct device *dev,				\
+			    struct device_attribute *attr, char *buf)	\
+{									\
+	struct kchan_stat st = { 0 };					\
+									\
+	kchan_snapshot(to_node(dev)->ch, &st);				\
+	return sysfs_emit(buf, fmt "\n", expr);				\
+}									\
+static DEVICE_ATTR_RO(field)
+
+KCHAN_ATTR(id, "%llu", st.id);
+KCHAN_ATTR(capacity, "%u", st.capacity);
+KCHAN_ATTR(msg_max, "%u", st.msg_max);
+KCHAN_ATTR(queued, "%u", st.queued);
+KCHAN_ATTR(senders, "%u", st.senders);
+KCHAN_ATTR(receivers, "%u", st.receivers);
+KCHAN_ATTR(closed, "%u", !!(st.flags & KCHAN_STAT_CLOSED));
+KCHAN_ATTR(sent, "%llu", st.sent);
+KCHAN_ATTR(received, "%llu", st.received);
+
+static struct attribute *kchan_node_attrs[] = {
+	&dev_attr_id.attr,
+	&dev_attr_capacity.attr,
+	&dev_attr_msg_max.attr,
+	&dev_attr_queued.attr,
+	&dev_attr_senders.attr,
+	&dev_attr_receivers.attr,
+	&dev_attr_closed.attr,
+	&dev_attr_sent.attr,
+	&dev_attr_received.attr,
+	NULL,
+};
+ATTRIBUTE_GROUPS(kchan_node);
+
+static char *kchan_node_devnode(KCHAN_DEVNODE_CONST struct device *dev,
+				umode_t *mode, kuid_t *uid, kgid_t *gid)
+{
+	struct kchan_node *node = to_node(dev);
+
+	if (mode)
+		*mode = node->mode;
+	if (uid)
+		*uid = node->uid;
+	if (gid)
+		*gid = node->gid;
+	return kasprintf(GFP_KERNEL, "chan/%s", dev_name(dev));
+}
+
+static void kchan_node_release(struct device *dev)
+{
+	struct kchan_node *node = to_node(dev);
+
+	ida_free(&kchan_minors, MINOR(dev->devt));
+	kchan_put(node->ch);
+	kfree(node);
+	if (atomic_dec_and_test(&kchan_nodes_live))
+		wake_up_var(&kchan_nodes_live);
+}
+
+static const struct device_type kchan_node_type = {
+	.name		= "kchan",
+	.groups		= kchan_node_groups,
+	.devnode	= kchan_node_devnode,
+	.release	= kchan_node_release,
+};
+
+/**
+ * kchan_name_create() - give @ch the name @name: /dev/chan/NAME.
+ * @ch: the channel; the name takes its own reference
+ * @name: a valid name (kchan_name_valid())
+ * @mode: permission bits of the node, 0 for 0600
+ *
+ * The node is owned by the caller's fsuid and fsgid.
+ *
+ * Context: process context, may sleep; takes kchan_names_lock.
+ * Return: 0, -EEXIST, -ENOSPC when no minor is left, -ENOMEM.
+ */
+int kchan_name_create(struct kchan *ch, const char *name, umode_t mode)
+{
+	struct kchan_node *node;
+	int minor, ret;
+
+	ch->name = kstrdup(name, GFP_KERNEL_ACCOUNT);
+	if (!ch->name)
+		return -ENOMEM;
+	node = kzalloc(sizeof(*node), GFP_KERNEL_ACCOUNT);
+	if (!node)
+		return -ENOMEM;
+	minor = ida_alloc_max(&kchan_minors, KCHAN_MINORS - 1, GFP_KERNEL);
+	if (minor < 0) {
+		kfree(node);
+		return minor == -ENOMEM ? -ENOMEM : -ENOSPC;
+	}
+
+	node->uid = current_fsuid();
+	node->gid = current_fsgid();
+	node->mode = mode ? mode : 0600;
+	node->ch = ch;
+	kchan_get(ch);
+	atomic_inc(&kchan_nodes_live);
+	device_initialize(&node->dev);
+	node->dev.class = kchan_class;
+	node->dev.type = &kchan_node_type;
+	node->dev.devt = MKDEV(MAJOR(kchan_devt), minor);
+	cdev_init(&node->cdev, &kchan_fops);
+	node->cdev.owner = THIS_MODULE;
+	ret = dev_set_name(&node->dev, "%s", name);
+	if (ret)
+		goto out_put;
+
+	mutex_lock(&kchan_names_lock);
+	if (kchan_name_find(name)) {
+		ret = -EEXIST;
+		goto out_unlock;
+	}
+	ret = cdev_device_add(&node->cdev, &node->dev);
+	if (ret)
+		goto out_unlock;
+	hash_add(kchan_names, &node->hash, kchan_name_hash(name));
+	spin_lock(&ch->lock);
+	ch->node = node;
+	spin_unlock(&ch->lock);
+	mutex_unlock(&kchan_names_lock);
+	return 0;
+
+out_unlock:
+	mutex_unlock(&kchan_names_lock);
+out_put:
+	put_device(&node->dev);
+	return ret;
+}
+
+static void kchan_node_remove(struct kchan_node *node)
+{
+	struct kchan *ch = node->ch;
+
+	lockdep_assert_held(&kchan_names_lock);
+	hash_del(&node->hash);
+	WRITE_ONCE(node->unlinked, true);
+	spin_lock(&ch->lock);
+	ch->node = NULL;
+	spin_unlock(&ch->lock);
+	cdev_device_del(&node->cdev, &node->dev);
+	put_device(&node->dev);
+}
+
+/**
+ * kchan_name_unlink() - remove a name, like unlink(2).
+ * @name: a valid name
+ *
+ * Open files keep working; the channel goes with its last reference.
+ *
+ * Context: process context, may sleep; takes kchan_names_lock.
+ * Return: 0, -ENOENT, or -EPERM unless the caller owns the channel or has
+ * CAP_SYS_ADMIN.
+ */
+int kchan_name_unlink(const char *name)
+{
+	struct kchan_node *node;
+	int ret = 0;
+
+	mutex_lock(&kchan_names_lock);
+	node = kchan_name_find(name);
+	if (!node)
+		ret = -ENOENT;
+	else if (!uid_eq(current_fsuid(), node->uid) &&
+		 !capable(CAP_SYS_ADMIN))
+		ret = -EPERM;
+	else
+		kchan_node_remove(node);
+	mutex_unlock(&kchan_names_lock);
+	return ret;
+}
+
+/**
+ * kchan_name_open() - the channel behind a /dev/chan/NAME inode.
+ * @inode: the inode being opened; its cdev is pinned by the open
+ *
+ * Context: process context.
+ * Return: the channel with a new reference, or ERR_PTR(-ENOENT) once the
+ * name was removed.
+ */
+struct kchan *kchan_name_open(struct inode *inode)
+{
+	struct kchan_node *node = container_of(inode->i_cdev,
+					       struct kchan_node, cdev);
+
+	if (READ_ONCE(node->unlinked))
+		return ERR_PTR(-ENOENT);
+	kchan_get(node->ch);
+	return node->ch;
+}
+
+int kchan_names_init(void)
+{
+	int ret;
+
+	ret = alloc_chrdev_region(&kchan_devt, 0, KCHAN_MINORS, "chan");
+	if (ret)
+		return ret;
+	kchan_class = kchan_class_create("chan");
+	if (IS_ERR(kchan_class)) {
+		unregister_chrdev_region(kchan_devt, KCHAN_MINORS);
+		return PTR_ERR(kchan_class);
+	}
+	return 0;
+}
+
+/* Unloading destroys the channels that only a name kept alive. */
+void kchan_names_exit(void)
+{
+	struct kchan_node *node;
+	struct hlist_node *tmp;
+	int bkt;
+
+	mutex_lock(&kchan_names_lock);
+	hash_for_each_safe(kchan_names, bkt, tmp, node, hash)
+		kchan_node_remove(node);
+	mutex_unlock(&kchan_names_lock);
+	wait_var_event(&kchan_nodes_live, !atomic_read(&kchan_nodes_live));
+	class_destroy(kchan_class);
+	unregister_chrdev_region(kchan_devt, KCHAN_MINORS);
+}
