@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0
 #
-# make            build the module
+# make            build the module and the tools
 # make deps       install the Debian packages the project needs
 # make style      checkpatch on the project's sources
 
@@ -13,12 +13,17 @@ CC      ?= cc
 CFLAGS  ?= -O2 -g
 CFLAGS  += -Wall -Wextra -Iuapi -D_GNU_SOURCE
 
-.PHONY: all module deps deps-quiet clean style
+.PHONY: all module tools deps deps-quiet clean style
 
-all: module
+all: module tools
 
 module:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+tools: tools/chanctl
+
+tools/chanctl: tools/chanctl.c uapi/linux/kchan.h
+	$(CC) $(CFLAGS) -o $@ $<
 
 deps:
 	tools/deps
@@ -44,4 +49,4 @@ style: deps-quiet $(CHECKPATCH)
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) tools/chanctl
