@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
-# make            build the module and the tools
+# make            build the module, the tools and the tests
+# make check      install what is missing, build, run every test in the VM
 # make deps       install the Debian packages the project needs
 # make style      checkpatch on the project's sources
 
@@ -11,11 +12,16 @@ BUILD   := build
 
 CC      ?= cc
 CFLAGS  ?= -O2 -g
-CFLAGS  += -Wall -Wextra -Iuapi -D_GNU_SOURCE
+CFLAGS  += -Wall -Wextra -Iuapi -I$(BUILD)/include -D_GNU_SOURCE
+LDLIBS_TESTS := -pthread -luring
 
-.PHONY: all module tools deps deps-quiet clean style
+TEST_SRCS := $(wildcard tests/*.c)
+TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
+HARNESS   := $(BUILD)/include/kselftest_harness.h
 
-all: module tools
+.PHONY: all module tools tests deps deps-quiet check clean style
+
+all: module tools tests
 
 module:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
@@ -25,8 +31,25 @@ tools: tools/chanctl
 tools/chanctl: tools/chanctl.c uapi/linux/kchan.h
 	$(CC) $(CFLAGS) -o $@ $<
 
+tests: $(TEST_BINS)
+
+$(HARNESS):
+	mkdir -p $(BUILD)/include
+	tar -xJf $(KSRC_TAR) -C $(BUILD)/include --strip-components=4 \
+		linux-source-6.1/tools/testing/selftests/kselftest_harness.h \
+		linux-source-6.1/tools/testing/selftests/kselftest.h
+	touch $@
+
+$(BUILD)/tests/%: tests/%.c $(wildcard tests/*.h) uapi/linux/kchan.h $(HARNESS)
+	@mkdir -p $(BUILD)/tests
+	$(CC) $(CFLAGS) -o $@ $< $(LDLIBS_TESTS)
+
 deps:
 	tools/deps
+
+check: deps-quiet
+	$(MAKE) all
+	tools/vm --timeout 1500 -- tests/run.sh
 
 deps-quiet:
 	@tools/deps --if-missing

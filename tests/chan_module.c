@@ -1,0 +1,519 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Module lifetime and limits: unloading is refused while a kchan file is
+ * open, unloading with idle named channels destroys them, the limits are
+ * read-only parameters with compiled-in ceilings, and each limit is
+ * enforced with its documented errno.
+ *
+ * These tests unload and load kchan.ko (from kmod/kchan.ko relative to the
+ * current directory, or $KCHAN_KO) and always leave it loaded with its
+ * default parameters. Run them alone, as root, in the test VM.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* The 6.1 harness leaves parameters unused, which -Wextra reports. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#include "kselftest_harness.h"
+#pragma GCC diagnostic pop
+#include "kchan_test.h"
+#include "kchan_wait_poll.h"
+
+#define SYS_MODULE	"/sys/module/kchan"
+#define PARAMS		SYS_MODULE "/parameters/"
+
+#define DEFAULT_MAX_CAPACITY		65536
+#define DEFAULT_MAX_MSG_SIZE		65536
+#define DEFAULT_MAX_CHANNELS_PER_USER	4096
+
+#define SMALL_LIMITS	"max_capacity=8 max_msg_size=128 max_channels_per_user=5"
+#define SMALL_CAPACITY	8
+#define SMALL_MSG_SIZE	128
+#define SMALL_CHANNELS	5
+
+#define MAX_FDS		16
+#define MAX_NAMES	4
+#define NOBODY		65534
+
+static const char *ko_path(void)
+{
+	const char *p = getenv("KCHAN_KO");
+
+	return p && *p ? p : "kmod/kchan.ko";
+}
+
+static bool module_loaded(void)
+{
+	struct stat st;
+
+	return stat(SYS_MODULE, &st) == 0;
+}
+
+/* delete_module(2): 0 or -errno. */
+static int unload(void)
+{
+	return syscall(SYS_delete_module, "kchan", O_NONBLOCK) < 0 ? -errno : 0;
+}
+
+/* finit_module(2) with @params: 0 or -errno. */
+static int load(const char *params)
+{
+	int fd, ret;
+
+	fd = open(ko_path(), O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ret = syscall(SYS_finit_module, fd, params, 0) < 0 ? -errno : 0;
+	close(fd);
+	return ret;
+}
+
+/* Unload, waiting out references that are still being dropped. */
+static int unload_patiently(void)
+{
+	long long deadline = kt_now_ms() + KT_WAIT_MS;
+	int ret;
+
+	while ((ret = unload()) == -EAGAIN && kt_now_ms() < deadline)
+		kt_sleep_ms(20);
+	return ret;
+}
+
+static int reload(const char *params)
+{
+	int ret;
+
+	if (module_loaded()) {
+		ret = unload_patiently();
+		if (ret)
+			return ret;
+	}
+	return load(params);
+}
+
+static int param(const char *name, unsigned long long *val)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), PARAMS "%s", name);
+	return kt_read_u64_file(path, val);
+}
+
+static bool has_default_params(void)
+{
+	unsigned long long cap, msg, chans;
+
+	return !param("max_capacity", &cap) && cap == DEFAULT_MAX_CAPACITY &&
+	       !param("max_msg_size", &msg) && msg == DEFAULT_MAX_MSG_SIZE &&
+	       !param("max_channels_per_user", &chans) &&
+	       chans == DEFAULT_MAX_CHANNELS_PER_USER;
+}
+
+/* Loaded, with the default limits: the state every test starts and ends in. */
+static int ensure_defaults(void)
+{
+	if (module_loaded() && has_default_params())
+		return 0;
+	return reload("");
+}
+
+/* /sys/module/kchan/refcnt, or -1. */
+static __attribute__((noinline)) long long module_refcnt(void)
+{
+	unsigned long long v = 0;
+
+	return kt_read_u64_file(SYS_MODULE "/refcnt", &v) ? -1 : (long long)v;
+}
+
+static bool node_exists(const char *name)
+{
+	char path[128];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/dev/chan/%s", name);
+	return stat(path, &st) == 0;
+}
+
+static bool sysfs_dir_exists(const char *name)
+{
+	char path[160];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/sys/class/chan/%s", name);
+	return stat(path, &st) == 0;
+}
+
+FIXTURE(module) {
+	bool no_ko;
+	int fd[MAX_FDS];
+	int nfd;
+	char name[MAX_NAMES][KCHAN_NAME_SIZE];
+	int nname;
+};
+
+FIXTURE_SETUP(module)
+{
+	int ret;
+
+	self->nfd = 0;
+	self->nname = 0;
+	self->no_ko = access(ko_path(), R_OK) != 0 || getuid() != 0;
+	if (self->no_ko)
+		return;
+	ret = ensure_defaults();
+	ASSERT_EQ(0, ret) TH_LOG("loading %s: %s", ko_path(), strerror(-ret));
+}
+
+FIXTURE_TEARDOWN(module)
+{
+	int i, ret;
+
+	if (self->no_ko)
+		return;
+	for (i = 0; i < self->nfd; i++)
+		close(self->fd[i]);
+	if (module_loaded())
+		for (i = 0; i < self->nname; i++)
+			kchan_unlink(self->name[i]);
+	ret = ensure_defaults();
+	if (ret)
+		TH_LOG("could not restore kchan with default limits: %s",
+		       strerror(-ret));
+}
+
+#define NEED_MODULE_FILE() do {						\
+	if (self->no_ko)						\
+		SKIP(return, "needs root and %s", ko_path());		\
+} while (0)
+
+/* Remember @fd for the teardown; returns it. */
+static int keep_fd(FIXTURE_DATA(module) *self, int fd)
+{
+	if (fd >= 0 && self->nfd < MAX_FDS)
+		self->fd[self->nfd++] = fd;
+	return fd;
+}
+
+/* Close the fd kept at @i now, so the teardown won't. */
+static void drop_fd(FIXTURE_DATA(module) *self, int i)
+{
+	close(self->fd[i]);
+	self->fd[i] = self->fd[--self->nfd];
+}
+
+static __attribute__((noinline)) const char *
+new_name(FIXTURE_DATA(module) *self, const char *tag)
+{
+	char *n = self->name[self->nname < MAX_NAMES - 1 ? self->nname++ :
+			     self->nname];
+
+	kt_name(n, KCHAN_NAME_SIZE, tag);
+	return n;
+}
+
+TEST_F(module, unload_is_refused_while_a_channel_fd_is_open)
+{
+	char buf[8];
+	int fd, ret;
+
+	NEED_MODULE_FILE();
+	fd = keep_fd(self, kchan_make(1, 8, 0, O_CLOEXEC));
+	ASSERT_GE(fd, 0);
+
+	ret = unload();
+	ASSERT_EQ(-EWOULDBLOCK, ret) TH_LOG("delete_module: %s", strerror(-ret));
+	ASSERT_TRUE(module_loaded());
+	EXPECT_LT(0LL, module_refcnt());
+	/* Nothing was torn down: the channel still works. */
+	ASSERT_EQ(2, kchan_send(fd, "ok", 2));
+	ASSERT_EQ(2, kchan_recv(fd, buf, sizeof(buf)));
+
+	drop_fd(self, 0);
+	ASSERT_EQ(0, unload());
+	ASSERT_FALSE(module_loaded());
+	ASSERT_EQ(0, load(""));
+}
+
+TEST_F(module, rmmod_fails_while_a_channel_fd_is_open)
+{
+	int fd, status;
+
+	NEED_MODULE_FILE();
+	if (access("/sbin/rmmod", X_OK) && access("/usr/sbin/rmmod", X_OK))
+		SKIP(return, "no rmmod");
+	fd = keep_fd(self, kchan_make(0, 8, 0, O_CLOEXEC));
+	ASSERT_GE(fd, 0);
+	status = system("PATH=/usr/sbin:/sbin:$PATH rmmod kchan >/dev/null 2>&1");
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_NE(0, WEXITSTATUS(status));
+	ASSERT_TRUE(module_loaded());
+}
+
+TEST_F(module, unload_is_refused_while_a_named_channel_fd_is_open)
+{
+	const char *name = new_name(self, "busy");
+	char path[128];
+	int fd;
+
+	NEED_MODULE_FILE();
+	ASSERT_EQ(0, kchan_create_named(name, 1, 8, 0, 0));
+	snprintf(path, sizeof(path), "/dev/chan/%s", name);
+	fd = keep_fd(self, open(path, O_RDONLY | O_CLOEXEC));
+	ASSERT_GE(fd, 0);
+
+	ASSERT_EQ(-EWOULDBLOCK, unload());
+	ASSERT_TRUE(module_loaded());
+	ASSERT_TRUE(node_exists(name));
+
+	drop_fd(self, 0);
+	ASSERT_EQ(0, unload());
+	ASSERT_FALSE(node_exists(name));
+}
+
+TEST_F(module, unload_is_refused_while_chanctl_is_open)
+{
+	int ctl;
+
+	NEED_MODULE_FILE();
+	ctl = keep_fd(self, open(CHANCTL, O_RDWR | O_CLOEXEC));
+	ASSERT_GE(ctl, 0);
+	ASSERT_EQ(-EWOULDBLOCK, unload());
+	ASSERT_TRUE(module_loaded());
+}
+
+TEST_F(module, unload_destroys_idle_named_channels)
+{
+	const char *a = new_name(self, "idle-a");
+	const char *b = new_name(self, "idle-b");
+
+	NEED_MODULE_FILE();
+	ASSERT_EQ(0, kchan_create_named(a, 0, 8, 0, 0));
+	ASSERT_EQ(0, kchan_create_named(b, 4, 8, 0, 0));
+
+	ASSERT_EQ(0, unload());
+	EXPECT_FALSE(node_exists(a));
+	EXPECT_FALSE(node_exists(b));
+	EXPECT_FALSE(sysfs_dir_exists(a));
+	EXPECT_FALSE(sysfs_dir_exists(b));
+
+	/* Loading again brings nothing back; the names are free. */
+	ASSERT_EQ(0, load(""));
+	EXPECT_FALSE(node_exists(a));
+	ASSERT_EQ(0, kchan_create_named(a, 0, 8, 0, 0));
+}
+
+TEST_F(module, unload_destroys_named_channels_holding_messages)
+{
+	const char *name = new_name(self, "full");
+	char path[128];
+	int fd;
+
+	NEED_MODULE_FILE();
+	ASSERT_EQ(0, kchan_create_named(name, 2, 8, 0, 0));
+	snprintf(path, sizeof(path), "/dev/chan/%s", name);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(4, kchan_send(fd, "left", 4));
+	/* Queued messages do not make a channel busy: only open files do. */
+	close(fd);
+
+	ASSERT_EQ(0, unload());
+	ASSERT_FALSE(node_exists(name));
+}
+
+TEST_F(module, parameters_are_read_only_in_sysfs)
+{
+	static const char *const names[] = {
+		"max_capacity", "max_msg_size", "max_channels_per_user",
+	};
+	unsigned int i;
+
+	NEED_MODULE_FILE();
+	for (i = 0; i < ARRAY_SIZE(names); i++) {
+		char path[128];
+		struct stat st;
+		int fd;
+
+		snprintf(path, sizeof(path), PARAMS "%s", names[i]);
+		ASSERT_EQ(0, stat(path, &st)) TH_LOG("%s", path);
+		EXPECT_EQ(0444U, st.st_mode & 07777) TH_LOG("%s", path);
+		/* Not even root may write one. */
+		fd = open(path, O_WRONLY | O_CLOEXEC);
+		EXPECT_EQ(-1, fd) TH_LOG("%s opened for writing", path);
+		if (fd >= 0)
+			close(fd);
+	}
+}
+
+TEST_F(module, parameters_default_to_the_documented_limits)
+{
+	unsigned long long v;
+
+	NEED_MODULE_FILE();
+	ASSERT_EQ(0, param("max_capacity", &v));
+	EXPECT_EQ((unsigned long long)DEFAULT_MAX_CAPACITY, v);
+	ASSERT_EQ(0, param("max_msg_size", &v));
+	EXPECT_EQ((unsigned long long)DEFAULT_MAX_MSG_SIZE, v);
+	ASSERT_EQ(0, param("max_channels_per_user", &v));
+	EXPECT_EQ((unsigned long long)DEFAULT_MAX_CHANNELS_PER_USER, v);
+}
+
+TEST_F(module, parameters_given_at_load_are_shown_and_reported)
+{
+	struct kchan_version ver = { 0 };
+	unsigned long long v;
+	int ctl;
+
+	NEED_MODULE_FILE();
+	ASSERT_EQ(0, reload(SMALL_LIMITS));
+	ASSERT_EQ(0, param("max_capacity", &v));
+	EXPECT_EQ((unsigned long long)SMALL_CAPACITY, v);
+	ASSERT_EQ(0, param("max_msg_size", &v));
+	EXPECT_EQ((unsigned long long)SMALL_MSG_SIZE, v);
+	ASSERT_EQ(0, param("max_channels_per_user", &v));
+	EXPECT_EQ((unsigned long long)SMALL_CHANNELS, v);
+
+	ctl = keep_fd(self, open(CHANCTL, O_RDWR | O_CLOEXEC));
+	ASSERT_GE(ctl, 0);
+	ASSERT_EQ(0, ioctl(ctl, KCHAN_IOC_VERSION, &ver));
+	EXPECT_EQ((unsigned int)SMALL_CAPACITY, ver.max_capacity);
+	EXPECT_EQ((unsigned int)SMALL_MSG_SIZE, ver.max_msg_size);
+	EXPECT_EQ((unsigned int)SMALL_CHANNELS, ver.max_channels_per_user);
+}
+
+TEST_F(module, capacity_above_max_capacity_is_einval)
+{
+	NEED_MODULE_FILE();
+	ASSERT_EQ(0, reload(SMALL_LIMITS));
+	EXPECT_EQ(-EINVAL, kchan_make(SMALL_CAPACITY + 1, 8, 0, O_CLOEXEC));
+	EXPECT_EQ(-EINVAL, kchan_create_named(new_name(self, "cap"),
+					      SMALL_CAPACITY + 1, 8, 0, 0));
+	ASSERT_LE(0, keep_fd(self, kchan_make(SMALL_CAPACITY, 8, 0, O_CLOEXEC)));
+}
+
+TEST_F(module, msg_max_above_max_msg_size_or_zero_is_einval)
+{
+	NEED_MODULE_FILE();
+	ASSERT_EQ(0, reload(SMALL_LIMITS));
+	EXPECT_EQ(-EINVAL, kchan_make(1, SMALL_MSG_SIZE + 1, 0, O_CLOEXEC));
+	EXPECT_EQ(-EINVAL, kchan_make(1, 0, 0, O_CLOEXEC));
+	EXPECT_EQ(-EINVAL, kchan_create_named(new_name(self, "msg"), 1,
+					      SMALL_MSG_SIZE + 1, 0, 0));
+	ASSERT_LE(0, keep_fd(self, kchan_make(1, SMALL_MSG_SIZE, 0, O_CLOEXEC)));
+}
+
+TEST_F(module, channel_beyond_the_users_limit_is_emfile)
+{
+	int i;
+
+	NEED_MODULE_FILE();
+	ASSERT_EQ(0, reload(SMALL_LIMITS));
+	for (i = 0; i < SMALL_CHANNELS; i++) {
+		ASSERT_LE(0, keep_fd(self, kchan_make(0, 8, 0, O_CLOEXEC)))
+			TH_LOG("channel %d", i + 1);
+	}
+	EXPECT_EQ(-EMFILE, kchan_make(0, 8, 0, O_CLOEXEC));
+	EXPECT_EQ(-EMFILE, kchan_create_named(new_name(self, "six"), 0, 8, 0, 0));
+
+	/* Freeing one channel frees its slot, and only one. */
+	drop_fd(self, 0);
+	ASSERT_LE(0, keep_fd(self, kchan_make(0, 8, 0, O_CLOEXEC)));
+	EXPECT_EQ(-EMFILE, kchan_make(0, 8, 0, O_CLOEXEC));
+}
+
+TEST_F(module, named_channels_count_toward_the_users_limit)
+{
+	const char *name = new_name(self, "counted");
+	int i;
+
+	NEED_MODULE_FILE();
+	ASSERT_EQ(0, reload(SMALL_LIMITS));
+	ASSERT_EQ(0, kchan_create_named(name, 0, 8, 0, 0));
+	for (i = 1; i < SMALL_CHANNELS; i++) {
+		ASSERT_LE(0, keep_fd(self, kchan_make(0, 8, 0, O_CLOEXEC)));
+	}
+	EXPECT_EQ(-EMFILE, kchan_make(0, 8, 0, O_CLOEXEC));
+
+	/* Unlinking an idle named channel frees it, and its slot. */
+	ASSERT_EQ(0, kchan_unlink(name));
+	ASSERT_LE(0, keep_fd(self, kchan_make(0, 8, 0, O_CLOEXEC)));
+}
+
+TEST_F(module, the_channel_limit_is_per_user)
+{
+	int i, status;
+	pid_t pid;
+
+	NEED_MODULE_FILE();
+	ASSERT_EQ(0, reload(SMALL_LIMITS));
+	for (i = 0; i < SMALL_CHANNELS; i++) {
+		ASSERT_LE(0, keep_fd(self, kchan_make(0, 8, 0, O_CLOEXEC)));
+	}
+	ASSERT_EQ(-EMFILE, kchan_make(0, 8, 0, O_CLOEXEC));
+
+	/* Another user has a quota of its own, limited the same way. */
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		if (setgroups(0, NULL) || setresgid(NOBODY, NOBODY, NOBODY) ||
+		    setresuid(NOBODY, NOBODY, NOBODY))
+			_exit(100);
+		for (i = 0; i < SMALL_CHANNELS; i++)
+			if (kchan_make(0, 8, 0, O_CLOEXEC) < 0)
+				_exit(1 + i);
+		_exit(kchan_make(0, 8, 0, O_CLOEXEC) == -EMFILE ? 0 : 50);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status))
+		TH_LOG("child: 1-5: channel N refused, 50: no EMFILE, 100: setup");
+}
+
+TEST_F(module, load_with_a_limit_above_its_ceiling_fails_with_einval)
+{
+	static const char *const over[] = {
+		"max_capacity=2000000",
+		"max_capacity=1048577",
+		"max_msg_size=4194305",
+		"max_channels_per_user=1048577",
+	};
+	unsigned int i;
+
+	NEED_MODULE_FILE();
+	ASSERT_EQ(0, unload_patiently());
+	for (i = 0; i < ARRAY_SIZE(over); i++) {
+		EXPECT_EQ(-EINVAL, load(over[i])) TH_LOG("%s", over[i]);
+		if (module_loaded()) {
+			TH_LOG("%s: loaded", over[i]);
+			ASSERT_EQ(0, unload_patiently());
+		}
+	}
+	ASSERT_EQ(0, load(""));
+}
+
+TEST_F(module, load_with_limits_at_their_ceilings_succeeds)
+{
+	unsigned long long v;
+
+	NEED_MODULE_FILE();
+	ASSERT_EQ(0, reload("max_capacity=1048576 max_msg_size=4194304 "
+			    "max_channels_per_user=1048576"));
+	ASSERT_EQ(0, param("max_capacity", &v));
+	EXPECT_EQ(1048576ULL, v);
+	ASSERT_EQ(0, param("max_msg_size", &v));
+	EXPECT_EQ(4194304ULL, v);
+	ASSERT_EQ(0, param("max_channels_per_user", &v));
+	EXPECT_EQ(1048576ULL, v);
+}
+
+TEST_HARNESS_MAIN

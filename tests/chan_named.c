@@ -1,0 +1,1023 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Named channels: /dev/chanctl, /dev/chan/NAME nodes (owner, mode, name
+ * rules, permissions, unlink semantics) and the introspection views:
+ * fdinfo, /sys/class/chan/NAME/ and /proc/kchan.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/fsuid.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* The 6.1 harness leaves parameters unused, which -Wextra reports. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#include "kselftest_harness.h"
+#pragma GCC diagnostic pop
+#include "kchan_test.h"
+#include "kchan_wait_poll.h"
+
+#define MSG_MAX		64
+#define NOBODY		65534
+#define MAX_NAMES	8
+#define MAX_BG		2
+
+/* Exit status of a child whose own setup failed (not an errno). */
+#define CHILD_BROKEN	250
+
+/* KCHAN_CTL_CREATE with a request built by the caller: ret or -errno. */
+static int ctl_create(struct kchan_create *req)
+{
+	int ctl, ret, err;
+
+	ctl = open(CHANCTL, O_RDWR | O_CLOEXEC);
+	if (ctl < 0)
+		return -errno;
+	ret = ioctl(ctl, KCHAN_CTL_CREATE, req);
+	err = errno;
+	close(ctl);
+	return ret < 0 ? -err : ret;
+}
+
+static int create_named_mode(const char *name, unsigned int mode)
+{
+	return kchan_create_named(name, 1, MSG_MAX, 0, mode);
+}
+
+static void node_path(char *buf, size_t size, const char *name)
+{
+	snprintf(buf, size, "/dev/chan/%s", name);
+}
+
+static int stat_node(const char *name, struct stat *st)
+{
+	char path[128];
+
+	node_path(path, sizeof(path), name);
+	return stat(path, st) < 0 ? -errno : 0;
+}
+
+static int open_node(const char *name, int flags)
+{
+	char path[128];
+	int fd;
+
+	node_path(path, sizeof(path), name);
+	fd = open(path, flags | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+static bool sysfs_dir_exists(const char *name)
+{
+	char path[160];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/sys/class/chan/%s", name);
+	return stat(path, &st) == 0;
+}
+
+/* Become @uid/@gid for good, no supplementary groups. */
+static int drop_to(uid_t uid, gid_t gid)
+{
+	if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 ||
+	    setresuid(uid, uid, uid) < 0)
+		return -1;
+	return 0;
+}
+
+/* Drop CAP_SYS_ADMIN from the effective set, staying uid 0. */
+static int drop_sys_admin(void)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[2];
+
+	if (syscall(SYS_capget, &hdr, data) < 0)
+		return -1;
+	data[CAP_TO_INDEX(CAP_SYS_ADMIN)].effective &=
+		~CAP_TO_MASK(CAP_SYS_ADMIN);
+	return syscall(SYS_capset, &hdr, data) < 0 ? -1 : 0;
+}
+
+enum child_op { CHILD_CREATE, CHILD_UNLINK, CHILD_OPEN, CHILD_CREATE_UNLINK };
+
+/*
+ * Run one operation on @name in a child with credentials set by @who:
+ * 'n' nobody, 'f' root with fsuid 1234 / fsgid 4321, 'c' root without
+ * CAP_SYS_ADMIN. Returns 0 or the errno the operation failed with, or
+ * CHILD_BROKEN.
+ */
+static int in_child(char who, enum child_op op, const char *name, int flags)
+{
+	int status, ret = 0;
+	pid_t pid;
+
+	pid = fork();
+	if (pid < 0)
+		return CHILD_BROKEN;
+	if (pid == 0) {
+		if (who == 'n' && drop_to(NOBODY, NOBODY))
+			_exit(CHILD_BROKEN);
+		if (who == 'f') {
+			setfsgid(4321);
+			setfsuid(1234);
+			if (setfsuid(-1) != 1234 || setfsgid(-1) != 4321)
+				_exit(CHILD_BROKEN);
+		}
+		if (who == 'c' && drop_sys_admin())
+			_exit(CHILD_BROKEN);
+		switch (op) {
+		case CHILD_CREATE:
+			ret = create_named_mode(name, 0);
+			break;
+		case CHILD_UNLINK:
+			ret = kchan_unlink(name);
+			break;
+		case CHILD_OPEN:
+			ret = open_node(name, flags);
+			if (ret >= 0) {
+				close(ret);
+				ret = 0;
+			}
+			break;
+		case CHILD_CREATE_UNLINK:
+			ret = create_named_mode(name, 0);
+			if (!ret)
+				ret = kchan_unlink(name);
+			break;
+		}
+		_exit(ret < 0 ? -ret : 0);
+	}
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return CHILD_BROKEN;
+	return WEXITSTATUS(status);
+}
+
+/*
+ * Names made by a test, unlinked by the teardown whatever happened.
+ */
+FIXTURE(names) {
+	char name[MAX_NAMES][KCHAN_NAME_SIZE];
+	int n;
+};
+
+FIXTURE_SETUP(names)
+{
+	self->n = 0;
+}
+
+FIXTURE_TEARDOWN(names)
+{
+	int i;
+
+	for (i = 0; i < self->n; i++)
+		kchan_unlink(self->name[i]);
+}
+
+/*
+ * A fresh name for this test, to be cleaned up. Not inlined, so that the
+ * compiler does not take the whole array for the name's possible length.
+ */
+static __attribute__((noinline)) const char *new_name(FIXTURE_DATA(names) *self, const char *tag)
+{
+	char *n = self->name[self->n < MAX_NAMES - 1 ? self->n++ : self->n];
+
+	kt_name(n, KCHAN_NAME_SIZE, tag);
+	return n;
+}
+
+TEST_F(names, chanctl_is_a_world_writable_char_device)
+{
+	struct stat st;
+
+	ASSERT_EQ(0, stat(CHANCTL, &st));
+	ASSERT_TRUE(S_ISCHR(st.st_mode));
+	ASSERT_EQ(0666U, st.st_mode & 07777);
+}
+
+TEST_F(names, named_channel_is_a_char_device_in_dev_chan)
+{
+	const char *name = new_name(self, "node");
+	struct stat st;
+	char buf[8];
+	int fd;
+
+	ASSERT_EQ(0, create_named_mode(name, 0));
+	ASSERT_EQ(0, stat_node(name, &st));
+	ASSERT_TRUE(S_ISCHR(st.st_mode));
+	fd = open_node(name, O_RDWR);
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(3, kchan_send(fd, "abc", 3));
+	ASSERT_EQ(3, kchan_recv(fd, buf, sizeof(buf)));
+	close(fd);
+}
+
+TEST_F(names, node_is_owned_by_the_creators_fsuid_and_fsgid)
+{
+	const char *name = new_name(self, "fsid");
+	struct stat st;
+
+	ASSERT_EQ(0, in_child('f', CHILD_CREATE, name, 0));
+	ASSERT_EQ(0, stat_node(name, &st));
+	EXPECT_EQ(1234U, st.st_uid);
+	EXPECT_EQ(4321U, st.st_gid);
+}
+
+TEST_F(names, node_is_owned_by_an_unprivileged_creator)
+{
+	const char *name = new_name(self, "nobody");
+	struct stat st;
+
+	ASSERT_EQ(0, in_child('n', CHILD_CREATE, name, 0));
+	ASSERT_EQ(0, stat_node(name, &st));
+	EXPECT_EQ((uid_t)NOBODY, st.st_uid);
+	EXPECT_EQ((gid_t)NOBODY, st.st_gid);
+}
+
+TEST_F(names, default_mode_is_0600)
+{
+	const char *name = new_name(self, "mode0");
+	struct stat st;
+
+	ASSERT_EQ(0, create_named_mode(name, 0));
+	ASSERT_EQ(0, stat_node(name, &st));
+	ASSERT_EQ(0600U, st.st_mode & 07777);
+}
+
+TEST_F(names, requested_mode_is_used_as_is)
+{
+	static const unsigned int modes[] = { 0640, 0666, 0604, 0400 };
+	struct stat st;
+	unsigned int i;
+
+	/* The creator's umask has no say: the request is the mode. */
+	umask(022);
+	for (i = 0; i < ARRAY_SIZE(modes); i++) {
+		char tag[16];
+		const char *name;
+
+		snprintf(tag, sizeof(tag), "mode%o", modes[i]);
+		name = new_name(self, tag);
+		ASSERT_EQ(0, create_named_mode(name, modes[i]));
+		ASSERT_EQ(0, stat_node(name, &st));
+		EXPECT_EQ(modes[i], st.st_mode & 07777)
+			TH_LOG("asked for %o", modes[i]);
+	}
+}
+
+TEST_F(names, mode_beyond_permission_bits_is_einval)
+{
+	const char *name = new_name(self, "badmode");
+	struct stat st;
+
+	ASSERT_EQ(-EINVAL, create_named_mode(name, S_IFREG | 0600));
+	ASSERT_EQ(-ENOENT, stat_node(name, &st));
+}
+
+TEST_F(names, fd_flags_with_a_name_is_einval)
+{
+	struct kchan_create req = { .capacity = 1, .msg_max = MSG_MAX,
+				    .fd_flags = O_CLOEXEC };
+	struct stat st;
+
+	strcpy(req.name, new_name(self, "fdflags"));
+	ASSERT_EQ(-EINVAL, ctl_create(&req));
+	ASSERT_EQ(-ENOENT, stat_node(req.name, &st));
+}
+
+TEST_F(names, name_clash_is_eexist)
+{
+	const char *name = new_name(self, "clash");
+	struct kchan_stat a, b;
+	int fd;
+
+	ASSERT_EQ(0, create_named_mode(name, 0));
+	fd = open_node(name, O_RDWR);
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(0, kchan_stat(fd, &a));
+	ASSERT_EQ(-EEXIST, kchan_create_named(name, 3, 16, 0, 0));
+	/* The first channel stands, unchanged. */
+	close(fd);
+	fd = open_node(name, O_RDWR);
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(0, kchan_stat(fd, &b));
+	EXPECT_EQ(a.id, b.id);
+	EXPECT_EQ(1U, b.capacity);
+	EXPECT_EQ((unsigned int)MSG_MAX, b.msg_max);
+	close(fd);
+}
+
+TEST_F(names, empty_name_makes_an_anonymous_channel)
+{
+	struct kchan_create req = { .capacity = 1, .msg_max = MSG_MAX,
+				    .fd_flags = O_CLOEXEC };
+	struct kchan_stat st;
+	int fd;
+
+	fd = ctl_create(&req);
+	ASSERT_GT(fd, 0) TH_LOG("create: %s", strerror(-fd));
+	ASSERT_EQ(0, kchan_stat(fd, &st));
+	EXPECT_EQ(0U, st.flags & KCHAN_STAT_NAMED);
+	close(fd);
+}
+
+TEST_F(names, name_of_64_chars_is_accepted)
+{
+	char name[KCHAN_NAME_MAX + 1];
+	struct stat st;
+	int n;
+
+	n = snprintf(name, sizeof(name), "kt-%d-", (int)getpid());
+	memset(name + n, 'x', KCHAN_NAME_MAX - n);
+	name[KCHAN_NAME_MAX] = '\0';
+	strcpy(self->name[self->n++], name);
+	ASSERT_EQ(0, create_named_mode(name, 0));
+	ASSERT_EQ(0, stat_node(name, &st));
+	ASSERT_TRUE(sysfs_dir_exists(name));
+}
+
+TEST_F(names, name_of_65_chars_is_einval)
+{
+	char name[KCHAN_NAME_MAX + 2];
+	struct stat st;
+	int n;
+
+	n = snprintf(name, sizeof(name), "kt-%d-", (int)getpid());
+	memset(name + n, 'y', KCHAN_NAME_MAX + 1 - n);
+	name[KCHAN_NAME_MAX + 1] = '\0';
+	strcpy(self->name[self->n++], name);
+	ASSERT_EQ(-EINVAL, create_named_mode(name, 0));
+	ASSERT_EQ(-ENOENT, stat_node(name, &st));
+}
+
+TEST_F(names, unterminated_name_is_einval)
+{
+	struct kchan_create req = { .capacity = 1, .msg_max = MSG_MAX };
+
+	memset(req.name, 'z', sizeof(req.name));
+	ASSERT_EQ(-EINVAL, ctl_create(&req));
+}
+
+TEST_F(names, dot_and_dotdot_are_einval)
+{
+	ASSERT_EQ(-EINVAL, create_named_mode(".", 0));
+	ASSERT_EQ(-EINVAL, create_named_mode("..", 0));
+}
+
+TEST_F(names, characters_outside_the_name_alphabet_are_einval)
+{
+	static const char *const bad[] = {
+		"a/b", "a b", "a\tb", "a:b", "a\\b", "a*b", "caf\xc3\xa9",
+		"a\nb", "/abs", "~",
+	};
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		EXPECT_EQ(-EINVAL, create_named_mode(bad[i], 0))
+			TH_LOG("name \"%s\" was accepted", bad[i]);
+	}
+}
+
+TEST_F(names, names_of_the_alphabet_are_accepted)
+{
+	static const char *const tags[] = { "a.b-c_9", "...", "_", "-", "Z9" };
+	char name[KCHAN_NAME_SIZE];
+	struct stat st;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(tags); i++) {
+		/* Bare "a.b-c_9" as the brief spells it, the rest prefixed. */
+		if (i == 0)
+			snprintf(name, sizeof(name), "%s", tags[i]);
+		else
+			kt_name(name, sizeof(name), tags[i]);
+		kchan_unlink(name);
+		strcpy(self->name[self->n++], name);
+		EXPECT_EQ(0, create_named_mode(name, 0))
+			TH_LOG("name \"%s\" was refused", name);
+		EXPECT_EQ(0, stat_node(name, &st));
+	}
+}
+
+TEST_F(names, other_user_cannot_open_a_0600_channel)
+{
+	const char *name = new_name(self, "private");
+
+	ASSERT_EQ(0, create_named_mode(name, 0));
+	EXPECT_EQ(EACCES, in_child('n', CHILD_OPEN, name, O_RDWR));
+	EXPECT_EQ(EACCES, in_child('n', CHILD_OPEN, name, O_RDONLY));
+	EXPECT_EQ(EACCES, in_child('n', CHILD_OPEN, name, O_WRONLY));
+}
+
+TEST_F(names, other_user_can_open_when_the_mode_allows)
+{
+	const char *name = new_name(self, "shared");
+
+	ASSERT_EQ(0, create_named_mode(name, 0606));
+	EXPECT_EQ(0, in_child('n', CHILD_OPEN, name, O_RDWR));
+}
+
+TEST_F(names, other_user_cannot_unlink)
+{
+	const char *name = new_name(self, "keep");
+	struct stat st;
+
+	ASSERT_EQ(0, create_named_mode(name, 0666));
+	ASSERT_EQ(EPERM, in_child('n', CHILD_UNLINK, name, 0));
+	ASSERT_EQ(0, stat_node(name, &st));
+}
+
+TEST_F(names, owner_can_unlink)
+{
+	const char *name = new_name(self, "mine");
+	struct stat st;
+
+	ASSERT_EQ(0, in_child('n', CHILD_CREATE_UNLINK, name, 0));
+	ASSERT_EQ(-ENOENT, stat_node(name, &st));
+}
+
+TEST_F(names, cap_sys_admin_can_unlink_another_users_channel)
+{
+	const char *name = new_name(self, "theirs");
+	struct stat st;
+
+	ASSERT_EQ(0, in_child('n', CHILD_CREATE, name, 0));
+	ASSERT_EQ(0, kchan_unlink(name));
+	ASSERT_EQ(-ENOENT, stat_node(name, &st));
+}
+
+TEST_F(names, uid_0_without_cap_sys_admin_cannot_unlink_another_users_channel)
+{
+	const char *name = new_name(self, "nocap");
+	struct stat st;
+
+	ASSERT_EQ(0, in_child('n', CHILD_CREATE, name, 0));
+	ASSERT_EQ(EPERM, in_child('c', CHILD_UNLINK, name, 0));
+	ASSERT_EQ(0, stat_node(name, &st));
+}
+
+TEST_F(names, unlink_removes_the_node_and_the_sysfs_directory)
+{
+	const char *name = new_name(self, "gone");
+	struct stat st;
+
+	ASSERT_EQ(0, create_named_mode(name, 0));
+	ASSERT_TRUE(sysfs_dir_exists(name));
+	ASSERT_EQ(0, kchan_unlink(name));
+	ASSERT_EQ(-ENOENT, stat_node(name, &st));
+	ASSERT_FALSE(sysfs_dir_exists(name));
+}
+
+TEST_F(names, unlink_of_a_missing_name_is_enoent)
+{
+	ASSERT_EQ(-ENOENT, kchan_unlink(new_name(self, "never")));
+}
+
+TEST_F(names, unlink_with_reserved_field_set_is_einval)
+{
+	struct kchan_name req = { .reserved = 1 };
+	const char *name = new_name(self, "resv");
+	struct stat st;
+	int ctl, ret;
+
+	ASSERT_EQ(0, create_named_mode(name, 0));
+	strcpy(req.name, name);
+	ctl = open(CHANCTL, O_RDWR | O_CLOEXEC);
+	ASSERT_GE(ctl, 0);
+	ret = ioctl(ctl, KCHAN_CTL_UNLINK, &req);
+	EXPECT_EQ(-1, ret);
+	EXPECT_EQ(EINVAL, errno);
+	close(ctl);
+	ASSERT_EQ(0, stat_node(name, &st));
+}
+
+TEST_F(names, name_can_be_created_again_as_a_new_channel)
+{
+	const char *name = new_name(self, "again");
+	struct kchan_stat before, after;
+	char buf[16];
+	int old, fresh;
+
+	ASSERT_EQ(0, create_named_mode(name, 0));
+	old = open_node(name, O_RDWR);
+	ASSERT_GE(old, 0);
+	ASSERT_EQ(0, kchan_stat(old, &before));
+	ASSERT_EQ(0, kchan_unlink(name));
+
+	ASSERT_EQ(0, create_named_mode(name, 0));
+	fresh = open_node(name, O_RDWR);
+	ASSERT_GE(fresh, 0);
+	ASSERT_EQ(0, kchan_stat(fresh, &after));
+	EXPECT_NE(before.id, after.id);
+
+	/* Two channels: what goes into the old one stays there. */
+	ASSERT_EQ(3, kchan_send(old, "old", 3));
+	ASSERT_EQ(0, kchan_stat(fresh, &after));
+	EXPECT_EQ(0U, after.queued);
+	ASSERT_EQ(3, kchan_recv(old, buf, sizeof(buf)));
+	close(old);
+	close(fresh);
+}
+
+/*
+ * One named channel per test, opened O_RDWR, in both flavours; for the
+ * unlink semantics and the introspection views.
+ */
+FIXTURE(named) {
+	char name[KCHAN_NAME_SIZE];
+	int fd;
+	struct kt_bg bg[MAX_BG];
+	int nbg;
+};
+
+FIXTURE_VARIANT(named) {
+	unsigned int capacity;
+};
+
+FIXTURE_VARIANT_ADD(named, rendezvous) {
+	.capacity = 0,
+};
+
+FIXTURE_VARIANT_ADD(named, buffered) {
+	.capacity = 4,
+};
+
+FIXTURE_SETUP(named)
+{
+	int ret;
+
+	self->fd = -1;
+	kt_name(self->name, sizeof(self->name), "view");
+	ret = kchan_create_named(self->name, variant->capacity, MSG_MAX, 0, 0);
+	ASSERT_EQ(0, ret) TH_LOG("create %s: %s", self->name, strerror(-ret));
+	self->fd = open_node(self->name, O_RDWR);
+	ASSERT_GE(self->fd, 0);
+}
+
+FIXTURE_TEARDOWN(named)
+{
+	int i;
+
+	if (self->fd >= 0)
+		kchan_close(self->fd);
+	for (i = 0; i < self->nbg; i++)
+		kt_bg_wait(&self->bg[i], KT_WAIT_MS);
+	if (self->fd >= 0)
+		close(self->fd);
+	kchan_unlink(self->name);
+}
+
+static struct kt_bg *bg_op(FIXTURE_DATA(named) *self, int fd, const char *msg)
+{
+	struct kt_bg *bg = &self->bg[self->nbg];
+	int ret;
+
+	if (self->nbg == MAX_BG)
+		return NULL;
+	ret = msg ? kt_bg_send(bg, fd, msg) : kt_bg_recv(bg, fd, MSG_MAX);
+	if (ret)
+		return NULL;
+	self->nbg++;
+	return bg;
+}
+
+TEST_F(named, open_fds_keep_working_after_unlink)
+{
+	struct kt_bg *receiver;
+	char buf[16];
+	int other;
+
+	other = open_node(self->name, O_RDWR);
+	ASSERT_GE(other, 0);
+	ASSERT_EQ(0, kchan_unlink(self->name));
+
+	/* A message from one fd to the other, across the missing name. */
+	receiver = bg_op(self, other, NULL);
+	ASSERT_NE(NULL, receiver);
+	ASSERT_EQ(0, kt_wait_blocked(self->fd, 0, 1, KT_WAIT_MS));
+	ASSERT_EQ(5, kchan_send(self->fd, "still", 5));
+	ASSERT_TRUE(kt_bg_wait(receiver, KT_WAIT_MS));
+	ASSERT_EQ(5, receiver->ret);
+	ASSERT_EQ(0, memcmp(receiver->buf, "still", 5));
+
+	/* And the other way, through the buffer if there is one. */
+	if (variant->capacity) {
+		ASSERT_EQ(4, kchan_send(other, "back", 4));
+		ASSERT_EQ(4, kchan_recv(self->fd, buf, sizeof(buf)));
+		ASSERT_EQ(0, memcmp(buf, "back", 4));
+	}
+	close(other);
+}
+
+/* Every field of the channel, as one view reports it. */
+struct view {
+	unsigned long long id, capacity, msg_max, queued, senders, receivers,
+			   closed, sent, received;
+};
+
+static const char *const view_keys[] = {
+	"id", "capacity", "msg_max", "queued", "senders", "receivers",
+	"closed", "sent", "received",
+};
+
+static unsigned long long *view_field(struct view *v, unsigned int i)
+{
+	unsigned long long *f[] = {
+		&v->id, &v->capacity, &v->msg_max, &v->queued, &v->senders,
+		&v->receivers, &v->closed, &v->sent, &v->received,
+	};
+
+	return f[i];
+}
+
+/* fdinfo spells the keys "kchan-" and with dashes: kchan-msg-max. */
+static void fdinfo_key(char *key, size_t size, unsigned int i)
+{
+	char *p;
+
+	snprintf(key, size, "kchan-%s", view_keys[i]);
+	for (p = key; *p; p++)
+		if (*p == '_')
+			*p = '-';
+}
+
+typedef int (*view_reader)(FIXTURE_DATA(named) *self, struct view *v);
+
+static int read_fdinfo(FIXTURE_DATA(named) *self, struct view *v)
+{
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < ARRAY_SIZE(view_keys); i++) {
+		char key[32];
+
+		fdinfo_key(key, sizeof(key), i);
+		/* Our lines follow the standard ones. */
+		ret = kt_fdinfo_u64(self->fd, key, "flags", view_field(v, i));
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static int read_sysfs(FIXTURE_DATA(named) *self, struct view *v)
+{
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < ARRAY_SIZE(view_keys); i++) {
+		char path[160];
+
+		snprintf(path, sizeof(path), "/sys/class/chan/%s/%s",
+			 self->name, view_keys[i]);
+		ret = kt_read_u64_file(path, view_field(v, i));
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/*
+ * The line of /proc/kchan for channel @id: fields and name. -ENOENT if
+ * absent, -EPROTO if the header or a line is malformed.
+ */
+static int read_proc_kchan_line(unsigned long long id, struct view *v,
+				char *name, size_t name_size)
+{
+	static const char header[] = "id name capacity msg_max queued senders "
+				     "receivers closed sent received\n";
+	char line[256], nm[KCHAN_NAME_SIZE + 8];
+	int ret = -ENOENT;
+	FILE *f;
+
+	f = fopen("/proc/kchan", "re");
+	if (!f)
+		return -errno;
+	if (!fgets(line, sizeof(line), f) || strcmp(line, header)) {
+		fclose(f);
+		return -EPROTO;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		struct view t;
+		char end;
+
+		if (sscanf(line, "%llu %79s %llu %llu %llu %llu %llu %llu %llu %llu%c",
+			   &t.id, nm, &t.capacity, &t.msg_max, &t.queued,
+			   &t.senders, &t.receivers, &t.closed, &t.sent,
+			   &t.received, &end) != 11 || end != '\n') {
+			ret = -EPROTO;
+			break;
+		}
+		if (t.id != id)
+			continue;
+		*v = t;
+		snprintf(name, name_size, "%s", nm);
+		ret = 0;
+		break;
+	}
+	fclose(f);
+	return ret;
+}
+
+static int read_proc(FIXTURE_DATA(named) *self, struct view *v)
+{
+	char name[KCHAN_NAME_SIZE + 8];
+	struct kchan_stat st;
+	int ret;
+
+	ret = kchan_stat(self->fd, &st);
+	if (ret)
+		return ret;
+	ret = read_proc_kchan_line(st.id, v, name, sizeof(name));
+	if (ret)
+		return ret;
+	return strcmp(name, self->name) ? -ESRCH : 0;
+}
+
+static struct view from_stat(const struct kchan_stat *st)
+{
+	return (struct view){
+		.id = st->id, .capacity = st->capacity, .msg_max = st->msg_max,
+		.queued = st->queued, .senders = st->senders,
+		.receivers = st->receivers,
+		.closed = !!(st->flags & KCHAN_STAT_CLOSED),
+		.sent = st->sent, .received = st->received,
+	};
+}
+
+#define EXPECT_FIELD(want, got, field) \
+	EXPECT_EQ((want)->field, (got)->field) TH_LOG("field " #field)
+
+static void check_config(struct __test_metadata *_metadata,
+			 FIXTURE_DATA(named) *self,
+			 const FIXTURE_VARIANT(named) *variant, view_reader read)
+{
+	struct kchan_stat st;
+	struct view v;
+
+	ASSERT_EQ(0, read(self, &v));
+	ASSERT_EQ(0, kchan_stat(self->fd, &st));
+	EXPECT_EQ(st.id, v.id);
+	EXPECT_EQ(variant->capacity, v.capacity);
+	EXPECT_EQ((unsigned long long)MSG_MAX, v.msg_max);
+	EXPECT_EQ(0ULL, v.queued);
+	EXPECT_EQ(0ULL, v.senders);
+	EXPECT_EQ(0ULL, v.receivers);
+	EXPECT_EQ(0ULL, v.closed);
+	EXPECT_EQ(0ULL, v.sent);
+	EXPECT_EQ(0ULL, v.received);
+}
+
+/* A full buffer (if any) and one more sender blocked behind it. */
+static void check_queued_and_senders(struct __test_metadata *_metadata,
+				     FIXTURE_DATA(named) *self,
+				     const FIXTURE_VARIANT(named) *variant,
+				     view_reader read)
+{
+	struct view v;
+	unsigned int i;
+
+	for (i = 0; i < variant->capacity; i++) {
+		ASSERT_EQ(1, kchan_send(self->fd, "q", 1));
+	}
+	ASSERT_NE(NULL, bg_op(self, self->fd, "blocked"));
+	ASSERT_EQ(0, kt_wait_blocked(self->fd, 1, 0, KT_WAIT_MS));
+
+	ASSERT_EQ(0, read(self, &v));
+	EXPECT_EQ(variant->capacity, v.queued);
+	EXPECT_EQ(1ULL, v.senders);
+	EXPECT_EQ(0ULL, v.receivers);
+	EXPECT_EQ(variant->capacity, v.sent);
+	EXPECT_EQ(0ULL, v.received);
+}
+
+static void check_receivers(struct __test_metadata *_metadata,
+			    FIXTURE_DATA(named) *self,
+			    const FIXTURE_VARIANT(named) *variant,
+			    view_reader read)
+{
+	struct view v;
+
+	(void)variant;
+	ASSERT_NE(NULL, bg_op(self, self->fd, NULL));
+	ASSERT_NE(NULL, bg_op(self, self->fd, NULL));
+	ASSERT_EQ(0, kt_wait_blocked(self->fd, 0, 2, KT_WAIT_MS));
+
+	ASSERT_EQ(0, read(self, &v));
+	EXPECT_EQ(0ULL, v.queued);
+	EXPECT_EQ(0ULL, v.senders);
+	EXPECT_EQ(2ULL, v.receivers);
+}
+
+static void check_closed(struct __test_metadata *_metadata,
+			 FIXTURE_DATA(named) *self,
+			 const FIXTURE_VARIANT(named) *variant,
+			 view_reader read)
+{
+	struct view v;
+
+	(void)variant;
+	ASSERT_EQ(0, read(self, &v));
+	EXPECT_EQ(0ULL, v.closed);
+	ASSERT_EQ(0, kchan_close(self->fd));
+	ASSERT_EQ(0, read(self, &v));
+	EXPECT_EQ(1ULL, v.closed);
+}
+
+/* Three messages sent, two received. */
+static void check_counters(struct __test_metadata *_metadata,
+			   FIXTURE_DATA(named) *self,
+			   const FIXTURE_VARIANT(named) *variant,
+			   view_reader read)
+{
+	char buf[MSG_MAX];
+	struct view v;
+	int i;
+
+	if (variant->capacity) {
+		for (i = 0; i < 3; i++) {
+			ASSERT_EQ(1, kchan_send(self->fd, "c", 1));
+		}
+		for (i = 0; i < 2; i++) {
+			ASSERT_EQ(1, kchan_recv(self->fd, buf, sizeof(buf)));
+		}
+		ASSERT_EQ(0, read(self, &v));
+		EXPECT_EQ(3ULL, v.sent);
+		EXPECT_EQ(2ULL, v.received);
+		EXPECT_EQ(1ULL, v.queued);
+		return;
+	}
+	/* Rendezvous: a message counts as sent once it is received. */
+	for (i = 0; i < 2; i++) {
+		struct kt_bg *s = bg_op(self, self->fd, "c");
+
+		ASSERT_NE(NULL, s);
+		ASSERT_EQ(1, kchan_recv(self->fd, buf, sizeof(buf)));
+		ASSERT_TRUE(kt_bg_wait(s, KT_WAIT_MS));
+		self->nbg--;
+	}
+	ASSERT_EQ(0, read(self, &v));
+	EXPECT_EQ(2ULL, v.sent);
+	EXPECT_EQ(2ULL, v.received);
+}
+
+TEST_F(named, fdinfo_reports_id_capacity_and_msg_max)
+{
+	check_config(_metadata, self, variant, read_fdinfo);
+}
+
+TEST_F(named, fdinfo_reports_queued_messages_and_blocked_senders)
+{
+	check_queued_and_senders(_metadata, self, variant, read_fdinfo);
+}
+
+TEST_F(named, fdinfo_reports_blocked_receivers)
+{
+	check_receivers(_metadata, self, variant, read_fdinfo);
+}
+
+TEST_F(named, fdinfo_reports_closed)
+{
+	check_closed(_metadata, self, variant, read_fdinfo);
+}
+
+TEST_F(named, fdinfo_counts_sent_and_received)
+{
+	check_counters(_metadata, self, variant, read_fdinfo);
+}
+
+TEST_F(named, fdinfo_of_an_anonymous_channel_has_every_field)
+{
+	unsigned long long v;
+	struct kchan_stat st;
+	unsigned int i;
+	int fd;
+
+	fd = kchan_make(variant->capacity, MSG_MAX, 0, O_CLOEXEC);
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(0, kchan_stat(fd, &st));
+	for (i = 0; i < ARRAY_SIZE(view_keys); i++) {
+		char key[32];
+
+		fdinfo_key(key, sizeof(key), i);
+		EXPECT_EQ(0, kt_fdinfo_u64(fd, key, "flags", &v))
+			TH_LOG("%s", key);
+	}
+	ASSERT_EQ(0, kt_fdinfo_u64(fd, "kchan-id", NULL, &v));
+	EXPECT_EQ(st.id, v);
+	close(fd);
+}
+
+TEST_F(named, sysfs_reports_id_capacity_and_msg_max)
+{
+	check_config(_metadata, self, variant, read_sysfs);
+}
+
+TEST_F(named, sysfs_reports_queued_messages_and_blocked_senders)
+{
+	check_queued_and_senders(_metadata, self, variant, read_sysfs);
+}
+
+TEST_F(named, sysfs_reports_blocked_receivers)
+{
+	check_receivers(_metadata, self, variant, read_sysfs);
+}
+
+TEST_F(named, sysfs_reports_closed)
+{
+	check_closed(_metadata, self, variant, read_sysfs);
+}
+
+TEST_F(named, sysfs_counts_sent_and_received)
+{
+	check_counters(_metadata, self, variant, read_sysfs);
+}
+
+TEST_F(named, proc_kchan_lists_the_channel_by_name)
+{
+	check_config(_metadata, self, variant, read_proc);
+}
+
+TEST_F(named, proc_kchan_reports_queued_messages_and_blocked_senders)
+{
+	check_queued_and_senders(_metadata, self, variant, read_proc);
+}
+
+TEST_F(named, proc_kchan_reports_blocked_receivers)
+{
+	check_receivers(_metadata, self, variant, read_proc);
+}
+
+TEST_F(named, proc_kchan_reports_closed)
+{
+	check_closed(_metadata, self, variant, read_proc);
+}
+
+TEST_F(named, proc_kchan_counts_sent_and_received)
+{
+	check_counters(_metadata, self, variant, read_proc);
+}
+
+TEST_F(named, proc_kchan_lists_an_anonymous_channel_as_dash_until_freed)
+{
+	char name[KCHAN_NAME_SIZE + 8];
+	struct kchan_stat st;
+	struct view v;
+	int fd;
+
+	fd = kchan_make(variant->capacity, MSG_MAX, 0, O_CLOEXEC);
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(0, kchan_stat(fd, &st));
+	ASSERT_EQ(0, read_proc_kchan_line(st.id, &v, name, sizeof(name)));
+	EXPECT_STREQ("-", name);
+	EXPECT_EQ(variant->capacity, v.capacity);
+	close(fd);
+	ASSERT_EQ(-ENOENT, read_proc_kchan_line(st.id, &v, name, sizeof(name)));
+}
+
+TEST_F(named, stat_ioctl_agrees_with_fdinfo)
+{
+	struct kchan_stat st;
+	struct view want, got;
+	unsigned int i;
+
+	/* A state with something in every field but closed. */
+	for (i = 0; i < variant->capacity; i++) {
+		ASSERT_EQ(1, kchan_send(self->fd, "s", 1));
+	}
+	ASSERT_NE(NULL, bg_op(self, self->fd, "blocked"));
+	ASSERT_EQ(0, kt_wait_blocked(self->fd, 1, 0, KT_WAIT_MS));
+
+	ASSERT_EQ(0, kchan_stat(self->fd, &st));
+	ASSERT_EQ(0, read_fdinfo(self, &got));
+	want = from_stat(&st);
+	EXPECT_FIELD(&want, &got, id);
+	EXPECT_FIELD(&want, &got, capacity);
+	EXPECT_FIELD(&want, &got, msg_max);
+	EXPECT_FIELD(&want, &got, queued);
+	EXPECT_FIELD(&want, &got, senders);
+	EXPECT_FIELD(&want, &got, receivers);
+	EXPECT_FIELD(&want, &got, closed);
+	EXPECT_FIELD(&want, &got, sent);
+	EXPECT_FIELD(&want, &got, received);
+	EXPECT_NE(0U, st.flags & KCHAN_STAT_NAMED);
+
+	ASSERT_EQ(0, kchan_close(self->fd));
+	ASSERT_EQ(0, kchan_stat(self->fd, &st));
+	ASSERT_EQ(0, read_fdinfo(self, &got));
+	EXPECT_NE(0U, st.flags & KCHAN_STAT_CLOSED);
+	EXPECT_EQ(1ULL, got.closed);
+}
+
+TEST_HARNESS_MAIN

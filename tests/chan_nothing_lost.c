@@ -1,0 +1,467 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Nothing lost: a receive that fails after it found a message (bad user
+ * buffer, buffer too small) leaves the message at the head of the channel,
+ * and a rendezvous sender completes only when a copy-out succeeded. A
+ * send from a bad buffer sends nothing.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <linux/userfaultfd.h>
+
+#include "kchan_test.h"
+#include "kchan_wait.h"
+/* The 6.1 harness's TEST() leaves a parameter unused. */
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#include "kselftest_harness.h"
+
+#define MSG_MAX		64
+#define CAPACITY	4u
+#define MSG_LEN		40
+
+FIXTURE(chan) {
+	int fd;
+	void *bad;	/* a PROT_NONE page */
+	unsigned char msg[MSG_LEN];
+	unsigned char buf[MSG_MAX];
+};
+
+FIXTURE_VARIANT(chan) {
+	unsigned int capacity;
+};
+
+FIXTURE_VARIANT_ADD(chan, rendezvous) {
+	.capacity = 0,
+};
+
+FIXTURE_VARIANT_ADD(chan, buffered) {
+	.capacity = CAPACITY,
+};
+
+FIXTURE_SETUP(chan)
+{
+	self->fd = kchan_make(variant->capacity, MSG_MAX, 0, O_CLOEXEC);
+	ASSERT_LE(0, self->fd) {
+		TH_LOG("creating a channel: %s (is the module loaded?)",
+		       strerror(-self->fd));
+	}
+	self->bad = kchan_bad_mem(1);
+	ASSERT_NE(NULL, self->bad);
+	kchan_fill(self->msg, MSG_LEN, 1);
+}
+
+FIXTURE_TEARDOWN(chan)
+{
+	if (self->fd >= 0)
+		close(self->fd);
+}
+
+/*
+ * Offer self->msg from a sender thread and wait until the channel holds
+ * it: queued in a buffered channel, a parked sender in a rendezvous one.
+ */
+#define offer_message(tx) do {						\
+	ASSERT_EQ(0, kchan_op_send(tx, self->fd, self->msg, MSG_LEN));	\
+	if (variant->capacity) {					\
+		ASSERT_EQ(0, kchan_wait_for(self->fd, queued, 1));	\
+	} else {							\
+		ASSERT_EQ(0, kchan_wait_for(self->fd, senders, 1));	\
+	}								\
+} while (0)
+
+/*
+ * After a failed receive: the message is still the next one, nothing was
+ * counted as received, and a rendezvous sender is still waiting.
+ */
+#define assert_message_kept(tx) do {					\
+	struct kchan_stat __st;						\
+									\
+	ASSERT_EQ(0, kchan_stat(self->fd, &__st));			\
+	EXPECT_EQ(0ull, __st.received);					\
+	EXPECT_EQ((long)MSG_LEN, kchan_next_len(self->fd));		\
+	if (variant->capacity) {					\
+		EXPECT_EQ(1u, __st.queued);				\
+	} else {							\
+		EXPECT_EQ(1u, __st.senders);				\
+		kw_sleep_ms(KCHAN_SETTLE_MS);				\
+		EXPECT_FALSE(kchan_op_done(tx)) {			\
+			TH_LOG("the sender returned %zd before any "	\
+			       "receive succeeded", (tx)->ret);		\
+		}							\
+	}								\
+} while (0)
+
+/* A good receive gets the whole message; the sender completes. */
+#define assert_message_delivered(tx) do {				\
+	memset(self->buf, 0, sizeof(self->buf));			\
+	ASSERT_EQ(MSG_LEN, kchan_recv(self->fd, self->buf, MSG_MAX));	\
+	EXPECT_TRUE(kchan_check(self->buf, MSG_LEN, 1));		\
+	EXPECT_EQ(MSG_LEN, kchan_op_result(tx));			\
+} while (0)
+
+/*
+ * A page whose first touch blocks in a userfaultfd fault until someone
+ * resolves it (or the faulting task gets a fatal signal): a way to hold a
+ * receiver in the middle of its copy-out. Returns the userfaultfd, or
+ * -errno if userfaultfd is not available.
+ */
+static int stalling_page(void **page)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register reg = {
+		.mode = UFFDIO_REGISTER_MODE_MISSING,
+	};
+	size_t pg = getpagesize();
+	int uffd, err;
+	void *p;
+
+	uffd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (uffd < 0)
+		return -errno;
+	p = mmap(NULL, pg, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		goto fail;
+	reg.range.start = (unsigned long)p;
+	reg.range.len = pg;
+	if (ioctl(uffd, UFFDIO_API, &api) || ioctl(uffd, UFFDIO_REGISTER, &reg))
+		goto fail;
+	*page = p;
+	return uffd;
+fail:
+	err = -errno;
+	close(uffd);
+	return err;
+}
+
+/* Resolve the stalled page with zeroes: the blocked copy continues. */
+static int unstall_page(int uffd, void *page)
+{
+	static char zero[65536];
+	struct uffdio_copy copy = {
+		.dst = (unsigned long)page,
+		.src = (unsigned long)zero,
+		.len = getpagesize(),
+	};
+
+	return ioctl(uffd, UFFDIO_COPY, &copy) ? -errno : 0;
+}
+
+/* waitpid() with a deadline: 0 once @pid is gone, -ETIMEDOUT if not. */
+static int reap_within(pid_t pid, int ms, int *status)
+{
+	uint64_t deadline = kw_now_ns() + (uint64_t)ms * 1000000ull;
+
+	for (;;) {
+		pid_t r = waitpid(pid, status, WNOHANG);
+
+		if (r == pid)
+			return 0;
+		if (r < 0)
+			return -errno;
+		if (kw_now_ns() > deadline)
+			return -ETIMEDOUT;
+		usleep(1000);
+	}
+}
+
+/*
+ * The channel took the offered message out (a receiver is copying it):
+ * the buffer is empty, or the rendezvous sender is no longer queued but
+ * has not returned either.
+ */
+#define wait_message_claimed(tx) do {					\
+	if (variant->capacity) {					\
+		ASSERT_EQ(0, kchan_wait_for(self->fd, queued, 0));	\
+	} else {							\
+		ASSERT_EQ(0, kchan_wait_for(self->fd, senders, 0));	\
+		ASSERT_FALSE(kchan_op_done(tx));			\
+	}								\
+} while (0)
+
+TEST_F(chan, efault_on_receive_keeps_the_message)
+{
+	struct kchan_op tx;
+
+	offer_message(&tx);
+	EXPECT_EQ(-EFAULT, kchan_recv(self->fd, self->bad, MSG_MAX));
+	assert_message_kept(&tx);
+	EXPECT_EQ(-EFAULT, kchan_recv(self->fd, self->bad, MSG_MAX));
+	assert_message_kept(&tx);
+	assert_message_delivered(&tx);
+}
+
+TEST_F(chan, efault_partway_through_receive_keeps_the_message)
+{
+	char *edge = kchan_edge_buf(MSG_LEN / 2);
+	struct kchan_op tx;
+
+	ASSERT_NE(NULL, edge);
+	offer_message(&tx);
+	/* The first half of the copy succeeds, the second half faults. */
+	EXPECT_EQ(-EFAULT, kchan_recv(self->fd, edge, MSG_MAX));
+	assert_message_kept(&tx);
+	assert_message_delivered(&tx);
+}
+
+TEST_F(chan, readv_with_a_bad_iovec_in_the_middle_keeps_the_message)
+{
+	unsigned char a[4], c[MSG_MAX];
+	struct iovec iov[] = {
+		{ .iov_base = a, .iov_len = sizeof(a) },
+		{ .iov_base = self->bad, .iov_len = 4 },
+		{ .iov_base = c, .iov_len = sizeof(c) },
+	};
+	struct kchan_op tx;
+
+	offer_message(&tx);
+	EXPECT_EQ(-1, readv(self->fd, iov, ARRAY_SIZE(iov)));
+	EXPECT_EQ(EFAULT, errno);
+	assert_message_kept(&tx);
+	assert_message_delivered(&tx);
+}
+
+TEST_F(chan, emsgsize_keeps_the_message_at_the_head)
+{
+	static const size_t lens[] = { MSG_LEN, 3 };
+	struct kchan_feeder f;
+	struct kchan_stat st;
+
+	ASSERT_EQ(0, kchan_feeder_start(&f, self->fd, 2, lens, 1));
+	if (variant->capacity) {
+		ASSERT_EQ(0, kchan_wait_for(self->fd, queued, 2));
+	} else {
+		ASSERT_EQ(0, kchan_wait_for(self->fd, senders, 1));
+	}
+	EXPECT_EQ(-EMSGSIZE, kchan_recv(self->fd, self->buf, MSG_LEN - 1));
+	EXPECT_EQ(-EMSGSIZE, kchan_recv(self->fd, self->buf, 1));
+	ASSERT_EQ(0, kchan_stat(self->fd, &st));
+	EXPECT_EQ(0ull, st.received);
+	EXPECT_EQ((long)MSG_LEN, kchan_next_len(self->fd));
+	if (!variant->capacity) {
+		kw_sleep_ms(KCHAN_SETTLE_MS);
+		EXPECT_EQ(0u, atomic_load(&f.sent)) {
+			TH_LOG("the sender completed although no receive succeeded");
+		}
+	}
+	ASSERT_EQ(MSG_LEN, kchan_recv(self->fd, self->buf, MSG_MAX));
+	EXPECT_TRUE(kchan_check(self->buf, MSG_LEN, 1));
+	ASSERT_EQ(3, kchan_recv(self->fd, self->buf, MSG_MAX));
+	EXPECT_TRUE(kchan_check(self->buf, 3, 2));
+	EXPECT_EQ(0, kchan_feeder_finish(&f));
+}
+
+TEST_F(chan, blocked_receiver_with_a_small_buffer_wakes_with_emsgsize)
+{
+	unsigned char small[MSG_LEN / 2];
+	struct kchan_op rx, tx;
+
+	ASSERT_EQ(0, kchan_op_recv(&rx, self->fd, small, sizeof(small)));
+	ASSERT_EQ(0, kchan_wait_for(self->fd, receivers, 1));
+	ASSERT_EQ(0, kchan_op_send(&tx, self->fd, self->msg, MSG_LEN));
+	EXPECT_EQ(-EMSGSIZE, kchan_op_result(&rx));
+	/* The message was not lost: a later receive gets it. */
+	if (variant->capacity) {
+		ASSERT_EQ(0, kchan_wait_for(self->fd, queued, 1));
+	} else {
+		ASSERT_EQ(0, kchan_wait_for(self->fd, senders, 1));
+	}
+	assert_message_kept(&tx);
+	assert_message_delivered(&tx);
+}
+
+TEST_F(chan, message_refused_by_a_small_receiver_goes_to_the_next)
+{
+	unsigned char small[MSG_LEN / 2], big[MSG_MAX];
+	struct kchan_op rx_small, rx_big, tx;
+
+	ASSERT_EQ(0, kchan_op_recv(&rx_small, self->fd, small, sizeof(small)));
+	ASSERT_EQ(0, kchan_wait_for(self->fd, receivers, 1));
+	ASSERT_EQ(0, kchan_op_recv(&rx_big, self->fd, big, sizeof(big)));
+	ASSERT_EQ(0, kchan_wait_for(self->fd, receivers, 2));
+	ASSERT_EQ(0, kchan_op_send(&tx, self->fd, self->msg, MSG_LEN));
+	EXPECT_EQ(-EMSGSIZE, kchan_op_result(&rx_small));
+	ASSERT_EQ(MSG_LEN, kchan_op_result(&rx_big));
+	EXPECT_TRUE(kchan_check(big, MSG_LEN, 1));
+	EXPECT_EQ(MSG_LEN, kchan_op_result(&tx));
+}
+
+/*
+ * A send from a bad buffer while a receiver waits: EFAULT, the receiver
+ * keeps waiting (nothing reached it), and a good send afterwards is what
+ * it gets.
+ */
+static void check_bad_send(struct __test_metadata *_metadata, int fd,
+			   const struct iovec *iov, int iovcnt,
+			   const unsigned char *good)
+{
+	unsigned char buf[MSG_MAX];
+	struct kchan_stat st;
+	struct kchan_op rx;
+
+	ASSERT_EQ(0, kchan_op_recv(&rx, fd, buf, sizeof(buf)));
+	ASSERT_EQ(0, kchan_wait_for(fd, receivers, 1));
+	EXPECT_EQ(-1, writev(fd, iov, iovcnt));
+	EXPECT_EQ(EFAULT, errno);
+	kw_sleep_ms(KCHAN_SETTLE_MS);
+	EXPECT_FALSE(kchan_op_done(&rx)) {
+		TH_LOG("the receiver returned %zd after a failed send",
+		       rx.ret);
+	}
+	ASSERT_EQ(0, kchan_stat(fd, &st));
+	EXPECT_EQ(0ull, st.sent);
+	EXPECT_EQ(0u, st.queued);
+	EXPECT_EQ(0u, st.senders);
+	ASSERT_EQ(MSG_LEN, kchan_send(fd, good, MSG_LEN));
+	ASSERT_EQ(MSG_LEN, kchan_op_result(&rx));
+	EXPECT_TRUE(kchan_check(buf, MSG_LEN, 1));
+}
+
+TEST_F(chan, efault_on_send_sends_nothing)
+{
+	struct iovec iov = { .iov_base = self->bad, .iov_len = MSG_LEN };
+
+	check_bad_send(_metadata, self->fd, &iov, 1, self->msg);
+}
+
+TEST_F(chan, efault_partway_through_send_sends_nothing)
+{
+	char *edge = kchan_edge_buf(MSG_LEN / 2);
+	struct iovec iov = { .iov_base = edge, .iov_len = MSG_LEN };
+
+	ASSERT_NE(NULL, edge);
+	memcpy(edge, self->msg, MSG_LEN / 2);
+	check_bad_send(_metadata, self->fd, &iov, 1, self->msg);
+}
+
+TEST_F(chan, writev_with_a_bad_iovec_in_the_middle_sends_nothing)
+{
+	struct iovec iov[] = {
+		{ .iov_base = self->msg, .iov_len = 4 },
+		{ .iov_base = self->bad, .iov_len = 4 },
+		{ .iov_base = self->msg + 8, .iov_len = MSG_LEN - 8 },
+	};
+
+	check_bad_send(_metadata, self->fd, iov, ARRAY_SIZE(iov), self->msg);
+}
+
+TEST(efault_on_send_leaves_the_buffer_unchanged)
+{
+	unsigned char msg[MSG_LEN], buf[MSG_MAX];
+	struct kchan_stat st;
+	void *bad;
+	int fd;
+
+	bad = kchan_bad_mem(1);
+	ASSERT_NE(NULL, bad);
+	fd = kchan_make(CAPACITY, MSG_MAX, 0, O_CLOEXEC | O_NONBLOCK);
+	ASSERT_LE(0, fd);
+	kchan_fill(msg, MSG_LEN, 1);
+	ASSERT_EQ(MSG_LEN, kchan_send(fd, msg, MSG_LEN));
+	EXPECT_EQ(-EFAULT, kchan_send(fd, bad, MSG_LEN));
+	ASSERT_EQ(0, kchan_stat(fd, &st));
+	EXPECT_EQ(1u, st.queued);
+	EXPECT_EQ(1ull, st.sent);
+	ASSERT_EQ(MSG_LEN, kchan_recv(fd, buf, sizeof(buf)));
+	EXPECT_TRUE(kchan_check(buf, MSG_LEN, 1));
+	EXPECT_EQ(-EAGAIN, kchan_recv(fd, buf, sizeof(buf)));
+	close(fd);
+}
+
+TEST_F(chan, fatal_signal_during_the_copy_out_keeps_the_message)
+{
+	struct kchan_op tx;
+	int pipefd[2], status;
+	pid_t pid;
+	char c;
+
+	ASSERT_EQ(0, pipe(pipefd));
+	offer_message(&tx);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		void *page;
+		int uffd = stalling_page(&page);
+
+		c = uffd < 0 ? 's' : 'k';
+		if (write(pipefd[1], &c, 1) != 1 || uffd < 0)
+			_exit(1);
+		/* Blocks in the copy-out until killed. */
+		read(self->fd, page, MSG_MAX);
+		_exit(2);
+	}
+	ASSERT_EQ(1, read(pipefd[0], &c, 1));
+	if (c == 's') {
+		reap_within(pid, KCHAN_WAIT_MS, &status);
+		SKIP(return, "userfaultfd is not available");
+	}
+	wait_message_claimed(&tx);
+	kw_sleep_ms(KCHAN_SETTLE_MS);
+	ASSERT_EQ(0, kill(pid, SIGKILL));
+	ASSERT_EQ(0, reap_within(pid, KCHAN_WAIT_MS, &status));
+	ASSERT_TRUE(WIFSIGNALED(status));
+
+	/* The receiver died mid-copy: the message is back at the head. */
+	if (variant->capacity) {
+		ASSERT_EQ(0, kchan_wait_for(self->fd, queued, 1));
+	} else {
+		ASSERT_EQ(0, kchan_wait_for(self->fd, senders, 1));
+	}
+	assert_message_kept(&tx);
+	assert_message_delivered(&tx);
+}
+
+/*
+ * A rendezvous sender whose message a receiver is copying out waits for
+ * the copy's outcome; a receiver whose page fault stalls must not make
+ * that sender unkillable.
+ */
+TEST(sender_stays_killable_while_its_message_is_copied_out)
+{
+	unsigned char msg[MSG_LEN];
+	int fd, uffd, status, died;
+	struct kchan_op rx;
+	void *page;
+	pid_t pid;
+
+	fd = kchan_make(0, MSG_MAX, 0, O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	uffd = stalling_page(&page);
+	if (uffd < 0)
+		SKIP(return, "userfaultfd is not available");
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		kchan_fill(msg, MSG_LEN, 1);
+		_exit(kchan_send(fd, msg, MSG_LEN) == MSG_LEN ? 0 : 1);
+	}
+	ASSERT_EQ(0, kchan_wait_for(fd, senders, 1));
+	ASSERT_EQ(0, kchan_op_recv(&rx, fd, page, MSG_MAX));
+	/* The receiver claimed the message and is stuck copying it. */
+	ASSERT_EQ(0, kchan_wait_for(fd, senders, 0));
+	kw_sleep_ms(KCHAN_SETTLE_MS);
+	ASSERT_EQ(0, kill(pid, SIGKILL));
+	died = reap_within(pid, 3000, &status) == 0;
+
+	ASSERT_EQ(0, unstall_page(uffd, page));
+	EXPECT_LE(0, kchan_op_result(&rx));
+	if (!died) {
+		ASSERT_EQ(0, reap_within(pid, KCHAN_WAIT_MS, &status));
+	}
+	EXPECT_TRUE(died) {
+		TH_LOG("SIGKILL did not end the sender while the receiver's copy was stalled");
+	}
+	close(uffd);
+	close(fd);
+}
+
+TEST_HARNESS_MAIN

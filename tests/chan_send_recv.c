@@ -1,0 +1,812 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Sending and receiving: message boundaries, order, blocking, hand-off to
+ * waiting receivers, directions, and the validation of requests.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "kchan_test.h"
+#include "kchan_wait.h"
+/* The 6.1 harness's TEST() leaves a parameter unused. */
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#include "kselftest_harness.h"
+
+#define MSG_MAX		64
+#define CAPACITY	4u
+#define NR_PEERS	4
+
+FIXTURE(chan) {
+	int fd;
+};
+
+FIXTURE_VARIANT(chan) {
+	unsigned int capacity;
+};
+
+FIXTURE_VARIANT_ADD(chan, rendezvous) {
+	.capacity = 0,
+};
+
+FIXTURE_VARIANT_ADD(chan, buffered) {
+	.capacity = CAPACITY,
+};
+
+FIXTURE_SETUP(chan)
+{
+	self->fd = kchan_make(variant->capacity, MSG_MAX, 0, O_CLOEXEC);
+	ASSERT_LE(0, self->fd) {
+		TH_LOG("creating a channel: %s (is the module loaded?)",
+		       strerror(-self->fd));
+	}
+}
+
+FIXTURE_TEARDOWN(chan)
+{
+	if (self->fd >= 0)
+		close(self->fd);
+}
+
+/* Named channels, for tests about separate open files. */
+FIXTURE(named) {
+	char name[KCHAN_NAME_SIZE];
+	char path[128];
+	bool created;
+};
+
+FIXTURE_SETUP(named)
+{
+	kchan_test_name(self->name, sizeof(self->name), _metadata->name);
+	kchan_node_path(self->path, sizeof(self->path), self->name);
+}
+
+FIXTURE_TEARDOWN(named)
+{
+	if (self->created)
+		kchan_unlink(self->name);
+}
+
+static int create_raw(struct kchan_create *req)
+{
+	int ctl, ret, err;
+
+	ctl = open(CHANCTL, O_RDWR | O_CLOEXEC);
+	if (ctl < 0)
+		return -errno;
+	ret = ioctl(ctl, KCHAN_CTL_CREATE, req);
+	err = errno;
+	close(ctl);
+	return ret < 0 ? -err : ret;
+}
+
+static int get_version(int fd, struct kchan_version *v)
+{
+	memset(v, 0xff, sizeof(*v));
+	return ioctl(fd, KCHAN_IOC_VERSION, v) < 0 ? -errno : 0;
+}
+
+TEST_F(chan, one_write_is_one_message)
+{
+	static const size_t lens[] = { 1, 2, 3, MSG_MAX, 5, 1 };
+	unsigned char buf[2 * MSG_MAX];
+	struct kchan_feeder f;
+	unsigned int i;
+
+	ASSERT_EQ(0, kchan_feeder_start(&f, self->fd, ARRAY_SIZE(lens),
+					lens, 10));
+	for (i = 0; i < ARRAY_SIZE(lens); i++) {
+		ASSERT_EQ((ssize_t)lens[i],
+			  kchan_recv(self->fd, buf, sizeof(buf)));
+		ASSERT_TRUE(kchan_check(buf, lens[i], 10 + i));
+	}
+	ASSERT_EQ(0, kchan_feeder_finish(&f));
+}
+
+TEST_F(chan, messages_from_one_sender_arrive_in_order)
+{
+	size_t lens[32];
+	unsigned char buf[MSG_MAX];
+	struct kchan_feeder f;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(lens); i++)
+		lens[i] = 1 + i % 8;
+	ASSERT_EQ(0, kchan_feeder_start(&f, self->fd, ARRAY_SIZE(lens),
+					lens, 0));
+	for (i = 0; i < ARRAY_SIZE(lens); i++) {
+		ASSERT_EQ((ssize_t)lens[i],
+			  kchan_recv(self->fd, buf, sizeof(buf)));
+		ASSERT_TRUE(kchan_check(buf, lens[i], i)) {
+			TH_LOG("message %u out of order", i);
+		}
+	}
+	ASSERT_EQ(0, kchan_feeder_finish(&f));
+}
+
+TEST_F(chan, writev_gathers_one_message)
+{
+	struct iovec iov[] = {
+		{ .iov_base = "ab", .iov_len = 2 },
+		{ .iov_base = "cde", .iov_len = 3 },
+		{ .iov_base = "f", .iov_len = 1 },
+	};
+	char buf[MSG_MAX];
+	struct kchan_op op = {
+		.fd = self->fd, .kind = KOP_WRITEV,
+		.iov = iov, .iovcnt = ARRAY_SIZE(iov),
+	};
+
+	ASSERT_EQ(0, kchan_op_start(&op));
+	ASSERT_EQ(6, kchan_recv(self->fd, buf, sizeof(buf)));
+	ASSERT_EQ(0, memcmp(buf, "abcdef", 6));
+	ASSERT_EQ(6, kchan_op_result(&op));
+}
+
+TEST_F(chan, readv_scatters_one_message)
+{
+	static const size_t lens[] = { 6, 2 };
+	unsigned char a[2], b[3], c[10], all[6], buf[MSG_MAX];
+	struct iovec iov[] = {
+		{ .iov_base = a, .iov_len = sizeof(a) },
+		{ .iov_base = b, .iov_len = sizeof(b) },
+		{ .iov_base = c, .iov_len = sizeof(c) },
+	};
+	struct kchan_feeder f;
+
+	ASSERT_EQ(0, kchan_feeder_start(&f, self->fd, 2, lens, 50));
+	ASSERT_EQ(6, readv(self->fd, iov, ARRAY_SIZE(iov)));
+	memcpy(all, a, 2);
+	memcpy(all + 2, b, 3);
+	memcpy(all + 5, c, 1);
+	ASSERT_TRUE(kchan_check(all, 6, 50));
+	/* The second message was not pulled into the spare iovec space. */
+	ASSERT_EQ(2, kchan_recv(self->fd, buf, sizeof(buf)));
+	ASSERT_TRUE(kchan_check(buf, 2, 51));
+	ASSERT_EQ(0, kchan_feeder_finish(&f));
+}
+
+TEST_F(chan, empty_write_is_einval_and_sends_nothing)
+{
+	struct kchan_guard g = { 0 };
+	struct kchan_stat st;
+	char buf[MSG_MAX] = "x";
+
+	ASSERT_EQ(0, kchan_guard_start(&g, 3000));
+	EXPECT_EQ(-EINVAL, kchan_send(self->fd, buf, 0));
+	kchan_guard_stop(&g);
+	ASSERT_EQ(0, kchan_stat(self->fd, &st));
+	EXPECT_EQ(0u, st.queued);
+	EXPECT_EQ(0u, st.sent);
+	EXPECT_EQ(0u, st.senders);
+	ASSERT_EQ(0, kchan_set_nonblock(self->fd, true));
+	EXPECT_EQ(-EAGAIN, kchan_recv(self->fd, buf, sizeof(buf)));
+}
+
+TEST_F(chan, write_above_msg_max_is_emsgsize_and_sends_nothing)
+{
+	struct kchan_guard g = { 0 };
+	struct kchan_stat st;
+	char buf[MSG_MAX + 1];
+
+	memset(buf, 'x', sizeof(buf));
+	ASSERT_EQ(0, kchan_guard_start(&g, 3000));
+	EXPECT_EQ(-EMSGSIZE, kchan_send(self->fd, buf, MSG_MAX + 1));
+	kchan_guard_stop(&g);
+	ASSERT_EQ(0, kchan_stat(self->fd, &st));
+	EXPECT_EQ(0u, st.queued);
+	EXPECT_EQ(0u, st.sent);
+	EXPECT_EQ(0u, st.senders);
+	ASSERT_EQ(0, kchan_set_nonblock(self->fd, true));
+	EXPECT_EQ(-EAGAIN, kchan_recv(self->fd, buf, sizeof(buf)));
+}
+
+TEST_F(chan, nonblocking_receive_on_empty_open_channel_is_eagain)
+{
+	struct kchan_stat st;
+	char buf[MSG_MAX];
+
+	ASSERT_EQ(0, kchan_set_nonblock(self->fd, true));
+	EXPECT_EQ(-EAGAIN, kchan_recv(self->fd, buf, sizeof(buf)));
+	ASSERT_EQ(0, kchan_stat(self->fd, &st));
+	EXPECT_EQ(0u, st.receivers);
+	EXPECT_EQ(0u, st.received);
+}
+
+TEST_F(chan, waiting_receivers_get_messages_in_arrival_order)
+{
+	struct kchan_op rx[NR_PEERS];
+	unsigned char bufs[NR_PEERS][MSG_MAX], msg[8];
+	unsigned int i;
+
+	for (i = 0; i < NR_PEERS; i++) {
+		ASSERT_EQ(0, kchan_op_recv(&rx[i], self->fd, bufs[i], MSG_MAX));
+		ASSERT_EQ(0, kchan_wait_for(self->fd, receivers, i + 1));
+	}
+	for (i = 0; i < NR_PEERS; i++) {
+		kchan_fill(msg, sizeof(msg), i);
+		ASSERT_EQ((ssize_t)sizeof(msg),
+			  kchan_send(self->fd, msg, sizeof(msg)));
+	}
+	for (i = 0; i < NR_PEERS; i++) {
+		ASSERT_EQ((ssize_t)sizeof(msg), kchan_op_result(&rx[i]));
+		EXPECT_TRUE(kchan_check(bufs[i], sizeof(msg), i)) {
+			TH_LOG("receiver %u got message %u", i, bufs[i][0]);
+		}
+	}
+}
+
+TEST_F(chan, blocked_senders_are_served_in_arrival_order)
+{
+	unsigned char msgs[NR_PEERS][8], buf[MSG_MAX];
+	struct kchan_op tx[NR_PEERS];
+	unsigned int i;
+
+	/* Fill the buffer (if any) so that the next senders block. */
+	for (i = 0; i < variant->capacity; i++) {
+		kchan_fill(buf, 8, 100 + i);
+		ASSERT_EQ(8, kchan_send(self->fd, buf, 8));
+	}
+	for (i = 0; i < NR_PEERS; i++) {
+		kchan_fill(msgs[i], 8, i);
+		ASSERT_EQ(0, kchan_op_send(&tx[i], self->fd, msgs[i], 8));
+		ASSERT_EQ(0, kchan_wait_for(self->fd, senders, i + 1));
+	}
+	for (i = 0; i < variant->capacity; i++) {
+		ASSERT_EQ(8, kchan_recv(self->fd, buf, sizeof(buf)));
+		EXPECT_TRUE(kchan_check(buf, 8, 100 + i));
+	}
+	for (i = 0; i < NR_PEERS; i++) {
+		ASSERT_EQ(8, kchan_recv(self->fd, buf, sizeof(buf)));
+		EXPECT_TRUE(kchan_check(buf, 8, i)) {
+			TH_LOG("receive %u got sender %u's message", i, buf[0]);
+		}
+	}
+	for (i = 0; i < NR_PEERS; i++) {
+		EXPECT_EQ(8, kchan_op_result(&tx[i]));
+	}
+}
+
+TEST_F(chan, next_len_reports_the_next_message_length)
+{
+	static const size_t lens[] = { 5, 3 };
+	unsigned char buf[MSG_MAX];
+	struct kchan_feeder f;
+
+	ASSERT_EQ(0, kchan_feeder_start(&f, self->fd, 2, lens, 0));
+	if (variant->capacity) {
+		ASSERT_EQ(0, kchan_feeder_wait_sent(&f, 2));
+	} else {
+		ASSERT_EQ(0, kchan_wait_for(self->fd, senders, 1));
+	}
+	EXPECT_EQ(5, kchan_next_len(self->fd));
+	/* Asking does not consume. */
+	EXPECT_EQ(5, kchan_next_len(self->fd));
+	ASSERT_EQ(5, kchan_recv(self->fd, buf, sizeof(buf)));
+	if (!variant->capacity) {
+		ASSERT_EQ(0, kchan_feeder_wait_sent(&f, 1));
+		ASSERT_EQ(0, kchan_wait_for(self->fd, senders, 1));
+	}
+	EXPECT_EQ(3, kchan_next_len(self->fd));
+	ASSERT_EQ(3, kchan_recv(self->fd, buf, sizeof(buf)));
+	ASSERT_EQ(0, kchan_feeder_finish(&f));
+}
+
+TEST_F(chan, next_len_on_empty_open_channel_is_eagain)
+{
+	EXPECT_EQ(-EAGAIN, kchan_next_len(self->fd));
+}
+
+TEST_F(chan, next_len_on_closed_drained_channel_is_enodata)
+{
+	unsigned char buf[MSG_MAX];
+
+	if (variant->capacity) {
+		kchan_fill(buf, 7, 0);
+		ASSERT_EQ(7, kchan_send(self->fd, buf, 7));
+	}
+	ASSERT_EQ(0, kchan_close(self->fd));
+	if (variant->capacity) {
+		EXPECT_EQ(7, kchan_next_len(self->fd));
+		ASSERT_EQ(7, kchan_recv(self->fd, buf, sizeof(buf)));
+	}
+	EXPECT_EQ(-ENODATA, kchan_next_len(self->fd));
+}
+
+TEST_F(chan, unknown_ioctl_is_enotty)
+{
+	__u64 arg[8] = { 0 };
+
+	EXPECT_EQ(-1, ioctl(self->fd, _IO(KCHAN_IOC_MAGIC, 0x7f), arg));
+	EXPECT_EQ(ENOTTY, errno);
+	EXPECT_EQ(-1, ioctl(self->fd, _IOR(KCHAN_IOC_MAGIC, 0x13, __u32),
+			    arg));
+	EXPECT_EQ(ENOTTY, errno);
+	/* A known number with another size or direction is another ioctl. */
+	EXPECT_EQ(-1, ioctl(self->fd, _IOR(KCHAN_IOC_MAGIC, 0x12, __u64),
+			    arg));
+	EXPECT_EQ(ENOTTY, errno);
+	EXPECT_EQ(-1, ioctl(self->fd, _IOW(KCHAN_IOC_MAGIC, 0x11,
+					   struct kchan_stat), arg));
+	EXPECT_EQ(ENOTTY, errno);
+	EXPECT_EQ(-1, ioctl(self->fd, _IO('x', 0x10), arg));
+	EXPECT_EQ(ENOTTY, errno);
+}
+
+TEST_F(chan, version_ioctl_reports_version_and_features)
+{
+	struct kchan_version v;
+	const __u64 want = KCHAN_FEATURE_NAMED | KCHAN_FEATURE_AUTOCLOSE |
+			   KCHAN_FEATURE_NEXT_LEN;
+
+	ASSERT_EQ(0, get_version(self->fd, &v));
+	EXPECT_EQ((__u32)KCHAN_VERSION, v.version);
+	EXPECT_EQ(want, v.features & want);
+}
+
+TEST(buffered_sends_complete_at_once_up_to_capacity)
+{
+	struct kchan_guard g = { 0 };
+	unsigned char buf[8];
+	struct kchan_stat st;
+	unsigned int i;
+	int fd;
+
+	fd = kchan_make(CAPACITY, MSG_MAX, 0, O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, kchan_guard_start(&g, 3000));
+	for (i = 0; i < CAPACITY; i++) {
+		kchan_fill(buf, sizeof(buf), i);
+		EXPECT_EQ(8, kchan_send(fd, buf, sizeof(buf)));
+	}
+	kchan_guard_stop(&g);
+	ASSERT_EQ(0, kchan_stat(fd, &st));
+	EXPECT_EQ(CAPACITY, st.queued);
+	EXPECT_EQ(CAPACITY, st.sent);
+	EXPECT_EQ(0u, st.received);
+	close(fd);
+}
+
+TEST(buffered_full_nonblocking_send_is_eagain)
+{
+	unsigned char buf[8] = { 0 };
+	struct kchan_stat st;
+	unsigned int i;
+	int fd;
+
+	fd = kchan_make(CAPACITY, MSG_MAX, 0, O_CLOEXEC | O_NONBLOCK);
+	ASSERT_LE(0, fd);
+	for (i = 0; i < CAPACITY; i++) {
+		ASSERT_EQ(8, kchan_send(fd, buf, sizeof(buf)));
+	}
+	EXPECT_EQ(-EAGAIN, kchan_send(fd, buf, sizeof(buf)));
+	ASSERT_EQ(0, kchan_stat(fd, &st));
+	EXPECT_EQ(CAPACITY, st.queued);
+	EXPECT_EQ(CAPACITY, st.sent);
+	/* Once there is room again the same send goes through. */
+	ASSERT_EQ(8, kchan_recv(fd, buf, sizeof(buf)));
+	EXPECT_EQ(8, kchan_send(fd, buf, sizeof(buf)));
+	close(fd);
+}
+
+TEST(buffered_full_blocking_send_waits_for_a_receive)
+{
+	unsigned char buf[MSG_MAX], msg[8];
+	struct kchan_stat st;
+	struct kchan_op tx;
+	unsigned int i;
+	int fd;
+
+	fd = kchan_make(CAPACITY, MSG_MAX, 0, O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	for (i = 0; i < CAPACITY; i++) {
+		kchan_fill(buf, 8, i);
+		ASSERT_EQ(8, kchan_send(fd, buf, 8));
+	}
+	kchan_fill(msg, 8, CAPACITY);
+	ASSERT_EQ(0, kchan_op_send(&tx, fd, msg, 8));
+	ASSERT_EQ(0, kchan_wait_for(fd, senders, 1));
+	kw_sleep_ms(KCHAN_SETTLE_MS);
+	ASSERT_FALSE(kchan_op_done(&tx)) {
+		TH_LOG("send into a full buffer returned %zd", tx.ret);
+	}
+	ASSERT_EQ(8, kchan_recv(fd, buf, sizeof(buf)));
+	EXPECT_TRUE(kchan_check(buf, 8, 0));
+	ASSERT_EQ(8, kchan_op_result(&tx));
+	ASSERT_EQ(0, kchan_stat(fd, &st));
+	EXPECT_EQ(CAPACITY, st.queued);
+	for (i = 1; i <= CAPACITY; i++) {
+		ASSERT_EQ(8, kchan_recv(fd, buf, sizeof(buf)));
+		EXPECT_TRUE(kchan_check(buf, 8, i));
+	}
+	close(fd);
+}
+
+TEST(buffered_receive_moves_first_blocked_sender_into_buffer)
+{
+	unsigned char buf[MSG_MAX], msgs[2][8];
+	struct kchan_stat st;
+	struct kchan_op tx[2];
+	unsigned int i;
+	int fd;
+
+	fd = kchan_make(CAPACITY, MSG_MAX, 0, O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	for (i = 0; i < CAPACITY; i++) {
+		kchan_fill(buf, 8, i);
+		ASSERT_EQ(8, kchan_send(fd, buf, 8));
+	}
+	for (i = 0; i < 2; i++) {
+		kchan_fill(msgs[i], 8, CAPACITY + i);
+		ASSERT_EQ(0, kchan_op_send(&tx[i], fd, msgs[i], 8));
+		ASSERT_EQ(0, kchan_wait_for(fd, senders, i + 1));
+	}
+
+	ASSERT_EQ(8, kchan_recv(fd, buf, sizeof(buf)));
+	EXPECT_TRUE(kchan_check(buf, 8, 0));
+	/* The first blocked sender completes; its message is now queued. */
+	ASSERT_EQ(8, kchan_op_result(&tx[0]));
+	ASSERT_EQ(0, kchan_stat(fd, &st));
+	EXPECT_EQ(CAPACITY, st.queued);
+	EXPECT_EQ(1u, st.senders);
+	kw_sleep_ms(KCHAN_SETTLE_MS);
+	EXPECT_FALSE(kchan_op_done(&tx[1]));
+
+	for (i = 1; i <= CAPACITY + 1; i++) {
+		ASSERT_EQ(8, kchan_recv(fd, buf, sizeof(buf)));
+		EXPECT_TRUE(kchan_check(buf, 8, i)) {
+			TH_LOG("receive %u got message %u", i, buf[0]);
+		}
+	}
+	EXPECT_EQ(8, kchan_op_result(&tx[1]));
+	close(fd);
+}
+
+TEST(rendezvous_nonblocking_send_without_receiver_is_eagain)
+{
+	unsigned char buf[8] = { 0 };
+	struct kchan_stat st;
+	int fd;
+
+	fd = kchan_make(0, MSG_MAX, 0, O_CLOEXEC | O_NONBLOCK);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(-EAGAIN, kchan_send(fd, buf, sizeof(buf)));
+	ASSERT_EQ(0, kchan_stat(fd, &st));
+	EXPECT_EQ(0u, st.sent);
+	EXPECT_EQ(0u, st.senders);
+	EXPECT_EQ(-EAGAIN, kchan_recv(fd, buf, sizeof(buf)));
+	close(fd);
+}
+
+TEST(rendezvous_send_returns_only_after_receiver_took_the_message)
+{
+	unsigned char msg[8], buf[MSG_MAX];
+	struct kchan_op rx;
+	uint64_t t0, t1;
+	int fd;
+
+	fd = kchan_make(0, MSG_MAX, 0, O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	memset(&rx, 0, sizeof(rx));
+	rx.fd = fd;
+	rx.kind = KOP_READ;
+	rx.buf = buf;
+	rx.len = sizeof(buf);
+	rx.delay_ms = 200;
+	rx.stat_before = true;
+	kchan_fill(msg, sizeof(msg), 7);
+
+	t0 = kw_now_ns();
+	ASSERT_EQ(0, kchan_op_start(&rx));
+	ASSERT_EQ(8, kchan_send(fd, msg, sizeof(msg)));
+	t1 = kw_now_ns();
+
+	ASSERT_EQ(8, kchan_op_result(&rx));
+	EXPECT_TRUE(kchan_check(buf, 8, 7));
+	/* While the receiver slept, the sender was parked in the channel. */
+	EXPECT_EQ(1u, rx.before.senders);
+	EXPECT_EQ(0u, rx.before.queued);
+	/* ... and it returned only once the receive had started. */
+	EXPECT_LE(rx.call_ns, t1);
+	EXPECT_LE(200000000ull, t1 - t0);
+	close(fd);
+}
+
+TEST(anonymous_fd_is_read_write)
+{
+	unsigned char buf[MSG_MAX];
+	int fd, fl;
+
+	fd = kchan_make(CAPACITY, MSG_MAX, 0, O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	fl = fcntl(fd, F_GETFL);
+	ASSERT_LE(0, fl);
+	EXPECT_EQ(O_RDWR, fl & O_ACCMODE);
+	kchan_fill(buf, 9, 3);
+	ASSERT_EQ(9, kchan_send(fd, buf, 9));
+	memset(buf, 0, sizeof(buf));
+	ASSERT_EQ(9, kchan_recv(fd, buf, sizeof(buf)));
+	EXPECT_TRUE(kchan_check(buf, 9, 3));
+	close(fd);
+}
+
+TEST(create_honours_nonblock_fd_flag)
+{
+	struct kchan_guard g = { 0 };
+	unsigned char buf[MSG_MAX];
+	int fd, fl;
+
+	fd = kchan_make(0, MSG_MAX, 0, O_NONBLOCK);
+	ASSERT_LE(0, fd);
+	fl = fcntl(fd, F_GETFL);
+	ASSERT_LE(0, fl);
+	EXPECT_TRUE(fl & O_NONBLOCK);
+	ASSERT_EQ(0, kchan_guard_start(&g, 3000));
+	EXPECT_EQ(-EAGAIN, kchan_recv(fd, buf, sizeof(buf)));
+	kchan_guard_stop(&g);
+	close(fd);
+
+	fd = kchan_make(0, MSG_MAX, 0, 0);
+	ASSERT_LE(0, fd);
+	fl = fcntl(fd, F_GETFL);
+	ASSERT_LE(0, fl);
+	EXPECT_FALSE(fl & O_NONBLOCK);
+	close(fd);
+}
+
+TEST(create_honours_cloexec_fd_flag)
+{
+	int fd, fl;
+
+	fd = kchan_make(0, MSG_MAX, 0, O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	fl = fcntl(fd, F_GETFD);
+	ASSERT_LE(0, fl);
+	EXPECT_TRUE(fl & FD_CLOEXEC);
+	close(fd);
+
+	fd = kchan_make(0, MSG_MAX, 0, 0);
+	ASSERT_LE(0, fd);
+	fl = fcntl(fd, F_GETFD);
+	ASSERT_LE(0, fl);
+	EXPECT_FALSE(fl & FD_CLOEXEC);
+	close(fd);
+}
+
+static int create_anon(unsigned int capacity, unsigned int msg_max,
+		       void (*tweak)(struct kchan_create *, unsigned int),
+		       unsigned int arg)
+{
+	struct kchan_create req = { .capacity = capacity, .msg_max = msg_max };
+	int ret;
+
+	if (tweak)
+		tweak(&req, arg);
+	ret = create_raw(&req);
+	if (ret >= 0)
+		close(ret);
+	return ret < 0 ? ret : 0;
+}
+
+static void set_reserved(struct kchan_create *req, unsigned int which)
+{
+	if (which == 0)
+		req->reserved0 = 1;
+	else
+		req->reserved[which - 1] = 1ull << 63;
+}
+
+static void set_flags(struct kchan_create *req, unsigned int flags)
+{
+	req->flags = flags;
+}
+
+static void set_fd_flags(struct kchan_create *req, unsigned int fd_flags)
+{
+	req->fd_flags = fd_flags;
+}
+
+TEST(create_accepts_a_plain_request)
+{
+	/* The baseline the rejection tests below differ from. */
+	EXPECT_EQ(0, create_anon(CAPACITY, MSG_MAX, NULL, 0));
+	EXPECT_EQ(0, create_anon(0, MSG_MAX, set_fd_flags,
+				 O_CLOEXEC | O_NONBLOCK));
+}
+
+TEST(create_rejects_nonzero_reserved_fields)
+{
+	unsigned int which;
+
+	for (which = 0; which <= 2; which++) {
+		EXPECT_EQ(-EINVAL, create_anon(CAPACITY, MSG_MAX,
+					       set_reserved, which)) {
+			TH_LOG("reserved field %u", which);
+		}
+	}
+}
+
+TEST(create_rejects_unknown_flags)
+{
+	unsigned int bit;
+
+	EXPECT_EQ(-EINVAL, create_anon(CAPACITY, MSG_MAX, set_flags,
+				       ~KCHAN_CREATE_ALL));
+	for (bit = 0; bit < 32; bit++) {
+		if (KCHAN_CREATE_ALL & (1U << bit))
+			continue;
+		EXPECT_EQ(-EINVAL, create_anon(CAPACITY, MSG_MAX, set_flags,
+					       1U << bit)) {
+			TH_LOG("flag bit %u", bit);
+		}
+	}
+}
+
+TEST(create_rejects_zero_msg_max)
+{
+	EXPECT_EQ(-EINVAL, create_anon(CAPACITY, 0, NULL, 0));
+	EXPECT_EQ(-EINVAL, create_anon(0, 0, NULL, 0));
+}
+
+TEST(create_rejects_unknown_fd_flags)
+{
+	static const unsigned int bad[] = {
+		O_WRONLY, O_RDWR, O_APPEND, O_CREAT, O_TRUNC, O_EXCL,
+		O_SYNC, O_DIRECT, O_NOFOLLOW, O_PATH, 1U << 31,
+		O_CLOEXEC | O_NONBLOCK | O_APPEND,
+	};
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		EXPECT_EQ(-EINVAL, create_anon(CAPACITY, MSG_MAX,
+					       set_fd_flags, bad[i])) {
+			TH_LOG("fd_flags %#x", bad[i]);
+		}
+	}
+}
+
+TEST(create_rejects_capacity_above_limit)
+{
+	struct kchan_version v;
+	int ctl;
+
+	ctl = open(CHANCTL, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, ctl);
+	ASSERT_EQ(0, get_version(ctl, &v));
+	close(ctl);
+	ASSERT_GT(v.max_capacity, 0u);
+	ASSERT_LT(v.max_capacity, UINT32_MAX);
+	EXPECT_EQ(-EINVAL, create_anon(v.max_capacity + 1, MSG_MAX, NULL, 0));
+	EXPECT_EQ(-EINVAL, create_anon(UINT32_MAX, MSG_MAX, NULL, 0));
+}
+
+TEST(create_rejects_msg_max_above_limit)
+{
+	struct kchan_version v;
+	int ctl;
+
+	ctl = open(CHANCTL, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, ctl);
+	ASSERT_EQ(0, get_version(ctl, &v));
+	close(ctl);
+	ASSERT_GT(v.max_msg_size, 0u);
+	ASSERT_LT(v.max_msg_size, UINT32_MAX);
+	EXPECT_EQ(0, create_anon(0, v.max_msg_size, NULL, 0));
+	EXPECT_EQ(-EINVAL, create_anon(CAPACITY, v.max_msg_size + 1,
+				       NULL, 0));
+	EXPECT_EQ(-EINVAL, create_anon(CAPACITY, UINT32_MAX, NULL, 0));
+}
+
+TEST(unknown_ioctl_on_chanctl_is_enotty)
+{
+	__u64 arg[8] = { 0 };
+	int ctl;
+
+	ctl = open(CHANCTL, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, ctl);
+	EXPECT_EQ(-1, ioctl(ctl, _IO(KCHAN_IOC_MAGIC, 0x7f), arg));
+	EXPECT_EQ(ENOTTY, errno);
+	EXPECT_EQ(-1, ioctl(ctl, _IO('x', 0x01), arg));
+	EXPECT_EQ(ENOTTY, errno);
+	close(ctl);
+}
+
+TEST(version_ioctl_on_chanctl_reports_version_and_features)
+{
+	const __u64 want = KCHAN_FEATURE_NAMED | KCHAN_FEATURE_AUTOCLOSE |
+			   KCHAN_FEATURE_NEXT_LEN;
+	struct kchan_version v;
+	int ctl;
+
+	ctl = open(CHANCTL, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, ctl);
+	ASSERT_EQ(0, get_version(ctl, &v));
+	EXPECT_EQ((__u32)KCHAN_VERSION, v.version);
+	EXPECT_EQ(want, v.features & want);
+	close(ctl);
+}
+
+TEST_F(named, rendezvous_nonblocking_send_succeeds_when_receiver_waits)
+{
+	unsigned char msg[8], buf[MSG_MAX];
+	struct kchan_op rx;
+	int rd, wr;
+
+	ASSERT_EQ(0, kchan_create_named(self->name, 0, MSG_MAX, 0, 0600));
+	self->created = true;
+	rd = open(self->path, O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, rd);
+	wr = open(self->path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	ASSERT_LE(0, wr);
+
+	kchan_fill(msg, sizeof(msg), 9);
+	/* Nobody is receiving yet. */
+	ASSERT_EQ(-EAGAIN, kchan_send(wr, msg, sizeof(msg)));
+	ASSERT_EQ(0, kchan_op_recv(&rx, rd, buf, sizeof(buf)));
+	ASSERT_EQ(0, kchan_wait_for(rd, receivers, 1));
+	EXPECT_EQ(8, kchan_send(wr, msg, sizeof(msg)));
+	ASSERT_EQ(8, kchan_op_result(&rx));
+	EXPECT_TRUE(kchan_check(buf, 8, 9));
+	close(wr);
+	close(rd);
+}
+
+TEST_F(named, read_only_fd_cannot_send)
+{
+	unsigned char msg[8] = { 1 };
+	struct kchan_stat st;
+	int rd;
+
+	ASSERT_EQ(0, kchan_create_named(self->name, CAPACITY, MSG_MAX, 0,
+					0600));
+	self->created = true;
+	rd = open(self->path, O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, rd);
+	EXPECT_EQ(-EBADF, kchan_send(rd, msg, sizeof(msg)));
+	ASSERT_EQ(0, kchan_stat(rd, &st));
+	EXPECT_EQ(0u, st.queued);
+	EXPECT_EQ(0u, st.sent);
+	close(rd);
+}
+
+TEST_F(named, write_only_fd_cannot_receive)
+{
+	unsigned char msg[8] = { 1 }, buf[MSG_MAX];
+	struct kchan_stat st;
+	int wr;
+
+	ASSERT_EQ(0, kchan_create_named(self->name, CAPACITY, MSG_MAX, 0,
+					0600));
+	self->created = true;
+	wr = open(self->path, O_WRONLY | O_CLOEXEC);
+	ASSERT_LE(0, wr);
+	ASSERT_EQ(8, kchan_send(wr, msg, sizeof(msg)));
+	EXPECT_EQ(-EBADF, kchan_recv(wr, buf, sizeof(buf)));
+	ASSERT_EQ(0, kchan_stat(wr, &st));
+	EXPECT_EQ(1u, st.queued);
+	EXPECT_EQ(0u, st.received);
+	close(wr);
+}
+
+TEST_F(named, create_rejects_fd_flags_for_a_named_channel)
+{
+	struct kchan_create req = {
+		.capacity = CAPACITY, .msg_max = MSG_MAX,
+		.fd_flags = O_CLOEXEC,
+	};
+
+	snprintf(req.name, sizeof(req.name), "%s", self->name);
+	EXPECT_EQ(-EINVAL, create_raw(&req));
+	EXPECT_EQ(-1, access(self->path, F_OK));
+	/* The same request without fd_flags is fine. */
+	req.fd_flags = 0;
+	EXPECT_EQ(0, create_raw(&req));
+	self->created = true;
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,422 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers for kchan selftests that involve blocking: waiting until the
+ * channel reports a state (a thread is parked in a send or a receive),
+ * running one read/write in a background thread and observing whether and
+ * when it completed, and a per-thread guard that turns a call which should
+ * not block into EINTR instead of a hung test.
+ */
+#ifndef KCHAN_WAIT_H
+#define KCHAN_WAIT_H
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+
+#include "kchan_test.h"
+
+/* Generous: the tests run under an emulated CPU. */
+#define KCHAN_WAIT_MS		10000
+/* How long "has not happened yet" is observed before moving on. */
+#define KCHAN_SETTLE_MS		100
+
+static inline uint64_t kw_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static inline void kw_sleep_ms(unsigned int ms)
+{
+	struct timespec ts = {
+		.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000,
+	};
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+/*
+ * Poll KCHAN_IOC_STAT until the __u32 field at @off equals @want.
+ * Returns 0, -ETIMEDOUT, or the -errno of the stat ioctl.
+ */
+static inline int kchan_wait_u32(int fd, size_t off, __u32 want, int ms)
+{
+	uint64_t deadline = kw_now_ns() + (uint64_t)ms * 1000000ull;
+	struct kchan_stat st;
+	__u32 v;
+	int ret;
+
+	for (;;) {
+		ret = kchan_stat(fd, &st);
+		if (ret)
+			return ret;
+		memcpy(&v, (char *)&st + off, sizeof(v));
+		if (v == want)
+			return 0;
+		if (kw_now_ns() > deadline)
+			return -ETIMEDOUT;
+		usleep(1000);
+	}
+}
+
+/* kchan_wait_for(fd, receivers, 4): 0 once stat.receivers == 4. */
+#define kchan_wait_for(fd, field, want) ({				\
+	_Static_assert(sizeof(((struct kchan_stat *)0)->field) == 4,	\
+		       #field " is not a __u32");			\
+	kchan_wait_u32(fd, offsetof(struct kchan_stat, field), want,	\
+		       KCHAN_WAIT_MS);					\
+})
+
+/* One read/write/readv/writev in a background thread. */
+enum kchan_op_kind { KOP_READ, KOP_WRITE, KOP_READV, KOP_WRITEV };
+
+struct kchan_op {
+	/* set by the caller */
+	int fd;
+	enum kchan_op_kind kind;
+	void *buf;
+	size_t len;
+	const struct iovec *iov;
+	int iovcnt;
+	unsigned int delay_ms;	/* sleep this long before the call */
+	bool stat_before;	/* take @before just before the call */
+	/* results */
+	struct kchan_stat before;
+	ssize_t ret;		/* length or -errno */
+	uint64_t call_ns;	/* CLOCK_MONOTONIC just before the call */
+	uint64_t ret_ns;	/* ... and just after it returned */
+	atomic_int done;
+	pthread_t thread;
+};
+
+static inline void *kchan_op_thread(void *arg)
+{
+	struct kchan_op *op = arg;
+	ssize_t n;
+
+	if (op->delay_ms)
+		kw_sleep_ms(op->delay_ms);
+	if (op->stat_before)
+		kchan_stat(op->fd, &op->before);
+	op->call_ns = kw_now_ns();
+	switch (op->kind) {
+	case KOP_READ:
+		n = read(op->fd, op->buf, op->len);
+		break;
+	case KOP_WRITE:
+		n = write(op->fd, op->buf, op->len);
+		break;
+	case KOP_READV:
+		n = readv(op->fd, op->iov, op->iovcnt);
+		break;
+	case KOP_WRITEV:
+		n = writev(op->fd, op->iov, op->iovcnt);
+		break;
+	default:
+		n = -1;
+		errno = EINVAL;
+	}
+	op->ret_ns = kw_now_ns();
+	op->ret = n < 0 ? -errno : n;
+	atomic_store(&op->done, 1);
+	return NULL;
+}
+
+static inline int kchan_op_start(struct kchan_op *op)
+{
+	atomic_store(&op->done, 0);
+	op->ret = 0;
+	return -pthread_create(&op->thread, NULL, kchan_op_thread, op);
+}
+
+static inline int kchan_op_send(struct kchan_op *op, int fd,
+				const void *buf, size_t len)
+{
+	memset(op, 0, sizeof(*op));
+	op->fd = fd;
+	op->kind = KOP_WRITE;
+	op->buf = (void *)buf;
+	op->len = len;
+	return kchan_op_start(op);
+}
+
+static inline int kchan_op_recv(struct kchan_op *op, int fd,
+				void *buf, size_t len)
+{
+	memset(op, 0, sizeof(*op));
+	op->fd = fd;
+	op->kind = KOP_READ;
+	op->buf = buf;
+	op->len = len;
+	return kchan_op_start(op);
+}
+
+static inline bool kchan_op_done(struct kchan_op *op)
+{
+	return atomic_load(&op->done);
+}
+
+/*
+ * Wait up to @ms for the operation to return, then join the thread.
+ * Returns 0, or -ETIMEDOUT (the thread is left running; the test process
+ * exits soon after and takes it along).
+ */
+static inline int kchan_op_wait(struct kchan_op *op, int ms)
+{
+	uint64_t deadline = kw_now_ns() + (uint64_t)ms * 1000000ull;
+
+	while (!kchan_op_done(op)) {
+		if (kw_now_ns() > deadline)
+			return -ETIMEDOUT;
+		usleep(1000);
+	}
+	pthread_join(op->thread, NULL);
+	return 0;
+}
+
+/* Wait for the operation, return its result, or -ETIMEDOUT. */
+static inline ssize_t kchan_op_result(struct kchan_op *op)
+{
+	if (kchan_op_wait(op, KCHAN_WAIT_MS))
+		return -ETIMEDOUT;
+	return op->ret;
+}
+
+/*
+ * Guard: a timer that sends SIGUSR2 to the calling thread after @ms,
+ * with a handler installed without SA_RESTART, so that a call which
+ * should have returned at once fails with EINTR instead of hanging the
+ * test until the harness timeout.
+ */
+struct kchan_guard {
+	timer_t timer;
+	bool armed;
+};
+
+static inline void kchan_guard_handler(int sig)
+{
+	(void)sig;
+}
+
+static inline int kchan_guard_start(struct kchan_guard *g, unsigned int ms)
+{
+	struct sigaction sa = { .sa_handler = kchan_guard_handler };
+	struct itimerspec its = {
+		.it_value = {
+			.tv_sec = ms / 1000,
+			.tv_nsec = (long)(ms % 1000) * 1000000,
+		},
+	};
+	struct sigevent sev = {
+		.sigev_notify = SIGEV_THREAD_ID,
+		.sigev_signo = SIGUSR2,
+	};
+
+	sev._sigev_un._tid = (pid_t)syscall(SYS_gettid);
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGUSR2, &sa, NULL))
+		return -errno;
+	if (timer_create(CLOCK_MONOTONIC, &sev, &g->timer))
+		return -errno;
+	if (timer_settime(g->timer, 0, &its, NULL)) {
+		timer_delete(g->timer);
+		return -errno;
+	}
+	g->armed = true;
+	return 0;
+}
+
+static inline void kchan_guard_stop(struct kchan_guard *g)
+{
+	if (g->armed)
+		timer_delete(g->timer);
+	g->armed = false;
+}
+
+/*
+ * Memory that faults on access: @pages pages of PROT_NONE. Kept mapped
+ * (rather than unmapped) so that no later mapping can reuse the range.
+ */
+static inline void *kchan_bad_mem(size_t pages)
+{
+	void *p = mmap(NULL, pages * getpagesize(), PROT_NONE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/*
+ * A buffer of @good bytes of readable and writable memory that ends
+ * exactly where a PROT_NONE page begins: access beyond @good bytes
+ * faults. Returns the start of the good bytes, or NULL.
+ */
+static inline char *kchan_edge_buf(size_t good)
+{
+	size_t pg = getpagesize();
+	size_t good_pages = (good + pg - 1) / pg;
+	char *p;
+
+	p = mmap(NULL, (good_pages + 1) * pg, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	if (mprotect(p + good_pages * pg, pg, PROT_NONE))
+		return NULL;
+	return p + good_pages * pg - good;
+}
+
+/* A named channel's node: /dev/chan/NAME. */
+static inline void kchan_node_path(char *buf, size_t size, const char *name)
+{
+	snprintf(buf, size, "/dev/chan/%s", name);
+}
+
+/*
+ * A per-test unique channel name, "kt-PID-TAG", with every character of
+ * TAG outside [A-Za-z0-9.-] turned into '-'.
+ */
+static inline void kchan_test_name(char *buf, size_t size, const char *tag)
+{
+	char *p;
+
+	snprintf(buf, size, "kt-%d-%.40s", (int)getpid(), tag);
+	for (p = buf; *p; p++) {
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '.' || *p == '-'))
+			*p = '-';
+	}
+}
+
+/* Message content derived from a seed, so a receiver can check it. */
+static inline void kchan_fill(void *buf, size_t len, unsigned int seed)
+{
+	unsigned char *p = buf;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		p[i] = (unsigned char)(seed + i * 7);
+}
+
+static inline bool kchan_check(const void *buf, size_t len, unsigned int seed)
+{
+	const unsigned char *p = buf;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (p[i] != (unsigned char)(seed + i * 7))
+			return false;
+	return true;
+}
+
+#define KCHAN_FEED_MAX	4096
+
+/*
+ * A thread that sends @n messages in order, message i being @lens[i]
+ * bytes of kchan_fill(seed0 + i), and stops at the first failure.
+ */
+struct kchan_feeder {
+	int fd;
+	unsigned int n;
+	const size_t *lens;
+	unsigned int seed0;
+	atomic_uint sent;	/* sends that returned success */
+	ssize_t err;		/* the failing send's result, 0 if none */
+	atomic_int done;
+	pthread_t thread;
+};
+
+static inline void *kchan_feeder_thread(void *arg)
+{
+	static __thread unsigned char buf[KCHAN_FEED_MAX];
+	struct kchan_feeder *f = arg;
+	unsigned int i;
+	ssize_t n;
+
+	for (i = 0; i < f->n; i++) {
+		kchan_fill(buf, f->lens[i], f->seed0 + i);
+		n = kchan_send(f->fd, buf, f->lens[i]);
+		if (n != (ssize_t)f->lens[i]) {
+			f->err = n < 0 ? n : -EIO;
+			break;
+		}
+		atomic_fetch_add(&f->sent, 1);
+	}
+	atomic_store(&f->done, 1);
+	return NULL;
+}
+
+static inline int kchan_feeder_start(struct kchan_feeder *f, int fd,
+				     unsigned int n, const size_t *lens,
+				     unsigned int seed0)
+{
+	memset(f, 0, sizeof(*f));
+	f->fd = fd;
+	f->n = n;
+	f->lens = lens;
+	f->seed0 = seed0;
+	return -pthread_create(&f->thread, NULL, kchan_feeder_thread, f);
+}
+
+/* Wait until the feeder has made @sent sends succeed (or stopped). */
+static inline int kchan_feeder_wait_sent(struct kchan_feeder *f,
+					 unsigned int sent)
+{
+	uint64_t deadline = kw_now_ns() + KCHAN_WAIT_MS * 1000000ull;
+
+	while (atomic_load(&f->sent) < sent && !atomic_load(&f->done)) {
+		if (kw_now_ns() > deadline)
+			return -ETIMEDOUT;
+		usleep(1000);
+	}
+	return atomic_load(&f->sent) >= sent ? 0 : -EIO;
+}
+
+/* Wait for the feeder to finish: 0 if every send succeeded. */
+static inline int kchan_feeder_finish(struct kchan_feeder *f)
+{
+	uint64_t deadline = kw_now_ns() + KCHAN_WAIT_MS * 1000000ull;
+
+	while (!atomic_load(&f->done)) {
+		if (kw_now_ns() > deadline)
+			return -ETIMEDOUT;
+		usleep(1000);
+	}
+	pthread_join(f->thread, NULL);
+	return f->err ? (int)f->err : 0;
+}
+
+/* KCHAN_IOC_NEXT_LEN: the length, or -errno. */
+static inline long kchan_next_len(int fd)
+{
+	__u32 len = 0;
+
+	if (ioctl(fd, KCHAN_IOC_NEXT_LEN, &len) < 0)
+		return -errno;
+	return len;
+}
+
+/* Set or clear O_NONBLOCK on an open file. */
+static inline int kchan_set_nonblock(int fd, bool on)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0)
+		return -errno;
+	fl = on ? (fl | O_NONBLOCK) : (fl & ~O_NONBLOCK);
+	return fcntl(fd, F_SETFL, fl) < 0 ? -errno : 0;
+}
+
+#endif /* KCHAN_WAIT_H */

@@ -1,0 +1,187 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Run the kchan test suite (inside the test VM, with kchan.ko loaded).
+#
+#   tests/run.sh              every program in build/tests/ and tests/*.sh
+#   tests/run.sh NAME...      only these (e.g. chan_close shell_named)
+#
+# Each program runs under a timeout. Its kernel log is checked from a
+# /dev/kmsg marker written just before it started: any BUG/WARNING/lockdep/
+# KASAN/UBSAN/hung-task/stall report fails the program.
+#
+# kselftest programs are counted per test from their "# Totals:" line;
+# a shell test counts as one test (exit 0 pass, 4 skip, anything else fail).
+# The last line of output is the summary: "N passed, N failed[, N skipped]".
+# Exit status 0 only if nothing failed and at least one test ran.
+#
+# Environment: KCHAN_TEST_TIMEOUT (seconds per program, default 300).
+
+set -u
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo" || exit 1
+export PATH="$repo/tools:$PATH"
+
+timeout_s=${KCHAN_TEST_TIMEOUT:-300}
+passed=0
+failed=0
+skipped=0
+xfailed=0
+workdir=$(mktemp -d /tmp/kchan-run.XXXXXX) || exit 1
+trap 'rm -rf "$workdir"' EXIT
+
+# Kernel log lines that mean the kernel is unhappy, whatever the test said.
+kernel_bad='BUG:|WARNING:|Oops|Call Trace|possible circular locking|possible recursive locking|inconsistent lock state|KASAN:|UBSAN:|kmemleak|blocked for more than|\<stall|general protection fault|refcount_t:|list_add corruption|list_del corruption|suspicious RCU usage'
+
+can_kmsg=1
+if ! { : >/dev/kmsg; } 2>/dev/null || ! dmesg >/dev/null 2>&1; then
+	echo "run.sh: cannot write /dev/kmsg or read dmesg: kernel log not checked" >&2
+	can_kmsg=0
+fi
+
+# Write a unique marker into the kernel log and print it.
+kmsg_mark() {
+	local mark
+
+	mark="kchan-run: start $1 #$2 $(date +%s%N)"
+
+	[ "$can_kmsg" = 1 ] && echo "$mark" >/dev/kmsg
+	echo "$mark"
+}
+
+# Print the kernel log lines after MARK that report a problem. If the
+# marker has been pushed out of the ring buffer, the whole log is "after".
+kmsg_problems_since() {
+	[ "$can_kmsg" = 1 ] || return 0
+	dmesg | awk -v mark="$1" '
+		index($0, mark) { n = 0; found = 1; next }
+		{ lines[n++] = $0 }
+		END { for (i = 0; i < n; i++) print lines[i] }' |
+		grep -E -- "$kernel_bad"
+}
+
+# Count the result of a kselftest program from its "# Totals:" line.
+count_kselftest() {
+	local name=$1 status=$2 log=$3 totals p f xf xp s e status_bad=0
+
+	totals=$(grep -E '^# Totals: pass:[0-9]+ fail:[0-9]+ xfail:[0-9]+ xpass:[0-9]+ skip:[0-9]+ error:[0-9]+$' "$log" | tail -n 1)
+	if [ -z "$totals" ] && [ "$status" -eq 4 ]; then
+		echo "run.sh: $name: skipped as a whole (exit status 4)"
+		skipped=$((skipped + 1))
+		return
+	fi
+	if [ -z "$totals" ]; then
+		echo "run.sh: $name: exit status $status and no Totals line: counted as 1 failure"
+		failed=$((failed + 1))
+		return
+	fi
+	# "# Totals: pass:P fail:F ..." -> "P F XF XP S E"
+	read -r p f xf xp s e <<<"$(echo "$totals" | tr -c '0-9\n' ' ')"
+	# An xfail is a failure the test itself declared expected: it passes.
+	# An xpass (an expected failure that did not happen) passes as well.
+	passed=$((passed + p + xf + xp))
+	failed=$((failed + f + e))
+	skipped=$((skipped + s))
+	xfailed=$((xfailed + xf))
+	# 2, 3, 4: the kselftest exit codes for xfail, xpass and skip.
+	case $status in 0|2|3|4) ;; *) status_bad=1 ;; esac
+	if [ "$status_bad" = 1 ] && [ $((f + e)) -eq 0 ]; then
+		echo "run.sh: $name: exit status $status despite no failed test: counted as 1 failure"
+		failed=$((failed + 1))
+	fi
+}
+
+count_shell() {
+	local name=$1 status=$2
+
+	case $status in
+	0)	passed=$((passed + 1)) ;;
+	4)	skipped=$((skipped + 1)); echo "run.sh: $name: skipped" ;;
+	*)	failed=$((failed + 1)); echo "run.sh: $name: failed (exit status $status)" ;;
+	esac
+}
+
+# Run one program: KIND is "kselftest" or "shell".
+run_one() {
+	local kind=$1 path=$2 n=$3 name mark log status problems
+
+	name=$(basename "$path")
+	log="$workdir/$n.log"
+	echo "=== $name"
+	mark=$(kmsg_mark "$name" "$n")
+
+	if [ "$kind" = shell ]; then
+		timeout -k 10 "$timeout_s" bash "$path" 2>&1 | tee "$log"
+	else
+		timeout -k 10 "$timeout_s" "$path" 2>&1 | tee "$log"
+	fi
+	status=${PIPESTATUS[0]}
+	if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
+		echo "run.sh: $name: timed out after ${timeout_s}s"
+	fi
+
+	if [ "$kind" = shell ]; then
+		count_shell "$name" "$status"
+	else
+		count_kselftest "$name" "$status" "$log"
+	fi
+
+	problems=$(kmsg_problems_since "$mark")
+	if [ -n "$problems" ]; then
+		echo "run.sh: $name: kernel log reports a problem: counted as 1 failure"
+		echo "$problems" | sed 's/^/  kernel: /'
+		failed=$((failed + 1))
+	fi
+}
+
+# The programs to run, as "kind path" lines.
+list_all() {
+	local f
+
+	for f in build/tests/*; do
+		[ -f "$f" ] && [ -x "$f" ] && echo "kselftest $f"
+	done
+	for f in tests/*.sh; do
+		[ "$f" = tests/run.sh ] || echo "shell $f"
+	done
+}
+
+all=$(list_all)
+if [ $# -eq 0 ]; then
+	selected=$all
+else
+	selected=
+	for want in "$@"; do
+		want=$(basename "$want")
+		match=$(echo "$all" | awk -v w="$want" '{
+			b = $2; sub(".*/", "", b); s = b; sub("\\.sh$", "", s)
+			if (b == w || s == w) print }')
+		if [ -z "$match" ]; then
+			echo "run.sh: $want: no such test program"
+			failed=$((failed + 1))
+		else
+			selected+="$match"$'\n'
+		fi
+	done
+fi
+
+[ -e /dev/chanctl ] || echo "run.sh: warning: /dev/chanctl is missing: is kchan.ko loaded?"
+
+n=0
+while read -r kind path; do
+	[ -n "$kind" ] || continue
+	n=$((n + 1))
+	run_one "$kind" "$path" "$n" </dev/null
+done <<<"$selected"
+
+[ "$n" -gt 0 ] || echo "run.sh: no test program found (run 'make tests' first?)"
+[ "$xfailed" -gt 0 ] && echo "run.sh: $xfailed expected failure(s) (xfail) counted as passed"
+[ $((passed + failed)) -gt 0 ] || echo "run.sh: no test ran"
+
+if [ "$skipped" -gt 0 ]; then
+	echo "$passed passed, $failed failed, $skipped skipped"
+else
+	echo "$passed passed, $failed failed"
+fi
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
