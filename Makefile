@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # make            build the module, the tools and the tests
+# make demo       boot the test VM, load the module, show a rendezvous
 # make check      install what is missing, build, run every test in the VM
 # make deps       install the Debian packages the project needs
 # make style      checkpatch on the project's sources
@@ -19,7 +20,7 @@ TEST_SRCS := $(wildcard tests/*.c)
 TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 HARNESS   := $(BUILD)/include/kselftest_harness.h
 
-.PHONY: all module tools tests deps deps-quiet check clean style
+.PHONY: all module tools tests deps deps-quiet demo check clean style
 
 all: module tools tests
 
@@ -46,6 +47,10 @@ $(BUILD)/tests/%: tests/%.c $(wildcard tests/*.h) uapi/linux/kchan.h $(HARNESS)
 
 deps:
 	tools/deps
+
+demo: deps-quiet
+	$(MAKE) all
+	tools/vm -- tools/demo.sh
 
 check: deps-quiet
 	$(MAKE) all
