@@ -566,7 +566,9 @@ static ssize_t kchan_settle(struct kchan *ch, struct kchan_msg *msg,
 	kchan_match(ch);
 	kchan_eof(ch);
 	spin_unlock(&ch->lock);
-	kchan_wake_pollers(ch, copied ? EPOLLOUT : EPOLLIN);
+	/* Space was made when the message was taken, not now. */
+	if (!copied)
+		kchan_wake_pollers(ch, EPOLLIN);
 
 	/* Ours unless it went back: copied, or its sender died meanwhile. */
 	kchan_msg_free(msg);

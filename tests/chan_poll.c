@@ -74,7 +74,7 @@ FIXTURE(chan) {
 	int fd;
 	struct kt_bg bg[NR_BG];
 	int nbg;
-	char name[64];
+	char name[KCHAN_NAME_SIZE];
 };
 
 FIXTURE_VARIANT(chan) {
@@ -555,21 +555,37 @@ static int count_done_ex(struct ex_waiter *w, int nr)
 	return done;
 }
 
-/*
- * One message, sixteen EPOLLEXCLUSIVE epoll instances each with a thread
- * asleep in epoll_wait: a keyed wake-up of one exclusive waiter reaches
- * exactly one of them (fs/eventpoll.c ep_poll_callback), where a
- * wake-all would return from all sixteen.
- */
-TEST_F(chan, exclusive_epoll_waiters_woken_one_per_message)
+struct closer {
+	pthread_t thread;
+	int fd;
+	pid_t sleeper;
+	int ret;
+};
+
+/* Close c->fd once thread c->sleeper sleeps in poll(). */
+static void *closer_main(void *arg)
 {
-	struct ex_waiter w[NR_WAITERS];
-	int i, woken;
+	struct closer *c = arg;
+
+	c->ret = kt_wait_sleeping_in(c->sleeper, SYS_poll, KT_WAIT_MS);
+	if (!c->ret)
+		c->ret = kchan_close(c->fd);
+	return NULL;
+}
+
+/*
+ * NR_WAITERS threads, each asleep in epoll_wait on its own epoll instance
+ * holding the channel with EPOLLEXCLUSIVE | @events.
+ */
+static void ex_waiters_start(struct __test_metadata *_metadata, int fd,
+			     struct ex_waiter *w, unsigned int events)
+{
+	int i;
 
 	for (i = 0; i < NR_WAITERS; i++) {
 		memset(&w[i], 0, sizeof(w[i]));
-		w[i].fd = self->fd;
-		w[i].ep = epoll_for(self->fd, EPOLLIN | EPOLLEXCLUSIVE);
+		w[i].fd = fd;
+		w[i].ep = epoll_for(fd, events | EPOLLEXCLUSIVE);
 		ASSERT_GE(w[i].ep, 0);
 		ASSERT_EQ(0, pthread_create(&w[i].thread, NULL,
 					    ex_waiter_main, &w[i]));
@@ -581,18 +597,107 @@ TEST_F(chan, exclusive_epoll_waiters_woken_one_per_message)
 						 KT_WAIT_MS));
 	}
 	ASSERT_EQ(0, count_done_ex(w, NR_WAITERS));
+}
 
-	ASSERT_EQ(0, offer_message(self, variant, "one"));
-	kt_sleep_ms(SETTLE_MS);
-	woken = count_done_ex(w, NR_WAITERS);
+/* Close the channel, which must wake every waiter, and collect them. */
+static void ex_waiters_finish(int fd, struct ex_waiter *w)
+{
+	int i;
 
-	kchan_close(self->fd);
+	kchan_close(fd);
 	for (i = 0; i < NR_WAITERS; i++) {
 		pthread_join(w[i].thread, NULL);
 		close(w[i].ep);
 	}
+}
+
+/*
+ * One message, sixteen EPOLLEXCLUSIVE epoll instances each with a thread
+ * asleep in epoll_wait: a keyed wake-up of one exclusive waiter reaches
+ * exactly one of them (fs/eventpoll.c ep_poll_callback), where a
+ * wake-all would return from all sixteen.
+ */
+TEST_F(chan, exclusive_epoll_waiters_woken_one_per_message)
+{
+	struct ex_waiter w[NR_WAITERS];
+	int woken;
+
+	ex_waiters_start(_metadata, self->fd, w, EPOLLIN);
+	ASSERT_EQ(0, offer_message(self, variant, "one"));
+	kt_sleep_ms(SETTLE_MS);
+	woken = count_done_ex(w, NR_WAITERS);
+	ex_waiters_finish(self->fd, w);
 	ASSERT_EQ(1, woken) TH_LOG("%d exclusive waiters woke for one message",
 				   woken);
+}
+
+/* The same on the sending side: one free slot or one receiver, one waiter. */
+TEST_F(chan, exclusive_epoll_waiters_woken_one_per_send_made_possible)
+{
+	struct ex_waiter w[NR_WAITERS];
+	int woken;
+
+	ASSERT_EQ(0, fill(self->fd, variant->capacity));
+	ex_waiters_start(_metadata, self->fd, w, EPOLLOUT);
+	ASSERT_EQ(0, offer_room(self, variant));
+	kt_sleep_ms(SETTLE_MS);
+	woken = count_done_ex(w, NR_WAITERS);
+	ex_waiters_finish(self->fd, w);
+	ASSERT_EQ(1, woken) TH_LOG("%d exclusive waiters woke for one slot",
+				   woken);
+}
+
+/* Close is for everyone: no exclusive waiter may be left asleep. */
+TEST_F(chan, close_wakes_every_exclusive_epoll_waiter)
+{
+	struct ex_waiter w[NR_WAITERS];
+	long long deadline;
+	int i, woken;
+
+	ex_waiters_start(_metadata, self->fd, w, EPOLLIN);
+	ASSERT_EQ(0, kchan_close(self->fd));
+	deadline = kt_now_ms() + KT_WAIT_MS;
+	while ((woken = count_done_ex(w, NR_WAITERS)) < NR_WAITERS &&
+	       kt_now_ms() < deadline)
+		usleep(2000);
+	ex_waiters_finish(self->fd, w);
+	ASSERT_EQ(NR_WAITERS, woken);
+	for (i = 0; i < NR_WAITERS; i++)
+		EXPECT_EQ(1, w[i].n);
+}
+
+TEST_F(chan, sleeping_poller_woken_by_close)
+{
+	struct pollfd p = { .fd = self->fd, .events = POLLIN };
+	struct closer c = { .fd = self->fd, .sleeper = kt_gettid() };
+	long long took_ms;
+	int n;
+
+	ASSERT_EQ(0, pthread_create(&c.thread, NULL, closer_main, &c));
+	took_ms = kt_now_ms();
+	n = poll(&p, 1, POLL_TIMEOUT_MS);
+	took_ms = kt_now_ms() - took_ms;
+	pthread_join(c.thread, NULL);
+	ASSERT_EQ(0, c.ret);
+	ASSERT_LT(took_ms, KT_WAIT_MS);
+	ASSERT_EQ(1, n);
+	ASSERT_NE(0, p.revents & POLLHUP);
+	ASSERT_NE(0, p.revents & POLLIN);
+}
+
+TEST_F(chan, edge_triggered_event_on_close)
+{
+	struct epoll_event ev;
+	int ep;
+
+	ep = epoll_for(self->fd, EPOLLIN | EPOLLET);
+	ASSERT_GE(ep, 0);
+	ASSERT_EQ(0, epoll_wait(ep, &ev, 1, 0));
+	ASSERT_EQ(0, kchan_close(self->fd));
+	ASSERT_EQ(1, epoll_wait(ep, &ev, 1, KT_WAIT_MS));
+	ASSERT_NE(0U, ev.events & EPOLLHUP);
+	ASSERT_NE(0U, ev.events & EPOLLIN);
+	close(ep);
 }
 
 /*
