@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <liburing.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -84,7 +85,7 @@ static bool stays_pending(struct io_uring *ring, long ms)
 	return reap(ring, ms, &res, NULL) == -ETIME;
 }
 
-/* Threads of @dir/TASKS whose name starts with "iou-wrk". */
+/* Threads listed in @taskdir whose name starts with "iou-wrk". */
 static int count_workers_in(const char *taskdir)
 {
 	struct dirent *de;
@@ -630,6 +631,101 @@ TEST_F(uring, cancelled_pending_read_loses_no_message)
 		ASSERT_EQ(5, sender->ret);
 	}
 	ASSERT_TRUE(stays_pending(&c->ring, PENDING_MS));
+}
+
+TEST_F(uring, poll_add_completes_when_a_message_is_offered)
+{
+	struct rc *c = &self->c;
+	struct io_uring_sqe *sqe;
+	struct kt_bg *sender;
+	char buf[MSG_MAX];
+	int res;
+
+	sqe = io_uring_get_sqe(&c->ring);
+	ASSERT_NE(NULL, sqe);
+	io_uring_prep_poll_add(sqe, c->fd, POLLIN);
+	sqe->user_data = 1;
+	ASSERT_EQ(1, io_uring_submit(&c->ring));
+	ASSERT_TRUE(stays_pending(&c->ring, PENDING_MS));
+
+	ASSERT_NE(NULL, sender = peer_send(c, "poke"));
+	ASSERT_EQ(0, reap(&c->ring, KT_WAIT_MS, &res, NULL));
+	ASSERT_LT(0, res);
+	ASSERT_NE(0, res & POLLIN);
+	ASSERT_EQ(4, kchan_recv(c->fd, buf, sizeof(buf)));
+	ASSERT_TRUE(kt_bg_wait(sender, KT_WAIT_MS));
+	ASSERT_EQ(4, sender->ret);
+}
+
+TEST_F(uring, nowait_read_with_nothing_offered_fails_with_eagain)
+{
+	struct rc *c = &self->c;
+	struct io_uring_sqe *sqe;
+	char buf[MSG_MAX];
+	int res;
+
+	sqe = io_uring_get_sqe(&c->ring);
+	ASSERT_NE(NULL, sqe);
+	io_uring_prep_read(sqe, c->fd, buf, sizeof(buf), -1);
+	sqe->rw_flags = RWF_NOWAIT;
+	ASSERT_EQ(1, io_uring_submit(&c->ring));
+	ASSERT_EQ(0, reap(&c->ring, KT_WAIT_MS, &res, NULL));
+	ASSERT_EQ(-EAGAIN, res);
+}
+
+TEST_F(uring, nowait_write_that_would_block_fails_with_eagain)
+{
+	struct rc *c = &self->c;
+	struct io_uring_sqe *sqe;
+	struct kchan_stat st;
+	int res;
+
+	ASSERT_EQ(0, fill(c));
+	sqe = io_uring_get_sqe(&c->ring);
+	ASSERT_NE(NULL, sqe);
+	io_uring_prep_write(sqe, c->fd, "no", 2, -1);
+	sqe->rw_flags = RWF_NOWAIT;
+	ASSERT_EQ(1, io_uring_submit(&c->ring));
+	ASSERT_EQ(0, reap(&c->ring, KT_WAIT_MS, &res, NULL));
+	ASSERT_EQ(-EAGAIN, res);
+	ASSERT_EQ(0, kchan_stat(c->fd, &st));
+	EXPECT_EQ(c->capacity, st.queued);
+	EXPECT_EQ(0U, st.senders);
+}
+
+TEST_F(buffered, writev_and_readv_move_one_message)
+{
+	struct rc *c = &self->c;
+	char a[3], b[8];
+	struct iovec out[2] = {
+		{ .iov_base = "he", .iov_len = 2 },
+		{ .iov_base = "llo", .iov_len = 3 },
+	};
+	struct iovec in[2] = {
+		{ .iov_base = a, .iov_len = sizeof(a) },
+		{ .iov_base = b, .iov_len = sizeof(b) },
+	};
+	struct io_uring_sqe *sqe;
+	struct kchan_stat st;
+	int res;
+
+	sqe = io_uring_get_sqe(&c->ring);
+	ASSERT_NE(NULL, sqe);
+	io_uring_prep_writev(sqe, c->fd, out, 2, -1);
+	ASSERT_EQ(1, io_uring_submit(&c->ring));
+	ASSERT_EQ(0, reap(&c->ring, KT_WAIT_MS, &res, NULL));
+	ASSERT_EQ(5, res);
+	ASSERT_EQ(0, kchan_stat(c->fd, &st));
+	ASSERT_EQ(1U, st.queued);
+
+	sqe = io_uring_get_sqe(&c->ring);
+	ASSERT_NE(NULL, sqe);
+	io_uring_prep_readv(sqe, c->fd, in, 2, -1);
+	ASSERT_EQ(1, io_uring_submit(&c->ring));
+	ASSERT_EQ(0, reap(&c->ring, KT_WAIT_MS, &res, NULL));
+	ASSERT_EQ(5, res);
+	ASSERT_EQ(0, memcmp(a, "hel", 3));
+	ASSERT_EQ(0, memcmp(b, "lo", 2));
 }
 
 TEST_HARNESS_MAIN
