@@ -5,9 +5,9 @@
  * read-only parameters with compiled-in ceilings, and each limit is
  * enforced with its documented errno.
  *
- * These tests unload and load kchan.ko (from kmod/kchan.ko relative to the
- * current directory, or $KCHAN_KO) and always leave it loaded with its
- * default parameters. Run them alone, as root, in the test VM.
+ * These tests unload and load kchan.ko ($KCHAN_MODULE, set by tools/vm,
+ * or else kmod/kchan.ko) and always leave it loaded with its default
+ * parameters. Run them alone, as root, in the test VM.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -47,7 +47,7 @@
 
 static const char *ko_path(void)
 {
-	const char *p = getenv("KCHAN_KO");
+	const char *p = getenv("KCHAN_MODULE");
 
 	return p && *p ? p : "kmod/kchan.ko";
 }
