@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The channel: buffer, queues of committed senders and receivers, handoff.
+ * The channel: buffer, queues of committed senders and receivers, the
+ * match that pairs them, close, and what poll and stat see.
  *
  * DOC: locking
  *
@@ -149,12 +150,17 @@ static void kchan_pair_unlock(struct kchan_waiter *a, struct kchan_waiter *b)
 	spin_unlock(&a->lock);
 }
 
-/*
- * Publish the end of a wait and wake the owner. The owner may return as
- * soon as it sees KCHAN_W_DONE, but not before it could take w->lock,
- * which we hold: so its task is still there to be woken.
+/**
+ * kchan_finish() - publish the end of a wait and wake the owner.
+ * @w: the waiter
+ * @result: what its wait returns
+ *
+ * The owner may return as soon as it sees KCHAN_W_DONE, but not before it
+ * could take w->lock, which we hold: so its task is still there to wake.
+ *
+ * Context: w->lock held.
  */
-static void kchan_finish(struct kchan_waiter *w, int result)
+void kchan_finish(struct kchan_waiter *w, int result)
 {
 	lockdep_assert_held(&w->lock);
 	w->result = result;
@@ -163,7 +169,14 @@ static void kchan_finish(struct kchan_waiter *w, int result)
 	wake_up_process(w->task);
 }
 
-static void kchan_enqueue(struct kchan *ch, struct kchan_ticket *t)
+/**
+ * kchan_enqueue() - commit @t: put it at the tail of its queue.
+ * @ch: the channel
+ * @t: a send or receive ticket
+ *
+ * Context: kchan.lock held.
+ */
+void kchan_enqueue(struct kchan *ch, struct kchan_ticket *t)
 {
 	lockdep_assert_held(&ch->lock);
 	if (t->send) {
@@ -175,7 +188,14 @@ static void kchan_enqueue(struct kchan *ch, struct kchan_ticket *t)
 	}
 }
 
-static void kchan_unqueue(struct kchan *ch, struct kchan_ticket *t)
+/**
+ * kchan_unqueue() - take @t off its queue.
+ * @ch: the channel
+ * @t: a queued ticket
+ *
+ * Context: kchan.lock held.
+ */
+void kchan_unqueue(struct kchan *ch, struct kchan_ticket *t)
 {
 	lockdep_assert_held(&ch->lock);
 	list_del_init(&t->node);
@@ -284,12 +304,17 @@ static void kchan_buffer_sender(struct kchan *ch, struct kchan_ticket *s)
 	kchan_pair_unlock(s->waiter, NULL);
 }
 
-/*
- * Match everything that can be matched: receivers take the buffer's head,
- * then senders' messages in arrival order; blocked senders fill free
- * buffer space. Each step consumes or drops a ticket, so this ends.
+/**
+ * kchan_match() - match everything that can be matched.
+ * @ch: the channel
+ *
+ * Receivers take the buffer's head, then senders' messages in arrival
+ * order; blocked senders fill free buffer space. Each step consumes or
+ * drops a ticket, so this ends.
+ *
+ * Context: kchan.lock held; takes waiter locks.
  */
-static void kchan_match(struct kchan *ch)
+void kchan_match(struct kchan *ch)
 {
 	struct kchan_ticket *r, *s;
 
@@ -313,14 +338,26 @@ static void kchan_match(struct kchan *ch)
 	}
 }
 
-static bool kchan_drained(struct kchan *ch)
+/**
+ * kchan_drained() - closed, empty, and no message can come back.
+ * @ch: the channel
+ *
+ * Context: kchan.lock held.
+ * Return: true once every receive must return end-of-file.
+ */
+bool kchan_drained(struct kchan *ch)
 {
 	lockdep_assert_held(&ch->lock);
 	return ch->closed && !ch->count && !ch->inflight;
 }
 
-/* Once closed and drained, every committed receiver gets end-of-file. */
-static void kchan_eof(struct kchan *ch)
+/**
+ * kchan_eof() - once drained, every committed receiver gets end-of-file.
+ * @ch: the channel
+ *
+ * Context: kchan.lock held; takes waiter locks.
+ */
+void kchan_eof(struct kchan *ch)
 {
 	struct kchan_ticket *r;
 
@@ -364,260 +401,21 @@ __poll_t kchan_readiness(struct kchan *ch, fmode_t mode)
 	return mask;
 }
 
-/* Wake pollers of the sides in @events that are now ready, one each. */
-static void kchan_wake_pollers(struct kchan *ch, __poll_t events)
+/**
+ * kchan_wake_pollers() - wake one poller of each side in @events that is
+ * ready now.
+ * @ch: the channel
+ * @events: EPOLLIN and/or EPOLLOUT
+ *
+ * Context: any; call after dropping kchan.lock.
+ */
+void kchan_wake_pollers(struct kchan *ch, __poll_t events)
 {
 	events &= kchan_readiness(ch, FMODE_READ | FMODE_WRITE);
 	if ((events & EPOLLIN) && wq_has_sleeper(&ch->rd_wait))
 		wake_up_interruptible_poll(&ch->rd_wait, EPOLLIN | EPOLLRDNORM);
 	if ((events & EPOLLOUT) && wq_has_sleeper(&ch->wr_wait))
 		wake_up_interruptible_poll(&ch->wr_wait, EPOLLOUT | EPOLLWRNORM);
-}
-
-static void kchan_waiter_init(struct kchan_waiter *w)
-{
-	spin_lock_init(&w->lock);
-	w->state = KCHAN_W_WAITING;
-	w->result = 0;
-	w->msg = NULL;
-	w->task = current;
-}
-
-static void kchan_ticket_init(struct kchan_ticket *t, struct kchan_waiter *w,
-			      struct kchan *ch, bool send)
-{
-	INIT_LIST_HEAD(&t->node);
-	t->waiter = w;
-	t->chan = ch;
-	t->send = send;
-	t->msg = NULL;
-	t->room = 0;
-}
-
-/* Give up a wait that nothing committed yet. */
-static bool kchan_cancel(struct kchan *ch, struct kchan_waiter *w,
-			 struct kchan_ticket *t)
-{
-	bool cancelled = false;
-
-	spin_lock(&ch->lock);
-	spin_lock(&w->lock);
-	if (w->state == KCHAN_W_WAITING) {
-		w->state = KCHAN_W_CANCELLED;
-		if (!list_empty(&t->node))
-			kchan_unqueue(ch, t);
-		cancelled = true;
-	}
-	spin_unlock(&w->lock);
-	spin_unlock(&ch->lock);
-	return cancelled;
-}
-
-/*
- * A claimed sender dying: leave the message to the receiver copying it,
- * which drops it if that copy fails. Nobody will see this send's result.
- */
-static bool kchan_abandon(struct kchan *ch, struct kchan_waiter *w,
-			  struct kchan_ticket *t)
-{
-	bool abandoned = false;
-
-	spin_lock(&ch->lock);
-	spin_lock(&w->lock);
-	if (w->state == KCHAN_W_CLAIMED) {
-		w->state = KCHAN_W_CANCELLED;
-		t->msg->sender = NULL;
-		t->msg = NULL;
-		abandoned = true;
-	}
-	spin_unlock(&w->lock);
-	spin_unlock(&ch->lock);
-	return abandoned;
-}
-
-/*
- * Sleep until the waiter is done. A signal ends the wait only while
- * nothing is committed: once a receiver claimed our message we wait for
- * its copy, because the send may already have happened; only a fatal
- * signal ends that wait (TASK_KILLABLE), abandoning the message.
- */
-static int kchan_wait(struct kchan *ch, struct kchan_waiter *w,
-		      struct kchan_ticket *t)
-{
-	int state;
-
-	for (;;) {
-		/* Pairs with smp_store_release() in kchan_finish(). */
-		state = smp_load_acquire(&w->state);
-		if (state == KCHAN_W_DONE)
-			break;
-		set_current_state(state == KCHAN_W_CLAIMED ? TASK_KILLABLE :
-							     TASK_INTERRUPTIBLE);
-		if (READ_ONCE(w->state) != state) {
-			__set_current_state(TASK_RUNNING);
-			continue;
-		}
-		if (state == KCHAN_W_WAITING && signal_pending(current)) {
-			__set_current_state(TASK_RUNNING);
-			if (kchan_cancel(ch, w, t))
-				return -ERESTARTSYS;
-			continue;
-		}
-		if (state == KCHAN_W_CLAIMED && fatal_signal_pending(current)) {
-			__set_current_state(TASK_RUNNING);
-			if (kchan_abandon(ch, w, t))
-				return -EINTR;
-			continue;
-		}
-		schedule();
-	}
-	/* The committer may still hold the lock it published under. */
-	spin_lock(&w->lock);
-	spin_unlock(&w->lock);
-	return w->result;
-}
-
-/**
- * kchan_send() - send one message.
- * @ch: the channel
- * @msg: the message, copied in already; owned by the channel from here on
- * @nonblock: fail with -EAGAIN rather than wait for room or a receiver
- *
- * Context: process context, may sleep; takes kchan.lock.
- * Return: the message length once the channel took it (buffered) or a
- * receiver copied it out (rendezvous); -EPIPE if closed (before or while
- * waiting), -EAGAIN, or -ERESTARTSYS if a signal came before anything was
- * committed. On error nothing was sent.
- */
-ssize_t kchan_send(struct kchan *ch, struct kchan_msg *msg, bool nonblock)
-{
-	struct kchan_waiter w;
-	struct kchan_ticket t;
-	ssize_t ret;
-
-	kchan_waiter_init(&w);
-	kchan_ticket_init(&t, &w, ch, true);
-	t.msg = msg;
-	msg->sender = NULL;
-
-	spin_lock(&ch->lock);
-	if (ch->closed) {
-		spin_unlock(&ch->lock);
-		kchan_msg_free(msg);
-		return -EPIPE;
-	}
-	kchan_enqueue(ch, &t);
-	kchan_match(ch);
-	if (nonblock && READ_ONCE(w.state) == KCHAN_W_WAITING) {
-		kchan_unqueue(ch, &t);
-		spin_unlock(&ch->lock);
-		kchan_msg_free(msg);
-		return -EAGAIN;
-	}
-	spin_unlock(&ch->lock);
-	kchan_wake_pollers(ch, EPOLLIN);
-
-	ret = kchan_wait(ch, &w, &t);
-	if (ret < 0)
-		kchan_msg_free(t.msg);	/* unless abandoned to a receiver */
-	return ret;
-}
-
-/*
- * After the copy-out of a received message: complete the claimed sender,
- * or put the message back where it was, then let others match it.
- */
-static ssize_t kchan_settle(struct kchan *ch, struct kchan_msg *msg,
-			    bool copied)
-{
-	struct kchan_ticket *peer;
-	bool rendezvous = !ch->capacity;
-	u32 len = msg->len;
-
-	spin_lock(&ch->lock);
-	peer = msg->sender;
-	msg->sender = NULL;
-	ch->inflight--;
-	if (copied) {
-		ch->received++;
-		if (peer) {
-			ch->sent++;
-			spin_lock(&peer->waiter->lock);
-			kchan_finish(peer->waiter, len);
-			spin_unlock(&peer->waiter->lock);
-		}
-	} else if (peer) {
-		spin_lock(&peer->waiter->lock);
-		if (ch->closed) {
-			kchan_finish(peer->waiter, -EPIPE);
-		} else {
-			peer->waiter->state = KCHAN_W_WAITING;
-			list_add(&peer->node, &ch->sendq);
-			WRITE_ONCE(ch->nsend, ch->nsend + 1);
-			wake_up_process(peer->waiter->task);
-		}
-		spin_unlock(&peer->waiter->lock);
-		msg = NULL;
-	} else if (!rendezvous) {
-		list_add(&msg->node, &ch->buf);
-		WRITE_ONCE(ch->count, ch->count + 1);
-		msg = NULL;
-	}
-	kchan_match(ch);
-	kchan_eof(ch);
-	spin_unlock(&ch->lock);
-	/* Space was made when the message was taken, not now. */
-	if (!copied)
-		kchan_wake_pollers(ch, EPOLLIN);
-
-	/* Ours unless it went back: copied, or its sender died meanwhile. */
-	kchan_msg_free(msg);
-	return copied ? (ssize_t)len : -EFAULT;
-}
-
-/**
- * kchan_recv() - receive one whole message into @to.
- * @ch: the channel
- * @to: the reader's buffer
- * @nonblock: fail with -EAGAIN rather than wait
- *
- * Context: process context, may sleep; takes kchan.lock, never while
- * copying to @to.
- * Return: the message length; 0 once closed and drained; -EMSGSIZE if the
- * next message does not fit (it stays queued); -EFAULT if the copy failed
- * (the message goes back to the head); -EAGAIN; -ERESTARTSYS.
- */
-ssize_t kchan_recv(struct kchan *ch, struct iov_iter *to, bool nonblock)
-{
-	struct kchan_waiter w;
-	struct kchan_ticket t;
-	struct kchan_msg *msg;
-	ssize_t ret;
-	bool copied;
-
-	kchan_waiter_init(&w);
-	kchan_ticket_init(&t, &w, ch, false);
-	t.room = iov_iter_count(to);
-
-	spin_lock(&ch->lock);
-	kchan_enqueue(ch, &t);
-	kchan_match(ch);
-	if (READ_ONCE(w.state) == KCHAN_W_WAITING &&
-	    (nonblock || kchan_drained(ch))) {
-		ret = kchan_drained(ch) ? 0 : -EAGAIN;
-		kchan_unqueue(ch, &t);
-		spin_unlock(&ch->lock);
-		return ret;
-	}
-	spin_unlock(&ch->lock);
-	kchan_wake_pollers(ch, EPOLLOUT);
-
-	ret = kchan_wait(ch, &w, &t);
-	if (ret <= 0)
-		return ret;
-	msg = w.msg;
-	copied = copy_to_iter(msg->data, msg->len, to) == msg->len;
-	return kchan_settle(ch, msg, copied);
 }
 
 /**

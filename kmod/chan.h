@@ -102,4 +102,13 @@ __poll_t kchan_readiness(struct kchan *ch, fmode_t mode);
 int kchan_next_len(struct kchan *ch, u32 *len);
 void kchan_snapshot(struct kchan *ch, struct kchan_stat *st);
 
+/* The queue machinery the waiting side (xfer.c) builds on; see chan.c. */
+void kchan_finish(struct kchan_waiter *w, int result);
+void kchan_enqueue(struct kchan *ch, struct kchan_ticket *t);
+void kchan_unqueue(struct kchan *ch, struct kchan_ticket *t);
+void kchan_match(struct kchan *ch);
+bool kchan_drained(struct kchan *ch);
+void kchan_eof(struct kchan *ch);
+void kchan_wake_pollers(struct kchan *ch, __poll_t events);
+
 #endif /* KCHAN_CHAN_H */
