@@ -3,6 +3,8 @@
 # make            build the module, the tools and the tests
 # make demo       boot the test VM, load the module, show a rendezvous
 # make check      install what is missing, build, run every test in the VM
+# make check-debug   the suite on a KASAN/lockdep/kmemleak/UBSAN kernel
+# make check-kcsan   the concurrency tests on a KCSAN kernel
 # make deps       install the Debian packages the project needs
 # make style      checkpatch on the project's sources
 
@@ -20,7 +22,7 @@ TEST_SRCS := $(wildcard tests/*.c)
 TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 HARNESS   := $(BUILD)/include/kselftest_harness.h
 
-.PHONY: all module tools tests deps deps-quiet demo check clean style
+.PHONY: all module tools tests deps deps-quiet demo check check-debug check-kcsan clean style
 
 all: module tools tests
 
@@ -55,6 +57,16 @@ demo: deps-quiet
 check: deps-quiet
 	$(MAKE) all
 	tools/vm --timeout 1500 -- tests/run.sh
+
+# The kernels are built from linux-source-6.1 once and cached outside
+# the tree (tools/debug-kernel); the first run takes a while.
+check-debug: deps-quiet
+	$(MAKE) tools tests
+	tools/check-kernel debug
+
+check-kcsan: deps-quiet
+	$(MAKE) tools tests
+	tools/check-kernel kcsan
 
 deps-quiet:
 	@tools/deps --if-missing
