@@ -5,7 +5,7 @@
  *
  * DOC: locking
  *
- * kchan.lock (a spinlock) guards buf, count, inflight, nsend, nrecv, the
+ * kchan.lock (a spinlock) guards buf, count, inflight, taken, nsend, nrecv, the
  * sendq and recvq lists and the membership of every ticket on them, closed,
  * sent and received. No code ever holds two channel locks.
  *
@@ -25,7 +25,7 @@
  *  - kchan_first_live() peeks at the state of queued waiters with
  *    READ_ONCE() only to skip dead tickets; every commit re-checks the
  *    state under the waiter's lock.
- *  - poll reads count, nsend, nrecv and closed with READ_ONCE(); they are
+ *  - poll reads count, taken, nsend, nrecv and closed with READ_ONCE(); they are
  *    written with WRITE_ONCE() under kchan.lock, and every change that can
  *    make the channel readable or writable is followed, after the lock is
  *    dropped, by kchan_wake_pollers(), whose wq_has_sleeper() barrier pairs
@@ -38,7 +38,9 @@
  * claimed sender completes; on failure the message goes back to the head
  * of the buffer, or the claimed sender back to the head of sendq. inflight
  * counts such copies so that close reports end-of-file only once no
- * message can come back. The claim is recorded in the message
+ * message can come back, and a message taken from the buffer keeps its
+ * slot (taken) until its copy succeeded, so a failed receive leaves the
+ * buffer as it was, never above capacity. The claim is recorded in the message
  * (kchan_msg.sender, under kchan.lock), not in the receiver: a claimed
  * sender that gets a fatal signal clears it and leaves the message to the
  * receiver, so a stalled copy never holds a dying sender.
@@ -261,6 +263,8 @@ static void kchan_take_head(struct kchan *ch, struct kchan_ticket *r)
 	    kchan_check_room(ch, r, msg->len)) {
 		list_del(&msg->node);
 		WRITE_ONCE(ch->count, ch->count - 1);
+		WRITE_ONCE(ch->taken, ch->taken + 1);
+		msg->holds_slot = true;
 		kchan_deliver(ch, r, msg);
 	}
 	kchan_pair_unlock(r->waiter, NULL);
@@ -330,7 +334,7 @@ void kchan_match(struct kchan *ch)
 			kchan_handoff(ch, r, s);
 			continue;
 		}
-		if (s && ch->count < ch->capacity) {
+		if (s && ch->count + ch->taken < ch->capacity) {
 			kchan_buffer_sender(ch, s);
 			continue;
 		}
@@ -386,12 +390,13 @@ __poll_t kchan_readiness(struct kchan *ch, fmode_t mode)
 {
 	bool closed = READ_ONCE(ch->closed);
 	u32 count = READ_ONCE(ch->count);
+	u32 used = count + READ_ONCE(ch->taken);
 	__poll_t mask = 0;
 
 	if ((mode & FMODE_READ) && (count || READ_ONCE(ch->nsend) || closed))
 		mask |= EPOLLIN | EPOLLRDNORM;
 	if ((mode & FMODE_WRITE) &&
-	    (count < ch->capacity || READ_ONCE(ch->nrecv) || closed))
+	    (used < ch->capacity || READ_ONCE(ch->nrecv) || closed))
 		mask |= EPOLLOUT | EPOLLWRNORM;
 	if (closed) {
 		mask |= EPOLLHUP;

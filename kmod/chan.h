@@ -22,6 +22,7 @@ struct kchan_user;
 struct kchan_msg {
 	struct list_head node;		/* on kchan.buf while buffered */
 	struct kchan_ticket *sender;	/* rendezvous: the claimed sender */
+	bool holds_slot;		/* taken from buf, slot still reserved */
 	u32 len;
 	u8 data[];
 };
@@ -63,6 +64,8 @@ struct kchan {
 	struct list_head buf;		/* queued messages, oldest first */
 	u32 count;			/* messages in buf */
 	u32 inflight;			/* messages being copied out */
+	u32 taken;			/* of those, taken from buf: their slots
+					 * stay reserved until the copy is done */
 	u32 nsend;			/* tickets on sendq */
 	u32 nrecv;			/* tickets on recvq */
 	struct list_head sendq;		/* committed senders, in arrival order */

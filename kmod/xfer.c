@@ -135,6 +135,7 @@ ssize_t kchan_send(struct kchan *ch, struct kchan_msg *msg, bool nonblock)
 	kchan_ticket_init(&t, &w, ch, true);
 	t.msg = msg;
 	msg->sender = NULL;
+	msg->holds_slot = false;
 
 	spin_lock(&ch->lock);
 	if (ch->closed) {
@@ -174,6 +175,10 @@ static ssize_t kchan_settle(struct kchan *ch, struct kchan_msg *msg,
 	peer = msg->sender;
 	msg->sender = NULL;
 	ch->inflight--;
+	if (msg->holds_slot) {
+		msg->holds_slot = false;
+		WRITE_ONCE(ch->taken, ch->taken - 1);
+	}
 	if (copied) {
 		ch->received++;
 		if (peer) {
@@ -202,9 +207,8 @@ static ssize_t kchan_settle(struct kchan *ch, struct kchan_msg *msg,
 	kchan_match(ch);
 	kchan_eof(ch);
 	spin_unlock(&ch->lock);
-	/* Space was made when the message was taken, not now. */
-	if (!copied)
-		kchan_wake_pollers(ch, EPOLLIN);
+	/* A copied message frees its slot; a failed one is back in line. */
+	kchan_wake_pollers(ch, copied ? EPOLLOUT : EPOLLIN);
 
 	/* Ours unless it went back: copied, or its sender died meanwhile. */
 	kchan_msg_free(msg);
@@ -228,8 +232,8 @@ ssize_t kchan_recv(struct kchan *ch, struct iov_iter *to, bool nonblock)
 	struct kchan_waiter w;
 	struct kchan_ticket t;
 	struct kchan_msg *msg;
+	bool copied, waiting;
 	ssize_t ret;
-	bool copied;
 
 	kchan_waiter_init(&w);
 	kchan_ticket_init(&t, &w, ch, false);
@@ -245,8 +249,11 @@ ssize_t kchan_recv(struct kchan *ch, struct iov_iter *to, bool nonblock)
 		spin_unlock(&ch->lock);
 		return ret;
 	}
+	waiting = READ_ONCE(w.state) == KCHAN_W_WAITING;
 	spin_unlock(&ch->lock);
-	kchan_wake_pollers(ch, EPOLLOUT);
+	/* A committed receiver makes a rendezvous channel writable. */
+	if (waiting)
+		kchan_wake_pollers(ch, EPOLLOUT);
 
 	ret = kchan_wait(ch, &w, &t);
 	if (ret <= 0)

@@ -9,13 +9,10 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <linux/userfaultfd.h>
 
 #include "kchan_test.h"
 #include "kchan_wait.h"
@@ -86,11 +83,11 @@ FIXTURE_TEARDOWN(chan)
 									\
 	ASSERT_EQ(0, kchan_stat(self->fd, &__st));			\
 	EXPECT_EQ(0ull, __st.received);					\
-	EXPECT_EQ((long)MSG_LEN, kchan_next_len(self->fd));		\
+	ASSERT_EQ((long)MSG_LEN, kchan_next_len(self->fd));		\
 	if (variant->capacity) {					\
-		EXPECT_EQ(1u, __st.queued);				\
+		ASSERT_EQ(1u, __st.queued);				\
 	} else {							\
-		EXPECT_EQ(1u, __st.senders);				\
+		ASSERT_EQ(1u, __st.senders);				\
 		kw_sleep_ms(KCHAN_SETTLE_MS);				\
 		EXPECT_FALSE(kchan_op_done(tx)) {			\
 			TH_LOG("the sender returned %zd before any "	\
@@ -101,8 +98,14 @@ FIXTURE_TEARDOWN(chan)
 
 /* A good receive gets the whole message; the sender completes. */
 #define assert_message_delivered(tx) do {				\
+	struct kchan_guard __g = { 0 };					\
+	ssize_t __n;							\
+									\
 	memset(self->buf, 0, sizeof(self->buf));			\
-	ASSERT_EQ(MSG_LEN, kchan_recv(self->fd, self->buf, MSG_MAX));	\
+	ASSERT_EQ(0, kchan_guard_start(&__g, 5000));			\
+	__n = kchan_recv(self->fd, self->buf, MSG_MAX);			\
+	kchan_guard_stop(&__g);						\
+	ASSERT_EQ(MSG_LEN, __n);					\
 	EXPECT_TRUE(kchan_check(self->buf, MSG_LEN, 1));		\
 	EXPECT_EQ(MSG_LEN, kchan_op_result(tx));			\
 } while (0)
@@ -115,62 +118,27 @@ FIXTURE_TEARDOWN(chan)
  */
 static int stalling_page(void **page)
 {
-	struct uffdio_api api = { .api = UFFD_API };
-	struct uffdio_register reg = {
-		.mode = UFFDIO_REGISTER_MODE_MISSING,
-	};
 	size_t pg = getpagesize();
 	int uffd, err;
 	void *p;
 
-	uffd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	uffd = kchan_uffd_open();
 	if (uffd < 0)
-		return -errno;
+		return uffd;
 	p = mmap(NULL, pg, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED)
-		goto fail;
-	reg.range.start = (unsigned long)p;
-	reg.range.len = pg;
-	if (ioctl(uffd, UFFDIO_API, &api) || ioctl(uffd, UFFDIO_REGISTER, &reg))
-		goto fail;
+	if (p == MAP_FAILED) {
+		err = -errno;
+		close(uffd);
+		return err;
+	}
+	err = kchan_uffd_register(uffd, p, pg);
+	if (err) {
+		close(uffd);
+		return err;
+	}
 	*page = p;
 	return uffd;
-fail:
-	err = -errno;
-	close(uffd);
-	return err;
-}
-
-/* Resolve the stalled page with zeroes: the blocked copy continues. */
-static int unstall_page(int uffd, void *page)
-{
-	static char zero[65536];
-	struct uffdio_copy copy = {
-		.dst = (unsigned long)page,
-		.src = (unsigned long)zero,
-		.len = getpagesize(),
-	};
-
-	return ioctl(uffd, UFFDIO_COPY, &copy) ? -errno : 0;
-}
-
-/* waitpid() with a deadline: 0 once @pid is gone, -ETIMEDOUT if not. */
-static int reap_within(pid_t pid, int ms, int *status)
-{
-	uint64_t deadline = kw_now_ns() + (uint64_t)ms * 1000000ull;
-
-	for (;;) {
-		pid_t r = waitpid(pid, status, WNOHANG);
-
-		if (r == pid)
-			return 0;
-		if (r < 0)
-			return -errno;
-		if (kw_now_ns() > deadline)
-			return -ETIMEDOUT;
-		usleep(1000);
-	}
 }
 
 /*
@@ -232,6 +200,7 @@ TEST_F(chan, readv_with_a_bad_iovec_in_the_middle_keeps_the_message)
 TEST_F(chan, emsgsize_keeps_the_message_at_the_head)
 {
 	static const size_t lens[] = { MSG_LEN, 3 };
+	struct kchan_guard g = { 0 };
 	struct kchan_feeder f;
 	struct kchan_stat st;
 
@@ -241,6 +210,7 @@ TEST_F(chan, emsgsize_keeps_the_message_at_the_head)
 	} else {
 		ASSERT_EQ(0, kchan_wait_for(self->fd, senders, 1));
 	}
+	ASSERT_EQ(0, kchan_guard_start(&g, 10000));
 	EXPECT_EQ(-EMSGSIZE, kchan_recv(self->fd, self->buf, MSG_LEN - 1));
 	EXPECT_EQ(-EMSGSIZE, kchan_recv(self->fd, self->buf, 1));
 	ASSERT_EQ(0, kchan_stat(self->fd, &st));
@@ -256,6 +226,7 @@ TEST_F(chan, emsgsize_keeps_the_message_at_the_head)
 	EXPECT_TRUE(kchan_check(self->buf, MSG_LEN, 1));
 	ASSERT_EQ(3, kchan_recv(self->fd, self->buf, MSG_MAX));
 	EXPECT_TRUE(kchan_check(self->buf, 3, 2));
+	kchan_guard_stop(&g);
 	EXPECT_EQ(0, kchan_feeder_finish(&f));
 }
 
@@ -400,13 +371,13 @@ TEST_F(chan, fatal_signal_during_the_copy_out_keeps_the_message)
 	}
 	ASSERT_EQ(1, read(pipefd[0], &c, 1));
 	if (c == 's') {
-		reap_within(pid, KCHAN_WAIT_MS, &status);
+		kchan_reap_within(pid, KCHAN_WAIT_MS, &status);
 		SKIP(return, "userfaultfd is not available");
 	}
 	wait_message_claimed(&tx);
 	kw_sleep_ms(KCHAN_SETTLE_MS);
 	ASSERT_EQ(0, kill(pid, SIGKILL));
-	ASSERT_EQ(0, reap_within(pid, KCHAN_WAIT_MS, &status));
+	ASSERT_EQ(0, kchan_reap_within(pid, KCHAN_WAIT_MS, &status));
 	ASSERT_TRUE(WIFSIGNALED(status));
 
 	/* The receiver died mid-copy: the message is back at the head. */
@@ -426,6 +397,7 @@ TEST_F(chan, fatal_signal_during_the_copy_out_keeps_the_message)
  */
 TEST(sender_stays_killable_while_its_message_is_copied_out)
 {
+	static char zero_page[65536];
 	unsigned char msg[MSG_LEN];
 	int fd, uffd, status, died;
 	struct kchan_op rx;
@@ -450,17 +422,63 @@ TEST(sender_stays_killable_while_its_message_is_copied_out)
 	ASSERT_EQ(0, kchan_wait_for(fd, senders, 0));
 	kw_sleep_ms(KCHAN_SETTLE_MS);
 	ASSERT_EQ(0, kill(pid, SIGKILL));
-	died = reap_within(pid, 3000, &status) == 0;
+	died = kchan_reap_within(pid, 3000, &status) == 0;
 
-	ASSERT_EQ(0, unstall_page(uffd, page));
+	/* Let the copy finish: fill the page with zeroes. */
+	ASSERT_EQ(0, kchan_uffd_copy(uffd, (unsigned long)page, zero_page,
+				     getpagesize()));
 	EXPECT_LE(0, kchan_op_result(&rx));
 	if (!died) {
-		ASSERT_EQ(0, reap_within(pid, KCHAN_WAIT_MS, &status));
+		ASSERT_EQ(0, kchan_reap_within(pid, KCHAN_WAIT_MS, &status));
 	}
 	EXPECT_TRUE(died) {
 		TH_LOG("SIGKILL did not end the sender while the receiver's copy was stalled");
 	}
 	close(uffd);
+	close(fd);
+}
+
+/*
+ * A receive that fails puts its message back as if it had never been
+ * taken: a full buffer stays full (never more than capacity queued, as
+ * len(ch) <= cap(ch) in Go) and the order is unchanged.
+ */
+TEST(failed_receive_from_a_full_buffer_keeps_it_within_capacity)
+{
+	unsigned char buf[MSG_MAX], msg[8];
+	struct kchan_stat st;
+	struct kchan_op tx;
+	unsigned int i;
+	void *bad;
+	int fd;
+
+	bad = kchan_bad_mem(1);
+	ASSERT_NE(NULL, bad);
+	fd = kchan_make(CAPACITY, MSG_MAX, 0, O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	for (i = 0; i < CAPACITY; i++) {
+		kchan_fill(buf, 8, i);
+		ASSERT_EQ(8, kchan_send(fd, buf, 8));
+	}
+	kchan_fill(msg, 8, CAPACITY);
+	ASSERT_EQ(0, kchan_op_send(&tx, fd, msg, 8));
+	ASSERT_EQ(0, kchan_wait_for(fd, senders, 1));
+
+	EXPECT_EQ(-EFAULT, kchan_recv(fd, bad, MSG_MAX));
+	ASSERT_EQ(0, kchan_stat(fd, &st));
+	EXPECT_GE(CAPACITY, st.queued) {
+		TH_LOG("%u messages queued in a channel of capacity %u",
+		       st.queued, CAPACITY);
+	}
+	EXPECT_EQ(0ull, st.received);
+
+	for (i = 0; i <= CAPACITY; i++) {
+		ASSERT_EQ(8, kchan_recv(fd, buf, sizeof(buf)));
+		EXPECT_TRUE(kchan_check(buf, 8, i)) {
+			TH_LOG("receive %u got message %u", i, buf[0]);
+		}
+	}
+	EXPECT_EQ(8, kchan_op_result(&tx));
 	close(fd);
 }
 

@@ -19,9 +19,13 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <poll.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
+#include <linux/userfaultfd.h>
 
 #include "kchan_test.h"
 
@@ -417,6 +421,222 @@ static inline int kchan_set_nonblock(int fd, bool on)
 		return -errno;
 	fl = on ? (fl | O_NONBLOCK) : (fl & ~O_NONBLOCK);
 	return fcntl(fd, F_SETFL, fl) < 0 ? -errno : 0;
+}
+
+/* waitpid() with a deadline: 0 once @pid is reaped, -ETIMEDOUT if not. */
+static inline int kchan_reap_within(pid_t pid, int ms, int *status)
+{
+	uint64_t deadline = kw_now_ns() + (uint64_t)ms * 1000000ull;
+
+	for (;;) {
+		pid_t r = waitpid(pid, status, WNOHANG);
+
+		if (r == pid)
+			return 0;
+		if (r < 0)
+			return -errno;
+		if (kw_now_ns() > deadline)
+			return -ETIMEDOUT;
+		usleep(1000);
+	}
+}
+
+/*
+ * userfaultfd: memory registered with one blocks whoever touches a missing
+ * page first, a user access or the kernel copying to or from user memory
+ * inside a system call, until the fault is resolved (UFFDIO_COPY,
+ * UFFDIO_ZEROPAGE) or the task gets a fatal signal. The descriptor may be
+ * handed to another process (kchan_send_fd()), which can then watch and
+ * resolve the faults of the process that made it.
+ */
+
+/* A non-blocking userfaultfd after the API handshake, or -errno. */
+static inline int kchan_uffd_open(void)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	int uffd, err;
+
+	uffd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (uffd < 0)
+		return -errno;
+	if (ioctl(uffd, UFFDIO_API, &api)) {
+		err = -errno;
+		close(uffd);
+		return err;
+	}
+	return uffd;
+}
+
+/* Register [@addr, @addr + @len) (page aligned) for missing-page faults. */
+static inline int kchan_uffd_register(int uffd, void *addr, size_t len)
+{
+	struct uffdio_register reg = {
+		.range = { .start = (unsigned long)addr, .len = len },
+		.mode = UFFDIO_REGISTER_MODE_MISSING,
+	};
+
+	return ioctl(uffd, UFFDIO_REGISTER, &reg) ? -errno : 0;
+}
+
+/*
+ * Wait up to @ms for a task to block on a fault of @uffd; set *@addr to
+ * the faulting address. 0, -ETIMEDOUT, or -errno.
+ */
+static inline int kchan_uffd_wait_fault(int uffd, int ms, __u64 *addr)
+{
+	uint64_t deadline = kw_now_ns() + (uint64_t)ms * 1000000ull;
+	struct uffd_msg msg;
+	ssize_t n;
+
+	for (;;) {
+		struct pollfd pfd = { .fd = uffd, .events = POLLIN };
+		int left = (int)((deadline - kw_now_ns()) / 1000000ull);
+
+		if (kw_now_ns() >= deadline)
+			return -ETIMEDOUT;
+		if (poll(&pfd, 1, left > 0 ? left : 1) < 0 && errno != EINTR)
+			return -errno;
+		n = read(uffd, &msg, sizeof(msg));
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n != sizeof(msg))
+			return -EIO;
+		if (msg.event != UFFD_EVENT_PAGEFAULT)
+			continue;
+		if (addr)
+			*addr = msg.arg.pagefault.address;
+		return 0;
+	}
+}
+
+/* Resolve a fault by filling the page(s) at @dst with @len bytes of @src. */
+static inline int kchan_uffd_copy(int uffd, __u64 dst, const void *src,
+				  size_t len)
+{
+	struct uffdio_copy copy = {
+		.dst = dst, .src = (unsigned long)src, .len = len,
+	};
+
+	while (ioctl(uffd, UFFDIO_COPY, &copy)) {
+		if (errno != EAGAIN)
+			return -errno;
+		copy.copy = 0;
+	}
+	return 0;
+}
+
+/* Resolve a fault by mapping the zero page at @dst. */
+static inline int kchan_uffd_zero(int uffd, __u64 dst, size_t len)
+{
+	struct uffdio_zeropage zero = {
+		.range = { .start = dst, .len = len },
+	};
+
+	while (ioctl(uffd, UFFDIO_ZEROPAGE, &zero)) {
+		if (errno != EAGAIN)
+			return -errno;
+		zero.zeropage = 0;
+	}
+	return 0;
+}
+
+/* Send @len bytes of @data over a unix socket, with @fd attached if >= 0. */
+static inline int kchan_send_fd(int sock, int fd, const void *data, size_t len)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
+	struct iovec iov = { .iov_base = (void *)data, .iov_len = len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *cm;
+
+	if (fd >= 0) {
+		mh.msg_control = cbuf;
+		mh.msg_controllen = sizeof(cbuf);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	}
+	return sendmsg(sock, &mh, 0) == (ssize_t)len ? 0 : -EIO;
+}
+
+/*
+ * Receive what kchan_send_fd() sent, waiting up to @ms: the attached
+ * descriptor, -ENOENT if none came with the data, -ETIMEDOUT, or -errno.
+ */
+static inline int kchan_recv_fd(int sock, void *data, size_t len, int ms)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
+	struct iovec iov = { .iov_base = data, .iov_len = len };
+	struct msghdr mh = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
+	};
+	struct pollfd pfd = { .fd = sock, .events = POLLIN };
+	struct cmsghdr *cm;
+	int fd;
+
+	if (poll(&pfd, 1, ms) <= 0)
+		return -ETIMEDOUT;
+	if (recvmsg(sock, &mh, MSG_CMSG_CLOEXEC) != (ssize_t)len)
+		return -EIO;
+	cm = CMSG_FIRSTHDR(&mh);
+	if (!cm || cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+		return -ENOENT;
+	memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+	return fd;
+}
+
+/*
+ * /proc/kchan, the list of every channel: how many have an id above
+ * @id (ids only grow, so these are the channels made after the one with
+ * that id), and whether the one with @id is still there. -errno if the
+ * list cannot be read.
+ */
+static inline int kchan_proc_scan(__u64 id, bool *listed)
+{
+	char line[256];
+	int above = 0;
+	FILE *f;
+
+	if (listed)
+		*listed = false;
+	f = fopen("/proc/kchan", "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long v;
+
+		if (sscanf(line, "%llu ", &v) != 1)
+			continue;	/* the header */
+		if (v > id)
+			above++;
+		if (v == id && listed)
+			*listed = true;
+	}
+	fclose(f);
+	return above;
+}
+
+/* Wait up to @ms until channel @id is gone from /proc/kchan. */
+static inline int kchan_wait_unlisted(__u64 id, int ms)
+{
+	uint64_t deadline = kw_now_ns() + (uint64_t)ms * 1000000ull;
+	bool listed;
+	int ret;
+
+	for (;;) {
+		ret = kchan_proc_scan(id, &listed);
+		if (ret < 0)
+			return ret;
+		if (!listed)
+			return 0;
+		if (kw_now_ns() > deadline)
+			return -ETIMEDOUT;
+		usleep(10000);
+	}
 }
 
 #endif /* KCHAN_WAIT_H */
