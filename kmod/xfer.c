@@ -181,8 +181,12 @@ static ssize_t kchan_settle(struct kchan *ch, struct kchan_msg *msg,
 	}
 	if (copied) {
 		ch->received++;
-		if (peer) {
+		/* A rendezvous message is sent once received, even if its
+		 * sender died meanwhile.
+		 */
+		if (rendezvous)
 			ch->sent++;
+		if (peer) {
 			spin_lock(&peer->waiter->lock);
 			kchan_finish(peer->waiter, len);
 			spin_unlock(&peer->waiter->lock);
