@@ -1,0 +1,883 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Deterministic races: a process is held in the middle of a send or a
+ * receive, at the exact point where kchan copies the message from or to
+ * its memory (a userfaultfd page that blocks until resolved), and while it
+ * is held another party closes the channel, removes its name, closes every
+ * other file or kills the held process. Then the fault is resolved, or the
+ * kill finishes the job. Nothing may hang, no message may be lost or
+ * duplicated, a send that was never committed sends nothing, the counters
+ * must balance, and the channel is freed once its last file is gone.
+ *
+ * The held party is always a child process: it makes its own userfaultfd
+ * and passes it to the test over a unix socket, so the test can see the
+ * fault happen (the moment the copy blocks) and resolve it, or kill the
+ * child instead. Needs userfaultfd (root, or vm.unprivileged_userfaultfd);
+ * skipped without it. The last test unloads and reloads the module.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "kchan_test.h"
+#include "kchan_wait.h"
+/* The 6.1 harness's TEST() leaves a parameter unused. */
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#include "kselftest_harness.h"
+
+#define MSG_MAX		64
+#define MSG_LEN		40
+#define CAPACITY	4u
+/* Bytes of the message before the held page, and (vectored) inside it. */
+#define HEAD		8
+#define MID		16
+/* Named channels may be freed a few seconds late (delayed kobject release). */
+#define RELEASE_MS	15000
+
+enum held_op { HELD_READ, HELD_READV, HELD_WRITE, HELD_WRITEV };
+
+/*
+ * A child process held inside read/readv/write/writev on a channel, its
+ * copy blocked on a userfaultfd page.
+ */
+struct held {
+	pid_t pid;
+	int uffd;		/* the child's userfaultfd, passed to us */
+	__u64 page;		/* the held page, an address in the child */
+	int result;		/* pipe: the child's result, then the data read */
+	bool reaped;
+	int status;
+};
+
+/* What the child reports: the call's result and, for a read, the data. */
+struct held_report {
+	ssize_t ret;		/* length or -errno */
+	unsigned char data[MSG_MAX];
+};
+
+/*
+ * The child: three pages, the middle one registered with a userfaultfd.
+ * A plain read/write uses a buffer that starts HEAD bytes before the
+ * middle page, so the copy moves HEAD bytes and then blocks mid-message;
+ * readv/writev put the middle page in the middle iovec.
+ */
+static void held_child(int fd, enum held_op op, unsigned int seed, int sock,
+		       int result)
+{
+	struct held_report rep = { 0 };
+	size_t pg = getpagesize();
+	unsigned char msg[MSG_LEN];
+	struct iovec iov[3];
+	int uffd, iovcnt = 1;
+	char *area, *buf;
+	__u64 page;
+	ssize_t n;
+	size_t off;
+	int i;
+
+	area = mmap(NULL, 3 * pg, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (area == MAP_FAILED)
+		_exit(1);
+	memset(area, 0, pg);
+	memset(area + 2 * pg, 0, pg);
+	uffd = kchan_uffd_open();
+	if (uffd >= 0 && kchan_uffd_register(uffd, area + pg, pg)) {
+		close(uffd);
+		uffd = -1;
+	}
+	page = (unsigned long)(area + pg);
+	/* No descriptor: userfaultfd is not available, the test skips. */
+	if (kchan_send_fd(sock, uffd, &page, sizeof(page)) || uffd < 0)
+		_exit(1);
+
+	kchan_fill(msg, MSG_LEN, seed);
+	buf = area + pg - HEAD;
+	switch (op) {
+	case HELD_READ:
+		iov[0] = (struct iovec){ buf, MSG_MAX };
+		break;
+	case HELD_WRITE:
+		/* The rest comes with the page that resolves the fault. */
+		memcpy(buf, msg, HEAD);
+		iov[0] = (struct iovec){ buf, MSG_LEN };
+		break;
+	case HELD_READV:
+		iov[0] = (struct iovec){ area, HEAD };
+		iov[1] = (struct iovec){ area + pg, MID };
+		iov[2] = (struct iovec){ area + 2 * pg, MSG_MAX - HEAD - MID };
+		iovcnt = 3;
+		break;
+	case HELD_WRITEV:
+		memcpy(area, msg, HEAD);
+		memcpy(area + 2 * pg, msg + HEAD + MID, MSG_LEN - HEAD - MID);
+		iov[0] = (struct iovec){ area, HEAD };
+		iov[1] = (struct iovec){ area + pg, MID };
+		iov[2] = (struct iovec){ area + 2 * pg, MSG_LEN - HEAD - MID };
+		iovcnt = 3;
+		break;
+	}
+	if (op == HELD_READ || op == HELD_READV)
+		n = readv(fd, iov, iovcnt);
+	else
+		n = writev(fd, iov, iovcnt);
+	rep.ret = n < 0 ? -errno : n;
+	if (n > 0 && (op == HELD_READ || op == HELD_READV)) {
+		for (i = 0, off = 0; i < iovcnt && off < (size_t)n; i++) {
+			size_t take = iov[i].iov_len;
+
+			if (take > (size_t)n - off)
+				take = (size_t)n - off;
+			memcpy(rep.data + off, iov[i].iov_base, take);
+			off += take;
+		}
+	}
+	_exit(write(result, &rep, sizeof(rep)) == sizeof(rep) ? 0 : 1);
+}
+
+/*
+ * Start a child doing @op on @fd and wait until its copy is blocked on
+ * the held page. 0, -EOPNOTSUPP without userfaultfd, or -errno.
+ */
+static int held_start(struct held *h, int fd, enum held_op op,
+		      unsigned int seed)
+{
+	int sv[2], res[2], ret;
+	__u64 addr = 0;
+
+	memset(h, 0, sizeof(*h));
+	h->pid = -1;
+	h->uffd = -1;
+	h->result = -1;
+	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv))
+		return -errno;
+	if (pipe2(res, O_CLOEXEC)) {
+		ret = -errno;
+		close(sv[0]);
+		close(sv[1]);
+		return ret;
+	}
+	h->pid = fork();
+	if (h->pid < 0)
+		return -errno;
+	if (h->pid == 0) {
+		close(sv[0]);
+		close(res[0]);
+		held_child(fd, op, seed, sv[1], res[1]);
+	}
+	close(sv[1]);
+	close(res[1]);
+	h->result = res[0];
+	h->uffd = kchan_recv_fd(sv[0], &h->page, sizeof(h->page),
+				KCHAN_WAIT_MS);
+	close(sv[0]);
+	if (h->uffd == -ENOENT)
+		return -EOPNOTSUPP;
+	if (h->uffd < 0)
+		return h->uffd;
+	ret = kchan_uffd_wait_fault(h->uffd, KCHAN_WAIT_MS, &addr);
+	if (ret)
+		return ret;
+	if (addr < h->page || addr >= h->page + getpagesize())
+		return -EFAULT;
+	return 0;
+}
+
+/* Resolve the fault: the page gets @content (a page), or zeroes if NULL. */
+static int held_resolve(struct held *h, const void *content)
+{
+	if (!content)
+		return kchan_uffd_zero(h->uffd, h->page, getpagesize());
+	return kchan_uffd_copy(h->uffd, h->page, content, getpagesize());
+}
+
+/* The child's report, once it finished (within @ms); 0 or -errno. */
+static int held_report(struct held *h, struct held_report *rep, int ms)
+{
+	struct pollfd pfd = { .fd = h->result, .events = POLLIN };
+	ssize_t n;
+
+	if (poll(&pfd, 1, ms) <= 0)
+		return -ETIMEDOUT;
+	n = read(h->result, rep, sizeof(*rep));
+	if (n != sizeof(*rep))
+		return -EIO;
+	if (kchan_reap_within(h->pid, ms, &h->status))
+		return -ETIMEDOUT;
+	h->reaped = true;
+	return 0;
+}
+
+/* SIGKILL the child and reap it: 0 if it died of that signal in time. */
+static int held_kill(struct held *h)
+{
+	if (kill(h->pid, SIGKILL))
+		return -errno;
+	if (kchan_reap_within(h->pid, KCHAN_WAIT_MS, &h->status))
+		return -ETIMEDOUT;
+	h->reaped = true;
+	return WIFSIGNALED(h->status) && WTERMSIG(h->status) == SIGKILL ?
+	       0 : -ECHILD;
+}
+
+static void held_cleanup(struct held *h)
+{
+	if (h->pid > 0 && !h->reaped) {
+		kill(h->pid, SIGKILL);
+		kchan_reap_within(h->pid, KCHAN_WAIT_MS, &h->status);
+		h->reaped = true;
+	}
+	if (h->uffd >= 0)
+		close(h->uffd);
+	if (h->result >= 0)
+		close(h->result);
+	h->uffd = h->result = -1;
+}
+
+/* The page that completes a held write of kchan_fill(seed). */
+static void *held_write_page(enum held_op op, unsigned int seed)
+{
+	static unsigned char page[65536];
+	unsigned char msg[MSG_LEN];
+
+	kchan_fill(msg, MSG_LEN, seed);
+	memset(page, 0, sizeof(page));
+	if (op == HELD_WRITE)
+		memcpy(page, msg + HEAD, MSG_LEN - HEAD);
+	else
+		memcpy(page, msg + HEAD, MID);
+	return page;
+}
+
+FIXTURE(race) {
+	int fd;
+	char name[KCHAN_NAME_SIZE];
+	char node[128];
+	__u64 id;
+	bool no_uffd;
+	struct held held;
+	struct kchan_op tx;	/* a rendezvous sender in a thread */
+	bool tx_started;
+	unsigned char msg[MSG_LEN];
+	unsigned char buf[MSG_MAX];
+};
+
+FIXTURE_VARIANT(race) {
+	unsigned int capacity;
+};
+
+FIXTURE_VARIANT_ADD(race, rendezvous) {
+	.capacity = 0,
+};
+
+FIXTURE_VARIANT_ADD(race, buffered) {
+	.capacity = CAPACITY,
+};
+
+FIXTURE_SETUP(race)
+{
+	struct kchan_stat st;
+	int uffd;
+
+	self->fd = -1;
+	self->held.pid = -1;
+	self->held.uffd = -1;
+	self->held.result = -1;
+	uffd = kchan_uffd_open();
+	if (uffd < 0) {
+		self->no_uffd = true;
+		return;
+	}
+	close(uffd);
+	kchan_test_name(self->name, sizeof(self->name), _metadata->name);
+	kchan_node_path(self->node, sizeof(self->node), self->name);
+	ASSERT_EQ(0, kchan_create_named(self->name, variant->capacity, MSG_MAX,
+					0, 0600)) {
+		TH_LOG("creating %s (is the module loaded?)", self->name);
+	}
+	self->fd = open(self->node, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, self->fd);
+	ASSERT_EQ(0, kchan_stat(self->fd, &st));
+	self->id = st.id;
+	kchan_fill(self->msg, MSG_LEN, 1);
+}
+
+FIXTURE_TEARDOWN(race)
+{
+	held_cleanup(&self->held);
+	if (self->fd >= 0)
+		close(self->fd);
+	if (!self->no_uffd)
+		kchan_unlink(self->name);
+}
+
+#define REQUIRE_UFFD() do {						\
+	if (self->no_uffd)						\
+		SKIP(return, "userfaultfd is not available");		\
+} while (0)
+
+/* Start a held child, skipping the test if userfaultfd cannot do it. */
+#define HOLD(op, seed) do {						\
+	int __ret = held_start(&self->held, self->fd, op, seed);	\
+									\
+	if (__ret == -EOPNOTSUPP)					\
+		SKIP(return, "userfaultfd is not available");		\
+	ASSERT_EQ(0, __ret) TH_LOG("held child: %s", strerror(-__ret));	\
+} while (0)
+
+/*
+ * Offer self->msg (seed 1): queued at once in a buffered channel, a
+ * sender blocked in a thread in a rendezvous one.
+ */
+#define OFFER() do {							\
+	if (variant->capacity) {					\
+		ASSERT_EQ(MSG_LEN, kchan_send(self->fd, self->msg, MSG_LEN)); \
+	} else {							\
+		ASSERT_EQ(0, kchan_op_send(&self->tx, self->fd, self->msg, \
+					   MSG_LEN));			\
+		self->tx_started = true;				\
+		ASSERT_EQ(0, kchan_wait_for(self->fd, senders, 1));	\
+	}								\
+} while (0)
+
+/* What the offering sender's write returned (or -ETIMEDOUT). */
+static ssize_t offer_result(FIXTURE_DATA(race) *self)
+{
+	return self->tx_started ? kchan_op_result(&self->tx) : MSG_LEN;
+}
+
+/* The offering sender has not returned yet (buffered: it never waits). */
+static bool offer_pending(FIXTURE_DATA(race) *self)
+{
+	return self->tx_started && !kchan_op_done(&self->tx);
+}
+
+/* The counters of an idle channel. */
+static void expect_idle(struct __test_metadata *_metadata, int fd,
+			__u32 queued, __u64 sent, __u64 received)
+{
+	struct kchan_stat st;
+
+	ASSERT_EQ(0, kchan_stat(fd, &st));
+	EXPECT_EQ(queued, st.queued);
+	EXPECT_EQ(0u, st.senders);
+	EXPECT_EQ(0u, st.receivers);
+	EXPECT_EQ(sent, st.sent);
+	EXPECT_EQ(received, st.received);
+	EXPECT_LE(st.received, st.sent) {
+		TH_LOG("received %llu > sent %llu",
+		       (unsigned long long)st.received,
+		       (unsigned long long)st.sent);
+	}
+}
+
+/*
+ * While a receiver copies the message out: the buffer is empty and a
+ * rendezvous sender neither queued nor done.
+ */
+static void expect_claimed(struct __test_metadata *_metadata,
+			   FIXTURE_DATA(race) *self)
+{
+	struct kchan_stat st;
+
+	ASSERT_EQ(0, kchan_stat(self->fd, &st));
+	EXPECT_EQ(0u, st.queued);
+	EXPECT_EQ(0u, st.senders);
+	EXPECT_EQ(0ull, st.received);
+	EXPECT_TRUE(offer_pending(self) || !self->tx_started);
+}
+
+/* A blocking receive that must return within the guard. */
+static ssize_t recv_guarded(int fd, void *buf, size_t cap)
+{
+	struct kchan_guard g = { 0 };
+	ssize_t n;
+
+	if (kchan_guard_start(&g, KCHAN_WAIT_MS))
+		return -EIO;
+	n = kchan_recv(fd, buf, cap);
+	kchan_guard_stop(&g);
+	return n;
+}
+
+/*
+ * Close while a receive is copying the message out: no end-of-file for
+ * anyone until that copy settles; it succeeds once the page arrives, the
+ * rendezvous sender completes, and a receiver that was waiting gets EOF.
+ */
+TEST_F(race, close_during_held_receive_then_resolve)
+{
+	struct held_report rep;
+	struct kchan_op rx2;
+	unsigned char buf2[MSG_MAX];
+	int peek;
+
+	REQUIRE_UFFD();
+	OFFER();
+	HOLD(HELD_READ, 0);
+	expect_claimed(_metadata, self);
+
+	ASSERT_EQ(0, kchan_op_recv(&rx2, self->fd, buf2, sizeof(buf2)));
+	ASSERT_EQ(0, kchan_wait_for(self->fd, receivers, 1));
+	ASSERT_EQ(0, kchan_close(self->fd));
+	peek = open(self->node, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	ASSERT_LE(0, peek);
+	/* The message may still come back: not drained yet. */
+	EXPECT_EQ(-EAGAIN, kchan_recv(peek, self->buf, sizeof(self->buf)));
+	EXPECT_EQ(-EAGAIN, kchan_next_len(peek));
+	kw_sleep_ms(KCHAN_SETTLE_MS);
+	EXPECT_FALSE(kchan_op_done(&rx2)) {
+		TH_LOG("a waiting receiver returned %zd while the message was in flight",
+		       rx2.ret);
+	}
+	EXPECT_TRUE(offer_pending(self) || !self->tx_started);
+
+	ASSERT_EQ(0, held_resolve(&self->held, NULL));
+	ASSERT_EQ(0, held_report(&self->held, &rep, KCHAN_WAIT_MS));
+	ASSERT_EQ(MSG_LEN, rep.ret);
+	EXPECT_TRUE(kchan_check(rep.data, MSG_LEN, 1));
+	EXPECT_EQ(MSG_LEN, offer_result(self));
+	EXPECT_EQ(0, kchan_op_result(&rx2));
+	EXPECT_EQ(0, kchan_recv(peek, self->buf, sizeof(self->buf)));
+	expect_idle(_metadata, self->fd, 0, 1, 1);
+	close(peek);
+}
+
+/*
+ * Close, then kill the receiver held in its copy: a buffered message goes
+ * back and is still delivered (to the receiver already waiting); a
+ * rendezvous send that never completed fails with EPIPE, delivers nothing.
+ */
+TEST_F(race, close_during_held_receive_then_kill)
+{
+	struct kchan_op rx2;
+	unsigned char buf2[MSG_MAX];
+
+	REQUIRE_UFFD();
+	OFFER();
+	HOLD(HELD_READ, 0);
+	ASSERT_EQ(0, kchan_op_recv(&rx2, self->fd, buf2, sizeof(buf2)));
+	ASSERT_EQ(0, kchan_wait_for(self->fd, receivers, 1));
+	ASSERT_EQ(0, kchan_close(self->fd));
+	ASSERT_EQ(0, held_kill(&self->held)) TH_LOG("the held receiver did not die");
+
+	if (variant->capacity) {
+		ASSERT_EQ(MSG_LEN, kchan_op_result(&rx2));
+		EXPECT_TRUE(kchan_check(buf2, MSG_LEN, 1));
+		EXPECT_EQ(0, recv_guarded(self->fd, self->buf, sizeof(self->buf)));
+		expect_idle(_metadata, self->fd, 0, 1, 1);
+	} else {
+		EXPECT_EQ(-EPIPE, offer_result(self));
+		EXPECT_EQ(0, kchan_op_result(&rx2));
+		EXPECT_EQ(0, recv_guarded(self->fd, self->buf, sizeof(self->buf)));
+		expect_idle(_metadata, self->fd, 0, 0, 0);
+	}
+}
+
+/* Remove the name while a receive is held: the copy completes. */
+TEST_F(race, unlink_during_held_receive_then_resolve)
+{
+	struct held_report rep;
+	struct kchan_stat st;
+
+	REQUIRE_UFFD();
+	OFFER();
+	HOLD(HELD_READ, 0);
+	ASSERT_EQ(0, kchan_unlink(self->name));
+	EXPECT_NE(0, access(self->node, F_OK));
+	EXPECT_EQ(-1, open(self->node, O_RDWR | O_CLOEXEC));
+	ASSERT_EQ(0, kchan_stat(self->fd, &st));
+	EXPECT_FALSE(!!(st.flags & KCHAN_STAT_NAMED));
+	expect_claimed(_metadata, self);
+
+	ASSERT_EQ(0, held_resolve(&self->held, NULL));
+	ASSERT_EQ(0, held_report(&self->held, &rep, KCHAN_WAIT_MS));
+	ASSERT_EQ(MSG_LEN, rep.ret);
+	EXPECT_TRUE(kchan_check(rep.data, MSG_LEN, 1));
+	EXPECT_EQ(MSG_LEN, offer_result(self));
+	expect_idle(_metadata, self->fd, 0, 1, 1);
+
+	/* The file still carries messages. */
+	self->tx_started = false;
+	kchan_fill(self->msg, MSG_LEN, 2);
+	OFFER();
+	ASSERT_EQ(MSG_LEN, recv_guarded(self->fd, self->buf, sizeof(self->buf)));
+	EXPECT_TRUE(kchan_check(self->buf, MSG_LEN, 2));
+	EXPECT_EQ(MSG_LEN, offer_result(self));
+	expect_idle(_metadata, self->fd, 0, 2, 2);
+}
+
+/*
+ * Kill a receiver held inside readv (the held page is the middle iovec):
+ * the message goes to the receiver waiting behind it, whole, and the
+ * rendezvous sender completes exactly once.
+ */
+TEST_F(race, kill_held_readv_message_goes_to_next_receiver)
+{
+	struct kchan_op rx2;
+	unsigned char buf2[MSG_MAX];
+
+	REQUIRE_UFFD();
+	OFFER();
+	HOLD(HELD_READV, 0);
+	expect_claimed(_metadata, self);
+	memset(buf2, 0, sizeof(buf2));
+	ASSERT_EQ(0, kchan_op_recv(&rx2, self->fd, buf2, sizeof(buf2)));
+	ASSERT_EQ(0, kchan_wait_for(self->fd, receivers, 1));
+	kw_sleep_ms(KCHAN_SETTLE_MS);
+	EXPECT_FALSE(kchan_op_done(&rx2));
+
+	ASSERT_EQ(0, held_kill(&self->held)) TH_LOG("the held receiver did not die");
+	ASSERT_EQ(MSG_LEN, kchan_op_result(&rx2)) {
+		TH_LOG("the message of the killed receiver was not passed on");
+	}
+	EXPECT_TRUE(kchan_check(buf2, MSG_LEN, 1));
+	EXPECT_EQ(MSG_LEN, offer_result(self));
+	expect_idle(_metadata, self->fd, 0, 1, 1);
+}
+
+/*
+ * Kill a held receiver with nobody else waiting: the message is back at
+ * the head (buffered) or its sender back in line (rendezvous) for a later
+ * receive.
+ */
+TEST_F(race, kill_held_receive_message_stays_receivable)
+{
+	struct kchan_stat st;
+
+	REQUIRE_UFFD();
+	OFFER();
+	HOLD(HELD_READ, 0);
+	ASSERT_EQ(0, held_kill(&self->held)) TH_LOG("the held receiver did not die");
+	ASSERT_EQ(0, kchan_stat(self->fd, &st));
+	EXPECT_EQ(0ull, st.received);
+	if (variant->capacity) {
+		EXPECT_EQ(1u, st.queued);
+	} else {
+		EXPECT_EQ(1u, st.senders);
+		kw_sleep_ms(KCHAN_SETTLE_MS);
+		EXPECT_TRUE(offer_pending(self)) {
+			TH_LOG("the sender returned %zd though no receive succeeded",
+			       self->tx.ret);
+		}
+	}
+	EXPECT_EQ((long)MSG_LEN, kchan_next_len(self->fd));
+	ASSERT_EQ(MSG_LEN, recv_guarded(self->fd, self->buf, sizeof(self->buf)));
+	EXPECT_TRUE(kchan_check(self->buf, MSG_LEN, 1));
+	EXPECT_EQ(MSG_LEN, offer_result(self));
+	expect_idle(_metadata, self->fd, 0, 1, 1);
+}
+
+/*
+ * The held receiver ends up with the only file: the name is removed and
+ * every other file closed (a rendezvous sender's file lives on in its
+ * write). The copy still completes, and the channel is freed after.
+ */
+TEST_F(race, held_receive_outlives_every_other_file)
+{
+	struct held_report rep;
+
+	REQUIRE_UFFD();
+	OFFER();
+	HOLD(HELD_READ, 0);
+	ASSERT_EQ(0, kchan_unlink(self->name));
+	close(self->fd);
+	self->fd = -1;
+
+	ASSERT_EQ(0, held_resolve(&self->held, NULL));
+	ASSERT_EQ(0, held_report(&self->held, &rep, KCHAN_WAIT_MS));
+	ASSERT_EQ(MSG_LEN, rep.ret);
+	EXPECT_TRUE(kchan_check(rep.data, MSG_LEN, 1));
+	EXPECT_EQ(MSG_LEN, offer_result(self));
+	EXPECT_EQ(0, kchan_wait_unlisted(self->id, RELEASE_MS)) {
+		TH_LOG("channel %llu outlived its last file",
+		       (unsigned long long)self->id);
+	}
+}
+
+/*
+ * Close while a send is held copying its message in: it was not sent
+ * yet, so it fails with EPIPE once the page arrives; a receiver waiting
+ * meanwhile gets end-of-file at the close.
+ */
+TEST_F(race, close_during_held_send_then_resolve)
+{
+	struct held_report rep;
+	struct kchan_stat st;
+	struct kchan_op rx;
+
+	REQUIRE_UFFD();
+	memset(self->buf, 0, sizeof(self->buf));
+	ASSERT_EQ(0, kchan_op_recv(&rx, self->fd, self->buf, sizeof(self->buf)));
+	ASSERT_EQ(0, kchan_wait_for(self->fd, receivers, 1));
+	HOLD(HELD_WRITE, 5);
+	/* Not committed yet: no sender queued, nothing sent or handed over. */
+	ASSERT_EQ(0, kchan_stat(self->fd, &st));
+	EXPECT_EQ(0u, st.senders);
+	EXPECT_EQ(0u, st.queued);
+	EXPECT_EQ(0ull, st.sent);
+	EXPECT_EQ(1u, st.receivers);
+
+	ASSERT_EQ(0, kchan_close(self->fd));
+	EXPECT_EQ(0, kchan_op_result(&rx));
+	ASSERT_EQ(0, held_resolve(&self->held, held_write_page(HELD_WRITE, 5)));
+	ASSERT_EQ(0, held_report(&self->held, &rep, KCHAN_WAIT_MS));
+	EXPECT_EQ(-EPIPE, rep.ret);
+	EXPECT_EQ(0, recv_guarded(self->fd, self->buf, sizeof(self->buf)));
+	expect_idle(_metadata, self->fd, 0, 0, 0);
+}
+
+/*
+ * Kill a sender held copying its message in (writev, held page in the
+ * middle): nothing is sent; a receiver waiting gets the next good message.
+ */
+TEST_F(race, kill_held_writev_sends_nothing)
+{
+	struct kchan_op rx;
+
+	REQUIRE_UFFD();
+	memset(self->buf, 0, sizeof(self->buf));
+	ASSERT_EQ(0, kchan_op_recv(&rx, self->fd, self->buf, sizeof(self->buf)));
+	ASSERT_EQ(0, kchan_wait_for(self->fd, receivers, 1));
+	HOLD(HELD_WRITEV, 5);
+	ASSERT_EQ(0, held_kill(&self->held)) TH_LOG("the held sender did not die");
+
+	kw_sleep_ms(KCHAN_SETTLE_MS);
+	EXPECT_FALSE(kchan_op_done(&rx)) {
+		TH_LOG("the receiver returned %zd: a killed send delivered", rx.ret);
+	}
+	{
+		struct kchan_stat st;
+
+		ASSERT_EQ(0, kchan_stat(self->fd, &st));
+		EXPECT_EQ(0ull, st.sent);
+		EXPECT_EQ(0u, st.queued);
+		EXPECT_EQ(0u, st.senders);
+		EXPECT_EQ(1u, st.receivers);
+	}
+	kchan_fill(self->msg, MSG_LEN, 6);
+	ASSERT_EQ(MSG_LEN, kchan_send(self->fd, self->msg, MSG_LEN));
+	ASSERT_EQ(MSG_LEN, kchan_op_result(&rx));
+	EXPECT_TRUE(kchan_check(self->buf, MSG_LEN, 6));
+	expect_idle(_metadata, self->fd, 0, 1, 1);
+}
+
+/*
+ * Remove the name while a writev is held: once the page arrives the whole
+ * message is sent, its three parts in order.
+ */
+TEST_F(race, unlink_during_held_writev_then_resolve)
+{
+	struct held_report rep;
+
+	REQUIRE_UFFD();
+	HOLD(HELD_WRITEV, 7);
+	ASSERT_EQ(0, kchan_unlink(self->name));
+	EXPECT_NE(0, access(self->node, F_OK));
+	ASSERT_EQ(0, held_resolve(&self->held, held_write_page(HELD_WRITEV, 7)));
+	memset(self->buf, 0, sizeof(self->buf));
+	ASSERT_EQ(MSG_LEN, recv_guarded(self->fd, self->buf, sizeof(self->buf)));
+	EXPECT_TRUE(kchan_check(self->buf, MSG_LEN, 7)) {
+		TH_LOG("the message was not assembled from its three parts");
+	}
+	ASSERT_EQ(0, held_report(&self->held, &rep, KCHAN_WAIT_MS));
+	EXPECT_EQ(MSG_LEN, rep.ret);
+	expect_idle(_metadata, self->fd, 0, 1, 1);
+}
+
+/*
+ * The held sender ends up with the only file. Once resolved, a buffered
+ * send completes into a channel nobody else can read (freed with the
+ * message still queued when the sender exits); a rendezvous one waits for
+ * a receiver that cannot come, and SIGKILL ends it. Either way the channel
+ * is freed.
+ */
+TEST_F(race, held_send_outlives_every_other_file)
+{
+	struct held_report rep;
+
+	REQUIRE_UFFD();
+	HOLD(HELD_WRITE, 8);
+	ASSERT_EQ(0, kchan_unlink(self->name));
+	close(self->fd);
+	self->fd = -1;
+	ASSERT_EQ(0, held_resolve(&self->held, held_write_page(HELD_WRITE, 8)));
+	if (variant->capacity) {
+		ASSERT_EQ(0, held_report(&self->held, &rep, KCHAN_WAIT_MS));
+		EXPECT_EQ(MSG_LEN, rep.ret);
+	} else {
+		EXPECT_EQ(-ETIMEDOUT, held_report(&self->held, &rep,
+						  KCHAN_SETTLE_MS));
+		ASSERT_EQ(0, held_kill(&self->held)) {
+			TH_LOG("a sender waiting for a receiver did not die");
+		}
+	}
+	EXPECT_EQ(0, kchan_wait_unlisted(self->id, RELEASE_MS)) {
+		TH_LOG("channel %llu outlived its last file",
+		       (unsigned long long)self->id);
+	}
+}
+
+/*
+ * Rendezvous: the sender whose message a held receiver is copying out is
+ * killed; the copy then succeeds. The message was delivered exactly once,
+ * so the counters must say one sent and one received.
+ */
+TEST(killed_sender_of_a_held_receive_is_still_counted)
+{
+	unsigned char msg[MSG_LEN];
+	struct held_report rep;
+	struct held h = { .pid = -1, .uffd = -1, .result = -1 };
+	struct kchan_stat st;
+	int fd, ret, status;
+	pid_t tx;
+
+	fd = kchan_make(0, MSG_MAX, 0, O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	tx = fork();
+	ASSERT_LE(0, tx);
+	if (tx == 0) {
+		kchan_fill(msg, MSG_LEN, 1);
+		_exit(kchan_send(fd, msg, MSG_LEN) == MSG_LEN ? 0 : 1);
+	}
+	ASSERT_EQ(0, kchan_wait_for(fd, senders, 1));
+	ret = held_start(&h, fd, HELD_READ, 0);
+	if (ret == -EOPNOTSUPP) {
+		kill(tx, SIGKILL);
+		kchan_reap_within(tx, KCHAN_WAIT_MS, &status);
+		SKIP(return, "userfaultfd is not available");
+	}
+	ASSERT_EQ(0, ret);
+	ASSERT_EQ(0, kchan_wait_for(fd, senders, 0));
+
+	ASSERT_EQ(0, kill(tx, SIGKILL));
+	EXPECT_EQ(0, kchan_reap_within(tx, KCHAN_WAIT_MS, &status)) {
+		TH_LOG("the sender did not die while its message was being copied");
+	}
+	ASSERT_EQ(0, held_resolve(&h, NULL));
+	ASSERT_EQ(0, held_report(&h, &rep, KCHAN_WAIT_MS));
+	ASSERT_EQ(MSG_LEN, rep.ret);
+	EXPECT_TRUE(kchan_check(rep.data, MSG_LEN, 1));
+
+	ASSERT_EQ(0, kchan_stat(fd, &st));
+	EXPECT_EQ(0u, st.senders);
+	EXPECT_EQ(0u, st.receivers);
+	EXPECT_EQ(1ull, st.received);
+	EXPECT_EQ(st.received, st.sent) {
+		TH_LOG("a delivered message is counted as received (%llu) but not as sent (%llu)",
+		       (unsigned long long)st.received,
+		       (unsigned long long)st.sent);
+	}
+	held_cleanup(&h);
+	close(fd);
+}
+
+static const char *ko_path(void)
+{
+	const char *p = getenv("KCHAN_MODULE");
+
+	return p && *p ? p : "kmod/kchan.ko";
+}
+
+static int unload_module(int ms)
+{
+	uint64_t deadline = kw_now_ns() + (uint64_t)ms * 1000000ull;
+
+	for (;;) {
+		if (!syscall(SYS_delete_module, "kchan", O_NONBLOCK))
+			return 0;
+		if (errno != EAGAIN && errno != EBUSY)
+			return -errno;
+		if (kw_now_ns() > deadline)
+			return -errno;
+		usleep(20000);
+	}
+}
+
+static int load_module(void)
+{
+	int fd, ret;
+
+	fd = open(ko_path(), O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ret = syscall(SYS_finit_module, fd, "", 0) ? -errno : 0;
+	close(fd);
+	return ret;
+}
+
+/* A fixture of its own, registered last, so that this runs last. */
+FIXTURE(module) {
+};
+
+FIXTURE_SETUP(module)
+{
+}
+
+FIXTURE_TEARDOWN(module)
+{
+	/* Whatever happened, leave the module loaded. */
+	if (access("/sys/module/kchan", F_OK))
+		load_module();
+}
+
+/*
+ * A held receiver pins the module (its file does); once it is killed
+ * the module unloads, and loads again.
+ */
+TEST_F(module, unloads_after_a_held_receive)
+{
+	unsigned char msg[MSG_LEN];
+	struct held h = { .pid = -1, .uffd = -1, .result = -1 };
+	int fd, ret, ko;
+
+	if (access("/sys/module/kchan/initstate", F_OK))
+		SKIP(return, "kchan is not a loaded module");
+	ko = open(ko_path(), O_RDONLY | O_CLOEXEC);
+	if (ko < 0)
+		SKIP(return, "%s: %s", ko_path(), strerror(errno));
+	close(ko);
+
+	fd = kchan_make(CAPACITY, MSG_MAX, 0, O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	kchan_fill(msg, MSG_LEN, 1);
+	ASSERT_EQ(MSG_LEN, kchan_send(fd, msg, MSG_LEN));
+	ret = held_start(&h, fd, HELD_READ, 0);
+	close(fd);
+	if (ret == -EOPNOTSUPP)
+		SKIP(return, "userfaultfd is not available");
+	ASSERT_EQ(0, ret);
+
+	ret = syscall(SYS_delete_module, "kchan", O_NONBLOCK) ? -errno : 0;
+	ASSERT_EQ(-EWOULDBLOCK, ret) {
+		TH_LOG("delete_module with a receive in flight: %s",
+		       ret ? strerror(-ret) : "succeeded");
+	}
+	ASSERT_EQ(0, held_kill(&h));
+	held_cleanup(&h);
+
+	ret = unload_module(RELEASE_MS);
+	EXPECT_EQ(0, ret) TH_LOG("delete_module: %s", strerror(-ret));
+	EXPECT_NE(0, access(CHANCTL, F_OK));
+	ret = load_module();
+	ASSERT_EQ(0, ret) TH_LOG("loading %s again: %s", ko_path(), strerror(-ret));
+	fd = kchan_make(CAPACITY, MSG_MAX, 0, O_CLOEXEC | O_NONBLOCK);
+	ASSERT_LE(0, fd) TH_LOG("no channel after reloading: %s", strerror(-fd));
+	ASSERT_EQ(MSG_LEN, kchan_send(fd, msg, MSG_LEN));
+	ASSERT_EQ(MSG_LEN, kchan_recv(fd, msg, sizeof(msg)));
+	close(fd);
+}
+
+TEST_HARNESS_MAIN
