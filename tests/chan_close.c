@@ -22,54 +22,7 @@
 #define NR_PEERS	4
 #define EOF_REPEAT	50
 
-FIXTURE(chan) {
-	int fd;
-};
-
-FIXTURE_VARIANT(chan) {
-	unsigned int capacity;
-};
-
-FIXTURE_VARIANT_ADD(chan, rendezvous) {
-	.capacity = 0,
-};
-
-FIXTURE_VARIANT_ADD(chan, buffered) {
-	.capacity = CAPACITY,
-};
-
-FIXTURE_SETUP(chan)
-{
-	self->fd = kchan_make(variant->capacity, MSG_MAX, 0, O_CLOEXEC);
-	ASSERT_LE(0, self->fd) {
-		TH_LOG("creating a channel: %s (is the module loaded?)",
-		       strerror(-self->fd));
-	}
-}
-
-FIXTURE_TEARDOWN(chan)
-{
-	if (self->fd >= 0)
-		close(self->fd);
-}
-
-FIXTURE(named) {
-	char name[KCHAN_NAME_SIZE];
-	char path[128];
-	bool created;
-};
-
-FIXTURE_SETUP(named)
-{
-	kchan_test_name(self->name, sizeof(self->name), _metadata->name);
-	kchan_node_path(self->path, sizeof(self->path), self->name);
-}
-
-FIXTURE_TEARDOWN(named)
-{
-	if (self->created)
-		kchan_unlink(self->name);
-}
+#include "kchan_fixture.h"
 
 static atomic_int sigpipe_count;
 
