@@ -26,8 +26,13 @@
  *    during or just after the call) is received at most once;
  *  - one receiver gets each sender's messages in increasing sequence;
  *  - the channel's own counters agree with the logs;
+ *  - once the chaos stops, the workers get on with their work (a lost
+ *    wake-up would otherwise hide behind the final close), and io_uring
+ *    never parked a request on an io-wq thread;
  *  - the chaos happened: kills on both sides, EINTRs, cancellations, and
  *    no EINTR ever reached a process whose handlers all have SA_RESTART.
+ * A last test makes the rarest event of the storm happen on purpose: a
+ * rendezvous sender killed while its message is being copied out.
  *
  * Environment:
  *   KCHAN_TORTURE_SECS  seconds of chaos per variant (default 3, for CI);
@@ -40,6 +45,7 @@
  *                       seed in use is printed with the summary.
  * Each variant prints a one-line summary of what happened.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <liburing.h>
@@ -985,6 +991,43 @@ static void run_chaos(struct __test_metadata *_metadata, struct torture *t,
 	}
 }
 
+/*
+ * io_uring threads ("iou-wrk") of the live workers: a read or write that
+ * io_uring could neither complete inline nor retry from poll was parked on
+ * one, which the contract rules out.
+ */
+static unsigned int io_workers(struct torture *t)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < t->nprocs; i++) {
+		char path[128], comm[32];
+		struct dirent *de;
+		DIR *d;
+
+		if (t->procs[i].pid <= 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task", t->procs[i].pid);
+		d = opendir(path);
+		while (d && (de = readdir(d))) {
+			FILE *f;
+
+			snprintf(path, sizeof(path), "/proc/%d/task/%.20s/comm",
+				 t->procs[i].pid, de->d_name);
+			f = fopen(path, "re");
+			if (!f)
+				continue;
+			if (fgets(comm, sizeof(comm), f) &&
+			    !strncmp(comm, "iou-wrk", 7))
+				n++;
+			fclose(f);
+		}
+		if (d)
+			closedir(d);
+	}
+	return n;
+}
+
 /* Must thread @j of @p complete calls while @pause holds others back? */
 static bool must_progress(struct torture *t, struct proc *p, unsigned int j,
 			  uint32_t pause)
@@ -1311,6 +1354,9 @@ TEST_F(torture, every_message_is_accounted_for)
 
 	run_chaos(_metadata, t, kw_now_ns() + ms_ns(secs * 1000ull));
 	chaos_continue(t, 0, true);
+	EXPECT_EQ(0u, io_workers(t)) {
+		TH_LOG("io_uring parked requests on io-wq threads");
+	}
 	quiet_progress(_metadata, t);
 
 	/* The end: no replacements, then close. */
