@@ -735,7 +735,8 @@ static void racer_sysfs(struct racer *r, const char *name)
 		 rnd(&r->rng) % 2 ? "id" : "queued");
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		if (errno != ENOENT)
+		/* Gone (ENOENT), or being removed while we opened (ENODEV). */
+		if (errno != ENOENT && errno != ENODEV)
 			racer_bad(r, "open sysfs", -errno);
 		return;
 	}
