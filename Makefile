@@ -5,6 +5,7 @@
 # make check      install what is missing, build, run every test in the VM
 # make check-debug   the suite on a KASAN/lockdep/kmemleak/UBSAN kernel
 # make check-kcsan   the concurrency tests on a KCSAN kernel
+# make bench      chanbench in the VM: bench/results.{csv,md} and ratios.svg
 # make deps       install the Debian packages the project needs
 # make style      checkpatch on the project's sources
 
@@ -22,17 +23,23 @@ TEST_SRCS := $(wildcard tests/*.c)
 TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 HARNESS   := $(BUILD)/include/kselftest_harness.h
 
-.PHONY: all module tools tests deps deps-quiet demo check check-debug check-kcsan clean style
+.PHONY: all module tools tests deps deps-quiet demo check check-debug check-kcsan bench clean style
 
 all: module tools tests
 
 module:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
 
-tools: tools/chanctl
+tools: tools/chanctl $(BUILD)/chanbench
 
 tools/chanctl: tools/chanctl.c uapi/linux/kchan.h
 	$(CC) $(CFLAGS) -o $@ $<
+
+CHANBENCH_SRCS := $(wildcard tools/chanbench/*.c)
+
+$(BUILD)/chanbench: $(CHANBENCH_SRCS) tools/chanbench/chanbench.h uapi/linux/kchan.h
+	@mkdir -p $(BUILD)
+	$(CC) $(CFLAGS) -pthread -o $@ $(CHANBENCH_SRCS) -luring -lrt
 
 tests: $(TEST_BINS)
 
@@ -67,6 +74,10 @@ check-debug: deps-quiet
 check-kcsan: deps-quiet
 	$(MAKE) tools tests
 	tools/check-kernel kcsan
+
+bench: deps-quiet
+	$(MAKE) module $(BUILD)/chanbench
+	tools/bench.sh $(BENCH_ARGS)
 
 deps-quiet:
 	@tools/deps --if-missing

@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * chanbench: kchan against the IPC a program would otherwise use.
+ *
+ *   main.c    options, helpers, the order of the workloads
+ *   report.c  medians, ratios, the table and the CSV
+ *   link.c    the transports: kchan, eventfd, futex, pipe, seqpacket,
+ *             mqueue, and kchan through io_uring
+ *   pair.c    two-sided workloads (rtt, stream, uring): batches, groups
+ *   wake.c    16 idle receivers, one message
+ *   memory.c  slab memory per idle object
+ */
+#ifndef CHANBENCH_H
+#define CHANBENCH_H
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <liburing.h>
+#include <math.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <unistd.h>
+#include <linux/kchan.h>
+
+#define CHANCTL		"/dev/chanctl"
+#define MAX_MSG		4096
+#define URING_BATCH	16	/* SQEs per submit in the io_uring stream */
+#define WAKE_THREADS	16
+#define BATCH_TIMEOUT_S	300	/* a batch that takes longer is stuck */
+#define MAX_RUNS	64
+
+#define ARRAY_SIZE(a) ((int)(sizeof(a) / sizeof((a)[0])))
+#define STR_(x)	#x
+#define STR(x)	STR_(x)
+
+/* main.c */
+
+struct options {
+	bool quick, full;
+	int runs;		/* measured runs per mechanism */
+	double target_ms;	/* calibrated batch length */
+	int mem_objects;
+	const char *csv;
+	const char *only;	/* comma-separated bench names, NULL: all */
+};
+
+extern struct options opt;
+extern int ncpus;
+
+void progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+void warn_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+uint64_t now_ns(void);
+void sleep_ms(long ms);
+void pin(int cpu);
+void unpin(void);
+int kchan_new(unsigned int capacity, unsigned int msg_max,
+	      unsigned int fd_flags);
+void thread_switches(long *nv, long *niv);
+int count_iou_workers(void);
+
+/* report.c */
+
+enum { B_EVENTFD, B_FUTEX, B_PIPE, B_SEQPACKET, B_MQUEUE, NR_BASE };
+
+struct row {
+	int group;
+	char bench[12], mech[24], cap[12], mode[12], place[8];
+	char unit[12], note[96];
+	unsigned int size;
+	long iters;
+	int runs;
+	double median, iqr;
+	double per_run[MAX_RUNS];	/* the runs' values, in run order */
+	double x[NR_BASE];	/* paired ratio to a baseline, same group */
+	double sys_op, sw_op, wk_op;
+};
+
+extern int nrows;
+
+int new_group(void);
+struct row *new_row(int group);
+double median_of(double *v, int n, double *iqr);
+void row_set_runs(struct row *r, const double *v, int n);
+void group_ratios(int group);
+void print_table(FILE *f);
+int write_csv(const char *path);
+
+/* link.c */
+
+enum kind { K_KCHAN, K_EVENTFD, K_FUTEX, K_PIPE, K_SEQPACKET, K_MQUEUE };
+
+struct mech {
+	const char *name;
+	enum kind kind;
+	unsigned int cap;	/* kchan capacity (0: rendezvous) */
+	bool uring;		/* kchan through io_uring */
+};
+
+struct fx_dir;
+
+/*
+ * Direction 0 carries A -> B, direction 1 carries B -> A (ping-pong only).
+ * wfd[d] is where the sender of direction d writes, rfd[d] where its
+ * receiver reads.
+ */
+struct link {
+	const struct mech *m;
+	unsigned int size;
+	bool procs;
+	int wfd[2], rfd[2];
+	int fds[6], nfds;
+	char cap[12];		/* the capacity actually used, as reported */
+	struct fx_dir *fx;	/* K_FUTEX: two directions */
+};
+
+/* One side's state: its buffers, its ring, its counters. */
+struct side {
+	struct link *l;
+	struct io_uring ring;
+	bool ring_ok;
+	long sys;			/* syscalls issued */
+	uint32_t fx_last[2];		/* futex: last sequence seen */
+	char *buf;			/* URING_BATCH slots of MAX_MSG */
+};
+
+int mq_new(unsigned int maxmsg, unsigned int size, unsigned int *got);
+int link_open(struct link *l, const struct mech *m, unsigned int size,
+	      bool two_way, bool procs, unsigned int mq_maxmsg);
+void link_close(struct link *l);
+void side_init(struct side *s, struct link *l);
+void side_fini(struct side *s);
+void xsend(struct side *s, int dir);
+void xrecv(struct side *s, int dir);
+void uring_stream(struct side *s, bool wr, long total, long warm,
+		  void (*mark)(void *), void *arg);
+
+/* pair.c, wake.c, memory.c */
+
+extern int uring_workers_seen;
+
+void bench_rtt(void);
+void bench_stream(bool uring);
+void bench_wake(void);
+void bench_memory(void);
+
+#endif /* CHANBENCH_H */

@@ -1,0 +1,382 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * chanbench: the transports. A link joins side A and side B one way
+ * (stream) or both ways (ping-pong); xsend()/xrecv() move one message and
+ * count the syscalls they issue.
+ */
+#include "chanbench.h"
+
+#include <linux/futex.h>
+#include <mqueue.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+
+/* One direction of the futex transport, in shared memory. */
+struct fx_dir {
+	_Atomic uint32_t seq;
+	_Atomic uint32_t waiting;
+	char pad[56];
+	char data[MAX_MSG];
+};
+
+static void link_addfd(struct link *l, int fd)
+{
+	l->fds[l->nfds++] = fd;
+}
+
+int mq_new(unsigned int maxmsg, unsigned int size, unsigned int *got)
+{
+	static unsigned int seq;
+	struct mq_attr attr = { .mq_maxmsg = maxmsg, .mq_msgsize = size };
+	char name[64];
+	mqd_t q;
+
+	for (;;) {
+		snprintf(name, sizeof(name), "/chanbench.%d.%u", getpid(), seq++);
+		q = mq_open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600,
+			    &attr);
+		if (q != (mqd_t)-1)
+			break;
+		/* Above fs.mqueue.msg_max without CAP_SYS_RESOURCE. */
+		if (errno != EINVAL || attr.mq_maxmsg <= 10)
+			return -errno;
+		attr.mq_maxmsg = 10;
+	}
+	mq_unlink(name);
+	*got = attr.mq_maxmsg;
+	return q;
+}
+
+/* Makes the link; @two_way: both directions (ping-pong). */
+int link_open(struct link *l, const struct mech *m, unsigned int size,
+	      bool two_way, bool procs, unsigned int mq_maxmsg)
+{
+	int ndir = two_way ? 2 : 1, d, fd, p[2], sv[2];
+	unsigned int got;
+
+	memset(l, 0, sizeof(*l));
+	l->m = m;
+	l->size = size;
+	l->procs = procs;
+	strcpy(l->cap, "-");
+	switch (m->kind) {
+	case K_KCHAN:
+		snprintf(l->cap, sizeof(l->cap), "%u", m->cap);
+		for (d = 0; d < ndir; d++) {
+			if (d && m->cap == 0) {
+				/* Rendezvous: one channel carries both ways. */
+				l->wfd[1] = l->rfd[1] = l->wfd[0];
+				break;
+			}
+			fd = kchan_new(m->cap, size, 0);
+			if (fd < 0)
+				return fd;
+			link_addfd(l, fd);
+			l->wfd[d] = l->rfd[d] = fd;
+		}
+		break;
+	case K_EVENTFD:
+		for (d = 0; d < ndir; d++) {
+			fd = eventfd(0, EFD_CLOEXEC);
+			if (fd < 0)
+				return -errno;
+			link_addfd(l, fd);
+			l->wfd[d] = l->rfd[d] = fd;
+		}
+		break;
+	case K_PIPE:
+		strcpy(l->cap, "64KiB");
+		for (d = 0; d < ndir; d++) {
+			if (pipe2(p, O_CLOEXEC))
+				return -errno;
+			link_addfd(l, p[0]);
+			link_addfd(l, p[1]);
+			l->rfd[d] = p[0];
+			l->wfd[d] = p[1];
+		}
+		break;
+	case K_SEQPACKET:
+		strcpy(l->cap, "sndbuf");
+		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv))
+			return -errno;
+		link_addfd(l, sv[0]);
+		link_addfd(l, sv[1]);
+		l->wfd[0] = sv[0];
+		l->rfd[0] = sv[1];
+		l->wfd[1] = sv[1];
+		l->rfd[1] = sv[0];
+		break;
+	case K_MQUEUE:
+		for (d = 0; d < ndir; d++) {
+			fd = mq_new(mq_maxmsg, size, &got);
+			if (fd < 0)
+				return fd;
+			link_addfd(l, fd);
+			l->wfd[d] = l->rfd[d] = fd;
+		}
+		snprintf(l->cap, sizeof(l->cap), "%u", got);
+		break;
+	case K_FUTEX:
+		l->fx = mmap(NULL, 2 * sizeof(struct fx_dir),
+			     PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+			     -1, 0);
+		if (l->fx == MAP_FAILED) {
+			l->fx = NULL;
+			return -errno;
+		}
+		strcpy(l->cap, "1");
+		break;
+	}
+	return 0;
+}
+
+void link_close(struct link *l)
+{
+	int i;
+
+	for (i = 0; i < l->nfds; i++)
+		close(l->fds[i]);
+	if (l->fx)
+		munmap(l->fx, 2 * sizeof(struct fx_dir));
+	l->nfds = 0;
+	l->fx = NULL;
+}
+
+void side_init(struct side *s, struct link *l)
+{
+	int ret;
+
+	memset(s, 0, sizeof(*s));
+	s->l = l;
+	s->buf = aligned_alloc(64, URING_BATCH * MAX_MSG);
+	if (!s->buf)
+		die("out of memory");
+	memset(s->buf, 'x', URING_BATCH * MAX_MSG);
+	if (l->m->uring) {
+		ret = io_uring_queue_init(2 * URING_BATCH, &s->ring, 0);
+		if (ret)
+			die("io_uring_queue_init: %s", strerror(-ret));
+		s->ring_ok = true;
+	}
+}
+
+void side_fini(struct side *s)
+{
+	if (s->ring_ok)
+		io_uring_queue_exit(&s->ring);
+	free(s->buf);
+}
+
+static long sys_futex(_Atomic uint32_t *uaddr, int op, uint32_t val)
+{
+	return syscall(SYS_futex, uaddr, op, val, NULL, NULL, 0);
+}
+
+static void fx_send(struct side *s, int dir)
+{
+	struct fx_dir *fx = &s->l->fx[dir];
+	int priv = s->l->procs ? 0 : FUTEX_PRIVATE_FLAG;
+
+	memcpy(fx->data, s->buf, s->l->size);
+	atomic_fetch_add(&fx->seq, 1);
+	if (atomic_load(&fx->waiting)) {
+		sys_futex(&fx->seq, FUTEX_WAKE | priv, 1);
+		s->sys++;
+	}
+}
+
+static void fx_recv(struct side *s, int dir)
+{
+	struct fx_dir *fx = &s->l->fx[dir];
+	int priv = s->l->procs ? 0 : FUTEX_PRIVATE_FLAG;
+	uint32_t last = s->fx_last[dir];
+
+	while (atomic_load(&fx->seq) == last) {
+		atomic_store(&fx->waiting, 1);
+		if (atomic_load(&fx->seq) != last)
+			break;
+		sys_futex(&fx->seq, FUTEX_WAIT | priv, last);
+		s->sys++;
+	}
+	atomic_store(&fx->waiting, 0);
+	s->fx_last[dir] = atomic_load(&fx->seq);
+	memcpy(s->buf, fx->data, s->l->size);
+}
+
+/* One io_uring read or write of a whole message, waited for. */
+static void uring_rw(struct side *s, bool wr, int fd, char *buf)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&s->ring);
+	struct io_uring_cqe *cqe;
+	int ret;
+
+	if (wr)
+		io_uring_prep_write(sqe, fd, buf, s->l->size, 0);
+	else
+		io_uring_prep_read(sqe, fd, buf, MAX_MSG, 0);
+	ret = io_uring_submit_and_wait(&s->ring, 1);
+	s->sys++;
+	if (ret < 0)
+		die("io_uring_submit_and_wait: %s", strerror(-ret));
+	while ((ret = io_uring_peek_cqe(&s->ring, &cqe)) == -EAGAIN) {
+		ret = io_uring_wait_cqe(&s->ring, &cqe);
+		s->sys++;
+		if (!ret)
+			break;
+	}
+	if (ret)
+		die("io_uring_wait_cqe: %s", strerror(-ret));
+	if (cqe->res != (int)s->l->size)
+		die("%s: io_uring %s: %d", s->l->m->name, wr ? "write" : "read",
+		    cqe->res);
+	io_uring_cqe_seen(&s->ring, cqe);
+}
+
+/* Full-length write/read on a byte stream, or one message elsewhere. */
+static void xfer(struct side *s, bool wr, int fd, char *buf)
+{
+	size_t want = s->l->size, done = 0;
+	bool stream = s->l->m->kind == K_PIPE;
+	ssize_t n;
+
+	do {
+		if (wr)
+			n = write(fd, buf + done, want - done);
+		else
+			n = read(fd, buf + done, stream ? want - done : MAX_MSG);
+		s->sys++;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			die("%s: %s: %s", s->l->m->name, wr ? "write" : "read",
+			    n ? strerror(errno) : "end of file");
+		if (!stream && (size_t)n != want)
+			die("%s: short message %zd", s->l->m->name, n);
+		done += n;
+	} while (done < want);
+}
+
+void xsend(struct side *s, int dir)
+{
+	struct link *l = s->l;
+	uint64_t one = 1;
+
+	switch (l->m->kind) {
+	case K_FUTEX:
+		fx_send(s, dir);
+		return;
+	case K_EVENTFD:
+		s->sys++;
+		if (write(l->wfd[dir], &one, 8) != 8)
+			die("eventfd write: %s", strerror(errno));
+		return;
+	case K_MQUEUE:
+		s->sys++;
+		while (mq_send(l->wfd[dir], s->buf, l->size, 0))
+			if (errno != EINTR)
+				die("mq_send: %s", strerror(errno));
+		return;
+	case K_KCHAN:
+		if (l->m->uring) {
+			uring_rw(s, true, l->wfd[dir], s->buf);
+			return;
+		}
+		/* fall through */
+	default:
+		xfer(s, true, l->wfd[dir], s->buf);
+	}
+}
+
+void xrecv(struct side *s, int dir)
+{
+	struct link *l = s->l;
+	uint64_t v;
+	ssize_t n;
+
+	switch (l->m->kind) {
+	case K_FUTEX:
+		fx_recv(s, dir);
+		return;
+	case K_EVENTFD:
+		s->sys++;
+		if (read(l->rfd[dir], &v, 8) != 8)
+			die("eventfd read: %s", strerror(errno));
+		return;
+	case K_MQUEUE:
+		do {
+			n = mq_receive(l->rfd[dir], s->buf, MAX_MSG, NULL);
+			s->sys++;
+		} while (n < 0 && errno == EINTR);
+		if (n != (ssize_t)l->size)
+			die("mq_receive: %zd %s", n, strerror(errno));
+		return;
+	case K_KCHAN:
+		if (l->m->uring) {
+			uring_rw(s, false, l->rfd[dir], s->buf);
+			return;
+		}
+		/* fall through */
+	default:
+		xfer(s, false, l->rfd[dir], s->buf);
+	}
+}
+
+/*
+ * Streams @total messages through io_uring, URING_BATCH per submit, and
+ * waits for each batch. Calls @mark once @warm messages are done.
+ */
+void uring_stream(struct side *s, bool wr, long total, long warm,
+		  void (*mark)(void *), void *arg)
+{
+	struct io_uring_cqe *cqes[URING_BATCH];
+	int fd = wr ? s->l->wfd[0] : s->l->rfd[0];
+	long done = 0;
+	bool marked = false;
+	int i, k, got, ret;
+
+	while (done < total) {
+		if (!marked && done >= warm) {
+			mark(arg);
+			marked = true;
+		}
+		k = total - done < URING_BATCH ? total - done : URING_BATCH;
+		for (i = 0; i < k; i++) {
+			struct io_uring_sqe *sqe = io_uring_get_sqe(&s->ring);
+			char *slot = s->buf + (size_t)i * MAX_MSG;
+
+			if (wr)
+				io_uring_prep_write(sqe, fd, slot, s->l->size, 0);
+			else
+				io_uring_prep_read(sqe, fd, slot, MAX_MSG, 0);
+		}
+		ret = io_uring_submit_and_wait(&s->ring, k);
+		s->sys++;
+		if (ret < 0)
+			die("io_uring_submit_and_wait: %s", strerror(-ret));
+		for (got = 0; got < k; ) {
+			unsigned int n = io_uring_peek_batch_cqe(&s->ring, cqes,
+								 k - got);
+
+			if (!n) {
+				ret = io_uring_wait_cqe_nr(&s->ring, cqes, k - got);
+				s->sys++;
+				if (ret && ret != -EINTR)
+					die("io_uring_wait_cqe_nr: %s",
+					    strerror(-ret));
+				continue;
+			}
+			for (i = 0; i < (int)n; i++)
+				if (cqes[i]->res != (int)s->l->size)
+					die("%s: io_uring %s: %d", s->l->m->name,
+					    wr ? "write" : "read", cqes[i]->res);
+			io_uring_cq_advance(&s->ring, n);
+			got += n;
+		}
+		done += k;
+	}
+	if (!marked)
+		mark(arg);
+}
+
