@@ -1,0 +1,71 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# chanbench --quick: a tiny run of every benchmark workload. It must exit 0
+# and write a CSV in which every workload has rows and every median is a
+# positive, finite number. Speed is not judged here (tools/bench.sh).
+#
+# Exit status: 0 pass, 1 fail.
+
+set -u
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo" || exit 1
+bin=build/chanbench
+
+if [ ! -x "$bin" ]; then
+	echo "bench_quick: $bin is missing (make build/chanbench)"
+	exit 1
+fi
+
+tmp=$(mktemp -d /tmp/bench_quick.XXXXXX) || exit 1
+trap 'rm -rf "$tmp"' EXIT
+
+status=0
+"$bin" --quick --csv "$tmp/quick.csv" >"$tmp/out" 2>&1 || status=$?
+if [ "$status" -ne 0 ]; then
+	cat "$tmp/out"
+	echo "bench_quick: chanbench --quick exited with status $status"
+	exit 1
+fi
+if [ ! -s "$tmp/quick.csv" ]; then
+	cat "$tmp/out"
+	echo "bench_quick: no CSV written"
+	exit 1
+fi
+
+# A median must look like a plain number (not empty, nan or inf) above 0.
+awk -F, -v want="rtt stream uring wake memory" '
+	NR == 1 {
+		for (i = 1; i <= NF; i++)
+			col[$i] = i
+		if (!col["median"] || !col["bench"]) {
+			print "bench_quick: CSV header without bench/median: " $0
+			bad = 1
+			exit
+		}
+		next
+	}
+	{
+		rows++
+		m = $col["median"]
+		seen[$col["bench"]]++
+		if (m !~ /^[0-9]*\.?[0-9]+([eE][-+]?[0-9]+)?$/ || m + 0 <= 0) {
+			print "bench_quick: bad median \"" m "\": " $0
+			bad = 1
+		}
+	}
+	END {
+		if (bad)
+			exit 1
+		n = split(want, w, " ")
+		for (i = 1; i <= n; i++)
+			if (!seen[w[i]]) {
+				print "bench_quick: no row for " w[i]
+				bad = 1
+			}
+		if (!bad)
+			printf "bench_quick: %d rows, every median positive and finite\n", rows
+		exit bad
+	}' "$tmp/quick.csv" || { cat "$tmp/out"; exit 1; }
+exit 0
