@@ -45,6 +45,8 @@
 #define MID		16
 /* Named channels may be freed a few seconds late (delayed kobject release). */
 #define RELEASE_MS	15000
+/* An anonymous channel goes with its last file, at once. */
+#define FREE_MS		2000
 
 enum held_op { HELD_READ, HELD_READV, HELD_WRITE, HELD_WRITEV };
 
@@ -170,8 +172,14 @@ static int held_start(struct held *h, int fd, enum held_op op,
 		return ret;
 	}
 	h->pid = fork();
-	if (h->pid < 0)
-		return -errno;
+	if (h->pid < 0) {
+		ret = -errno;
+		close(sv[0]);
+		close(sv[1]);
+		close(res[0]);
+		close(res[1]);
+		return ret;
+	}
 	if (h->pid == 0) {
 		close(sv[0]);
 		close(res[0]);
@@ -301,14 +309,11 @@ FIXTURE_SETUP(race)
 		return;
 	}
 	close(uffd);
-	kchan_test_name(self->name, sizeof(self->name), _metadata->name);
-	kchan_node_path(self->node, sizeof(self->node), self->name);
-	ASSERT_EQ(0, kchan_create_named(self->name, variant->capacity, MSG_MAX,
-					0, 0600)) {
-		TH_LOG("creating %s (is the module loaded?)", self->name);
+	self->fd = kchan_make(variant->capacity, MSG_MAX, 0, O_CLOEXEC);
+	ASSERT_LE(0, self->fd) {
+		TH_LOG("creating a channel: %s (is the module loaded?)",
+		       strerror(-self->fd));
 	}
-	self->fd = open(self->node, O_RDWR | O_CLOEXEC);
-	ASSERT_LE(0, self->fd);
 	ASSERT_EQ(0, kchan_stat(self->fd, &st));
 	self->id = st.id;
 	kchan_fill(self->msg, MSG_LEN, 1);
@@ -319,8 +324,28 @@ FIXTURE_TEARDOWN(race)
 	held_cleanup(&self->held);
 	if (self->fd >= 0)
 		close(self->fd);
-	if (!self->no_uffd)
+	if (self->name[0])
 		kchan_unlink(self->name);
+}
+
+/*
+ * Switch the test to a named channel, /dev/chan/NAME. Only the tests that
+ * need the name use one: on kernels that delay kobject release, a named
+ * channel is freed seconds after its last file.
+ */
+static void use_named(struct __test_metadata *_metadata,
+		      FIXTURE_DATA(race) *self, unsigned int capacity)
+{
+	struct kchan_stat st;
+
+	close(self->fd);
+	kchan_test_name(self->name, sizeof(self->name), _metadata->name);
+	kchan_node_path(self->node, sizeof(self->node), self->name);
+	ASSERT_EQ(0, kchan_create_named(self->name, capacity, MSG_MAX, 0, 0600));
+	self->fd = open(self->node, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, self->fd);
+	ASSERT_EQ(0, kchan_stat(self->fd, &st));
+	self->id = st.id;
 }
 
 #define REQUIRE_UFFD() do {						\
@@ -425,6 +450,7 @@ TEST_F(race, close_during_held_receive_then_resolve)
 	int peek;
 
 	REQUIRE_UFFD();
+	use_named(_metadata, self, variant->capacity);
 	OFFER();
 	HOLD(HELD_READ, 0);
 	expect_claimed(_metadata, self);
@@ -493,6 +519,7 @@ TEST_F(race, unlink_during_held_receive_then_resolve)
 	struct kchan_stat st;
 
 	REQUIRE_UFFD();
+	use_named(_metadata, self, variant->capacity);
 	OFFER();
 	HOLD(HELD_READ, 0);
 	ASSERT_EQ(0, kchan_unlink(self->name));
@@ -581,9 +608,9 @@ TEST_F(race, kill_held_receive_message_stays_receivable)
 }
 
 /*
- * The held receiver ends up with the only file: the name is removed and
- * every other file closed (a rendezvous sender's file lives on in its
- * write). The copy still completes, and the channel is freed after.
+ * The held receiver ends up with the only file: every other one is closed
+ * (a rendezvous sender's file lives on in its write). The copy still
+ * completes, and the channel is freed after.
  */
 TEST_F(race, held_receive_outlives_every_other_file)
 {
@@ -592,7 +619,6 @@ TEST_F(race, held_receive_outlives_every_other_file)
 	REQUIRE_UFFD();
 	OFFER();
 	HOLD(HELD_READ, 0);
-	ASSERT_EQ(0, kchan_unlink(self->name));
 	close(self->fd);
 	self->fd = -1;
 
@@ -601,7 +627,7 @@ TEST_F(race, held_receive_outlives_every_other_file)
 	ASSERT_EQ(MSG_LEN, rep.ret);
 	EXPECT_TRUE(kchan_check(rep.data, MSG_LEN, 1));
 	EXPECT_EQ(MSG_LEN, offer_result(self));
-	EXPECT_EQ(0, kchan_wait_unlisted(self->id, RELEASE_MS)) {
+	EXPECT_EQ(0, kchan_wait_unlisted(self->id, FREE_MS)) {
 		TH_LOG("channel %llu outlived its last file",
 		       (unsigned long long)self->id);
 	}
@@ -683,6 +709,7 @@ TEST_F(race, unlink_during_held_writev_then_resolve)
 	struct held_report rep;
 
 	REQUIRE_UFFD();
+	use_named(_metadata, self, variant->capacity);
 	HOLD(HELD_WRITEV, 7);
 	ASSERT_EQ(0, kchan_unlink(self->name));
 	EXPECT_NE(0, access(self->node, F_OK));
@@ -710,7 +737,6 @@ TEST_F(race, held_send_outlives_every_other_file)
 
 	REQUIRE_UFFD();
 	HOLD(HELD_WRITE, 8);
-	ASSERT_EQ(0, kchan_unlink(self->name));
 	close(self->fd);
 	self->fd = -1;
 	ASSERT_EQ(0, held_resolve(&self->held, held_write_page(HELD_WRITE, 8)));
@@ -724,7 +750,7 @@ TEST_F(race, held_send_outlives_every_other_file)
 			TH_LOG("a sender waiting for a receiver did not die");
 		}
 	}
-	EXPECT_EQ(0, kchan_wait_unlisted(self->id, RELEASE_MS)) {
+	EXPECT_EQ(0, kchan_wait_unlisted(self->id, FREE_MS)) {
 		TH_LOG("channel %llu outlived its last file",
 		       (unsigned long long)self->id);
 	}
