@@ -89,10 +89,18 @@ struct saved_knob {
 	bool saved;
 };
 
-FIXTURE(fi) {
+/*
+ * Set up once for the whole program (the tests run in forked children):
+ * why the tests must be skipped, if they must, and the debugfs values to
+ * put back at the end.
+ */
+static struct {
 	char skip[192];
-	int nth;		/* this thread's fail-nth */
 	struct saved_knob knobs[NKNOBS];
+} fi_env;
+
+FIXTURE(fi) {
+	int nth;		/* this thread's fail-nth */
 	int ctl;
 	char name[KCHAN_NAME_SIZE];
 	char node[128];		/* /dev/chan/NAME */
@@ -171,19 +179,32 @@ static bool our_node(const char *path, unsigned int major)
 	       major(st.st_rdev) == major;
 }
 
-static void apply_knobs(FIXTURE_DATA(fi) *self)
+static void __attribute__((constructor)) fi_env_setup(void)
 {
+	char path[64];
 	unsigned int i;
 
+	snprintf(path, sizeof(path), "/proc/self/task/%d/fail-nth",
+		 (int)syscall(SYS_gettid));
+	if (!exists(path)) {
+		snprintf(fi_env.skip, sizeof(fi_env.skip),
+			 "no %s: kernel without CONFIG_FAULT_INJECTION", path);
+		return;
+	}
+	if (!exists(DEBUGFS "/failslab") || !exists(DEBUGFS "/fail_usercopy")) {
+		snprintf(fi_env.skip, sizeof(fi_env.skip),
+			 "no " DEBUGFS "/failslab or fail_usercopy: kernel without CONFIG_FAILSLAB, CONFIG_FAULT_INJECTION_USERCOPY or CONFIG_FAULT_INJECTION_DEBUG_FS, or debugfs not mounted");
+		return;
+	}
 	for (i = 0; i < NKNOBS; i++) {
-		struct saved_knob *k = &self->knobs[i];
+		struct saved_knob *k = &fi_env.knobs[i];
 
 		snprintf(k->path, sizeof(k->path), DEBUGFS "/%s",
 			 knob_settings[i].file);
 		if (read_small(k->path, k->value, sizeof(k->value)))
 			continue;	/* not in this kernel */
 		if (write_small(k->path, knob_settings[i].value)) {
-			snprintf(self->skip, sizeof(self->skip),
+			snprintf(fi_env.skip, sizeof(fi_env.skip),
 				 "cannot write %s (not root?)", k->path);
 			return;
 		}
@@ -191,13 +212,14 @@ static void apply_knobs(FIXTURE_DATA(fi) *self)
 	}
 }
 
-static void restore_knobs(FIXTURE_DATA(fi) *self)
+/* Runs when the harness itself exits; the tests leave with _exit(). */
+static void __attribute__((destructor)) fi_env_restore(void)
 {
 	int i;
 
 	for (i = NKNOBS - 1; i >= 0; i--)
-		if (self->knobs[i].saved)
-			write_small(self->knobs[i].path, self->knobs[i].value);
+		if (fi_env.knobs[i].saved)
+			write_small(fi_env.knobs[i].path, fi_env.knobs[i].value);
 }
 
 /*
@@ -235,49 +257,80 @@ static bool fi_injected(int nth, unsigned int n)
 	return injected;
 }
 
-/* What one path's sweep met. */
-struct sweep {
-	const char *what;
-	unsigned int end;	/* the first N that was not reached */
-	unsigned int failed;	/* injected faults that failed the call */
-	unsigned int enomem, efault, other;
-	unsigned int absorbed;	/* injected, yet the call succeeded */
-	unsigned int retried;	/* absorbed points tried a second time */
-	unsigned int last_retry;
-};
-
 /*
- * Account for fault point @n (0: the dry run) with the call's errno
- * (@err, 0 on success). Returns how far to move N: 1 to the next point,
- * 0 to try the same N again, -1 when the sweep is over (@n was not
- * reached).
+ * One path's sweep: N = 0 (a dry run), 1, 2, ... until a call reaches
+ * fewer than N fault points, then TAIL_PASSES more passes over the tail,
+ * the points after the last one that failed the call.
  *
  * The same N does not always name the same allocation: the debug
  * kernel's own tools allocate now and then behind the call's back
- * (kmemleak metadata, debugobjects pool refills, KASAN stack depot and
+ * (kmemleak metadata, debugobjects pool refills, KASAN's stack depot,
  * slab refills, all quietly tolerated), which shifts the numbering by a
- * few from one call to the next. A point whose fault was absorbed may
- * have been such a one, hiding the call's own point that had this
- * number in the previous call, so it is tried once more.
+ * few from one call to the next, so one pass can step over a point. The
+ * points that matter most for that are in the tail: faults the kernel
+ * absorbs (the call succeeds anyway) and that only a check of the
+ * result can catch. Earlier points fail the call, and their neighbours
+ * in the sequence catch them when the numbering shifts.
  */
-static int sweep_step(struct sweep *sw, unsigned int n, bool injected,
-		      int err)
+#define TAIL_PASSES	2
+
+struct sweep {
+	const char *what;
+	unsigned int end;	/* the first N the main pass did not reach */
+	unsigned int last_failed;	/* the last N that failed the call */
+	unsigned int failed;	/* injected faults that failed the call */
+	unsigned int enomem, efault, other;
+	unsigned int absorbed;	/* injected, yet the call succeeded */
+	unsigned int calls;
+	unsigned int pass;	/* 0: the main pass, then the tail passes */
+	unsigned int next;
+};
+
+/* Set *@n to the next N to try; false once the sweep is over. */
+static bool sweep_next(struct sweep *sw, unsigned int *n)
 {
+	if (!sw->pass) {
+		if (!sw->end && sw->next <= MAX_POINTS) {
+			*n = sw->next++;
+			return true;
+		}
+		if (!sw->end)
+			return false;
+		sw->pass = 1;
+		sw->next = sw->last_failed + 1;
+	}
+	if (sw->next >= sw->end) {
+		if (++sw->pass > TAIL_PASSES)
+			return false;
+		sw->next = sw->last_failed + 1;
+		if (sw->next >= sw->end)
+			return false;
+	}
+	*n = sw->next++;
+	return true;
+}
+
+/*
+ * Account for the call made with fault point @n armed (0: none): was a
+ * fault injected, and the call's errno (@err, 0 on success).
+ */
+static void sweep_step(struct sweep *sw, unsigned int n, bool injected,
+		       int err)
+{
+	sw->calls++;
 	if (!n)
-		return 1;
+		return;
 	if (!injected) {
-		sw->end = n;
-		return -1;
+		if (!sw->pass)
+			sw->end = n;
+		return;
 	}
 	if (!err) {
 		sw->absorbed++;
-		if (sw->last_retry != n) {
-			sw->last_retry = n;
-			sw->retried++;
-			return 0;
-		}
-		return 1;
+		return;
 	}
+	if (!sw->pass && n > sw->last_failed)
+		sw->last_failed = n;
 	sw->failed++;
 	if (err == ENOMEM)
 		sw->enomem++;
@@ -285,15 +338,15 @@ static int sweep_step(struct sweep *sw, unsigned int n, bool injected,
 		sw->efault++;
 	else
 		sw->other++;
-	return 1;
 }
 
 static void sweep_report(struct __test_metadata *_metadata,
 			 const struct sweep *sw, bool must_inject)
 {
-	ksft_print_msg("%s: the sweep ended at N=%u: %u injected faults failed the call (ENOMEM %u, EFAULT %u, other %u), %u were absorbed (%u points tried twice)\n",
-		       sw->what, sw->end, sw->failed, sw->enomem, sw->efault,
-		       sw->other, sw->absorbed, sw->retried);
+	ksft_print_msg("%s: %u fault points (N=%u was not reached), %u calls: %u injected faults failed the call (ENOMEM %u, EFAULT %u, other %u), %u were absorbed\n",
+		       sw->what, sw->end ? sw->end - 1 : 0, sw->end, sw->calls,
+		       sw->failed, sw->enomem, sw->efault, sw->other,
+		       sw->absorbed);
 	/* The test runs in a child that leaves with _exit(). */
 	fflush(stdout);
 	ASSERT_NE(0u, sw->end) {
@@ -402,22 +455,12 @@ FIXTURE_SETUP(fi)
 
 	self->nth = -1;
 	self->ctl = -1;
+	if (fi_env.skip[0])
+		return;
 	snprintf(path, sizeof(path), "/proc/self/task/%d/fail-nth",
 		 (int)syscall(SYS_gettid));
 	self->nth = open(path, O_RDWR | O_CLOEXEC);
-	if (self->nth < 0) {
-		snprintf(self->skip, sizeof(self->skip),
-			 "no %s: kernel without CONFIG_FAULT_INJECTION", path);
-		return;
-	}
-	if (!exists(DEBUGFS "/failslab") || !exists(DEBUGFS "/fail_usercopy")) {
-		snprintf(self->skip, sizeof(self->skip),
-			 "no " DEBUGFS "/failslab or fail_usercopy: kernel without CONFIG_FAILSLAB, CONFIG_FAULT_INJECTION_USERCOPY or CONFIG_FAULT_INJECTION_DEBUG_FS, or debugfs not mounted");
-		return;
-	}
-	apply_knobs(self);
-	if (self->skip[0])
-		return;
+	ASSERT_LE(0, self->nth) TH_LOG("%s: %s", path, strerror(errno));
 	self->ctl = open(CHANCTL, O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, self->ctl) TH_LOG("%s: is the module loaded?", CHANCTL);
 	self->major = chan_major();
@@ -435,7 +478,6 @@ FIXTURE_TEARDOWN(fi)
 		fi_injected(self->nth, 1);
 		close(self->nth);
 	}
-	restore_knobs(self);
 	if (self->ctl >= 0) {
 		kchan_unlink(self->name);
 		/* Nodes a fault left behind, so that no later run trips on them. */
@@ -448,8 +490,8 @@ FIXTURE_TEARDOWN(fi)
 }
 
 #define REQUIRE_FAULT_INJECTION() do {					\
-	if (self->skip[0])						\
-		SKIP(return, "%s", self->skip);				\
+	if (fi_env.skip[0])						\
+		SKIP(return, "%s", fi_env.skip);			\
 } while (0)
 
 TEST_F(fi, create_anonymous)
@@ -459,13 +501,12 @@ TEST_F(fi, create_anonymous)
 	};
 	struct sweep sw = { .what = "KCHAN_CTL_CREATE anonymous" };
 	unsigned int n;
-	int step;
 	__u64 base;
 
 	REQUIRE_FAULT_INJECTION();
 	base = id_watermark(_metadata);
 	ASSERT_NE(0ull, base);
-	for (n = 0; n <= MAX_POINTS; n += step) {
+	while (sweep_next(&sw, &n)) {
 		int lowest = lowest_free_fd(), fd, err;
 		bool injected;
 
@@ -495,9 +536,7 @@ TEST_F(fi, create_anonymous)
 		EXPECT_EQ(0, kchan_proc_scan(base, NULL)) {
 			TH_LOG("fault point %u left a channel behind", n);
 		}
-		step = sweep_step(&sw, n, injected, err);
-		if (step < 0)
-			break;
+		sweep_step(&sw, n, injected, err);
 	}
 	sweep_report(_metadata, &sw, true);
 }
@@ -531,14 +570,13 @@ TEST_F(fi, create_named)
 	};
 	struct sweep sw = { .what = "KCHAN_CTL_CREATE named" };
 	unsigned int n;
-	int step;
 	__u64 base;
 
 	REQUIRE_FAULT_INJECTION();
 	snprintf(req.name, sizeof(req.name), "%s", self->name);
 	base = id_watermark(_metadata);
 	ASSERT_NE(0ull, base);
-	for (n = 0; n <= MAX_POINTS; n += step) {
+	while (sweep_next(&sw, &n)) {
 		struct kchan_stat st;
 		struct stat sb;
 		bool injected;
@@ -592,9 +630,7 @@ TEST_F(fi, create_named)
 			if (our_node(self->node, self->major))
 				unlink(self->node);
 		}
-		step = sweep_step(&sw, n, injected, err);
-		if (step < 0)
-			break;
+		sweep_step(&sw, n, injected, err);
 	}
 	sweep_report(_metadata, &sw, true);
 	EXPECT_EQ(0, wait_no_channels_above(base, RELEASE_MS)) {
@@ -607,14 +643,13 @@ TEST_F(fi, unlink)
 	struct kchan_name req = { 0 };
 	struct sweep sw = { .what = "KCHAN_CTL_UNLINK" };
 	unsigned int n;
-	int step;
 	__u64 base;
 
 	REQUIRE_FAULT_INJECTION();
 	snprintf(req.name, sizeof(req.name), "%s", self->name);
 	base = id_watermark(_metadata);
 	ASSERT_NE(0ull, base);
-	for (n = 0; n <= MAX_POINTS; n += step) {
+	while (sweep_next(&sw, &n)) {
 		struct kchan_stat st;
 		bool injected;
 		int ret, err, fd, fd2;
@@ -663,9 +698,7 @@ TEST_F(fi, unlink)
 			unlink(self->node);
 		expect_no_squat(_metadata, self, n, "unlink");
 		close(fd);
-		step = sweep_step(&sw, n, injected, err);
-		if (step < 0)
-			break;
+		sweep_step(&sw, n, injected, err);
 	}
 	sweep_report(_metadata, &sw, true);
 	EXPECT_EQ(0, wait_no_channels_above(base, RELEASE_MS)) {
@@ -685,7 +718,6 @@ TEST_F(fi, open_named)
 	int holder, watcher;
 	struct kchan_stat st;
 	unsigned int n;
-	int step;
 	__u64 sent = 0;
 
 	REQUIRE_FAULT_INJECTION();
@@ -695,7 +727,7 @@ TEST_F(fi, open_named)
 	ASSERT_LE(0, holder);
 	watcher = open(self->node, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	ASSERT_LE(0, watcher);
-	for (n = 0; n <= MAX_POINTS; n += step) {
+	while (sweep_next(&sw, &n)) {
 		int lowest = lowest_free_fd(), fd, err;
 		bool injected;
 
@@ -727,9 +759,7 @@ TEST_F(fi, open_named)
 		EXPECT_FALSE(!!(st.flags & KCHAN_STAT_CLOSED)) TH_LOG("fault point %u", n);
 		EXPECT_EQ(sent, st.sent);
 		EXPECT_EQ(0u, st.queued);
-		step = sweep_step(&sw, n, injected, err);
-		if (step < 0)
-			break;
+		sweep_step(&sw, n, injected, err);
 	}
 	sweep_report(_metadata, &sw, true);
 
@@ -771,11 +801,10 @@ static void sweep_buffered_send(struct __test_metadata *_metadata,
 	struct sweep sw = { .what = what };
 	unsigned char m1[MSG_LEN], m2[MSG_LEN], buf[MSG_MAX];
 	unsigned int n;
-	int step;
 
 	kchan_fill(m1, MSG_LEN, 1);
 	kchan_fill(m2, MSG_LEN, 2);
-	for (n = 0; n <= MAX_POINTS; n += step) {
+	while (sweep_next(&sw, &n)) {
 		bool injected;
 		ssize_t ret;
 		int fd, err;
@@ -816,9 +845,7 @@ static void sweep_buffered_send(struct __test_metadata *_metadata,
 			TH_LOG("fault point %u: a failed send left something", n);
 		}
 		close(fd);
-		step = sweep_step(&sw, n, injected, err);
-		if (step < 0)
-			break;
+		sweep_step(&sw, n, injected, err);
 	}
 	sweep_report(_metadata, &sw, true);
 }
@@ -845,12 +872,11 @@ TEST_F(fi, write_to_waiting_receiver)
 	struct sweep sw = { .what = "write, rendezvous, receiver waiting" };
 	unsigned char m2[MSG_LEN], m3[MSG_LEN], buf[MSG_MAX];
 	unsigned int n;
-	int step;
 
 	REQUIRE_FAULT_INJECTION();
 	kchan_fill(m2, MSG_LEN, 2);
 	kchan_fill(m3, MSG_LEN, 3);
-	for (n = 0; n <= MAX_POINTS; n += step) {
+	while (sweep_next(&sw, &n)) {
 		struct kchan_stat st;
 		struct kchan_op rx;
 		bool injected;
@@ -901,9 +927,7 @@ TEST_F(fi, write_to_waiting_receiver)
 		EXPECT_EQ(1ull, st.received);
 		EXPECT_EQ(0u, st.receivers);
 		close(fd);
-		step = sweep_step(&sw, n, injected, err);
-		if (step < 0)
-			break;
+		sweep_step(&sw, n, injected, err);
 	}
 	sweep_report(_metadata, &sw, true);
 }
@@ -932,9 +956,8 @@ static void sweep_buffered_recv(struct __test_metadata *_metadata,
 	struct sweep sw = { .what = what };
 	unsigned char m[MSG_LEN], buf[MSG_MAX];
 	unsigned int n;
-	int step;
 
-	for (n = 0; n <= MAX_POINTS; n += step) {
+	while (sweep_next(&sw, &n)) {
 		bool injected;
 		ssize_t ret;
 		int fd, err;
@@ -981,9 +1004,7 @@ static void sweep_buffered_recv(struct __test_metadata *_metadata,
 		EXPECT_EQ(-EAGAIN, kchan_recv(fd, buf, sizeof(buf)));
 		expect_counts(_metadata, fd, n, 0, 2, 2);
 		close(fd);
-		step = sweep_step(&sw, n, injected, err);
-		if (step < 0)
-			break;
+		sweep_step(&sw, n, injected, err);
 	}
 	sweep_report(_metadata, &sw, true);
 }
@@ -1010,11 +1031,10 @@ TEST_F(fi, read_from_blocked_sender)
 	struct sweep sw = { .what = "read, rendezvous, sender blocked" };
 	unsigned char m1[MSG_LEN], buf[MSG_MAX];
 	unsigned int n;
-	int step;
 
 	REQUIRE_FAULT_INJECTION();
 	kchan_fill(m1, MSG_LEN, 1);
-	for (n = 0; n <= MAX_POINTS; n += step) {
+	while (sweep_next(&sw, &n)) {
 		struct kchan_stat st;
 		struct kchan_op tx;
 		bool injected;
@@ -1063,9 +1083,7 @@ TEST_F(fi, read_from_blocked_sender)
 		EXPECT_EQ(1ull, st.received);
 		EXPECT_EQ(0u, st.senders);
 		close(fd);
-		step = sweep_step(&sw, n, injected, err);
-		if (step < 0)
-			break;
+		sweep_step(&sw, n, injected, err);
 	}
 	sweep_report(_metadata, &sw, true);
 }
@@ -1080,7 +1098,6 @@ TEST_F(fi, small_ioctls)
 	struct kchan_version v;
 	struct kchan_stat st;
 	unsigned int n;
-	int step;
 	__u32 len;
 	int fd;
 
@@ -1090,7 +1107,7 @@ TEST_F(fi, small_ioctls)
 	kchan_fill(m, MSG_LEN, 1);
 	ASSERT_EQ(MSG_LEN, kchan_send(fd, m, MSG_LEN));
 
-	for (n = 0; n <= MAX_POINTS; n += step) {
+	while (sweep_next(&sw_stat, &n)) {
 		bool injected;
 		int ret, err;
 
@@ -1108,13 +1125,11 @@ TEST_F(fi, small_ioctls)
 			EXPECT_EQ((__u32)MSG_LEN, st.next_len);
 			EXPECT_EQ(0u, st.reserved0);
 		}
-		step = sweep_step(&sw_stat, n, injected, err);
-		if (step < 0)
-			break;
+		sweep_step(&sw_stat, n, injected, err);
 	}
 	sweep_report(_metadata, &sw_stat, true);
 
-	for (n = 0; n <= MAX_POINTS; n += step) {
+	while (sweep_next(&sw_next, &n)) {
 		bool injected;
 		int ret, err;
 
@@ -1129,14 +1144,12 @@ TEST_F(fi, small_ioctls)
 		} else {
 			EXPECT_EQ((__u32)MSG_LEN, len);
 		}
-		step = sweep_step(&sw_next, n, injected, err);
-		if (step < 0)
-			break;
+		sweep_step(&sw_next, n, injected, err);
 	}
 	/* put_user() has no fault point on every architecture. */
 	sweep_report(_metadata, &sw_next, false);
 
-	for (n = 0; n <= MAX_POINTS; n += step) {
+	while (sweep_next(&sw_ver, &n)) {
 		bool injected;
 		int ret, err;
 
@@ -1151,9 +1164,7 @@ TEST_F(fi, small_ioctls)
 		} else {
 			EXPECT_EQ((__u32)KCHAN_VERSION, v.version);
 		}
-		step = sweep_step(&sw_ver, n, injected, err);
-		if (step < 0)
-			break;
+		sweep_step(&sw_ver, n, injected, err);
 	}
 	sweep_report(_metadata, &sw_ver, true);
 
@@ -1168,11 +1179,10 @@ TEST_F(fi, ioc_close)
 	struct sweep sw = { .what = "KCHAN_IOC_CLOSE" };
 	unsigned char m[MSG_LEN], buf[MSG_MAX];
 	unsigned int n;
-	int step;
 
 	REQUIRE_FAULT_INJECTION();
 	kchan_fill(m, MSG_LEN, 1);
-	for (n = 0; n <= MAX_POINTS; n += step) {
+	while (sweep_next(&sw, &n)) {
 		struct kchan_stat st;
 		bool injected;
 		int fd, ret, err;
@@ -1201,9 +1211,7 @@ TEST_F(fi, ioc_close)
 		EXPECT_TRUE(kchan_check(buf, MSG_LEN, 1));
 		EXPECT_EQ(0, kchan_recv(fd, buf, sizeof(buf)));
 		close(fd);
-		step = sweep_step(&sw, n, injected, err);
-		if (step < 0)
-			break;
+		sweep_step(&sw, n, injected, err);
 	}
 	/* Closing allocates nothing and copies nothing. */
 	sweep_report(_metadata, &sw, false);
@@ -1220,11 +1228,10 @@ TEST_F(fi, close_file)
 	struct sweep sw_auto = { .what = "close(2), last writer, autoclose" };
 	unsigned char m[MSG_LEN], buf[MSG_MAX];
 	unsigned int n;
-	int step;
 
 	REQUIRE_FAULT_INJECTION();
 	kchan_fill(m, MSG_LEN, 1);
-	for (n = 0; n <= MAX_POINTS; n += step) {
+	while (sweep_next(&sw_last, &n)) {
 		struct kchan_stat st;
 		bool injected, listed;
 		int fd, ret, err;
@@ -1242,13 +1249,11 @@ TEST_F(fi, close_file)
 		EXPECT_EQ(0, ret) TH_LOG("fault point %u: %s", n, strerror(err));
 		ASSERT_LE(0, kchan_proc_scan(st.id, &listed));
 		EXPECT_FALSE(listed) TH_LOG("fault point %u: the channel outlived its last file", n);
-		step = sweep_step(&sw_last, n, injected, err);
-		if (step < 0)
-			break;
+		sweep_step(&sw_last, n, injected, err);
 	}
 	sweep_report(_metadata, &sw_last, false);
 
-	for (n = 0; n <= MAX_POINTS; n += step) {
+	while (sweep_next(&sw_auto, &n)) {
 		struct kchan_stat st;
 		bool injected;
 		int w, r, ret, err;
@@ -1274,9 +1279,7 @@ TEST_F(fi, close_file)
 		EXPECT_TRUE(kchan_check(buf, MSG_LEN, 1));
 		EXPECT_EQ(0, kchan_recv(r, buf, sizeof(buf)));
 		close(r);
-		step = sweep_step(&sw_auto, n, injected, err);
-		if (step < 0)
-			break;
+		sweep_step(&sw_auto, n, injected, err);
 	}
 	sweep_report(_metadata, &sw_auto, false);
 }
@@ -1291,11 +1294,10 @@ TEST_F(fi, epoll_add)
 	struct sweep sw = { .what = "epoll_ctl ADD" };
 	unsigned char m[MSG_LEN], buf[MSG_MAX];
 	unsigned int n;
-	int step;
 
 	REQUIRE_FAULT_INJECTION();
 	kchan_fill(m, MSG_LEN, 1);
-	for (n = 0; n <= MAX_POINTS; n += step) {
+	while (sweep_next(&sw, &n)) {
 		struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT };
 		bool injected;
 		int fd, ep, ret, err;
@@ -1328,9 +1330,7 @@ TEST_F(fi, epoll_add)
 		if (ep >= 0)
 			close(ep);
 		close(fd);
-		step = sweep_step(&sw, n, injected, err);
-		if (step < 0)
-			break;
+		sweep_step(&sw, n, injected, err);
 	}
 	sweep_report(_metadata, &sw, true);
 }
