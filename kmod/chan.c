@@ -18,7 +18,7 @@
  *
  * Lockless reads:
  *  - The waiter's owner samples its own state with smp_load_acquire(),
- *    paired with the smp_store_release() in kchan_finish(), to decide
+ *    paired with the smp_store_release() in kchan_commit(), to decide
  *    whether to sleep. The committer publishes under waiter.lock, so the
  *    owner takes and drops that lock before it leaves kchan_wait(): the
  *    waiter lives on the owner's stack and must not be touched after.
@@ -153,22 +153,69 @@ static void kchan_pair_unlock(struct kchan_waiter *a, struct kchan_waiter *b)
 }
 
 /**
- * kchan_finish() - publish the end of a wait and wake the owner.
+ * kchan_waiter_wake() - tell a waiter's owner that its state changed.
  * @w: the waiter
- * @result: what its wait returns
- *
- * The owner may return as soon as it sees KCHAN_W_DONE, but not before it
- * could take w->lock, which we hold: so its task is still there to wake.
  *
  * Context: w->lock held.
  */
-void kchan_finish(struct kchan_waiter *w, int result)
+void kchan_waiter_wake(struct kchan_waiter *w)
 {
 	lockdep_assert_held(&w->lock);
+	if (w->wq)
+		wake_up_interruptible_poll(w->wq, EPOLLIN | EPOLLRDNORM);
+	else
+		wake_up_process(w->task);
+}
+
+/**
+ * kchan_commit() - publish the end of a wait through ticket @t, and wake
+ * the owner.
+ * @t: the ticket that completed; its waiter's lock held
+ * @result: what the wait returns
+ *
+ * The owner may return as soon as it sees KCHAN_W_DONE, but not before it
+ * could take the waiter's lock, which we hold: so it is still there to
+ * wake.
+ *
+ * Context: t->waiter->lock held.
+ */
+void kchan_commit(struct kchan_ticket *t, int result)
+{
+	struct kchan_waiter *w = t->waiter;
+
+	lockdep_assert_held(&w->lock);
+	w->done = t;
 	w->result = result;
 	/* Pairs with smp_load_acquire() in kchan_wait(). */
 	smp_store_release(&w->state, KCHAN_W_DONE);
-	wake_up_process(w->task);
+	kchan_waiter_wake(w);
+}
+
+/**
+ * kchan_try_commit() - end @t's wait with @result unless its waiter was
+ * committed already; take @t off its queue.
+ * @ch: @t's channel
+ * @t: a ticket, queued or not
+ * @result: what the wait returns
+ *
+ * Context: kchan.lock held; takes the waiter's lock.
+ * Return: true if this committed the waiter.
+ */
+bool kchan_try_commit(struct kchan *ch, struct kchan_ticket *t, int result)
+{
+	bool committed = false;
+
+	lockdep_assert_held(&ch->lock);
+	spin_lock(&t->waiter->lock);
+	if (t->waiter->state == KCHAN_W_WAITING) {
+		if (!list_empty(&t->node))
+			kchan_unqueue(ch, t);
+		t->waiter->msg = NULL;
+		kchan_commit(t, result);
+		committed = true;
+	}
+	spin_unlock(&t->waiter->lock);
+	return committed;
 }
 
 /**
@@ -211,7 +258,8 @@ void kchan_unqueue(struct kchan *ch, struct kchan_ticket *t)
  * The first ticket on @q whose waiter may still be matched, skipping those
  * of @skip (a select never matches itself). Tickets of waiters that were
  * committed elsewhere or cancelled are dropped on the way; claimed ones
- * stay, since a failed copy can put them back into play.
+ * (a select's other tickets, too) stay, since a failed copy can put them
+ * back into play.
  */
 static struct kchan_ticket *kchan_first_live(struct kchan *ch,
 					     struct list_head *q,
@@ -239,7 +287,7 @@ static void kchan_deliver(struct kchan *ch, struct kchan_ticket *r,
 	kchan_unqueue(ch, r);
 	r->waiter->msg = msg;
 	ch->inflight++;
-	kchan_finish(r->waiter, msg->len);
+	kchan_commit(r, msg->len);
 }
 
 /* A receiver too small for the next message wakes with EMSGSIZE. */
@@ -249,7 +297,7 @@ static bool kchan_check_room(struct kchan *ch, struct kchan_ticket *r,
 	if (len <= r->room)
 		return true;
 	kchan_unqueue(ch, r);
-	kchan_finish(r->waiter, -EMSGSIZE);
+	kchan_commit(r, -EMSGSIZE);
 	return false;
 }
 
@@ -282,11 +330,12 @@ static void kchan_handoff(struct kchan *ch, struct kchan_ticket *r,
 		if (ch->capacity) {
 			/* Buffered: the sender is done once the channel has it. */
 			ch->sent++;
-			kchan_finish(s->waiter, s->msg->len);
+			kchan_commit(s, s->msg->len);
 			kchan_deliver(ch, r, s->msg);
 		} else {
 			/* Rendezvous: done only once the copy-out succeeded. */
 			s->waiter->state = KCHAN_W_CLAIMED;
+			s->waiter->done = s;
 			s->msg->sender = s;
 			kchan_deliver(ch, r, s->msg);
 		}
@@ -303,9 +352,33 @@ static void kchan_buffer_sender(struct kchan *ch, struct kchan_ticket *s)
 		list_add_tail(&s->msg->node, &ch->buf);
 		WRITE_ONCE(ch->count, ch->count + 1);
 		ch->sent++;
-		kchan_finish(s->waiter, s->msg->len);
+		kchan_commit(s, s->msg->len);
 	}
 	kchan_pair_unlock(s->waiter, NULL);
+}
+
+/*
+ * A receiver and a sender of two different waiters, oldest first, when the
+ * oldest live receiver's waiter also holds every live sender (a select
+ * with both directions on this channel): then the next receiver of
+ * another waiter gets the oldest sender.
+ */
+static struct kchan_ticket *kchan_other_receiver(struct kchan *ch,
+						 struct kchan_ticket **sp)
+{
+	struct kchan_ticket *s, *r;
+
+	s = kchan_first_live(ch, &ch->sendq, NULL);
+	if (!s)
+		return NULL;
+	list_for_each_entry(r, &ch->recvq, node) {
+		if (r->waiter != s->waiter &&
+		    READ_ONCE(r->waiter->state) == KCHAN_W_WAITING) {
+			*sp = s;
+			return r;
+		}
+	}
+	return NULL;
 }
 
 /**
@@ -313,8 +386,8 @@ static void kchan_buffer_sender(struct kchan *ch, struct kchan_ticket *s)
  * @ch: the channel
  *
  * Receivers take the buffer's head, then senders' messages in arrival
- * order; blocked senders fill free buffer space. Each step consumes or
- * drops a ticket, so this ends.
+ * order; blocked senders fill free buffer space. A waiter is never matched
+ * with itself. Each step consumes or drops a ticket, so this ends.
  *
  * Context: kchan.lock held; takes waiter locks.
  */
@@ -329,11 +402,17 @@ void kchan_match(struct kchan *ch)
 			kchan_take_head(ch, r);
 			continue;
 		}
-		s = kchan_first_live(ch, &ch->sendq, r ? r->waiter : NULL);
+		s = NULL;
+		if (r) {
+			s = kchan_first_live(ch, &ch->sendq, r->waiter);
+			if (!s)
+				r = kchan_other_receiver(ch, &s);
+		}
 		if (r && s) {
 			kchan_handoff(ch, r, s);
 			continue;
 		}
+		s = kchan_first_live(ch, &ch->sendq, NULL);
 		if (s && ch->count + ch->taken < ch->capacity) {
 			kchan_buffer_sender(ch, s);
 			continue;
@@ -368,13 +447,7 @@ void kchan_eof(struct kchan *ch)
 	if (!kchan_drained(ch))
 		return;
 	while ((r = kchan_first_live(ch, &ch->recvq, NULL))) {
-		kchan_pair_lock(r->waiter, NULL);
-		if (r->waiter->state == KCHAN_W_WAITING) {
-			kchan_unqueue(ch, r);
-			r->waiter->msg = NULL;
-			kchan_finish(r->waiter, 0);
-		}
-		kchan_pair_unlock(r->waiter, NULL);
+		kchan_try_commit(ch, r, 0);
 	}
 }
 
@@ -441,12 +514,7 @@ int kchan_close(struct kchan *ch)
 	}
 	WRITE_ONCE(ch->closed, true);
 	while ((s = kchan_first_live(ch, &ch->sendq, NULL))) {
-		kchan_pair_lock(s->waiter, NULL);
-		if (s->waiter->state == KCHAN_W_WAITING) {
-			kchan_unqueue(ch, s);
-			kchan_finish(s->waiter, -EPIPE);
-		}
-		kchan_pair_unlock(s->waiter, NULL);
+		kchan_try_commit(ch, s, -EPIPE);
 	}
 	kchan_eof(ch);
 	spin_unlock(&ch->lock);

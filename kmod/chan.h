@@ -8,6 +8,7 @@
 #define KCHAN_CHAN_H
 
 #include <linux/kref.h>
+#include <linux/ktime.h>
 #include <linux/list.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
@@ -28,9 +29,10 @@ struct kchan_msg {
 };
 
 /*
- * A waiter is one task (or, later, one select) waiting for any of its
- * tickets to be matched. Exactly one ticket of a waiter ever commits: the
- * state moves away from KCHAN_W_WAITING once, under waiter.lock.
+ * A waiter is one read, write or select waiting for any of its tickets to
+ * be matched. Exactly one ticket of a waiter ever commits: the state moves
+ * away from KCHAN_W_WAITING once, under waiter.lock (a claimed send can
+ * move back, if its receiver's copy fails).
  */
 enum kchan_wstate {
 	KCHAN_W_WAITING,	/* tickets queued, may be matched */
@@ -42,18 +44,23 @@ enum kchan_wstate {
 struct kchan_ticket;
 
 struct kchan_waiter {
-	spinlock_t lock;		/* guards state, result, msg, peer */
+	spinlock_t lock;		/* guards state, result, msg, done */
 	int state;			/* enum kchan_wstate */
 	int result;			/* DONE: length, 0 (closed) or -errno */
 	struct kchan_msg *msg;		/* DONE receive: the message handed over */
-	struct task_struct *task;	/* woken on every state change */
+	struct kchan_ticket *done;	/* the ticket committed or claimed */
+	struct kchan_ticket *tickets;	/* all of them, fixed while queued */
+	unsigned int nr;
+	bool nonblock;			/* a failed claim ends with -EAGAIN */
+	struct task_struct *task;	/* woken on every state change, or */
+	wait_queue_head_t *wq;		/* polled instead (an armed select) */
 };
 
 /* One pending operation of a waiter on one channel. */
 struct kchan_ticket {
 	struct list_head node;		/* on kchan.sendq or kchan.recvq */
 	struct kchan_waiter *waiter;
-	struct kchan *chan;
+	struct kchan *chan;		/* NULL: a case that is never ready */
 	bool send;
 	struct kchan_msg *msg;		/* send: the message offered, if ours */
 	size_t room;			/* receive: bytes the reader can take */
@@ -106,12 +113,24 @@ int kchan_next_len(struct kchan *ch, u32 *len);
 void kchan_snapshot(struct kchan *ch, struct kchan_stat *st);
 
 /* The queue machinery the waiting side (xfer.c) builds on; see chan.c. */
-void kchan_finish(struct kchan_waiter *w, int result);
+void kchan_waiter_wake(struct kchan_waiter *w);
+void kchan_commit(struct kchan_ticket *t, int result);
+bool kchan_try_commit(struct kchan *ch, struct kchan_ticket *t, int result);
 void kchan_enqueue(struct kchan *ch, struct kchan_ticket *t);
 void kchan_unqueue(struct kchan *ch, struct kchan_ticket *t);
 void kchan_match(struct kchan *ch);
 bool kchan_drained(struct kchan *ch);
 void kchan_eof(struct kchan *ch);
 void kchan_wake_pollers(struct kchan *ch, __poll_t events);
+
+/* xfer.c: waiting, and what every waiting operation shares */
+void kchan_waiter_init(struct kchan_waiter *w, struct kchan_ticket *tickets,
+		       unsigned int nr);
+void kchan_ticket_init(struct kchan_ticket *t, struct kchan_waiter *w,
+		       struct kchan *ch, bool send);
+int kchan_wait(struct kchan_waiter *w, const ktime_t *deadline);
+bool kchan_cancel(struct kchan_waiter *w);
+void kchan_unqueue_all(struct kchan_waiter *w);
+ssize_t kchan_settle(struct kchan *ch, struct kchan_msg *msg, bool copied);
 
 #endif /* KCHAN_CHAN_H */

@@ -10,17 +10,29 @@
 
 #include "chan.h"
 
-static void kchan_waiter_init(struct kchan_waiter *w)
+/**
+ * kchan_waiter_init() - a waiter for the current task over @nr tickets.
+ * @w: the waiter
+ * @tickets: its tickets, each initialised with kchan_ticket_init()
+ * @nr: how many
+ */
+void kchan_waiter_init(struct kchan_waiter *w, struct kchan_ticket *tickets,
+		       unsigned int nr)
 {
 	spin_lock_init(&w->lock);
 	w->state = KCHAN_W_WAITING;
 	w->result = 0;
 	w->msg = NULL;
+	w->done = NULL;
+	w->tickets = tickets;
+	w->nr = nr;
+	w->nonblock = false;
 	w->task = current;
+	w->wq = NULL;
 }
 
-static void kchan_ticket_init(struct kchan_ticket *t, struct kchan_waiter *w,
-			      struct kchan *ch, bool send)
+void kchan_ticket_init(struct kchan_ticket *t, struct kchan_waiter *w,
+		       struct kchan *ch, bool send)
 {
 	INIT_LIST_HEAD(&t->node);
 	t->waiter = w;
@@ -30,22 +42,49 @@ static void kchan_ticket_init(struct kchan_ticket *t, struct kchan_waiter *w,
 	t->room = 0;
 }
 
-/* Give up a wait that nothing committed yet. */
-static bool kchan_cancel(struct kchan *ch, struct kchan_waiter *w,
-			 struct kchan_ticket *t)
+/**
+ * kchan_unqueue_all() - take every ticket of @w off its queue.
+ * @w: a waiter that can no longer be committed (done or cancelled)
+ *
+ * Context: takes each channel's lock in turn, never two at once.
+ */
+void kchan_unqueue_all(struct kchan_waiter *w)
+{
+	struct kchan_ticket *t;
+	unsigned int i;
+
+	for (i = 0; i < w->nr; i++) {
+		t = &w->tickets[i];
+		/* Nobody queues it again: only a claimed send moves back. */
+		if (!t->chan || t == w->done)
+			continue;
+		spin_lock(&t->chan->lock);
+		if (!list_empty(&t->node))
+			kchan_unqueue(t->chan, t);
+		spin_unlock(&t->chan->lock);
+	}
+}
+
+/**
+ * kchan_cancel() - give up a wait that nothing committed yet.
+ * @w: the waiter
+ *
+ * Context: takes w->lock, then each channel's lock.
+ * Return: true if cancelled; false if a ticket committed or was claimed
+ * first.
+ */
+bool kchan_cancel(struct kchan_waiter *w)
 {
 	bool cancelled = false;
 
-	spin_lock(&ch->lock);
 	spin_lock(&w->lock);
 	if (w->state == KCHAN_W_WAITING) {
 		w->state = KCHAN_W_CANCELLED;
-		if (!list_empty(&t->node))
-			kchan_unqueue(ch, t);
 		cancelled = true;
 	}
 	spin_unlock(&w->lock);
-	spin_unlock(&ch->lock);
+	if (cancelled)
+		kchan_unqueue_all(w);
 	return cancelled;
 }
 
@@ -53,37 +92,55 @@ static bool kchan_cancel(struct kchan *ch, struct kchan_waiter *w,
  * A claimed sender dying: leave the message to the receiver copying it,
  * which drops it if that copy fails. Nobody will see this send's result.
  */
-static bool kchan_abandon(struct kchan *ch, struct kchan_waiter *w,
-			  struct kchan_ticket *t)
+static bool kchan_abandon(struct kchan_waiter *w)
 {
+	struct kchan_ticket *t = NULL;
 	bool abandoned = false;
 
-	spin_lock(&ch->lock);
+	/* A failed copy may put the claimed ticket back meanwhile. */
 	spin_lock(&w->lock);
-	if (w->state == KCHAN_W_CLAIMED) {
+	if (w->state == KCHAN_W_CLAIMED)
+		t = w->done;
+	spin_unlock(&w->lock);
+	if (!t)
+		return false;
+
+	spin_lock(&t->chan->lock);
+	spin_lock(&w->lock);
+	if (w->state == KCHAN_W_CLAIMED && w->done == t) {
 		w->state = KCHAN_W_CANCELLED;
 		t->msg->sender = NULL;
 		t->msg = NULL;
 		abandoned = true;
 	}
 	spin_unlock(&w->lock);
-	spin_unlock(&ch->lock);
+	spin_unlock(&t->chan->lock);
+	if (abandoned)
+		kchan_unqueue_all(w);
 	return abandoned;
 }
 
-/*
- * Sleep until the waiter is done. A signal ends the wait only while
- * nothing is committed: once a receiver claimed our message we wait for
- * its copy, because the send may already have happened; only a fatal
- * signal ends that wait (TASK_KILLABLE), abandoning the message.
+/**
+ * kchan_wait() - sleep until the waiter is done.
+ * @w: the waiter, its tickets queued
+ * @deadline: CLOCK_MONOTONIC time to give up at, or NULL
+ *
+ * A signal or the deadline ends the wait only while nothing is committed:
+ * once a receiver claimed our message we wait for its copy, because the
+ * send may already have happened; only a fatal signal ends that wait
+ * (TASK_KILLABLE), abandoning the message.
+ *
+ * Context: process context, may sleep.
+ * Return: the committed result; -ERESTARTSYS on a signal, -ETIMEDOUT at the
+ * deadline, -EINTR when killed while claimed. The waiter's tickets are all
+ * off their queues once this returns.
  */
-static int kchan_wait(struct kchan *ch, struct kchan_waiter *w,
-		      struct kchan_ticket *t)
+int kchan_wait(struct kchan_waiter *w, const ktime_t *deadline)
 {
 	int state;
 
 	for (;;) {
-		/* Pairs with smp_store_release() in kchan_finish(). */
+		/* Pairs with smp_store_release() in kchan_commit(). */
 		state = smp_load_acquire(&w->state);
 		if (state == KCHAN_W_DONE)
 			break;
@@ -95,21 +152,36 @@ static int kchan_wait(struct kchan *ch, struct kchan_waiter *w,
 		}
 		if (state == KCHAN_W_WAITING && signal_pending(current)) {
 			__set_current_state(TASK_RUNNING);
-			if (kchan_cancel(ch, w, t))
+			if (kchan_cancel(w))
 				return -ERESTARTSYS;
+			continue;
+		}
+		if (state == KCHAN_W_WAITING && deadline &&
+		    ktime_compare(ktime_get(), *deadline) >= 0) {
+			__set_current_state(TASK_RUNNING);
+			if (kchan_cancel(w))
+				return -ETIMEDOUT;
 			continue;
 		}
 		if (state == KCHAN_W_CLAIMED && fatal_signal_pending(current)) {
 			__set_current_state(TASK_RUNNING);
-			if (kchan_abandon(ch, w, t))
+			if (kchan_abandon(w))
 				return -EINTR;
 			continue;
 		}
-		schedule();
+		if (state == KCHAN_W_WAITING && deadline) {
+			ktime_t expires = *deadline;
+
+			schedule_hrtimeout_range(&expires, 0, HRTIMER_MODE_ABS);
+		} else {
+			schedule();
+		}
 	}
 	/* The committer may still hold the lock it published under. */
 	spin_lock(&w->lock);
 	spin_unlock(&w->lock);
+	if (w->nr > 1)
+		kchan_unqueue_all(w);
 	return w->result;
 }
 
@@ -131,8 +203,9 @@ ssize_t kchan_send(struct kchan *ch, struct kchan_msg *msg, bool nonblock)
 	struct kchan_ticket t;
 	ssize_t ret;
 
-	kchan_waiter_init(&w);
+	kchan_waiter_init(&w, &t, 1);
 	kchan_ticket_init(&t, &w, ch, true);
+	w.nonblock = nonblock;
 	t.msg = msg;
 	msg->sender = NULL;
 	msg->holds_slot = false;
@@ -154,17 +227,27 @@ ssize_t kchan_send(struct kchan *ch, struct kchan_msg *msg, bool nonblock)
 	spin_unlock(&ch->lock);
 	kchan_wake_pollers(ch, EPOLLIN);
 
-	ret = kchan_wait(ch, &w, &t);
+	ret = kchan_wait(&w, NULL);
 	if (ret < 0)
 		kchan_msg_free(t.msg);	/* unless abandoned to a receiver */
 	return ret;
 }
 
-/*
- * After the copy-out of a received message: complete the claimed sender,
- * or put the message back where it was, then let others match it.
+/**
+ * kchan_settle() - after the copy-out of a received message: complete the
+ * claimed sender, or put the message back where it was; then let others
+ * match it.
+ * @ch: the channel it came from
+ * @msg: the message handed over by the match
+ * @copied: whether the receiver's copy succeeded
+ *
+ * A claimed sender that may not block (O_NONBLOCK) fails with -EAGAIN
+ * rather than wait in line again.
+ *
+ * Context: process context; takes kchan.lock.
+ * Return: the message length, or -EFAULT if not @copied.
  */
-static ssize_t kchan_settle(struct kchan *ch, struct kchan_msg *msg,
+ssize_t kchan_settle(struct kchan *ch, struct kchan_msg *msg,
 			    bool copied)
 {
 	struct kchan_ticket *peer;
@@ -188,18 +271,21 @@ static ssize_t kchan_settle(struct kchan *ch, struct kchan_msg *msg,
 			ch->sent++;
 		if (peer) {
 			spin_lock(&peer->waiter->lock);
-			kchan_finish(peer->waiter, len);
+			kchan_commit(peer, len);
 			spin_unlock(&peer->waiter->lock);
 		}
 	} else if (peer) {
 		spin_lock(&peer->waiter->lock);
 		if (ch->closed) {
-			kchan_finish(peer->waiter, -EPIPE);
+			kchan_commit(peer, -EPIPE);
+		} else if (peer->waiter->nonblock) {
+			kchan_commit(peer, -EAGAIN);
 		} else {
 			peer->waiter->state = KCHAN_W_WAITING;
+			peer->waiter->done = NULL;
 			list_add(&peer->node, &ch->sendq);
 			WRITE_ONCE(ch->nsend, ch->nsend + 1);
-			wake_up_process(peer->waiter->task);
+			kchan_waiter_wake(peer->waiter);
 		}
 		spin_unlock(&peer->waiter->lock);
 		msg = NULL;
@@ -239,7 +325,7 @@ ssize_t kchan_recv(struct kchan *ch, struct iov_iter *to, bool nonblock)
 	bool copied, waiting;
 	ssize_t ret;
 
-	kchan_waiter_init(&w);
+	kchan_waiter_init(&w, &t, 1);
 	kchan_ticket_init(&t, &w, ch, false);
 	t.room = iov_iter_count(to);
 
@@ -259,7 +345,7 @@ ssize_t kchan_recv(struct kchan *ch, struct iov_iter *to, bool nonblock)
 	if (waiting)
 		kchan_wake_pollers(ch, EPOLLOUT);
 
-	ret = kchan_wait(ch, &w, &t);
+	ret = kchan_wait(&w, NULL);
 	if (ret <= 0)
 		return ret;
 	msg = w.msg;
