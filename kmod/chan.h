@@ -64,6 +64,7 @@ struct kchan_ticket {
 	bool send;
 	struct kchan_msg *msg;		/* send: the message offered, if ours */
 	size_t room;			/* receive: bytes the reader can take */
+	void __user *ubuf;		/* select receive: where it goes */
 };
 
 struct kchan {
@@ -130,6 +131,7 @@ void kchan_ticket_init(struct kchan_ticket *t, struct kchan_waiter *w,
 		       struct kchan *ch, bool send);
 int kchan_wait(struct kchan_waiter *w, const ktime_t *deadline);
 bool kchan_cancel(struct kchan_waiter *w);
+bool kchan_abandon(struct kchan_waiter *w);
 void kchan_unqueue_all(struct kchan_waiter *w);
 ssize_t kchan_settle(struct kchan *ch, struct kchan_msg *msg, bool copied);
 

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The control device /dev/chanctl: creates channels (anonymous or named),
- * removes names, and reports the interface version. Also the module's
+ * removes names, selects, makes select files, and reports the interface
+ * version. Also the module's
  * limits and the per-user channel count they bound.
  */
 #include <linux/cred.h>
@@ -18,6 +19,7 @@
 #define KCHAN_CEIL_CAPACITY		(1U << 20)
 #define KCHAN_CEIL_MSG_SIZE		(4U << 20)
 #define KCHAN_CEIL_CHANNELS_PER_USER	(1U << 20)
+#define KCHAN_CEIL_SELECT_CASES		(1U << 16)
 
 unsigned int kchan_max_capacity = 65536;
 module_param_named(max_capacity, kchan_max_capacity, uint, 0444);
@@ -32,6 +34,10 @@ module_param_named(max_channels_per_user, kchan_max_channels_per_user, uint,
 		   0444);
 MODULE_PARM_DESC(max_channels_per_user, "channels one user may own");
 
+unsigned int kchan_max_select_cases = 1024;
+module_param_named(max_select_cases, kchan_max_select_cases, uint, 0444);
+MODULE_PARM_DESC(max_select_cases, "most cases in one select");
+
 /**
  * kchan_limits_check() - refuse parameters above the compiled-in ceilings.
  *
@@ -42,10 +48,12 @@ int kchan_limits_check(void)
 {
 	if (kchan_max_capacity > KCHAN_CEIL_CAPACITY ||
 	    !kchan_max_msg_size || kchan_max_msg_size > KCHAN_CEIL_MSG_SIZE ||
-	    kchan_max_channels_per_user > KCHAN_CEIL_CHANNELS_PER_USER) {
-		pr_err("kchan: a limit is above its ceiling (capacity %u, msg size %u, channels per user %u)\n",
+	    kchan_max_channels_per_user > KCHAN_CEIL_CHANNELS_PER_USER ||
+	    kchan_max_select_cases < 256 ||
+	    kchan_max_select_cases > KCHAN_CEIL_SELECT_CASES) {
+		pr_err("kchan: a limit is out of range (capacity up to %u, msg size up to %u, channels per user up to %u, select cases 256..%u)\n",
 		       KCHAN_CEIL_CAPACITY, KCHAN_CEIL_MSG_SIZE,
-		       KCHAN_CEIL_CHANNELS_PER_USER);
+		       KCHAN_CEIL_CHANNELS_PER_USER, KCHAN_CEIL_SELECT_CASES);
 		return -EINVAL;
 	}
 	return 0;
@@ -136,10 +144,11 @@ long kchan_version_ioctl(void __user *arg)
 	struct kchan_version v = {
 		.version = KCHAN_VERSION,
 		.features = KCHAN_FEATURE_NAMED | KCHAN_FEATURE_AUTOCLOSE |
-			    KCHAN_FEATURE_NEXT_LEN,
+			    KCHAN_FEATURE_NEXT_LEN | KCHAN_FEATURE_SELECT,
 		.max_capacity = kchan_max_capacity,
 		.max_msg_size = kchan_max_msg_size,
 		.max_channels_per_user = kchan_max_channels_per_user,
+		.max_select_cases = kchan_max_select_cases,
 	};
 
 	return copy_to_user(arg, &v, sizeof(v)) ? -EFAULT : 0;
@@ -222,6 +231,10 @@ static long kchan_ctl_ioctl(struct file *file, unsigned int cmd,
 		return kchan_ctl_create(uarg);
 	case KCHAN_CTL_UNLINK:
 		return kchan_ctl_unlink(uarg);
+	case KCHAN_CTL_SELECT:
+		return kchan_select_ioctl(uarg);
+	case KCHAN_CTL_SELECT_FD:
+		return kchan_selfd_create(arg);
 	default:
 		return -ENOTTY;
 	}

@@ -11,11 +11,34 @@
 extern unsigned int kchan_max_capacity;
 extern unsigned int kchan_max_msg_size;
 extern unsigned int kchan_max_channels_per_user;
+extern unsigned int kchan_max_select_cases;
 int kchan_limits_check(void);
 int kchan_ctl_init(void);
 void kchan_ctl_exit(void);
 long kchan_version_ioctl(void __user *arg);
 void kchan_user_uncharge(struct kchan_user *user);
+
+/* select.c: select over many channels; selfd.c: armed on a file */
+
+struct kchan_sel {
+	struct kchan_waiter *w;		/* own, or the select file's */
+	struct kchan_waiter own;
+	unsigned int n;
+	u32 flags;			/* KCHAN_SELECT_* */
+	u32 *order;			/* the offer order, shuffled lazily */
+	struct kchan_ticket tickets[];	/* one per case, in case order */
+};
+
+struct kchan_sel *kchan_sel_build(const struct kchan_select *req,
+				  u32 extra_flags, struct kchan_waiter *w,
+				  int *bad);
+void kchan_sel_start(struct kchan_sel *sel);
+void kchan_sel_result(struct kchan_sel *sel, struct kchan_select_result *res);
+void kchan_sel_done(struct kchan_sel *sel, struct kchan_select_result *res);
+void kchan_sel_drop(struct kchan_sel *sel);
+void kchan_sel_free(struct kchan_sel *sel);
+long kchan_select_ioctl(struct kchan_select __user *ureq);
+long kchan_selfd_create(unsigned long fd_flags);
 
 /* fops.c: channel files */
 extern const struct file_operations kchan_fops;

@@ -40,6 +40,7 @@ void kchan_ticket_init(struct kchan_ticket *t, struct kchan_waiter *w,
 	t->send = send;
 	t->msg = NULL;
 	t->room = 0;
+	t->ubuf = NULL;
 }
 
 /**
@@ -88,11 +89,16 @@ bool kchan_cancel(struct kchan_waiter *w)
 	return cancelled;
 }
 
-/*
- * A claimed sender dying: leave the message to the receiver copying it,
- * which drops it if that copy fails. Nobody will see this send's result.
+/**
+ * kchan_abandon() - a claimed sender going away (killed, or its select
+ * file released): leave the message to the receiver copying it, which
+ * drops it if that copy fails. Nobody will see this send's result.
+ * @w: the waiter
+ *
+ * Context: takes the claimed ticket's channel lock, then w->lock.
+ * Return: true if abandoned; false if the claim ended first.
  */
-static bool kchan_abandon(struct kchan_waiter *w)
+bool kchan_abandon(struct kchan_waiter *w)
 {
 	struct kchan_ticket *t = NULL;
 	bool abandoned = false;

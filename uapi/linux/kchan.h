@@ -50,6 +50,50 @@
  *	The length of the message the next receive would return. EAGAIN if
  *	none is ready; ENODATA once the channel is closed and drained.
  *
+ * KCHAN_CTL_SELECT (struct kchan_select), on /dev/chanctl
+ *	Go's select over @ncases cases (at most the max_select_cases module
+ *	parameter): exactly one case completes, or none. Returns the index of
+ *	the case that completed, also stored in @index, with the bytes sent or
+ *	received in @len; a receive case on a closed, drained channel
+ *	completes with @len 0 and KCHAN_SELECT_CLOSED in @result_flags. Among
+ *	cases ready together one is chosen uniformly at random, or the first
+ *	in array order with KCHAN_SELECT_PRIORITY. A case with fd -1 is never
+ *	ready. The same channel may appear in several cases, both ways.
+ *	Every case is checked before any can complete; an error that belongs
+ *	to one case stores its index in @index (else -1).
+ *	Errors: EAGAIN (KCHAN_SELECT_NONBLOCK and no case ready), ETIMEDOUT
+ *	(@deadline_ns passed), EINTR (a signal; restarted under SA_RESTART,
+ *	and the deadline is absolute, so a restart does not stretch it),
+ *	EPIPE (the chosen case is a send on a closed channel), EBADF (bad fd,
+ *	or a direction the fd does not allow), EINVAL (not a channel, bad op,
+ *	flag, reserved field, empty buffer, or too many cases), EMSGSIZE (a
+ *	send longer than the channel's msg_max, or a receive buffer smaller
+ *	than the message that was chosen, which stays queued), EFAULT (bad
+ *	buffer; nothing is sent or lost), ENOMEM.
+ *
+ * KCHAN_CTL_SELECT_FD (argument by value: O_CLOEXEC | O_NONBLOCK)
+ *	Returns a new select descriptor: a case set is armed on it with
+ *	KCHAN_SEL_ARM and completes without anyone blocking. It polls
+ *	readable (EPOLLIN) once a case has completed; read() then returns
+ *	that case's struct kchan_select_result (a receive case's message is
+ *	copied into its buffer by that read) and disarms it. read() needs
+ *	room for the whole struct (EINVAL), blocks until a case completes
+ *	(EAGAIN with O_NONBLOCK), and fails with ENOTCONN when nothing is
+ *	armed. Only the process that armed it may read it (EPERM).
+ *	Releasing an armed descriptor cancels it; a message a receive case
+ *	had taken but nobody read goes back to the head of its channel.
+ *
+ * KCHAN_SEL_ARM (struct kchan_select), on a select descriptor
+ *	Arms the case set as KCHAN_CTL_SELECT would wait on it, and returns 0
+ *	at once; a case may have completed already (poll, then read).
+ *	KCHAN_SELECT_NONBLOCK and KCHAN_SELECT_DEADLINE are not allowed;
+ *	EBUSY if already armed; the other errors as KCHAN_CTL_SELECT's.
+ *
+ * KCHAN_SEL_CANCEL (struct kchan_select_result), on a select descriptor
+ *	Disarms. Returns 0 if no case completed (@index -1), or 1 if one had,
+ *	with its result filled in exactly as read() would have, so that
+ *	nothing completed is lost.
+ *
  * Errors of read/write: EBADF (direction not allowed on this descriptor),
  * EINVAL (empty write), EMSGSIZE (write above msg_max, or read buffer
  * smaller than the next message, which then stays queued), EAGAIN (would
@@ -76,6 +120,7 @@
 #define KCHAN_FEATURE_NAMED	(1ULL << 0)
 #define KCHAN_FEATURE_AUTOCLOSE	(1ULL << 1)
 #define KCHAN_FEATURE_NEXT_LEN	(1ULL << 2)
+#define KCHAN_FEATURE_SELECT	(1ULL << 3)
 
 /* struct kchan_stat.flags */
 #define KCHAN_STAT_CLOSED	(1U << 0)
@@ -105,7 +150,7 @@ struct kchan_version {
 	__u32 max_capacity;	/* current limits (module parameters) */
 	__u32 max_msg_size;
 	__u32 max_channels_per_user;
-	__u32 reserved1;
+	__u32 max_select_cases;	/* most cases in one select */
 	__u64 reserved[2];
 };
 
@@ -124,13 +169,57 @@ struct kchan_stat {
 	__u64 reserved[2];
 };
 
+/* struct kchan_case.op */
+#define KCHAN_OP_SEND		1
+#define KCHAN_OP_RECV		2
+
+struct kchan_case {
+	__s32 fd;		/* a channel descriptor, or -1: never ready */
+	__u32 op;		/* KCHAN_OP_SEND or KCHAN_OP_RECV */
+	__u64 buf;		/* send: the message; receive: where it goes */
+	__u64 len;		/* send: message length; receive: buffer size */
+};
+
+/* struct kchan_select.flags */
+#define KCHAN_SELECT_NONBLOCK	(1U << 0) /* EAGAIN if no case is ready */
+#define KCHAN_SELECT_PRIORITY	(1U << 1) /* first ready case in array order */
+#define KCHAN_SELECT_DEADLINE	(1U << 2) /* ETIMEDOUT at deadline_ns */
+#define KCHAN_SELECT_ALL	(KCHAN_SELECT_NONBLOCK | KCHAN_SELECT_PRIORITY | \
+				 KCHAN_SELECT_DEADLINE)
+
+/* struct kchan_select.result_flags, struct kchan_select_result.flags */
+#define KCHAN_SELECT_CLOSED	(1U << 0) /* receive: channel closed, drained */
+
+struct kchan_select {
+	__u64 cases;		/* user pointer to struct kchan_case[ncases] */
+	__u32 ncases;
+	__u32 flags;		/* KCHAN_SELECT_* */
+	__s64 deadline_ns;	/* CLOCK_MONOTONIC, with KCHAN_SELECT_DEADLINE */
+	/* Written back: */
+	__s32 index;		/* the case completed or failed, or -1 */
+	__u32 result_flags;	/* KCHAN_SELECT_CLOSED */
+	__u64 len;		/* bytes sent or received */
+	__u64 reserved[2];	/* must be 0 */
+};
+
+/* What a select descriptor's read() and KCHAN_SEL_CANCEL return. */
+struct kchan_select_result {
+	__s32 index;		/* the case that completed, or -1 */
+	__u32 flags;		/* KCHAN_SELECT_CLOSED */
+	__s64 result;		/* bytes sent or received, or -errno */
+};
+
 #define KCHAN_IOC_MAGIC		0xB8
 
 #define KCHAN_IOC_VERSION	_IOR(KCHAN_IOC_MAGIC, 0x00, struct kchan_version)
 #define KCHAN_CTL_CREATE	_IOW(KCHAN_IOC_MAGIC, 0x01, struct kchan_create)
 #define KCHAN_CTL_UNLINK	_IOW(KCHAN_IOC_MAGIC, 0x02, struct kchan_name)
+#define KCHAN_CTL_SELECT	_IOWR(KCHAN_IOC_MAGIC, 0x03, struct kchan_select)
+#define KCHAN_CTL_SELECT_FD	_IO(KCHAN_IOC_MAGIC, 0x04)
 #define KCHAN_IOC_CLOSE		_IO(KCHAN_IOC_MAGIC, 0x10)
 #define KCHAN_IOC_STAT		_IOR(KCHAN_IOC_MAGIC, 0x11, struct kchan_stat)
 #define KCHAN_IOC_NEXT_LEN	_IOR(KCHAN_IOC_MAGIC, 0x12, __u32)
+#define KCHAN_SEL_ARM		_IOW(KCHAN_IOC_MAGIC, 0x20, struct kchan_select)
+#define KCHAN_SEL_CANCEL	_IOR(KCHAN_IOC_MAGIC, 0x21, struct kchan_select_result)
 
 #endif /* _UAPI_LINUX_KCHAN_H */

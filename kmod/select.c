@@ -1,0 +1,383 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Select: one waiter with a ticket on the channel of every case.
+ *
+ * A select is built in full before anything can commit: every case's fd is
+ * resolved to a channel (holding a channel reference), every send case's
+ * message is copied in, every receive buffer is faulted in; any error
+ * names its case and nothing was offered. Then the cases are offered one
+ * channel at a time, in a random order drawn as we go (a lazy
+ * Fisher-Yates shuffle) or in array order for KCHAN_SELECT_PRIORITY: each
+ * offer queues the case's ticket and runs the channel's match. The first
+ * case that is ready commits the waiter and the offers stop there. The
+ * cases already offered stay queued, and a peer may commit one of them
+ * meanwhile; either way the case that commits first is the one that was
+ * ready first, and among cases ready from the start each is equally
+ * likely to be first in a uniformly random order.
+ *
+ * DOC: select locking
+ *
+ * No lock is held across channels. An offer takes one kchan.lock; the
+ * match under it takes at most two waiter locks, in address order (see
+ * chan.c). A waiter's state leaves KCHAN_W_WAITING once, under its own
+ * lock, so whichever channel commits it first wins and every other ticket
+ * of it is dead: matches skip it, drop it when they meet it, and the
+ * owner unqueues the rest channel by channel after the commit. Lockdep
+ * therefore sees the same two-level order (a channel lock, then waiter
+ * locks of one class with SINGLE_DEPTH_NESTING) however many channels a
+ * select spans, and the single-channel read/write path takes no lock it
+ * did not take before select existed.
+ */
+#include <linux/file.h>
+#include <linux/mm.h>
+#include <linux/pagemap.h>
+#include <linux/poll.h>
+#include <linux/random.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "kchan.h"
+
+/**
+ * kchan_sel_free() - free a select that is not offered, or finished.
+ * @sel: the select
+ *
+ * Context: process context.
+ */
+void kchan_sel_free(struct kchan_sel *sel)
+{
+	struct kchan_ticket *t;
+	unsigned int i;
+
+	for (i = 0; i < sel->n; i++) {
+		t = &sel->tickets[i];
+		if (t->send)
+			kchan_msg_free(t->msg);
+		if (t->chan)
+			kchan_put(t->chan);
+	}
+	kvfree(sel);
+}
+
+static struct kchan *kchan_case_chan(int fd, fmode_t need)
+{
+	struct fd f = fdget(fd);
+	struct kchan *ch;
+
+	if (!f.file)
+		return ERR_PTR(-EBADF);
+	if (f.file->f_op != &kchan_fops) {
+		fdput(f);
+		return ERR_PTR(-EINVAL);
+	}
+	if (!(f.file->f_mode & need)) {
+		fdput(f);
+		return ERR_PTR(-EBADF);
+	}
+	ch = f.file->private_data;
+	kchan_get(ch);
+	fdput(f);
+	return ch;
+}
+
+/* Resolve and check one case; a send case's message is copied in. */
+static int kchan_case_build(struct kchan_ticket *t,
+			    const struct kchan_case *c)
+{
+	void __user *buf = u64_to_user_ptr(c->buf);
+	struct kchan_msg *msg;
+	struct kchan *ch;
+
+	if (c->op != KCHAN_OP_SEND && c->op != KCHAN_OP_RECV)
+		return -EINVAL;
+	t->send = c->op == KCHAN_OP_SEND;
+	if (c->fd == -1)
+		return 0;
+	if (!c->len)
+		return -EINVAL;
+	ch = kchan_case_chan(c->fd, t->send ? FMODE_WRITE : FMODE_READ);
+	if (IS_ERR(ch))
+		return PTR_ERR(ch);
+	t->chan = ch;
+	if (!t->send) {
+		t->room = c->len;
+		t->ubuf = buf;
+		if (!access_ok(buf, c->len) ||
+		    fault_in_safe_writeable(buf, min_t(u64, c->len,
+						       ch->msg_max)))
+			return -EFAULT;
+		return 0;
+	}
+	if (c->len > ch->msg_max)
+		return -EMSGSIZE;
+	msg = kchan_msg_alloc(c->len);
+	if (!msg)
+		return -ENOMEM;
+	msg->sender = NULL;
+	msg->holds_slot = false;
+	t->msg = msg;
+	if (copy_from_user(msg->data, buf, c->len))
+		return -EFAULT;
+	return 0;
+}
+
+/**
+ * kchan_sel_build() - check a whole case set and get it ready to offer.
+ * @req: the request, copied in
+ * @extra_flags: flags the caller allows besides KCHAN_SELECT_PRIORITY
+ * @w: the waiter to use, initialised by the caller, or NULL for the
+ *     select's own, for the current task
+ * @bad: set to the index of the case an error belongs to, else -1
+ *
+ * Context: process context, may sleep.
+ * Return: the select or ERR_PTR().
+ */
+struct kchan_sel *kchan_sel_build(const struct kchan_select *req,
+				  u32 extra_flags, struct kchan_waiter *w,
+				  int *bad)
+{
+	struct kchan_case __user *ucases = u64_to_user_ptr(req->cases);
+	struct kchan_case c;
+	struct kchan_sel *sel;
+	unsigned int i, n = req->ncases;
+	int ret;
+
+	*bad = -1;
+	if (req->flags & ~(KCHAN_SELECT_PRIORITY | extra_flags) ||
+	    req->reserved[0] || req->reserved[1] ||
+	    n > READ_ONCE(kchan_max_select_cases))
+		return ERR_PTR(-EINVAL);
+	sel = kvzalloc(struct_size(sel, tickets, n) + n * sizeof(u32),
+		       GFP_KERNEL_ACCOUNT);
+	if (!sel)
+		return ERR_PTR(-ENOMEM);
+	sel->order = (u32 *)&sel->tickets[n];
+	sel->flags = req->flags;
+	sel->w = w ? w : &sel->own;
+	if (!w)
+		kchan_waiter_init(sel->w, sel->tickets, n);
+	for (i = 0; i < n; i++) {
+		kchan_ticket_init(&sel->tickets[i], sel->w, NULL, false);
+		sel->order[i] = i;
+	}
+	for (i = 0; i < n; i++) {
+		sel->n = i + 1;	/* what kchan_sel_free() must undo */
+		if (copy_from_user(&c, &ucases[i], sizeof(c))) {
+			ret = -EFAULT;
+			goto err;
+		}
+		ret = kchan_case_build(&sel->tickets[i], &c);
+		if (ret)
+			goto err;
+	}
+	sel->n = n;
+	return sel;
+err:
+	*bad = i;
+	kchan_sel_free(sel);
+	return ERR_PTR(ret);
+}
+
+/* Offer one case on its channel: queue it, then match. */
+static void kchan_sel_offer(struct kchan_ticket *t)
+{
+	struct kchan *ch = t->chan;
+
+	spin_lock(&ch->lock);
+	if (t->send && ch->closed) {
+		kchan_try_commit(ch, t, -EPIPE);
+		spin_unlock(&ch->lock);
+		return;
+	}
+	kchan_enqueue(ch, t);
+	kchan_match(ch);
+	if (!t->send && kchan_drained(ch))
+		kchan_try_commit(ch, t, 0);
+	spin_unlock(&ch->lock);
+	/* A committed receiver makes a rendezvous channel writable, a
+	 * committed sender makes any channel readable.
+	 */
+	kchan_wake_pollers(ch, t->send ? EPOLLIN : EPOLLOUT);
+}
+
+/**
+ * kchan_sel_start() - offer the cases until one commits or all are queued.
+ * @sel: a built select
+ *
+ * Context: process context; takes each channel's lock in turn.
+ */
+void kchan_sel_start(struct kchan_sel *sel)
+{
+	bool priority = sel->flags & KCHAN_SELECT_PRIORITY;
+	struct kchan_ticket *t;
+	unsigned int i, j;
+
+	for (i = 0; i < sel->n; i++) {
+		if (!priority) {
+			j = i + get_random_u32_below(sel->n - i);
+			swap(sel->order[i], sel->order[j]);
+		}
+		t = &sel->tickets[sel->order[i]];
+		if (!t->chan)
+			continue;
+		kchan_sel_offer(t);
+		if (READ_ONCE(sel->w->state) != KCHAN_W_WAITING)
+			return;
+	}
+}
+
+/**
+ * kchan_sel_result() - finish a committed select: copy a received message
+ * out to its case's buffer and settle it, and say what happened.
+ * @sel: a select whose waiter is KCHAN_W_DONE, all its tickets unqueued
+ * @res: filled in
+ *
+ * Context: process context, in the address space the select was built in.
+ */
+void kchan_sel_result(struct kchan_sel *sel, struct kchan_select_result *res)
+{
+	struct kchan_waiter *w = sel->w;
+	struct kchan_ticket *t = w->done;
+	struct kchan_msg *msg;
+	bool copied;
+
+	res->index = t ? t - sel->tickets : -1;
+	res->flags = 0;
+	res->result = w->result;
+	if (!t)
+		return;
+	if (t->send) {
+		/* Sent: the message is the channel's, or its receiver's. */
+		if (w->result > 0)
+			t->msg = NULL;
+		return;
+	}
+	if (w->result == 0) {
+		res->flags = KCHAN_SELECT_CLOSED;
+		return;
+	}
+	if (w->result < 0)
+		return;
+	msg = w->msg;
+	w->msg = NULL;
+	copied = !copy_to_user(t->ubuf, msg->data, msg->len);
+	res->result = kchan_settle(t->chan, msg, copied);
+}
+
+/**
+ * kchan_sel_done() - the owner's side of a commit: wait for the committer
+ * to let go of the waiter, unqueue every other ticket, finish.
+ * @sel: a select whose waiter is KCHAN_W_DONE
+ * @res: filled in
+ */
+void kchan_sel_done(struct kchan_sel *sel, struct kchan_select_result *res)
+{
+	spin_lock(&sel->w->lock);
+	spin_unlock(&sel->w->lock);
+	kchan_unqueue_all(sel->w);
+	kchan_sel_result(sel, res);
+}
+
+/**
+ * kchan_sel_drop() - the select's owner goes away without a result: undo
+ * whatever state the waiter is in, losing nothing.
+ * @sel: an offered select, not waited on by anyone
+ *
+ * A receive case that completed gives its message back to the head of its
+ * channel (a rendezvous sender goes back in line); a send claimed by a
+ * receiver is left to that receiver, as a killed sender's is.
+ *
+ * Context: process context; does not sleep on a peer.
+ */
+void kchan_sel_drop(struct kchan_sel *sel)
+{
+	struct kchan_waiter *w = sel->w;
+	struct kchan_ticket *t;
+
+	for (;;) {
+		if (kchan_cancel(w) || kchan_abandon(w))
+			break;
+		/* Pairs with smp_store_release() in kchan_commit(). */
+		if (smp_load_acquire(&w->state) != KCHAN_W_DONE) {
+			cpu_relax();	/* a claim moving back or on */
+			continue;
+		}
+		spin_lock(&w->lock);
+		spin_unlock(&w->lock);
+		kchan_unqueue_all(w);
+		t = w->done;
+		if (t && t->send && w->result > 0)
+			t->msg = NULL;
+		if (t && !t->send && w->msg) {
+			kchan_settle(t->chan, w->msg, false);
+			w->msg = NULL;
+		}
+		break;
+	}
+	kchan_sel_free(sel);
+}
+
+
+/* Write the outcome back; the fields were probed before anything began. */
+static void kchan_select_put(struct kchan_select __user *ureq, int index,
+			     u32 flags, u64 len)
+{
+	if (put_user(index, &ureq->index) ||
+	    put_user(flags, &ureq->result_flags) || put_user(len, &ureq->len))
+		pr_debug("kchan: select result not written back\n");
+}
+
+/**
+ * kchan_select_ioctl() - KCHAN_CTL_SELECT: a blocking (or non-blocking)
+ * select.
+ * @ureq: the user's struct kchan_select
+ *
+ * Context: process context, may sleep.
+ * Return: the index of the case that completed, or -errno.
+ */
+long kchan_select_ioctl(struct kchan_select __user *ureq)
+{
+	struct kchan_select_result res;
+	struct kchan_select req;
+	struct kchan_sel *sel;
+	ktime_t deadline;
+	int bad, ret;
+
+	if (copy_from_user(&req, ureq, sizeof(req)))
+		return -EFAULT;
+	/* Fail now, not after a case has completed, if we cannot answer. */
+	if (put_user(-1, &ureq->index) || put_user(0, &ureq->result_flags) ||
+	    put_user(0, &ureq->len))
+		return -EFAULT;
+	sel = kchan_sel_build(&req, KCHAN_SELECT_NONBLOCK |
+				    KCHAN_SELECT_DEADLINE, NULL, &bad);
+	if (IS_ERR(sel)) {
+		kchan_select_put(ureq, bad, 0, 0);
+		return PTR_ERR(sel);
+	}
+	sel->w->nonblock = req.flags & KCHAN_SELECT_NONBLOCK;
+	deadline = ns_to_ktime(req.deadline_ns);
+
+	kchan_sel_start(sel);
+	if (sel->w->nonblock && kchan_cancel(sel->w)) {
+		kchan_sel_free(sel);
+		return -EAGAIN;
+	}
+	ret = kchan_wait(sel->w, req.flags & KCHAN_SELECT_DEADLINE ?
+				 &deadline : NULL);
+	if (READ_ONCE(sel->w->state) != KCHAN_W_DONE) {
+		/* Nothing completed: a signal, the deadline, or killed. */
+		kchan_sel_free(sel);
+		return ret;
+	}
+	kchan_sel_result(sel, &res);
+	kchan_sel_free(sel);
+	if (res.result == -EAGAIN)
+		res.index = -1;	/* a claim that fell through: nothing */
+	if (res.result < 0) {
+		kchan_select_put(ureq, res.index, 0, 0);
+		return res.result;
+	}
+	kchan_select_put(ureq, res.index, res.flags, res.result);
+	return res.index;
+}

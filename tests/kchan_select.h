@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Select helpers for the selftests: case builders, the KCHAN_CTL_SELECT
+ * call, select files, and a select run in a background thread. Include
+ * after kchan_test.h and kchan_wait.h.
+ */
+#ifndef KCHAN_SELECT_H
+#define KCHAN_SELECT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <time.h>
+
+static inline struct kchan_case ks_send(int fd, const void *buf, size_t len)
+{
+	return (struct kchan_case){ .fd = fd, .op = KCHAN_OP_SEND,
+				    .buf = (uintptr_t)buf, .len = len };
+}
+
+static inline struct kchan_case ks_recv(int fd, void *buf, size_t cap)
+{
+	return (struct kchan_case){ .fd = fd, .op = KCHAN_OP_RECV,
+				    .buf = (uintptr_t)buf, .len = cap };
+}
+
+/* CLOCK_MONOTONIC now plus @ms, in nanoseconds: a select deadline. */
+static inline int64_t ks_deadline_ms(long ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec +
+	       (int64_t)ms * 1000000;
+}
+
+/*
+ * One select through /dev/chanctl. Returns the case index or -errno; @out
+ * (may be NULL) gets the request as the kernel wrote it back.
+ */
+static inline int ks_select_full(const struct kchan_case *cases,
+				 unsigned int n, unsigned int flags,
+				 int64_t deadline_ns, struct kchan_select *out)
+{
+	struct kchan_select req = {
+		.cases = (uintptr_t)cases, .ncases = n, .flags = flags,
+		.deadline_ns = deadline_ns,
+	};
+	static __thread int ctl = -1;
+	int ret;
+
+	if (ctl < 0) {
+		ctl = open(CHANCTL, O_RDWR | O_CLOEXEC);
+		if (ctl < 0)
+			return -errno;
+	}
+	ret = ioctl(ctl, KCHAN_CTL_SELECT, &req);
+	if (ret < 0)
+		ret = -errno;
+	if (out)
+		*out = req;
+	return ret;
+}
+
+static inline int ks_select(const struct kchan_case *cases, unsigned int n,
+			    unsigned int flags, struct kchan_select *out)
+{
+	return ks_select_full(cases, n, flags, 0, out);
+}
+
+/* A new select file, or -errno. */
+static inline int ks_selfd(unsigned int fd_flags)
+{
+	int ctl, fd, err;
+
+	ctl = open(CHANCTL, O_RDWR | O_CLOEXEC);
+	if (ctl < 0)
+		return -errno;
+	fd = ioctl(ctl, KCHAN_CTL_SELECT_FD, fd_flags);
+	err = errno;
+	close(ctl);
+	return fd < 0 ? -err : fd;
+}
+
+static inline int ks_arm(int sfd, const struct kchan_case *cases,
+			 unsigned int n, unsigned int flags, int *bad)
+{
+	struct kchan_select req = {
+		.cases = (uintptr_t)cases, .ncases = n, .flags = flags,
+	};
+	int ret = ioctl(sfd, KCHAN_SEL_ARM, &req);
+
+	if (bad)
+		*bad = req.index;
+	return ret < 0 ? -errno : ret;
+}
+
+/* KCHAN_SEL_CANCEL: 1 (a case completed, @res says which), 0, or -errno. */
+static inline int ks_cancel(int sfd, struct kchan_select_result *res)
+{
+	int ret = ioctl(sfd, KCHAN_SEL_CANCEL, res);
+
+	return ret < 0 ? -errno : ret;
+}
+
+/* read() of a select file: 0 with @res filled, or -errno. */
+static inline int ks_read(int sfd, struct kchan_select_result *res)
+{
+	ssize_t n = read(sfd, res, sizeof(*res));
+
+	if (n < 0)
+		return -errno;
+	return n == sizeof(*res) ? 0 : -EIO;
+}
+
+/* A select in a background thread. */
+struct ks_op {
+	struct kchan_case cases[8];
+	unsigned int n;
+	unsigned int flags;
+	int64_t deadline_ns;
+	struct kchan_select out;
+	int ret;
+	atomic_int done;
+	pthread_t thread;
+};
+
+static inline void *ks_op_thread(void *arg)
+{
+	struct ks_op *op = arg;
+
+	op->ret = ks_select_full(op->cases, op->n, op->flags,
+				 op->deadline_ns, &op->out);
+	atomic_store(&op->done, 1);
+	return NULL;
+}
+
+static inline int ks_op_start(struct ks_op *op)
+{
+	atomic_store(&op->done, 0);
+	return -pthread_create(&op->thread, NULL, ks_op_thread, op);
+}
+
+/* The select's return value, or -ETIMEDOUT if it did not return in @ms. */
+static inline int ks_op_result(struct ks_op *op, int ms)
+{
+	uint64_t deadline = kw_now_ns() + (uint64_t)ms * 1000000ull;
+
+	while (!atomic_load(&op->done)) {
+		if (kw_now_ns() > deadline)
+			return -ETIMEDOUT;
+		usleep(1000);
+	}
+	pthread_join(op->thread, NULL);
+	return op->ret;
+}
+
+#endif /* KCHAN_SELECT_H */
