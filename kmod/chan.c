@@ -44,6 +44,12 @@
  * (kchan_msg.sender, under kchan.lock), not in the receiver: a claimed
  * sender that gets a fatal signal clears it and leaves the message to the
  * receiver, so a stalled copy never holds a dying sender.
+ *
+ * An armed select (selfd.c) copies out only when its file is read, which
+ * may be long after the match, by the sending task itself: a rendezvous
+ * sender matched with one completes at once, and its message (kept) goes
+ * back to the head of the channel's buffer if that copy fails or never
+ * happens, as a buffered message would.
  */
 #include <linux/mm.h>
 #include <linux/poll.h>
@@ -327,8 +333,15 @@ static void kchan_handoff(struct kchan *ch, struct kchan_ticket *r,
 	    s->waiter->state == KCHAN_W_WAITING &&
 	    kchan_check_room(ch, r, s->msg->len)) {
 		kchan_unqueue(ch, s);
-		if (ch->capacity) {
-			/* Buffered: the sender is done once the channel has it. */
+		if (ch->capacity || r->waiter->wq) {
+			/*
+			 * Buffered: the sender is done once the channel has
+			 * it. An armed select copies out only when its file
+			 * is read, maybe by the very task that sends: it
+			 * takes the message into custody, and a failed copy
+			 * puts it back at the head of the channel.
+			 */
+			s->msg->kept = !ch->capacity;
 			ch->sent++;
 			kchan_commit(s, s->msg->len);
 			kchan_deliver(ch, r, s->msg);

@@ -24,6 +24,9 @@ struct kchan_msg {
 	struct list_head node;		/* on kchan.buf while buffered */
 	struct kchan_ticket *sender;	/* rendezvous: the claimed sender */
 	bool holds_slot;		/* taken from buf, slot still reserved */
+	bool kept;			/* rendezvous: its send completed when an
+					 * armed select took it; a failed copy
+					 * puts it back in buf, never drops it */
 	u32 len;
 	u8 data[];
 };

@@ -115,6 +115,7 @@ static int kchan_case_build(struct kchan_ticket *t,
 		return -ENOMEM;
 	msg->sender = NULL;
 	msg->holds_slot = false;
+	msg->kept = false;
 	t->msg = msg;
 	if (copy_from_user(msg->data, buf, c->len))
 		return -EFAULT;

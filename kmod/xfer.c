@@ -215,6 +215,7 @@ ssize_t kchan_send(struct kchan *ch, struct kchan_msg *msg, bool nonblock)
 	t.msg = msg;
 	msg->sender = NULL;
 	msg->holds_slot = false;
+	msg->kept = false;
 
 	spin_lock(&ch->lock);
 	if (ch->closed) {
@@ -273,7 +274,7 @@ ssize_t kchan_settle(struct kchan *ch, struct kchan_msg *msg,
 		/* A rendezvous message is sent once received, even if its
 		 * sender died meanwhile.
 		 */
-		if (rendezvous)
+		if (rendezvous && !msg->kept)
 			ch->sent++;
 		if (peer) {
 			spin_lock(&peer->waiter->lock);
@@ -295,7 +296,7 @@ ssize_t kchan_settle(struct kchan *ch, struct kchan_msg *msg,
 		}
 		spin_unlock(&peer->waiter->lock);
 		msg = NULL;
-	} else if (!rendezvous) {
+	} else if (!rendezvous || msg->kept) {
 		list_add(&msg->node, &ch->buf);
 		WRITE_ONCE(ch->count, ch->count + 1);
 		msg = NULL;
