@@ -1,0 +1,549 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Select files: a case set armed on a descriptor, driven from poll, epoll
+ * and io_uring (contract sections 5 and 6, "async form").
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <liburing.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* The 6.1 harness leaves parameters unused, which -Wextra reports. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#include "kselftest_harness.h"
+#pragma GCC diagnostic pop
+/* TEST() leaves its variant unused; failed ASSERTs longjmp() out. */
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#pragma GCC diagnostic ignored "-Wclobbered"
+#include "kchan_wait.h"
+#include "kchan_select.h"
+
+#define MSG_MAX		64
+#define CAPACITY	2
+#define MSG_LEN		24
+#define RACE_ROUNDS	400
+
+FIXTURE(sfd) {
+	int ch[2];
+	int sfd;
+	unsigned int capacity;
+};
+
+FIXTURE_VARIANT(sfd) {
+	unsigned int capacity;
+};
+
+FIXTURE_VARIANT_ADD(sfd, rendezvous) {
+	.capacity = 0,
+};
+
+FIXTURE_VARIANT_ADD(sfd, buffered) {
+	.capacity = CAPACITY,
+};
+
+FIXTURE_SETUP(sfd)
+{
+	int i;
+
+	self->capacity = variant->capacity;
+	for (i = 0; i < 2; i++) {
+		self->ch[i] = kchan_make(variant->capacity, MSG_MAX, 0,
+					 O_CLOEXEC);
+		ASSERT_LE(0, self->ch[i]) {
+			TH_LOG("creating a channel: %s (is the module loaded?)",
+			       strerror(-self->ch[i]));
+		}
+	}
+	self->sfd = ks_selfd(O_CLOEXEC);
+	ASSERT_LE(0, self->sfd) TH_LOG("select fd: %s", strerror(-self->sfd));
+}
+
+FIXTURE_TEARDOWN(sfd)
+{
+	close(self->sfd);
+	close(self->ch[0]);
+	close(self->ch[1]);
+}
+
+static short ready_now(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN | POLLOUT };
+
+	if (poll(&p, 1, 0) < 0)
+		return -1;
+	return p.revents;
+}
+
+static void expect_idle(struct __test_metadata *_metadata, int fd)
+{
+	struct kchan_stat st;
+
+	ASSERT_EQ(0, kchan_stat(fd, &st));
+	EXPECT_EQ(0u, st.senders);
+	EXPECT_EQ(0u, st.receivers);
+}
+
+/* An armed receive: unready until a send, which the select accepts. */
+TEST_F(sfd, armed_receive)
+{
+	struct kchan_select_result res;
+	char b[MSG_MAX], m[MSG_LEN];
+	struct kchan_case c[2];
+
+	c[0] = ks_recv(self->ch[0], b, sizeof(b));
+	c[1] = ks_recv(self->ch[1], b, sizeof(b));
+	EXPECT_EQ(-ENOTCONN, ks_read(self->sfd, &res));
+	ASSERT_EQ(0, ks_arm(self->sfd, c, 2, 0, NULL));
+	EXPECT_EQ(0, ready_now(self->sfd));
+	EXPECT_EQ(-EBUSY, ks_arm(self->sfd, c, 2, 0, NULL));
+	ASSERT_EQ(0, kchan_set_nonblock(self->sfd, true));
+	EXPECT_EQ(-EAGAIN, ks_read(self->sfd, &res));
+
+	/* An armed select is a partner even for a non-blocking send. */
+	kchan_fill(m, MSG_LEN, 1);
+	ASSERT_EQ(0, kchan_set_nonblock(self->ch[1], true));
+	EXPECT_EQ(POLLOUT, ready_now(self->ch[1]));
+	ASSERT_EQ(MSG_LEN, kchan_send(self->ch[1], m, MSG_LEN));
+	EXPECT_EQ(POLLIN, ready_now(self->sfd));
+	ASSERT_EQ(0, ks_read(self->sfd, &res));
+	EXPECT_EQ(1, res.index);
+	EXPECT_EQ(MSG_LEN, res.result);
+	EXPECT_EQ(0u, res.flags);
+	EXPECT_TRUE(kchan_check(b, MSG_LEN, 1));
+	/* Read once: disarmed, and nothing left behind. */
+	EXPECT_EQ(0, ready_now(self->sfd));
+	EXPECT_EQ(-ENOTCONN, ks_read(self->sfd, &res));
+	expect_idle(_metadata, self->ch[0]);
+	expect_idle(_metadata, self->ch[1]);
+
+	/* Re-arm: the same set works again. */
+	ASSERT_EQ(0, ks_arm(self->sfd, c, 2, 0, NULL));
+	kchan_fill(m, MSG_LEN, 2);
+	ASSERT_EQ(0, kchan_set_nonblock(self->ch[0], true));
+	ASSERT_EQ(MSG_LEN, kchan_send(self->ch[0], m, MSG_LEN));
+	ASSERT_EQ(0, ks_read(self->sfd, &res));
+	EXPECT_EQ(0, res.index);
+	EXPECT_TRUE(kchan_check(b, MSG_LEN, 2));
+}
+
+/* An armed send completes when a receiver takes it. */
+TEST_F(sfd, armed_send)
+{
+	struct kchan_select_result res;
+	char b[MSG_MAX], m[MSG_LEN];
+	struct kchan_case c[1];
+
+	kchan_fill(m, MSG_LEN, 3);
+	c[0] = ks_send(self->ch[0], m, MSG_LEN);
+	ASSERT_EQ(0, ks_arm(self->sfd, c, 1, 0, NULL));
+	memset(m, 0, sizeof(m));	/* copied in at arming */
+	if (!self->capacity) {
+		EXPECT_EQ(0, ready_now(self->sfd));
+		EXPECT_EQ(POLLIN, ready_now(self->ch[0]));
+		ASSERT_EQ(0, kchan_set_nonblock(self->ch[0], true));
+	}
+	ASSERT_EQ(MSG_LEN, kchan_recv(self->ch[0], b, sizeof(b)));
+	EXPECT_TRUE(kchan_check(b, MSG_LEN, 3));
+	EXPECT_EQ(POLLIN, ready_now(self->sfd));
+	ASSERT_EQ(0, ks_read(self->sfd, &res));
+	EXPECT_EQ(0, res.index);
+	EXPECT_EQ(MSG_LEN, res.result);
+}
+
+/* A send case on a closed channel completes with -EPIPE. */
+TEST_F(sfd, armed_send_on_closed)
+{
+	struct kchan_select_result res;
+	char m[MSG_LEN], b[MSG_MAX];
+	struct kchan_case c[2];
+
+	kchan_fill(m, MSG_LEN, 10);
+	if (self->capacity) {
+		ASSERT_EQ(MSG_LEN, kchan_send(self->ch[0], m, MSG_LEN));
+		ASSERT_EQ(MSG_LEN, kchan_send(self->ch[0], m, MSG_LEN));
+	}
+	c[0] = ks_send(self->ch[0], m, MSG_LEN);
+	c[1] = ks_recv(self->ch[1], b, sizeof(b));
+	ASSERT_EQ(0, ks_arm(self->sfd, c, 2, 0, NULL));
+	EXPECT_EQ(0, ready_now(self->sfd));
+	ASSERT_EQ(0, kchan_close(self->ch[0]));
+	ASSERT_EQ(0, ks_read(self->sfd, &res));
+	EXPECT_EQ(0, res.index);
+	EXPECT_EQ(-EPIPE, res.result);
+	expect_idle(_metadata, self->ch[1]);
+	/* And a receive on a closed channel reports it. */
+	ASSERT_EQ(0, kchan_close(self->ch[1]));
+	c[0] = ks_recv(self->ch[1], b, sizeof(b));
+	ASSERT_EQ(0, ks_arm(self->sfd, c, 1, 0, NULL));
+	ASSERT_EQ(0, ks_read(self->sfd, &res));
+	EXPECT_EQ(0, res.index);
+	EXPECT_EQ(0, res.result);
+	EXPECT_EQ((__u32)KCHAN_SELECT_CLOSED, res.flags);
+}
+
+TEST_F(sfd, cancel_before_completion)
+{
+	struct kchan_select_result res;
+	char b[MSG_MAX], m[MSG_LEN];
+	struct kchan_case c[2];
+
+	kchan_fill(m, MSG_LEN, 4);
+	EXPECT_EQ(0, ks_cancel(self->sfd, &res));	/* nothing armed */
+	EXPECT_EQ(-1, res.index);
+	c[0] = ks_recv(self->ch[0], b, sizeof(b));
+	c[1] = ks_recv(self->ch[1], b, sizeof(b));
+	ASSERT_EQ(0, ks_arm(self->sfd, c, 2, 0, NULL));
+	ASSERT_EQ(0, ks_cancel(self->sfd, &res));
+	EXPECT_EQ(-1, res.index);
+	expect_idle(_metadata, self->ch[0]);
+	expect_idle(_metadata, self->ch[1]);
+	/* A cancelled select takes nothing. */
+	ASSERT_EQ(0, kchan_set_nonblock(self->ch[0], true));
+	if (!self->capacity)
+		EXPECT_EQ(-EAGAIN, kchan_send(self->ch[0], m, MSG_LEN));
+	EXPECT_EQ(-ENOTCONN, ks_read(self->sfd, &res));
+}
+
+/* Cancel after a case completed reports it, data included. */
+TEST_F(sfd, cancel_after_completion)
+{
+	struct kchan_select_result res;
+	char b[MSG_MAX], m[MSG_LEN];
+	struct kchan_case c[1];
+
+	kchan_fill(m, MSG_LEN, 5);
+	c[0] = ks_recv(self->ch[0], b, sizeof(b));
+	ASSERT_EQ(0, ks_arm(self->sfd, c, 1, 0, NULL));
+	ASSERT_EQ(0, kchan_set_nonblock(self->ch[0], true));
+	ASSERT_EQ(MSG_LEN, kchan_send(self->ch[0], m, MSG_LEN));
+	ASSERT_EQ(1, ks_cancel(self->sfd, &res));
+	EXPECT_EQ(0, res.index);
+	EXPECT_EQ(MSG_LEN, res.result);
+	EXPECT_TRUE(kchan_check(b, MSG_LEN, 5));
+	EXPECT_EQ(-ENOTCONN, ks_read(self->sfd, &res));
+}
+
+/*
+ * Releasing a select file whose receive completed loses nothing: the
+ * message goes back to the head of its channel.
+ */
+TEST_F(sfd, release_gives_the_message_back)
+{
+	char b[MSG_MAX], m[MSG_LEN];
+	struct kchan_case c[1];
+	struct kchan_op tx;
+	struct kchan_stat st;
+
+	kchan_fill(m, MSG_LEN, 6);
+	c[0] = ks_recv(self->ch[0], b, sizeof(b));
+	ASSERT_EQ(0, ks_arm(self->sfd, c, 1, 0, NULL));
+	ASSERT_EQ(0, kchan_op_send(&tx, self->ch[0], m, MSG_LEN));
+	ASSERT_EQ(1, poll(&(struct pollfd){ .fd = self->sfd, .events = POLLIN },
+			  1, KCHAN_WAIT_MS));
+	/*
+	 * The select took the message into custody: even a rendezvous
+	 * sender is done, though nobody has read the select yet.
+	 */
+	EXPECT_EQ(MSG_LEN, kchan_op_result(&tx));
+	close(self->sfd);
+	self->sfd = ks_selfd(O_CLOEXEC);
+	/* Released unread: the message goes back to the channel's head. */
+	EXPECT_EQ(POLLIN, ready_now(self->ch[0]) & POLLIN);
+	memset(b, 0, sizeof(b));
+	ASSERT_EQ(MSG_LEN, kchan_recv(self->ch[0], b, sizeof(b)));
+	EXPECT_TRUE(kchan_check(b, MSG_LEN, 6));
+	ASSERT_EQ(0, kchan_stat(self->ch[0], &st));
+	EXPECT_EQ(1ull, st.received);
+	EXPECT_EQ(1ull, st.sent);
+	EXPECT_EQ(0u, st.queued);
+}
+
+TEST_F(sfd, bad_arguments)
+{
+	struct kchan_select_result res;
+	char b[MSG_MAX];
+	struct kchan_case c[1];
+	int bad;
+
+	c[0] = ks_recv(self->ch[0], b, sizeof(b));
+	EXPECT_EQ(-EINVAL, ks_arm(self->sfd, c, 1, KCHAN_SELECT_NONBLOCK,
+				  NULL));
+	EXPECT_EQ(-EINVAL, ks_arm(self->sfd, c, 1, KCHAN_SELECT_DEADLINE,
+				  NULL));
+	c[0] = ks_recv(self->sfd, b, sizeof(b));	/* not a channel */
+	EXPECT_EQ(-EINVAL, ks_arm(self->sfd, c, 1, 0, &bad));
+	EXPECT_EQ(0, bad);
+	ASSERT_EQ(0, ks_arm(self->sfd, NULL, 0, 0, NULL));
+	EXPECT_EQ(-EINVAL, read(self->sfd, &res, sizeof(res) - 1) < 0 ?
+			   -errno : 0);
+	ASSERT_EQ(0, ks_cancel(self->sfd, &res));
+	EXPECT_EQ(-1, ioctl(self->sfd, KCHAN_IOC_STAT, &res));
+	EXPECT_EQ(ENOTTY, errno);
+	EXPECT_EQ(-1, ioctl(self->sfd, KCHAN_CTL_SELECT_FD, 0));
+	EXPECT_EQ(ENOTTY, errno);
+}
+
+/* Only the process that armed a select may collect it. */
+TEST_F(sfd, other_process_cannot_collect)
+{
+	struct kchan_select_result res;
+	char b[MSG_MAX], m[MSG_LEN];
+	struct kchan_case c[1];
+	int status;
+	pid_t pid;
+
+	kchan_fill(m, MSG_LEN, 11);
+	c[0] = ks_recv(self->ch[0], b, sizeof(b));
+	ASSERT_EQ(0, ks_arm(self->sfd, c, 1, 0, NULL));
+	ASSERT_EQ(0, kchan_set_nonblock(self->ch[0], true));
+	ASSERT_EQ(MSG_LEN, kchan_send(self->ch[0], m, MSG_LEN));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0)
+		_exit(ks_read(self->sfd, &res) == -EPERM &&
+		      ks_cancel(self->sfd, &res) == -EPERM ? 0 : 1);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	ASSERT_EQ(0, ks_read(self->sfd, &res));
+	EXPECT_EQ(MSG_LEN, res.result);
+}
+
+/*
+ * Two event loops on the two ends of a rendezvous channel, each waiting
+ * only in epoll on an armed select: they meet.
+ */
+TEST_F(sfd, epoll_on_both_ends)
+{
+	struct epoll_event ev = { .events = EPOLLIN }, got[2];
+	struct kchan_select_result res;
+	char b[MSG_MAX], m[MSG_LEN];
+	struct kchan_case tx[1], rx[1];
+	int other, ep, n;
+
+	other = ks_selfd(O_CLOEXEC | O_NONBLOCK);
+	ASSERT_LE(0, other);
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	ASSERT_LE(0, ep);
+	ev.data.fd = self->sfd;
+	ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_ADD, self->sfd, &ev));
+	ev.data.fd = other;
+	ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_ADD, other, &ev));
+	EXPECT_EQ(0, epoll_wait(ep, got, 2, 0));
+
+	kchan_fill(m, MSG_LEN, 7);
+	tx[0] = ks_send(self->ch[0], m, MSG_LEN);
+	rx[0] = ks_recv(self->ch[0], b, sizeof(b));
+	ASSERT_EQ(0, ks_arm(self->sfd, tx, 1, 0, NULL));
+	ASSERT_EQ(0, ks_arm(other, rx, 1, 0, NULL));
+
+	/*
+	 * Both complete: the receiving select took the message into its
+	 * custody, which is what a rendezvous send waits for.
+	 */
+	n = epoll_wait(ep, got, 2, KCHAN_WAIT_MS);
+	if (n == 1)
+		n += epoll_wait(ep, got + 1, 1, KCHAN_WAIT_MS);
+	ASSERT_EQ(2, n);
+	EXPECT_NE(got[0].data.fd, got[1].data.fd);
+	ASSERT_EQ(0, ks_read(other, &res));
+	EXPECT_EQ(MSG_LEN, res.result);
+	EXPECT_TRUE(kchan_check(b, MSG_LEN, 7));
+	ASSERT_EQ(0, ks_read(self->sfd, &res));
+	EXPECT_EQ(MSG_LEN, res.result);
+	EXPECT_EQ(0, epoll_wait(ep, got, 2, 0));
+	close(ep);
+	close(other);
+}
+
+/*
+ * io_uring waits on a select file beside a pipe and a timerfd; each
+ * completes when its own event happens, and the select's receive lands
+ * in its buffer.
+ */
+TEST_F(sfd, io_uring_with_pipe_and_timerfd)
+{
+	struct itimerspec its = { .it_value = { .tv_nsec = 50000000 } };
+	struct kchan_select_result res = { .index = -2 };
+	struct io_uring_cqe *cqe;
+	struct io_uring_sqe *sqe;
+	struct kchan_case c[1];
+	char b[MSG_MAX], m[MSG_LEN], pb[8];
+	struct io_uring ring;
+	uint64_t ticks;
+	int pfd[2], tfd, i, seen = 0;
+
+	ASSERT_EQ(0, io_uring_queue_init(8, &ring, 0));
+	ASSERT_EQ(0, pipe2(pfd, O_CLOEXEC));
+	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+	ASSERT_LE(0, tfd);
+	c[0] = ks_recv(self->ch[0], b, sizeof(b));
+	ASSERT_EQ(0, ks_arm(self->sfd, c, 1, 0, NULL));
+
+	sqe = io_uring_get_sqe(&ring);
+	io_uring_prep_read(sqe, self->sfd, &res, sizeof(res), 0);
+	sqe->user_data = 1;
+	sqe = io_uring_get_sqe(&ring);
+	io_uring_prep_read(sqe, pfd[0], pb, sizeof(pb), 0);
+	sqe->user_data = 2;
+	sqe = io_uring_get_sqe(&ring);
+	io_uring_prep_read(sqe, tfd, &ticks, sizeof(ticks), 0);
+	sqe->user_data = 3;
+	ASSERT_EQ(3, io_uring_submit(&ring));
+	EXPECT_EQ(-EAGAIN, io_uring_peek_cqe(&ring, &cqe));
+
+	ASSERT_EQ(0, timerfd_settime(tfd, 0, &its, NULL));
+	ASSERT_EQ(1, write(pfd[1], "x", 1));
+	kchan_fill(m, MSG_LEN, 8);
+	ASSERT_EQ(MSG_LEN, kchan_send(self->ch[0], m, MSG_LEN));
+	for (i = 0; i < 3; i++) {
+		struct __kernel_timespec ts = { .tv_sec = 10 };
+
+		ASSERT_EQ(0, io_uring_wait_cqe_timeout(&ring, &cqe, &ts));
+		switch (cqe->user_data) {
+		case 1:
+			EXPECT_EQ((int)sizeof(res), cqe->res);
+			break;
+		case 2:
+			EXPECT_EQ(1, cqe->res);
+			break;
+		case 3:
+			EXPECT_EQ((int)sizeof(ticks), cqe->res);
+			break;
+		}
+		seen |= 1 << cqe->user_data;
+		io_uring_cqe_seen(&ring, cqe);
+	}
+	EXPECT_EQ(0xe, seen);
+	EXPECT_EQ(0, res.index);
+	EXPECT_EQ(MSG_LEN, res.result);
+	EXPECT_TRUE(kchan_check(b, MSG_LEN, 8));
+	io_uring_queue_exit(&ring);
+	close(tfd);
+	close(pfd[0]);
+	close(pfd[1]);
+}
+
+/* Two rings drive both ends of a rendezvous channel: they meet. */
+TEST_F(sfd, io_uring_on_both_ends)
+{
+	struct kchan_select_result rres = { .index = -2 }, tres = { .index = -2 };
+	struct kchan_case tx[1], rx[1];
+	struct io_uring_cqe *cqe;
+	struct io_uring_sqe *sqe;
+	char b[MSG_MAX], m[MSG_LEN];
+	struct io_uring ring;
+	int other, i;
+
+	other = ks_selfd(O_CLOEXEC);
+	ASSERT_LE(0, other);
+	ASSERT_EQ(0, io_uring_queue_init(8, &ring, 0));
+	kchan_fill(m, MSG_LEN, 9);
+	tx[0] = ks_send(self->ch[0], m, MSG_LEN);
+	rx[0] = ks_recv(self->ch[0], b, sizeof(b));
+	ASSERT_EQ(0, ks_arm(self->sfd, tx, 1, 0, NULL));
+	sqe = io_uring_get_sqe(&ring);
+	io_uring_prep_read(sqe, self->sfd, &tres, sizeof(tres), 0);
+	sqe->user_data = 1;
+	ASSERT_EQ(1, io_uring_submit(&ring));
+	ASSERT_EQ(0, ks_arm(other, rx, 1, 0, NULL));
+	sqe = io_uring_get_sqe(&ring);
+	io_uring_prep_read(sqe, other, &rres, sizeof(rres), 0);
+	sqe->user_data = 2;
+	ASSERT_EQ(1, io_uring_submit(&ring));
+	for (i = 0; i < 2; i++) {
+		struct __kernel_timespec ts = { .tv_sec = 10 };
+
+		ASSERT_EQ(0, io_uring_wait_cqe_timeout(&ring, &cqe, &ts));
+		EXPECT_EQ((int)sizeof(tres), cqe->res);
+		io_uring_cqe_seen(&ring, cqe);
+	}
+	EXPECT_EQ(MSG_LEN, tres.result);
+	EXPECT_EQ(MSG_LEN, rres.result);
+	EXPECT_TRUE(kchan_check(b, MSG_LEN, 9));
+	io_uring_queue_exit(&ring);
+	close(other);
+}
+
+struct racer {
+	int fd;
+	unsigned int seq;
+	unsigned int delay_us;
+	ssize_t ret;
+};
+
+static void *race_send(void *arg)
+{
+	struct racer *r = arg;
+	char m[MSG_LEN];
+
+	kchan_fill(m, MSG_LEN, r->seq);
+	if (r->delay_us)
+		usleep(r->delay_us);
+	r->ret = kchan_send(r->fd, m, MSG_LEN);
+	return NULL;
+}
+
+/*
+ * Cancel racing a send: either the case completed (cancel says so and
+ * the message is in the buffer) or it did not (the message is still in
+ * the channel), never both, never neither.
+ */
+TEST_F(sfd, cancel_races_completion)
+{
+	unsigned int round, completed = 0, not_completed = 0;
+	struct kchan_select_result res;
+	char b[MSG_MAX], got[MSG_MAX];
+	struct kchan_case c[1];
+	struct racer r;
+	pthread_t th;
+	int ret;
+
+	c[0] = ks_recv(self->ch[0], b, sizeof(b));
+	for (round = 1; round <= RACE_ROUNDS; round++) {
+		memset(b, 0, sizeof(b));
+		ASSERT_EQ(0, ks_arm(self->sfd, c, 1, 0, NULL));
+		r = (struct racer){ .fd = self->ch[0], .seq = round,
+				    .delay_us = round % 7 * 20 };
+		ASSERT_EQ(0, pthread_create(&th, NULL, race_send, &r));
+		usleep(round % 5 * 30);
+		ret = ks_cancel(self->sfd, &res);
+		ASSERT_LE(0, ret);
+		if (ret == 1) {
+			completed++;
+			EXPECT_EQ(0, res.index);
+			EXPECT_EQ(MSG_LEN, res.result);
+			EXPECT_TRUE(kchan_check(b, MSG_LEN, round)) {
+				TH_LOG("round %u: cancel reported a completion without the data",
+				       round);
+			}
+		} else {
+			not_completed++;
+			EXPECT_EQ(-1, res.index);
+			/* Still in the channel (or its sender): take it. */
+			ASSERT_EQ(MSG_LEN, kchan_recv(self->ch[0], got,
+						      sizeof(got)));
+			EXPECT_TRUE(kchan_check(got, MSG_LEN, round)) {
+				TH_LOG("round %u: the message was lost", round);
+			}
+		}
+		pthread_join(th, NULL);
+		ASSERT_EQ(MSG_LEN, r.ret);
+		ASSERT_EQ(0, ready_now(self->ch[0]) & POLLIN) {
+			TH_LOG("round %u: a message was duplicated", round);
+		}
+	}
+	ksft_print_msg("%u rounds: %u cancels found the case completed, %u did not\n",
+		       RACE_ROUNDS, completed, not_completed);
+	EXPECT_LT(0u, not_completed);
+}
+
+TEST_HARNESS_MAIN
