@@ -708,6 +708,34 @@ TEST_F(named, rendezvous_nonblocking_send_succeeds_when_receiver_waits)
 	close(rd);
 }
 
+/*
+ * A non-blocking rendezvous send handed to a waiting receiver whose copy
+ * then fails is not sent: it fails with EAGAIN instead of waiting in line
+ * for the next receiver, and nothing is left queued.
+ */
+TEST(rendezvous_nonblocking_send_whose_receiver_faults_is_eagain)
+{
+	unsigned char msg[8];
+	struct kchan_op rx;
+	struct kchan_stat st;
+	void *bad = kchan_bad_mem(1);
+	int fd = kchan_make(0, MSG_MAX, 0, O_CLOEXEC);
+
+	ASSERT_NE(NULL, bad);
+	ASSERT_LE(0, fd);
+	kchan_fill(msg, sizeof(msg), 10);
+	ASSERT_EQ(0, kchan_op_recv(&rx, fd, bad, MSG_MAX));
+	ASSERT_EQ(0, kchan_wait_for(fd, receivers, 1));
+	ASSERT_EQ(0, kchan_set_nonblock(fd, true));
+	EXPECT_EQ(-EAGAIN, kchan_send(fd, msg, sizeof(msg)));
+	EXPECT_EQ(-EFAULT, kchan_op_result(&rx));
+	ASSERT_EQ(0, kchan_stat(fd, &st));
+	EXPECT_EQ(0u, st.senders);
+	EXPECT_EQ(0ull, st.sent);
+	EXPECT_EQ(0ull, st.received);
+	close(fd);
+}
+
 TEST_F(named, read_only_fd_cannot_send)
 {
 	unsigned char msg[8] = { 1 };
