@@ -35,8 +35,11 @@
 #define DEFAULT_MAX_CAPACITY		65536
 #define DEFAULT_MAX_MSG_SIZE		65536
 #define DEFAULT_MAX_CHANNELS_PER_USER	4096
+#define DEFAULT_MAX_SELECT_CASES	1024
 
-#define SMALL_LIMITS	"max_capacity=8 max_msg_size=128 max_channels_per_user=5"
+#define SMALL_LIMITS	"max_capacity=8 max_msg_size=128 max_channels_per_user=5 " \
+			"max_select_cases=300"
+#define SMALL_CASES	300
 #define SMALL_CAPACITY	8
 #define SMALL_MSG_SIZE	128
 #define SMALL_CHANNELS	5
@@ -111,12 +114,14 @@ static int param(const char *name, unsigned long long *val)
 
 static bool has_default_params(void)
 {
-	unsigned long long cap, msg, chans;
+	unsigned long long cap, msg, chans, cases;
 
 	return !param("max_capacity", &cap) && cap == DEFAULT_MAX_CAPACITY &&
 	       !param("max_msg_size", &msg) && msg == DEFAULT_MAX_MSG_SIZE &&
 	       !param("max_channels_per_user", &chans) &&
-	       chans == DEFAULT_MAX_CHANNELS_PER_USER;
+	       chans == DEFAULT_MAX_CHANNELS_PER_USER &&
+	       !param("max_select_cases", &cases) &&
+	       cases == DEFAULT_MAX_SELECT_CASES;
 }
 
 /* Loaded, with the default limits: the state every test starts and ends in. */
@@ -335,6 +340,7 @@ TEST_F(module, parameters_are_read_only_in_sysfs)
 {
 	static const char *const names[] = {
 		"max_capacity", "max_msg_size", "max_channels_per_user",
+		"max_select_cases",
 	};
 	unsigned int i;
 
@@ -366,6 +372,8 @@ TEST_F(module, parameters_default_to_the_documented_limits)
 	EXPECT_EQ((unsigned long long)DEFAULT_MAX_MSG_SIZE, v);
 	ASSERT_EQ(0, param("max_channels_per_user", &v));
 	EXPECT_EQ((unsigned long long)DEFAULT_MAX_CHANNELS_PER_USER, v);
+	ASSERT_EQ(0, param("max_select_cases", &v));
+	EXPECT_EQ((unsigned long long)DEFAULT_MAX_SELECT_CASES, v);
 }
 
 TEST_F(module, parameters_given_at_load_are_shown_and_reported)
@@ -389,6 +397,30 @@ TEST_F(module, parameters_given_at_load_are_shown_and_reported)
 	EXPECT_EQ((unsigned int)SMALL_CAPACITY, ver.max_capacity);
 	EXPECT_EQ((unsigned int)SMALL_MSG_SIZE, ver.max_msg_size);
 	EXPECT_EQ((unsigned int)SMALL_CHANNELS, ver.max_channels_per_user);
+	EXPECT_EQ((unsigned int)SMALL_CASES, ver.max_select_cases);
+}
+
+TEST_F(module, select_above_max_select_cases_is_einval)
+{
+	struct kchan_case *c = calloc(SMALL_CASES + 1, sizeof(*c));
+	struct kchan_select req = { .flags = KCHAN_SELECT_NONBLOCK };
+	int ctl, i;
+
+	NEED_MODULE_FILE();
+	ASSERT_NE(NULL, c);
+	ASSERT_EQ(0, reload(SMALL_LIMITS));
+	for (i = 0; i <= SMALL_CASES; i++)
+		c[i] = (struct kchan_case){ .fd = -1, .op = KCHAN_OP_RECV };
+	ctl = keep_fd(self, open(CHANCTL, O_RDWR | O_CLOEXEC));
+	ASSERT_GE(ctl, 0);
+	req.cases = (uintptr_t)c;
+	req.ncases = SMALL_CASES;
+	EXPECT_EQ(-1, ioctl(ctl, KCHAN_CTL_SELECT, &req));
+	EXPECT_EQ(EAGAIN, errno);
+	req.ncases = SMALL_CASES + 1;
+	EXPECT_EQ(-1, ioctl(ctl, KCHAN_CTL_SELECT, &req));
+	EXPECT_EQ(EINVAL, errno);
+	free(c);
 }
 
 TEST_F(module, capacity_above_max_capacity_is_einval)
@@ -479,13 +511,15 @@ TEST_F(module, the_channel_limit_is_per_user)
 		TH_LOG("child: 1-5: channel N refused, 50: no EMFILE, 100: setup");
 }
 
-TEST_F(module, load_with_a_limit_above_its_ceiling_fails_with_einval)
+TEST_F(module, load_with_a_limit_out_of_range_fails_with_einval)
 {
 	static const char *const over[] = {
 		"max_capacity=2000000",
 		"max_capacity=1048577",
 		"max_msg_size=4194305",
 		"max_channels_per_user=1048577",
+		"max_select_cases=65537",
+		"max_select_cases=255",
 	};
 	unsigned int i;
 
@@ -507,13 +541,16 @@ TEST_F(module, load_with_limits_at_their_ceilings_succeeds)
 
 	NEED_MODULE_FILE();
 	ASSERT_EQ(0, reload("max_capacity=1048576 max_msg_size=4194304 "
-			    "max_channels_per_user=1048576"));
+			    "max_channels_per_user=1048576 "
+			    "max_select_cases=65536"));
 	ASSERT_EQ(0, param("max_capacity", &v));
 	EXPECT_EQ(1048576ULL, v);
 	ASSERT_EQ(0, param("max_msg_size", &v));
 	EXPECT_EQ(4194304ULL, v);
 	ASSERT_EQ(0, param("max_channels_per_user", &v));
 	EXPECT_EQ(1048576ULL, v);
+	ASSERT_EQ(0, param("max_select_cases", &v));
+	EXPECT_EQ(65536ULL, v);
 }
 
 TEST_HARNESS_MAIN

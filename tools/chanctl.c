@@ -318,6 +318,7 @@ static int cmd_version(void)
 	printf("max_capacity: %u\n", v.max_capacity);
 	printf("max_msg_size: %u\n", v.max_msg_size);
 	printf("max_channels_per_user: %u\n", v.max_channels_per_user);
+	printf("max_select_cases: %u\n", v.max_select_cases);
 	return 0;
 }
 
