@@ -25,13 +25,22 @@ struct kchan_sel {
 	struct kchan_waiter own;
 	unsigned int n;
 	u32 flags;			/* KCHAN_SELECT_* */
+	bool heap;			/* allocated, not the caller's */
 	u32 *order;			/* the offer order, shuffled lazily */
-	struct kchan_ticket tickets[];	/* one per case, in case order */
+	struct kchan_ticket *tickets;	/* one per case, in case order */
+};
+
+/* Room for a small select on the caller's stack: no allocation. */
+#define KCHAN_SEL_SMALL	8
+struct kchan_sel_small {
+	struct kchan_sel sel;
+	struct kchan_ticket tickets[KCHAN_SEL_SMALL];
+	u32 order[KCHAN_SEL_SMALL];
 };
 
 struct kchan_sel *kchan_sel_build(const struct kchan_select *req,
 				  u32 extra_flags, struct kchan_waiter *w,
-				  int *bad);
+				  struct kchan_sel_small *small, int *bad);
 void kchan_sel_start(struct kchan_sel *sel);
 void kchan_sel_result(struct kchan_sel *sel, struct kchan_select_result *res);
 void kchan_sel_done(struct kchan_sel *sel, struct kchan_select_result *res);

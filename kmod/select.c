@@ -56,7 +56,8 @@ void kchan_sel_free(struct kchan_sel *sel)
 		if (t->chan)
 			kchan_put(t->chan);
 	}
-	kvfree(sel);
+	if (sel->heap)
+		kvfree(sel);
 }
 
 static struct kchan *kchan_case_chan(int fd, fmode_t need)
@@ -128,6 +129,8 @@ static int kchan_case_build(struct kchan_ticket *t,
  * @extra_flags: flags the caller allows besides KCHAN_SELECT_PRIORITY
  * @w: the waiter to use, initialised by the caller, or NULL for the
  *     select's own, for the current task
+ * @small: the caller's room for a select of up to KCHAN_SEL_SMALL cases,
+ *     or NULL
  * @bad: set to the index of the case an error belongs to, else -1
  *
  * Context: process context, may sleep.
@@ -135,7 +138,7 @@ static int kchan_case_build(struct kchan_ticket *t,
  */
 struct kchan_sel *kchan_sel_build(const struct kchan_select *req,
 				  u32 extra_flags, struct kchan_waiter *w,
-				  int *bad)
+				  struct kchan_sel_small *small, int *bad)
 {
 	struct kchan_case __user *ucases = u64_to_user_ptr(req->cases);
 	struct kchan_case c;
@@ -148,11 +151,21 @@ struct kchan_sel *kchan_sel_build(const struct kchan_select *req,
 	    req->reserved[0] || req->reserved[1] ||
 	    n > READ_ONCE(kchan_max_select_cases))
 		return ERR_PTR(-EINVAL);
-	sel = kvzalloc(struct_size(sel, tickets, n) + n * sizeof(u32),
-		       GFP_KERNEL_ACCOUNT);
-	if (!sel)
-		return ERR_PTR(-ENOMEM);
-	sel->order = (u32 *)&sel->tickets[n];
+	if (small && n <= KCHAN_SEL_SMALL) {
+		memset(small, 0, sizeof(*small));
+		sel = &small->sel;
+		sel->tickets = small->tickets;
+		sel->order = small->order;
+	} else {
+		sel = kvzalloc(sizeof(*sel) + n * (sizeof(*sel->tickets) +
+						   sizeof(*sel->order)),
+			       GFP_KERNEL_ACCOUNT);
+		if (!sel)
+			return ERR_PTR(-ENOMEM);
+		sel->heap = true;
+		sel->tickets = (struct kchan_ticket *)(sel + 1);
+		sel->order = (u32 *)&sel->tickets[n];
+	}
 	sel->flags = req->flags;
 	sel->w = w ? w : &sel->own;
 	if (!w)
@@ -339,6 +352,7 @@ static void kchan_select_put(struct kchan_select __user *ureq, int index,
 long kchan_select_ioctl(struct kchan_select __user *ureq)
 {
 	struct kchan_select_result res;
+	struct kchan_sel_small small;
 	struct kchan_select req;
 	struct kchan_sel *sel;
 	ktime_t deadline;
@@ -351,7 +365,7 @@ long kchan_select_ioctl(struct kchan_select __user *ureq)
 	    put_user(0, &ureq->len))
 		return -EFAULT;
 	sel = kchan_sel_build(&req, KCHAN_SELECT_NONBLOCK |
-				    KCHAN_SELECT_DEADLINE, NULL, &bad);
+				    KCHAN_SELECT_DEADLINE, NULL, &small, &bad);
 	if (IS_ERR(sel)) {
 		kchan_select_put(ureq, bad, 0, 0);
 		return PTR_ERR(sel);
