@@ -8,6 +8,7 @@
  *             mqueue, and kchan through io_uring
  *   pair.c    two-sided workloads (rtt, stream, uring): batches, groups
  *   wake.c    16 idle receivers, one message
+ *   select.c  select over 1, 8, 64 cases against poll() over eventfds
  *   memory.c  slab memory per idle object
  */
 #ifndef CHANBENCH_H
@@ -144,13 +145,14 @@ void xrecv(struct side *s, int dir);
 void uring_stream(struct side *s, bool wr, long total, long warm,
 		  void (*mark)(void *), void *arg);
 
-/* pair.c, wake.c, memory.c */
+/* pair.c, wake.c, select.c, memory.c */
 
 extern int uring_workers_seen;
 
 void bench_rtt(void);
 void bench_stream(bool uring);
 void bench_wake(void);
+void bench_select(void);
 void bench_memory(void);
 
 #endif /* CHANBENCH_H */
