@@ -65,6 +65,7 @@ struct kchan_ticket {
 	struct kchan_waiter *waiter;
 	struct kchan *chan;		/* NULL: a case that is never ready */
 	bool send;
+	bool offered;			/* select: queued once already */
 	struct kchan_msg *msg;		/* send: the message offered, if ours */
 	size_t room;			/* receive: bytes the reader can take */
 	void __user *ubuf;		/* select receive: where it goes */

@@ -41,7 +41,7 @@ struct kchan_sel_small {
 struct kchan_sel *kchan_sel_build(const struct kchan_select *req,
 				  u32 extra_flags, struct kchan_waiter *w,
 				  struct kchan_sel_small *small, int *bad);
-void kchan_sel_start(struct kchan_sel *sel);
+void kchan_sel_start(struct kchan_sel *sel, bool queue);
 void kchan_sel_result(struct kchan_sel *sel, struct kchan_select_result *res);
 void kchan_sel_done(struct kchan_sel *sel, struct kchan_select_result *res);
 void kchan_sel_drop(struct kchan_sel *sel);

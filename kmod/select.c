@@ -5,15 +5,19 @@
  * A select is built in full before anything can commit: every case's fd is
  * resolved to a channel (holding a channel reference), every send case's
  * message is copied in, every receive buffer is faulted in; any error
- * names its case and nothing was offered. Then the cases are offered one
- * channel at a time, in a random order drawn as we go (a lazy
- * Fisher-Yates shuffle) or in array order for KCHAN_SELECT_PRIORITY: each
- * offer queues the case's ticket and runs the channel's match. The first
- * case that is ready commits the waiter and the offers stop there. The
+ * names its case and nothing was offered.
+ *
+ * Then the cases are offered one channel at a time, in a random order
+ * drawn as we go (a lazy Fisher-Yates shuffle) or in array order for
+ * KCHAN_SELECT_PRIORITY. An offer queues the case's ticket and runs the
+ * channel's match. The first pass offers only the cases that look ready
+ * (a lockless look, as poll's), so a select with a ready case locks few
+ * channels; the first that commits the waiter ends it, and among cases
+ * ready from the start each is equally likely to come first in a
+ * uniformly random order. A blocking select then queues every other case;
  * cases already offered stay queued, and a peer may commit one of them
- * meanwhile; either way the case that commits first is the one that was
- * ready first, and among cases ready from the start each is equally
- * likely to be first in a uniformly random order.
+ * meanwhile: either way the case that commits first wins. A non-blocking
+ * select stops after the first pass and withdraws what it queued.
  *
  * DOC: select locking
  *
@@ -37,6 +41,9 @@
 #include <linux/uaccess.h>
 
 #include "kchan.h"
+
+/* Cases copied in per copy_from_user(). */
+#define KCHAN_SEL_CHUNK	16U
 
 /**
  * kchan_sel_free() - free a select that is not offered, or finished.
@@ -81,6 +88,29 @@ static struct kchan *kchan_case_chan(int fd, fmode_t need)
 	return ch;
 }
 
+/*
+ * Is all of [@buf, @buf + @len) writable? Pages already mapped writable
+ * are found without locks (GUP-fast), the rest faulted in; nothing is
+ * written.
+ */
+static int kchan_probe_writable(void __user *buf, size_t len)
+{
+	unsigned long addr = (unsigned long)buf, end = addr + len, next;
+	struct page *page;
+
+	while (addr < end) {
+		next = min(end, (addr & PAGE_MASK) + PAGE_SIZE);
+		if (get_user_page_fast_only(addr, FOLL_WRITE, &page)) {
+			put_page(page);
+		} else if (fault_in_safe_writeable((char __user *)addr,
+						   next - addr)) {
+			return -EFAULT;
+		}
+		addr = next;
+	}
+	return 0;
+}
+
 /* Resolve and check one case; a send case's message is copied in. */
 static int kchan_case_build(struct kchan_ticket *t,
 			    const struct kchan_case *c)
@@ -103,11 +133,7 @@ static int kchan_case_build(struct kchan_ticket *t,
 	if (!t->send) {
 		t->room = c->len;
 		t->ubuf = buf;
-		if (!access_ok(buf, c->len) ||
-		    fault_in_safe_writeable(buf, min_t(u64, c->len,
-						       ch->msg_max)))
-			return -EFAULT;
-		return 0;
+		return access_ok(buf, c->len) ? 0 : -EFAULT;
 	}
 	if (c->len > ch->msg_max)
 		return -EMSGSIZE;
@@ -141,7 +167,9 @@ struct kchan_sel *kchan_sel_build(const struct kchan_select *req,
 				  struct kchan_sel_small *small, int *bad)
 {
 	struct kchan_case __user *ucases = u64_to_user_ptr(req->cases);
-	struct kchan_case c;
+	struct kchan_case chunk[KCHAN_SEL_CHUNK];
+	void __user *faulted = NULL;
+	size_t fault, faulted_len = 0;
 	struct kchan_sel *sel;
 	unsigned int i, n = req->ncases;
 	int ret;
@@ -175,14 +203,34 @@ struct kchan_sel *kchan_sel_build(const struct kchan_select *req,
 		sel->order[i] = i;
 	}
 	for (i = 0; i < n; i++) {
+		struct kchan_ticket *t = &sel->tickets[i];
+		unsigned int k = i % KCHAN_SEL_CHUNK;
+
 		sel->n = i + 1;	/* what kchan_sel_free() must undo */
-		if (copy_from_user(&c, &ucases[i], sizeof(c))) {
+		if (!k && copy_from_user(chunk, &ucases[i],
+					 min(n - i, KCHAN_SEL_CHUNK) *
+					 sizeof(*chunk))) {
 			ret = -EFAULT;
 			goto err;
 		}
-		ret = kchan_case_build(&sel->tickets[i], &c);
+		ret = kchan_case_build(t, &chunk[k]);
 		if (ret)
 			goto err;
+		if (!t->chan || t->send)
+			continue;
+		/*
+		 * Fault the receive buffer in now, so that a bad one fails
+		 * the select before anything commits. Cases often share one
+		 * buffer: it is checked once.
+		 */
+		fault = min_t(size_t, t->room, t->chan->msg_max);
+		if (t->ubuf == faulted && fault <= faulted_len)
+			continue;
+		ret = kchan_probe_writable(t->ubuf, fault);
+		if (ret)
+			goto err;
+		faulted = t->ubuf;
+		faulted_len = fault;
 	}
 	sel->n = n;
 	return sel;
@@ -214,13 +262,32 @@ static void kchan_sel_offer(struct kchan_ticket *t)
 	kchan_wake_pollers(ch, t->send ? EPOLLIN : EPOLLOUT);
 }
 
+/*
+ * Could @t complete now? A lockless guess, as poll's: the offer under the
+ * channel lock decides.
+ */
+static bool kchan_sel_looks_ready(struct kchan_ticket *t)
+{
+	__poll_t mask = kchan_readiness(t->chan, t->send ? FMODE_WRITE :
+							   FMODE_READ);
+
+	return mask & (EPOLLIN | EPOLLOUT | EPOLLHUP);
+}
+
 /**
- * kchan_sel_start() - offer the cases until one commits or all are queued.
+ * kchan_sel_start() - offer the cases until one commits, or all are queued.
  * @sel: a built select
+ * @queue: queue every case if none is ready (false: a non-blocking select
+ *	only tries the cases that look ready)
+ *
+ * First, in a random order drawn as it goes (array order with
+ * KCHAN_SELECT_PRIORITY), only the cases that look ready are offered, so
+ * that a select with a ready case locks few channels. Then the rest are
+ * queued, so that a peer arriving later finds them.
  *
  * Context: process context; takes each channel's lock in turn.
  */
-void kchan_sel_start(struct kchan_sel *sel)
+void kchan_sel_start(struct kchan_sel *sel, bool queue)
 {
 	bool priority = sel->flags & KCHAN_SELECT_PRIORITY;
 	struct kchan_ticket *t;
@@ -232,8 +299,20 @@ void kchan_sel_start(struct kchan_sel *sel)
 			swap(sel->order[i], sel->order[j]);
 		}
 		t = &sel->tickets[sel->order[i]];
-		if (!t->chan)
+		if (!t->chan || !kchan_sel_looks_ready(t))
 			continue;
+		t->offered = true;
+		kchan_sel_offer(t);
+		if (READ_ONCE(sel->w->state) != KCHAN_W_WAITING)
+			return;
+	}
+	if (!queue)
+		return;
+	for (i = 0; i < sel->n; i++) {
+		t = &sel->tickets[sel->order[i]];
+		if (!t->chan || t->offered)
+			continue;
+		t->offered = true;
 		kchan_sel_offer(t);
 		if (READ_ONCE(sel->w->state) != KCHAN_W_WAITING)
 			return;
@@ -373,7 +452,7 @@ long kchan_select_ioctl(struct kchan_select __user *ureq)
 	sel->w->nonblock = req.flags & KCHAN_SELECT_NONBLOCK;
 	deadline = ns_to_ktime(req.deadline_ns);
 
-	kchan_sel_start(sel);
+	kchan_sel_start(sel, !sel->w->nonblock);
 	if (sel->w->nonblock && kchan_cancel(sel->w)) {
 		kchan_sel_free(sel);
 		return -EAGAIN;

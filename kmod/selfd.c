@@ -85,7 +85,7 @@ static int kchan_selfd_arm(struct kchan_selfd *sf,
 	mmgrab(current->mm);
 	sf->mm = current->mm;
 	WRITE_ONCE(sf->sel, sel);
-	kchan_sel_start(sel);
+	kchan_sel_start(sel, true);
 out:
 	mutex_unlock(&sf->mutex);
 	return ret;

@@ -38,6 +38,7 @@ void kchan_ticket_init(struct kchan_ticket *t, struct kchan_waiter *w,
 	t->waiter = w;
 	t->chan = ch;
 	t->send = send;
+	t->offered = false;
 	t->msg = NULL;
 	t->room = 0;
 	t->ubuf = NULL;
