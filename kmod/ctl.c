@@ -232,7 +232,8 @@ static long kchan_ctl_ioctl(struct file *file, unsigned int cmd,
 	case KCHAN_CTL_UNLINK:
 		return kchan_ctl_unlink(uarg);
 	case KCHAN_CTL_SELECT:
-		return kchan_select_ioctl(uarg);
+		return kchan_select_ioctl(uarg,
+					  (struct kchan_sel **)&file->private_data);
 	case KCHAN_CTL_SELECT_FD:
 		return kchan_selfd_create(arg);
 	default:
@@ -240,8 +241,27 @@ static long kchan_ctl_ioctl(struct file *file, unsigned int cmd,
 	}
 }
 
+/*
+ * A control file's private_data is the slot where a select keeps its
+ * allocation for the next one (select.c); the misc core's pointer to the
+ * device is not needed.
+ */
+static int kchan_ctl_open(struct inode *inode, struct file *file)
+{
+	file->private_data = NULL;
+	return 0;
+}
+
+static int kchan_ctl_release(struct inode *inode, struct file *file)
+{
+	kchan_sel_spare_free(file->private_data);
+	return 0;
+}
+
 static const struct file_operations kchan_ctl_fops = {
 	.owner		= THIS_MODULE,
+	.open		= kchan_ctl_open,
+	.release	= kchan_ctl_release,
 	.unlocked_ioctl	= kchan_ctl_ioctl,
 	.compat_ioctl	= compat_ptr_ioctl,
 };

@@ -26,6 +26,8 @@ struct kchan_sel {
 	unsigned int n;
 	u32 flags;			/* KCHAN_SELECT_* */
 	bool heap;			/* allocated, not the caller's */
+	unsigned int cap;		/* heap: the cases it has room for */
+	struct kchan_sel **spare;	/* heap: kept here when freed, if free */
 	u32 *order;			/* the offer order, shuffled lazily */
 	struct kchan_ticket *tickets;	/* one per case, in case order */
 };
@@ -40,13 +42,16 @@ struct kchan_sel_small {
 
 struct kchan_sel *kchan_sel_build(const struct kchan_select *req,
 				  u32 extra_flags, struct kchan_waiter *w,
-				  struct kchan_sel_small *small, int *bad);
+				  struct kchan_sel_small *small,
+				  struct kchan_sel **spare, int *bad);
 void kchan_sel_start(struct kchan_sel *sel, bool queue);
 void kchan_sel_result(struct kchan_sel *sel, struct kchan_select_result *res);
 void kchan_sel_done(struct kchan_sel *sel, struct kchan_select_result *res);
 void kchan_sel_drop(struct kchan_sel *sel);
 void kchan_sel_free(struct kchan_sel *sel);
-long kchan_select_ioctl(struct kchan_select __user *ureq);
+long kchan_select_ioctl(struct kchan_select __user *ureq,
+			struct kchan_sel **spare);
+void kchan_sel_spare_free(struct kchan_sel *spare);
 long kchan_selfd_create(unsigned long fd_flags);
 
 /* fops.c: channel files */

@@ -8,7 +8,8 @@
  * names its case and nothing was offered.
  *
  * Then the cases are offered one channel at a time, in a random order
- * drawn as we go (a lazy Fisher-Yates shuffle) or in array order for
+ * drawn as we go (a lazy Fisher-Yates shuffle, seeded once per select
+ * from the kernel's CRNG) or in array order for
  * KCHAN_SELECT_PRIORITY. An offer queues the case's ticket and runs the
  * channel's match. The first pass offers only the cases that look ready
  * (a lockless look, as poll's), so a select with a ready case locks few
@@ -63,8 +64,21 @@ void kchan_sel_free(struct kchan_sel *sel)
 		if (t->chan)
 			kchan_put(t->chan);
 	}
-	if (sel->heap)
-		kvfree(sel);
+	if (!sel->heap)
+		return;
+	/* Keep one allocation for the next big select through this file. */
+	if (sel->spare && !cmpxchg(sel->spare, NULL, sel))
+		return;
+	kvfree(sel);
+}
+
+/**
+ * kchan_sel_spare_free() - free the allocation a file kept for selects.
+ * @spare: what its slot held, or NULL
+ */
+void kchan_sel_spare_free(struct kchan_sel *spare)
+{
+	kvfree(spare);
 }
 
 static struct kchan *kchan_case_chan(int fd, fmode_t need)
@@ -157,6 +171,8 @@ static int kchan_case_build(struct kchan_ticket *t,
  *     select's own, for the current task
  * @small: the caller's room for a select of up to KCHAN_SEL_SMALL cases,
  *     or NULL
+ * @spare: a slot where a bigger select's allocation is kept between
+ *     selects (slab memory comes zeroed, which costs), or NULL
  * @bad: set to the index of the case an error belongs to, else -1
  *
  * Context: process context, may sleep.
@@ -164,10 +180,12 @@ static int kchan_case_build(struct kchan_ticket *t,
  */
 struct kchan_sel *kchan_sel_build(const struct kchan_select *req,
 				  u32 extra_flags, struct kchan_waiter *w,
-				  struct kchan_sel_small *small, int *bad)
+				  struct kchan_sel_small *small,
+				  struct kchan_sel **spare, int *bad)
 {
 	struct kchan_case __user *ucases = u64_to_user_ptr(req->cases);
-	struct kchan_case chunk[KCHAN_SEL_CHUNK];
+	/* Filled before use; not worth zeroing on every select. */
+	struct kchan_case chunk[KCHAN_SEL_CHUNK] __uninitialized;
 	void __user *faulted = NULL;
 	size_t fault, faulted_len = 0;
 	struct kchan_sel *sel;
@@ -179,21 +197,33 @@ struct kchan_sel *kchan_sel_build(const struct kchan_select *req,
 	    req->reserved[0] || req->reserved[1] ||
 	    n > READ_ONCE(kchan_max_select_cases))
 		return ERR_PTR(-EINVAL);
+	/* Not zeroed: every field and ticket is set below. */
 	if (small && n <= KCHAN_SEL_SMALL) {
-		memset(small, 0, sizeof(*small));
 		sel = &small->sel;
+		sel->heap = false;
 		sel->tickets = small->tickets;
 		sel->order = small->order;
 	} else {
-		sel = kvzalloc(sizeof(*sel) + n * (sizeof(*sel->tickets) +
-						   sizeof(*sel->order)),
-			       GFP_KERNEL_ACCOUNT);
-		if (!sel)
-			return ERR_PTR(-ENOMEM);
+		sel = spare ? xchg(spare, NULL) : NULL;
+		if (sel && sel->cap < n) {
+			kvfree(sel);
+			sel = NULL;
+		}
+		if (!sel) {
+			sel = kvmalloc(sizeof(*sel) +
+				       n * (sizeof(*sel->tickets) +
+					    sizeof(*sel->order)),
+				       GFP_KERNEL_ACCOUNT);
+			if (!sel)
+				return ERR_PTR(-ENOMEM);
+			sel->cap = n;
+		}
 		sel->heap = true;
+		sel->spare = spare;
 		sel->tickets = (struct kchan_ticket *)(sel + 1);
-		sel->order = (u32 *)&sel->tickets[n];
+		sel->order = (u32 *)&sel->tickets[sel->cap];
 	}
+	sel->n = 0;
 	sel->flags = req->flags;
 	sel->w = w ? w : &sel->own;
 	if (!w)
@@ -290,12 +320,22 @@ static bool kchan_sel_looks_ready(struct kchan_ticket *t)
 void kchan_sel_start(struct kchan_sel *sel, bool queue)
 {
 	bool priority = sel->flags & KCHAN_SELECT_PRIORITY;
+	u32 x = priority || sel->n < 2 ? 0 : get_random_u32() | 1;
 	struct kchan_ticket *t;
 	unsigned int i, j;
 
 	for (i = 0; i < sel->n; i++) {
 		if (!priority) {
-			j = i + get_random_u32_below(sel->n - i);
+			/*
+			 * One random seed per select, then xorshift32 and a
+			 * multiply-shift into [i, n): a bias of at most
+			 * n / 2^32, far below what fairness can see, and
+			 * much cheaper than a CRNG draw per case.
+			 */
+			x ^= x << 13;
+			x ^= x >> 17;
+			x ^= x << 5;
+			j = i + (u32)(((u64)x * (sel->n - i)) >> 32);
 			swap(sel->order[i], sel->order[j]);
 		}
 		t = &sel->tickets[sel->order[i]];
@@ -424,14 +464,17 @@ static void kchan_select_put(struct kchan_select __user *ureq, int index,
  * kchan_select_ioctl() - KCHAN_CTL_SELECT: a blocking (or non-blocking)
  * select.
  * @ureq: the user's struct kchan_select
+ * @spare: the calling file's slot for a spare allocation
  *
  * Context: process context, may sleep.
  * Return: the index of the case that completed, or -errno.
  */
-long kchan_select_ioctl(struct kchan_select __user *ureq)
+long kchan_select_ioctl(struct kchan_select __user *ureq,
+			struct kchan_sel **spare)
 {
 	struct kchan_select_result res;
-	struct kchan_sel_small small;
+	/* Set up by kchan_sel_build(); not worth zeroing on every select. */
+	struct kchan_sel_small small __uninitialized;
 	struct kchan_select req;
 	struct kchan_sel *sel;
 	ktime_t deadline;
@@ -444,7 +487,8 @@ long kchan_select_ioctl(struct kchan_select __user *ureq)
 	    put_user(0, &ureq->len))
 		return -EFAULT;
 	sel = kchan_sel_build(&req, KCHAN_SELECT_NONBLOCK |
-				    KCHAN_SELECT_DEADLINE, NULL, &small, &bad);
+				    KCHAN_SELECT_DEADLINE, NULL, &small, spare,
+			      &bad);
 	if (IS_ERR(sel)) {
 		kchan_select_put(ureq, bad, 0, 0);
 		return PTR_ERR(sel);

@@ -72,7 +72,7 @@ static int kchan_selfd_arm(struct kchan_selfd *sf,
 	kchan_waiter_init(&sf->w, NULL, 0);
 	sf->w.task = NULL;
 	sf->w.wq = &sf->wq;
-	sel = kchan_sel_build(&req, 0, &sf->w, NULL, &bad);
+	sel = kchan_sel_build(&req, 0, &sf->w, NULL, NULL, &bad);
 	if (IS_ERR(sel)) {
 		if (put_user(bad, &ureq->index))
 			pr_debug("kchan: select case index not written back\n");
