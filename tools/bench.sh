@@ -6,6 +6,8 @@
 #   bench/results.csv   the rows as chanbench wrote them
 #   bench/results.md    the headline ratios, the targets and every row
 #   bench/ratios.svg    bar charts of the ratios (tools/bench_plot.py)
+#   README.md           its Performance section's generated part (only
+#                       when writing to bench/)
 #
 #   tools/bench.sh [CHANBENCH OPTIONS]     e.g. --full, --runs 15, --quick
 #
@@ -79,12 +81,14 @@ accel=TCG
 
 mkdir -p "$out"
 cp "$work/results.csv" "$out/results.csv"
+readme=()
+[[ $out == bench ]] && readme=(--readme README.md)
 python3 tools/bench_plot.py "$out/results.csv" \
-	--md "$out/results.md" --svg "$out/ratios.svg" \
+	--md "$out/results.md" --svg "$out/ratios.svg" "${readme[@]}" \
 	--meta "date=$(date -u '+%Y-%m-%d %H:%M UTC')" \
 	--meta "commit=$rev" \
 	--meta "module=$module" \
 	--meta "guest kernel=${guest_kernel:-unknown}" \
 	--meta "VM=QEMU $accel, 2 vCPUs (tools/vm), host CPU ${cpu:-unknown}, $(nproc) host cores" \
 	--meta "chanbench options=${*:-(default)}"
-echo "bench.sh: wrote $out/results.csv, $out/results.md, $out/ratios.svg"
+echo "bench.sh: wrote $out/results.csv, $out/results.md, $out/ratios.svg${readme:+ and README.md's Performance section}"
