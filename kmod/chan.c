@@ -61,18 +61,68 @@
 
 static atomic64_t kchan_next_id = ATOMIC64_INIT(0);
 
-struct kchan_msg *kchan_msg_alloc(size_t len)
+/* Largest message a channel keeps for reuse once it is received. */
+#define KCHAN_SPARE_MAX	4096
+
+static struct kchan_msg *kchan_msg_new(size_t len)
 {
+	size_t bytes = struct_size_t(struct kchan_msg, data, len);
 	struct kchan_msg *msg;
 
-	msg = kvmalloc(struct_size(msg, data, len), GFP_KERNEL_ACCOUNT);
-	if (msg)
-		msg->len = len;
+	/* Whatever the slab rounds up to is room a later message can use. */
+	if (bytes <= KMALLOC_MAX_CACHE_SIZE)
+		bytes = kmalloc_size_roundup(bytes);
+	msg = kvmalloc(bytes, GFP_KERNEL_ACCOUNT);
+	if (!msg)
+		return NULL;
+	msg->size = bytes - offsetof(struct kchan_msg, data);
+	msg->len = len;
 	return msg;
 }
 
-void kchan_msg_free(struct kchan_msg *msg)
+/**
+ * kchan_msg_alloc() - a message of @len bytes for @ch.
+ * @ch: the channel it is for; its spare message is used if big enough
+ * @len: 1..msg_max
+ *
+ * Each channel keeps the last message it delivered (up to
+ * KCHAN_SPARE_MAX bytes) for its next send, as a pipe keeps a page: a
+ * stream or a ping-pong then neither allocates nor clears memory per
+ * message (the kernel may zero every allocation, init_on_alloc).
+ *
+ * Context: process context, may sleep.
+ * Return: the message, its contents undefined, or NULL.
+ */
+struct kchan_msg *kchan_msg_alloc(struct kchan *ch, size_t len)
 {
+	struct kchan_msg *msg = NULL;
+
+	if (READ_ONCE(ch->spare))
+		msg = xchg(&ch->spare, NULL);
+	if (msg && msg->size < len) {
+		kvfree(msg);
+		msg = NULL;
+	}
+	if (!msg)
+		return kchan_msg_new(len);
+	msg->len = len;
+	return msg;
+}
+
+/**
+ * kchan_msg_free() - done with a message: keep it as @ch's spare, or free it.
+ * @ch: the channel it came from, or NULL to free it
+ * @msg: the message, or NULL
+ *
+ * Context: any; never sleeps.
+ */
+void kchan_msg_free(struct kchan *ch, struct kchan_msg *msg)
+{
+	if (!msg)
+		return;
+	if (ch && msg->size <= KCHAN_SPARE_MAX && !READ_ONCE(ch->spare) &&
+	    !cmpxchg(&ch->spare, NULL, msg))
+		return;
 	kvfree(msg);
 }
 
@@ -120,7 +170,8 @@ static void kchan_release(struct kref *ref)
 
 	kchan_list_del(ch);
 	list_for_each_entry_safe(msg, tmp, &ch->buf, node)
-		kchan_msg_free(msg);
+		kchan_msg_free(NULL, msg);
+	kchan_msg_free(NULL, ch->spare);
 	kchan_user_uncharge(ch->user);
 	kfree(ch->name);
 	kfree(ch);

@@ -24,6 +24,7 @@ struct kchan_msg {
 	struct list_head node;		/* on kchan.buf while buffered */
 	struct kchan_ticket *sender;	/* rendezvous: the claimed sender */
 	bool holds_slot;		/* taken from buf, slot still reserved */
+	u32 size;			/* room in data[], at least len */
 	bool kept;			/* rendezvous: its send completed when an
 					 * armed select took it; a failed copy
 					 * puts it back in buf, never drops it */
@@ -97,6 +98,8 @@ struct kchan {
 	atomic_t writers;		/* write-capable files, for autoclose */
 	struct kref ref;
 
+	struct kchan_msg *spare;	/* a freed message kept for reuse */
+
 	struct kchan_user *user;	/* charged for this channel */
 	struct kchan_node *node;	/* named channel's device, or NULL */
 	const char *name;		/* set once, before node */
@@ -107,8 +110,8 @@ struct kchan *kchan_alloc(u32 capacity, u32 msg_max, u32 flags);
 void kchan_get(struct kchan *ch);
 void kchan_put(struct kchan *ch);
 
-struct kchan_msg *kchan_msg_alloc(size_t len);
-void kchan_msg_free(struct kchan_msg *msg);
+struct kchan_msg *kchan_msg_alloc(struct kchan *ch, size_t len);
+void kchan_msg_free(struct kchan *ch, struct kchan_msg *msg);
 
 ssize_t kchan_send(struct kchan *ch, struct kchan_msg *msg, bool nonblock);
 ssize_t kchan_recv(struct kchan *ch, struct iov_iter *to, bool nonblock);

@@ -32,11 +32,11 @@ static ssize_t kchan_fop_write_iter(struct kiocb *iocb, struct iov_iter *from)
 		return -EINVAL;
 	if (len > ch->msg_max)
 		return -EMSGSIZE;
-	msg = kchan_msg_alloc(len);
+	msg = kchan_msg_alloc(ch, len);
 	if (!msg)
 		return -ENOMEM;
 	if (!copy_from_iter_full(msg->data, len, from)) {
-		kchan_msg_free(msg);
+		kchan_msg_free(ch, msg);
 		return -EFAULT;
 	}
 	return kchan_send(ch, msg, kchan_nonblock(iocb));

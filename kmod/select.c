@@ -60,7 +60,7 @@ void kchan_sel_free(struct kchan_sel *sel)
 	for (i = 0; i < sel->n; i++) {
 		t = &sel->tickets[i];
 		if (t->send)
-			kchan_msg_free(t->msg);
+			kchan_msg_free(t->chan, t->msg);
 		if (t->chan)
 			kchan_put(t->chan);
 	}
@@ -151,7 +151,7 @@ static int kchan_case_build(struct kchan_ticket *t,
 	}
 	if (c->len > ch->msg_max)
 		return -EMSGSIZE;
-	msg = kchan_msg_alloc(c->len);
+	msg = kchan_msg_alloc(ch, c->len);
 	if (!msg)
 		return -ENOMEM;
 	msg->sender = NULL;

@@ -221,15 +221,29 @@ ssize_t kchan_send(struct kchan *ch, struct kchan_msg *msg, bool nonblock)
 	spin_lock(&ch->lock);
 	if (ch->closed) {
 		spin_unlock(&ch->lock);
-		kchan_msg_free(msg);
+		kchan_msg_free(ch, msg);
 		return -EPIPE;
+	}
+	/*
+	 * Room in the buffer and nobody queued on either side (queued
+	 * receivers get messages directly, queued senders go first): the
+	 * message goes straight in, with no ticket to queue and wait on.
+	 */
+	if (ch->count + ch->taken < ch->capacity && !ch->nsend && !ch->nrecv) {
+		ret = msg->len;
+		list_add_tail(&msg->node, &ch->buf);
+		WRITE_ONCE(ch->count, ch->count + 1);
+		ch->sent++;
+		spin_unlock(&ch->lock);
+		kchan_wake_pollers(ch, EPOLLIN);
+		return ret;
 	}
 	kchan_enqueue(ch, &t);
 	kchan_match(ch);
 	if (nonblock && READ_ONCE(w.state) == KCHAN_W_WAITING) {
 		kchan_unqueue(ch, &t);
 		spin_unlock(&ch->lock);
-		kchan_msg_free(msg);
+		kchan_msg_free(ch, msg);
 		return -EAGAIN;
 	}
 	spin_unlock(&ch->lock);
@@ -237,7 +251,7 @@ ssize_t kchan_send(struct kchan *ch, struct kchan_msg *msg, bool nonblock)
 
 	ret = kchan_wait(&w, NULL);
 	if (ret < 0)
-		kchan_msg_free(t.msg);	/* unless abandoned to a receiver */
+		kchan_msg_free(ch, t.msg);	/* unless abandoned to a receiver */
 	return ret;
 }
 
@@ -309,7 +323,7 @@ ssize_t kchan_settle(struct kchan *ch, struct kchan_msg *msg,
 	kchan_wake_pollers(ch, copied ? EPOLLOUT : EPOLLIN);
 
 	/* Ours unless it went back: copied, or its sender died meanwhile. */
-	kchan_msg_free(msg);
+	kchan_msg_free(ch, msg);
 	return copied ? (ssize_t)len : -EFAULT;
 }
 
@@ -338,6 +352,22 @@ ssize_t kchan_recv(struct kchan *ch, struct iov_iter *to, bool nonblock)
 	t.room = iov_iter_count(to);
 
 	spin_lock(&ch->lock);
+	/*
+	 * A buffered message and no receiver queued ahead of us: take the
+	 * head (keeping its slot until the copy succeeded, as the match
+	 * would), with no ticket to queue and wait on.
+	 */
+	msg = ch->count && !ch->nrecv ?
+	      list_first_entry(&ch->buf, struct kchan_msg, node) : NULL;
+	if (msg && msg->len <= t.room) {
+		list_del(&msg->node);
+		WRITE_ONCE(ch->count, ch->count - 1);
+		WRITE_ONCE(ch->taken, ch->taken + 1);
+		msg->holds_slot = true;
+		ch->inflight++;
+		spin_unlock(&ch->lock);
+		goto copy;
+	}
 	kchan_enqueue(ch, &t);
 	kchan_match(ch);
 	if (READ_ONCE(w.state) == KCHAN_W_WAITING &&
@@ -357,6 +387,7 @@ ssize_t kchan_recv(struct kchan *ch, struct iov_iter *to, bool nonblock)
 	if (ret <= 0)
 		return ret;
 	msg = w.msg;
+copy:
 	copied = copy_to_iter(msg->data, msg->len, to) == msg->len;
 	return kchan_settle(ch, msg, copied);
 }
