@@ -709,6 +709,30 @@ TEST_F(named, rendezvous_nonblocking_send_succeeds_when_receiver_waits)
 }
 
 /*
+ * Lengths going up and down through one channel: each message keeps its
+ * own length and bytes (a channel reuses the buffers of messages it has
+ * delivered).
+ */
+TEST_F(chan, message_lengths_up_and_down)
+{
+	static const size_t lens[] = { MSG_MAX, 1, 17, MSG_MAX - 1, 2, 40, 1 };
+	unsigned char msg[MSG_MAX], buf[MSG_MAX];
+	struct kchan_op rx;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(lens); i++) {
+		kchan_fill(msg, lens[i], 30 + i);
+		memset(buf, 0xee, sizeof(buf));
+		ASSERT_EQ(0, kchan_op_recv(&rx, self->fd, buf, sizeof(buf)));
+		ASSERT_EQ((ssize_t)lens[i], kchan_send(self->fd, msg, lens[i]));
+		ASSERT_EQ((ssize_t)lens[i], kchan_op_result(&rx));
+		EXPECT_TRUE(kchan_check(buf, lens[i], 30 + i));
+		if (lens[i] < sizeof(buf))
+			EXPECT_EQ(0xee, buf[lens[i]]);
+	}
+}
+
+/*
  * A non-blocking rendezvous send handed to a waiting receiver whose copy
  * then fails is not sent: it fails with EAGAIN instead of waiting in line
  * for the next receiver, and nothing is left queued.
