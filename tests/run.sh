@@ -104,9 +104,10 @@ count_shell() {
 
 # Run one program: KIND is "kselftest" or "shell".
 run_one() {
-	local kind=$1 path=$2 n=$3 name mark log status problems
+	local kind=$1 path=$2 n=$3 name mark log status problems start
 
 	name=$(basename "$path")
+	start=$SECONDS
 	log="$workdir/$n.log"
 	echo "=== $name"
 	mark=$(kmsg_mark "$name" "$n")
@@ -133,6 +134,7 @@ run_one() {
 		echo "$problems" | sed 's/^/  kernel: /'
 		failed=$((failed + 1))
 	fi
+	echo "run.sh: $name: $((SECONDS - start)) s"
 }
 
 # The programs to run, as "kind path" lines.
