@@ -104,10 +104,12 @@ count_shell() {
 
 # Run one program: KIND is "kselftest" or "shell".
 run_one() {
-	local kind=$1 path=$2 n=$3 name mark log status problems start
+	local kind=$1 path=$2 n=$3 name mark log status problems start had_module
 
 	name=$(basename "$path")
 	start=$SECONDS
+	had_module=0
+	[ -d /sys/module/kchan ] && had_module=1
 	log="$workdir/$n.log"
 	echo "=== $name"
 	mark=$(kmsg_mark "$name" "$n")
@@ -126,6 +128,13 @@ run_one() {
 		count_shell "$name" "$status"
 	else
 		count_kselftest "$name" "$status" "$log"
+	fi
+
+	if [ "$had_module" = 1 ] && [ ! -d /sys/module/kchan ]; then
+		echo "run.sh: $name: left kchan unloaded: counted as 1 failure"
+		failed=$((failed + 1))
+		# The next programs need it: load it again.
+		[ -n "${KCHAN_MODULE:-}" ] && insmod "$KCHAN_MODULE"
 	fi
 
 	problems=$(kmsg_problems_since "$mark")
