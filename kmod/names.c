@@ -124,6 +124,14 @@ static struct attribute *kchan_node_attrs[] = {
 };
 ATTRIBUTE_GROUPS(kchan_node);
 
+/*
+ * devtmpfs asks for the path when it creates the node and again when it
+ * removes it, and cannot report a failure either time: a NULL here makes
+ * it fall back to the bare device name, creating /dev/NAME, or leaving
+ * /dev/chan/NAME behind after the name is gone (and once its minor is
+ * reused, that stale node opens another channel). The string is a few
+ * bytes, so it is allocated with __GFP_NOFAIL.
+ */
 static char *kchan_node_devnode(KCHAN_DEVNODE_CONST struct device *dev,
 				umode_t *mode, kuid_t *uid, kgid_t *gid)
 {
@@ -135,7 +143,7 @@ static char *kchan_node_devnode(KCHAN_DEVNODE_CONST struct device *dev,
 		*uid = node->uid;
 	if (gid)
 		*gid = node->gid;
-	return kasprintf(GFP_KERNEL, "chan/%s", dev_name(dev));
+	return kasprintf(GFP_KERNEL | __GFP_NOFAIL, "chan/%s", dev_name(dev));
 }
 
 static void kchan_node_release(struct device *dev)

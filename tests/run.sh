@@ -104,9 +104,12 @@ count_shell() {
 
 # Run one program: KIND is "kselftest" or "shell".
 run_one() {
-	local kind=$1 path=$2 n=$3 name mark log status problems
+	local kind=$1 path=$2 n=$3 name mark log status problems start had_module
 
 	name=$(basename "$path")
+	start=$SECONDS
+	had_module=0
+	[ -d /sys/module/kchan ] && had_module=1
 	log="$workdir/$n.log"
 	echo "=== $name"
 	mark=$(kmsg_mark "$name" "$n")
@@ -127,12 +130,20 @@ run_one() {
 		count_kselftest "$name" "$status" "$log"
 	fi
 
+	if [ "$had_module" = 1 ] && [ ! -d /sys/module/kchan ]; then
+		echo "run.sh: $name: left kchan unloaded: counted as 1 failure"
+		failed=$((failed + 1))
+		# The next programs need it: load it again.
+		[ -n "${KCHAN_MODULE:-}" ] && insmod "$KCHAN_MODULE"
+	fi
+
 	problems=$(kmsg_problems_since "$mark")
 	if [ -n "$problems" ]; then
 		echo "run.sh: $name: kernel log reports a problem: counted as 1 failure"
 		echo "$problems" | sed 's/^/  kernel: /'
 		failed=$((failed + 1))
 	fi
+	echo "run.sh: $name: $((SECONDS - start)) s"
 }
 
 # The programs to run, as "kind path" lines.

@@ -12,7 +12,10 @@ set -u
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export PATH="$repo/tools:$PATH"
 
-T=20			# seconds any single step may take
+# Seconds any single step may take. Generous: a step in the background
+# also waits out the commands run meanwhile, and on the debug kernel under
+# emulation each of those takes seconds.
+T=120
 names="sh-buf sh-rv sh-auto sh-mode sh-head"
 tmp=
 
