@@ -5,6 +5,7 @@
 # make check      install what is missing, build, run every test in the VM
 # make check-debug   the suite on a KASAN/lockdep/kmemleak/UBSAN kernel
 # make check-kcsan   the concurrency tests on a KCSAN kernel
+# make debug-kernel  build (or find cached) the debug kernel; print its tree
 # make bench      chanbench in the VM: bench/results.{csv,md} and ratios.svg
 # make deps       install the Debian packages the project needs
 # make style      checkpatch on the project's sources
@@ -23,7 +24,7 @@ TEST_SRCS := $(wildcard tests/*.c)
 TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 HARNESS   := $(BUILD)/include/kselftest_harness.h
 
-.PHONY: all module tools tests deps deps-quiet demo check check-debug check-kcsan bench clean style
+.PHONY: all module tools tests deps deps-quiet demo check check-debug check-kcsan debug-kernel bench clean style
 
 all: module tools tests
 
@@ -74,6 +75,9 @@ check-debug: deps-quiet
 check-kcsan: deps-quiet
 	$(MAKE) tools tests
 	tools/check-kernel kcsan
+
+debug-kernel: deps-quiet
+	tools/debug-kernel debug
 
 bench: deps-quiet
 	$(MAKE) module $(BUILD)/chanbench
