@@ -33,7 +33,7 @@ struct kchan_sel {
 };
 
 /* Room for a small select on the caller's stack: no allocation. */
-#define KCHAN_SEL_SMALL	8
+#define KCHAN_SEL_SMALL	4
 struct kchan_sel_small {
 	struct kchan_sel sel;
 	struct kchan_ticket tickets[KCHAN_SEL_SMALL];
