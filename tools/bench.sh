@@ -91,4 +91,4 @@ python3 tools/bench_plot.py "$out/results.csv" \
 	--meta "guest kernel=${guest_kernel:-unknown}" \
 	--meta "VM=QEMU $accel, 2 vCPUs (tools/vm), host CPU ${cpu:-unknown}, $(nproc) host cores" \
 	--meta "chanbench options=${*:-(default)}"
-echo "bench.sh: wrote $out/results.csv, $out/results.md, $out/ratios.svg${readme:+ and README.md's Performance section}"
+echo "bench.sh: wrote $out/results.csv, $out/results.md, $out/ratios.svg${readme:+ and the Performance section of README.md}"
