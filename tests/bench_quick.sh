@@ -35,7 +35,7 @@ if [ ! -s "$tmp/quick.csv" ]; then
 fi
 
 # A median must look like a plain number (not empty, nan or inf) above 0.
-awk -F, -v want="rtt stream uring wake select memory" '
+awk -F, -v want="rtt stream uring fan wake select memory" '
 	NR == 1 {
 		for (i = 1; i <= NF; i++)
 			col[$i] = i

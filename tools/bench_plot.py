@@ -241,6 +241,19 @@ def write_md(rows, meta, path):
                        "x pipe", "sys/op", "note"], lines)
         s += "\n"
 
+    s += "## Fan-in and fan-out: senders -> receivers on one object\n\n"
+    lines = []
+    for key, g in groups(rows, "fan").items():
+        for r in g:
+            lines.append([r["mode"], r["mechanism"], r["capacity"],
+                          fmt(r["median"], 0), fmt(r["x_pipe"]),
+                          fmt(r["x_seqpacket"]), fmt(r["x_mqueue"]),
+                          fmt(r["switches_per_op"])])
+    if lines:
+        s += md_table(["shape", "mechanism", "capacity", "ns/msg", "x pipe",
+                       "x seqpacket", "x mqueue", "sw/op"], lines)
+        s += "\n"
+
     s += "## Wake-ups: 16 idle receivers, one message\n\n"
     lines = [[r["mechanism"], r["mode"], fmt(r["wakeups_per_op"]),
               fmt(r["syscalls_per_op"]), fmt(r["median"], 0)]
@@ -427,6 +440,11 @@ def write_svg(rows, path):
          grouped("stream", gl), lambda r: r["x_pipe"], True, "x pipe"),
         ("io_uring streaming, per message: time / pipe (log scale)",
          grouped("uring", gl), lambda r: r["x_pipe"], True, "x pipe"),
+        ("Fan-in and fan-out, per message: time / pipe (log scale; below 1 "
+         "is faster)",
+         [((r0["mode"], ""), g) for g in groups(rows, "fan").values()
+          for r0 in g[:1]],
+         lambda r: r["x_pipe"], True, "x pipe"),
         ("Select, one of N cases ready: time / poll() over N eventfds "
          "(log scale; below 1 is faster)",
          [((r0["mode"], ""), g) for g in groups(rows, "select").values()

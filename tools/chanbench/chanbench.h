@@ -9,6 +9,7 @@
  *   pair.c    two-sided workloads (rtt, stream, uring): batches, groups
  *   wake.c    16 idle receivers, one message
  *   select.c  select over 1, 8, 64 cases against poll() over eventfds
+ *   fan.c     fan-in and fan-out: 4->1, 1->4, 4->4 threads on one object
  *   memory.c  slab memory per idle object
  */
 #ifndef CHANBENCH_H
@@ -145,7 +146,7 @@ void xrecv(struct side *s, int dir);
 void uring_stream(struct side *s, bool wr, long total, long warm,
 		  void (*mark)(void *), void *arg);
 
-/* pair.c, wake.c, select.c, memory.c */
+/* pair.c, wake.c, select.c, fan.c, memory.c */
 
 extern int uring_workers_seen;
 
@@ -153,6 +154,7 @@ void bench_rtt(void);
 void bench_stream(bool uring);
 void bench_wake(void);
 void bench_select(void);
+void bench_fan(void);
 void bench_memory(void);
 
 #endif /* CHANBENCH_H */

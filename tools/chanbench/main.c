@@ -14,6 +14,7 @@
  *   wake    16 idle receivers, one message: wake-ups per message
  *   select  select over 1, 8 and 64 cases, one ready, against poll() over
  *           as many eventfds
+ *   fan     fan-in and fan-out: 4->1, 1->4 and 4->4 threads on one object
  *   memory  kernel slab memory per idle object (10^4 of each)
  *
  * Counts beside the times: syscalls per op (those the loop issued, counted
@@ -205,7 +206,8 @@ static const char usage_text[] =
 	"  --runs N       measured runs per mechanism (default 10)\n"
 	"  --target-ms MS length of one timed batch (default 100)\n"
 	"  --objects N    objects per mechanism in the memory bench (10000)\n"
-	"  --only LIST    comma-separated: rtt,stream,uring,wake,select,memory\n"
+	"  --only LIST    comma-separated: rtt,stream,uring,fan,wake,select,\n"
+	"                 memory\n"
 	"  --csv PATH     also write the results as CSV\n";
 
 static void parse_args(int argc, char **argv)
@@ -283,6 +285,8 @@ int main(int argc, char **argv)
 		bench_stream(false);
 	if (bench_selected("uring"))
 		bench_stream(true);
+	if (bench_selected("fan"))
+		bench_fan();
 	if (bench_selected("wake"))
 		bench_wake();
 	if (bench_selected("select"))
