@@ -22,6 +22,7 @@
 #include "kselftest_harness.h"
 #pragma GCC diagnostic pop
 #include "kchan_test.h"
+#include "kchan_wait.h"
 #include "kchan_wait_poll.h"
 
 #define MSG_MAX		64
@@ -32,16 +33,6 @@
 #define SETTLE_MS	400
 /* poll() reports readiness when it times out: wait well past KT_WAIT_MS. */
 #define POLL_TIMEOUT_MS	(2 * KT_WAIT_MS)
-
-/* poll() with a zero timeout: the ready bits of @fd right now. */
-static short ready_now(int fd)
-{
-	struct pollfd p = { .fd = fd, .events = POLLIN | POLLOUT };
-
-	if (poll(&p, 1, 0) < 0)
-		return -1;
-	return p.revents;
-}
 
 static int epoll_for(int fd, unsigned int events)
 {
@@ -181,7 +172,7 @@ static int fill(int fd, unsigned int capacity)
 
 TEST_F(chan, empty_open_channel_is_not_readable)
 {
-	short r = ready_now(self->fd);
+	short r = kchan_ready_now(self->fd);
 
 	ASSERT_GE(r, 0);
 	EXPECT_EQ(0, r & POLLIN);
@@ -194,7 +185,7 @@ TEST_F(chan, readable_when_a_receive_would_not_block)
 	char buf[MSG_MAX];
 
 	ASSERT_EQ(0, offer_message(self, variant, "hello"));
-	ASSERT_NE(0, ready_now(self->fd) & POLLIN);
+	ASSERT_NE(0, kchan_ready_now(self->fd) & POLLIN);
 	/* And the receive indeed does not block. */
 	ASSERT_EQ(5, kchan_recv(self->fd, buf, sizeof(buf)));
 	ASSERT_EQ(0, memcmp(buf, "hello", 5));
@@ -209,13 +200,13 @@ TEST_F(chan, not_readable_once_drained)
 	if (self->nbg) {
 		ASSERT_TRUE(kt_bg_wait(&self->bg[0], KT_WAIT_MS));
 	}
-	ASSERT_EQ(0, ready_now(self->fd) & POLLIN);
+	ASSERT_EQ(0, kchan_ready_now(self->fd) & POLLIN);
 }
 
 TEST_F(chan, readable_when_closed)
 {
 	ASSERT_EQ(0, kchan_close(self->fd));
-	ASSERT_NE(0, ready_now(self->fd) & POLLIN);
+	ASSERT_NE(0, kchan_ready_now(self->fd) & POLLIN);
 }
 
 TEST_F(chan, writable_when_a_send_would_not_block)
@@ -224,7 +215,7 @@ TEST_F(chan, writable_when_a_send_would_not_block)
 	if (!variant->capacity) {
 		ASSERT_EQ(0, offer_room(self, variant));
 	}
-	ASSERT_NE(0, ready_now(self->fd) & POLLOUT);
+	ASSERT_NE(0, kchan_ready_now(self->fd) & POLLOUT);
 	ASSERT_EQ(2, kchan_send(self->fd, "ok", 2));
 }
 
@@ -232,14 +223,14 @@ TEST_F(chan, not_writable_when_a_send_would_block)
 {
 	/* Buffered: full. Rendezvous: nobody receiving. */
 	ASSERT_EQ(0, fill(self->fd, variant->capacity));
-	ASSERT_EQ(0, ready_now(self->fd) & POLLOUT);
+	ASSERT_EQ(0, kchan_ready_now(self->fd) & POLLOUT);
 }
 
 TEST_F(chan, writable_when_closed)
 {
 	ASSERT_EQ(0, fill(self->fd, variant->capacity));
 	ASSERT_EQ(0, kchan_close(self->fd));
-	ASSERT_NE(0, ready_now(self->fd) & POLLOUT);
+	ASSERT_NE(0, kchan_ready_now(self->fd) & POLLOUT);
 }
 
 TEST_F(chan, hangup_once_closed)
@@ -248,16 +239,16 @@ TEST_F(chan, hangup_once_closed)
 	if (variant->capacity) {
 		ASSERT_EQ(4, kchan_send(self->fd, "left", 4));
 	}
-	ASSERT_EQ(0, ready_now(self->fd) & POLLHUP);
+	ASSERT_EQ(0, kchan_ready_now(self->fd) & POLLHUP);
 	ASSERT_EQ(0, kchan_close(self->fd));
-	ASSERT_NE(0, ready_now(self->fd) & POLLHUP);
+	ASSERT_NE(0, kchan_ready_now(self->fd) & POLLHUP);
 }
 
 TEST_F(chan, error_on_write_capable_fd_once_closed)
 {
-	ASSERT_EQ(0, ready_now(self->fd) & POLLERR);
+	ASSERT_EQ(0, kchan_ready_now(self->fd) & POLLERR);
 	ASSERT_EQ(0, kchan_close(self->fd));
-	ASSERT_NE(0, ready_now(self->fd) & POLLERR);
+	ASSERT_NE(0, kchan_ready_now(self->fd) & POLLERR);
 }
 
 TEST_F(chan, no_error_on_read_only_fd_of_closed_channel)
@@ -277,11 +268,11 @@ TEST_F(chan, no_error_on_read_only_fd_of_closed_channel)
 
 	ASSERT_EQ(0, kchan_close(wr));
 
-	r = ready_now(rd);
+	r = kchan_ready_now(rd);
 	EXPECT_NE(0, r & POLLIN);
 	EXPECT_NE(0, r & POLLHUP);
 	EXPECT_EQ(0, r & POLLERR);
-	r = ready_now(wr);
+	r = kchan_ready_now(wr);
 	EXPECT_NE(0, r & POLLHUP);
 	EXPECT_NE(0, r & POLLERR);
 	close(rd);

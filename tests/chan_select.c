@@ -122,15 +122,6 @@ static void fill(struct __test_metadata *_metadata, FIXTURE_DATA(sel) *self,
 	}
 }
 
-static void expect_idle(struct __test_metadata *_metadata, int fd)
-{
-	struct kchan_stat st;
-
-	ASSERT_EQ(0, kchan_stat(fd, &st));
-	EXPECT_EQ(0u, st.senders);
-	EXPECT_EQ(0u, st.receivers);
-}
-
 TEST_F(sel, nonblocking_nothing_ready)
 {
 	char b0[MSG_MAX], b1[MSG_MAX], m[MSG_LEN];
@@ -148,7 +139,7 @@ TEST_F(sel, nonblocking_nothing_ready)
 	EXPECT_EQ(-1, out.index);
 	/* Nothing stays queued behind a select that gave up. */
 	for (i = 0; i < NCHANS; i++)
-		expect_idle(_metadata, self->fd[i]);
+		ks_expect_idle(_metadata, self->fd[i]);
 }
 
 TEST_F(sel, receive_case_takes_the_ready_message)
@@ -171,7 +162,7 @@ TEST_F(sel, receive_case_takes_the_ready_message)
 	ASSERT_EQ(0, kchan_stat(self->fd[1], &st));
 	EXPECT_EQ(1ull, st.received);
 	EXPECT_EQ(0u, st.queued);
-	expect_idle(_metadata, self->fd[0]);
+	ks_expect_idle(_metadata, self->fd[0]);
 }
 
 TEST_F(sel, send_case_reaches_a_receiver)
@@ -196,7 +187,7 @@ TEST_F(sel, send_case_reaches_a_receiver)
 		memcpy(b0, self->ops[1].buf, MSG_LEN);
 	}
 	EXPECT_TRUE(kchan_check(b0, MSG_LEN, 9));
-	expect_idle(_metadata, self->fd[0]);
+	ks_expect_idle(_metadata, self->fd[0]);
 }
 
 /* A blocked select is completed by a sender that comes later. */
@@ -220,8 +211,8 @@ TEST_F(sel, blocked_select_woken_by_send)
 	ASSERT_EQ(1, ks_op_result(&op, KCHAN_WAIT_MS));
 	EXPECT_EQ((__u64)MSG_LEN, op.out.len);
 	EXPECT_TRUE(kchan_check(b, MSG_LEN, 3));
-	expect_idle(_metadata, self->fd[0]);
-	expect_idle(_metadata, self->fd[1]);
+	ks_expect_idle(_metadata, self->fd[0]);
+	ks_expect_idle(_metadata, self->fd[1]);
 }
 
 /* A blocked select's send case is completed by a receiver that comes later. */
@@ -249,7 +240,7 @@ TEST_F(sel, blocked_select_woken_by_receive)
 	if (!self->capacity)
 		EXPECT_TRUE(kchan_check(b, MSG_LEN, 4));
 	/* Exactly one case: nothing more arrives on channel 1. */
-	expect_idle(_metadata, self->fd[1]);
+	ks_expect_idle(_metadata, self->fd[1]);
 	if (!self->capacity) {
 		ASSERT_EQ(0, kchan_set_nonblock(self->fd[1], true));
 		EXPECT_EQ(-EAGAIN, kchan_recv(self->fd[1], b, sizeof(b)));
@@ -328,7 +319,7 @@ TEST_F(sel, receive_on_closed_reports_closed)
 	/* Closed stays ready, and so does it for a non-blocking select. */
 	ASSERT_EQ(1, ks_select(c, 2, KCHAN_SELECT_NONBLOCK, &out));
 	EXPECT_EQ((__u32)KCHAN_SELECT_CLOSED, out.result_flags);
-	expect_idle(_metadata, self->fd[0]);
+	ks_expect_idle(_metadata, self->fd[0]);
 }
 
 TEST_F(sel, send_on_closed_fails_with_epipe_naming_the_case)
@@ -343,7 +334,7 @@ TEST_F(sel, send_on_closed_fails_with_epipe_naming_the_case)
 	c[1] = ks_send(self->fd[1], m, MSG_LEN);
 	EXPECT_EQ(-EPIPE, ks_select(c, 2, 0, &out));
 	EXPECT_EQ(1, out.index);
-	expect_idle(_metadata, self->fd[0]);
+	ks_expect_idle(_metadata, self->fd[0]);
 }
 
 /* Closing a channel wakes the selects blocked on it. */
@@ -370,7 +361,7 @@ TEST_F(sel, close_wakes_blocked_selects)
 	ASSERT_EQ(0, kchan_close(self->fd[1]));
 	EXPECT_EQ(-EPIPE, ks_op_result(&tx, KCHAN_WAIT_MS));
 	EXPECT_EQ(0, tx.out.index);
-	expect_idle(_metadata, self->fd[2]);
+	ks_expect_idle(_metadata, self->fd[2]);
 }
 
 /* Reserved fields, an unreadable case array, an unreadable request. */
@@ -525,7 +516,7 @@ TEST_F(sel, deadline_is_absolute)
 	EXPECT_EQ(1, ks_select_full(c, 2, KCHAN_SELECT_DEADLINE,
 				    ks_deadline_ms(-1000), &out));
 	EXPECT_TRUE(kchan_check(b, MSG_LEN, 19));
-	expect_idle(_metadata, self->fd[0]);
+	ks_expect_idle(_metadata, self->fd[0]);
 }
 
 static void on_signal(int sig)
@@ -552,8 +543,8 @@ TEST_F(sel, signal_interrupts_without_sa_restart)
 	ASSERT_EQ(0, kchan_wait_for(self->fd[1], senders, 1));
 	ASSERT_EQ(0, pthread_kill(op.thread, SIGUSR1));
 	EXPECT_EQ(-EINTR, ks_op_result(&op, KCHAN_WAIT_MS));
-	expect_idle(_metadata, self->fd[0]);
-	expect_idle(_metadata, self->fd[1]);
+	ks_expect_idle(_metadata, self->fd[0]);
+	ks_expect_idle(_metadata, self->fd[1]);
 }
 
 /* Under SA_RESTART the select restarts, keeps its deadline, and completes. */
@@ -616,7 +607,7 @@ TEST_F(sel, same_channel_both_directions)
 	ASSERT_EQ(1, ks_select(c, 3, 0, &out));
 	ASSERT_EQ(MSG_LEN, kchan_op_result(&rx));
 	EXPECT_TRUE(kchan_check(got, MSG_LEN, 22));
-	expect_idle(_metadata, self->fd[0]);
+	ks_expect_idle(_metadata, self->fd[0]);
 }
 
 /* Both sides select on a rendezvous or buffered channel. */
@@ -640,7 +631,7 @@ TEST_F(sel, select_meets_select)
 	ASSERT_EQ(1, ks_select(c, 2, 0, &out));
 	EXPECT_TRUE(kchan_check(b, MSG_LEN, 23));
 	EXPECT_EQ(0, ks_op_result(&tx, KCHAN_WAIT_MS));
-	expect_idle(_metadata, self->fd[2]);
+	ks_expect_idle(_metadata, self->fd[2]);
 }
 
 /* Poll on a rendezvous channel counts a committed select as a partner. */
@@ -689,7 +680,7 @@ TEST_F(sel, many_channels)
 	EXPECT_EQ(MSG_LEN, kchan_op_result(&self->ops[0]));
 	EXPECT_TRUE(kchan_check(b, MSG_LEN, 25));
 	for (i = 0; i < N; i++) {
-		expect_idle(_metadata, fds[i]);
+		ks_expect_idle(_metadata, fds[i]);
 		close(fds[i]);
 	}
 	free(c);

@@ -74,24 +74,6 @@ FIXTURE_TEARDOWN(sfd)
 	close(self->ch[1]);
 }
 
-static short ready_now(int fd)
-{
-	struct pollfd p = { .fd = fd, .events = POLLIN | POLLOUT };
-
-	if (poll(&p, 1, 0) < 0)
-		return -1;
-	return p.revents;
-}
-
-static void expect_idle(struct __test_metadata *_metadata, int fd)
-{
-	struct kchan_stat st;
-
-	ASSERT_EQ(0, kchan_stat(fd, &st));
-	EXPECT_EQ(0u, st.senders);
-	EXPECT_EQ(0u, st.receivers);
-}
-
 /* An armed receive: unready until a send, which the select accepts. */
 TEST_F(sfd, armed_receive)
 {
@@ -103,7 +85,7 @@ TEST_F(sfd, armed_receive)
 	c[1] = ks_recv(self->ch[1], b, sizeof(b));
 	EXPECT_EQ(-ENOTCONN, ks_read(self->sfd, &res));
 	ASSERT_EQ(0, ks_arm(self->sfd, c, 2, 0, NULL));
-	EXPECT_EQ(0, ready_now(self->sfd));
+	EXPECT_EQ(0, kchan_ready_now(self->sfd));
 	EXPECT_EQ(-EBUSY, ks_arm(self->sfd, c, 2, 0, NULL));
 	ASSERT_EQ(0, kchan_set_nonblock(self->sfd, true));
 	EXPECT_EQ(-EAGAIN, ks_read(self->sfd, &res));
@@ -111,19 +93,19 @@ TEST_F(sfd, armed_receive)
 	/* An armed select is a partner even for a non-blocking send. */
 	kchan_fill(m, MSG_LEN, 1);
 	ASSERT_EQ(0, kchan_set_nonblock(self->ch[1], true));
-	EXPECT_EQ(POLLOUT, ready_now(self->ch[1]));
+	EXPECT_EQ(POLLOUT, kchan_ready_now(self->ch[1]));
 	ASSERT_EQ(MSG_LEN, kchan_send(self->ch[1], m, MSG_LEN));
-	EXPECT_EQ(POLLIN, ready_now(self->sfd));
+	EXPECT_EQ(POLLIN, kchan_ready_now(self->sfd));
 	ASSERT_EQ(0, ks_read(self->sfd, &res));
 	EXPECT_EQ(1, res.index);
 	EXPECT_EQ(MSG_LEN, res.result);
 	EXPECT_EQ(0u, res.flags);
 	EXPECT_TRUE(kchan_check(b, MSG_LEN, 1));
 	/* Read once: disarmed, and nothing left behind. */
-	EXPECT_EQ(0, ready_now(self->sfd));
+	EXPECT_EQ(0, kchan_ready_now(self->sfd));
 	EXPECT_EQ(-ENOTCONN, ks_read(self->sfd, &res));
-	expect_idle(_metadata, self->ch[0]);
-	expect_idle(_metadata, self->ch[1]);
+	ks_expect_idle(_metadata, self->ch[0]);
+	ks_expect_idle(_metadata, self->ch[1]);
 
 	/* Re-arm: the same set works again. */
 	ASSERT_EQ(0, ks_arm(self->sfd, c, 2, 0, NULL));
@@ -147,13 +129,13 @@ TEST_F(sfd, armed_send)
 	ASSERT_EQ(0, ks_arm(self->sfd, c, 1, 0, NULL));
 	memset(m, 0, sizeof(m));	/* copied in at arming */
 	if (!self->capacity) {
-		EXPECT_EQ(0, ready_now(self->sfd));
-		EXPECT_EQ(POLLIN, ready_now(self->ch[0]));
+		EXPECT_EQ(0, kchan_ready_now(self->sfd));
+		EXPECT_EQ(POLLIN, kchan_ready_now(self->ch[0]));
 		ASSERT_EQ(0, kchan_set_nonblock(self->ch[0], true));
 	}
 	ASSERT_EQ(MSG_LEN, kchan_recv(self->ch[0], b, sizeof(b)));
 	EXPECT_TRUE(kchan_check(b, MSG_LEN, 3));
-	EXPECT_EQ(POLLIN, ready_now(self->sfd));
+	EXPECT_EQ(POLLIN, kchan_ready_now(self->sfd));
 	ASSERT_EQ(0, ks_read(self->sfd, &res));
 	EXPECT_EQ(0, res.index);
 	EXPECT_EQ(MSG_LEN, res.result);
@@ -174,12 +156,12 @@ TEST_F(sfd, armed_send_on_closed)
 	c[0] = ks_send(self->ch[0], m, MSG_LEN);
 	c[1] = ks_recv(self->ch[1], b, sizeof(b));
 	ASSERT_EQ(0, ks_arm(self->sfd, c, 2, 0, NULL));
-	EXPECT_EQ(0, ready_now(self->sfd));
+	EXPECT_EQ(0, kchan_ready_now(self->sfd));
 	ASSERT_EQ(0, kchan_close(self->ch[0]));
 	ASSERT_EQ(0, ks_read(self->sfd, &res));
 	EXPECT_EQ(0, res.index);
 	EXPECT_EQ(-EPIPE, res.result);
-	expect_idle(_metadata, self->ch[1]);
+	ks_expect_idle(_metadata, self->ch[1]);
 	/* And a receive on a closed channel reports it. */
 	ASSERT_EQ(0, kchan_close(self->ch[1]));
 	c[0] = ks_recv(self->ch[1], b, sizeof(b));
@@ -204,8 +186,8 @@ TEST_F(sfd, cancel_before_completion)
 	ASSERT_EQ(0, ks_arm(self->sfd, c, 2, 0, NULL));
 	ASSERT_EQ(0, ks_cancel(self->sfd, &res));
 	EXPECT_EQ(-1, res.index);
-	expect_idle(_metadata, self->ch[0]);
-	expect_idle(_metadata, self->ch[1]);
+	ks_expect_idle(_metadata, self->ch[0]);
+	ks_expect_idle(_metadata, self->ch[1]);
 	/* A cancelled select takes nothing. */
 	ASSERT_EQ(0, kchan_set_nonblock(self->ch[0], true));
 	if (!self->capacity)
@@ -257,7 +239,7 @@ TEST_F(sfd, release_gives_the_message_back)
 	close(self->sfd);
 	self->sfd = ks_selfd(O_CLOEXEC);
 	/* Released unread: the message goes back to the channel's head. */
-	EXPECT_EQ(POLLIN, ready_now(self->ch[0]) & POLLIN);
+	EXPECT_EQ(POLLIN, kchan_ready_now(self->ch[0]) & POLLIN);
 	memset(b, 0, sizeof(b));
 	ASSERT_EQ(MSG_LEN, kchan_recv(self->ch[0], b, sizeof(b)));
 	EXPECT_TRUE(kchan_check(b, MSG_LEN, 6));
@@ -537,7 +519,7 @@ TEST_F(sfd, cancel_races_completion)
 		}
 		pthread_join(th, NULL);
 		ASSERT_EQ(MSG_LEN, r.ret);
-		ASSERT_EQ(0, ready_now(self->ch[0]) & POLLIN) {
+		ASSERT_EQ(0, kchan_ready_now(self->ch[0]) & POLLIN) {
 			TH_LOG("round %u: a message was duplicated", round);
 		}
 	}

@@ -2,7 +2,7 @@
 /*
  * Select helpers for the selftests: case builders, the KCHAN_CTL_SELECT
  * call, select files, and a select run in a background thread. Include
- * after kchan_test.h and kchan_wait.h.
+ * after kselftest_harness.h, kchan_test.h and kchan_wait.h.
  */
 #ifndef KCHAN_SELECT_H
 #define KCHAN_SELECT_H
@@ -153,6 +153,16 @@ static inline int ks_op_result(struct ks_op *op, int ms)
 	}
 	pthread_join(op->thread, NULL);
 	return op->ret;
+}
+
+/* Nobody left queued on the channel of @fd: no sender, no receiver. */
+static inline void ks_expect_idle(struct __test_metadata *_metadata, int fd)
+{
+	struct kchan_stat st;
+
+	ASSERT_EQ(0, kchan_stat(fd, &st));
+	EXPECT_EQ(0u, st.senders);
+	EXPECT_EQ(0u, st.receivers);
 }
 
 #endif /* KCHAN_SELECT_H */

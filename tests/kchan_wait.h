@@ -76,6 +76,16 @@ static inline int kchan_wait_u32(int fd, size_t off, __u32 want, int ms)
 	}
 }
 
+/* poll() with a zero timeout: the POLLIN/POLLOUT/... bits of @fd now. */
+static inline short kchan_ready_now(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN | POLLOUT };
+
+	if (poll(&p, 1, 0) < 0)
+		return -1;
+	return p.revents;
+}
+
 /* kchan_wait_for(fd, receivers, 4): 0 once stat.receivers == 4. */
 #define kchan_wait_for(fd, field, want) ({				\
 	_Static_assert(sizeof(((struct kchan_stat *)0)->field) == 4,	\
