@@ -40,17 +40,25 @@ static bool kchan_selfd_ready(struct kchan_selfd *sf)
 	       smp_load_acquire(&sf->w.state) == KCHAN_W_DONE;
 }
 
+/*
+ * Forget the armed select, whose tickets are all off their queues, and
+ * wake the readers waiting on it: they find nothing armed. sf->mutex held.
+ */
+static void kchan_selfd_disarm(struct kchan_selfd *sf)
+{
+	kchan_sel_free(sf->sel);
+	WRITE_ONCE(sf->sel, NULL);
+	mmdrop(sf->mm);
+	sf->mm = NULL;
+	wake_up_interruptible_poll(&sf->wq, EPOLLIN | EPOLLRDNORM);
+}
+
 /* Disarm after a commit: collect the result. sf->mutex held. */
 static void kchan_selfd_collect(struct kchan_selfd *sf,
 				struct kchan_select_result *res)
 {
 	kchan_sel_done(sf->sel, res);
-	kchan_sel_free(sf->sel);
-	WRITE_ONCE(sf->sel, NULL);
-	if (sf->mm) {
-		mmdrop(sf->mm);
-		sf->mm = NULL;
-	}
+	kchan_selfd_disarm(sf);
 }
 
 static int kchan_selfd_arm(struct kchan_selfd *sf,
@@ -102,10 +110,7 @@ static int kchan_selfd_cancel_locked(struct kchan_selfd *sf,
 	res->result = 0;
 	while (sf->sel) {
 		if (kchan_cancel(&sf->w)) {
-			kchan_sel_free(sf->sel);
-			WRITE_ONCE(sf->sel, NULL);
-			mmdrop(sf->mm);
-			sf->mm = NULL;
+			kchan_selfd_disarm(sf);
 			return 0;
 		}
 		if (sf->mm != current->mm)

@@ -195,6 +195,31 @@ TEST_F(sfd, cancel_before_completion)
 	EXPECT_EQ(-ENOTCONN, ks_read(self->sfd, &res));
 }
 
+static void *read_select(void *arg)
+{
+	struct kchan_select_result res;
+
+	return (void *)(intptr_t)ks_read(*(int *)arg, &res);
+}
+
+/* A reader blocked on a select file wakes when another thread cancels. */
+TEST_F(sfd, cancel_wakes_a_blocked_reader)
+{
+	struct kchan_select_result res;
+	char b[MSG_MAX];
+	struct kchan_case c[1];
+	pthread_t th;
+	void *ret;
+
+	c[0] = ks_recv(self->ch[0], b, sizeof(b));
+	ASSERT_EQ(0, ks_arm(self->sfd, c, 1, 0, NULL));
+	ASSERT_EQ(0, pthread_create(&th, NULL, read_select, &self->sfd));
+	kw_sleep_ms(KCHAN_SETTLE_MS);
+	ASSERT_EQ(0, ks_cancel(self->sfd, &res));
+	ASSERT_EQ(0, pthread_join(th, &ret));
+	EXPECT_EQ(-ENOTCONN, (int)(intptr_t)ret);
+}
+
 /* Cancel after a case completed reports it, data included. */
 TEST_F(sfd, cancel_after_completion)
 {
