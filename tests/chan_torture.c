@@ -1028,11 +1028,54 @@ static unsigned int io_workers(struct torture *t)
 	return n;
 }
 
+/* Is thread @j of @p running, or did it return (retired or failed)? */
+static bool worker_live(struct torture *t, struct proc *p, unsigned int j)
+{
+	return p->pid > 0 && !atomic_load(&rec_of(t, p, j)->finished);
+}
+
+/* Does @pause hold back a worker of this kind? */
+static bool held_back(bool sender, bool uring, uint32_t pause)
+{
+	if (uring)
+		return false;
+	return pause == (sender ? PAUSE_BLOCKING_SND : PAUSE_BLOCKING_RCV);
+}
+
+/*
+ * Is a worker left to serve one of @sender's side that @uring says how it
+ * waits, while @pause holds? On a rendezvous channel it must wait the
+ * other way: two io_uring peers cannot meet, and blocking ones of both
+ * sides are never both let run.
+ */
+static bool peer_live(struct torture *t, bool sender, bool uring,
+		      uint32_t pause)
+{
+	unsigned int i, j;
+
+	for (i = 0; i < t->nprocs; i++) {
+		struct proc *p = &t->procs[i];
+
+		if (p->sender == sender)
+			continue;
+		for (j = 0; j < p->nthreads; j++) {
+			bool peer_uring = rec_of(t, p, j)->uring;
+
+			if (worker_live(t, p, j) &&
+			    !held_back(p->sender, peer_uring, pause) &&
+			    (t->capacity || peer_uring != uring))
+				return true;
+		}
+	}
+	return false;
+}
+
 /* Must thread @j of @p complete calls while @pause holds others back? */
 static bool must_progress(struct torture *t, struct proc *p, unsigned int j,
 			  uint32_t pause)
 {
 	bool uring = rec_of(t, p, j)->uring;
+	bool kind;
 
 	/*
 	 * Blocking receivers held back: the blocking senders are served by
@@ -1041,10 +1084,15 @@ static bool must_progress(struct torture *t, struct proc *p, unsigned int j,
 	 * receiver, and the blocking receivers get what they send. (With
 	 * both kinds active, a committed peer is always served first and an
 	 * io_uring one may wait indefinitely: nothing is promised then.)
+	 * A worker that retired after its last sequence number or log slot
+	 * owes nothing, and neither does one whose every server retired.
 	 */
 	if (pause == PAUSE_BLOCKING_RCV)
-		return p->sender ? !uring : uring;
-	return p->sender ? uring : !uring;
+		kind = p->sender ? !uring : uring;
+	else
+		kind = p->sender ? uring : !uring;
+	return kind && worker_live(t, p, j) &&
+	       peer_live(t, p->sender, uring, pause);
 }
 
 /*
