@@ -76,7 +76,6 @@ static struct kchan_msg *kchan_msg_new(size_t len)
 	if (!msg)
 		return NULL;
 	msg->size = bytes - offsetof(struct kchan_msg, data);
-	msg->len = len;
 	return msg;
 }
 
@@ -91,7 +90,7 @@ static struct kchan_msg *kchan_msg_new(size_t len)
  * message (the kernel may zero every allocation, init_on_alloc).
  *
  * Context: process context, may sleep.
- * Return: the message, its contents undefined, or NULL.
+ * Return: the message, unqueued and unclaimed, its data undefined; or NULL.
  */
 struct kchan_msg *kchan_msg_alloc(struct kchan *ch, size_t len)
 {
@@ -104,7 +103,12 @@ struct kchan_msg *kchan_msg_alloc(struct kchan *ch, size_t len)
 		msg = NULL;
 	}
 	if (!msg)
-		return kchan_msg_new(len);
+		msg = kchan_msg_new(len);
+	if (!msg)
+		return NULL;
+	msg->sender = NULL;
+	msg->holds_slot = false;
+	msg->kept = false;
 	msg->len = len;
 	return msg;
 }
@@ -544,20 +548,30 @@ __poll_t kchan_readiness(struct kchan *ch, fmode_t mode)
 }
 
 /**
- * kchan_wake_pollers() - wake one poller of each side in @events that is
- * ready now.
+ * kchan_wake_pollers_nr() - wake up to @nr exclusive pollers of each side in
+ * @events that is ready now.
  * @ch: the channel
  * @events: EPOLLIN and/or EPOLLOUT
+ * @nr: how many messages or slots became available: one EPOLLEXCLUSIVE
+ *	waiter each, so that none is left asleep beside a ready one
  *
  * Context: any; call after dropping kchan.lock.
  */
-void kchan_wake_pollers(struct kchan *ch, __poll_t events)
+void kchan_wake_pollers_nr(struct kchan *ch, __poll_t events, int nr)
 {
 	events &= kchan_readiness(ch, FMODE_READ | FMODE_WRITE);
 	if ((events & EPOLLIN) && wq_has_sleeper(&ch->rd_wait))
-		wake_up_interruptible_poll(&ch->rd_wait, EPOLLIN | EPOLLRDNORM);
+		__wake_up(&ch->rd_wait, TASK_INTERRUPTIBLE, nr,
+			  poll_to_key(EPOLLIN | EPOLLRDNORM));
 	if ((events & EPOLLOUT) && wq_has_sleeper(&ch->wr_wait))
-		wake_up_interruptible_poll(&ch->wr_wait, EPOLLOUT | EPOLLWRNORM);
+		__wake_up(&ch->wr_wait, TASK_INTERRUPTIBLE, nr,
+			  poll_to_key(EPOLLOUT | EPOLLWRNORM));
+}
+
+/* kchan_wake_pollers() - one message or slot: one exclusive poller. */
+void kchan_wake_pollers(struct kchan *ch, __poll_t events)
+{
+	kchan_wake_pollers_nr(ch, events, 1);
 }
 
 /**

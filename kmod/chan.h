@@ -115,6 +115,12 @@ void kchan_msg_free(struct kchan *ch, struct kchan_msg *msg);
 
 ssize_t kchan_send(struct kchan *ch, struct kchan_msg *msg, bool nonblock);
 ssize_t kchan_recv(struct kchan *ch, struct iov_iter *to, bool nonblock);
+unsigned int kchan_send_run(struct kchan *ch, struct kchan_msg **msgs,
+			    unsigned int n);
+ssize_t kchan_take(struct kchan *ch, size_t room, bool nonblock,
+		   struct kchan_msg **msgp);
+unsigned int kchan_take_run(struct kchan *ch, const struct kchan_mmsg *m,
+			    unsigned int n, struct kchan_msg **msgs);
 int kchan_close(struct kchan *ch);
 __poll_t kchan_readiness(struct kchan *ch, fmode_t mode);
 int kchan_next_len(struct kchan *ch, u32 *len);
@@ -130,6 +136,7 @@ void kchan_match(struct kchan *ch);
 bool kchan_drained(struct kchan *ch);
 void kchan_eof(struct kchan *ch);
 void kchan_wake_pollers(struct kchan *ch, __poll_t events);
+void kchan_wake_pollers_nr(struct kchan *ch, __poll_t events, int nr);
 
 /* xfer.c: waiting, and what every waiting operation shares */
 void kchan_waiter_init(struct kchan_waiter *w, struct kchan_ticket *tickets,
@@ -141,5 +148,7 @@ bool kchan_cancel(struct kchan_waiter *w);
 bool kchan_abandon(struct kchan_waiter *w);
 void kchan_unqueue_all(struct kchan_waiter *w);
 ssize_t kchan_settle(struct kchan *ch, struct kchan_msg *msg, bool copied);
+void kchan_settle_run(struct kchan *ch, struct kchan_msg **msgs,
+		      unsigned int n, unsigned int ok);
 
 #endif /* KCHAN_CHAN_H */

@@ -87,6 +87,9 @@ static long kchan_fop_ioctl(struct file *file, unsigned int cmd,
 		if (ret)
 			return ret;
 		return put_user(len, (u32 __user *)uarg);
+	case KCHAN_IOC_SEND_BATCH:
+	case KCHAN_IOC_RECV_BATCH:
+		return kchan_batch_ioctl(file, cmd, uarg);
 	default:
 		return -ENOTTY;
 	}

@@ -54,6 +54,10 @@ long kchan_select_ioctl(struct kchan_select __user *ureq,
 void kchan_sel_spare_free(struct kchan_sel *spare);
 long kchan_selfd_create(unsigned long fd_flags);
 
+/* batch.c: many messages per call */
+long kchan_batch_ioctl(struct file *file, unsigned int cmd,
+		       const struct kchan_batch __user *ureq);
+
 /* fops.c: channel files */
 extern const struct file_operations kchan_fops;
 int kchan_install_fd(struct kchan *ch, unsigned int fd_flags);

@@ -154,9 +154,6 @@ static int kchan_case_build(struct kchan_ticket *t,
 	msg = kchan_msg_alloc(ch, c->len);
 	if (!msg)
 		return -ENOMEM;
-	msg->sender = NULL;
-	msg->holds_slot = false;
-	msg->kept = false;
 	t->msg = msg;
 	if (copy_from_user(msg->data, buf, c->len))
 		return -EFAULT;

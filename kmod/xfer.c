@@ -192,6 +192,49 @@ int kchan_wait(struct kchan_waiter *w, const ktime_t *deadline)
 	return w->result;
 }
 
+/*
+ * Room in the buffer and nobody queued on either side (queued receivers
+ * get messages directly, queued senders go first): a message may go
+ * straight in, with no ticket to queue and wait on.
+ */
+static bool kchan_buffer_direct(struct kchan *ch)
+{
+	lockdep_assert_held(&ch->lock);
+	return !ch->closed && ch->count + ch->taken < ch->capacity &&
+	       !ch->nsend && !ch->nrecv;
+}
+
+static void kchan_buffer_add(struct kchan *ch, struct kchan_msg *msg)
+{
+	list_add_tail(&msg->node, &ch->buf);
+	WRITE_ONCE(ch->count, ch->count + 1);
+	ch->sent++;
+}
+
+/**
+ * kchan_send_run() - put messages straight into the buffer, under one
+ * lock, while there is room and nobody is queued.
+ * @ch: the channel
+ * @msgs: the messages, copied in already; those taken are the channel's
+ * @n: how many
+ *
+ * Context: process context; takes kchan.lock.
+ * Return: how many were taken, from the first: none to @n.
+ */
+unsigned int kchan_send_run(struct kchan *ch, struct kchan_msg **msgs,
+			    unsigned int n)
+{
+	unsigned int i = 0;
+
+	spin_lock(&ch->lock);
+	while (i < n && kchan_buffer_direct(ch))
+		kchan_buffer_add(ch, msgs[i++]);
+	spin_unlock(&ch->lock);
+	if (i)
+		kchan_wake_pollers_nr(ch, EPOLLIN, i);
+	return i;
+}
+
 /**
  * kchan_send() - send one message.
  * @ch: the channel
@@ -214,9 +257,6 @@ ssize_t kchan_send(struct kchan *ch, struct kchan_msg *msg, bool nonblock)
 	kchan_ticket_init(&t, &w, ch, true);
 	w.nonblock = nonblock;
 	t.msg = msg;
-	msg->sender = NULL;
-	msg->holds_slot = false;
-	msg->kept = false;
 
 	spin_lock(&ch->lock);
 	if (ch->closed) {
@@ -224,16 +264,9 @@ ssize_t kchan_send(struct kchan *ch, struct kchan_msg *msg, bool nonblock)
 		kchan_msg_free(ch, msg);
 		return -EPIPE;
 	}
-	/*
-	 * Room in the buffer and nobody queued on either side (queued
-	 * receivers get messages directly, queued senders go first): the
-	 * message goes straight in, with no ticket to queue and wait on.
-	 */
-	if (ch->count + ch->taken < ch->capacity && !ch->nsend && !ch->nrecv) {
+	if (kchan_buffer_direct(ch)) {
 		ret = msg->len;
-		list_add_tail(&msg->node, &ch->buf);
-		WRITE_ONCE(ch->count, ch->count + 1);
-		ch->sent++;
+		kchan_buffer_add(ch, msg);
 		spin_unlock(&ch->lock);
 		kchan_wake_pollers(ch, EPOLLIN);
 		return ret;
@@ -255,29 +288,17 @@ ssize_t kchan_send(struct kchan *ch, struct kchan_msg *msg, bool nonblock)
 	return ret;
 }
 
-/**
- * kchan_settle() - after the copy-out of a received message: complete the
- * claimed sender, or put the message back where it was; then let others
- * match it.
- * @ch: the channel it came from
- * @msg: the message handed over by the match
- * @copied: whether the receiver's copy succeeded
- *
- * A claimed sender that may not block (O_NONBLOCK) fails with -EAGAIN
- * rather than wait in line again.
- *
- * Context: process context; takes kchan.lock.
- * Return: the message length, or -EFAULT if not @copied.
+/*
+ * Settle one message under kchan.lock (see kchan_settle()). Returns the
+ * message if it is the caller's to free, NULL if it went back in line.
+ * Several failed ones go back in reverse order, so that they keep theirs.
  */
-ssize_t kchan_settle(struct kchan *ch, struct kchan_msg *msg,
-			    bool copied)
+static struct kchan_msg *kchan_settle_locked(struct kchan *ch,
+					     struct kchan_msg *msg, bool copied)
 {
-	struct kchan_ticket *peer;
+	struct kchan_ticket *peer = msg->sender;
 	bool rendezvous = !ch->capacity;
-	u32 len = msg->len;
 
-	spin_lock(&ch->lock);
-	peer = msg->sender;
 	msg->sender = NULL;
 	ch->inflight--;
 	if (msg->holds_slot) {
@@ -293,10 +314,12 @@ ssize_t kchan_settle(struct kchan *ch, struct kchan_msg *msg,
 			ch->sent++;
 		if (peer) {
 			spin_lock(&peer->waiter->lock);
-			kchan_commit(peer, len);
+			kchan_commit(peer, msg->len);
 			spin_unlock(&peer->waiter->lock);
 		}
-	} else if (peer) {
+		return msg;
+	}
+	if (peer) {
 		spin_lock(&peer->waiter->lock);
 		if (ch->closed) {
 			kchan_commit(peer, -EPIPE);
@@ -310,63 +333,123 @@ ssize_t kchan_settle(struct kchan *ch, struct kchan_msg *msg,
 			kchan_waiter_wake(peer->waiter);
 		}
 		spin_unlock(&peer->waiter->lock);
-		msg = NULL;
-	} else if (!rendezvous || msg->kept) {
+		return NULL;
+	}
+	if (!rendezvous || msg->kept) {
 		list_add(&msg->node, &ch->buf);
 		WRITE_ONCE(ch->count, ch->count + 1);
-		msg = NULL;
+		return NULL;
 	}
+	/* Its sender died meanwhile: nobody else can have it. */
+	return msg;
+}
+
+/**
+ * kchan_settle_run() - after the copy-out of received messages: the first
+ * @ok were copied, the rest go back to the head, in order.
+ * @ch: the channel they came from
+ * @msgs: the messages handed over, in the order they were taken
+ * @n: how many
+ * @ok: how many of them, from the first, were copied
+ *
+ * A claimed sender is completed, or put back in line; a claimed sender
+ * that may not block (O_NONBLOCK) fails with -EAGAIN rather than wait in
+ * line again. Then others may match what changed.
+ *
+ * Context: process context; takes kchan.lock.
+ */
+void kchan_settle_run(struct kchan *ch, struct kchan_msg **msgs,
+		      unsigned int n, unsigned int ok)
+{
+	unsigned int i;
+
+	spin_lock(&ch->lock);
+	for (i = 0; i < ok; i++)
+		msgs[i] = kchan_settle_locked(ch, msgs[i], true);
+	for (i = n; i-- > ok; )
+		msgs[i] = kchan_settle_locked(ch, msgs[i], false);
 	kchan_match(ch);
 	kchan_eof(ch);
 	spin_unlock(&ch->lock);
 	/* A copied message frees its slot; a failed one is back in line. */
-	kchan_wake_pollers(ch, copied ? EPOLLOUT : EPOLLIN);
+	if (ok)
+		kchan_wake_pollers_nr(ch, EPOLLOUT, ok);
+	if (ok < n)
+		kchan_wake_pollers(ch, EPOLLIN);
 
-	/* Ours unless it went back: copied, or its sender died meanwhile. */
-	kchan_msg_free(ch, msg);
-	return copied ? (ssize_t)len : -EFAULT;
+	for (i = 0; i < n; i++)
+		kchan_msg_free(ch, msgs[i]);
 }
 
 /**
- * kchan_recv() - receive one whole message into @to.
- * @ch: the channel
- * @to: the reader's buffer
- * @nonblock: fail with -EAGAIN rather than wait
+ * kchan_settle() - kchan_settle_run() for one message.
+ * @ch: the channel it came from
+ * @msg: the message handed over by the match
+ * @copied: whether the receiver's copy succeeded
  *
- * Context: process context, may sleep; takes kchan.lock, never while
- * copying to @to.
- * Return: the message length; 0 once closed and drained; -EMSGSIZE if the
- * next message does not fit (it stays queued); -EFAULT if the copy failed
- * (the message goes back to the head); -EAGAIN; -ERESTARTSYS.
+ * Context: process context; takes kchan.lock.
+ * Return: the message length, or -EFAULT if not @copied.
  */
-ssize_t kchan_recv(struct kchan *ch, struct iov_iter *to, bool nonblock)
+ssize_t kchan_settle(struct kchan *ch, struct kchan_msg *msg, bool copied)
+{
+	u32 len = msg->len;
+
+	kchan_settle_run(ch, &msg, 1, copied);
+	return copied ? (ssize_t)len : -EFAULT;
+}
+
+/*
+ * Take the buffer's head for a receiver with @room bytes, if nobody is
+ * queued to receive ahead of it: the message keeps its slot (taken) until
+ * its copy succeeded, as the match would.
+ */
+static struct kchan_msg *kchan_take_head(struct kchan *ch, size_t room)
+{
+	struct kchan_msg *msg;
+
+	lockdep_assert_held(&ch->lock);
+	if (!ch->count || ch->nrecv)
+		return NULL;
+	msg = list_first_entry(&ch->buf, struct kchan_msg, node);
+	if (msg->len > room)
+		return NULL;
+	list_del(&msg->node);
+	WRITE_ONCE(ch->count, ch->count - 1);
+	WRITE_ONCE(ch->taken, ch->taken + 1);
+	msg->holds_slot = true;
+	ch->inflight++;
+	return msg;
+}
+
+/**
+ * kchan_take() - wait for the next message for a receiver of @room bytes.
+ * @ch: the channel
+ * @room: the size of the reader's buffer
+ * @nonblock: fail with -EAGAIN rather than wait
+ * @msgp: the message handed over; the caller copies it out and settles it
+ *
+ * Context: process context, may sleep; takes kchan.lock.
+ * Return: 1 with *@msgp set; 0 once closed and drained; -EMSGSIZE if the
+ * next message does not fit (it stays queued); -EAGAIN; -ERESTARTSYS.
+ */
+ssize_t kchan_take(struct kchan *ch, size_t room, bool nonblock,
+		   struct kchan_msg **msgp)
 {
 	struct kchan_waiter w;
 	struct kchan_ticket t;
-	struct kchan_msg *msg;
-	bool copied, waiting;
+	bool waiting;
 	ssize_t ret;
 
 	kchan_waiter_init(&w, &t, 1);
 	kchan_ticket_init(&t, &w, ch, false);
-	t.room = iov_iter_count(to);
+	t.room = room;
 
 	spin_lock(&ch->lock);
-	/*
-	 * A buffered message and no receiver queued ahead of us: take the
-	 * head (keeping its slot until the copy succeeded, as the match
-	 * would), with no ticket to queue and wait on.
-	 */
-	msg = ch->count && !ch->nrecv ?
-	      list_first_entry(&ch->buf, struct kchan_msg, node) : NULL;
-	if (msg && msg->len <= t.room) {
-		list_del(&msg->node);
-		WRITE_ONCE(ch->count, ch->count - 1);
-		WRITE_ONCE(ch->taken, ch->taken + 1);
-		msg->holds_slot = true;
-		ch->inflight++;
+	/* A buffered message: no ticket to queue and wait on. */
+	*msgp = kchan_take_head(ch, room);
+	if (*msgp) {
 		spin_unlock(&ch->lock);
-		goto copy;
+		return 1;
 	}
 	kchan_enqueue(ch, &t);
 	kchan_match(ch);
@@ -386,8 +469,54 @@ ssize_t kchan_recv(struct kchan *ch, struct iov_iter *to, bool nonblock)
 	ret = kchan_wait(&w, NULL);
 	if (ret <= 0)
 		return ret;
-	msg = w.msg;
-copy:
+	*msgp = w.msg;
+	return 1;
+}
+
+/**
+ * kchan_take_run() - take buffered messages for the buffers of @m, in
+ * order, under one lock, while one is at the head and fits.
+ * @ch: the channel
+ * @m: the buffers (their len: the room each has)
+ * @n: how many buffers
+ * @msgs: the messages taken; the caller copies them out and settles them
+ *
+ * Context: process context; takes kchan.lock.
+ * Return: how many were taken, from none to @n.
+ */
+unsigned int kchan_take_run(struct kchan *ch, const struct kchan_mmsg *m,
+			    unsigned int n, struct kchan_msg **msgs)
+{
+	unsigned int i = 0;
+
+	spin_lock(&ch->lock);
+	while (i < n && (msgs[i] = kchan_take_head(ch, m[i].len)))
+		i++;
+	spin_unlock(&ch->lock);
+	return i;
+}
+
+/**
+ * kchan_recv() - receive one whole message into @to.
+ * @ch: the channel
+ * @to: the reader's buffer
+ * @nonblock: fail with -EAGAIN rather than wait
+ *
+ * Context: process context, may sleep; takes kchan.lock, never while
+ * copying to @to.
+ * Return: the message length; 0 once closed and drained; -EMSGSIZE if the
+ * next message does not fit (it stays queued); -EFAULT if the copy failed
+ * (the message goes back to the head); -EAGAIN; -ERESTARTSYS.
+ */
+ssize_t kchan_recv(struct kchan *ch, struct iov_iter *to, bool nonblock)
+{
+	struct kchan_msg *msg;
+	bool copied;
+	ssize_t ret;
+
+	ret = kchan_take(ch, iov_iter_count(to), nonblock, &msg);
+	if (ret <= 0)
+		return ret;
 	copied = copy_to_iter(msg->data, msg->len, to) == msg->len;
 	return kchan_settle(ch, msg, copied);
 }

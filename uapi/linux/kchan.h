@@ -50,6 +50,29 @@
  *	The length of the message the next receive would return. EAGAIN if
  *	none is ready; ENODATA once the channel is closed and drained.
  *
+ * KCHAN_IOC_SEND_BATCH (struct kchan_batch)
+ *	Sends the @nmsgs messages of the struct kchan_mmsg array at @msgs, in
+ *	order, each one whole as write() would send it and waiting as write()
+ *	would (not with O_NONBLOCK or KCHAN_BATCH_NONBLOCK). Returns how many
+ *	were sent. Every length is checked before anything is sent. If a
+ *	message cannot be sent after at least one was (a signal, EAGAIN,
+ *	EFAULT, EPIPE), the call returns the count and the messages from
+ *	there on were not sent; the next call reports the error.
+ *	Errors (nothing sent): EINVAL (@nmsgs 0 or above KCHAN_BATCH_MAX, a
+ *	length of 0, a bad flag or reserved field), EMSGSIZE (a length above
+ *	msg_max), and those of write().
+ *
+ * KCHAN_IOC_RECV_BATCH (struct kchan_batch)
+ *	Waits as read() would for a first message, then goes on receiving
+ *	while a message is ready at once, up to @nmsgs: message i goes whole
+ *	into msgs[i].buf, of msgs[i].len bytes, and its length is stored in
+ *	msgs[i].len. Returns how many were received; 0 once the channel is
+ *	closed and drained. A message that does not fit its buffer, or whose
+ *	copy fails, stops the batch and stays at the head of the channel; the
+ *	call then returns the count, or EMSGSIZE / EFAULT if it was the first.
+ *	Errors: EINVAL (as for KCHAN_IOC_SEND_BATCH, or a buffer of 0 bytes),
+ *	and those of read().
+ *
  * KCHAN_CTL_SELECT (struct kchan_select), on /dev/chanctl
  *	Go's select over @ncases cases (at most the max_select_cases module
  *	parameter): exactly one case completes, or none. Returns the index of
@@ -121,6 +144,7 @@
 #define KCHAN_FEATURE_AUTOCLOSE	(1ULL << 1)
 #define KCHAN_FEATURE_NEXT_LEN	(1ULL << 2)
 #define KCHAN_FEATURE_SELECT	(1ULL << 3)
+#define KCHAN_FEATURE_BATCH	(1ULL << 4)
 
 /* struct kchan_stat.flags */
 #define KCHAN_STAT_CLOSED	(1U << 0)
@@ -167,6 +191,24 @@ struct kchan_stat {
 	__u32 next_len;		/* length of the next message, 0 if none */
 	__u32 reserved0;
 	__u64 reserved[2];
+};
+
+/* One message of KCHAN_IOC_SEND_BATCH / KCHAN_IOC_RECV_BATCH. */
+struct kchan_mmsg {
+	__u64 buf;		/* send: the message; receive: where it goes */
+	__u32 len;		/* send: length; receive: room, then length */
+	__u32 reserved;		/* must be 0 */
+};
+
+#define KCHAN_BATCH_MAX		1024	/* most messages in one call */
+#define KCHAN_BATCH_NONBLOCK	(1U << 0) /* EAGAIN rather than wait */
+#define KCHAN_BATCH_ALL		(KCHAN_BATCH_NONBLOCK)
+
+struct kchan_batch {
+	__u64 msgs;		/* user pointer to struct kchan_mmsg[nmsgs] */
+	__u32 nmsgs;		/* 1..KCHAN_BATCH_MAX */
+	__u32 flags;		/* KCHAN_BATCH_* */
+	__u64 reserved[2];	/* must be 0 */
 };
 
 /* struct kchan_case.op */
@@ -219,6 +261,8 @@ struct kchan_select_result {
 #define KCHAN_IOC_CLOSE		_IO(KCHAN_IOC_MAGIC, 0x10)
 #define KCHAN_IOC_STAT		_IOR(KCHAN_IOC_MAGIC, 0x11, struct kchan_stat)
 #define KCHAN_IOC_NEXT_LEN	_IOR(KCHAN_IOC_MAGIC, 0x12, __u32)
+#define KCHAN_IOC_SEND_BATCH	_IOW(KCHAN_IOC_MAGIC, 0x13, struct kchan_batch)
+#define KCHAN_IOC_RECV_BATCH	_IOW(KCHAN_IOC_MAGIC, 0x14, struct kchan_batch)
 #define KCHAN_SEL_ARM		_IOW(KCHAN_IOC_MAGIC, 0x20, struct kchan_select)
 #define KCHAN_SEL_CANCEL	_IOR(KCHAN_IOC_MAGIC, 0x21, struct kchan_select_result)
 

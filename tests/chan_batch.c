@@ -1,0 +1,738 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Batches: KCHAN_IOC_SEND_BATCH and KCHAN_IOC_RECV_BATCH move many whole
+ * messages per call, each by the rules of a single send or receive: order,
+ * blocking, what a failure leaves behind, signals, and the wake-ups of
+ * exclusive pollers.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "kchan_test.h"
+#include "kchan_wait.h"
+#include "kchan_wait_poll.h"
+/* The 6.1 harness's TEST() leaves a parameter unused. */
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#include "kselftest_harness.h"
+
+#define MSG_MAX		64
+#define CAPACITY	4u
+#define SET_MAX		KCHAN_BATCH_MAX
+#define NR_POLLERS	4
+
+#include "kchan_fixture.h"
+
+/* A batch's messages or buffers, and the memory they point into. */
+struct set {
+	struct kchan_mmsg m[SET_MAX];
+	unsigned char buf[SET_MAX][MSG_MAX];
+};
+
+static size_t len_of(unsigned int i)
+{
+	return 1 + (i * 13) % MSG_MAX;
+}
+
+/* Messages seed0 + i, i < n: len_of(seed0 + i) bytes of kchan_fill(). */
+static struct set *msgs(unsigned int n, unsigned int seed0)
+{
+	struct set *s = calloc(1, sizeof(*s));
+	unsigned int i;
+
+	for (i = 0; s && i < n; i++) {
+		kchan_fill(s->buf[i], len_of(seed0 + i), seed0 + i);
+		s->m[i].buf = (uintptr_t)s->buf[i];
+		s->m[i].len = len_of(seed0 + i);
+	}
+	return s;
+}
+
+/* n receive buffers of @room bytes each. */
+static struct set *rooms(unsigned int n, size_t room)
+{
+	struct set *s = calloc(1, sizeof(*s));
+	unsigned int i;
+
+	for (i = 0; s && i < n; i++) {
+		s->m[i].buf = (uintptr_t)s->buf[i];
+		s->m[i].len = room;
+	}
+	return s;
+}
+
+/* Did @s receive messages seed0 + i, i < n, whole and in order? */
+static bool received(const struct set *s, unsigned int n, unsigned int seed0)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		if (s->m[i].len != len_of(seed0 + i) ||
+		    !kchan_check(s->buf[i], s->m[i].len, seed0 + i))
+			return false;
+	return true;
+}
+
+static long batch(int fd, unsigned long cmd, struct kchan_mmsg *m,
+		  unsigned int n, unsigned int flags)
+{
+	struct kchan_batch b = {
+		.msgs = (uintptr_t)m, .nmsgs = n, .flags = flags,
+	};
+	long ret = ioctl(fd, cmd, &b);
+
+	return ret < 0 ? -errno : ret;
+}
+
+static long send_batch(int fd, struct set *s, unsigned int n)
+{
+	return batch(fd, KCHAN_IOC_SEND_BATCH, s->m, n, 0);
+}
+
+static long recv_batch(int fd, struct set *s, unsigned int n)
+{
+	return batch(fd, KCHAN_IOC_RECV_BATCH, s->m, n, 0);
+}
+
+/* One batch call on a thread of its own. */
+struct bg {
+	int fd;
+	unsigned long cmd;
+	struct kchan_mmsg *m;
+	unsigned int n;
+	long ret;
+	pid_t tid;
+	atomic_int done;
+	pthread_t thread;
+};
+
+static void *bg_main(void *arg)
+{
+	struct bg *b = arg;
+
+	__atomic_store_n(&b->tid, kt_gettid(), __ATOMIC_RELEASE);
+	b->ret = batch(b->fd, b->cmd, b->m, b->n, 0);
+	atomic_store(&b->done, 1);
+	return NULL;
+}
+
+static int bg_start(struct bg *b, int fd, unsigned long cmd, struct set *s,
+		    unsigned int n)
+{
+	memset(b, 0, sizeof(*b));
+	b->fd = fd;
+	b->cmd = cmd;
+	b->m = s->m;
+	b->n = n;
+	return -pthread_create(&b->thread, NULL, bg_main, b);
+}
+
+/* The call's result, or -ETIMEDOUT if it did not return in time. */
+static long bg_result(struct bg *b)
+{
+	uint64_t deadline = kw_now_ns() + KCHAN_WAIT_MS * 1000000ull;
+
+	while (!atomic_load(&b->done)) {
+		if (kw_now_ns() > deadline)
+			return -ETIMEDOUT;
+		usleep(1000);
+	}
+	pthread_join(b->thread, NULL);
+	return b->ret;
+}
+
+/* Blocking single receives, checking messages seed0 + i, i < n. */
+static bool read_in_order(int fd, unsigned int n, unsigned int seed0)
+{
+	unsigned char buf[MSG_MAX];
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		if (kchan_recv(fd, buf, sizeof(buf)) !=
+		    (ssize_t)len_of(seed0 + i) ||
+		    !kchan_check(buf, len_of(seed0 + i), seed0 + i))
+			return false;
+	return true;
+}
+
+TEST(the_batch_feature_is_reported)
+{
+	struct kchan_version v = { 0 };
+	int ctl = open(CHANCTL, O_RDWR | O_CLOEXEC);
+
+	ASSERT_LE(0, ctl);
+	ASSERT_EQ(0, ioctl(ctl, KCHAN_IOC_VERSION, &v));
+	EXPECT_TRUE((v.features & KCHAN_FEATURE_BATCH) != 0);
+	close(ctl);
+}
+
+TEST(a_batch_is_sent_and_received_whole_and_in_order)
+{
+	struct set *out = msgs(40, 0), *in = rooms(64, MSG_MAX);
+	struct kchan_stat st;
+	int fd = kchan_make(64, MSG_MAX, 0, O_CLOEXEC);
+
+	ASSERT_LE(0, fd);
+	ASSERT_TRUE(out && in);
+	ASSERT_EQ(40, send_batch(fd, out, 40));
+	ASSERT_EQ(0, kchan_stat(fd, &st));
+	EXPECT_EQ(40u, st.queued);
+	EXPECT_EQ(40u, st.sent);
+	/* It takes what is there, without waiting for all 64. */
+	ASSERT_EQ(40, recv_batch(fd, in, 64));
+	EXPECT_TRUE(received(in, 40, 0));
+	ASSERT_EQ(0, kchan_stat(fd, &st));
+	EXPECT_EQ(0u, st.queued);
+	EXPECT_EQ(40u, st.received);
+	free(out);
+	free(in);
+	close(fd);
+}
+
+TEST(the_largest_batch_moves_in_one_call_each_way)
+{
+	struct set *out = msgs(SET_MAX, 7), *in = rooms(SET_MAX, MSG_MAX);
+	int fd = kchan_make(SET_MAX, MSG_MAX, 0, O_CLOEXEC);
+
+	ASSERT_LE(0, fd);
+	ASSERT_TRUE(out && in);
+	ASSERT_EQ(SET_MAX, send_batch(fd, out, SET_MAX));
+	ASSERT_EQ(SET_MAX, recv_batch(fd, in, SET_MAX));
+	EXPECT_TRUE(received(in, SET_MAX, 7));
+	free(out);
+	free(in);
+	close(fd);
+}
+
+TEST_F(chan, a_batch_crosses_to_single_receives_and_back)
+{
+	struct set *out = msgs(20, 100), *in = rooms(20, MSG_MAX);
+	struct kchan_feeder f;
+	size_t lens[20];
+	unsigned int got = 0, i;
+	struct bg b;
+	long n;
+
+	ASSERT_TRUE(out && in);
+	/* Batch send, single receives. */
+	ASSERT_EQ(0, bg_start(&b, self->fd, KCHAN_IOC_SEND_BATCH, out, 20));
+	EXPECT_TRUE(read_in_order(self->fd, 20, 100));
+	ASSERT_EQ(20, bg_result(&b));
+
+	/* Single sends, batch receives (rendezvous: one sender at a time). */
+	for (i = 0; i < 20; i++)
+		lens[i] = len_of(200 + i);
+	ASSERT_EQ(0, kchan_feeder_start(&f, self->fd, 20, lens, 200));
+	while (got < 20) {
+		struct set *part = rooms(20 - got, MSG_MAX);
+
+		ASSERT_NE(NULL, part);
+		n = recv_batch(self->fd, part, 20 - got);
+		ASSERT_LT(0, n);
+		EXPECT_TRUE(received(part, n, 200 + got));
+		got += n;
+		free(part);
+	}
+	ASSERT_EQ(0, kchan_feeder_finish(&f));
+	free(out);
+	free(in);
+}
+
+TEST_F(chan, a_batch_meets_a_batch)
+{
+	struct set *out = msgs(100, 3), *in = rooms(100, MSG_MAX);
+	unsigned int got = 0;
+	struct bg b;
+	long n;
+
+	ASSERT_TRUE(out && in);
+	ASSERT_EQ(0, bg_start(&b, self->fd, KCHAN_IOC_SEND_BATCH, out, 100));
+	while (got < 100) {
+		n = batch(self->fd, KCHAN_IOC_RECV_BATCH, in->m + got,
+			  100 - got, 0);
+		ASSERT_LT(0, n);
+		got += n;
+	}
+	EXPECT_TRUE(received(in, 100, 3));
+	ASSERT_EQ(100, bg_result(&b));
+}
+
+TEST_F(chan, a_receive_batch_waits_for_its_first_message)
+{
+	struct set *in = rooms(8, MSG_MAX);
+	unsigned char msg[5];
+	struct bg b;
+
+	ASSERT_NE(NULL, in);
+	ASSERT_EQ(0, bg_start(&b, self->fd, KCHAN_IOC_RECV_BATCH, in, 8));
+	ASSERT_EQ(0, kchan_wait_for(self->fd, receivers, 1));
+	EXPECT_FALSE(atomic_load(&b.done));
+	kchan_fill(msg, sizeof(msg), 9);
+	ASSERT_EQ((ssize_t)sizeof(msg), kchan_send(self->fd, msg, sizeof(msg)));
+	ASSERT_EQ(1, bg_result(&b));
+	EXPECT_EQ(sizeof(msg), in->m[0].len);
+	EXPECT_TRUE(kchan_check(in->buf[0], sizeof(msg), 9));
+	free(in);
+}
+
+TEST_F(chan, a_receive_batch_that_may_not_wait_fails_with_eagain)
+{
+	struct set *in = rooms(4, MSG_MAX);
+
+	ASSERT_NE(NULL, in);
+	EXPECT_EQ(-EAGAIN, batch(self->fd, KCHAN_IOC_RECV_BATCH, in->m, 4,
+				 KCHAN_BATCH_NONBLOCK));
+	ASSERT_EQ(0, kchan_set_nonblock(self->fd, true));
+	EXPECT_EQ(-EAGAIN, recv_batch(self->fd, in, 4));
+	free(in);
+}
+
+TEST_F(chan, a_send_batch_that_may_not_wait_sends_what_it_can)
+{
+	struct set *out = msgs(10, 0);
+	unsigned char buf[MSG_MAX];
+	struct kchan_op rd;
+
+	ASSERT_NE(NULL, out);
+	if (variant->capacity) {
+		/* Room for CAPACITY: those go, the rest stay with us. */
+		EXPECT_EQ(CAPACITY, batch(self->fd, KCHAN_IOC_SEND_BATCH,
+					  out->m, 10, KCHAN_BATCH_NONBLOCK));
+		EXPECT_EQ(-EAGAIN, batch(self->fd, KCHAN_IOC_SEND_BATCH,
+					 out->m + CAPACITY, 10 - CAPACITY,
+					 KCHAN_BATCH_NONBLOCK));
+		EXPECT_TRUE(read_in_order(self->fd, CAPACITY, 0));
+	} else {
+		/* Nobody receiving: nothing goes. */
+		EXPECT_EQ(-EAGAIN, batch(self->fd, KCHAN_IOC_SEND_BATCH,
+					 out->m, 10, KCHAN_BATCH_NONBLOCK));
+		/* One committed receiver: one message goes. */
+		ASSERT_EQ(0, kchan_op_recv(&rd, self->fd, buf, sizeof(buf)));
+		ASSERT_EQ(0, kchan_wait_for(self->fd, receivers, 1));
+		ASSERT_EQ(0, kchan_set_nonblock(self->fd, true));
+		EXPECT_EQ(1, send_batch(self->fd, out, 10));
+		ASSERT_EQ((ssize_t)len_of(0), kchan_op_result(&rd));
+		EXPECT_TRUE(kchan_check(buf, len_of(0), 0));
+	}
+	free(out);
+}
+
+TEST_F(chan, every_length_is_checked_before_anything_is_sent)
+{
+	struct set *out = msgs(5, 0);
+	struct kchan_stat st;
+
+	ASSERT_NE(NULL, out);
+	out->m[3].len = 0;
+	EXPECT_EQ(-EINVAL, send_batch(self->fd, out, 5));
+	out->m[3].len = MSG_MAX + 1;
+	EXPECT_EQ(-EMSGSIZE, send_batch(self->fd, out, 5));
+	out->m[3].len = 1;
+	out->m[3].reserved = 1;
+	EXPECT_EQ(-EINVAL, send_batch(self->fd, out, 5));
+	ASSERT_EQ(0, kchan_stat(self->fd, &st));
+	EXPECT_EQ(0u, st.sent);
+	EXPECT_EQ(0u, st.queued);
+	EXPECT_EQ(0u, st.senders);
+	free(out);
+}
+
+TEST_F(chan, a_bad_batch_request_is_refused)
+{
+	static const unsigned long cmds[] = {
+		KCHAN_IOC_SEND_BATCH, KCHAN_IOC_RECV_BATCH,
+	};
+	struct set *s = msgs(2, 0);
+	void *bad = kchan_bad_mem(1);
+	struct kchan_batch b;
+	unsigned int i;
+
+	ASSERT_TRUE(s && bad);
+	for (i = 0; i < 2; i++) {
+		unsigned long cmd = cmds[i];
+
+		EXPECT_EQ(-EINVAL, batch(self->fd, cmd, s->m, 0, 0));
+		EXPECT_EQ(-EINVAL, batch(self->fd, cmd, s->m,
+					 KCHAN_BATCH_MAX + 1, 0));
+		EXPECT_EQ(-EINVAL, batch(self->fd, cmd, s->m, 2, 1u << 7));
+		memset(&b, 0, sizeof(b));
+		b.msgs = (uintptr_t)s->m;
+		b.nmsgs = 2;
+		b.reserved[1] = 1;
+		EXPECT_EQ(-1, ioctl(self->fd, cmd, &b));
+		EXPECT_EQ(EINVAL, errno);
+		EXPECT_EQ(-EFAULT, batch(self->fd, cmd, bad, 2, 0));
+		EXPECT_EQ(-1, ioctl(self->fd, cmd, bad));
+		EXPECT_EQ(EFAULT, errno);
+	}
+	/* A receive buffer of no bytes could hold no message. */
+	s->m[1].len = 0;
+	EXPECT_EQ(-EINVAL, recv_batch(self->fd, s, 2));
+	free(s);
+}
+
+TEST_F(named, batches_need_the_right_direction)
+{
+	struct set *s = msgs(2, 0);
+	int rd, wr;
+
+	ASSERT_NE(NULL, s);
+	ASSERT_EQ(0, kchan_create_named(self->name, 4, MSG_MAX, 0, 0600));
+	self->created = true;
+	rd = open(self->path, O_RDONLY | O_CLOEXEC);
+	wr = open(self->path, O_WRONLY | O_CLOEXEC);
+	ASSERT_LE(0, rd);
+	ASSERT_LE(0, wr);
+	EXPECT_EQ(-EBADF, send_batch(rd, s, 2));
+	EXPECT_EQ(-EBADF, recv_batch(wr, s, 2));
+	EXPECT_EQ(2, send_batch(wr, s, 2));
+	EXPECT_EQ(2, recv_batch(rd, s, 2));
+	close(rd);
+	close(wr);
+	free(s);
+}
+
+TEST(a_send_batch_stops_at_a_bad_buffer_and_reports_what_it_sent)
+{
+	struct set *out = msgs(6, 0);
+	void *bad = kchan_bad_mem(1);
+	struct kchan_stat st;
+	int fd = kchan_make(64, MSG_MAX, 0, O_CLOEXEC);
+
+	ASSERT_LE(0, fd);
+	ASSERT_TRUE(out && bad);
+	out->m[3].buf = (uintptr_t)bad;
+	EXPECT_EQ(3, send_batch(fd, out, 6));
+	/* The next call starts at the bad one and reports it. */
+	EXPECT_EQ(-EFAULT, batch(fd, KCHAN_IOC_SEND_BATCH, out->m + 3, 3, 0));
+	ASSERT_EQ(0, kchan_stat(fd, &st));
+	EXPECT_EQ(3u, st.sent);
+	EXPECT_EQ(3u, st.queued);
+	EXPECT_TRUE(read_in_order(fd, 3, 0));
+	free(out);
+	close(fd);
+}
+
+TEST(a_message_that_does_not_fit_stops_the_batch_and_stays)
+{
+	struct set *out = msgs(4, 0), *in = rooms(4, 8);
+	unsigned char buf[MSG_MAX];
+	int fd = kchan_make(8, MSG_MAX, 0, O_CLOEXEC);
+
+	ASSERT_LE(0, fd);
+	ASSERT_TRUE(out && in);
+	out->m[0].len = 4;
+	out->m[1].len = 4;
+	out->m[2].len = 40;
+	kchan_fill(out->buf[2], 40, 2);
+	out->m[3].len = 4;
+	ASSERT_EQ(4, send_batch(fd, out, 4));
+	EXPECT_EQ(2, recv_batch(fd, in, 4));
+	EXPECT_EQ(40, kchan_next_len(fd));
+	EXPECT_EQ(-EMSGSIZE, recv_batch(fd, in, 4));
+	EXPECT_EQ(40, kchan_next_len(fd));
+	ASSERT_EQ(40, kchan_recv(fd, buf, sizeof(buf)));
+	EXPECT_TRUE(kchan_check(buf, 40, 2));
+	ASSERT_EQ(1, recv_batch(fd, in, 4));
+	EXPECT_EQ(4u, in->m[0].len);
+	EXPECT_TRUE(kchan_check(in->buf[0], 4, 3));
+	free(out);
+	free(in);
+	close(fd);
+}
+
+TEST(a_failed_copy_stops_the_batch_and_loses_nothing)
+{
+	struct set *out = msgs(4, 0), *in = rooms(4, MSG_MAX);
+	long pg = sysconf(_SC_PAGESIZE);
+	void *bad = kchan_bad_mem(1);
+	struct kchan_mmsg *ro;
+	struct kchan_stat st;
+	int fd = kchan_make(8, MSG_MAX, 0, O_CLOEXEC);
+
+	ASSERT_LE(0, fd);
+	ASSERT_TRUE(out && in && bad);
+	ASSERT_EQ(4, send_batch(fd, out, 4));
+
+	/* Buffer 1 faults: message 0 is received, 1..3 stay, in order. */
+	in->m[1].buf = (uintptr_t)bad;
+	EXPECT_EQ(1, recv_batch(fd, in, 4));
+	EXPECT_TRUE(received(in, 1, 0));
+	ASSERT_EQ(0, kchan_stat(fd, &st));
+	EXPECT_EQ(1u, st.received);
+	EXPECT_EQ(3u, st.queued);
+
+	/*
+	 * Descriptors the kernel cannot write the lengths into: the copy of
+	 * the data succeeded, but a message whose length cannot be reported
+	 * is not received.
+	 */
+	ro = mmap(NULL, pg, PROT_READ | PROT_WRITE,
+		  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, ro);
+	ro[0].buf = (uintptr_t)in->buf[0];
+	ro[0].len = MSG_MAX;
+	ASSERT_EQ(0, mprotect(ro, pg, PROT_READ));
+	EXPECT_EQ(-EFAULT, batch(fd, KCHAN_IOC_RECV_BATCH, ro, 1, 0));
+	ASSERT_EQ(0, kchan_stat(fd, &st));
+	EXPECT_EQ(1u, st.received);
+	EXPECT_EQ(3u, st.queued);
+
+	EXPECT_TRUE(read_in_order(fd, 3, 1));
+	munmap(ro, pg);
+	free(out);
+	free(in);
+	close(fd);
+}
+
+TEST(a_receive_batch_makes_room_for_blocked_senders_and_takes_theirs)
+{
+	struct set *out = msgs(CAPACITY, 0), *in = rooms(8, MSG_MAX);
+	unsigned char extra[MSG_MAX];
+	struct kchan_op wr;
+	int fd = kchan_make(CAPACITY, MSG_MAX, 0, O_CLOEXEC);
+
+	ASSERT_LE(0, fd);
+	ASSERT_TRUE(out && in);
+	ASSERT_EQ(CAPACITY, send_batch(fd, out, CAPACITY));
+	kchan_fill(extra, len_of(CAPACITY), CAPACITY);
+	ASSERT_EQ(0, kchan_op_send(&wr, fd, extra, len_of(CAPACITY)));
+	ASSERT_EQ(0, kchan_wait_for(fd, senders, 1));
+	EXPECT_EQ(CAPACITY + 1, recv_batch(fd, in, 8));
+	EXPECT_TRUE(received(in, CAPACITY + 1, 0));
+	EXPECT_EQ((ssize_t)len_of(CAPACITY), kchan_op_result(&wr));
+	free(out);
+	free(in);
+	close(fd);
+}
+
+TEST_F(chan, a_closed_channel_drains_into_a_batch_then_gives_eof)
+{
+	struct set *out = msgs(3, 0), *in = rooms(8, MSG_MAX);
+
+	ASSERT_TRUE(out && in);
+	if (variant->capacity) {
+		ASSERT_EQ(3, send_batch(self->fd, out, 3));
+	}
+	ASSERT_EQ(0, kchan_close(self->fd));
+	EXPECT_EQ(-EPIPE, send_batch(self->fd, out, 3));
+	if (variant->capacity) {
+		EXPECT_EQ(3, recv_batch(self->fd, in, 8));
+		EXPECT_TRUE(received(in, 3, 0));
+	}
+	EXPECT_EQ(0, recv_batch(self->fd, in, 8));
+	EXPECT_EQ(0, recv_batch(self->fd, in, 8));
+	free(out);
+	free(in);
+}
+
+TEST_F(chan, a_close_stops_a_blocked_send_batch_after_what_it_sent)
+{
+	struct set *out = msgs(CAPACITY + 3, 0);
+	unsigned int queued = variant->capacity ? CAPACITY : 0;
+	struct bg b;
+
+	ASSERT_NE(NULL, out);
+	ASSERT_EQ(0, bg_start(&b, self->fd, KCHAN_IOC_SEND_BATCH, out,
+			      CAPACITY + 3));
+	ASSERT_EQ(0, kchan_wait_for(self->fd, senders, 1));
+	ASSERT_EQ(0, kchan_close(self->fd));
+	/* Buffered: the ones that fit were sent; rendezvous: none was. */
+	if (queued) {
+		EXPECT_EQ(queued, bg_result(&b));
+	} else {
+		EXPECT_EQ(-EPIPE, bg_result(&b));
+	}
+	EXPECT_TRUE(read_in_order(self->fd, queued, 0));
+	EXPECT_EQ(0, kchan_recv(self->fd, out->buf[0], MSG_MAX));
+	free(out);
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+}
+
+/* SIGUSR1 without SA_RESTART (EINTR), or with it. */
+static void catch_usr1(bool restart)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = restart ? SA_RESTART : 0;
+	sigaction(SIGUSR1, &sa, NULL);
+}
+
+TEST(a_signal_after_some_messages_returns_their_count)
+{
+	struct set *out = msgs(3, 0);
+	struct kchan_stat st;
+	unsigned char buf[MSG_MAX];
+	struct bg b;
+	int fd = kchan_make(0, MSG_MAX, 0, O_CLOEXEC);
+
+	ASSERT_LE(0, fd);
+	ASSERT_NE(NULL, out);
+	catch_usr1(false);
+	ASSERT_EQ(0, bg_start(&b, fd, KCHAN_IOC_SEND_BATCH, out, 3));
+	EXPECT_TRUE(read_in_order(fd, 1, 0));
+	/* Message 1 is offered: the sender is blocked in the batch. */
+	ASSERT_EQ(0, kchan_wait_for(fd, senders, 1));
+	ASSERT_EQ(0, kt_wait_sleeping_in(b.tid, SYS_ioctl, KT_WAIT_MS));
+	ASSERT_EQ(0, pthread_kill(b.thread, SIGUSR1));
+	EXPECT_EQ(1, bg_result(&b));
+	ASSERT_EQ(0, kchan_stat(fd, &st));
+	EXPECT_EQ(1u, st.sent);
+	EXPECT_EQ(0u, st.senders);
+	ASSERT_EQ(0, kchan_set_nonblock(fd, true));
+	EXPECT_EQ(-EAGAIN, kchan_recv(fd, buf, sizeof(buf)));
+	free(out);
+	close(fd);
+}
+
+TEST(a_signal_before_any_message_fails_or_restarts_the_batch)
+{
+	struct set *out = msgs(2, 0), *in = rooms(2, MSG_MAX);
+	struct kchan_stat st;
+	struct bg b;
+	int fd = kchan_make(0, MSG_MAX, 0, O_CLOEXEC);
+
+	ASSERT_LE(0, fd);
+	ASSERT_TRUE(out && in);
+
+	/* Without SA_RESTART: EINTR, nothing sent. */
+	catch_usr1(false);
+	ASSERT_EQ(0, bg_start(&b, fd, KCHAN_IOC_SEND_BATCH, out, 2));
+	ASSERT_EQ(0, kchan_wait_for(fd, senders, 1));
+	ASSERT_EQ(0, kt_wait_sleeping_in(b.tid, SYS_ioctl, KT_WAIT_MS));
+	ASSERT_EQ(0, pthread_kill(b.thread, SIGUSR1));
+	EXPECT_EQ(-EINTR, bg_result(&b));
+	ASSERT_EQ(0, kchan_stat(fd, &st));
+	EXPECT_EQ(0u, st.sent);
+
+	/* With SA_RESTART: the batch goes on as if nothing happened. */
+	catch_usr1(true);
+	ASSERT_EQ(0, bg_start(&b, fd, KCHAN_IOC_RECV_BATCH, in, 2));
+	ASSERT_EQ(0, kchan_wait_for(fd, receivers, 1));
+	ASSERT_EQ(0, kt_wait_sleeping_in(b.tid, SYS_ioctl, KT_WAIT_MS));
+	ASSERT_EQ(0, pthread_kill(b.thread, SIGUSR1));
+	ASSERT_EQ(0, kchan_wait_for(fd, receivers, 1));
+	ASSERT_EQ(1, send_batch(fd, out, 1));
+	EXPECT_EQ(1, bg_result(&b));
+	EXPECT_TRUE(received(in, 1, 0));
+	free(out);
+	free(in);
+	close(fd);
+}
+
+/* A thread in epoll_wait() on its own EPOLLEXCLUSIVE epoll of a channel. */
+struct poller {
+	int fd, ep;
+	bool reader;		/* receives one message once woken */
+	pid_t tid;
+	int woken;		/* epoll_wait's result */
+	ssize_t got;		/* its one non-blocking receive */
+	pthread_t thread;
+};
+
+static void *poller_main(void *arg)
+{
+	struct poller *p = arg;
+	struct epoll_event ev;
+	unsigned char buf[MSG_MAX];
+
+	__atomic_store_n(&p->tid, kt_gettid(), __ATOMIC_RELEASE);
+	p->woken = epoll_wait(p->ep, &ev, 1, KCHAN_WAIT_MS);
+	if (p->reader && p->woken == 1)
+		p->got = kchan_recv(p->fd, buf, sizeof(buf));
+	return NULL;
+}
+
+TEST(a_send_batch_wakes_one_exclusive_poller_per_message)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLEXCLUSIVE };
+	struct poller p[NR_POLLERS];
+	struct set *out = msgs(NR_POLLERS, 0);
+	int fd = kchan_make(64, MSG_MAX, 0, O_CLOEXEC | O_NONBLOCK);
+	unsigned int i;
+
+	ASSERT_LE(0, fd);
+	ASSERT_NE(NULL, out);
+	for (i = 0; i < NR_POLLERS; i++) {
+		memset(&p[i], 0, sizeof(p[i]));
+		p[i].fd = fd;
+		p[i].reader = ev.events & EPOLLIN;
+		p[i].ep = epoll_create1(EPOLL_CLOEXEC);
+		ASSERT_LE(0, p[i].ep);
+		ASSERT_EQ(0, epoll_ctl(p[i].ep, EPOLL_CTL_ADD, fd, &ev));
+		ASSERT_EQ(0, pthread_create(&p[i].thread, NULL, poller_main,
+					    &p[i]));
+	}
+	for (i = 0; i < NR_POLLERS; i++) {
+		while (!__atomic_load_n(&p[i].tid, __ATOMIC_ACQUIRE))
+			usleep(1000);
+		ASSERT_EQ(0, kt_wait_sleeping_in(p[i].tid, SYS_epoll_wait,
+						 KT_WAIT_MS));
+	}
+	/* One call, four messages: each poller must wake for one. */
+	ASSERT_EQ(NR_POLLERS, send_batch(fd, out, NR_POLLERS));
+	for (i = 0; i < NR_POLLERS; i++) {
+		pthread_join(p[i].thread, NULL);
+		EXPECT_EQ(1, p[i].woken);
+		EXPECT_LT(0, p[i].got);
+		close(p[i].ep);
+	}
+	free(out);
+	close(fd);
+}
+
+TEST(a_receive_batch_wakes_one_exclusive_poller_per_slot)
+{
+	struct epoll_event ev = { .events = EPOLLOUT | EPOLLEXCLUSIVE };
+	struct poller p[NR_POLLERS];
+	struct set *out = msgs(NR_POLLERS, 0), *in = rooms(NR_POLLERS, MSG_MAX);
+	int fd = kchan_make(NR_POLLERS, MSG_MAX, 0, O_CLOEXEC | O_NONBLOCK);
+	unsigned int i;
+
+	ASSERT_LE(0, fd);
+	ASSERT_TRUE(out && in);
+	ASSERT_EQ(NR_POLLERS, send_batch(fd, out, NR_POLLERS));
+	for (i = 0; i < NR_POLLERS; i++) {
+		memset(&p[i], 0, sizeof(p[i]));
+		p[i].fd = fd;
+		p[i].reader = ev.events & EPOLLIN;
+		p[i].ep = epoll_create1(EPOLL_CLOEXEC);
+		ASSERT_LE(0, p[i].ep);
+		ASSERT_EQ(0, epoll_ctl(p[i].ep, EPOLL_CTL_ADD, fd, &ev));
+		ASSERT_EQ(0, pthread_create(&p[i].thread, NULL, poller_main,
+					    &p[i]));
+	}
+	for (i = 0; i < NR_POLLERS; i++) {
+		while (!__atomic_load_n(&p[i].tid, __ATOMIC_ACQUIRE))
+			usleep(1000);
+		ASSERT_EQ(0, kt_wait_sleeping_in(p[i].tid, SYS_epoll_wait,
+						 KT_WAIT_MS));
+	}
+	/* Four slots freed in one call: each poller must wake for one. */
+	ASSERT_EQ(NR_POLLERS, recv_batch(fd, in, NR_POLLERS));
+	for (i = 0; i < NR_POLLERS; i++) {
+		pthread_join(p[i].thread, NULL);
+		EXPECT_EQ(1, p[i].woken);
+		close(p[i].ep);
+	}
+	free(out);
+	free(in);
+	close(fd);
+}
+
+TEST_HARNESS_MAIN
