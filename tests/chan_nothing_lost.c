@@ -422,7 +422,7 @@ TEST(sender_stays_killable_while_its_message_is_copied_out)
 	ASSERT_EQ(0, kchan_wait_for(fd, senders, 0));
 	kw_sleep_ms(KCHAN_SETTLE_MS);
 	ASSERT_EQ(0, kill(pid, SIGKILL));
-	died = kchan_reap_within(pid, 3000, &status) == 0;
+	died = kchan_reap_within(pid, KCHAN_WAIT_MS, &status) == 0;
 
 	/* Let the copy finish: fill the page with zeroes. */
 	ASSERT_EQ(0, kchan_uffd_copy(uffd, (unsigned long)page, zero_page,

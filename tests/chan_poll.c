@@ -464,7 +464,8 @@ static void wait_out_other_side(struct __test_metadata *_metadata, int fd,
 	ASSERT_GE(ep, 0);
 	ASSERT_EQ(0, waker_start(&w, fd, send, SYS_epoll_wait));
 	before = my_nvcsw();
-	probe->n = epoll_wait(ep, &ev, 1, 1000);
+	/* Long enough for the waker to see us asleep and act, even when slow. */
+	probe->n = epoll_wait(ep, &ev, 1, 3000);
 	probe->switches = my_nvcsw() - before;
 	probe->end_ms = kt_now_ms();
 	/* The waker is blocked in its send or receive: release it. */
@@ -590,6 +591,20 @@ static void ex_waiters_start(struct __test_metadata *_metadata, int fd,
 	ASSERT_EQ(0, count_done_ex(w, NR_WAITERS));
 }
 
+/*
+ * How many waiters returned: once the first has (however slow the machine),
+ * and SETTLE_MS later, time enough for any wrongly woken one to return.
+ */
+static int ex_waiters_woken(struct ex_waiter *w)
+{
+	long long deadline = kt_now_ms() + KT_WAIT_MS;
+
+	while (!count_done_ex(w, NR_WAITERS) && kt_now_ms() < deadline)
+		usleep(1000);
+	kt_sleep_ms(SETTLE_MS);
+	return count_done_ex(w, NR_WAITERS);
+}
+
 /* Close the channel, which must wake every waiter, and collect them. */
 static void ex_waiters_finish(int fd, struct ex_waiter *w)
 {
@@ -615,8 +630,7 @@ TEST_F(chan, exclusive_epoll_waiters_woken_one_per_message)
 
 	ex_waiters_start(_metadata, self->fd, w, EPOLLIN);
 	ASSERT_EQ(0, offer_message(self, variant, "one"));
-	kt_sleep_ms(SETTLE_MS);
-	woken = count_done_ex(w, NR_WAITERS);
+	woken = ex_waiters_woken(w);
 	ex_waiters_finish(self->fd, w);
 	ASSERT_EQ(1, woken) TH_LOG("%d exclusive waiters woke for one message",
 				   woken);
@@ -631,8 +645,7 @@ TEST_F(chan, exclusive_epoll_waiters_woken_one_per_send_made_possible)
 	ASSERT_EQ(0, fill(self->fd, variant->capacity));
 	ex_waiters_start(_metadata, self->fd, w, EPOLLOUT);
 	ASSERT_EQ(0, offer_room(self, variant));
-	kt_sleep_ms(SETTLE_MS);
-	woken = count_done_ex(w, NR_WAITERS);
+	woken = ex_waiters_woken(w);
 	ex_waiters_finish(self->fd, w);
 	ASSERT_EQ(1, woken) TH_LOG("%d exclusive waiters woke for one slot",
 				   woken);
@@ -691,6 +704,16 @@ TEST_F(chan, edge_triggered_event_on_close)
 	close(ep);
 }
 
+static bool any_bg_done(struct kt_bg *r, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (kt_bg_done(&r[i]))
+			return true;
+	return false;
+}
+
 /*
  * Sixteen receivers asleep in read(), one message: exactly one returns,
  * and none of the others was woken only to go back to sleep (its
@@ -701,6 +724,7 @@ TEST_F(chan, blocked_receivers_woken_one_per_message)
 	struct kt_bg r[NR_WAITERS];
 	long switches[NR_WAITERS];
 	int i, returned = 0, disturbed = 0, winner = -1;
+	long long deadline;
 
 	for (i = 0; i < NR_WAITERS; i++) {
 		ASSERT_EQ(0, kt_bg_recv(&r[i], self->fd, MSG_MAX));
@@ -713,6 +737,10 @@ TEST_F(chan, blocked_receivers_woken_one_per_message)
 	}
 
 	ASSERT_EQ(3, kchan_send(self->fd, "one", 3));
+	/* Once the first has returned (a slow machine may take a while). */
+	deadline = kt_now_ms() + KT_WAIT_MS;
+	while (!any_bg_done(r, NR_WAITERS) && kt_now_ms() < deadline)
+		usleep(1000);
 	kt_sleep_ms(SETTLE_MS);
 	for (i = 0; i < NR_WAITERS; i++) {
 		if (kt_bg_done(&r[i])) {

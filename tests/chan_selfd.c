@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -26,6 +27,7 @@
 #pragma GCC diagnostic ignored "-Wclobbered"
 #include "kchan_wait.h"
 #include "kchan_select.h"
+#include "kchan_wait_poll.h"
 
 #define MSG_MAX		64
 #define CAPACITY	2
@@ -195,29 +197,41 @@ TEST_F(sfd, cancel_before_completion)
 	EXPECT_EQ(-ENOTCONN, ks_read(self->sfd, &res));
 }
 
+struct select_reader {
+	int sfd;
+	pid_t tid;
+	int ret;
+};
+
 static void *read_select(void *arg)
 {
+	struct select_reader *r = arg;
 	struct kchan_select_result res;
 
-	return (void *)(intptr_t)ks_read(*(int *)arg, &res);
+	__atomic_store_n(&r->tid, kt_gettid(), __ATOMIC_RELEASE);
+	r->ret = ks_read(r->sfd, &res);
+	return NULL;
 }
 
 /* A reader blocked on a select file wakes when another thread cancels. */
 TEST_F(sfd, cancel_wakes_a_blocked_reader)
 {
+	struct select_reader r = { .sfd = self->sfd };
 	struct kchan_select_result res;
 	char b[MSG_MAX];
 	struct kchan_case c[1];
 	pthread_t th;
-	void *ret;
 
 	c[0] = ks_recv(self->ch[0], b, sizeof(b));
 	ASSERT_EQ(0, ks_arm(self->sfd, c, 1, 0, NULL));
-	ASSERT_EQ(0, pthread_create(&th, NULL, read_select, &self->sfd));
-	kw_sleep_ms(KCHAN_SETTLE_MS);
+	ASSERT_EQ(0, pthread_create(&th, NULL, read_select, &r));
+	while (!__atomic_load_n(&r.tid, __ATOMIC_ACQUIRE))
+		usleep(1000);
+	/* Asleep in the read, not merely about to make it. */
+	ASSERT_EQ(0, kt_wait_sleeping_in(r.tid, SYS_read, KT_WAIT_MS));
 	ASSERT_EQ(0, ks_cancel(self->sfd, &res));
-	ASSERT_EQ(0, pthread_join(th, &ret));
-	EXPECT_EQ(-ENOTCONN, (int)(intptr_t)ret);
+	ASSERT_EQ(0, pthread_join(th, NULL));
+	EXPECT_EQ(-ENOTCONN, r.ret);
 }
 
 /* Cancel after a case completed reports it, data included. */

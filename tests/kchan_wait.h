@@ -106,6 +106,7 @@ struct kchan_op {
 	const struct iovec *iov;
 	int iovcnt;
 	unsigned int delay_ms;	/* sleep this long before the call */
+	unsigned int senders;	/* then wait until this many are blocked */
 	bool stat_before;	/* take @before just before the call */
 	/* results */
 	struct kchan_stat before;
@@ -123,6 +124,8 @@ static inline void *kchan_op_thread(void *arg)
 
 	if (op->delay_ms)
 		kw_sleep_ms(op->delay_ms);
+	if (op->senders)
+		kchan_wait_for(op->fd, senders, op->senders);
 	if (op->stat_before)
 		kchan_stat(op->fd, &op->before);
 	op->call_ns = kw_now_ns();
