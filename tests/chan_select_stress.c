@@ -33,10 +33,15 @@
 /* chi-square, 3 degrees of freedom, p = 0.001 */
 #define CHI2_CRIT_3	16.27
 
-/* Every case ready every time: each must win a quarter of the rounds. */
+/*
+ * Every case ready every time: each must win a quarter of the rounds.
+ * A fair select exceeds the p = 0.001 limit once in a thousand runs: only
+ * a second sample over the limit too (one in a million) fails the test,
+ * while a real bias fails both.
+ */
 TEST(fairness_chi_square)
 {
-	unsigned int hits[FAIR_CASES] = { 0 }, i, round;
+	unsigned int hits[FAIR_CASES], i, round, sample;
 	struct kchan_case c[FAIR_CASES];
 	char b[MSG_MAX], m[8] = "ready";
 	int fd[FAIR_CASES], idx;
@@ -48,20 +53,28 @@ TEST(fairness_chi_square)
 		ASSERT_EQ(8, kchan_send(fd[i], m, 8));
 		c[i] = ks_recv(fd[i], b, sizeof(b));
 	}
-	for (round = 0; round < FAIR_ROUNDS; round++) {
-		idx = ks_select(c, FAIR_CASES, KCHAN_SELECT_NONBLOCK, NULL);
-		ASSERT_LE(0, idx) TH_LOG("round %u: %s", round, strerror(-idx));
-		ASSERT_GT(FAIR_CASES, idx);
-		hits[idx]++;
-		ASSERT_EQ(8, kchan_send(fd[idx], m, 8));
+	for (sample = 0; sample < 2; sample++) {
+		memset(hits, 0, sizeof(hits));
+		for (round = 0; round < FAIR_ROUNDS; round++) {
+			idx = ks_select(c, FAIR_CASES, KCHAN_SELECT_NONBLOCK,
+					NULL);
+			ASSERT_LE(0, idx) TH_LOG("round %u: %s", round,
+						 strerror(-idx));
+			ASSERT_GT(FAIR_CASES, idx);
+			hits[idx]++;
+			ASSERT_EQ(8, kchan_send(fd[idx], m, 8));
+		}
+		chi2 = 0;
+		for (i = 0; i < FAIR_CASES; i++)
+			chi2 += (hits[i] - expect) * (hits[i] - expect) / expect;
+		ksft_print_msg("%u selects over %u ready cases: %u %u %u %u, chi-square %.2f (limit %.2f)\n",
+			       FAIR_ROUNDS, FAIR_CASES, hits[0], hits[1],
+			       hits[2], hits[3], chi2, CHI2_CRIT_3);
+		if (chi2 < CHI2_CRIT_3)
+			break;
 	}
-	for (i = 0; i < FAIR_CASES; i++) {
-		chi2 += (hits[i] - expect) * (hits[i] - expect) / expect;
+	for (i = 0; i < FAIR_CASES; i++)
 		close(fd[i]);
-	}
-	ksft_print_msg("%u selects over %u ready cases: %u %u %u %u, chi-square %.2f (limit %.2f)\n",
-		       FAIR_ROUNDS, FAIR_CASES, hits[0], hits[1], hits[2],
-		       hits[3], chi2, CHI2_CRIT_3);
 	EXPECT_GT(CHI2_CRIT_3, chi2);
 }
 
