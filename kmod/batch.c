@@ -15,15 +15,102 @@
  * head. As with sendmmsg(2), a batch that stops after some messages
  * returns their count and the next call reports why it stopped.
  */
-#include <linux/mm.h>
 #include <linux/sched.h>
-#include <linux/slab.h>
 #include <linux/uaccess.h>
 
 #include "kchan.h"
 
-/* Messages copied in, or taken, per lock: their pointers are on the stack. */
+/*
+ * Messages per run: copied in, or taken, under one lock. Their
+ * descriptors and message pointers are on the stack.
+ */
 #define KCHAN_BATCH_RUN	32
+
+/*
+ * A batch gives way to other tasks after copying this much, not after
+ * every run: woken by a batch's first message, a receiver then finds the
+ * whole of a small batch rather than that message alone.
+ */
+#define KCHAN_BATCH_YIELD_BYTES	(64 * 1024)
+
+/* Count the bytes of @m[0..@n) moved; give way once enough were. */
+static void kchan_batch_yield(size_t *bytes, const struct kchan_mmsg *m,
+			      unsigned int n)
+{
+	while (n--)
+		*bytes += m[n].len;
+	if (*bytes >= KCHAN_BATCH_YIELD_BYTES) {
+		*bytes = 0;
+		cond_resched();
+	}
+}
+
+/*
+ * Read descriptors @off..@off + @n of the batch at @um into @m, and check
+ * them: a length of 0 or a reserved field is -EINVAL; a longer message
+ * than @msg_max, if not 0, is -EMSGSIZE. Field by field, as a batch is
+ * read at least twice: that costs less than copying whole descriptors.
+ */
+static int kchan_batch_read(struct kchan_mmsg *m,
+			    const struct kchan_mmsg __user *um, u32 off,
+			    u32 n, u32 msg_max)
+{
+	u32 i;
+
+	um += off;
+	if (!user_access_begin(um, n * sizeof(*um)))
+		return -EFAULT;
+	for (i = 0; i < n; i++) {
+		unsafe_get_user(m[i].buf, &um[i].buf, efault);
+		unsafe_get_user(m[i].len, &um[i].len, efault);
+		unsafe_get_user(m[i].reserved, &um[i].reserved, efault);
+	}
+	user_access_end();
+	for (i = 0; i < n; i++) {
+		if (!m[i].len || m[i].reserved)
+			return -EINVAL;
+		if (msg_max && m[i].len > msg_max)
+			return -EMSGSIZE;
+	}
+	return 0;
+efault:
+	user_access_end();
+	return -EFAULT;
+}
+
+/* Store the lengths of @m[0..@n) in @um[0..@n): 0 or -EFAULT. */
+static int kchan_batch_put_lens(struct kchan_mmsg __user *um,
+				const struct kchan_mmsg *m, u32 n)
+{
+	u32 i;
+
+	if (!user_access_begin(um, n * sizeof(*um)))
+		return -EFAULT;
+	for (i = 0; i < n; i++)
+		unsafe_put_user(m[i].len, &um[i].len, efault);
+	user_access_end();
+	return 0;
+efault:
+	user_access_end();
+	return -EFAULT;
+}
+
+/* Check every descriptor of a batch before anything moves. */
+static int kchan_batch_check(const struct kchan_mmsg __user *um, u32 n,
+			     u32 msg_max)
+{
+	struct kchan_mmsg m[KCHAN_BATCH_RUN];
+	u32 off, k;
+	int ret;
+
+	for (off = 0; off < n; off += k) {
+		k = min_t(u32, n - off, KCHAN_BATCH_RUN);
+		ret = kchan_batch_read(m, um, off, k, msg_max);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
 
 /*
  * Send @msgs[0..@n) in order: straight into the buffer while that is
@@ -55,54 +142,71 @@ static unsigned int kchan_batch_send_run(struct kchan *ch,
 	return i;
 }
 
-static long kchan_batch_send(struct kchan *ch, const struct kchan_mmsg *m,
-			     u32 n, bool nonblock)
+/*
+ * Copy in the messages of @m[0..@n) (no user memory is touched under the
+ * lock), reusing the channel's spare messages. Returns how many were
+ * copied; *@err says why the next one was not.
+ */
+static unsigned int kchan_batch_copy_in(struct kchan *ch,
+					struct kchan_msg **msgs,
+					const struct kchan_mmsg *m,
+					unsigned int n, long *err)
 {
-	struct kchan_msg *msgs[KCHAN_BATCH_RUN];
-	unsigned int got, want, done = 0;
-	long err = 0;
-	u32 i;
+	struct llist_node *spares = kchan_spares_take(ch, n);
+	unsigned int i;
 
 	for (i = 0; i < n; i++) {
-		if (!m[i].len || m[i].reserved)
-			return -EINVAL;
-		if (m[i].len > ch->msg_max)
-			return -EMSGSIZE;
-	}
-	while (done < n && !err) {
-		/* No user memory is touched under the lock: copy in first. */
-		want = min_t(u32, n - done, KCHAN_BATCH_RUN);
-		for (got = 0; got < want; got++) {
-			const struct kchan_mmsg *mm = &m[done + got];
-			struct kchan_msg *msg = kchan_msg_alloc(ch, mm->len);
-
-			if (!msg) {
-				err = -ENOMEM;
-				break;
-			}
-			if (copy_from_user(msg->data, u64_to_user_ptr(mm->buf),
-					   mm->len)) {
-				kchan_msg_free(ch, msg);
-				err = -EFAULT;
-				break;
-			}
-			msgs[got] = msg;
+		msgs[i] = kchan_msg_get(ch, &spares, m[i].len);
+		if (!msgs[i]) {
+			*err = -ENOMEM;
+			break;
 		}
+		if (copy_from_user(msgs[i]->data, u64_to_user_ptr(m[i].buf),
+				   m[i].len)) {
+			kchan_msg_free(ch, msgs[i]);
+			*err = -EFAULT;
+			break;
+		}
+	}
+	kchan_spares_give(ch, spares);
+	return i;
+}
+
+static long kchan_batch_send(struct kchan *ch,
+			     const struct kchan_mmsg __user *um, u32 n,
+			     bool nonblock)
+{
+	struct kchan_mmsg m[KCHAN_BATCH_RUN];
+	struct kchan_msg *msgs[KCHAN_BATCH_RUN];
+	unsigned int got, k, done = 0;
+	size_t bytes = 0;
+	long err;
+
+	err = kchan_batch_check(um, n, ch->msg_max);
+	if (err)
+		return err;
+	while (done < n && !err) {
+		k = min_t(u32, n - done, KCHAN_BATCH_RUN);
+		/* Read again: changed since the check, it stops here. */
+		err = kchan_batch_read(m, um, done, k, ch->msg_max);
+		if (err)
+			break;
+		got = kchan_batch_copy_in(ch, msgs, m, k, &err);
 		done += kchan_batch_send_run(ch, msgs, got, nonblock, &err);
-		cond_resched();
+		kchan_batch_yield(&bytes, m, got);
 	}
 	return done ? done : err;
 }
 
 /*
- * Copy out @msgs[0..@n), taken for @m[0..@n), and their lengths; then
- * settle them. Returns how many were copied: those after the first failed
- * copy went back to the head of the channel, in order.
+ * Copy out @msgs[0..@n), taken for @m[0..@n), then their lengths into
+ * @um[0..@n); then settle them. Returns how many were received: if a copy
+ * failed, those from there on went back to the head of the channel, in
+ * order; if the lengths could not be written, all of them did.
  */
 static unsigned int kchan_batch_copy_out(struct kchan *ch,
 					 struct kchan_msg **msgs,
-					 unsigned int n,
-					 const struct kchan_mmsg *m,
+					 unsigned int n, struct kchan_mmsg *m,
 					 struct kchan_mmsg __user *um)
 {
 	unsigned int ok;
@@ -111,45 +215,49 @@ static unsigned int kchan_batch_copy_out(struct kchan *ch,
 		struct kchan_msg *msg = msgs[ok];
 
 		if (copy_to_user(u64_to_user_ptr(m[ok].buf), msg->data,
-				 msg->len) ||
-		    put_user(msg->len, &um[ok].len))
+				 msg->len))
 			break;
+		m[ok].len = msg->len;
 	}
+	if (ok && kchan_batch_put_lens(um, m, ok))
+		ok = 0;
 	kchan_settle_run(ch, msgs, n, ok);
 	return ok;
 }
 
-static long kchan_batch_recv(struct kchan *ch, const struct kchan_mmsg *m,
-			     struct kchan_mmsg __user *um, u32 n,
-			     bool nonblock)
+static long kchan_batch_recv(struct kchan *ch, struct kchan_mmsg __user *um,
+			     u32 n, bool nonblock)
 {
+	struct kchan_mmsg m[KCHAN_BATCH_RUN];
 	struct kchan_msg *msgs[KCHAN_BATCH_RUN];
-	unsigned int got, done = 0;
-	ssize_t ret = 0;
-	u32 i;
+	unsigned int got, k, ok, done = 0;
+	size_t bytes = 0;
+	ssize_t ret;
 
-	for (i = 0; i < n; i++)
-		if (!m[i].len || m[i].reserved)
-			return -EINVAL;
+	ret = kchan_batch_check(um, n, 0);
+	if (ret)
+		return ret;
 	while (done < n) {
-		got = kchan_take_run(ch, m + done,
-				     min_t(u32, n - done, KCHAN_BATCH_RUN),
-				     msgs);
+		k = min_t(u32, n - done, KCHAN_BATCH_RUN);
+		ret = kchan_batch_read(m, um, done, k, 0);
+		if (ret)
+			break;
+		got = kchan_take_run(ch, m, k, msgs);
 		if (!got) {
 			/* Only the first message of a batch may wait. */
-			ret = kchan_take(ch, m[done].len, nonblock || done,
+			ret = kchan_take(ch, m[0].len, nonblock || done,
 					 &msgs[0]);
 			if (ret <= 0)
 				break;
 			got = 1;
 		}
-		i = kchan_batch_copy_out(ch, msgs, got, m + done, um + done);
-		done += i;
-		if (i < got) {
+		ok = kchan_batch_copy_out(ch, msgs, got, m, um + done);
+		done += ok;
+		if (ok < got) {
 			ret = -EFAULT;
 			break;
 		}
-		cond_resched();
+		kchan_batch_yield(&bytes, m, ok);
 	}
 	return done ? done : ret;
 }
@@ -171,9 +279,7 @@ long kchan_batch_ioctl(struct file *file, unsigned int cmd,
 	struct kchan *ch = file->private_data;
 	struct kchan_mmsg __user *um;
 	struct kchan_batch req;
-	struct kchan_mmsg *m;
 	bool nonblock;
-	long ret;
 
 	if (!(file->f_mode & (send ? FMODE_WRITE : FMODE_READ)))
 		return -EBADF;
@@ -185,15 +291,7 @@ long kchan_batch_ioctl(struct file *file, unsigned int cmd,
 	nonblock = (file->f_flags & O_NONBLOCK) ||
 		   (req.flags & KCHAN_BATCH_NONBLOCK);
 	um = u64_to_user_ptr(req.msgs);
-	m = kvmalloc_array(req.nmsgs, sizeof(*m), GFP_KERNEL);
-	if (!m)
-		return -ENOMEM;
-	if (copy_from_user(m, um, req.nmsgs * sizeof(*m)))
-		ret = -EFAULT;
-	else if (send)
-		ret = kchan_batch_send(ch, m, req.nmsgs, nonblock);
-	else
-		ret = kchan_batch_recv(ch, m, um, req.nmsgs, nonblock);
-	kvfree(m);
-	return ret;
+	if (send)
+		return kchan_batch_send(ch, um, req.nmsgs, nonblock);
+	return kchan_batch_recv(ch, um, req.nmsgs, nonblock);
 }

@@ -61,7 +61,12 @@
 
 static atomic64_t kchan_next_id = ATOMIC64_INIT(0);
 
-/* Largest message a channel keeps for reuse once it is received. */
+/*
+ * Bytes of messages a channel keeps for reuse once they are received, as
+ * a pipe keeps a page: a stream, a ping-pong or a batch then neither
+ * allocates nor clears memory per message (the kernel may zero every
+ * allocation, init_on_alloc), and an idle channel holds no more than that.
+ */
 #define KCHAN_SPARE_MAX	4096
 
 static struct kchan_msg *kchan_msg_new(size_t len)
@@ -80,27 +85,74 @@ static struct kchan_msg *kchan_msg_new(size_t len)
 }
 
 /**
- * kchan_msg_alloc() - a message of @len bytes for @ch.
- * @ch: the channel it is for; its spare message is used if big enough
- * @len: 1..msg_max
+ * kchan_spares_take() - take up to @n of @ch's spare messages, for
+ * kchan_msg_get(); give back what is left with kchan_spares_give().
+ * @ch: the channel
+ * @n: how many are wanted
  *
- * Each channel keeps the last message it delivered (up to
- * KCHAN_SPARE_MAX bytes) for its next send, as a pipe keeps a page: a
- * stream or a ping-pong then neither allocates nor clears memory per
- * message (the kernel may zero every allocation, init_on_alloc).
+ * A receiver adds a spare without a lock (llist_add); those who take them
+ * do so under kchan.spare_lock, as llist_del_first() requires.
+ *
+ * Context: any.
+ * Return: the spares taken, as a NULL-terminated list, or NULL.
+ */
+struct llist_node *kchan_spares_take(struct kchan *ch, unsigned int n)
+{
+	struct llist_node *first = NULL, **tail = &first, *node;
+
+	if (llist_empty(&ch->spares))
+		return NULL;
+	spin_lock(&ch->spare_lock);
+	while (n-- && (node = llist_del_first(&ch->spares))) {
+		*tail = node;
+		tail = &node->next;
+	}
+	spin_unlock(&ch->spare_lock);
+	*tail = NULL;
+	return first;
+}
+
+/**
+ * kchan_spares_give() - give back spares that kchan_msg_get() left.
+ * @ch: the channel
+ * @spares: what is left of kchan_spares_take()'s list, or NULL
+ *
+ * Context: any.
+ */
+void kchan_spares_give(struct kchan *ch, struct llist_node *spares)
+{
+	struct llist_node *last = spares;
+
+	if (!spares)
+		return;
+	while (last->next)
+		last = last->next;
+	llist_add_batch(spares, last, &ch->spares);
+}
+
+/**
+ * kchan_msg_get() - a message of @len bytes for @ch.
+ * @ch: the channel it is for
+ * @spares: spares taken by kchan_spares_take(): the first is used if big
+ *	enough (else freed)
+ * @len: 1..msg_max
  *
  * Context: process context, may sleep.
  * Return: the message, unqueued and unclaimed, its data undefined; or NULL.
  */
-struct kchan_msg *kchan_msg_alloc(struct kchan *ch, size_t len)
+struct kchan_msg *kchan_msg_get(struct kchan *ch, struct llist_node **spares,
+				size_t len)
 {
 	struct kchan_msg *msg = NULL;
 
-	if (READ_ONCE(ch->spare))
-		msg = xchg(&ch->spare, NULL);
-	if (msg && msg->size < len) {
-		kvfree(msg);
-		msg = NULL;
+	if (*spares) {
+		msg = llist_entry(*spares, struct kchan_msg, spare);
+		*spares = (*spares)->next;
+		atomic_sub(msg->size, &ch->spare_bytes);
+		if (msg->size < len) {
+			kvfree(msg);
+			msg = NULL;
+		}
 	}
 	if (!msg)
 		msg = kchan_msg_new(len);
@@ -114,7 +166,23 @@ struct kchan_msg *kchan_msg_alloc(struct kchan *ch, size_t len)
 }
 
 /**
- * kchan_msg_free() - done with a message: keep it as @ch's spare, or free it.
+ * kchan_msg_alloc() - a message of @len bytes for @ch, a spare if one fits.
+ * @ch: the channel it is for
+ * @len: 1..msg_max
+ *
+ * Context: process context, may sleep.
+ * Return: the message, unqueued and unclaimed, its data undefined; or NULL.
+ */
+struct kchan_msg *kchan_msg_alloc(struct kchan *ch, size_t len)
+{
+	struct llist_node *spare = kchan_spares_take(ch, 1);
+
+	return kchan_msg_get(ch, &spare, len);
+}
+
+/**
+ * kchan_msg_free() - done with a message: keep it as one of @ch's spares,
+ * while they hold less than KCHAN_SPARE_MAX bytes, or free it.
  * @ch: the channel it came from, or NULL to free it
  * @msg: the message, or NULL
  *
@@ -124,9 +192,14 @@ void kchan_msg_free(struct kchan *ch, struct kchan_msg *msg)
 {
 	if (!msg)
 		return;
-	if (ch && msg->size <= KCHAN_SPARE_MAX && !READ_ONCE(ch->spare) &&
-	    !cmpxchg(&ch->spare, NULL, msg))
-		return;
+	if (ch && msg->size <= KCHAN_SPARE_MAX) {
+		if (atomic_add_return(msg->size, &ch->spare_bytes) <=
+		    KCHAN_SPARE_MAX) {
+			llist_add(&msg->spare, &ch->spares);
+			return;
+		}
+		atomic_sub(msg->size, &ch->spare_bytes);
+	}
 	kvfree(msg);
 }
 
@@ -150,6 +223,8 @@ struct kchan *kchan_alloc(u32 capacity, u32 msg_max, u32 flags)
 	INIT_LIST_HEAD(&ch->buf);
 	INIT_LIST_HEAD(&ch->sendq);
 	INIT_LIST_HEAD(&ch->recvq);
+	init_llist_head(&ch->spares);
+	spin_lock_init(&ch->spare_lock);
 	init_waitqueue_head(&ch->rd_wait);
 	init_waitqueue_head(&ch->wr_wait);
 	atomic_set(&ch->writers, 0);
@@ -175,7 +250,8 @@ static void kchan_release(struct kref *ref)
 	kchan_list_del(ch);
 	list_for_each_entry_safe(msg, tmp, &ch->buf, node)
 		kchan_msg_free(NULL, msg);
-	kchan_msg_free(NULL, ch->spare);
+	llist_for_each_entry_safe(msg, tmp, llist_del_all(&ch->spares), spare)
+		kchan_msg_free(NULL, msg);
 	kchan_user_uncharge(ch->user);
 	kfree(ch->name);
 	kfree(ch);

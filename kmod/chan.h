@@ -10,6 +10,7 @@
 #include <linux/kref.h>
 #include <linux/ktime.h>
 #include <linux/list.h>
+#include <linux/llist.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/uio.h>
@@ -21,7 +22,10 @@ struct kchan_user;
 
 /* One message, allocated by the sender and freed by its receiver. */
 struct kchan_msg {
-	struct list_head node;		/* on kchan.buf while buffered */
+	union {
+		struct list_head node;	/* on kchan.buf while buffered */
+		struct llist_node spare;	/* on kchan.spares */
+	};
 	struct kchan_ticket *sender;	/* rendezvous: the claimed sender */
 	bool holds_slot;		/* taken from buf, slot still reserved */
 	u32 size;			/* room in data[], at least len */
@@ -98,7 +102,9 @@ struct kchan {
 	atomic_t writers;		/* write-capable files, for autoclose */
 	struct kref ref;
 
-	struct kchan_msg *spare;	/* a freed message kept for reuse */
+	struct llist_head spares;	/* freed messages kept for reuse */
+	atomic_t spare_bytes;		/* their sizes */
+	spinlock_t spare_lock;		/* taken to take spares */
 
 	struct kchan_user *user;	/* charged for this channel */
 	struct kchan_node *node;	/* named channel's device, or NULL */
@@ -111,6 +117,10 @@ void kchan_get(struct kchan *ch);
 void kchan_put(struct kchan *ch);
 
 struct kchan_msg *kchan_msg_alloc(struct kchan *ch, size_t len);
+struct llist_node *kchan_spares_take(struct kchan *ch, unsigned int n);
+void kchan_spares_give(struct kchan *ch, struct llist_node *spares);
+struct kchan_msg *kchan_msg_get(struct kchan *ch, struct llist_node **spares,
+				size_t len);
 void kchan_msg_free(struct kchan *ch, struct kchan_msg *msg);
 
 ssize_t kchan_send(struct kchan *ch, struct kchan_msg *msg, bool nonblock);

@@ -68,8 +68,9 @@
  *	into msgs[i].buf, of msgs[i].len bytes, and its length is stored in
  *	msgs[i].len. Returns how many were received; 0 once the channel is
  *	closed and drained. A message that does not fit its buffer, or whose
- *	copy fails, stops the batch and stays at the head of the channel; the
- *	call then returns the count, or EMSGSIZE / EFAULT if it was the first.
+ *	copy or length fails to reach the caller, stops the batch and stays
+ *	at the head of the channel, in order with those after it; the call
+ *	then returns the count, or EMSGSIZE / EFAULT if none was received.
  *	Errors: EINVAL (as for KCHAN_IOC_SEND_BATCH, or a buffer of 0 bytes),
  *	and those of read().
  *
