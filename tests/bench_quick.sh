@@ -3,7 +3,10 @@
 #
 # chanbench --quick: a tiny run of every benchmark workload. It must exit 0
 # and write a CSV in which every workload has rows and every median is a
-# positive, finite number. Speed is not judged here (tools/bench.sh).
+# positive, finite number; the batch workload must have kchan's batched
+# rows (KCHAN_IOC_SEND_BATCH/RECV_BATCH), and each batched row of it a
+# positive, finite ratio to its transport one message per call (T4's).
+# Speed is not judged here (tools/bench.sh).
 #
 # Exit status: 0 pass, 1 fail.
 
@@ -35,12 +38,16 @@ if [ ! -s "$tmp/quick.csv" ]; then
 fi
 
 # A median must look like a plain number (not empty, nan or inf) above 0.
-awk -F, -v want="rtt stream uring fan wake select memory" '
+awk -F, -v want="rtt stream uring batch fan wake select memory" '
+	function positive(v) {
+		return v ~ /^[0-9]*\.?[0-9]+([eE][-+]?[0-9]+)?$/ && v + 0 > 0
+	}
 	NR == 1 {
 		for (i = 1; i <= NF; i++)
 			col[$i] = i
-		if (!col["median"] || !col["bench"]) {
-			print "bench_quick: CSV header without bench/median: " $0
+		if (!col["median"] || !col["bench"] || !col["mechanism"] ||
+		    !col["x_one_per_call"]) {
+			print "bench_quick: CSV header without bench/mechanism/median/x_one_per_call: " $0
 			bad = 1
 			exit
 		}
@@ -50,8 +57,17 @@ awk -F, -v want="rtt stream uring fan wake select memory" '
 		rows++
 		m = $col["median"]
 		seen[$col["bench"]]++
-		if (m !~ /^[0-9]*\.?[0-9]+([eE][-+]?[0-9]+)?$/ || m + 0 <= 0) {
+		if (!positive(m)) {
 			print "bench_quick: bad median \"" m "\": " $0
+			bad = 1
+		}
+		if ($col["bench"] != "batch" ||
+		    $col["mechanism"] !~ /-(batch|mmsg|uring)$/)
+			next
+		if ($col["mechanism"] ~ /^kchan-.*-batch$/)
+			kbatch++
+		if (!positive($col["x_one_per_call"])) {
+			print "bench_quick: bad x_one_per_call \"" $col["x_one_per_call"] "\": " $0
 			bad = 1
 		}
 	}
@@ -64,6 +80,10 @@ awk -F, -v want="rtt stream uring fan wake select memory" '
 				print "bench_quick: no row for " w[i]
 				bad = 1
 			}
+		if (seen["batch"] && !kbatch) {
+			print "bench_quick: no kchan batched row (KCHAN_FEATURE_BATCH?)"
+			bad = 1
+		}
 		if (!bad)
 			printf "bench_quick: %d rows, every median positive and finite\n", rows
 		exit bad

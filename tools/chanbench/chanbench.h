@@ -7,6 +7,8 @@
  *   link.c    the transports: kchan, eventfd, futex, pipe, seqpacket,
  *             mqueue, and kchan through io_uring
  *   pair.c    two-sided workloads (rtt, stream, uring): batches, groups
+ *   batch.c   the stream 64 messages per call: KCHAN_IOC_SEND_BATCH /
+ *             RECV_BATCH and sendmmsg/recvmmsg against one per call
  *   wake.c    16 idle receivers, one message
  *   select.c  select over 1, 8, 64 cases against poll() over eventfds
  *   fan.c     fan-in and fan-out: 4->1, 1->4, 4->4 threads on one object
@@ -36,6 +38,7 @@
 #define CHANCTL		"/dev/chanctl"
 #define MAX_MSG		4096
 #define URING_BATCH	16	/* SQEs per submit in the io_uring stream */
+#define BATCH_MSGS	64	/* messages per call, batch workload */
 #define WAKE_THREADS	16
 #define BATCH_TIMEOUT_S	300	/* a batch that takes longer is stuck */
 #define MAX_RUNS	64
@@ -72,7 +75,15 @@ int count_iou_workers(void);
 
 /* report.c */
 
-enum { B_EVENTFD, B_FUTEX, B_PIPE, B_SEQPACKET, B_MQUEUE, NR_BASE };
+/*
+ * The baselines a row's time is divided by. B_ONECALL is not a mechanism
+ * of its own: it is the row's own transport used one message per call
+ * (kchan-c64 for kchan-c64-batch), named by row->onecall.
+ */
+enum {
+	B_EVENTFD, B_FUTEX, B_PIPE, B_SEQPACKET, B_MQUEUE, B_MMSG, B_ONECALL,
+	NR_BASE
+};
 
 struct row {
 	int group;
@@ -84,6 +95,7 @@ struct row {
 	double median, iqr;
 	double per_run[MAX_RUNS];	/* the runs' values, in run order */
 	double x[NR_BASE];	/* paired ratio to a baseline, same group */
+	char onecall[24];	/* B_ONECALL's mechanism, "": none */
 	double sys_op, sw_op, wk_op;
 };
 
@@ -106,6 +118,7 @@ struct mech {
 	enum kind kind;
 	unsigned int cap;	/* kchan capacity (0: rendezvous) */
 	bool uring;		/* kchan through io_uring */
+	unsigned int batch;	/* stream: messages per call, 0: one */
 };
 
 struct fx_dir;
@@ -130,9 +143,12 @@ struct side {
 	struct link *l;
 	struct io_uring ring;
 	bool ring_ok;
+	int per_call;			/* messages per call, stream */
 	long sys;			/* syscalls issued */
 	uint32_t fx_last[2];		/* futex: last sequence seen */
-	char *buf;			/* URING_BATCH slots of MAX_MSG */
+	char *buf;			/* MAX_MSG slots: per_call of them,
+					 * at least URING_BATCH */
+	void *vec;			/* batch.c's message vectors */
 };
 
 int mq_new(unsigned int maxmsg, unsigned int size, unsigned int *got);
@@ -143,15 +159,23 @@ void side_init(struct side *s, struct link *l);
 void side_fini(struct side *s);
 void xsend(struct side *s, int dir);
 void xrecv(struct side *s, int dir);
-void uring_stream(struct side *s, bool wr, long total, long warm,
-		  void (*mark)(void *), void *arg);
+int mech_per_call(const struct mech *m);
+void stream_many(struct side *s, bool wr, long total, long warm,
+		 void (*mark)(void *), void *arg);
 
-/* pair.c, wake.c, select.c, fan.c, memory.c */
+/* pair.c, batch.c, wake.c, select.c, fan.c, memory.c */
+
+enum bench { BENCH_RTT, BENCH_STREAM };
 
 extern int uring_workers_seen;
 
+void run_group(const char *bench_name, enum bench bench,
+	       const struct mech *ms, int nm, unsigned int size,
+	       bool procs, bool cross, long n_quick, long n_min);
+int batch_call(struct side *s, bool wr, int k);
 void bench_rtt(void);
 void bench_stream(bool uring);
+void bench_batch(void);
 void bench_wake(void);
 void bench_select(void);
 void bench_fan(void);

@@ -95,10 +95,10 @@ static double fan_batch(const struct mech *m, int ns, int nr, long total,
 void bench_fan(void)
 {
 	static const struct mech mechs[] = {
-		{ "kchan-c64", K_KCHAN, 64, false },
-		{ "pipe", K_PIPE, 0, false },
-		{ "seqpacket", K_SEQPACKET, 0, false },
-		{ "mqueue", K_MQUEUE, 0, false },
+		{ "kchan-c64", K_KCHAN, 64, false, 0 },
+		{ "pipe", K_PIPE, 0, false, 0 },
+		{ "seqpacket", K_SEQPACKET, 0, false, 0 },
+		{ "mqueue", K_MQUEUE, 0, false, 0 },
 	};
 	static const int shapes[][2] = { { 4, 1 }, { 1, 4 }, { 4, 4 } };
 	double t[ARRAY_SIZE(mechs)][MAX_RUNS], sys[ARRAY_SIZE(mechs)];

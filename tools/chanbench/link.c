@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * chanbench: the transports. A link joins side A and side B one way
- * (stream) or both ways (ping-pong); xsend()/xrecv() move one message and
+ * (stream) or both ways (ping-pong); xsend()/xrecv() move one message,
+ * stream_many() several per call (io_uring, or batch.c's calls), and they
  * count the syscalls they issue.
  */
 #include "chanbench.h"
@@ -144,18 +145,33 @@ void link_close(struct link *l)
 	l->fx = NULL;
 }
 
+/*
+ * Messages a stream side moves per call: @m->batch when set, else
+ * URING_BATCH through io_uring, else one.
+ */
+int mech_per_call(const struct mech *m)
+{
+	return m->batch ? (int)m->batch : m->uring ? URING_BATCH : 1;
+}
+
 void side_init(struct side *s, struct link *l)
 {
+	size_t slots;
 	int ret;
 
 	memset(s, 0, sizeof(*s));
 	s->l = l;
-	s->buf = aligned_alloc(64, URING_BATCH * MAX_MSG);
+	s->per_call = mech_per_call(l->m);
+	if (s->per_call > BATCH_MSGS)
+		die("%s: %d messages per call, at most " STR(BATCH_MSGS),
+		    l->m->name, s->per_call);
+	slots = s->per_call > URING_BATCH ? s->per_call : URING_BATCH;
+	s->buf = aligned_alloc(64, slots * MAX_MSG);
 	if (!s->buf)
 		die("out of memory");
-	memset(s->buf, 'x', URING_BATCH * MAX_MSG);
+	memset(s->buf, 'x', slots * MAX_MSG);
 	if (l->m->uring) {
-		ret = io_uring_queue_init(2 * URING_BATCH, &s->ring, 0);
+		ret = io_uring_queue_init(2 * s->per_call, &s->ring, 0);
 		if (ret)
 			die("io_uring_queue_init: %s", strerror(-ret));
 		s->ring_ok = true;
@@ -166,6 +182,7 @@ void side_fini(struct side *s)
 {
 	if (s->ring_ok)
 		io_uring_queue_exit(&s->ring);
+	free(s->vec);
 	free(s->buf);
 }
 
@@ -324,59 +341,77 @@ void xrecv(struct side *s, int dir)
 }
 
 /*
- * Streams @total messages through io_uring, URING_BATCH per submit, and
- * waits for each batch. Calls @mark once @warm messages are done.
+ * @k (at most s->per_call) io_uring reads or writes of whole messages in
+ * one submit, waited for; returns @k.
  */
-void uring_stream(struct side *s, bool wr, long total, long warm,
-		  void (*mark)(void *), void *arg)
+static int uring_call(struct side *s, bool wr, int k)
 {
-	struct io_uring_cqe *cqes[URING_BATCH];
+	struct io_uring_cqe *cqes[BATCH_MSGS];
 	int fd = wr ? s->l->wfd[0] : s->l->rfd[0];
-	long done = 0;
+	int i, got, ret;
+
+	for (i = 0; i < k; i++) {
+		struct io_uring_sqe *sqe = io_uring_get_sqe(&s->ring);
+		char *slot = s->buf + (size_t)i * MAX_MSG;
+
+		if (wr)
+			io_uring_prep_write(sqe, fd, slot, s->l->size, 0);
+		else
+			io_uring_prep_read(sqe, fd, slot, MAX_MSG, 0);
+	}
+	ret = io_uring_submit_and_wait(&s->ring, k);
+	s->sys++;
+	if (ret < 0)
+		die("io_uring_submit_and_wait: %s", strerror(-ret));
+	for (got = 0; got < k; ) {
+		unsigned int n = io_uring_peek_batch_cqe(&s->ring, cqes,
+							 k - got);
+
+		if (!n) {
+			ret = io_uring_wait_cqe_nr(&s->ring, cqes, k - got);
+			s->sys++;
+			if (ret && ret != -EINTR)
+				die("io_uring_wait_cqe_nr: %s", strerror(-ret));
+			continue;
+		}
+		for (i = 0; i < (int)n; i++)
+			if (cqes[i]->res != (int)s->l->size)
+				die("%s: io_uring %s: %d", s->l->m->name,
+				    wr ? "write" : "read", cqes[i]->res);
+		io_uring_cq_advance(&s->ring, n);
+		got += n;
+	}
+	return k;
+}
+
+/*
+ * Streams @total messages up to s->per_call per call: io_uring submits,
+ * or batched calls (batch.c). Calls @mark once @warm messages are done.
+ * A receiver of batched calls takes what is ready, so no call reaches
+ * past @warm: both sides then mark at the same message, and the time
+ * and counts cover the same ones.
+ */
+void stream_many(struct side *s, bool wr, long total, long warm,
+		 void (*mark)(void *), void *arg)
+{
+	long done = 0, k;
 	bool marked = false;
-	int i, k, got, ret;
 
 	while (done < total) {
 		if (!marked && done >= warm) {
 			mark(arg);
 			marked = true;
 		}
-		k = total - done < URING_BATCH ? total - done : URING_BATCH;
-		for (i = 0; i < k; i++) {
-			struct io_uring_sqe *sqe = io_uring_get_sqe(&s->ring);
-			char *slot = s->buf + (size_t)i * MAX_MSG;
-
-			if (wr)
-				io_uring_prep_write(sqe, fd, slot, s->l->size, 0);
-			else
-				io_uring_prep_read(sqe, fd, slot, MAX_MSG, 0);
-		}
-		ret = io_uring_submit_and_wait(&s->ring, k);
-		s->sys++;
-		if (ret < 0)
-			die("io_uring_submit_and_wait: %s", strerror(-ret));
-		for (got = 0; got < k; ) {
-			unsigned int n = io_uring_peek_batch_cqe(&s->ring, cqes,
-								 k - got);
-
-			if (!n) {
-				ret = io_uring_wait_cqe_nr(&s->ring, cqes, k - got);
-				s->sys++;
-				if (ret && ret != -EINTR)
-					die("io_uring_wait_cqe_nr: %s",
-					    strerror(-ret));
-				continue;
-			}
-			for (i = 0; i < (int)n; i++)
-				if (cqes[i]->res != (int)s->l->size)
-					die("%s: io_uring %s: %d", s->l->m->name,
-					    wr ? "write" : "read", cqes[i]->res);
-			io_uring_cq_advance(&s->ring, n);
-			got += n;
-		}
-		done += k;
+		k = total - done;
+		if (!marked && warm - done < k)
+			k = warm - done;
+		if (k > s->per_call)
+			k = s->per_call;
+		if (s->l->m->uring)
+			done += uring_call(s, wr, k);
+		else
+			done += batch_call(s, wr, k);
 	}
 	if (!marked)
 		mark(arg);
 }
-

@@ -11,6 +11,9 @@
  *   stream  one producer, one consumer, N messages, time per message
  *   uring   the stream through io_uring on kchan (batches of reads and
  *           writes), with a check for io-wq ("iou-wrk") threads
+ *   batch   the stream 64 messages per call (KCHAN_IOC_SEND_BATCH /
+ *           RECV_BATCH, sendmmsg/recvmmsg, io_uring) against one per call,
+ *           time per message
  *   wake    16 idle receivers, one message: wake-ups per message
  *   select  select over 1, 8 and 64 cases, one ready, against poll() over
  *           as many eventfds
@@ -25,7 +28,9 @@
  * Ratios are time ratios to a baseline of the same group (same bench,
  * size, mode and placement): the median over the runs of this mechanism's
  * run k divided by the baseline's run k, which ran right after or before
- * it. Below 1.0 means faster than that baseline.
+ * it. Below 1.0 means faster than that baseline. x_1call divides by the
+ * row's own transport used one message per call (kchan-c64-batch by
+ * kchan-c64): T4's ratio.
  *
  * Exit status: 0 when everything ran, 1 on a failure, 2 on a usage error.
  */
@@ -201,13 +206,14 @@ static const char usage_text[] =
 	"                 [--objects N] [--only LIST] [--csv PATH]\n"
 	"\n"
 	"  --quick        a tiny run of every workload (a smoke test)\n"
-	"  --full         also sizes 1, 256 and 4096 in the ping-pong, and\n"
-	"                 streams between processes across CPUs\n"
+	"  --full         also sizes 1, 256 and 4096 in the ping-pong,\n"
+	"                 streams between processes across CPUs, and the\n"
+	"                 batch workload across CPUs\n"
 	"  --runs N       measured runs per mechanism (default 10)\n"
 	"  --target-ms MS length of one timed batch (default 100)\n"
 	"  --objects N    objects per mechanism in the memory bench (10000)\n"
-	"  --only LIST    comma-separated: rtt,stream,uring,fan,wake,select,\n"
-	"                 memory\n"
+	"  --only LIST    comma-separated: rtt,stream,uring,batch,fan,wake,\n"
+	"                 select,memory\n"
 	"  --csv PATH     also write the results as CSV\n";
 
 static void parse_args(int argc, char **argv)
@@ -285,6 +291,8 @@ int main(int argc, char **argv)
 		bench_stream(false);
 	if (bench_selected("uring"))
 		bench_stream(true);
+	if (bench_selected("batch"))
+		bench_batch();
 	if (bench_selected("fan"))
 		bench_fan();
 	if (bench_selected("wake"))
@@ -294,10 +302,11 @@ int main(int argc, char **argv)
 	if (bench_selected("memory"))
 		bench_memory();
 
-	printf("chanbench: medians of %d runs per mechanism; x_BASE = median over runs of (run / BASE's run), same group (< 1: faster)\n",
+	printf("chanbench: medians of %d runs per mechanism; x_BASE = median over runs of (run / BASE's run), same group (< 1: faster); x_1call's BASE: the same transport, one message per call\n",
 	       opt.runs);
 	print_table(stdout);
-	if (bench_selected("rtt") || bench_selected("uring"))
+	if (bench_selected("rtt") || bench_selected("uring") ||
+	    bench_selected("batch"))
 		printf("chanbench: io_uring: %s\n", uring_workers_seen ?
 		       "iou-wrk (io-wq) threads appeared" :
 		       "no iou-wrk (io-wq) thread appeared");

@@ -7,6 +7,8 @@
  *   rtt     A sends, B answers, A times the round trips
  *   stream  B produces, A consumes and times the messages
  *   uring   the stream with both sides on io_uring, against blocking calls
+ *
+ * The batch workload (batch.c) is a stream group run here too.
  */
 #include "chanbench.h"
 
@@ -15,8 +17,6 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
-
-enum bench { BENCH_RTT, BENCH_STREAM };
 
 /* Most io-wq ("iou-wrk") threads seen at the end of an io_uring batch. */
 int uring_workers_seen;
@@ -70,8 +70,8 @@ static void side_b(struct batch *b)
 	side_init(&s, b->l);
 	ma.s = &s;
 	ma.snap = &s0;
-	if (b->bench == BENCH_STREAM && b->l->m->uring) {
-		uring_stream(&s, true, total, b->warm, take_snap, &ma);
+	if (b->bench == BENCH_STREAM && s.per_call > 1) {
+		stream_many(&s, true, total, b->warm, take_snap, &ma);
 	} else {
 		for (i = 0; i < total; i++) {
 			if (i == b->warm)
@@ -107,8 +107,8 @@ static void side_a(struct batch *b, struct snap *s0, struct snap *s1,
 	side_init(&s, b->l);
 	ma.s = &s;
 	ma.snap = s0;
-	if (b->bench == BENCH_STREAM && b->l->m->uring) {
-		uring_stream(&s, false, total, b->warm, take_snap, &ma);
+	if (b->bench == BENCH_STREAM && s.per_call > 1) {
+		stream_many(&s, false, total, b->warm, take_snap, &ma);
 	} else {
 		for (i = 0; i < total; i++) {
 			if (i == b->warm)
@@ -158,8 +158,12 @@ static int run_batch(enum bench bench, const struct mech *m,
 		.warm = n / 10 > 5 ? n / 10 : opt.quick ? 2 : 5,
 		.cpu_a = 0, .cpu_b = cross ? 1 : 0, .out = out,
 	};
-	if (bench == BENCH_STREAM && m->uring)
-		b.warm = ((b.warm + URING_BATCH - 1) / URING_BATCH) * URING_BATCH;
+	if (bench == BENCH_STREAM) {
+		int k = mech_per_call(m);
+
+		/* Whole calls only, in the warm-up too. */
+		b.warm = ((b.warm + k - 1) / k) * k;
+	}
 
 	alarm(BATCH_TIMEOUT_S);
 	if (procs) {
@@ -215,19 +219,23 @@ struct series {
  * from its last time per op, to take about opt.target_ms (at least n_min
  * ops, at most 200 x n_min). --quick keeps n_quick throughout.
  */
-static void run_group(const char *bench_name, enum bench bench,
-		      const struct mech *ms, int nm, unsigned int size,
-		      bool procs, bool cross, long n_quick, long n_min)
+void run_group(const char *bench_name, enum bench bench,
+	       const struct mech *ms, int nm, unsigned int size,
+	       bool procs, bool cross, long n_quick, long n_min)
 {
-	int runs = opt.runs, group = new_group(), r, i;
+	int runs = opt.runs, group = new_group(), r, i, j;
 	struct series *se = calloc(nm, sizeof(*se));
 	const char *mode = procs ? "processes" : "threads";
 	const char *place = cross ? "cross" : "pinned";
+	bool per_msg = false;
 
 	if (!se)
 		die("out of memory");
 	progress("%s size %u, %s, %s", bench_name, size, mode, place);
 	for (i = 0; i < nm; i++) {
+		/* Where calls carry many messages, say the unit is one. */
+		if (ms[i].batch)
+			per_msg = true;
 		se[i].m = &ms[i];
 		se[i].n = opt.quick ? n_quick : n_min;
 		se[i].ns = calloc(runs, sizeof(double));
@@ -276,6 +284,10 @@ static void run_group(const char *bench_name, enum bench bench,
 				s->n = want < n_min ? n_min :
 				       want > 200 * n_min ? 200 * n_min :
 				       (long)want;
+				/* Whole calls only. */
+				if (s->m->batch)
+					s->n = (s->n + s->m->batch - 1) /
+					       s->m->batch * s->m->batch;
 			}
 		}
 	}
@@ -291,6 +303,8 @@ static void run_group(const char *bench_name, enum bench bench,
 			strcpy(row->mode, mode);
 			strcpy(row->place, place);
 			row->size = size;
+			if (per_msg)
+				strcpy(row->unit, "ns/msg");
 			row->iters = (long)(median_of(s->iters, s->nres, NULL) + 0.5);
 			row_set_runs(row, s->ns, s->nres);
 			row->sys_op = median_of(s->sys, s->nres, NULL);
@@ -298,15 +312,38 @@ static void run_group(const char *bench_name, enum bench bench,
 			row->wk_op = median_of(s->wk, s->nres, NULL);
 			if (s->m->kind == K_EVENTFD && size > 8)
 				strcpy(row->note, "count-only (8 B counter)");
-			if (s->m->uring)
+			if (s->m->batch && !s->m->uring)
 				snprintf(row->note, sizeof(row->note),
-					 "iou-wrk threads seen: %d%s", s->workers,
-					 bench == BENCH_STREAM ?
-					 ", " STR(URING_BATCH) " SQEs per submit" :
-					 "");
+					 "%s, up to %u per call",
+					 s->m->kind == K_KCHAN ?
+					 "KCHAN_IOC_SEND_BATCH/RECV_BATCH" :
+					 "sendmmsg/recvmmsg", s->m->batch);
+			if (s->m->uring && bench == BENCH_STREAM)
+				snprintf(row->note, sizeof(row->note),
+					 "iou-wrk threads seen: %d, %d SQEs per submit",
+					 s->workers, mech_per_call(s->m));
+			else if (s->m->uring)
+				snprintf(row->note, sizeof(row->note),
+					 "iou-wrk threads seen: %d", s->workers);
 			if (s->m->kind == K_KCHAN && s->m->cap == 0 &&
 			    bench == BENCH_RTT)
 				strcpy(row->note, "one channel both ways");
+			/*
+			 * Through io_uring or batched: the same transport one
+			 * message per read()/write() is x[B_ONECALL]'s base.
+			 */
+			for (j = 0; j < nm; j++) {
+				if (!s->m->uring && !s->m->batch)
+					break;
+				if (ms[j].kind == s->m->kind &&
+				    ms[j].cap == s->m->cap && !ms[j].uring &&
+				    !ms[j].batch) {
+					snprintf(row->onecall,
+						 sizeof(row->onecall), "%s",
+						 ms[j].name);
+					break;
+				}
+			}
 		}
 		free(s->ns);
 		free(s->sys);
@@ -319,32 +356,32 @@ static void run_group(const char *bench_name, enum bench bench,
 }
 
 static const struct mech rtt_mechs[] = {
-	{ "kchan-c0", K_KCHAN, 0, false },
-	{ "kchan-c1", K_KCHAN, 1, false },
-	{ "kchan-c1-uring", K_KCHAN, 1, true },
-	{ "eventfd", K_EVENTFD, 0, false },
-	{ "futex", K_FUTEX, 0, false },
-	{ "pipe", K_PIPE, 0, false },
-	{ "seqpacket", K_SEQPACKET, 0, false },
-	{ "mqueue", K_MQUEUE, 0, false },
+	{ "kchan-c0", K_KCHAN, 0, false, 0 },
+	{ "kchan-c1", K_KCHAN, 1, false, 0 },
+	{ "kchan-c1-uring", K_KCHAN, 1, true, 0 },
+	{ "eventfd", K_EVENTFD, 0, false, 0 },
+	{ "futex", K_FUTEX, 0, false, 0 },
+	{ "pipe", K_PIPE, 0, false, 0 },
+	{ "seqpacket", K_SEQPACKET, 0, false, 0 },
+	{ "mqueue", K_MQUEUE, 0, false, 0 },
 };
 
 static const struct mech stream_mechs[] = {
-	{ "kchan-c1", K_KCHAN, 1, false },
-	{ "kchan-c64", K_KCHAN, 64, false },
-	{ "kchan-c4096", K_KCHAN, 4096, false },
-	{ "pipe", K_PIPE, 0, false },
-	{ "seqpacket", K_SEQPACKET, 0, false },
-	{ "mqueue", K_MQUEUE, 0, false },
+	{ "kchan-c1", K_KCHAN, 1, false, 0 },
+	{ "kchan-c64", K_KCHAN, 64, false, 0 },
+	{ "kchan-c4096", K_KCHAN, 4096, false, 0 },
+	{ "pipe", K_PIPE, 0, false, 0 },
+	{ "seqpacket", K_SEQPACKET, 0, false, 0 },
+	{ "mqueue", K_MQUEUE, 0, false, 0 },
 };
 
 static const struct mech uring_mechs[] = {
-	{ "kchan-c1", K_KCHAN, 1, false },
-	{ "kchan-c1-uring", K_KCHAN, 1, true },
-	{ "kchan-c64", K_KCHAN, 64, false },
-	{ "kchan-c64-uring", K_KCHAN, 64, true },
-	{ "kchan-c4096-uring", K_KCHAN, 4096, true },
-	{ "pipe", K_PIPE, 0, false },
+	{ "kchan-c1", K_KCHAN, 1, false, 0 },
+	{ "kchan-c1-uring", K_KCHAN, 1, true, 0 },
+	{ "kchan-c64", K_KCHAN, 64, false, 0 },
+	{ "kchan-c64-uring", K_KCHAN, 64, true, 0 },
+	{ "kchan-c4096-uring", K_KCHAN, 4096, true, 0 },
+	{ "pipe", K_PIPE, 0, false, 0 },
 };
 
 void bench_rtt(void)

@@ -46,8 +46,10 @@ void row_set_runs(struct row *r, const double *v, int n)
 	r->median = median_of(sorted, n, &r->iqr);
 }
 
+/* The baselines' mechanisms; B_ONECALL's name only heads its CSV column. */
 static const char *const base_names[NR_BASE] = {
-	"eventfd", "futex", "pipe", "seqpacket", "mqueue",
+	"eventfd", "futex", "pipe", "seqpacket", "mqueue", "seqpacket-mmsg",
+	"one_per_call",
 };
 
 static struct row *rows;
@@ -104,21 +106,42 @@ static double paired_ratio(const struct row *r, const struct row *b)
 	return r->median / b->median;
 }
 
-/* Ratios of every row of @group to the baselines of the same group. */
+/* The row of mechanism @mech in @group with a usable median, or NULL. */
+static const struct row *group_row(int group, const char *mech)
+{
+	int j;
+
+	for (j = 0; j < nrows; j++)
+		if (rows[j].group == group && !strcmp(rows[j].mech, mech))
+			return rows[j].median > 0 ? &rows[j] : NULL;
+	return NULL;
+}
+
+/*
+ * Ratios of every row of @group to the baselines of the same group, and
+ * of a row that names its one-message-per-call counterpart to that row.
+ */
 void group_ratios(int group)
 {
-	int i, j, b;
+	const struct row *base;
+	int i, b;
 
 	for (b = 0; b < NR_BASE; b++) {
-		for (j = 0; j < nrows; j++)
-			if (rows[j].group == group &&
-			    !strcmp(rows[j].mech, base_names[b]))
-				break;
-		if (j == nrows || !(rows[j].median > 0))
+		if (b == B_ONECALL)
+			continue;
+		base = group_row(group, base_names[b]);
+		if (!base)
 			continue;
 		for (i = 0; i < nrows; i++)
 			if (rows[i].group == group)
-				rows[i].x[b] = paired_ratio(&rows[i], &rows[j]);
+				rows[i].x[b] = paired_ratio(&rows[i], base);
+	}
+	for (i = 0; i < nrows; i++) {
+		if (rows[i].group != group || !rows[i].onecall[0])
+			continue;
+		base = group_row(group, rows[i].onecall);
+		if (base)
+			rows[i].x[B_ONECALL] = paired_ratio(&rows[i], base);
 	}
 }
 
@@ -133,13 +156,15 @@ static void fmt_num(char *buf, size_t len, double v, int prec)
 void print_table(FILE *f)
 {
 	static const char *const hdr =
-		"%-7s %-17s %5s %5s %-10s %-6s %7s %11s %9s %-11s %6s %6s %6s %6s %6s %6s %6s %6s  %s\n";
+		"%-7s %-17s %5s %5s %-10s %-6s %7s %11s %9s %-11s %6s %6s %6s %6s %6s %6s %6s %6s %6s %6s  %s\n";
 	char c[12][24];
 	int i, k, last = -1;
 
+	/* x_1call: the row's own transport, one message per call. */
 	fprintf(f, hdr, "bench", "mechanism", "size", "cap", "mode", "place",
 		"iters", "median", "IQR", "unit", "x_evfd", "x_ftx", "x_pipe",
-		"x_seqp", "x_mq", "sys/op", "sw/op", "wk/op", "note");
+		"x_seqp", "x_mq", "x_mmsg", "x_1call", "sys/op", "sw/op",
+		"wk/op", "note");
 	for (i = 0; i < nrows; i++) {
 		const struct row *r = &rows[i];
 
@@ -150,13 +175,13 @@ void print_table(FILE *f)
 		fmt_num(c[1], sizeof(c[1]), r->iqr, r->iqr < 100 ? 2 : 0);
 		for (k = 0; k < NR_BASE; k++)
 			fmt_num(c[2 + k], sizeof(c[2 + k]), r->x[k], 2);
-		fmt_num(c[7], sizeof(c[7]), r->sys_op, 2);
-		fmt_num(c[8], sizeof(c[8]), r->sw_op, 2);
-		fmt_num(c[9], sizeof(c[9]), r->wk_op, 2);
-		fprintf(f, "%-7s %-17s %5u %5s %-10s %-6s %7ld %11s %9s %-11s %6s %6s %6s %6s %6s %6s %6s %6s  %s\n",
+		fmt_num(c[9], sizeof(c[9]), r->sys_op, 2);
+		fmt_num(c[10], sizeof(c[10]), r->sw_op, 2);
+		fmt_num(c[11], sizeof(c[11]), r->wk_op, 2);
+		fprintf(f, "%-7s %-17s %5u %5s %-10s %-6s %7ld %11s %9s %-11s %6s %6s %6s %6s %6s %6s %6s %6s %6s %6s  %s\n",
 			r->bench, r->mech, r->size, r->cap, r->mode, r->place,
 			r->iters, c[0], c[1], r->unit, c[2], c[3], c[4], c[5],
-			c[6], c[7], c[8], c[9], r->note);
+			c[6], c[7], c[8], c[9], c[10], c[11], r->note);
 	}
 }
 
