@@ -1022,6 +1022,159 @@ TEST_F(fi, readv_buffered)
 			    "readv of 10 segments, buffered");
 }
 
+#define NBATCH	3
+
+static long batch_call(int fd, unsigned long cmd, struct kchan_mmsg *m)
+{
+	struct kchan_batch b = { .msgs = (uintptr_t)m, .nmsgs = NBATCH };
+
+	return ioctl(fd, cmd, &b);
+}
+
+/*
+ * Receive and check messages @seed0.. until the channel is empty: how
+ * many there were, or -1 if one was not the next in order.
+ */
+static int drain_in_order(int fd, unsigned int seed0)
+{
+	unsigned char buf[MSG_MAX];
+	int n = 0;
+
+	while (memset(buf, 0, sizeof(buf)),
+	       kchan_recv(fd, buf, sizeof(buf)) == MSG_LEN) {
+		if (!kchan_check(buf, MSG_LEN, seed0 + n))
+			return -1;
+		n++;
+	}
+	return n;
+}
+
+/*
+ * One message queued, then a batch of NBATCH: the call sends all, the
+ * first k of them (a fault stopped it there), or none, and exactly those
+ * follow the first message, whole and in order.
+ */
+TEST_F(fi, send_batch)
+{
+	struct sweep sw = { .what = "KCHAN_IOC_SEND_BATCH of 3, buffered" };
+	unsigned char m[NBATCH + 1][MSG_LEN];
+	struct kchan_mmsg mm[NBATCH];
+	unsigned int n, i;
+
+	REQUIRE_FAULT_INJECTION();
+	for (i = 0; i <= NBATCH; i++)
+		kchan_fill(m[i], MSG_LEN, i);
+	for (i = 0; i < NBATCH; i++) {
+		mm[i].buf = (uintptr_t)m[i + 1];
+		mm[i].len = MSG_LEN;
+		mm[i].reserved = 0;
+	}
+	while (sweep_next(&sw, &n)) {
+		bool injected;
+		long ret;
+		int fd, err;
+
+		fd = kchan_make(CAPACITY, MSG_MAX, 0, O_CLOEXEC | O_NONBLOCK);
+		ASSERT_LE(0, fd);
+		ASSERT_EQ(MSG_LEN, kchan_send(fd, m[0], MSG_LEN));
+
+		ASSERT_EQ(0, fi_arm(self->nth, n));
+		ret = batch_call(fd, KCHAN_IOC_SEND_BATCH, mm);
+		err = ret < 0 ? errno : 0;
+		injected = fi_injected(self->nth, n);
+
+		if (ret < 0) {
+			ASSERT_TRUE(injected) {
+				TH_LOG("fault point %u: failed (%s) with no fault injected",
+				       n, strerror(err));
+			}
+			EXPECT_TRUE(clean_errno(err)) {
+				TH_LOG("fault point %u: %s", n, strerror(err));
+			}
+			ret = 0;
+		} else if (ret < NBATCH) {
+			EXPECT_TRUE(injected) {
+				TH_LOG("fault point %u: %ld of %d sent with no fault injected",
+				       n, ret, NBATCH);
+			}
+		}
+		expect_counts(_metadata, fd, n, 1 + ret, 1 + ret, 0);
+		EXPECT_EQ(1 + ret, drain_in_order(fd, 0)) {
+			TH_LOG("fault point %u: %ld sent, not what arrived", n,
+			       ret);
+		}
+		close(fd);
+		sweep_step(&sw, n, injected, err);
+	}
+	sweep_report(_metadata, &sw, true);
+}
+
+/*
+ * NBATCH messages queued: a batch receives the first k of them (k < NBATCH
+ * only if a fault stopped it), or none, and the rest stay, in order.
+ */
+TEST_F(fi, recv_batch)
+{
+	struct sweep sw = { .what = "KCHAN_IOC_RECV_BATCH of 3, buffered" };
+	unsigned char m[MSG_LEN], buf[NBATCH][MSG_MAX];
+	struct kchan_mmsg mm[NBATCH];
+	unsigned int n, i;
+
+	REQUIRE_FAULT_INJECTION();
+	while (sweep_next(&sw, &n)) {
+		bool injected;
+		long ret;
+		int fd, err;
+
+		fd = kchan_make(CAPACITY, MSG_MAX, 0, O_CLOEXEC | O_NONBLOCK);
+		ASSERT_LE(0, fd);
+		for (i = 0; i < NBATCH; i++) {
+			kchan_fill(m, MSG_LEN, i);
+			ASSERT_EQ(MSG_LEN, kchan_send(fd, m, MSG_LEN));
+			/* Touched now: no page fault inside the call. */
+			memset(buf[i], 0, MSG_MAX);
+			mm[i].buf = (uintptr_t)buf[i];
+			mm[i].len = MSG_MAX;
+			mm[i].reserved = 0;
+		}
+
+		ASSERT_EQ(0, fi_arm(self->nth, n));
+		ret = batch_call(fd, KCHAN_IOC_RECV_BATCH, mm);
+		err = ret < 0 ? errno : 0;
+		injected = fi_injected(self->nth, n);
+
+		if (ret < 0) {
+			ASSERT_TRUE(injected) {
+				TH_LOG("fault point %u: failed (%s) with no fault injected",
+				       n, strerror(err));
+			}
+			EXPECT_TRUE(clean_errno(err)) {
+				TH_LOG("fault point %u: %s", n, strerror(err));
+			}
+			ret = 0;
+		} else if (ret < NBATCH) {
+			EXPECT_TRUE(injected) {
+				TH_LOG("fault point %u: %ld of %d received with no fault injected",
+				       n, ret, NBATCH);
+			}
+		}
+		for (i = 0; i < ret; i++) {
+			EXPECT_EQ((__u32)MSG_LEN, mm[i].len);
+			EXPECT_TRUE(kchan_check(buf[i], MSG_LEN, i)) {
+				TH_LOG("fault point %u: message %u damaged", n, i);
+			}
+		}
+		expect_counts(_metadata, fd, n, NBATCH - ret, NBATCH, ret);
+		EXPECT_EQ(NBATCH - ret, drain_in_order(fd, ret)) {
+			TH_LOG("fault point %u: %ld received, the rest not kept in order",
+			       n, ret);
+		}
+		close(fd);
+		sweep_step(&sw, n, injected, err);
+	}
+	sweep_report(_metadata, &sw, true);
+}
+
 /*
  * Rendezvous with a sender blocked: a failed receive must not complete
  * the sender, which stays first in line for the next receive.
