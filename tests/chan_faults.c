@@ -373,6 +373,22 @@ static bool clean_errno(int err)
 }
 
 /* The number open() would return next. */
+/*
+ * A call that failed with @err at fault point @n: only because a fault was
+ * injected, and with an errno such a fault may give.
+ */
+static void expect_injected_failure(struct __test_metadata *_metadata,
+				    unsigned int n, bool injected, int err)
+{
+	ASSERT_TRUE(injected) {
+		TH_LOG("fault point %u: failed (%s) with no fault injected",
+		       n, strerror(err));
+	}
+	EXPECT_TRUE(clean_errno(err)) {
+		TH_LOG("fault point %u: %s", n, strerror(err));
+	}
+}
+
 static int lowest_free_fd(void)
 {
 	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -517,13 +533,7 @@ TEST_F(fi, create_anonymous)
 		injected = fi_injected(self->nth, n);
 
 		if (fd < 0) {
-			ASSERT_TRUE(injected) {
-				TH_LOG("fault point %u: failed (%s) with no fault injected",
-				       n, strerror(err));
-			}
-			EXPECT_TRUE(clean_errno(err)) {
-				TH_LOG("fault point %u: %s", n, strerror(err));
-			}
+			expect_injected_failure(_metadata, n, injected, err);
 			EXPECT_TRUE(fd_is_free(lowest)) {
 				TH_LOG("fault point %u: the failed create left fd %d open",
 				       n, lowest);
@@ -588,13 +598,7 @@ TEST_F(fi, create_named)
 		injected = fi_injected(self->nth, n);
 
 		if (ret < 0) {
-			ASSERT_TRUE(injected) {
-				TH_LOG("fault point %u: failed (%s) with no fault injected",
-				       n, strerror(err));
-			}
-			EXPECT_TRUE(clean_errno(err)) {
-				TH_LOG("fault point %u: %s", n, strerror(err));
-			}
+			expect_injected_failure(_metadata, n, injected, err);
 			expect_no_name(_metadata, self, n);
 			expect_no_squat(_metadata, self, n, "failed create");
 		} else {
@@ -664,13 +668,7 @@ TEST_F(fi, unlink)
 		injected = fi_injected(self->nth, n);
 
 		if (ret < 0) {
-			ASSERT_TRUE(injected) {
-				TH_LOG("fault point %u: failed (%s) with no fault injected",
-				       n, strerror(err));
-			}
-			EXPECT_TRUE(clean_errno(err)) {
-				TH_LOG("fault point %u: %s", n, strerror(err));
-			}
+			expect_injected_failure(_metadata, n, injected, err);
 			/* The name is still whole. */
 			fd2 = open(self->node, O_RDWR | O_CLOEXEC);
 			EXPECT_LE(0, fd2) TH_LOG("fault point %u: %s", n, strerror(errno));
@@ -738,13 +736,7 @@ TEST_F(fi, open_named)
 		injected = fi_injected(self->nth, n);
 
 		if (fd < 0) {
-			ASSERT_TRUE(injected) {
-				TH_LOG("fault point %u: failed (%s) with no fault injected",
-				       n, strerror(err));
-			}
-			EXPECT_TRUE(clean_errno(err)) {
-				TH_LOG("fault point %u: %s", n, strerror(err));
-			}
+			expect_injected_failure(_metadata, n, injected, err);
 			EXPECT_TRUE(fd_is_free(lowest));
 		} else {
 			kchan_fill(msg, MSG_LEN, n);
@@ -819,13 +811,7 @@ static void sweep_buffered_send(struct __test_metadata *_metadata,
 		injected = fi_injected(self->nth, n);
 
 		if (ret < 0) {
-			ASSERT_TRUE(injected) {
-				TH_LOG("fault point %u: failed (%s) with no fault injected",
-				       n, strerror(err));
-			}
-			EXPECT_TRUE(clean_errno(err)) {
-				TH_LOG("fault point %u: %s", n, strerror(err));
-			}
+			expect_injected_failure(_metadata, n, injected, err);
 			expect_counts(_metadata, fd, n, 1, 1, 0);
 		} else {
 			EXPECT_EQ(MSG_LEN, ret);
@@ -895,13 +881,7 @@ TEST_F(fi, write_to_waiting_receiver)
 		injected = fi_injected(self->nth, n);
 
 		if (ret < 0) {
-			ASSERT_TRUE(injected) {
-				TH_LOG("fault point %u: failed (%s) with no fault injected",
-				       n, strerror(err));
-			}
-			EXPECT_TRUE(clean_errno(err)) {
-				TH_LOG("fault point %u: %s", n, strerror(err));
-			}
+			expect_injected_failure(_metadata, n, injected, err);
 			kw_sleep_ms(KCHAN_SETTLE_MS / 2);
 			EXPECT_FALSE(kchan_op_done(&rx)) {
 				TH_LOG("fault point %u: the receiver returned %zd after a failed send",
@@ -977,13 +957,7 @@ static void sweep_buffered_recv(struct __test_metadata *_metadata,
 		injected = fi_injected(self->nth, n);
 
 		if (ret < 0) {
-			ASSERT_TRUE(injected) {
-				TH_LOG("fault point %u: failed (%s) with no fault injected",
-				       n, strerror(err));
-			}
-			EXPECT_TRUE(clean_errno(err)) {
-				TH_LOG("fault point %u: %s", n, strerror(err));
-			}
+			expect_injected_failure(_metadata, n, injected, err);
 			expect_counts(_metadata, fd, n, 2, 2, 0);
 			EXPECT_EQ((long)MSG_LEN, kchan_next_len(fd));
 			memset(buf, 0, sizeof(buf));
@@ -1084,13 +1058,7 @@ TEST_F(fi, send_batch)
 		injected = fi_injected(self->nth, n);
 
 		if (ret < 0) {
-			ASSERT_TRUE(injected) {
-				TH_LOG("fault point %u: failed (%s) with no fault injected",
-				       n, strerror(err));
-			}
-			EXPECT_TRUE(clean_errno(err)) {
-				TH_LOG("fault point %u: %s", n, strerror(err));
-			}
+			expect_injected_failure(_metadata, n, injected, err);
 			ret = 0;
 		} else if (ret < NBATCH) {
 			EXPECT_TRUE(injected) {
@@ -1144,13 +1112,7 @@ TEST_F(fi, recv_batch)
 		injected = fi_injected(self->nth, n);
 
 		if (ret < 0) {
-			ASSERT_TRUE(injected) {
-				TH_LOG("fault point %u: failed (%s) with no fault injected",
-				       n, strerror(err));
-			}
-			EXPECT_TRUE(clean_errno(err)) {
-				TH_LOG("fault point %u: %s", n, strerror(err));
-			}
+			expect_injected_failure(_metadata, n, injected, err);
 			ret = 0;
 		} else if (ret < NBATCH) {
 			EXPECT_TRUE(injected) {
@@ -1206,13 +1168,7 @@ TEST_F(fi, read_from_blocked_sender)
 		injected = fi_injected(self->nth, n);
 
 		if (ret < 0) {
-			ASSERT_TRUE(injected) {
-				TH_LOG("fault point %u: failed (%s) with no fault injected",
-				       n, strerror(err));
-			}
-			EXPECT_TRUE(clean_errno(err)) {
-				TH_LOG("fault point %u: %s", n, strerror(err));
-			}
+			expect_injected_failure(_metadata, n, injected, err);
 			ASSERT_EQ(0, kchan_stat(fd, &st));
 			EXPECT_EQ(1u, st.senders) TH_LOG("fault point %u", n);
 			EXPECT_EQ(0ull, st.sent);
