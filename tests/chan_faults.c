@@ -43,6 +43,12 @@
 #define CAPACITY	4
 /* A runaway sweep is a failure, not an endless test. */
 #define MAX_POINTS	3000
+/*
+ * Per sweep: a named create makes and removes a device node at each of its
+ * ~90 points, which takes tens of seconds on the debug kernel under
+ * emulation, near the harness's default of 30.
+ */
+#define FI_TIMEOUT_S	300
 /* Named channels are freed late on kernels that delay kobject release. */
 #define RELEASE_MS	15000
 
@@ -510,7 +516,7 @@ FIXTURE_TEARDOWN(fi)
 		SKIP(return, "%s", fi_env.skip);			\
 } while (0)
 
-TEST_F(fi, create_anonymous)
+TEST_F_TIMEOUT(fi, create_anonymous, FI_TIMEOUT_S)
 {
 	struct kchan_create req = {
 		.capacity = CAPACITY, .msg_max = MSG_MAX, .fd_flags = O_CLOEXEC,
@@ -573,7 +579,7 @@ static void expect_no_squat(struct __test_metadata *_metadata,
 		unlink(self->squat);
 }
 
-TEST_F(fi, create_named)
+TEST_F_TIMEOUT(fi, create_named, FI_TIMEOUT_S)
 {
 	struct kchan_create req = {
 		.capacity = CAPACITY, .msg_max = MSG_MAX, .mode = 0640,
@@ -642,7 +648,7 @@ TEST_F(fi, create_named)
 	}
 }
 
-TEST_F(fi, unlink)
+TEST_F_TIMEOUT(fi, unlink, FI_TIMEOUT_S)
 {
 	struct kchan_name req = { 0 };
 	struct sweep sw = { .what = "KCHAN_CTL_UNLINK" };
@@ -709,7 +715,7 @@ TEST_F(fi, unlink)
  * failed open must not leave a writer counted, or the channel would
  * never autoclose.
  */
-TEST_F(fi, open_named)
+TEST_F_TIMEOUT(fi, open_named, FI_TIMEOUT_S)
 {
 	struct sweep sw = { .what = "open /dev/chan/NAME" };
 	unsigned char msg[MSG_LEN], buf[MSG_MAX];
@@ -836,13 +842,13 @@ static void sweep_buffered_send(struct __test_metadata *_metadata,
 	sweep_report(_metadata, &sw, true);
 }
 
-TEST_F(fi, write_buffered)
+TEST_F_TIMEOUT(fi, write_buffered, FI_TIMEOUT_S)
 {
 	REQUIRE_FAULT_INJECTION();
 	sweep_buffered_send(_metadata, self, SEND_WRITE, "write, buffered");
 }
 
-TEST_F(fi, writev_buffered)
+TEST_F_TIMEOUT(fi, writev_buffered, FI_TIMEOUT_S)
 {
 	REQUIRE_FAULT_INJECTION();
 	sweep_buffered_send(_metadata, self, SEND_WRITEV,
@@ -853,7 +859,7 @@ TEST_F(fi, writev_buffered)
  * Rendezvous with a receiver already waiting: a failed send must not
  * reach it (it keeps waiting and gets the next good message).
  */
-TEST_F(fi, write_to_waiting_receiver)
+TEST_F_TIMEOUT(fi, write_to_waiting_receiver, FI_TIMEOUT_S)
 {
 	struct sweep sw = { .what = "write, rendezvous, receiver waiting" };
 	unsigned char m2[MSG_LEN], m3[MSG_LEN], buf[MSG_MAX];
@@ -983,13 +989,13 @@ static void sweep_buffered_recv(struct __test_metadata *_metadata,
 	sweep_report(_metadata, &sw, true);
 }
 
-TEST_F(fi, read_buffered)
+TEST_F_TIMEOUT(fi, read_buffered, FI_TIMEOUT_S)
 {
 	REQUIRE_FAULT_INJECTION();
 	sweep_buffered_recv(_metadata, self, RECV_READ, "read, buffered");
 }
 
-TEST_F(fi, readv_buffered)
+TEST_F_TIMEOUT(fi, readv_buffered, FI_TIMEOUT_S)
 {
 	REQUIRE_FAULT_INJECTION();
 	sweep_buffered_recv(_metadata, self, RECV_READV,
@@ -1028,7 +1034,7 @@ static int drain_in_order(int fd, unsigned int seed0)
  * first k of them (a fault stopped it there), or none, and exactly those
  * follow the first message, whole and in order.
  */
-TEST_F(fi, send_batch)
+TEST_F_TIMEOUT(fi, send_batch, FI_TIMEOUT_S)
 {
 	struct sweep sw = { .what = "KCHAN_IOC_SEND_BATCH of 3, buffered" };
 	unsigned char m[NBATCH + 1][MSG_LEN];
@@ -1081,7 +1087,7 @@ TEST_F(fi, send_batch)
  * NBATCH messages queued: a batch receives the first k of them (k < NBATCH
  * only if a fault stopped it), or none, and the rest stay, in order.
  */
-TEST_F(fi, recv_batch)
+TEST_F_TIMEOUT(fi, recv_batch, FI_TIMEOUT_S)
 {
 	struct sweep sw = { .what = "KCHAN_IOC_RECV_BATCH of 3, buffered" };
 	unsigned char m[MSG_LEN], buf[NBATCH][MSG_MAX];
@@ -1141,7 +1147,7 @@ TEST_F(fi, recv_batch)
  * Rendezvous with a sender blocked: a failed receive must not complete
  * the sender, which stays first in line for the next receive.
  */
-TEST_F(fi, read_from_blocked_sender)
+TEST_F_TIMEOUT(fi, read_from_blocked_sender, FI_TIMEOUT_S)
 {
 	struct sweep sw = { .what = "read, rendezvous, sender blocked" };
 	unsigned char m1[MSG_LEN], buf[MSG_MAX];
@@ -1198,7 +1204,7 @@ TEST_F(fi, read_from_blocked_sender)
 }
 
 /* KCHAN_IOC_STAT, KCHAN_IOC_NEXT_LEN and KCHAN_IOC_VERSION. */
-TEST_F(fi, small_ioctls)
+TEST_F_TIMEOUT(fi, small_ioctls, FI_TIMEOUT_S)
 {
 	struct sweep sw_stat = { .what = "KCHAN_IOC_STAT" };
 	struct sweep sw_next = { .what = "KCHAN_IOC_NEXT_LEN" };
@@ -1283,7 +1289,7 @@ TEST_F(fi, small_ioctls)
 }
 
 /* Go's close(), with a message queued and a receiver for it. */
-TEST_F(fi, ioc_close)
+TEST_F_TIMEOUT(fi, ioc_close, FI_TIMEOUT_S)
 {
 	struct sweep sw = { .what = "KCHAN_IOC_CLOSE" };
 	unsigned char m[MSG_LEN], buf[MSG_MAX];
@@ -1331,7 +1337,7 @@ TEST_F(fi, ioc_close)
  * the last file of an anonymous channel (which frees it, queued messages
  * included), and the last writer of an autoclose channel.
  */
-TEST_F(fi, close_file)
+TEST_F_TIMEOUT(fi, close_file, FI_TIMEOUT_S)
 {
 	struct sweep sw_last = { .what = "close(2), last file" };
 	struct sweep sw_auto = { .what = "close(2), last writer, autoclose" };
@@ -1398,7 +1404,7 @@ TEST_F(fi, close_file)
  * and a failure after the first must leave neither behind (a stale entry
  * would be written to by the next wake-up, after epoll freed it).
  */
-TEST_F(fi, epoll_add)
+TEST_F_TIMEOUT(fi, epoll_add, FI_TIMEOUT_S)
 {
 	struct sweep sw = { .what = "epoll_ctl ADD" };
 	unsigned char m[MSG_LEN], buf[MSG_MAX];
