@@ -70,6 +70,8 @@ TEST(fairness_chi_square)
 		ksft_print_msg("%u selects over %u ready cases: %u %u %u %u, chi-square %.2f (limit %.2f)\n",
 			       FAIR_ROUNDS, FAIR_CASES, hits[0], hits[1],
 			       hits[2], hits[3], chi2, CHI2_CRIT_3);
+		/* The test runs in a child that leaves with _exit(). */
+		fflush(stdout);
 		if (chi2 < CHI2_CRIT_3)
 			break;
 	}
@@ -261,6 +263,8 @@ static void doubleselect(struct __test_metadata *_metadata,
 	}
 	ksft_print_msg("capacity %u: %u sends succeeded, %u messages received: %u lost, %u duplicated, %u received from failed sends\n",
 		       capacity, nsent, nrecv, lost, dup, ghost);
+	/* The test runs in a child that leaves with _exit(). */
+	fflush(stdout);
 	EXPECT_EQ(0u, lost);
 	EXPECT_EQ(0u, dup);
 	EXPECT_EQ(0u, ghost);
