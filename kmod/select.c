@@ -267,16 +267,20 @@ err:
 	return ERR_PTR(ret);
 }
 
-/* Offer one case on its channel: queue it, then match. */
-static void kchan_sel_offer(struct kchan_ticket *t)
+/*
+ * Offer case @t of @sel on its channel: queue it, then match. Returns
+ * whether the select is settled (this or another case committed).
+ */
+static bool kchan_sel_offer(struct kchan_sel *sel, struct kchan_ticket *t)
 {
 	struct kchan *ch = t->chan;
 
+	t->offered = true;
 	spin_lock(&ch->lock);
 	if (t->send && ch->closed) {
 		kchan_try_commit(ch, t, -EPIPE);
 		spin_unlock(&ch->lock);
-		return;
+		return READ_ONCE(sel->w->state) != KCHAN_W_WAITING;
 	}
 	kchan_enqueue(ch, t);
 	kchan_match(ch);
@@ -287,6 +291,7 @@ static void kchan_sel_offer(struct kchan_ticket *t)
 	 * committed sender makes any channel readable.
 	 */
 	kchan_wake_pollers(ch, t->send ? EPOLLIN : EPOLLOUT);
+	return READ_ONCE(sel->w->state) != KCHAN_W_WAITING;
 }
 
 /*
@@ -336,22 +341,15 @@ void kchan_sel_start(struct kchan_sel *sel, bool queue)
 			swap(sel->order[i], sel->order[j]);
 		}
 		t = &sel->tickets[sel->order[i]];
-		if (!t->chan || !kchan_sel_looks_ready(t))
-			continue;
-		t->offered = true;
-		kchan_sel_offer(t);
-		if (READ_ONCE(sel->w->state) != KCHAN_W_WAITING)
+		if (t->chan && kchan_sel_looks_ready(t) &&
+		    kchan_sel_offer(sel, t))
 			return;
 	}
 	if (!queue)
 		return;
 	for (i = 0; i < sel->n; i++) {
 		t = &sel->tickets[sel->order[i]];
-		if (!t->chan || t->offered)
-			continue;
-		t->offered = true;
-		kchan_sel_offer(t);
-		if (READ_ONCE(sel->w->state) != KCHAN_W_WAITING)
+		if (t->chan && !t->offered && kchan_sel_offer(sel, t))
 			return;
 	}
 }
