@@ -48,16 +48,32 @@ static void kchan_batch_yield(size_t *bytes, const struct kchan_mmsg *m,
 }
 
 /*
+ * The rules for one descriptor: a length of 0 or a reserved field is
+ * -EINVAL; a longer message than @msg_max, if not 0, is -EMSGSIZE. Always
+ * inline: it runs between user_access_begin() and _end(), where no call
+ * may be made.
+ */
+static __always_inline int kchan_mmsg_check(u32 len, u32 reserved,
+					    u32 msg_max)
+{
+	if (!len || reserved)
+		return -EINVAL;
+	if (msg_max && len > msg_max)
+		return -EMSGSIZE;
+	return 0;
+}
+
+/*
  * Read descriptors @off..@off + @n of the batch at @um into @m, and check
- * them: a length of 0 or a reserved field is -EINVAL; a longer message
- * than @msg_max, if not 0, is -EMSGSIZE. Field by field, as a batch is
- * read at least twice: that costs less than copying whole descriptors.
+ * them (kchan_mmsg_check()). Field by field, as a batch is read at least
+ * twice: that costs less than copying whole descriptors.
  */
 static int kchan_batch_read(struct kchan_mmsg *m,
 			    const struct kchan_mmsg __user *um, u32 off,
 			    u32 n, u32 msg_max)
 {
 	u32 i;
+	int ret;
 
 	um += off;
 	if (!user_access_begin(um, n * sizeof(*um)))
@@ -69,10 +85,9 @@ static int kchan_batch_read(struct kchan_mmsg *m,
 	}
 	user_access_end();
 	for (i = 0; i < n; i++) {
-		if (!m[i].len || m[i].reserved)
-			return -EINVAL;
-		if (msg_max && m[i].len > msg_max)
-			return -EMSGSIZE;
+		ret = kchan_mmsg_check(m[i].len, m[i].reserved, msg_max);
+		if (ret)
+			return ret;
 	}
 	return 0;
 efault:
@@ -97,30 +112,22 @@ efault:
 	return -EFAULT;
 }
 
-/* Check every descriptor of a batch before anything moves. */
+/* Check every descriptor of a batch, in place, before anything moves. */
 static int kchan_batch_check(const struct kchan_mmsg __user *um, u32 n,
 			     u32 msg_max)
 {
 	u32 i, len, reserved;
+	int ret = 0;
 
 	if (!user_access_begin(um, n * sizeof(*um)))
 		return -EFAULT;
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n && !ret; i++) {
 		unsafe_get_user(len, &um[i].len, efault);
 		unsafe_get_user(reserved, &um[i].reserved, efault);
-		if (!len || reserved)
-			goto einval;
-		if (msg_max && len > msg_max)
-			goto emsgsize;
+		ret = kchan_mmsg_check(len, reserved, msg_max);
 	}
 	user_access_end();
-	return 0;
-einval:
-	user_access_end();
-	return -EINVAL;
-emsgsize:
-	user_access_end();
-	return -EMSGSIZE;
+	return ret;
 efault:
 	user_access_end();
 	return -EFAULT;
