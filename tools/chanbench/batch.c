@@ -103,20 +103,6 @@ int batch_call(struct side *s, bool wr, int k)
 	return n;
 }
 
-/* Whether the loaded module has KCHAN_FEATURE_* @feature. */
-static bool kchan_has(uint64_t feature)
-{
-	struct kchan_version ver = { 0 };
-	int ctl, ret;
-
-	ctl = open(CHANCTL, O_RDWR | O_CLOEXEC);
-	if (ctl < 0)
-		return false;
-	ret = ioctl(ctl, KCHAN_IOC_VERSION, &ver);
-	close(ctl);
-	return !ret && (ver.features & feature);
-}
-
 static const struct mech batch_mechs[] = {
 	{ "kchan-c64", K_KCHAN, 64, false, 0 },
 	{ "kchan-c64-batch", K_KCHAN, 64, false, BATCH_MSGS },
@@ -134,7 +120,9 @@ static const struct mech batch_mechs[] = {
 void bench_batch(void)
 {
 	struct mech ms[ARRAY_SIZE(batch_mechs)];
-	bool has_batch = kchan_has(KCHAN_FEATURE_BATCH);
+	struct kchan_version ver;
+	bool has_batch = !kchan_version(&ver) &&
+			 (ver.features & KCHAN_FEATURE_BATCH);
 	int nm = 0, i, mode, place;
 
 	/* An older module still gives the other rows. */
@@ -143,7 +131,7 @@ void bench_batch(void)
 	for (i = 0; i < ARRAY_SIZE(batch_mechs); i++) {
 		const struct mech *m = &batch_mechs[i];
 
-		if (has_batch || m->kind != K_KCHAN || !m->batch || m->uring)
+		if (has_batch || m->kind != K_KCHAN || !mech_batched(m))
 			ms[nm++] = *m;
 	}
 	for (place = 0; place < 2; place++) {

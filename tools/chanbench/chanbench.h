@@ -42,6 +42,7 @@
 #define WAKE_THREADS	16
 #define BATCH_TIMEOUT_S	300	/* a batch that takes longer is stuck */
 #define MAX_RUNS	64
+#define MECH_LEN	24	/* a mechanism's name, NUL included */
 
 #define ARRAY_SIZE(a) ((int)(sizeof(a) / sizeof((a)[0])))
 #define STR_(x)	#x
@@ -70,6 +71,7 @@ void pin(int cpu);
 void unpin(void);
 int kchan_new(unsigned int capacity, unsigned int msg_max,
 	      unsigned int fd_flags);
+int kchan_version(struct kchan_version *v);
 void thread_switches(long *nv, long *niv);
 int count_iou_workers(void);
 
@@ -87,7 +89,7 @@ enum {
 
 struct row {
 	int group;
-	char bench[12], mech[24], cap[12], mode[12], place[8];
+	char bench[12], mech[MECH_LEN], cap[12], mode[12], place[8];
 	char unit[12], note[96];
 	unsigned int size;
 	long iters;
@@ -95,7 +97,7 @@ struct row {
 	double median, iqr;
 	double per_run[MAX_RUNS];	/* the runs' values, in run order */
 	double x[NR_BASE];	/* paired ratio to a baseline, same group */
-	char onecall[24];	/* B_ONECALL's mechanism, "": none */
+	char onecall[MECH_LEN];	/* B_ONECALL's mechanism, "": none */
 	double sys_op, sw_op, wk_op;
 };
 
@@ -160,6 +162,7 @@ void side_fini(struct side *s);
 void xsend(struct side *s, int dir);
 void xrecv(struct side *s, int dir);
 int mech_per_call(const struct mech *m);
+bool mech_batched(const struct mech *m);
 void stream_many(struct side *s, bool wr, long total, long warm,
 		 void (*mark)(void *), void *arg);
 

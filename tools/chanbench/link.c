@@ -154,6 +154,12 @@ int mech_per_call(const struct mech *m)
 	return m->batch ? (int)m->batch : m->uring ? URING_BATCH : 1;
 }
 
+/* Does @m move several messages per system call, other than io_uring? */
+bool mech_batched(const struct mech *m)
+{
+	return m->batch && !m->uring;
+}
+
 void side_init(struct side *s, struct link *l)
 {
 	size_t slots;

@@ -162,6 +162,20 @@ int kchan_new(unsigned int capacity, unsigned int msg_max,
 	return fd < 0 ? -err : fd;
 }
 
+/* KCHAN_IOC_VERSION of the loaded module: 0 or -errno. */
+int kchan_version(struct kchan_version *v)
+{
+	int ctl, ret;
+
+	memset(v, 0, sizeof(*v));
+	ctl = open(CHANCTL, O_RDWR | O_CLOEXEC);
+	if (ctl < 0)
+		return -errno;
+	ret = ioctl(ctl, KCHAN_IOC_VERSION, v) < 0 ? -errno : 0;
+	close(ctl);
+	return ret;
+}
+
 /* Thread-local switch counts (voluntary, involuntary). */
 void thread_switches(long *nv, long *niv)
 {

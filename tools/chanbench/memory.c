@@ -242,21 +242,17 @@ void bench_memory(void)
 	double pages[NR_MEM][MAX_RUNS], objs[NR_MEM][MAX_RUNS];
 	static struct slab_use u0, u1;
 	static struct growth grown[NR_MEM];
-	struct kchan_version ver = { 0 };
+	struct kchan_version ver;
 	struct rlimit rl;
 	long old_qmax;
 	bool have_objs = true;
-	int ctl, *fds;
+	int *fds;
 
 	if (runs > MAX_RUNS)
 		runs = MAX_RUNS;
 	progress("memory, %d objects each", n);
-	ctl = open(CHANCTL, O_RDWR | O_CLOEXEC);
-	if (ctl >= 0 && !ioctl(ctl, KCHAN_IOC_VERSION, &ver) &&
-	    ver.max_channels_per_user > 16)
+	if (!kchan_version(&ver) && ver.max_channels_per_user > 16)
 		per_user = ver.max_channels_per_user - 16;
-	if (ctl >= 0)
-		close(ctl);
 	if (!getrlimit(RLIMIT_NOFILE, &rl) &&
 	    rl.rlim_cur < (rlim_t)(2 * n + 256)) {
 		rl.rlim_cur = 2 * n + 256;

@@ -95,6 +95,35 @@ static void *side_b_thread(void *arg)
 	return NULL;
 }
 
+/*
+ * @n rounded up to whole calls of @m: a stream side that moves several
+ * messages per call (io_uring, batches) times and warms up in whole calls.
+ */
+static long whole_calls(enum bench bench, const struct mech *m, long n)
+{
+	long k = bench == BENCH_STREAM ? mech_per_call(m) : 1;
+
+	return (n + k - 1) / k * k;
+}
+
+/*
+ * The mechanism of @ms that is @m's transport used one message per
+ * read()/write() (x[B_ONECALL]'s base), or NULL if @m is that already.
+ */
+static const struct mech *one_per_call(const struct mech *ms, int nm,
+				       const struct mech *m)
+{
+	int j;
+
+	if (!m->uring && !m->batch)
+		return NULL;
+	for (j = 0; j < nm; j++)
+		if (ms[j].kind == m->kind && ms[j].cap == m->cap &&
+		    !ms[j].uring && !ms[j].batch)
+			return &ms[j];
+	return NULL;
+}
+
 /* Side A: the ping side of a ping-pong, the consumer of a stream. */
 static void side_a(struct batch *b, struct snap *s0, struct snap *s1,
 		   int *workers)
@@ -158,12 +187,7 @@ static int run_batch(enum bench bench, const struct mech *m,
 		.warm = n / 10 > 5 ? n / 10 : opt.quick ? 2 : 5,
 		.cpu_a = 0, .cpu_b = cross ? 1 : 0, .out = out,
 	};
-	if (bench == BENCH_STREAM) {
-		int k = mech_per_call(m);
-
-		/* Whole calls only, in the warm-up too. */
-		b.warm = ((b.warm + k - 1) / k) * k;
-	}
+	b.warm = whole_calls(bench, m, b.warm);
 
 	alarm(BATCH_TIMEOUT_S);
 	if (procs) {
@@ -223,8 +247,9 @@ void run_group(const char *bench_name, enum bench bench,
 	       const struct mech *ms, int nm, unsigned int size,
 	       bool procs, bool cross, long n_quick, long n_min)
 {
-	int runs = opt.runs, group = new_group(), r, i, j;
+	int runs = opt.runs, group = new_group(), r, i;
 	struct series *se = calloc(nm, sizeof(*se));
+	const struct mech *base;
 	const char *mode = procs ? "processes" : "threads";
 	const char *place = cross ? "cross" : "pinned";
 	bool per_msg = false;
@@ -234,7 +259,7 @@ void run_group(const char *bench_name, enum bench bench,
 	progress("%s size %u, %s, %s", bench_name, size, mode, place);
 	for (i = 0; i < nm; i++) {
 		/* Where calls carry many messages, say the unit is one. */
-		if (ms[i].batch)
+		if (mech_batched(&ms[i]))
 			per_msg = true;
 		se[i].m = &ms[i];
 		se[i].n = opt.quick ? n_quick : n_min;
@@ -284,10 +309,7 @@ void run_group(const char *bench_name, enum bench bench,
 				s->n = want < n_min ? n_min :
 				       want > 200 * n_min ? 200 * n_min :
 				       (long)want;
-				/* Whole calls only. */
-				if (s->m->batch)
-					s->n = (s->n + s->m->batch - 1) /
-					       s->m->batch * s->m->batch;
+				s->n = whole_calls(bench, s->m, s->n);
 			}
 		}
 	}
@@ -312,7 +334,7 @@ void run_group(const char *bench_name, enum bench bench,
 			row->wk_op = median_of(s->wk, s->nres, NULL);
 			if (s->m->kind == K_EVENTFD && size > 8)
 				strcpy(row->note, "count-only (8 B counter)");
-			if (s->m->batch && !s->m->uring)
+			if (mech_batched(s->m))
 				snprintf(row->note, sizeof(row->note),
 					 "%s, up to %u per call",
 					 s->m->kind == K_KCHAN ?
@@ -328,22 +350,10 @@ void run_group(const char *bench_name, enum bench bench,
 			if (s->m->kind == K_KCHAN && s->m->cap == 0 &&
 			    bench == BENCH_RTT)
 				strcpy(row->note, "one channel both ways");
-			/*
-			 * Through io_uring or batched: the same transport one
-			 * message per read()/write() is x[B_ONECALL]'s base.
-			 */
-			for (j = 0; j < nm; j++) {
-				if (!s->m->uring && !s->m->batch)
-					break;
-				if (ms[j].kind == s->m->kind &&
-				    ms[j].cap == s->m->cap && !ms[j].uring &&
-				    !ms[j].batch) {
-					snprintf(row->onecall,
-						 sizeof(row->onecall), "%s",
-						 ms[j].name);
-					break;
-				}
-			}
+			base = one_per_call(ms, nm, s->m);
+			if (base)
+				snprintf(row->onecall, sizeof(row->onecall),
+					 "%s", base->name);
 		}
 		free(s->ns);
 		free(s->sys);

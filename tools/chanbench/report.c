@@ -157,7 +157,8 @@ void print_table(FILE *f)
 {
 	static const char *const hdr =
 		"%-7s %-17s %5s %5s %-10s %-6s %7s %11s %9s %-11s %6s %6s %6s %6s %6s %6s %6s %6s %6s %6s  %s\n";
-	char c[12][24];
+	/* median, IQR, the NR_BASE ratios, sys/op, sw/op, wk/op */
+	char c[2 + NR_BASE + 3][24];
 	int i, k, last = -1;
 
 	/* x_1call: the row's own transport, one message per call. */
@@ -165,6 +166,8 @@ void print_table(FILE *f)
 		"iters", "median", "IQR", "unit", "x_evfd", "x_ftx", "x_pipe",
 		"x_seqp", "x_mq", "x_mmsg", "x_1call", "sys/op", "sw/op",
 		"wk/op", "note");
+	/* The columns below are c[0..11]: a new baseline needs one more. */
+	_Static_assert(2 + NR_BASE + 3 == 12, "print_table's columns");
 	for (i = 0; i < nrows; i++) {
 		const struct row *r = &rows[i];
 
@@ -175,9 +178,9 @@ void print_table(FILE *f)
 		fmt_num(c[1], sizeof(c[1]), r->iqr, r->iqr < 100 ? 2 : 0);
 		for (k = 0; k < NR_BASE; k++)
 			fmt_num(c[2 + k], sizeof(c[2 + k]), r->x[k], 2);
-		fmt_num(c[9], sizeof(c[9]), r->sys_op, 2);
-		fmt_num(c[10], sizeof(c[10]), r->sw_op, 2);
-		fmt_num(c[11], sizeof(c[11]), r->wk_op, 2);
+		fmt_num(c[2 + NR_BASE], sizeof(c[0]), r->sys_op, 2);
+		fmt_num(c[3 + NR_BASE], sizeof(c[0]), r->sw_op, 2);
+		fmt_num(c[4 + NR_BASE], sizeof(c[0]), r->wk_op, 2);
 		fprintf(f, "%-7s %-17s %5u %5s %-10s %-6s %7ld %11s %9s %-11s %6s %6s %6s %6s %6s %6s %6s %6s %6s %6s  %s\n",
 			r->bench, r->mech, r->size, r->cap, r->mode, r->place,
 			r->iters, c[0], c[1], r->unit, c[2], c[3], c[4], c[5],
