@@ -4,9 +4,10 @@
 # chanbench --quick: a tiny run of every benchmark workload. It must exit 0
 # and write a CSV in which every workload has rows and every median is a
 # positive, finite number; the batch workload must have kchan's batched
-# rows (KCHAN_IOC_SEND_BATCH/RECV_BATCH), and each batched row of it a
-# positive, finite ratio to its transport one message per call (T4's).
-# Speed is not judged here (tools/bench.sh).
+# rows (KCHAN_IOC_SEND_BATCH/RECV_BATCH) at both capacities in both modes,
+# each under one syscall per message (one call per message would be two)
+# and with a positive, finite ratio to its transport one message per call
+# (T4's). Speed is not judged here (tools/bench.sh).
 #
 # Exit status: 0 pass, 1 fail.
 
@@ -46,8 +47,8 @@ awk -F, -v want="rtt stream uring batch fan wake select memory" '
 		for (i = 1; i <= NF; i++)
 			col[$i] = i
 		if (!col["median"] || !col["bench"] || !col["mechanism"] ||
-		    !col["x_one_per_call"]) {
-			print "bench_quick: CSV header without bench/mechanism/median/x_one_per_call: " $0
+		    !col["x_one_per_call"] || !col["syscalls_per_op"]) {
+			print "bench_quick: CSV header without bench/mechanism/median/x_one_per_call/syscalls_per_op: " $0
 			bad = 1
 			exit
 		}
@@ -64,8 +65,14 @@ awk -F, -v want="rtt stream uring batch fan wake select memory" '
 		if ($col["bench"] != "batch" ||
 		    $col["mechanism"] !~ /-(batch|mmsg|uring)$/)
 			next
-		if ($col["mechanism"] ~ /^kchan-.*-batch$/)
+		# One call per message would show 2 syscalls per message.
+		if ($col["mechanism"] ~ /^kchan-.*-batch$/) {
 			kbatch++
+			if (!($col["syscalls_per_op"] + 0 < 1)) {
+				print "bench_quick: a batched row at " $col["syscalls_per_op"] " syscalls per message: " $0
+				bad = 1
+			}
+		}
 		if (!positive($col["x_one_per_call"])) {
 			print "bench_quick: bad x_one_per_call \"" $col["x_one_per_call"] "\": " $0
 			bad = 1
@@ -80,8 +87,9 @@ awk -F, -v want="rtt stream uring batch fan wake select memory" '
 				print "bench_quick: no row for " w[i]
 				bad = 1
 			}
-		if (seen["batch"] && !kbatch) {
-			print "bench_quick: no kchan batched row (KCHAN_FEATURE_BATCH?)"
+		# Capacities 64 and 4096, between threads and between processes.
+		if (kbatch < 4) {
+			print "bench_quick: " kbatch " kchan batched rows, not 4 (KCHAN_FEATURE_BATCH?)"
 			bad = 1
 		}
 		if (!bad)
