@@ -197,41 +197,24 @@ TEST_F(sfd, cancel_before_completion)
 	EXPECT_EQ(-ENOTCONN, ks_read(self->sfd, &res));
 }
 
-struct select_reader {
-	int sfd;
-	pid_t tid;
-	int ret;
-};
-
-static void *read_select(void *arg)
-{
-	struct select_reader *r = arg;
-	struct kchan_select_result res;
-
-	__atomic_store_n(&r->tid, kt_gettid(), __ATOMIC_RELEASE);
-	r->ret = ks_read(r->sfd, &res);
-	return NULL;
-}
-
 /* A reader blocked on a select file wakes when another thread cancels. */
 TEST_F(sfd, cancel_wakes_a_blocked_reader)
 {
-	struct select_reader r = { .sfd = self->sfd };
 	struct kchan_select_result res;
 	char b[MSG_MAX];
 	struct kchan_case c[1];
-	pthread_t th;
+	struct kt_bg rd;
 
 	c[0] = ks_recv(self->ch[0], b, sizeof(b));
 	ASSERT_EQ(0, ks_arm(self->sfd, c, 1, 0, NULL));
-	ASSERT_EQ(0, pthread_create(&th, NULL, read_select, &r));
-	while (!__atomic_load_n(&r.tid, __ATOMIC_ACQUIRE))
+	ASSERT_EQ(0, kt_bg_recv(&rd, self->sfd, sizeof(res)));
+	while (!rd.tid)
 		usleep(1000);
 	/* Asleep in the read, not merely about to make it. */
-	ASSERT_EQ(0, kt_wait_sleeping_in(r.tid, SYS_read, KT_WAIT_MS));
+	ASSERT_EQ(0, kt_wait_sleeping_in(rd.tid, SYS_read, KT_WAIT_MS));
 	ASSERT_EQ(0, ks_cancel(self->sfd, &res));
-	ASSERT_EQ(0, pthread_join(th, NULL));
-	EXPECT_EQ(-ENOTCONN, r.ret);
+	ASSERT_TRUE(kt_bg_wait(&rd, KT_WAIT_MS));
+	EXPECT_EQ(-ENOTCONN, rd.ret);
 }
 
 /* Cancel after a case completed reports it, data included. */
