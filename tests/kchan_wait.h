@@ -109,6 +109,7 @@ struct kchan_op {
 	unsigned int senders;	/* then wait until this many are blocked */
 	bool stat_before;	/* take @before just before the call */
 	/* results */
+	int wait_ret;		/* of the wait for @senders: 0 or -errno */
 	struct kchan_stat before;
 	ssize_t ret;		/* length or -errno */
 	uint64_t call_ns;	/* CLOCK_MONOTONIC just before the call */
@@ -125,7 +126,7 @@ static inline void *kchan_op_thread(void *arg)
 	if (op->delay_ms)
 		kw_sleep_ms(op->delay_ms);
 	if (op->senders)
-		kchan_wait_for(op->fd, senders, op->senders);
+		op->wait_ret = kchan_wait_for(op->fd, senders, op->senders);
 	if (op->stat_before)
 		kchan_stat(op->fd, &op->before);
 	op->call_ns = kw_now_ns();
