@@ -31,7 +31,7 @@
 #define SET_MAX		KCHAN_BATCH_MAX
 #define NR_POLLERS	16	/* exclusive pollers, of which... */
 #define NR_WOKEN	4	/* ...a batch of this many wakes as many */
-#define POLL_SETTLE_MS	400	/* for a wrongly woken poller to show */
+#define POLL_SETTLE_MS	400	/* for a wrongly woken one to show */
 
 #include "kchan_fixture.h"
 
@@ -106,53 +106,6 @@ static long recv_batch(int fd, struct set *s, unsigned int n)
 	return batch(fd, KCHAN_IOC_RECV_BATCH, s->m, n, 0);
 }
 
-/* One batch call on a thread of its own. */
-struct bg {
-	int fd;
-	unsigned long cmd;
-	struct kchan_mmsg *m;
-	unsigned int n;
-	long ret;
-	pid_t tid;
-	atomic_int done;
-	pthread_t thread;
-};
-
-static void *bg_main(void *arg)
-{
-	struct bg *b = arg;
-
-	__atomic_store_n(&b->tid, kt_gettid(), __ATOMIC_RELEASE);
-	b->ret = batch(b->fd, b->cmd, b->m, b->n, 0);
-	atomic_store(&b->done, 1);
-	return NULL;
-}
-
-static int bg_start(struct bg *b, int fd, unsigned long cmd, struct set *s,
-		    unsigned int n)
-{
-	memset(b, 0, sizeof(*b));
-	b->fd = fd;
-	b->cmd = cmd;
-	b->m = s->m;
-	b->n = n;
-	return -pthread_create(&b->thread, NULL, bg_main, b);
-}
-
-/* The call's result, or -ETIMEDOUT if it did not return in time. */
-static long bg_result(struct bg *b)
-{
-	uint64_t deadline = kw_now_ns() + KCHAN_WAIT_MS * 1000000ull;
-
-	while (!atomic_load(&b->done)) {
-		if (kw_now_ns() > deadline)
-			return -ETIMEDOUT;
-		usleep(1000);
-	}
-	pthread_join(b->thread, NULL);
-	return b->ret;
-}
-
 /* Blocking single receives, checking messages seed0 + i, i < n. */
 static bool read_in_order(int fd, unsigned int n, unsigned int seed0)
 {
@@ -222,14 +175,14 @@ TEST_F(chan, a_batch_crosses_to_single_receives_and_back)
 	struct kchan_feeder f;
 	size_t lens[20];
 	unsigned int got = 0, i;
-	struct bg b;
+	struct kchan_op b;
 	long n;
 
 	ASSERT_NE(NULL, out);
 	/* Batch send, single receives. */
-	ASSERT_EQ(0, bg_start(&b, self->fd, KCHAN_IOC_SEND_BATCH, out, 20));
+	ASSERT_EQ(0, kchan_op_batch(&b, self->fd, KOP_SEND_BATCH, out->m, 20));
 	EXPECT_TRUE(read_in_order(self->fd, 20, 100));
-	ASSERT_EQ(20, bg_result(&b));
+	ASSERT_EQ(20, kchan_op_result(&b));
 
 	/* Single sends, batch receives (rendezvous: one sender at a time). */
 	for (i = 0; i < 20; i++)
@@ -253,11 +206,11 @@ TEST_F(chan, a_batch_meets_a_batch)
 {
 	struct set *out = msgs(100, 3), *in = rooms(100, MSG_MAX);
 	unsigned int got = 0;
-	struct bg b;
+	struct kchan_op b;
 	long n;
 
 	ASSERT_TRUE(out && in);
-	ASSERT_EQ(0, bg_start(&b, self->fd, KCHAN_IOC_SEND_BATCH, out, 100));
+	ASSERT_EQ(0, kchan_op_batch(&b, self->fd, KOP_SEND_BATCH, out->m, 100));
 	while (got < 100) {
 		n = batch(self->fd, KCHAN_IOC_RECV_BATCH, in->m + got,
 			  100 - got, 0);
@@ -265,7 +218,7 @@ TEST_F(chan, a_batch_meets_a_batch)
 		got += n;
 	}
 	EXPECT_TRUE(received(in, 100, 3));
-	ASSERT_EQ(100, bg_result(&b));
+	ASSERT_EQ(100, kchan_op_result(&b));
 	free(out);
 	free(in);
 }
@@ -274,15 +227,15 @@ TEST_F(chan, a_receive_batch_waits_for_its_first_message)
 {
 	struct set *in = rooms(8, MSG_MAX);
 	unsigned char msg[5];
-	struct bg b;
+	struct kchan_op b;
 
 	ASSERT_NE(NULL, in);
-	ASSERT_EQ(0, bg_start(&b, self->fd, KCHAN_IOC_RECV_BATCH, in, 8));
+	ASSERT_EQ(0, kchan_op_batch(&b, self->fd, KOP_RECV_BATCH, in->m, 8));
 	ASSERT_EQ(0, kchan_wait_for(self->fd, receivers, 1));
-	EXPECT_FALSE(atomic_load(&b.done));
+	EXPECT_FALSE(kchan_op_done(&b));
 	kchan_fill(msg, sizeof(msg), 9);
 	ASSERT_EQ((ssize_t)sizeof(msg), kchan_send(self->fd, msg, sizeof(msg)));
-	ASSERT_EQ(1, bg_result(&b));
+	ASSERT_EQ(1, kchan_op_result(&b));
 	EXPECT_EQ(sizeof(msg), in->m[0].len);
 	EXPECT_TRUE(kchan_check(in->buf[0], sizeof(msg), 9));
 	free(in);
@@ -565,54 +518,22 @@ TEST_F(chan, a_close_stops_a_blocked_send_batch_after_what_it_sent)
 {
 	struct set *out = msgs(CAPACITY + 3, 0);
 	unsigned int queued = variant->capacity ? CAPACITY : 0;
-	struct bg b;
+	struct kchan_op b;
 
 	ASSERT_NE(NULL, out);
-	ASSERT_EQ(0, bg_start(&b, self->fd, KCHAN_IOC_SEND_BATCH, out,
+	ASSERT_EQ(0, kchan_op_batch(&b, self->fd, KOP_SEND_BATCH, out->m,
 			      CAPACITY + 3));
 	ASSERT_EQ(0, kchan_wait_for(self->fd, senders, 1));
 	ASSERT_EQ(0, kchan_close(self->fd));
 	/* Buffered: the ones that fit were sent; rendezvous: none was. */
 	if (queued) {
-		EXPECT_EQ(queued, bg_result(&b));
+		EXPECT_EQ(queued, kchan_op_result(&b));
 	} else {
-		EXPECT_EQ(-EPIPE, bg_result(&b));
+		EXPECT_EQ(-EPIPE, kchan_op_result(&b));
 	}
 	EXPECT_TRUE(read_in_order(self->fd, queued, 0));
 	EXPECT_EQ(0, kchan_recv(self->fd, out->buf[0], MSG_MAX));
 	free(out);
-}
-
-/* SIGUSR1s handled so far: a test can see that its signal landed. */
-static atomic_uint signals_handled;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	atomic_fetch_add(&signals_handled, 1);
-}
-
-/* Wait until more than @seen signals were handled; false on timeout. */
-static bool signal_handled_after(unsigned int seen)
-{
-	uint64_t deadline = kw_now_ns() + KCHAN_WAIT_MS * 1000000ull;
-
-	while (atomic_load(&signals_handled) <= seen) {
-		if (kw_now_ns() > deadline)
-			return false;
-		usleep(1000);
-	}
-	return true;
-}
-
-/* SIGUSR1 without SA_RESTART (EINTR), or with it. */
-static void catch_usr1(bool restart)
-{
-	struct sigaction sa = { .sa_handler = on_signal };
-
-	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = restart ? SA_RESTART : 0;
-	sigaction(SIGUSR1, &sa, NULL);
 }
 
 TEST(a_signal_after_some_messages_returns_their_count)
@@ -620,19 +541,19 @@ TEST(a_signal_after_some_messages_returns_their_count)
 	struct set *out = msgs(3, 0);
 	struct kchan_stat st;
 	unsigned char buf[MSG_MAX];
-	struct bg b;
+	struct kchan_op b;
 	int fd = kchan_make(0, MSG_MAX, 0, O_CLOEXEC);
 
 	ASSERT_LE(0, fd);
 	ASSERT_NE(NULL, out);
-	catch_usr1(false);
-	ASSERT_EQ(0, bg_start(&b, fd, KCHAN_IOC_SEND_BATCH, out, 3));
+	ASSERT_EQ(0, kchan_catch(SIGUSR1, false));
+	ASSERT_EQ(0, kchan_op_batch(&b, fd, KOP_SEND_BATCH, out->m, 3));
 	EXPECT_TRUE(read_in_order(fd, 1, 0));
 	/* Message 1 is offered: the sender is blocked in the batch. */
 	ASSERT_EQ(0, kchan_wait_for(fd, senders, 1));
 	ASSERT_EQ(0, kt_wait_sleeping_in(b.tid, SYS_ioctl, KT_WAIT_MS));
 	ASSERT_EQ(0, pthread_kill(b.thread, SIGUSR1));
-	EXPECT_EQ(1, bg_result(&b));
+	EXPECT_EQ(1, kchan_op_result(&b));
 	ASSERT_EQ(0, kchan_stat(fd, &st));
 	EXPECT_EQ(1u, st.sent);
 	EXPECT_EQ(0u, st.senders);
@@ -647,19 +568,19 @@ TEST(a_signal_before_any_message_fails_or_restarts_the_batch)
 	struct set *out = msgs(2, 0), *in = rooms(2, MSG_MAX);
 	struct kchan_stat st;
 	unsigned int seen;
-	struct bg b;
+	struct kchan_op b;
 	int fd = kchan_make(0, MSG_MAX, 0, O_CLOEXEC);
 
 	ASSERT_LE(0, fd);
 	ASSERT_TRUE(out && in);
 
 	/* Without SA_RESTART: EINTR, nothing sent. */
-	catch_usr1(false);
-	ASSERT_EQ(0, bg_start(&b, fd, KCHAN_IOC_SEND_BATCH, out, 2));
+	ASSERT_EQ(0, kchan_catch(SIGUSR1, false));
+	ASSERT_EQ(0, kchan_op_batch(&b, fd, KOP_SEND_BATCH, out->m, 2));
 	ASSERT_EQ(0, kchan_wait_for(fd, senders, 1));
 	ASSERT_EQ(0, kt_wait_sleeping_in(b.tid, SYS_ioctl, KT_WAIT_MS));
 	ASSERT_EQ(0, pthread_kill(b.thread, SIGUSR1));
-	EXPECT_EQ(-EINTR, bg_result(&b));
+	EXPECT_EQ(-EINTR, kchan_op_result(&b));
 	ASSERT_EQ(0, kchan_stat(fd, &st));
 	EXPECT_EQ(0u, st.sent);
 	/* Not left offered either: no receiver finds it. */
@@ -674,18 +595,18 @@ TEST(a_signal_before_any_message_fails_or_restarts_the_batch)
 	 * the signal was handled, the receive is waiting again, so a send
 	 * that may not wait finds it.
 	 */
-	catch_usr1(true);
-	ASSERT_EQ(0, bg_start(&b, fd, KCHAN_IOC_RECV_BATCH, in, 2));
+	ASSERT_EQ(0, kchan_catch(SIGUSR1, true));
+	ASSERT_EQ(0, kchan_op_batch(&b, fd, KOP_RECV_BATCH, in->m, 2));
 	ASSERT_EQ(0, kchan_wait_for(fd, receivers, 1));
 	ASSERT_EQ(0, kt_wait_sleeping_in(b.tid, SYS_ioctl, KT_WAIT_MS));
-	seen = atomic_load(&signals_handled);
+	seen = atomic_load(&kchan_signals_handled);
 	ASSERT_EQ(0, pthread_kill(b.thread, SIGUSR1));
-	ASSERT_TRUE(signal_handled_after(seen));
-	EXPECT_FALSE(atomic_load(&b.done));
+	ASSERT_EQ(0, kchan_wait_signals(seen));
+	EXPECT_FALSE(kchan_op_done(&b));
 	ASSERT_EQ(0, kchan_wait_for(fd, receivers, 1));
 	ASSERT_EQ(1, batch(fd, KCHAN_IOC_SEND_BATCH, out->m, 1,
 			   KCHAN_BATCH_NONBLOCK));
-	EXPECT_EQ(1, bg_result(&b));
+	EXPECT_EQ(1, kchan_op_result(&b));
 	EXPECT_TRUE(received(in, 1, 0));
 	free(out);
 	free(in);
@@ -826,7 +747,7 @@ struct storm {
 	int fd;
 	atomic_int senders_left;
 	atomic_long calls, eintr, short_sends;
-	atomic_int err;			/* an unexpected errno, 0 if none */
+	atomic_int err;		/* an unexpected errno, 0 if none */
 	pthread_t snd[STORM_SENDERS], rcv[STORM_RECEIVERS];
 	/* receiver r's log: every tag it got, in order */
 	struct storm_tag *log[STORM_RECEIVERS];
@@ -921,7 +842,7 @@ static void *storm_receiver(void *arg)
 		if (ret == -EINTR)
 			continue;
 		if (ret <= 0)
-			break;		/* closed and drained, or failed */
+			break;	/* closed and drained, or failed */
 		for (i = 0; i < ret && st->logged[a->id] < max; i++) {
 			unsigned char want[MSG_MAX];
 			struct storm_tag tag;
@@ -951,8 +872,8 @@ TEST_F(chan, batches_under_signals_deliver_each_message_once)
 	st.fd = self->fd;
 	seen = calloc(max, 1);
 	ASSERT_NE(NULL, seen);
-	catch_usr1(false);
-	signals = atomic_load(&signals_handled);
+	ASSERT_EQ(0, kchan_catch(SIGUSR1, false));
+	signals = atomic_load(&kchan_signals_handled);
 	atomic_store(&st.senders_left, STORM_SENDERS);
 	for (r = 0; r < STORM_RECEIVERS; r++) {
 		st.log[r] = calloc(max, sizeof(*st.log[r]));
@@ -983,7 +904,7 @@ TEST_F(chan, batches_under_signals_deliver_each_message_once)
 	ASSERT_EQ(0, atomic_load(&st.err)) {
 		TH_LOG("a worker failed: %s", strerror(atomic_load(&st.err)));
 	}
-	signals = atomic_load(&signals_handled) - signals;
+	signals = atomic_load(&kchan_signals_handled) - signals;
 
 	for (r = 0; r < STORM_RECEIVERS; r++) {
 		for (i = 0; i < STORM_SENDERS; i++)

@@ -519,20 +519,13 @@ TEST_F(sel, deadline_is_absolute)
 	ks_expect_idle(_metadata, self->fd[0]);
 }
 
-static void on_signal(int sig)
-{
-	(void)sig;
-}
-
 /* A signal ends a waiting select with EINTR; nothing is left queued. */
 TEST_F(sel, signal_interrupts_without_sa_restart)
 {
-	struct sigaction sa = { .sa_handler = on_signal };
 	struct ks_op op = { .n = 2 };
 	char b[MSG_MAX], m[MSG_LEN];
 
-	sigemptyset(&sa.sa_mask);
-	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
+	ASSERT_EQ(0, kchan_catch(SIGUSR1, false));
 	kchan_fill(m, MSG_LEN, 20);
 	if (self->capacity)
 		fill(_metadata, self, 1);
@@ -550,14 +543,11 @@ TEST_F(sel, signal_interrupts_without_sa_restart)
 /* Under SA_RESTART the select restarts, keeps its deadline, and completes. */
 TEST_F(sel, signal_restarts_with_sa_restart)
 {
-	struct sigaction sa = { .sa_handler = on_signal,
-				.sa_flags = SA_RESTART };
 	struct ks_op op = { .n = 1 };
 	char b[MSG_MAX];
 	int k;
 
-	sigemptyset(&sa.sa_mask);
-	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
+	ASSERT_EQ(0, kchan_catch(SIGUSR1, true));
 	op.cases[0] = ks_recv(self->fd[0], b, sizeof(b));
 	op.flags = KCHAN_SELECT_DEADLINE;
 	op.deadline_ns = ks_deadline_ms(60000);

@@ -94,8 +94,14 @@ static inline short kchan_ready_now(int fd)
 		       KCHAN_WAIT_MS);					\
 })
 
-/* One read/write/readv/writev in a background thread. */
-enum kchan_op_kind { KOP_READ, KOP_WRITE, KOP_READV, KOP_WRITEV };
+/*
+ * One read/write/readv/writev, or batch ioctl, in a background thread. A
+ * batch's messages are @buf (struct kchan_mmsg[@len]).
+ */
+enum kchan_op_kind {
+	KOP_READ, KOP_WRITE, KOP_READV, KOP_WRITEV,
+	KOP_SEND_BATCH, KOP_RECV_BATCH,
+};
 
 struct kchan_op {
 	/* set by the caller */
@@ -109,6 +115,7 @@ struct kchan_op {
 	unsigned int senders;	/* then wait until this many are blocked */
 	bool stat_before;	/* take @before just before the call */
 	/* results */
+	pid_t tid;		/* the thread, once it started */
 	int wait_ret;		/* of the wait for @senders: 0 or -errno */
 	struct kchan_stat before;
 	ssize_t ret;		/* length or -errno */
@@ -121,8 +128,11 @@ struct kchan_op {
 static inline void *kchan_op_thread(void *arg)
 {
 	struct kchan_op *op = arg;
+	struct kchan_batch b = { .msgs = (uintptr_t)op->buf, .nmsgs = op->len };
 	ssize_t n;
 
+	__atomic_store_n(&op->tid, (pid_t)syscall(SYS_gettid),
+			 __ATOMIC_RELEASE);
 	if (op->delay_ms)
 		kw_sleep_ms(op->delay_ms);
 	if (op->senders)
@@ -142,6 +152,12 @@ static inline void *kchan_op_thread(void *arg)
 		break;
 	case KOP_WRITEV:
 		n = writev(op->fd, op->iov, op->iovcnt);
+		break;
+	case KOP_SEND_BATCH:
+		n = ioctl(op->fd, KCHAN_IOC_SEND_BATCH, &b);
+		break;
+	case KOP_RECV_BATCH:
+		n = ioctl(op->fd, KCHAN_IOC_RECV_BATCH, &b);
 		break;
 	default:
 		n = -1;
@@ -182,6 +198,19 @@ static inline int kchan_op_recv(struct kchan_op *op, int fd,
 	return kchan_op_start(op);
 }
 
+/* Start a batch ioctl (@kind KOP_SEND_BATCH or KOP_RECV_BATCH) of @n. */
+static inline int kchan_op_batch(struct kchan_op *op, int fd,
+				 enum kchan_op_kind kind, struct kchan_mmsg *m,
+				 unsigned int n)
+{
+	memset(op, 0, sizeof(*op));
+	op->fd = fd;
+	op->kind = kind;
+	op->buf = m;
+	op->len = n;
+	return kchan_op_start(op);
+}
+
 static inline bool kchan_op_done(struct kchan_op *op)
 {
 	return atomic_load(&op->done);
@@ -211,6 +240,41 @@ static inline ssize_t kchan_op_result(struct kchan_op *op)
 	if (kchan_op_wait(op, KCHAN_WAIT_MS))
 		return -ETIMEDOUT;
 	return op->ret;
+}
+
+/* Signals a kchan_catch() handler has run for, in this process. */
+static atomic_uint kchan_signals_handled;
+
+static inline void kchan_count_signal(int sig)
+{
+	(void)sig;
+	atomic_fetch_add(&kchan_signals_handled, 1);
+}
+
+/*
+ * Handle @sig by counting it (kchan_signals_handled); with @restart under
+ * SA_RESTART, else interrupted calls fail with EINTR. 0 or -errno.
+ */
+static inline int kchan_catch(int sig, bool restart)
+{
+	struct sigaction sa = { .sa_handler = kchan_count_signal };
+
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = restart ? SA_RESTART : 0;
+	return sigaction(sig, &sa, NULL) ? -errno : 0;
+}
+
+/* Wait until more than @seen signals were handled: 0 or -ETIMEDOUT. */
+static inline int kchan_wait_signals(unsigned int seen)
+{
+	uint64_t deadline = kw_now_ns() + KCHAN_WAIT_MS * 1000000ull;
+
+	while (atomic_load(&kchan_signals_handled) <= seen) {
+		if (kw_now_ns() > deadline)
+			return -ETIMEDOUT;
+		usleep(1000);
+	}
+	return 0;
 }
 
 /*
