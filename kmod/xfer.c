@@ -371,11 +371,14 @@ void kchan_settle_run(struct kchan *ch, struct kchan_msg **msgs,
 	kchan_match(ch);
 	kchan_eof(ch);
 	spin_unlock(&ch->lock);
-	/* A copied message frees its slot; a failed one is back in line. */
+	/*
+	 * A copied message frees its slot; a failed one is back in line.
+	 * One exclusive poller for each.
+	 */
 	if (ok)
 		kchan_wake_pollers_nr(ch, EPOLLOUT, ok);
 	if (ok < n)
-		kchan_wake_pollers(ch, EPOLLIN);
+		kchan_wake_pollers_nr(ch, EPOLLIN, n - ok);
 
 	for (i = 0; i < n; i++)
 		kchan_msg_free(ch, msgs[i]);
