@@ -101,8 +101,11 @@ void bench_fan(void)
 		{ "mqueue", K_MQUEUE, 0, false, 0 },
 	};
 	static const int shapes[][2] = { { 4, 1 }, { 1, 4 }, { 4, 4 } };
-	double t[ARRAY_SIZE(mechs)][MAX_RUNS], sys[ARRAY_SIZE(mechs)];
-	double sw[ARRAY_SIZE(mechs)], wk[ARRAY_SIZE(mechs)];
+	/* Per mechanism and run: ns/msg and the counts per message. */
+	double t[ARRAY_SIZE(mechs)][MAX_RUNS];
+	double sys[ARRAY_SIZE(mechs)][MAX_RUNS];
+	double sw[ARRAY_SIZE(mechs)][MAX_RUNS];
+	double wk[ARRAY_SIZE(mechs)][MAX_RUNS];
 	long total = opt.quick ? 256 : 4096;
 	char cap[ARRAY_SIZE(mechs)][12];
 	int runs = opt.runs, s, m, r;
@@ -114,8 +117,8 @@ void bench_fan(void)
 		for (r = 0; r < runs; r++)
 			for (m = 0; m < ARRAY_SIZE(mechs); m++)
 				t[m][r] = fan_batch(&mechs[m], ns, nr, total,
-						    &sys[m], &sw[m], &wk[m],
-						    cap[m]);
+						    &sys[m][r], &sw[m][r],
+						    &wk[m][r], cap[m]);
 		for (m = 0; m < ARRAY_SIZE(mechs); m++) {
 			struct row *row = new_row(group);
 
@@ -129,10 +132,10 @@ void bench_fan(void)
 			row->size = FAN_SIZE;
 			row->iters = total;
 			row_set_runs(row, t[m], runs);
-			/* The counts are those of the last run. */
-			row->sys_op = sys[m];
-			row->sw_op = sw[m];
-			row->wk_op = wk[m];
+			/* Counts as the other workloads give them: medians. */
+			row->sys_op = median_of(sys[m], runs, NULL);
+			row->sw_op = median_of(sw[m], runs, NULL);
+			row->wk_op = median_of(wk[m], runs, NULL);
 			snprintf(row->note, sizeof(row->note),
 				 "%d senders, %d receivers, one object; ns/msg",
 				 ns, nr);
