@@ -703,7 +703,7 @@ TEST(a_send_batch_wakes_one_exclusive_poller_per_message)
 	ASSERT_NE(NULL, out);
 	pollers_start(_metadata, p, fd, EPOLLIN);
 	ASSERT_EQ(NR_WOKEN, send_batch(fd, out, NR_WOKEN));
-	EXPECT_EQ(NR_WOKEN, pollers_finish(p, fd));
+	EXPECT_EQ((unsigned int)NR_WOKEN, pollers_finish(p, fd));
 	free(out);
 	close(fd);
 }
@@ -721,7 +721,7 @@ TEST(a_receive_batch_wakes_one_exclusive_poller_per_slot)
 	ASSERT_EQ(NR_WOKEN, send_batch(fd, out, NR_WOKEN));
 	pollers_start(_metadata, p, fd, EPOLLOUT);
 	ASSERT_EQ(NR_WOKEN, recv_batch(fd, in, NR_WOKEN));
-	EXPECT_EQ(NR_WOKEN, pollers_finish(p, fd));
+	EXPECT_EQ((unsigned int)NR_WOKEN, pollers_finish(p, fd));
 	free(out);
 	free(in);
 	close(fd);
