@@ -9,6 +9,9 @@
  *    work (each is replaced by a new process whose threads take new ids),
  *  - asks the threads that use io_uring to cancel their pending read or
  *    write (io_uring_prep_cancel).
+ * The other threads send and receive with write() and read(), or a batch
+ * of up to BATCH_MSGS messages at a time (KCHAN_IOC_SEND_BATCH and
+ * KCHAN_IOC_RECV_BATCH), chosen at random for each call.
  * Then the channel is closed and drained, and every message is accounted
  * for.
  *
@@ -16,14 +19,18 @@
  * a failed send (EINTR, ECANCELED) with the same sequence and the next
  * attempt number, and records in shared memory, after the call returned,
  * which attempt of each sequence succeeded, and before each call which
- * attempt is in flight. Receivers read straight into a shared log, so a
- * message taken by a receiver that is killed just afterwards is still
- * seen. The checks:
+ * sequences are in flight: one, or a batch's, all tagged with the same
+ * attempt. A batch that stops part-way sent a prefix of its messages: the
+ * rest is retried with the next attempt number. Receivers read straight
+ * into a shared log, so messages taken by a receiver that is killed just
+ * afterwards are still seen. The checks:
  *  - a recorded success is received exactly once, and it is the attempt
  *    that succeeded;
  *  - a failed attempt is never received, nor anything never sent;
- *  - an attempt whose outcome was never recorded (its sender was killed
- *    during or just after the call) is received at most once;
+ *  - messages whose outcome was never recorded (their sender was killed
+ *    during or just after the call) are received at most once, and of a
+ *    killed batch only a prefix: any number of its messages, from the
+ *    first on, and none after one that was not delivered;
  *  - one receiver gets each sender's messages in increasing sequence;
  *  - the channel's own counters agree with the logs;
  *  - once the chaos stops, the workers get on with their work (a lost
@@ -43,6 +50,11 @@
  *                       each kind of event happened a few times.
  *   KCHAN_TORTURE_SEED  seed of the chaos (default: from the clock); the
  *                       seed in use is printed with the summary.
+ * Options:
+ *   --messages N        the long run: the chaos of each variant goes on
+ *                       until N messages were sent (not in CI:
+ *                       --messages 1000000 takes a while in the VM)
+ *   --variant NAME      run only that variant (e.g. buffered_threads)
  * Each variant prints a one-line summary of what happened.
  */
 #include <dirent.h>
@@ -92,6 +104,7 @@
 #define MIN_SIGNALS	40
 #define MIN_CANCEL_REQS	10
 #define MIN_SENT	200
+#define BATCH_MSGS	8		/* most messages of one batch call */
 /*
  * Kills wait for this many sends since the last one: on a slow kernel the
  * replacements would otherwise spend the whole run starting up.
@@ -122,12 +135,43 @@ static const char *const style_name[NR_STYLES] = {
 	"eintr", "restart", "mixed",
 };
 
+/*
+ * What a sender has in flight, in one word (a SIGKILL may come between
+ * any two stores): the sequence of its first message, how many messages
+ * the call in flight sends (0 between calls) and their attempt number.
+ */
+#define INFLIGHT_N_SHIFT	24
+#define INFLIGHT_ATT_MASK	((1u << INFLIGHT_N_SHIFT) - 1)
+
+static uint64_t inflight_of(uint32_t seq, uint32_t n, uint32_t attempt)
+{
+	return (uint64_t)seq << 32 | (uint64_t)n << INFLIGHT_N_SHIFT |
+	       (attempt & INFLIGHT_ATT_MASK);
+}
+
+static uint32_t inflight_seq(uint64_t f)
+{
+	return f >> 32;
+}
+
+static uint32_t inflight_n(uint64_t f)
+{
+	return (uint32_t)f >> INFLIGHT_N_SHIFT;
+}
+
+static uint32_t inflight_att(uint64_t f)
+{
+	return (uint32_t)f & INFLIGHT_ATT_MASK;
+}
+
 /* One sender or receiver id: written by its thread, read after it died. */
 struct worker_rec {
-	/* sender: seq << 32 | attempt of the send in flight (or next) */
+	/* sender: inflight_of() the call in flight, or of the next one */
 	_Atomic uint64_t inflight;
 	/* receiver: messages in its log */
 	_Atomic uint32_t logged;
+	/* receiver: log slots the call in flight may fill, from @logged */
+	_Atomic uint32_t want;
 	_Atomic int32_t tid;
 	_Atomic uint32_t cancel_req;	/* bumped by the chaos loop */
 	_Atomic uint32_t finished;	/* the thread returned by itself */
@@ -146,6 +190,8 @@ struct worker_rec {
 	uint64_t cancels;		/* cancel requests submitted */
 	uint64_t cancel_found;		/* ... that found their request */
 	uint64_t leftover;		/* failed receive that wrote the buffer */
+	uint64_t batches;		/* batch calls that moved messages */
+	uint64_t partial;		/* sends of them that stopped short */
 };
 
 /* struct shared.pause: blocking workers that start no new call. */
@@ -211,6 +257,8 @@ struct wctx {
 struct tally {
 	uint64_t recorded;		/* sends recorded as successful */
 	uint64_t unrecorded;		/* received, outcome not recorded (killed) */
+	uint64_t unrecorded_batch;	/* ... beyond the first of a batch */
+	uint64_t batches, partial;	/* batch calls, sends stopped short */
 	uint64_t received;		/* messages in the logs */
 	uint64_t drained;		/* of which the supervisor drained */
 	uint64_t eintr, eintr_restart, ecanceled, epipe, cancels, leftover;
@@ -218,6 +266,10 @@ struct tally {
 	unsigned int twice, lost, wrong_attempt, disorder, bad_record;
 	unsigned int worker_errors;
 };
+
+/* The long run: --messages and --variant. */
+static uint64_t target_msgs;
+static const char *only_variant;
 
 static const int chaos_signals[] = { SIGUSR1, SIGUSR2, SIGWINCH };
 #define NR_CHAOS_SIGNALS (sizeof(chaos_signals) / sizeof(chaos_signals[0]))
@@ -432,39 +484,110 @@ static void wait_unpaused(struct wctx *c)
 		usleep(1000);
 }
 
+/*
+ * How many messages the next call of a blocking worker moves: 0 for one
+ * read() or write(), else a batch of 1..BATCH_MSGS, at most @room.
+ */
+static unsigned int batch_size(struct wctx *c, uint32_t room)
+{
+	unsigned int n;
+
+	if (c->uring || rnd(&c->rng) % 2)
+		return 0;
+	n = 1 + rnd(&c->rng) % BATCH_MSGS;
+	return n < room ? n : room;
+}
+
+/* A batch call: how many messages it moved, 0 at end of file, or -errno. */
+static ssize_t batch_call(struct wctx *c, bool send, struct kchan_mmsg *m,
+			  unsigned int n)
+{
+	struct kchan_batch b = { .msgs = (uintptr_t)m, .nmsgs = n };
+	int ret;
+
+	ret = ioctl(c->t->fd, send ? KCHAN_IOC_SEND_BATCH :
+				     KCHAN_IOC_RECV_BATCH, &b);
+	if (ret < 0)
+		return -errno;
+	if (ret > (int)n) {
+		note_error(c->w, ERANGE, ret);
+		return -ERANGE;
+	}
+	if (ret) {
+		c->w->batches++;
+		/* A receive takes what is ready: only a send stops short. */
+		c->w->partial += send && (unsigned int)ret < n;
+	}
+	return ret;
+}
+
+/*
+ * Send sequences @seq.. with @attempt: @k of them in a batch, or one with
+ * write() or io_uring if @k is 0. Returns how many were sent, or -errno.
+ */
+static ssize_t send_some(struct wctx *c, uint32_t seq, uint32_t attempt,
+			 unsigned int k)
+{
+	unsigned char buf[BATCH_MSGS][MSG_MAX];
+	struct kchan_mmsg m[BATCH_MSGS];
+	unsigned int i;
+	ssize_t n;
+	size_t len;
+
+	if (k) {
+		for (i = 0; i < k; i++) {
+			m[i] = (struct kchan_mmsg){
+				.buf = (uintptr_t)buf[i],
+				.len = make_msg(buf[i], c->id, seq + i, attempt),
+			};
+		}
+		return batch_call(c, true, m, k);
+	}
+	len = make_msg(buf[0], c->id, seq, attempt);
+	if (c->uring) {
+		n = uring_rw(c, true, buf[0], len);
+	} else {
+		n = write(c->t->fd, buf[0], len);
+		if (n < 0)
+			n = -errno;
+	}
+	if (n == (ssize_t)len)
+		return 1;
+	if (n >= 0) {
+		note_error(c->w, EIO, n);
+		return -EIO;
+	}
+	return n;
+}
+
 static void run_sender(struct wctx *c)
 {
 	_Atomic uint32_t *res = results_of(c->t, c->id);
 	struct worker_rec *w = c->w;
-	unsigned char buf[MSG_MAX];
-	uint32_t seq = 0, attempt = 0;
+	uint32_t seq = 0, attempt = 0, i;
+	unsigned int k;
 	ssize_t n;
-	size_t len;
 
 	while (!atomic_load(&c->t->sh->stop) && seq < SEQ_MAX) {
 		wait_unpaused(c);
-		len = make_msg(buf, c->id, seq, attempt);
-		/* In flight from here until its outcome is recorded. */
-		atomic_store(&w->inflight, (uint64_t)seq << 32 | attempt);
-		if (c->uring) {
-			n = uring_rw(c, true, buf, len);
-		} else {
-			n = write(c->t->fd, buf, len);
-			if (n < 0)
-				n = -errno;
-		}
-		if (n == (ssize_t)len) {
-			atomic_store(&res[seq], attempt + 1);
-			w->ok++;
-			seq++;
-			attempt = 0;
-			atomic_store(&w->inflight, (uint64_t)seq << 32);
+		k = batch_size(c, SEQ_MAX - seq);
+		/* In flight from here until their outcome is recorded. */
+		atomic_store(&w->inflight, inflight_of(seq, k ?: 1, attempt));
+		n = send_some(c, seq, attempt, k);
+		if (n > 0) {
+			for (i = 0; i < n; i++)
+				atomic_store(&res[seq + i], attempt + 1);
+			w->ok += n;
+			seq += n;
+			/* The rest of a batch was tried: a new attempt. */
+			attempt = k && n < k ? attempt + 1 : 0;
+			atomic_store(&w->inflight, inflight_of(seq, 0, attempt));
 			maybe_pause(c);
 			continue;
 		}
 		/* Failed: recorded before the retry, which is a new attempt. */
 		attempt++;
-		atomic_store(&w->inflight, (uint64_t)seq << 32 | attempt);
+		atomic_store(&w->inflight, inflight_of(seq, 0, attempt));
 		if (n == -EINTR) {
 			w->eintr++;
 		} else if (n == -ECANCELED) {
@@ -479,36 +602,83 @@ static void run_sender(struct wctx *c)
 	}
 }
 
+/* The length a receive reported for a log slot, against its tag. */
+static void check_len(struct wctx *c, const unsigned char *slot, size_t len)
+{
+	struct tag t;
+
+	memcpy(&t, slot, sizeof(t));
+	if (t.check == tag_check(t.sender, t.seq, t.attempt) &&
+	    len != msg_len(t.check))
+		note_error(c->w, EBADMSG, (long)len);
+}
+
+/*
+ * Receive into log slots @n..: @k of them in a batch, or one with read()
+ * or io_uring if @k is 0. Returns how many messages came, 0 at end of
+ * file, or -errno.
+ */
+static ssize_t recv_some(struct wctx *c, uint32_t n, unsigned int k)
+{
+	struct kchan_mmsg m[BATCH_MSGS];
+	unsigned char *slot = log_slot(c->t, c->id, n);
+	unsigned int i;
+	ssize_t ret;
+
+	if (k) {
+		for (i = 0; i < k; i++) {
+			m[i] = (struct kchan_mmsg){
+				.buf = (uintptr_t)log_slot(c->t, c->id, n + i),
+				.len = SLOT_SIZE,
+			};
+		}
+		ret = batch_call(c, false, m, k);
+		for (i = 0; ret > 0 && i < ret; i++)
+			check_len(c, log_slot(c->t, c->id, n + i), m[i].len);
+		return ret;
+	}
+	if (c->uring) {
+		ret = uring_rw(c, false, slot, SLOT_SIZE);
+	} else {
+		ret = read(c->t->fd, slot, SLOT_SIZE);
+		if (ret < 0)
+			ret = -errno;
+	}
+	if (ret <= 0)
+		return ret;
+	check_len(c, slot, ret);
+	return 1;
+}
+
 static void run_receiver(struct wctx *c)
 {
 	struct worker_rec *w = c->w;
 	uint32_t n = 0;
+	unsigned int k, slots;
 	unsigned char *slot;
 	ssize_t ret;
 
 	while (n < LOG_MAX) {
 		wait_unpaused(c);
+		k = batch_size(c, LOG_MAX - n);
+		slots = k ?: 1;
 		slot = log_slot(c->t, c->id, n);
 		/* Zero, and present in memory before the kernel copies. */
-		memset(slot, 0, SLOT_SIZE);
-		if (c->uring) {
-			ret = uring_rw(c, false, slot, SLOT_SIZE);
-		} else {
-			ret = read(c->t->fd, slot, SLOT_SIZE);
-			if (ret < 0)
-				ret = -errno;
-		}
+		memset(slot, 0, (size_t)slots * SLOT_SIZE);
+		atomic_store(&w->want, slots);
+		ret = recv_some(c, n, k);
 		if (ret > 0) {
-			atomic_store(&w->logged, ++n);
-			w->ok++;
+			n += ret;
+			atomic_store(&w->logged, n);
+			w->ok += ret;
 			maybe_pause(c);
 			continue;
 		}
 		if (ret == 0)
 			break;		/* closed and drained */
-		if (!all_zero(slot, SLOT_SIZE)) {
+		if (!all_zero(slot, (size_t)slots * SLOT_SIZE)) {
 			w->leftover++;
-			memset(slot, 0, SLOT_SIZE);
+			memset(slot, 0, (size_t)slots * SLOT_SIZE);
 		}
 		if (ret == -EINTR) {
 			w->eintr++;
@@ -596,30 +766,35 @@ FIXTURE(torture) {
 };
 
 FIXTURE_VARIANT(torture) {
+	const char *name;		/* for --variant */
 	unsigned int capacity;
 	unsigned int snd_procs, rcv_procs;
 	unsigned int snd_threads, rcv_threads;	/* per process */
 };
 
 FIXTURE_VARIANT_ADD(torture, rendezvous_processes) {
+	.name = "rendezvous_processes",
 	.capacity = 0,
 	.snd_procs = 4, .rcv_procs = 3,
 	.snd_threads = 1, .rcv_threads = 1,
 };
 
 FIXTURE_VARIANT_ADD(torture, buffered_processes) {
+	.name = "buffered_processes",
 	.capacity = CAPACITY,
 	.snd_procs = 4, .rcv_procs = 3,
 	.snd_threads = 1, .rcv_threads = 1,
 };
 
 FIXTURE_VARIANT_ADD(torture, rendezvous_threads) {
+	.name = "rendezvous_threads",
 	.capacity = 0,
 	.snd_procs = 2, .rcv_procs = 2,
 	.snd_threads = 3, .rcv_threads = 2,
 };
 
 FIXTURE_VARIANT_ADD(torture, buffered_threads) {
+	.name = "buffered_threads",
 	.capacity = CAPACITY,
 	.snd_procs = 2, .rcv_procs = 2,
 	.snd_threads = 3, .rcv_threads = 2,
@@ -957,7 +1132,10 @@ static bool chaos_enough(struct torture *t)
 	return ok >= MIN_SENT && eintr && ecanceled;
 }
 
-/* Chaos until @end_ns, and then until there was enough of it. */
+/*
+ * Chaos until @end_ns, and then until there was enough of it; in the long
+ * run, until target_msgs were sent, however long that takes.
+ */
 static void run_chaos(struct __test_metadata *_metadata, struct torture *t,
 		      uint64_t end_ns)
 {
@@ -967,9 +1145,16 @@ static void run_chaos(struct __test_metadata *_metadata, struct torture *t,
 	uint64_t ok, eintr, ecanceled, ok_at_kill = 0;
 	uint32_t r;
 
+	if (target_msgs)
+		end_ns = hard_end = UINT64_MAX;
 	while ((now = kw_now_ns()) < hard_end) {
 		if (now >= end_ns && chaos_enough(t))
 			break;
+		if (target_msgs && chaos_enough(t)) {
+			live_counts(t, &ok, &eintr, &ecanceled);
+			if (ok >= target_msgs)
+				break;
+		}
 		reap(_metadata, t);
 		chaos_continue(t, now, false);
 		r = rnd(&t->rng) % 100;
@@ -1140,12 +1325,12 @@ static void quiet_round(struct __test_metadata *_metadata, struct torture *t,
 			if (!must_progress(t, p, j, pause) ||
 			    w->ok != base[i][j])
 				continue;
-			TH_LOG("%s id %u (%s) made no progress in %u ms with blocking %s held back: seq %u attempt %u, logged %u",
+			TH_LOG("%s id %u (%s) made no progress in %u ms with blocking %s held back: seq %u (+%u) attempt %u, logged %u",
 			       p->sender ? "sender" : "receiver", p->ids[j],
 			       w->uring ? "io_uring" : "blocking", QUIET_MS,
 			       pause == PAUSE_BLOCKING_RCV ? "receivers" :
 							    "senders",
-			       (unsigned int)(f >> 32), (unsigned int)f,
+			       inflight_seq(f), inflight_n(f), inflight_att(f),
 			       atomic_load(&w->logged));
 		}
 	}
@@ -1191,11 +1376,11 @@ static void wait_workers(struct __test_metadata *_metadata, struct torture *t)
 			struct worker_rec *w = rec_of(t, p, j);
 			uint64_t f = atomic_load(&w->inflight);
 
-			TH_LOG("%s id %u (%s, tid %d) still running after the close: finished %u, seq %u attempt %u, logged %u",
+			TH_LOG("%s id %u (%s, tid %d) still running after the close: finished %u, seq %u (+%u) attempt %u, logged %u",
 			       p->sender ? "sender" : "receiver", p->ids[j],
 			       w->uring ? "io_uring" : "blocking",
 			       atomic_load(&w->tid), atomic_load(&w->finished),
-			       (unsigned int)(f >> 32), (unsigned int)f,
+			       inflight_seq(f), inflight_n(f), inflight_att(f),
 			       atomic_load(&w->logged));
 		}
 		EXPECT_EQ(0, p->pid) TH_LOG("worker %d did not end", p->pid);
@@ -1232,6 +1417,35 @@ struct seen {
 	uint32_t attempt;
 };
 
+/*
+ * Sequences of a sender that may have been tried: those before its next
+ * one, and a batch from there. seen[] has room for them.
+ */
+static uint32_t seq_span(uint64_t f)
+{
+	uint32_t end = inflight_seq(f) + BATCH_MSGS;
+
+	return end < SEQ_MAX ? end : SEQ_MAX;
+}
+
+/*
+ * How many of the log slots of receiver @r after its @logged messages its
+ * last call filled: only a receiver killed during or just after a call
+ * has any, up to the slots that call was given.
+ */
+static uint32_t extra_slots(struct torture *t, uint32_t r, uint32_t logged)
+{
+	struct worker_rec *w = &t->sh->rcv[r];
+	uint32_t want = atomic_load(&w->want), n = 0;
+
+	if (!w->killed || atomic_load(&w->finished))
+		return 0;
+	while (n < want && logged + n < LOG_MAX &&
+	       !all_zero(log_slot(t, r, logged + n), SLOT_SIZE))
+		n++;
+	return n;
+}
+
 /* The logs of receivers 0..nr_rcv-1 and of @drain_id, against the senders. */
 static void account(struct __test_metadata *_metadata, struct torture *t,
 		    uint32_t nr_rcv, uint32_t drain_id, struct tally *y)
@@ -1243,9 +1457,9 @@ static void account(struct __test_metadata *_metadata, struct torture *t,
 	ASSERT_NE(NULL, seen);
 	ASSERT_NE(NULL, last);
 	for (s = 0; s < t->nr_snd; s++) {
-		uint32_t pos = atomic_load(&t->sh->snd[s].inflight) >> 32;
+		uint64_t f = atomic_load(&t->sh->snd[s].inflight);
 
-		seen[s] = calloc((size_t)pos + 1, sizeof(**seen));
+		seen[s] = calloc(seq_span(f), sizeof(**seen));
 		ASSERT_NE(NULL, seen[s]);
 	}
 
@@ -1253,18 +1467,17 @@ static void account(struct __test_metadata *_metadata, struct torture *t,
 		uint32_t r = i < nr_rcv ? i : drain_id;
 		struct worker_rec *w = &t->sh->rcv[r];
 		uint32_t logged = atomic_load(&w->logged);
-		bool extra = false;
+		uint32_t extra = extra_slots(t, r, logged);
+		uint32_t want = atomic_load(&w->want);
 
-		if (logged < LOG_MAX &&
-		    !all_zero(log_slot(t, r, logged), SLOT_SIZE)) {
-			/* Taken, then killed before it was logged. */
-			if (w->killed && !atomic_load(&w->finished)) {
-				extra = true;
-			} else {
-				y->beyond_log++;
-				TH_LOG("receiver %u: data after its %u logged messages",
-				       r, logged);
-			}
+		/* Nothing after: a failed or unfinished call wrote nothing. */
+		for (n = logged + extra; n <= logged + want && n < LOG_MAX; n++) {
+			if (all_zero(log_slot(t, r, n), SLOT_SIZE))
+				continue;
+			y->beyond_log++;
+			TH_LOG("receiver %u: data in slot %u, after its %u logged messages (+%u taken when killed)",
+			       r, n, logged, extra);
+			break;
 		}
 		for (s = 0; s < t->nr_snd; s++)
 			last[s] = -1;
@@ -1282,9 +1495,10 @@ static void account(struct __test_metadata *_metadata, struct torture *t,
 				continue;
 			}
 			f = atomic_load(&t->sh->snd[tag.sender].inflight);
-			pos = f >> 32;
-			att = (uint32_t)f;
-			if (tag.seq > pos || (tag.seq == pos && tag.attempt > att)) {
+			pos = inflight_seq(f);
+			att = inflight_att(f);
+			if (tag.seq >= seq_span(f) ||
+			    (tag.seq >= pos && tag.attempt > att)) {
 				if (!y->never_sent++)
 					TH_LOG("receiver %u got sender %u seq %u attempt %u, never sent (sender at seq %u attempt %u)",
 					       r, tag.sender, tag.seq,
@@ -1314,12 +1528,26 @@ static void account(struct __test_metadata *_metadata, struct torture *t,
 		struct worker_rec *w = &t->sh->snd[s];
 		_Atomic uint32_t *res = results_of(t, s);
 		uint64_t f = atomic_load(&w->inflight);
-		uint32_t pos = f >> 32, att = (uint32_t)f;
+		uint32_t pos = inflight_seq(f), att = inflight_att(f);
+		uint32_t end = pos + inflight_n(f), span = seq_span(f);
+		bool killed = w->killed && !atomic_load(&w->finished);
+		int64_t gap = -1;	/* an undelivered sequence from @pos on */
 
-		for (q = 0; q <= pos && q < SEQ_MAX; q++) {
+		for (q = 0; q < span; q++) {
 			uint32_t ok = atomic_load(&res[q]);
 			struct seen *e = &seen[s][q];
 
+			/*
+			 * A call sends a prefix of its messages: after one of
+			 * them was not delivered, none may be.
+			 */
+			if (q >= pos && e->count && gap >= 0) {
+				if (!y->lost++)
+					TH_LOG("sender %u seq %u received, but seq %lld of the same call was not",
+					       s, q, (long long)gap);
+			} else if (q >= pos && !e->count && gap < 0) {
+				gap = q;
+			}
 			if (ok) {
 				y->recorded++;
 				if (!e->count) {
@@ -1340,13 +1568,14 @@ static void account(struct __test_metadata *_metadata, struct torture *t,
 			}
 			if (!e->count)
 				continue;
-			if (w->killed && !atomic_load(&w->finished) &&
-			    e->attempt == att) {
+			if (killed && q < end && e->attempt == att) {
 				y->unrecorded++;
+				y->unrecorded_batch += q > pos;
 			} else if (!y->failed_delivered++) {
-				TH_LOG("sender %u seq %u attempt %u received, but that send failed (%s, next attempt %u)",
+				TH_LOG("sender %u seq %u attempt %u received, but that send failed (%s, next seq %u attempt %u, %u in flight)",
 				       s, q, e->attempt,
-				       w->killed ? "killed" : "not killed", att);
+				       w->killed ? "killed" : "not killed", pos,
+				       att, end - pos);
 			}
 		}
 		free(seen[s]);
@@ -1372,6 +1601,8 @@ static void sum_workers(struct __test_metadata *_metadata, struct torture *t,
 		y->epipe += w->epipe;
 		y->cancels += w->cancels;
 		y->leftover += w->leftover;
+		y->batches += w->batches;
+		y->partial += w->partial;
 		if (w->err) {
 			if (!y->worker_errors++)
 				TH_LOG("%s id %u (%s, handlers %s): unexpected result %d (%s)",
@@ -1391,7 +1622,10 @@ TEST_F(torture, every_message_is_accounted_for)
 	uint32_t seed = chaos_seed(), drain_id;
 	struct tally y = { 0 };
 	struct kchan_stat st;
+	uint64_t chaos_ns;
 
+	if (only_variant && strcmp(only_variant, variant->name))
+		SKIP(return, "not --variant %s", only_variant);
 	t->rng = seed;
 	for (i = 0; i < variant->snd_procs + variant->rcv_procs; i++) {
 		struct proc *p = &t->procs[idx++];
@@ -1405,7 +1639,9 @@ TEST_F(torture, every_message_is_accounted_for)
 	for (i = 0; i < t->nprocs; i++)
 		ASSERT_EQ(0, spawn(t, i));
 
-	run_chaos(_metadata, t, kw_now_ns() + ms_ns(secs * 1000ull));
+	chaos_ns = kw_now_ns();
+	run_chaos(_metadata, t, chaos_ns + ms_ns(secs * 1000ull));
+	chaos_ns = kw_now_ns() - chaos_ns;
 	chaos_continue(t, 0, true);
 	EXPECT_EQ(0u, io_workers(t)) {
 		TH_LOG("io_uring parked requests on io-wq threads");
@@ -1427,14 +1663,18 @@ TEST_F(torture, every_message_is_accounted_for)
 	sum_workers(_metadata, t, t->nr_rcv, &y);
 	ASSERT_EQ(0, kchan_stat(t->fd, &st));
 
-	ksft_print_msg("torture %s %s: %us, seed %#x: sent %llu (+%llu unrecorded from killed senders), received %llu (%llu drained at the end), killed %lu senders + %lu receivers (%lu threads), stopped %lu, signals %lu, interrupted %llu (EINTR), cancelled %llu (ECANCELED, of %llu cancels for %lu requests), EPIPE %llu, ids %u+%u, progress of %u workers checked in %lu ms after the chaos\n",
+	ksft_print_msg("torture %s %s: %.1fs of chaos, seed %#x: sent %llu (+%llu unrecorded from killed senders, %llu of them beyond the first of a batch), received %llu (%llu drained at the end), lost %u, duplicated %u, out of order %u, batch calls %llu (%llu sends stopped short), killed %lu senders + %lu receivers (%lu threads), stopped %lu, signals %lu, interrupted %llu (EINTR), cancelled %llu (ECANCELED, of %llu cancels for %lu requests), EPIPE %llu, ids %u+%u, progress of %u workers checked in %lu ms after the chaos\n",
 		       variant->capacity ? "buffered" : "rendezvous",
 		       variant->snd_threads > 1 ? "threads" : "processes",
-		       secs, seed,
+		       chaos_ns / 1e9, seed,
 		       (unsigned long long)y.recorded,
 		       (unsigned long long)y.unrecorded,
+		       (unsigned long long)y.unrecorded_batch,
 		       (unsigned long long)y.received,
 		       (unsigned long long)y.drained,
+		       y.lost, y.twice, y.disorder,
+		       (unsigned long long)y.batches,
+		       (unsigned long long)y.partial,
 		       t->kills_snd, t->kills_rcv, t->threads_killed, t->stops,
 		       t->signals, (unsigned long long)y.eintr,
 		       (unsigned long long)y.ecanceled,
@@ -1485,6 +1725,7 @@ TEST_F(torture, every_message_is_accounted_for)
 	}
 	EXPECT_LT(0ull, (unsigned long long)y.cancels);
 	EXPECT_LT(0ull, (unsigned long long)y.ecanceled);
+	EXPECT_LT(0ull, (unsigned long long)y.batches);
 	if (t->kills_paused || t->ids_exhausted)
 		ksft_print_msg("torture: ids ran low: %s\n", t->ids_exhausted ?
 			       "some workers were not replaced" :
@@ -1547,6 +1788,12 @@ TEST(killed_sender_whose_message_was_taken_counts_as_sent)
 	close(ch);
 }
 
+static int usage(const char *prog)
+{
+	fprintf(stderr, "usage: %s [--messages N] [--variant NAME]\n", prog);
+	return 2;
+}
+
 /*
  * The harness's per-test timeout is fixed at build time; a long run by
  * hand needs more.
@@ -1556,8 +1803,25 @@ int main(int argc, char **argv)
 	unsigned int secs = chaos_secs();
 	int timeout = (int)(2 * secs + EXTRA_SECS +
 			    (2 * QUIET_MS + EXIT_WAIT_MS) / 1000 + 30);
+	char *end;
+	int i;
 
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--messages") && i + 1 < argc) {
+			errno = 0;
+			target_msgs = strtoull(argv[++i], &end, 10);
+			if (errno || *end || !target_msgs)
+				return usage(argv[0]);
+		} else if (!strcmp(argv[i], "--variant") && i + 1 < argc) {
+			only_variant = argv[++i];
+		} else {
+			return usage(argv[0]);
+		}
+	}
+	/* However long it takes: the VM's own timeout is the bound. */
+	if (target_msgs)
+		timeout = INT32_MAX / 1000;
 	if (timeout > _torture_every_message_is_accounted_for_object.timeout)
 		_torture_every_message_is_accounted_for_object.timeout = timeout;
-	return test_harness_run(argc, argv);
+	return test_harness_run(1, argv);
 }
