@@ -38,8 +38,9 @@
  *    never parked a request on an io-wq thread;
  *  - the chaos happened: kills on both sides, EINTRs, cancellations, and
  *    no EINTR ever reached a process whose handlers all have SA_RESTART.
- * A last test makes the rarest event of the storm happen on purpose: a
- * rendezvous sender killed while its message is being copied out.
+ * Two last tests make the rarest events of the storm happen on purpose: a
+ * rendezvous sender, and a batch sender in the middle of its batch, killed
+ * while a message is being copied out.
  *
  * Environment:
  *   KCHAN_TORTURE_SECS  seconds of chaos per variant (default 3, for CI);
@@ -1792,6 +1793,82 @@ static int usage(const char *prog)
 {
 	fprintf(stderr, "usage: %s [--messages N] [--variant NAME]\n", prog);
 	return 2;
+}
+
+/*
+ * The batch edge of the torture above, on purpose: a batch sender is
+ * killed on a rendezvous channel while a receiver copies out the second
+ * message of its batch. The receiver gets the first two, the channel
+ * counts both as sent, and the rest of the batch is never delivered.
+ */
+TEST(killed_batch_sender_delivers_a_prefix)
+{
+	static const char *const text[] = {
+		"batch-0", "batch-1", "batch-2", "batch-3",
+	};
+	struct kchan_mmsg m[4];
+	size_t pg = getpagesize();
+	static char zero[65536];
+	char first[MSG_MAX] = "";
+	struct kchan_batch b;
+	struct kchan_stat st;
+	struct kchan_op op;
+	unsigned int i;
+	char *buf;
+	__u64 addr = 0;
+	int ch, uffd, status;
+	pid_t pid;
+
+	ch = kchan_make(0, MSG_MAX, 0, O_CLOEXEC);
+	ASSERT_LE(0, ch) TH_LOG("creating a channel: %s", strerror(-ch));
+	uffd = kchan_uffd_open();
+	if (uffd < 0)
+		SKIP(return, "no userfaultfd: %s", strerror(-uffd));
+	buf = mmap(NULL, pg, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, buf);
+	ASSERT_EQ(0, kchan_uffd_register(uffd, buf, pg));
+
+	for (i = 0; i < 4; i++)
+		m[i] = (struct kchan_mmsg){ .buf = (uintptr_t)text[i], .len = 7 };
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		b = (struct kchan_batch){ .msgs = (uintptr_t)m, .nmsgs = 4 };
+		_exit(ioctl(ch, KCHAN_IOC_SEND_BATCH, &b) == 4 ? 0 : 1);
+	}
+	ASSERT_EQ(7, read(ch, first, sizeof(first)));
+	EXPECT_EQ(0, memcmp(first, "batch-0", 7));
+	ASSERT_EQ(0, kchan_wait_for(ch, senders, 1));
+	/* The receiver takes "batch-1" and stalls copying it out. */
+	ASSERT_EQ(0, kchan_op_recv(&op, ch, buf, MSG_MAX));
+	ASSERT_EQ(0, kchan_uffd_wait_fault(uffd, KCHAN_WAIT_MS, &addr));
+	ASSERT_EQ(0, kill(pid, SIGKILL));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	ASSERT_EQ(0, kchan_uffd_copy(uffd, addr & ~(__u64)(pg - 1), zero, pg));
+
+	EXPECT_EQ(7, kchan_op_result(&op));
+	EXPECT_EQ(0, memcmp(buf, "batch-1", 7));
+	/* Nothing more: the sender is gone with the rest of its batch. */
+	m[0] = (struct kchan_mmsg){ .buf = (uintptr_t)first, .len = MSG_MAX };
+	b = (struct kchan_batch){
+		.msgs = (uintptr_t)m, .nmsgs = 1, .flags = KCHAN_BATCH_NONBLOCK,
+	};
+	EXPECT_EQ(-1, ioctl(ch, KCHAN_IOC_RECV_BATCH, &b));
+	EXPECT_EQ(EAGAIN, errno);
+	ASSERT_EQ(0, kchan_stat(ch, &st));
+	EXPECT_EQ(0u, st.senders);
+	EXPECT_EQ(0u, st.queued);
+	EXPECT_EQ(2ull, (unsigned long long)st.received);
+	EXPECT_EQ(st.received, st.sent) {
+		TH_LOG("kernel counts %llu sent, %llu received",
+		       (unsigned long long)st.sent,
+		       (unsigned long long)st.received);
+	}
+	close(uffd);
+	close(ch);
 }
 
 /*
