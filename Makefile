@@ -6,6 +6,7 @@
 # make check-debug   the suite on a KASAN/lockdep/kmemleak/UBSAN kernel
 # make check-kcsan   the concurrency tests on a KCSAN kernel
 # make debug-kernel  build (or find cached) the debug kernel; print its tree
+# make install    libkchan: PREFIX=/usr/local LIBDIR=$(PREFIX)/lib DESTDIR=
 # make bench      chanbench in the VM: bench/results.{csv,md} and ratios.svg
 # make deps       install the Debian packages the project needs
 # make style      checkpatch on the project's sources
@@ -24,9 +25,9 @@ TEST_SRCS := $(wildcard tests/*.c)
 TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 HARNESS   := $(BUILD)/include/kselftest_harness.h
 
-.PHONY: all module tools tests deps deps-quiet demo check check-debug check-kcsan debug-kernel bench clean style
+.PHONY: all module tools tests userlib install deps deps-quiet demo check check-debug check-kcsan debug-kernel bench clean style
 
-all: module tools tests
+all: module tools tests userlib
 
 module:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
@@ -55,6 +56,13 @@ $(BUILD)/tests/%: tests/%.c $(wildcard tests/*.h) uapi/linux/kchan.h $(HARNESS)
 	@mkdir -p $(BUILD)/tests
 	$(CC) $(CFLAGS) -o $@ $< $(LDLIBS_TESTS)
 
+# libkchan and its tests (build/tests/lib_*), see userlib/Makefile.
+userlib: $(HARNESS)
+	$(MAKE) -C userlib all tests
+
+install:
+	$(MAKE) -C userlib install
+
 deps:
 	tools/deps
 
@@ -64,6 +72,7 @@ demo: deps-quiet
 
 check: deps-quiet
 	$(MAKE) all
+	$(MAKE) -C userlib check-man
 	tools/vm --timeout 1500 -- tests/run.sh
 
 # The kernels are built from linux-source-6.1 once and cached outside
@@ -104,4 +113,5 @@ style: deps-quiet $(CHECKPATCH)
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean
+	$(MAKE) -C userlib clean
 	rm -rf $(BUILD) tools/chanctl
