@@ -72,6 +72,22 @@ int kchan_select(struct kchan_op *ops, unsigned int n, unsigned int flags,
 		 int64_t deadline);
 int kchan_set_backend(int backend);
 
+int kchan_after(int64_t deadline);
+int kchan_tick(int64_t period_ns);
+int kchan_go(void (*fn)(void *), void *arg);
+int kchan_spawn(void (*fn)(void *), void *arg);
+
+/* An armed select for the caller's own epoll or io_uring loop. */
+struct io_uring_sqe;
+int kchan_sel_open(unsigned int flags);
+int kchan_sel_arm(int sfd, struct kchan_op *ops, unsigned int n, unsigned int flags);
+int kchan_sel_collect(int sfd, struct kchan_op *ops, unsigned int n);
+int kchan_sel_cancel(int sfd, struct kchan_op *ops, unsigned int n);
+void kchan_prep_collect(struct io_uring_sqe *sqe, int sfd,
+			struct kchan_select_result *res);
+int kchan_sel_result(const struct kchan_select_result *res, int cqe_res,
+		     struct kchan_op *ops, unsigned int n);
+
 #ifdef __cplusplus
 }
 #endif
