@@ -284,7 +284,7 @@ static void log_calls(struct __test_metadata *_metadata,
 {
 	unsigned int i;
 
-	for (i = 0; i < c->syscalls && i < 16; i++)
+	for (i = 0; i < c->syscalls && i < LT_COUNT_NR; i++)
 		TH_LOG("call %u: syscall %ld", i, c->nr[i]);
 }
 

@@ -114,6 +114,42 @@ TEST_F(sel, channels_alone_are_one_kchan_ctl_select)
 	EXPECT_EQ(1u, c.ioctls);
 }
 
+/* In a traced child: a channel and a socket-like fd, the fd ready. */
+static int select_mixed_once(void *arg)
+{
+	int *fds = arg;
+	char a[MSG_MAX];
+	uint64_t v;
+	struct kchan_op ops[2] = {
+		op_recv(fds[0], a, sizeof(a)), op_recv(fds[1], &v, sizeof(v)),
+	};
+
+	return kchan_select(ops, 2, 0, KCHAN_FOREVER) == 1 ? 0 : 1;
+}
+
+static unsigned int count_nr(const struct lt_count *c, long nr)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < c->syscalls && i < LT_COUNT_NR; i++)
+		n += c->nr[i] == nr;
+	return n;
+}
+
+TEST_F(sel, a_mixed_select_waits_in_one_call_of_its_backend)
+{
+	int fds[2] = { self->ch[0], self->efd };
+	struct lt_count c;
+
+	ASSERT_EQ(8, write(self->efd, &(uint64_t){ 1 }, 8));
+	EXPECT_EQ(0, lt_count_syscalls(select_mixed_once, fds, &c));
+	TH_LOG("mixed select, the eventfd ready: %u system calls, %u ioctls",
+	       c.syscalls, c.ioctls);
+	ASSERT_GE(LT_COUNT_NR, c.syscalls);
+	EXPECT_EQ(1u, count_nr(&c, lt_mixed_wait_nr()));
+	EXPECT_EQ(1u, count_nr(&c, SYS_preadv2));	/* the one read */
+}
+
 TEST_F(sel, nothing_ready_and_deadline_zero_is_eagain)
 {
 	char a[MSG_MAX], b[8];

@@ -165,10 +165,12 @@ static inline void lt_catch(int sig)
  * (@ioctls: how many of them were ioctl). Returns @fn's result as the
  * child's exit code (0..255), or -errno.
  */
+#define LT_COUNT_NR	64
+
 struct lt_count {
 	unsigned int syscalls;
 	unsigned int ioctls;
-	long nr[16];		/* the first calls, by number */
+	long nr[LT_COUNT_NR];	/* the first calls, by number */
 };
 
 static inline int lt_count_syscalls(int (*fn)(void *), void *arg,
@@ -220,7 +222,7 @@ static inline int lt_count_syscalls(int (*fn)(void *), void *arg,
 		}
 		if (!counting)
 			continue;
-		if (c->syscalls < 16)
+		if (c->syscalls < LT_COUNT_NR)
 			c->nr[c->syscalls] = (long)regs.orig_rax;
 		c->syscalls++;
 		if ((long)regs.orig_rax == SYS_ioctl)
