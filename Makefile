@@ -58,7 +58,7 @@ $(BUILD)/tests/%: tests/%.c $(wildcard tests/*.h) uapi/linux/kchan.h $(HARNESS)
 
 # libkchan and its tests (build/tests/lib_*), see userlib/Makefile.
 userlib: $(HARNESS)
-	$(MAKE) -C userlib all tests
+	$(MAKE) -C userlib all tests examples
 
 install:
 	$(MAKE) -C userlib install
