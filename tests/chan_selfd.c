@@ -76,6 +76,32 @@ FIXTURE_TEARDOWN(sfd)
 	close(self->ch[1]);
 }
 
+/*
+ * KCHAN_SEL_ARM writes the index of a failing case back, so its number
+ * says _IOWR; the _IOW number it had up to interface version 1 is no
+ * command any more.
+ */
+TEST_F(sfd, sel_arm_is_iowr_and_its_old_iow_number_is_enotty)
+{
+	struct kchan_version v = { 0 };
+	struct kchan_select_result res;
+	struct kchan_select req = { 0 };
+	struct kchan_case c;
+	char b[MSG_MAX];
+
+	EXPECT_EQ(_IOC_READ | _IOC_WRITE, _IOC_DIR(KCHAN_SEL_ARM));
+	c = ks_recv(self->ch[0], b, sizeof(b));
+	req.cases = (uintptr_t)&c;
+	req.ncases = 1;
+	EXPECT_EQ(-1, ioctl(self->sfd, _IOW(KCHAN_IOC_MAGIC, 0x20,
+					    struct kchan_select), &req));
+	EXPECT_EQ(ENOTTY, errno);
+	ASSERT_EQ(0, kchan_set_nonblock(self->sfd, true));
+	EXPECT_EQ(-ENOTCONN, ks_read(self->sfd, &res));
+	ASSERT_EQ(0, ioctl(self->ch[0], KCHAN_IOC_VERSION, &v));
+	EXPECT_LE(2U, v.version);
+}
+
 /* An armed receive: unready until a send, which the select accepts. */
 TEST_F(sfd, armed_receive)
 {

@@ -33,7 +33,9 @@
  *
  * KCHAN_IOC_VERSION (struct kchan_version)
  *	On /dev/chanctl or any channel: the interface version and the
- *	KCHAN_FEATURE_* bits this kernel supports.
+ *	KCHAN_FEATURE_* bits this kernel supports. Before 1.0 a new version
+ *	may change what an older one defined: version 2 made KCHAN_SEL_ARM
+ *	_IOWR (it writes @index back), so version 1's number is ENOTTY.
  *
  * On a channel descriptor:
  *
@@ -111,7 +113,8 @@
  *	Arms the case set as KCHAN_CTL_SELECT would wait on it, and returns 0
  *	at once; a case may have completed already (poll, then read).
  *	KCHAN_SELECT_NONBLOCK and KCHAN_SELECT_DEADLINE are not allowed;
- *	EBUSY if already armed; the other errors as KCHAN_CTL_SELECT's.
+ *	EBUSY if already armed; the other errors as KCHAN_CTL_SELECT's,
+ *	with the failing case's index written back to @index.
  *
  * KCHAN_SEL_CANCEL (struct kchan_select_result), on a select descriptor
  *	Disarms. Returns 0 if no case completed (@index -1), or 1 if one had,
@@ -131,7 +134,7 @@
 #include <linux/ioctl.h>
 #include <linux/types.h>
 
-#define KCHAN_VERSION		1
+#define KCHAN_VERSION		2
 
 #define KCHAN_NAME_MAX		64
 #define KCHAN_NAME_SIZE		72	/* KCHAN_NAME_MAX + NUL, padded */
@@ -264,7 +267,7 @@ struct kchan_select_result {
 #define KCHAN_IOC_NEXT_LEN	_IOR(KCHAN_IOC_MAGIC, 0x12, __u32)
 #define KCHAN_IOC_SEND_BATCH	_IOW(KCHAN_IOC_MAGIC, 0x13, struct kchan_batch)
 #define KCHAN_IOC_RECV_BATCH	_IOW(KCHAN_IOC_MAGIC, 0x14, struct kchan_batch)
-#define KCHAN_SEL_ARM		_IOW(KCHAN_IOC_MAGIC, 0x20, struct kchan_select)
+#define KCHAN_SEL_ARM		_IOWR(KCHAN_IOC_MAGIC, 0x20, struct kchan_select)
 #define KCHAN_SEL_CANCEL	_IOR(KCHAN_IOC_MAGIC, 0x21, struct kchan_select_result)
 
 #endif /* _UAPI_LINUX_KCHAN_H */
