@@ -51,6 +51,7 @@
  * back to the head of the channel's buffer if that copy fails or never
  * happens, as a buffered message would.
  */
+#include <linux/cred.h>
 #include <linux/mm.h>
 #include <linux/poll.h>
 #include <linux/sched/signal.h>
@@ -204,7 +205,8 @@ void kchan_msg_free(struct kchan *ch, struct kchan_msg *msg)
 }
 
 /**
- * kchan_alloc() - make a channel with one reference.
+ * kchan_alloc() - make a channel with one reference, owned by the
+ * caller's fsuid.
  * @capacity: buffered messages, 0 for rendezvous
  * @msg_max: largest message in bytes
  * @flags: KCHAN_CREATE_* flags
@@ -233,7 +235,11 @@ struct kchan *kchan_alloc(u32 capacity, u32 msg_max, u32 flags)
 	ch->msg_max = msg_max;
 	ch->flags = flags;
 	ch->id = atomic64_inc_return(&kchan_next_id);
-	kchan_list_add(ch);
+	ch->owner = current_fsuid();
+	if (kchan_list_add(ch)) {
+		kfree(ch);
+		return NULL;
+	}
 	return ch;
 }
 

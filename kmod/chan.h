@@ -13,6 +13,7 @@
 #include <linux/llist.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
+#include <linux/uidgid.h>
 #include <linux/uio.h>
 #include <linux/wait.h>
 #include <linux/kchan.h>
@@ -106,10 +107,10 @@ struct kchan {
 	atomic_t spare_bytes;		/* their sizes */
 	spinlock_t spare_lock;		/* taken to take spares */
 
+	kuid_t owner;			/* the creator's fsuid (proc.c) */
 	struct kchan_user *user;	/* charged for this channel */
 	struct kchan_node *node;	/* named channel's device, or NULL */
 	const char *name;		/* set once, before node */
-	struct list_head all;		/* on the global list, see proc.c */
 };
 
 struct kchan *kchan_alloc(u32 capacity, u32 msg_max, u32 flags);

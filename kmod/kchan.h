@@ -71,7 +71,7 @@ int kchan_name_unlink(const char *name);
 struct kchan *kchan_name_open(struct inode *inode);
 
 /* proc.c: the global view, /proc/kchan */
-void kchan_list_add(struct kchan *ch);
+int kchan_list_add(struct kchan *ch);
 void kchan_list_del(struct kchan *ch);
 int kchan_proc_init(void);
 void kchan_proc_exit(void);

@@ -8,11 +8,15 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/fsuid.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -25,6 +29,7 @@
 #include "kselftest_harness.h"
 #pragma GCC diagnostic pop
 #include "kchan_test.h"
+#include "kchan_wait.h"
 #include "kchan_wait_poll.h"
 
 #define MSG_MAX		64
@@ -95,73 +100,148 @@ static int drop_to(uid_t uid, gid_t gid)
 	return 0;
 }
 
-/* Drop CAP_SYS_ADMIN from the effective set, staying uid 0. */
-static int drop_sys_admin(void)
+/* Drop @caps from the effective set, staying uid 0. */
+static int drop_caps(const int *caps, unsigned int n)
 {
 	struct __user_cap_header_struct hdr = {
 		.version = _LINUX_CAPABILITY_VERSION_3,
 	};
 	struct __user_cap_data_struct data[2];
+	unsigned int i;
 
 	if (syscall(SYS_capget, &hdr, data) < 0)
 		return -1;
-	data[CAP_TO_INDEX(CAP_SYS_ADMIN)].effective &=
-		~CAP_TO_MASK(CAP_SYS_ADMIN);
+	for (i = 0; i < n; i++)
+		data[CAP_TO_INDEX(caps[i])].effective &= ~CAP_TO_MASK(caps[i]);
 	return syscall(SYS_capset, &hdr, data) < 0 ? -1 : 0;
 }
 
-enum child_op { CHILD_CREATE, CHILD_UNLINK, CHILD_OPEN, CHILD_CREATE_UNLINK };
+/* Another unprivileged user than nobody; 'g' also has nobody's group. */
+#define OTHER		1234
 
 /*
- * Run one operation on @name in a child with credentials set by @who:
- * 'n' nobody, 'f' root with fsuid 1234 / fsgid 4321, 'c' root without
- * CAP_SYS_ADMIN. Returns 0 or the errno the operation failed with, or
- * CHILD_BROKEN.
+ * Take the credentials @who names: 'n' nobody, 'u' uid and gid 1234, 'g'
+ * the same with nobody's group as a supplementary one, 'f' root with
+ * fsuid 1234 / fsgid 4321, 'c' root without CAP_SYS_ADMIN, 'd' root
+ * without CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH, 'r' root as it is.
+ * Returns 0, or -1 if that failed.
  */
-static int in_child(char who, enum child_op op, const char *name, int flags)
+static int become(char who)
 {
-	int status, ret = 0;
+	static const int sys_admin[] = { CAP_SYS_ADMIN };
+	static const int dac[] = { CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH };
+	gid_t nobody_group = NOBODY;
+
+	switch (who) {
+	case 'n':
+		return drop_to(NOBODY, NOBODY);
+	case 'u':
+		return drop_to(OTHER, OTHER);
+	case 'g':
+		if (setgroups(1, &nobody_group) < 0 ||
+		    setresgid(OTHER, OTHER, OTHER) < 0 ||
+		    setresuid(OTHER, OTHER, OTHER) < 0)
+			return -1;
+		return 0;
+	case 'f':
+		setfsgid(4321);
+		setfsuid(1234);
+		return setfsuid(-1) == 1234 && setfsgid(-1) == 4321 ? 0 : -1;
+	case 'c':
+		return drop_caps(sys_admin, ARRAY_SIZE(sys_admin));
+	case 'd':
+		return drop_caps(dac, ARRAY_SIZE(dac));
+	case 'r':
+		return 0;
+	}
+	return -1;
+}
+
+/*
+ * Run @fn(@arg) in a child with the credentials @who names (become()).
+ * Returns what @fn returned (0..255), or CHILD_BROKEN.
+ */
+static int run_as(char who, int (*fn)(const void *arg), const void *arg)
+{
+	int status;
 	pid_t pid;
 
 	pid = fork();
 	if (pid < 0)
 		return CHILD_BROKEN;
 	if (pid == 0) {
-		if (who == 'n' && drop_to(NOBODY, NOBODY))
+		if (become(who))
 			_exit(CHILD_BROKEN);
-		if (who == 'f') {
-			setfsgid(4321);
-			setfsuid(1234);
-			if (setfsuid(-1) != 1234 || setfsgid(-1) != 4321)
-				_exit(CHILD_BROKEN);
-		}
-		if (who == 'c' && drop_sys_admin())
-			_exit(CHILD_BROKEN);
-		switch (op) {
-		case CHILD_CREATE:
-			ret = create_named_mode(name, 0);
-			break;
-		case CHILD_UNLINK:
-			ret = kchan_unlink(name);
-			break;
-		case CHILD_OPEN:
-			ret = open_node(name, flags);
-			if (ret >= 0) {
-				close(ret);
-				ret = 0;
-			}
-			break;
-		case CHILD_CREATE_UNLINK:
-			ret = create_named_mode(name, 0);
-			if (!ret)
-				ret = kchan_unlink(name);
-			break;
-		}
-		_exit(ret < 0 ? -ret : 0);
+		_exit(fn(arg));
 	}
 	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
 		return CHILD_BROKEN;
 	return WEXITSTATUS(status);
+}
+
+enum child_op {
+	CHILD_CREATE, CHILD_UNLINK, CHILD_OPEN, CHILD_CREATE_UNLINK,
+	CHILD_OPEN_PATH, CHILD_READ_SYSFS,
+};
+
+struct child_req {
+	enum child_op op;
+	const char *name;
+	int flags;
+};
+
+static int child_op(const void *arg)
+{
+	const struct child_req *req = arg;
+	unsigned long long v;
+	char path[160];
+	int ret = 0;
+
+	switch (req->op) {
+	case CHILD_CREATE:
+		ret = create_named_mode(req->name, req->flags);
+		break;
+	case CHILD_UNLINK:
+		ret = kchan_unlink(req->name);
+		break;
+	case CHILD_OPEN:
+	case CHILD_OPEN_PATH:
+		if (req->op == CHILD_OPEN) {
+			ret = open_node(req->name, req->flags);
+		} else {
+			ret = open(req->name, req->flags | O_CLOEXEC);
+			if (ret < 0)
+				ret = -errno;
+		}
+		if (ret >= 0) {
+			close(ret);
+			ret = 0;
+		}
+		break;
+	case CHILD_CREATE_UNLINK:
+		ret = create_named_mode(req->name, 0);
+		if (!ret)
+			ret = kchan_unlink(req->name);
+		break;
+	case CHILD_READ_SYSFS:
+		snprintf(path, sizeof(path), "/sys/class/chan/%s/sent",
+			 req->name);
+		ret = kt_read_u64_file(path, &v);
+		break;
+	}
+	return ret < 0 ? -ret : 0;
+}
+
+/*
+ * Run one operation on @name in a child with the credentials @who names
+ * (become()). @flags: the open flags, or the mode to create with.
+ * Returns 0 or the errno the operation failed with, or CHILD_BROKEN.
+ */
+static int in_child(char who, enum child_op op, const char *name, int flags)
+{
+	struct child_req req = { .op = op, .name = name, .flags = flags };
+
+	return run_as(who, child_op, &req);
 }
 
 /*
@@ -1018,6 +1098,307 @@ TEST_F(named, stat_ioctl_agrees_with_fdinfo)
 	ASSERT_EQ(0, read_fdinfo(self, &got));
 	EXPECT_NE(0U, st.flags & KCHAN_STAT_CLOSED);
 	EXPECT_EQ(1ULL, got.closed);
+}
+
+/*
+ * Who sees what in /proc/kchan: a reader sees the channels whose owner
+ * (the creator's fsuid, anonymous or named) is its own fsuid; with
+ * CAP_SYS_ADMIN, all of them.
+ */
+struct proc_view {
+	bool make_own;			/* make one and expect it listed */
+	unsigned long long shown[2];	/* listed; 0 ends */
+	unsigned long long hidden[2];	/* not listed; 0 ends */
+};
+
+/* 0, or 1: own channel missing, 2: a shown one missing, 3: a hidden one listed */
+static int proc_view_child(const void *arg)
+{
+	const struct proc_view *pv = arg;
+	char name[KCHAN_NAME_SIZE + 8];
+	struct kchan_stat st;
+	struct view v;
+	unsigned int i;
+	int fd;
+
+	if (pv->make_own) {
+		fd = kchan_make(1, MSG_MAX, 0, O_CLOEXEC);
+		if (fd < 0 || kchan_stat(fd, &st))
+			return CHILD_BROKEN;
+		if (read_proc_kchan_line(st.id, &v, name, sizeof(name)))
+			return 1;
+	}
+	for (i = 0; i < ARRAY_SIZE(pv->shown) && pv->shown[i]; i++)
+		if (read_proc_kchan_line(pv->shown[i], &v, name, sizeof(name)))
+			return 2;
+	for (i = 0; i < ARRAY_SIZE(pv->hidden) && pv->hidden[i]; i++)
+		if (read_proc_kchan_line(pv->hidden[i], &v, name,
+					 sizeof(name)) != -ENOENT)
+			return 3;
+	return 0;
+}
+
+/* The id of named channel @name, or 0. */
+static unsigned long long named_id(const char *name)
+{
+	struct kchan_stat st;
+	int fd, ret;
+
+	fd = open_node(name, O_RDONLY);
+	if (fd < 0)
+		return 0;
+	ret = kchan_stat(fd, &st);
+	close(fd);
+	return ret ? 0 : st.id;
+}
+
+TEST_F(names, proc_kchan_shows_a_user_only_its_own_channels)
+{
+	const char *name = new_name(self, "procroot");
+	struct proc_view pv = { .make_own = true };
+	struct kchan_stat st;
+	int fd;
+
+	fd = kchan_make(0, MSG_MAX, 0, O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, kchan_stat(fd, &st));
+	ASSERT_EQ(0, create_named_mode(name, 0666));
+	pv.hidden[0] = st.id;
+	pv.hidden[1] = named_id(name);
+	ASSERT_NE(0ULL, pv.hidden[1]);
+	/* Readable node or not, another user's channel is not listed. */
+	EXPECT_EQ(0, run_as('n', proc_view_child, &pv));
+	close(fd);
+}
+
+TEST_F(names, proc_kchan_without_cap_sys_admin_hides_other_users_channels)
+{
+	const char *theirs = new_name(self, "proctheirs");
+	struct proc_view pv = { .make_own = true };
+
+	ASSERT_EQ(0, in_child('n', CHILD_CREATE, theirs, 0666));
+	pv.hidden[0] = named_id(theirs);
+	ASSERT_NE(0ULL, pv.hidden[0]);
+	/* uid 0 owns its own channels, but needs CAP_SYS_ADMIN for others' */
+	EXPECT_EQ(0, run_as('c', proc_view_child, &pv));
+	pv.make_own = false;
+	pv.shown[0] = pv.hidden[0];
+	pv.hidden[0] = 0;
+	EXPECT_EQ(0, run_as('r', proc_view_child, &pv));
+}
+
+TEST_F(names, proc_kchan_shows_cap_sys_admin_every_users_channels)
+{
+	const char *theirs = new_name(self, "procall");
+	char got[KCHAN_NAME_SIZE + 8];
+	unsigned long long id;
+	struct view v;
+
+	ASSERT_EQ(0, in_child('n', CHILD_CREATE, theirs, 0));
+	id = named_id(theirs);
+	ASSERT_NE(0ULL, id);
+	ASSERT_EQ(0, read_proc_kchan_line(id, &v, got, sizeof(got)));
+	EXPECT_STREQ(theirs, got);
+}
+
+#define WALK_CHANNELS	200
+#define WALK_NEW	50
+#define WALK_PIECE	64
+
+/* Every id in @text's lines, in order; -EPROTO if one line is not a channel's. */
+static int proc_ids(char *text, unsigned long long *ids, unsigned int max,
+		    unsigned int *n)
+{
+	char *line, *save = NULL;
+	bool header = true;
+
+	*n = 0;
+	for (line = strtok_r(text, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		if (header) {
+			header = false;
+			continue;
+		}
+		if (*n == max || sscanf(line, "%llu ", &ids[*n]) != 1)
+			return -EPROTO;
+		(*n)++;
+	}
+	return 0;
+}
+
+static unsigned int count_id(const unsigned long long *ids, unsigned int n,
+			     unsigned long long id)
+{
+	unsigned int i, c = 0;
+
+	for (i = 0; i < n; i++)
+		c += ids[i] == id;
+	return c;
+}
+
+/*
+ * A reader that stops part-way through /proc/kchan holds nothing: the
+ * channels made meanwhile are listed after the ones before them, each
+ * channel once, in the order of their ids.
+ */
+TEST_F(names, proc_kchan_read_in_small_pieces_lists_each_channel_once)
+{
+	static int fds[WALK_CHANNELS + WALK_NEW];
+	static unsigned long long want[WALK_CHANNELS + WALK_NEW];
+	static unsigned long long ids[4 * (WALK_CHANNELS + WALK_NEW)];
+	static char text[256 * (WALK_CHANNELS + WALK_NEW + 64)];
+	size_t len = 0;
+	struct kchan_stat st;
+	unsigned int i, n;
+	ssize_t got;
+	int proc;
+
+	for (i = 0; i < WALK_CHANNELS; i++) {
+		fds[i] = kchan_make(1, MSG_MAX, 0, O_CLOEXEC);
+		ASSERT_LE(0, fds[i]);
+		ASSERT_EQ(0, kchan_stat(fds[i], &st));
+		want[i] = st.id;
+	}
+	proc = open("/proc/kchan", O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, proc);
+	got = read(proc, text, WALK_PIECE);
+	ASSERT_EQ(WALK_PIECE, got);
+	len = got;
+
+	/* Mid-walk: creates go ahead, and what they make is listed. */
+	for (i = WALK_CHANNELS; i < WALK_CHANNELS + WALK_NEW; i++) {
+		fds[i] = kchan_make(1, MSG_MAX, 0, O_CLOEXEC);
+		ASSERT_LE(0, fds[i]);
+		ASSERT_EQ(0, kchan_stat(fds[i], &st));
+		want[i] = st.id;
+	}
+	while ((got = read(proc, text + len, WALK_PIECE)) > 0) {
+		len += got;
+		ASSERT_GT(sizeof(text) - 1, len);
+	}
+	ASSERT_EQ(0, got);
+	text[len] = '\0';
+	close(proc);
+
+	ASSERT_EQ(0, proc_ids(text, ids, ARRAY_SIZE(ids), &n));
+	for (i = 1; i < n; i++)
+		EXPECT_LT(ids[i - 1], ids[i]) TH_LOG("line %u", i);
+	for (i = 0; i < WALK_CHANNELS + WALK_NEW; i++) {
+		unsigned long long id = want[i];
+		const char *when = i < WALK_CHANNELS ? "before" : "after";
+
+		EXPECT_EQ(1U, count_id(ids, n, id))
+			TH_LOG("channel %llu, made %s the read began", id, when);
+	}
+	for (i = 0; i < WALK_CHANNELS + WALK_NEW; i++)
+		close(fds[i]);
+}
+
+#define STALL_CHANNELS	4000
+#define STALL_MS	1000
+
+/* A thread reading @path whole, over and over: a walk of /proc/kchan. */
+struct reader {
+	pthread_t thread;
+	const char *path;
+	atomic_bool stop;
+	atomic_uint rounds;
+};
+
+static void *reader_main(void *arg)
+{
+	struct reader *r = arg;
+	static char buf[65536];
+	int fd;
+
+	while (!atomic_load(&r->stop)) {
+		fd = open(r->path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			break;
+		while (read(fd, buf, sizeof(buf)) > 0)
+			;
+		close(fd);
+		atomic_fetch_add(&r->rounds, 1);
+	}
+	return NULL;
+}
+
+/*
+ * The mean time of a create (each closed again) while a thread reads
+ * @path over and over, in ns, over at least STALL_MS and three rounds of
+ * the reader; 0 on error.
+ */
+static uint64_t create_mean_ns(int ctl, const char *path)
+{
+	struct kchan_create req = { .capacity = 1, .msg_max = MSG_MAX,
+				    .fd_flags = O_CLOEXEC };
+	struct reader r = { .path = path };
+	uint64_t start, sum = 0, n = 0;
+	unsigned int rounds = 0;
+
+	if (pthread_create(&r.thread, NULL, reader_main, &r))
+		return 0;
+	while (atomic_load(&r.rounds) < 1)
+		usleep(1000);
+	rounds = atomic_load(&r.rounds);
+	start = kw_now_ns();
+	while (kw_now_ns() - start < STALL_MS * 1000000ull ||
+	       atomic_load(&r.rounds) < rounds + 3) {
+		uint64_t t0 = kw_now_ns();
+		int fd = ioctl(ctl, KCHAN_CTL_CREATE, &req);
+
+		sum += kw_now_ns() - t0;
+		n++;
+		if (fd < 0) {
+			sum = 0;
+			break;
+		}
+		close(fd);
+		if (kw_now_ns() - start > 60000000000ull) {
+			sum = 0;	/* the reader is stuck */
+			break;
+		}
+	}
+	atomic_store(&r.stop, true);
+	pthread_join(r.thread, NULL);
+	return n ? sum / n : 0;
+}
+
+/*
+ * A reader walking a long /proc/kchan over and over never makes creates
+ * wait for its walk: they cost what they cost beside a reader of another
+ * file.
+ */
+TEST_F_TIMEOUT(names, creates_do_not_wait_for_readers_of_proc_kchan, 300)
+{
+	static int fds[STALL_CHANNELS];
+	struct rlimit rl = { STALL_CHANNELS + 256, STALL_CHANNELS + 256 };
+	uint64_t other, proc;
+	unsigned int i;
+	int ctl;
+
+	ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &rl));
+	for (i = 0; i < STALL_CHANNELS; i++) {
+		fds[i] = kchan_make(1, MSG_MAX, 0, O_CLOEXEC);
+		ASSERT_LE(0, fds[i]) TH_LOG("channel %u: %s", i,
+					    strerror(-fds[i]));
+	}
+	ctl = open(CHANCTL, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, ctl);
+
+	/* The same load on the other CPU, but not on kchan's list. */
+	other = create_mean_ns(ctl, "/proc/self/smaps");
+	proc = create_mean_ns(ctl, "/proc/kchan");
+	TH_LOG("mean create: %llu us beside a reader of smaps, %llu us beside a reader of /proc/kchan (%u channels)",
+	       (unsigned long long)other / 1000,
+	       (unsigned long long)proc / 1000, STALL_CHANNELS);
+	ASSERT_NE(0ULL, other);
+	ASSERT_NE(0ULL, proc);
+	EXPECT_LT(proc, 4 * other);
+
+	close(ctl);
+	for (i = 0; i < STALL_CHANNELS; i++)
+		close(fds[i]);
 }
 
 TEST_HARNESS_MAIN

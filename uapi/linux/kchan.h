@@ -19,6 +19,9 @@
  *	caller's fsuid/fsgid with permission bits @mode (0 means 0600) and
  *	returns 0; @fd_flags must then be 0. Names are 1..KCHAN_NAME_MAX
  *	characters of [A-Za-z0-9._-], not "." or "..".
+ *	Every channel, anonymous or named, is owned by its creator's fsuid:
+ *	/proc/kchan lists to a reader the channels owned by the fsuid that
+ *	opened it, and every channel to one with CAP_SYS_ADMIN.
  *	Errors: EINVAL (bad flag, reserved field, name, mode, capacity above
  *	the max_capacity parameter, msg_max of 0 or above max_msg_size),
  *	EEXIST (name taken), EMFILE (the caller's user already owns
