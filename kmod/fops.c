@@ -127,7 +127,7 @@ static void kchan_file_setup(struct file *file, struct kchan *ch)
 
 static int kchan_fop_open(struct inode *inode, struct file *file)
 {
-	struct kchan *ch = kchan_name_open(inode);
+	struct kchan *ch = kchan_name_open(inode, file);
 
 	if (IS_ERR(ch))
 		return PTR_ERR(ch);

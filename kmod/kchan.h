@@ -68,7 +68,7 @@ void kchan_names_exit(void);
 bool kchan_name_valid(const char *name, size_t size);
 int kchan_name_create(struct kchan *ch, const char *name, umode_t mode);
 int kchan_name_unlink(const char *name);
-struct kchan *kchan_name_open(struct inode *inode);
+struct kchan *kchan_name_open(struct inode *inode, struct file *file);
 
 /* proc.c: the global view, /proc/kchan */
 int kchan_list_add(struct kchan *ch);

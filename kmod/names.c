@@ -88,13 +88,49 @@ static struct kchan_node *kchan_name_find(const char *name)
 	return NULL;
 }
 
-/* sysfs: one read-only file per field of struct kchan_stat */
+/*
+ * May the current task access the channel in @mask's ways (MAY_READ,
+ * MAY_WRITE), by the owner, group and mode it was created with? These are
+ * generic_permission()'s rules, applied to what the node recorded rather
+ * than to an inode: the owner's bits for the owner, else the group's for
+ * a member, else the others'; CAP_DAC_OVERRIDE passes anything and
+ * CAP_DAC_READ_SEARCH a read, if the owner and group are mapped in the
+ * caller's user namespace.
+ */
+static bool kchan_node_permitted(const struct kchan_node *node, int mask)
+{
+	struct user_namespace *ns = current_user_ns();
+	unsigned int mode = node->mode;
+
+	mask &= MAY_READ | MAY_WRITE;
+	if (uid_eq(current_fsuid(), node->uid))
+		mode >>= 6;
+	else if (in_group_p(node->gid))
+		mode >>= 3;
+	if (!(mask & ~mode))
+		return true;
+	if (!kuid_has_mapping(ns, node->uid) ||
+	    !kgid_has_mapping(ns, node->gid))
+		return false;
+	if (ns_capable(ns, CAP_DAC_OVERRIDE))
+		return true;
+	return mask == MAY_READ && ns_capable(ns, CAP_DAC_READ_SEARCH);
+}
+
+/*
+ * sysfs: one file per field of struct kchan_stat. The files are 0444
+ * and root's, as sysfs makes them; reading one is allowed to those who
+ * may read the channel itself (kchan_node_permitted()), -EACCES to
+ * others, so a 0600 channel's counters are its owner's.
+ */
 #define KCHAN_ATTR(field, fmt, expr)					\
 static ssize_t field##_show(struct device *dev,				\
 			    struct device_attribute *attr, char *buf)	\
 {									\
 	struct kchan_stat st = { 0 };					\
 									\
+	if (!kchan_node_permitted(to_node(dev), MAY_READ))		\
+		return -EACCES;						\
 	kchan_snapshot(to_node(dev)->ch, &st);				\
 	return sysfs_emit(buf, fmt "\n", expr);				\
 }									\
@@ -170,7 +206,8 @@ static const struct device_type kchan_node_type = {
  * @name: a valid name (kchan_name_valid())
  * @mode: permission bits of the node, 0 for 0600
  *
- * The node is owned by the caller's fsuid and fsgid.
+ * The node is owned by the caller's fsuid and fsgid. Opening it applies
+ * that owner and group and @mode (kchan_name_open()).
  *
  * Context: process context, may sleep; takes kchan_names_lock.
  * Return: 0, -EEXIST, -ENOSPC when no minor is left, -ENOMEM.
@@ -275,18 +312,28 @@ int kchan_name_unlink(const char *name)
 /**
  * kchan_name_open() - the channel behind a /dev/chan/NAME inode.
  * @inode: the inode being opened; its cdev is pinned by the open
+ * @file: the file being opened
+ *
+ * The inode's permissions were checked by the VFS, but the inode may be
+ * another than the one devtmpfs made (a node made with mknod elsewhere,
+ * or one left behind in a /dev that devtmpfs does not manage), with
+ * another owner or mode. So the owner, group and mode the channel was
+ * created with are checked too, by the same rules.
  *
  * Context: process context.
- * Return: the channel with a new reference, or ERR_PTR(-ENOENT) once the
- * name was removed.
+ * Return: the channel with a new reference, ERR_PTR(-ENOENT) once the
+ * name was removed, or ERR_PTR(-EACCES) if the channel's own owner and
+ * mode do not allow the access @file asks for.
  */
-struct kchan *kchan_name_open(struct inode *inode)
+struct kchan *kchan_name_open(struct inode *inode, struct file *file)
 {
 	struct kchan_node *node = container_of(inode->i_cdev,
 					       struct kchan_node, cdev);
 
 	if (READ_ONCE(node->unlinked))
 		return ERR_PTR(-ENOENT);
+	if (!kchan_node_permitted(node, ACC_MODE(file->f_flags)))
+		return ERR_PTR(-EACCES);
 	kchan_get(node->ch);
 	return node->ch;
 }

@@ -356,6 +356,79 @@ TEST_F(names, requested_mode_is_used_as_is)
 	}
 }
 
+/* The channel's own mode rules its sysfs counters as well as its node. */
+TEST_F(names, sysfs_counters_of_a_0600_channel_are_eacces_for_another_user)
+{
+	const char *name = new_name(self, "sysfs600");
+
+	ASSERT_EQ(0, create_named_mode(name, 0600));
+	EXPECT_EQ(EACCES, in_child('n', CHILD_READ_SYSFS, name, 0));
+	EXPECT_EQ(EACCES, in_child('u', CHILD_READ_SYSFS, name, 0));
+	EXPECT_EQ(0, in_child('r', CHILD_READ_SYSFS, name, 0));
+}
+
+TEST_F(names, sysfs_counters_follow_the_owner_group_and_other_bits)
+{
+	const char *mine = new_name(self, "sysfsown");
+	const char *grp = new_name(self, "sysfsgrp");
+	const char *all = new_name(self, "sysfsall");
+
+	/* nobody's own 0600 channel: nobody reads, another user does not */
+	ASSERT_EQ(0, in_child('n', CHILD_CREATE, mine, 0600));
+	EXPECT_EQ(0, in_child('n', CHILD_READ_SYSFS, mine, 0));
+	EXPECT_EQ(EACCES, in_child('u', CHILD_READ_SYSFS, mine, 0));
+	/* 0640: the group reads, the others do not */
+	ASSERT_EQ(0, in_child('n', CHILD_CREATE, grp, 0640));
+	EXPECT_EQ(0, in_child('g', CHILD_READ_SYSFS, grp, 0));
+	EXPECT_EQ(EACCES, in_child('u', CHILD_READ_SYSFS, grp, 0));
+	/* 0604: everybody reads */
+	ASSERT_EQ(0, in_child('n', CHILD_CREATE, all, 0604));
+	EXPECT_EQ(0, in_child('u', CHILD_READ_SYSFS, all, 0));
+	/* Root reads them all. */
+	EXPECT_EQ(0, in_child('r', CHILD_READ_SYSFS, mine, 0));
+	EXPECT_EQ(0, in_child('r', CHILD_READ_SYSFS, grp, 0));
+}
+
+/*
+ * A node made by other means than devtmpfs (mknod in a tmpfs here), with
+ * looser permissions than the channel's: opening it applies the owner,
+ * group and mode the channel was created with, not the inode's.
+ */
+TEST_F(names, open_applies_the_channels_owner_and_mode_not_the_nodes)
+{
+	const char *name = new_name(self, "mknod");
+	char dir[] = "/tmp/kt-node.XXXXXX", node[64];
+	struct stat st;
+	mode_t old;
+	int ret;
+
+	ASSERT_EQ(0, in_child('n', CHILD_CREATE, name, 0640));
+	ASSERT_EQ(0, stat_node(name, &st));
+	ASSERT_NE(NULL, mkdtemp(dir));
+	ASSERT_EQ(0, chmod(dir, 0755));
+	snprintf(node, sizeof(node), "%s/node", dir);
+	old = umask(0);
+	ret = mknod(node, S_IFCHR | 0666, st.st_rdev);
+	umask(old);
+	ASSERT_EQ(0, ret) TH_LOG("mknod: %s", strerror(errno));
+
+	/* the owner, nobody: rw */
+	EXPECT_EQ(0, in_child('n', CHILD_OPEN_PATH, node, O_RDWR));
+	/* its group: r only */
+	EXPECT_EQ(0, in_child('g', CHILD_OPEN_PATH, node, O_RDONLY));
+	EXPECT_EQ(EACCES, in_child('g', CHILD_OPEN_PATH, node, O_WRONLY));
+	/* anybody else: nothing, though the inode says 0666 */
+	EXPECT_EQ(EACCES, in_child('u', CHILD_OPEN_PATH, node, O_RDONLY));
+	EXPECT_EQ(EACCES, in_child('u', CHILD_OPEN_PATH, node, O_RDWR));
+	EXPECT_EQ(EACCES, in_child('d', CHILD_OPEN_PATH, node, O_RDWR))
+		TH_LOG("root without CAP_DAC_OVERRIDE");
+	/* root with CAP_DAC_OVERRIDE: anything */
+	EXPECT_EQ(0, in_child('r', CHILD_OPEN_PATH, node, O_RDWR));
+
+	unlink(node);
+	rmdir(dir);
+}
+
 TEST_F(names, mode_beyond_permission_bits_is_einval)
 {
 	const char *name = new_name(self, "badmode");

@@ -19,6 +19,12 @@
  *	caller's fsuid/fsgid with permission bits @mode (0 means 0600) and
  *	returns 0; @fd_flags must then be 0. Names are 1..KCHAN_NAME_MAX
  *	characters of [A-Za-z0-9._-], not "." or "..".
+ *	Opening a named channel checks the owner, group and mode it was
+ *	created with, by the usual rules (CAP_DAC_OVERRIDE passes), as well
+ *	as the node's: a node made by other means (mknod) or changed with
+ *	chmod cannot give more access than the channel's own mode (EACCES).
+ *	Its counters in /sys/class/chan/NAME/ are readable by those who may
+ *	read the channel (EACCES for others).
  *	Every channel, anonymous or named, is owned by its creator's fsuid:
  *	/proc/kchan lists to a reader the channels owned by the fsuid that
  *	opened it, and every channel to one with CAP_SYS_ADMIN.
