@@ -35,7 +35,7 @@ struct kchan_node {
 	struct hlist_node hash;		/* on kchan_names */
 	kuid_t uid;
 	kgid_t gid;
-	umode_t mode;
+	umode_t mode;			/* permission bits, umask applied */
 	bool unlinked;
 };
 
@@ -167,6 +167,9 @@ ATTRIBUTE_GROUPS(kchan_node);
  * /dev/chan/NAME behind after the name is gone (and once its minor is
  * reused, that stale node opens another channel). The string is a few
  * bytes, so it is allocated with __GFP_NOFAIL.
+ *
+ * The mode carries S_IFCHR so that a mode of 0 (a umask of 0777) stays
+ * 0 rather than being taken for "none given", which devtmpfs makes 0600.
  */
 static char *kchan_node_devnode(KCHAN_DEVNODE_CONST struct device *dev,
 				umode_t *mode, kuid_t *uid, kgid_t *gid)
@@ -174,7 +177,7 @@ static char *kchan_node_devnode(KCHAN_DEVNODE_CONST struct device *dev,
 	struct kchan_node *node = to_node(dev);
 
 	if (mode)
-		*mode = node->mode;
+		*mode = S_IFCHR | node->mode;
 	if (uid)
 		*uid = node->uid;
 	if (gid)
@@ -206,8 +209,9 @@ static const struct device_type kchan_node_type = {
  * @name: a valid name (kchan_name_valid())
  * @mode: permission bits of the node, 0 for 0600
  *
- * The node is owned by the caller's fsuid and fsgid. Opening it applies
- * that owner and group and @mode (kchan_name_open()).
+ * The node is owned by the caller's fsuid and fsgid, and its mode is
+ * @mode less the caller's umask, as open(O_CREAT) and mq_open() make it.
+ * Opening it applies that owner, group and mode (kchan_name_open()).
  *
  * Context: process context, may sleep; takes kchan_names_lock.
  * Return: 0, -EEXIST, -ENOSPC when no minor is left, -ENOMEM.
@@ -231,7 +235,7 @@ int kchan_name_create(struct kchan *ch, const char *name, umode_t mode)
 
 	node->uid = current_fsuid();
 	node->gid = current_fsgid();
-	node->mode = mode ? mode : 0600;
+	node->mode = (mode ? mode : 0600) & ~current_umask();
 	node->ch = ch;
 	kchan_get(ch);
 	atomic_inc(&kchan_nodes_live);

@@ -335,24 +335,35 @@ TEST_F(names, default_mode_is_0600)
 	ASSERT_EQ(0600U, st.st_mode & 07777);
 }
 
-TEST_F(names, requested_mode_is_used_as_is)
+TEST_F(names, requested_mode_is_masked_by_the_creators_umask)
 {
-	static const unsigned int modes[] = { 0640, 0666, 0604, 0400 };
+	static const struct {
+		mode_t umask;
+		unsigned int mode, want;
+	} cases[] = {
+		{ 022, 0666, 0644 }, { 022, 0640, 0640 }, { 077, 0666, 0600 },
+		{ 0, 0666, 0666 }, { 0, 0604, 0604 }, { 0277, 0, 0400 },
+	};
+	mode_t old = umask(0);
 	struct stat st;
 	unsigned int i;
 
-	/* The creator's umask has no say: the request is the mode. */
-	umask(022);
-	for (i = 0; i < ARRAY_SIZE(modes); i++) {
+	/* As open(O_CREAT) and mq_open(): the mode less the umask. */
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
 		char tag[16];
 		const char *name;
+		int ret;
 
-		snprintf(tag, sizeof(tag), "mode%o", modes[i]);
+		snprintf(tag, sizeof(tag), "umask%u", i);
 		name = new_name(self, tag);
-		ASSERT_EQ(0, create_named_mode(name, modes[i]));
+		umask(cases[i].umask);
+		ret = create_named_mode(name, cases[i].mode);
+		umask(old);
+		ASSERT_EQ(0, ret);
 		ASSERT_EQ(0, stat_node(name, &st));
-		EXPECT_EQ(modes[i], st.st_mode & 07777)
-			TH_LOG("asked for %o", modes[i]);
+		EXPECT_EQ(cases[i].want, st.st_mode & 07777)
+			TH_LOG("asked for %o with umask %03o",
+			       cases[i].mode, cases[i].umask);
 	}
 }
 
@@ -576,8 +587,12 @@ TEST_F(names, other_user_cannot_open_a_0600_channel)
 TEST_F(names, other_user_can_open_when_the_mode_allows)
 {
 	const char *name = new_name(self, "shared");
+	mode_t old = umask(0);
+	int ret;
 
-	ASSERT_EQ(0, create_named_mode(name, 0606));
+	ret = create_named_mode(name, 0606);
+	umask(old);
+	ASSERT_EQ(0, ret);
 	EXPECT_EQ(0, in_child('n', CHILD_OPEN, name, O_RDWR));
 }
 

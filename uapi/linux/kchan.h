@@ -16,8 +16,9 @@
  *	O_RDWR file descriptor for it (fd_flags may hold O_CLOEXEC and
  *	O_NONBLOCK). The channel lives while any descriptor to it lives.
  *	With a name, creates the device node /dev/chan/NAME owned by the
- *	caller's fsuid/fsgid with permission bits @mode (0 means 0600) and
- *	returns 0; @fd_flags must then be 0. Names are 1..KCHAN_NAME_MAX
+ *	caller's fsuid/fsgid with permission bits @mode (0 means 0600) less
+ *	the caller's umask, as open(O_CREAT) and mq_open() do, and returns
+ *	0; @fd_flags must then be 0. Names are 1..KCHAN_NAME_MAX
  *	characters of [A-Za-z0-9._-], not "." or "..".
  *	Opening a named channel checks the owner, group and mode it was
  *	created with, by the usual rules (CAP_DAC_OVERRIDE passes), as well
