@@ -37,6 +37,7 @@ struct kchan_node {
 	kgid_t gid;
 	umode_t mode;			/* permission bits, umask applied */
 	bool unlinked;
+	char *spare_path;		/* see kchan_node_devnode() */
 };
 
 static DEFINE_MUTEX(kchan_names_lock);
@@ -160,13 +161,21 @@ static struct attribute *kchan_node_attrs[] = {
 };
 ATTRIBUTE_GROUPS(kchan_node);
 
+static char *kchan_node_path(const char *name, gfp_t gfp)
+{
+	return kasprintf(gfp, "chan/%s", name);
+}
+
 /*
  * devtmpfs asks for the path when it creates the node and again when it
  * removes it, and cannot report a failure either time: a NULL here makes
  * it fall back to the bare device name, creating /dev/NAME, or leaving
- * /dev/chan/NAME behind after the name is gone (and once its minor is
- * reused, that stale node opens another channel). The string is a few
- * bytes, so it is allocated with __GFP_NOFAIL.
+ * /dev/chan/NAME behind after the name is gone. So when the allocation
+ * fails, the node's spare path is handed out instead: one is made when
+ * the name is created and again (if used up) before it is removed, where
+ * a failure can be reported, so that the node's creation and removal
+ * find one (unless a reader of its uevent file, whose allocation failed
+ * too, took it in between).
  *
  * The mode carries S_IFCHR so that a mode of 0 (a umask of 0777) stays
  * 0 rather than being taken for "none given", which devtmpfs makes 0600.
@@ -175,6 +184,7 @@ static char *kchan_node_devnode(KCHAN_DEVNODE_CONST struct device *dev,
 				umode_t *mode, kuid_t *uid, kgid_t *gid)
 {
 	struct kchan_node *node = to_node(dev);
+	char *path;
 
 	if (mode)
 		*mode = S_IFCHR | node->mode;
@@ -182,13 +192,17 @@ static char *kchan_node_devnode(KCHAN_DEVNODE_CONST struct device *dev,
 		*uid = node->uid;
 	if (gid)
 		*gid = node->gid;
-	return kasprintf(GFP_KERNEL | __GFP_NOFAIL, "chan/%s", dev_name(dev));
+	path = kchan_node_path(dev_name(dev), GFP_KERNEL);
+	if (!path)
+		path = xchg(&node->spare_path, NULL);
+	return path;
 }
 
 static void kchan_node_release(struct device *dev)
 {
 	struct kchan_node *node = to_node(dev);
 
+	kfree(node->spare_path);
 	ida_free(&kchan_minors, MINOR(dev->devt));
 	kchan_put(node->ch);
 	kfree(node);
@@ -248,6 +262,11 @@ int kchan_name_create(struct kchan *ch, const char *name, umode_t mode)
 	ret = dev_set_name(&node->dev, "%s", name);
 	if (ret)
 		goto out_put;
+	node->spare_path = kchan_node_path(name, GFP_KERNEL_ACCOUNT);
+	if (!node->spare_path) {
+		ret = -ENOMEM;
+		goto out_put;
+	}
 
 	mutex_lock(&kchan_names_lock);
 	if (kchan_name_find(name)) {
@@ -271,6 +290,21 @@ out_put:
 	return ret;
 }
 
+/* A spare path for the removal, if a devnode call used it up. */
+static int kchan_node_spare(struct kchan_node *node)
+{
+	char *path;
+
+	if (READ_ONCE(node->spare_path))
+		return 0;
+	path = kchan_node_path(dev_name(&node->dev), GFP_KERNEL);
+	if (!path)
+		return -ENOMEM;
+	if (cmpxchg(&node->spare_path, NULL, path))
+		kfree(path);
+	return 0;
+}
+
 static void kchan_node_remove(struct kchan_node *node)
 {
 	struct kchan *ch = node->ch;
@@ -292,8 +326,8 @@ static void kchan_node_remove(struct kchan_node *node)
  * Open files keep working; the channel goes with its last reference.
  *
  * Context: process context, may sleep; takes kchan_names_lock.
- * Return: 0, -ENOENT, or -EPERM unless the caller owns the channel or has
- * CAP_SYS_ADMIN.
+ * Return: 0, -ENOENT, -EPERM unless the caller owns the channel or has
+ * CAP_SYS_ADMIN, or -ENOMEM (the name stays).
  */
 int kchan_name_unlink(const char *name)
 {
@@ -308,6 +342,8 @@ int kchan_name_unlink(const char *name)
 		 !capable(CAP_SYS_ADMIN))
 		ret = -EPERM;
 	else
+		ret = kchan_node_spare(node);
+	if (!ret)
 		kchan_node_remove(node);
 	mutex_unlock(&kchan_names_lock);
 	return ret;
@@ -365,8 +401,11 @@ void kchan_names_exit(void)
 	int bkt;
 
 	mutex_lock(&kchan_names_lock);
-	hash_for_each_safe(kchan_names, bkt, tmp, node, hash)
+	hash_for_each_safe(kchan_names, bkt, tmp, node, hash) {
+		/* Out of memory here, the node may be left in /dev/chan. */
+		kchan_node_spare(node);
 		kchan_node_remove(node);
+	}
 	mutex_unlock(&kchan_names_lock);
 	wait_var_event(&kchan_nodes_live, !atomic_read(&kchan_nodes_live));
 	class_destroy(kchan_class);

@@ -39,7 +39,7 @@
  *	Removes a name, like unlink(2): the node disappears, open descriptors
  *	keep working, the channel is freed when its last descriptor closes.
  *	Only the channel's owner or CAP_SYS_ADMIN may do it (EPERM);
- *	ENOENT if no such name.
+ *	ENOENT if no such name; ENOMEM (the name stays).
  *
  * KCHAN_IOC_VERSION (struct kchan_version)
  *	On /dev/chanctl or any channel: the interface version and the
