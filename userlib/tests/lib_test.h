@@ -127,14 +127,16 @@ static inline int lt_wait_sleeping(pid_t tid)
 	return lt_wait_sleeping_in(tid, -1);
 }
 
-/* The system call a mixed kchan_select() waits in, for this build. */
+/* The system call a mixed kchan_select() waits in: the backend's. */
 static inline long lt_mixed_wait_nr(void)
 {
+	const char *env = getenv("KCHAN_BACKEND");
+
 #ifdef KCHAN_TEST_BACKEND
-	return SYS_io_uring_enter;
-#else
-	return SYS_epoll_pwait2;
+	env = "uring";
 #endif
+	return env && !strcmp(env, "uring") ? SYS_io_uring_enter :
+					      SYS_epoll_pwait2;
 }
 
 static inline pid_t lt_gettid(void)
