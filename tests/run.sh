@@ -15,7 +15,11 @@
 # The last line of output is the summary: "N passed, N failed[, N skipped]".
 # Exit status 0 only if nothing failed and at least one test ran.
 #
-# Environment: KCHAN_TEST_TIMEOUT (seconds per program, default 300).
+# Environment: KCHAN_TEST_TIMEOUT (seconds per program, default 300);
+# KCHAN_KCSAN_REPORTS=1 (the KCSAN lane, tools/check-kernel kcsan): KCSAN
+# reports are sorted by tools/kcsan-reports instead: a program fails on a
+# data race with a kchan frame in either stack, the others are listed as
+# noise. Every other kernel report still fails it.
 
 set -u
 
@@ -34,6 +38,8 @@ trap 'rm -rf "$workdir"' EXIT
 # Kernel log lines that mean the kernel is unhappy, whatever the test said.
 kernel_bad='BUG:|WARNING:|Oops|Call Trace|possible circular locking|possible recursive locking|inconsistent lock state|KASAN:|UBSAN:|kmemleak|blocked for more than|\<stall|general protection fault|refcount_t:|list_add corruption|list_del corruption|suspicious RCU usage'
 
+kcsan_reports=${KCHAN_KCSAN_REPORTS:-0}
+
 can_kmsg=1
 if ! { : >/dev/kmsg; } 2>/dev/null || ! dmesg >/dev/null 2>&1; then
 	echo "run.sh: cannot write /dev/kmsg or read dmesg: kernel log not checked" >&2
@@ -50,15 +56,45 @@ kmsg_mark() {
 	echo "$mark"
 }
 
-# Print the kernel log lines after MARK that report a problem. If the
-# marker has been pushed out of the ring buffer, the whole log is "after".
-kmsg_problems_since() {
+# Print the kernel log after MARK. If the marker has been pushed out of
+# the ring buffer, the whole log is "after".
+kmsg_since() {
 	[ "$can_kmsg" = 1 ] || return 0
 	dmesg | awk -v mark="$1" '
 		index($0, mark) { n = 0; found = 1; next }
 		{ lines[n++] = $0 }
-		END { for (i = 0; i < n; i++) print lines[i] }' |
-		grep -E -- "$kernel_bad"
+		END { for (i = 0; i < n; i++) print lines[i] }'
+}
+
+# Print the lines of kernel log KMSG that report a problem; in the KCSAN
+# lane, the KCSAN reports are left to kcsan_check.
+kmsg_problems() {
+	if [ "$kcsan_reports" = 1 ]; then
+		kcsan-reports --strip "$1"
+	else
+		cat "$1"
+	fi | grep -E -- "$kernel_bad"
+}
+
+# The KCSAN lane: fail on the data races of kernel log KMSG that have a
+# kchan frame, and list the others.
+kcsan_check() {
+	local name=$1 kmsg=$2 out status=0
+
+	[ "$kcsan_reports" = 1 ] || return 0
+	out=$(kcsan-reports "$kmsg") || status=$?
+	case $status in
+	0)	echo "$out" | grep '^noise: ' |
+			sed "s/^noise: /run.sh: $name: KCSAN report without a kchan frame, not counted: /"
+		;;
+	1)	echo "run.sh: $name: KCSAN reports a data race in kchan: counted as 1 failure"
+		echo "$out" | sed 's/^/  kernel: /'
+		failed=$((failed + 1))
+		;;
+	*)	echo "run.sh: $name: cannot sort the KCSAN reports (tools/kcsan-reports: $status): counted as 1 failure"
+		failed=$((failed + 1))
+		;;
+	esac
 }
 
 # Count the result of a kselftest program from its "# Totals:" line.
@@ -137,7 +173,9 @@ run_one() {
 		[ -n "${KCHAN_MODULE:-}" ] && insmod "$KCHAN_MODULE"
 	fi
 
-	problems=$(kmsg_problems_since "$mark")
+	kmsg_since "$mark" >"$workdir/$n.kmsg"
+	kcsan_check "$name" "$workdir/$n.kmsg"
+	problems=$(kmsg_problems "$workdir/$n.kmsg")
 	if [ -n "$problems" ]; then
 		echo "run.sh: $name: kernel log reports a problem: counted as 1 failure"
 		echo "$problems" | sed 's/^/  kernel: /'
