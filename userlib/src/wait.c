@@ -168,7 +168,11 @@ static void uring_poll(struct kchan_wait *w, unsigned int i)
 {
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&w->ring);
 
-	/* The ring has an entry per watched fd, so there is always room. */
+	/* The ring has an entry per watched fd and the timeout: room. */
+	if (!sqe) {
+		io_uring_submit(&w->ring);
+		sqe = io_uring_get_sqe(&w->ring);
+	}
 	io_uring_prep_poll_add(sqe, w->ent[i].fd, poll_events(&w->ent[i]));
 	io_uring_sqe_set_data64(sqe, i);
 	w->ent[i].polling = true;
@@ -233,6 +237,10 @@ static int uring_wait_some(struct kchan_wait *w, int64_t deadline)
 		w->ts.tv_sec = deadline / 1000000000;
 		w->ts.tv_nsec = deadline % 1000000000;
 		sqe = io_uring_get_sqe(&w->ring);
+		if (!sqe) {
+			io_uring_submit(&w->ring);
+			sqe = io_uring_get_sqe(&w->ring);
+		}
 		io_uring_prep_timeout(sqe, &w->ts, 0, IORING_TIMEOUT_ABS);
 		io_uring_sqe_set_data64(sqe, TIMEOUT_DATA);
 		w->timeout_set = true;
