@@ -43,7 +43,12 @@ $(BUILD)/chanbench: $(CHANBENCH_SRCS) tools/chanbench/chanbench.h uapi/linux/kch
 	@mkdir -p $(BUILD)
 	$(CC) $(CFLAGS) -pthread -o $@ $(CHANBENCH_SRCS) -luring -lrt
 
-tests: $(TEST_BINS)
+tests: $(TEST_BINS) $(BUILD)/python/kchan_abi
+
+# The uapi header's numbers, for the Python binding's test_abi.py.
+$(BUILD)/python/kchan_abi: userlib/python/tests/kchan_abi.c uapi/linux/kchan.h
+	@mkdir -p $(BUILD)/python
+	$(CC) $(CFLAGS) -o $@ $<
 
 $(HARNESS):
 	mkdir -p $(BUILD)/include

@@ -11,7 +11,9 @@
 # KASAN/UBSAN/hung-task/stall report fails the program.
 #
 # kselftest programs are counted per test from their "# Totals:" line;
-# a shell test counts as one test (exit 0 pass, 4 skip, anything else fail).
+# a shell test counts as one test (exit 0 pass, 4 skip, anything else fail);
+# the Python binding's unittest tests (userlib/python/tests/python_kchan.py)
+# report in kselftest's form and are counted per test the same way.
 # The last line of output is the summary: "N passed, N failed[, N skipped]".
 # Exit status 0 only if nothing failed and at least one test ran.
 #
@@ -138,7 +140,7 @@ count_shell() {
 	esac
 }
 
-# Run one program: KIND is "kselftest" or "shell".
+# Run one program: KIND is "kselftest", "unittest" or "shell".
 run_one() {
 	local kind=$1 path=$2 n=$3 name mark log status problems start had_module
 
@@ -152,6 +154,8 @@ run_one() {
 
 	if [ "$kind" = shell ]; then
 		timeout -k 10 "$timeout_s" bash "$path" 2>&1 | tee "$log"
+	elif [ "$kind" = unittest ]; then
+		timeout -k 10 "$timeout_s" python3 -B "$path" 2>&1 | tee "$log"
 	else
 		timeout -k 10 "$timeout_s" "$path" 2>&1 | tee "$log"
 	fi
@@ -194,6 +198,7 @@ list_all() {
 	for f in tests/*.sh; do
 		[ "$f" = tests/run.sh ] || echo "shell $f"
 	done
+	echo "unittest userlib/python/tests/python_kchan.py"
 }
 
 all=$(list_all)
@@ -204,7 +209,7 @@ else
 	for want in "$@"; do
 		want=$(basename "$want")
 		match=$(echo "$all" | awk -v w="$want" '{
-			b = $2; sub(".*/", "", b); s = b; sub("\\.sh$", "", s)
+			b = $2; sub(".*/", "", b); s = b; sub("\\.(sh|py)$", "", s)
 			if (b == w || s == w) print }')
 		if [ -z "$match" ]; then
 			echo "run.sh: $want: no such test program"
