@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -88,21 +89,28 @@ static int select_channels(struct kchan_op *ops, unsigned int n,
 	return ret;
 }
 
-/* One read() or write() that does not wait, whatever the fd's flags. */
+/*
+ * One read() or write() that does not wait, whatever the fd's flags:
+ * RWF_NOWAIT where the file supports it (pipes, eventfds), else
+ * MSG_DONTWAIT on a socket (and no SIGPIPE), else a plain call, which
+ * does not wait either since the fd just polled ready (timerfds).
+ */
 static ssize_t io_nowait(const struct kchan_op *op)
 {
 	struct iovec iov = { .iov_base = op->buf, .iov_len = op->len };
+	bool in = op->kind == KCHAN_RECV;
 	ssize_t n;
 
-	if (op->kind == KCHAN_RECV)
-		n = preadv2(op->fd, &iov, 1, -1, RWF_NOWAIT);
-	else
-		n = pwritev2(op->fd, &iov, 1, -1, RWF_NOWAIT);
-	if (n < 0 && errno == EOPNOTSUPP) {
-		/* No IOCB_NOWAIT support: it polled ready, so go ahead. */
-		n = op->kind == KCHAN_RECV ? read(op->fd, op->buf, op->len) :
-					     write(op->fd, op->buf, op->len);
-	}
+	n = in ? preadv2(op->fd, &iov, 1, -1, RWF_NOWAIT) :
+		 pwritev2(op->fd, &iov, 1, -1, RWF_NOWAIT);
+	if (n >= 0 || errno != EOPNOTSUPP)
+		return n < 0 ? -errno : n;
+	n = in ? recv(op->fd, op->buf, op->len, MSG_DONTWAIT) :
+		 send(op->fd, op->buf, op->len, MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (n >= 0 || errno != ENOTSOCK)
+		return n < 0 ? -errno : n;
+	n = in ? read(op->fd, op->buf, op->len) :
+		 write(op->fd, op->buf, op->len);
 	return n < 0 ? -errno : n;
 }
 

@@ -5,6 +5,7 @@
  * program is built once per backend). Exactly one op completes.
  */
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 
 #include "lib_test.h"
@@ -310,6 +311,21 @@ TEST_F(sel, only_the_channel_ready_leaves_the_pipe_alone)
 	EXPECT_EQ(0, kchan_select(ops, 2, 0, KCHAN_FOREVER));
 	EXPECT_EQ(1, ops[0].result);
 	EXPECT_EQ('p', b[0]);
+}
+
+TEST_F(sel, a_send_on_a_socket_without_a_peer_is_epipe_not_sigpipe)
+{
+	struct kchan_op op;
+	int sv[2];
+
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
+	close(sv[1]);
+	op = op_send(sv[0], "lost", 4);
+	/* SIGPIPE's default action would end the test here. */
+	EXPECT_EQ(-EPIPE, kchan_select(&op, 1, 0, KCHAN_FOREVER));
+	EXPECT_EQ(-EPIPE, op.result);
+	EXPECT_EQ(-EPIPE, kchan_send(sv[0], "lost", 4, 0));
+	close(sv[0]);
 }
 
 TEST_F(sel, readable_and_writable_consume_nothing)
