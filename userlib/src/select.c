@@ -56,9 +56,12 @@ static void reset_results(struct kchan_op *ops, unsigned int n)
 		ops[i].result = -EAGAIN;
 }
 
-/* Channels only: one call. -ENOTSUP asks for the mixed path. */
+/*
+ * Channels only: one call. -ENOTSUP asks for the mixed path, with the op
+ * found not to be a channel in *@not_chan.
+ */
 static int select_channels(struct kchan_op *ops, unsigned int n,
-			   unsigned int flags, int64_t deadline)
+			   unsigned int flags, int64_t deadline, int *not_chan)
 {
 	struct kchan_case stack[OPS_ON_STACK], *cases = stack;
 	__u64 len = 0;
@@ -82,8 +85,10 @@ static int select_channels(struct kchan_op *ops, unsigned int n,
 		return ret;
 	}
 	if (bad >= 0 && (unsigned int)bad < n) {
-		if (ret == -EINVAL && kchan__is_chan(ops[bad].fd) == 0)
+		if (ret == -EINVAL && kchan__is_chan(ops[bad].fd) == 0) {
+			*not_chan = bad;
 			return -ENOTSUP;
+		}
 		ops[bad].result = ret;
 	}
 	return ret;
@@ -303,7 +308,7 @@ static int sel_fd(void)
 }
 
 static int select_mixed(struct kchan_op *ops, unsigned int n,
-			unsigned int flags, int64_t deadline)
+			unsigned int flags, int64_t deadline, int not_chan)
 {
 	struct mixed m = { .ops = ops, .n = n, .flags = flags, .sfd = -1 };
 	unsigned int i;
@@ -324,7 +329,8 @@ static int select_mixed(struct kchan_op *ops, unsigned int n,
 		if (op->fd < 0)
 			continue;	/* never ready: Go's nil channel */
 		is_chan = 0;
-		if (op->kind == KCHAN_SEND || op->kind == KCHAN_RECV) {
+		if ((op->kind == KCHAN_SEND || op->kind == KCHAN_RECV) &&
+		    (int)i != not_chan) {
 			is_chan = kchan__is_chan(op->fd);
 			if (is_chan < 0) {
 				op->result = is_chan;
@@ -376,8 +382,8 @@ int kchan_select(struct kchan_op *ops, unsigned int n, unsigned int flags,
 		 int64_t deadline)
 {
 	bool channels_only = n > 0;
+	int ret, not_chan = -1;
 	unsigned int i;
-	int ret;
 
 	if ((n && !ops) || (flags & ~KCHAN_PRIORITY) || deadline < KCHAN_FOREVER)
 		return -EINVAL;
@@ -390,9 +396,9 @@ int kchan_select(struct kchan_op *ops, unsigned int n, unsigned int flags,
 	reset_results(ops, n);
 	if (channels_only) {
 		/* Tried as channels; the kernel names the first that is not. */
-		ret = select_channels(ops, n, flags, deadline);
+		ret = select_channels(ops, n, flags, deadline, &not_chan);
 		if (ret != -ENOTSUP)
 			return ret;
 	}
-	return select_mixed(ops, n, flags, deadline);
+	return select_mixed(ops, n, flags, deadline, not_chan);
 }
