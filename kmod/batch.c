@@ -178,8 +178,8 @@ static unsigned int kchan_batch_copy_in(struct kchan *ch,
 
 	for (i = 0; i < n; i++) {
 		msgs[i] = kchan_msg_get(ch, &spares, m[i].len);
-		if (!msgs[i]) {
-			*err = -ENOMEM;
+		if (IS_ERR(msgs[i])) {
+			*err = PTR_ERR(msgs[i]);	/* ENOBUFS: over budget */
 			break;
 		}
 		if (copy_from_user(msgs[i]->data, u64_to_user_ptr(m[i].buf),

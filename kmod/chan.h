@@ -28,6 +28,10 @@ struct kchan_msg {
 		struct llist_node spare;	/* on kchan.spares */
 	};
 	struct kchan_ticket *sender;	/* rendezvous: the claimed sender */
+	/* The account charged for its memory (held): the sender's, or the
+	 * channel owner's while it is a spare.
+	 */
+	struct kchan_user *charged;
 	bool holds_slot;		/* taken from buf, slot still reserved */
 	u32 size;			/* room in data[], at least len */
 	bool kept;			/* rendezvous: its send completed when an
@@ -108,7 +112,7 @@ struct kchan {
 	spinlock_t spare_lock;		/* taken to take spares */
 
 	kuid_t owner;			/* the creator's fsuid (proc.c) */
-	struct kchan_user *user;	/* charged for this channel */
+	struct kchan_user *user;	/* charged for it and its spares */
 	struct kchan_node *node;	/* named channel's device, or NULL */
 	const char *name;		/* set once, before node */
 };

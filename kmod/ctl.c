@@ -3,11 +3,10 @@
  * The control device /dev/chanctl: creates channels (anonymous or named),
  * removes names, selects, makes select files, and reports the interface
  * version. Also the module's
- * limits and the per-user channel count they bound.
+ * limits; the per-user accounts they bound are in user.c.
  */
 #include <linux/cred.h>
 #include <linux/fcntl.h>
-#include <linux/hashtable.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
 #include <linux/slab.h>
@@ -20,6 +19,8 @@
 #define KCHAN_CEIL_MSG_SIZE		(4U << 20)
 #define KCHAN_CEIL_CHANNELS_PER_USER	(1U << 20)
 #define KCHAN_CEIL_SELECT_CASES		(1U << 16)
+#define KCHAN_CEIL_BYTES_PER_USER	(1UL << 40)
+#define KCHAN_CEIL_NAMES_PER_USER	(1U << 16)
 
 unsigned int kchan_max_capacity = 65536;
 module_param_named(max_capacity, kchan_max_capacity, uint, 0444);
@@ -33,6 +34,21 @@ unsigned int kchan_max_channels_per_user = 4096;
 module_param_named(max_channels_per_user, kchan_max_channels_per_user, uint,
 		   0444);
 MODULE_PARM_DESC(max_channels_per_user, "channels one user may own");
+
+/*
+ * Kernel memory one user may hold in messages and select case sets: as
+ * much as pipe-user-pages-soft lets a user hold in pipe buffers (16384
+ * pages, 64 MiB). See README.md for the reasoning.
+ */
+unsigned long kchan_max_bytes_per_user = 64UL << 20;
+module_param_named(max_bytes_per_user, kchan_max_bytes_per_user, ulong,
+		   0444);
+MODULE_PARM_DESC(max_bytes_per_user,
+		 "bytes of messages and select cases one user may hold");
+
+unsigned int kchan_max_names_per_user = 256;
+module_param_named(max_names_per_user, kchan_max_names_per_user, uint, 0444);
+MODULE_PARM_DESC(max_names_per_user, "named channels one user may own");
 
 unsigned int kchan_max_select_cases = 1024;
 module_param_named(max_select_cases, kchan_max_select_cases, uint, 0444);
@@ -50,86 +66,16 @@ int kchan_limits_check(void)
 	    !kchan_max_msg_size || kchan_max_msg_size > KCHAN_CEIL_MSG_SIZE ||
 	    kchan_max_channels_per_user > KCHAN_CEIL_CHANNELS_PER_USER ||
 	    kchan_max_select_cases < 256 ||
-	    kchan_max_select_cases > KCHAN_CEIL_SELECT_CASES) {
-		pr_err("kchan: a limit is out of range (capacity up to %u, msg size up to %u, channels per user up to %u, select cases 256..%u)\n",
+	    kchan_max_select_cases > KCHAN_CEIL_SELECT_CASES ||
+	    kchan_max_bytes_per_user > KCHAN_CEIL_BYTES_PER_USER ||
+	    kchan_max_names_per_user > KCHAN_CEIL_NAMES_PER_USER) {
+		pr_err("kchan: a limit is out of range (capacity up to %u, msg size up to %u, channels per user up to %u, select cases 256..%u, bytes per user up to %lu, names per user up to %u)\n",
 		       KCHAN_CEIL_CAPACITY, KCHAN_CEIL_MSG_SIZE,
-		       KCHAN_CEIL_CHANNELS_PER_USER, KCHAN_CEIL_SELECT_CASES);
+		       KCHAN_CEIL_CHANNELS_PER_USER, KCHAN_CEIL_SELECT_CASES,
+		       KCHAN_CEIL_BYTES_PER_USER, KCHAN_CEIL_NAMES_PER_USER);
 		return -EINVAL;
 	}
 	return 0;
-}
-
-/*
- * Per-user channel counts, keyed by the creator's fsuid. An entry lives
- * while the user owns a channel.
- */
-struct kchan_user {
-	struct hlist_node node;
-	kuid_t uid;
-	unsigned int count;
-};
-
-static DEFINE_SPINLOCK(kchan_users_lock);
-static DEFINE_HASHTABLE(kchan_users, 6);
-
-static struct kchan_user *kchan_user_find(kuid_t uid)
-{
-	struct kchan_user *user;
-
-	lockdep_assert_held(&kchan_users_lock);
-	hash_for_each_possible(kchan_users, user, node, __kuid_val(uid))
-		if (uid_eq(user->uid, uid))
-			return user;
-	return NULL;
-}
-
-static struct kchan_user *kchan_user_charge(kuid_t uid)
-{
-	struct kchan_user *spare, *user;
-
-	spare = kzalloc(sizeof(*spare), GFP_KERNEL_ACCOUNT);
-	if (!spare)
-		return ERR_PTR(-ENOMEM);
-	spin_lock(&kchan_users_lock);
-	user = kchan_user_find(uid);
-	if (!user) {
-		user = spare;
-		spare = NULL;
-		user->uid = uid;
-		hash_add(kchan_users, &user->node, __kuid_val(uid));
-	}
-	if (user->count >= READ_ONCE(kchan_max_channels_per_user)) {
-		if (!user->count) {
-			hash_del(&user->node);
-			spare = user;
-		}
-		user = ERR_PTR(-EMFILE);
-	} else {
-		user->count++;
-	}
-	spin_unlock(&kchan_users_lock);
-	kfree(spare);
-	return user;
-}
-
-/**
- * kchan_user_uncharge() - a channel charged to @user is gone.
- * @user: as returned by kchan_user_charge(), or NULL
- *
- * Context: any process context; takes kchan_users_lock.
- */
-void kchan_user_uncharge(struct kchan_user *user)
-{
-	if (!user)
-		return;
-	spin_lock(&kchan_users_lock);
-	if (--user->count) {
-		spin_unlock(&kchan_users_lock);
-		return;
-	}
-	hash_del(&user->node);
-	spin_unlock(&kchan_users_lock);
-	kfree(user);
 }
 
 /**
@@ -145,11 +91,14 @@ long kchan_version_ioctl(void __user *arg)
 		.version = KCHAN_VERSION,
 		.features = KCHAN_FEATURE_NAMED | KCHAN_FEATURE_AUTOCLOSE |
 			    KCHAN_FEATURE_NEXT_LEN | KCHAN_FEATURE_SELECT |
-			    KCHAN_FEATURE_BATCH,
+			    KCHAN_FEATURE_BATCH | KCHAN_FEATURE_BUDGET,
 		.max_capacity = kchan_max_capacity,
 		.max_msg_size = kchan_max_msg_size,
 		.max_channels_per_user = kchan_max_channels_per_user,
 		.max_select_cases = kchan_max_select_cases,
+		.max_names_per_user = kchan_max_names_per_user,
+		.max_bytes_per_user = kchan_max_bytes_per_user,
+		.user_bytes = kchan_user_bytes(),
 	};
 
 	return copy_to_user(arg, &v, sizeof(v)) ? -EFAULT : 0;
@@ -188,12 +137,12 @@ static long kchan_ctl_create(struct kchan_create __user *ureq)
 	if (ret)
 		return ret;
 
-	user = kchan_user_charge(current_fsuid());
+	user = kchan_user_charge_channel();
 	if (IS_ERR(user))
 		return PTR_ERR(user);
 	ch = kchan_alloc(req.capacity, req.msg_max, req.flags);
 	if (!ch) {
-		kchan_user_uncharge(user);
+		kchan_user_uncharge_channel(user);
 		return -ENOMEM;
 	}
 	ch->user = user;

@@ -33,8 +33,8 @@ static ssize_t kchan_fop_write_iter(struct kiocb *iocb, struct iov_iter *from)
 	if (len > ch->msg_max)
 		return -EMSGSIZE;
 	msg = kchan_msg_alloc(ch, len);
-	if (!msg)
-		return -ENOMEM;
+	if (IS_ERR(msg))
+		return PTR_ERR(msg);
 	if (!copy_from_iter_full(msg->data, len, from)) {
 		kchan_msg_free(ch, msg);
 		return -EFAULT;

@@ -12,11 +12,26 @@ extern unsigned int kchan_max_capacity;
 extern unsigned int kchan_max_msg_size;
 extern unsigned int kchan_max_channels_per_user;
 extern unsigned int kchan_max_select_cases;
+extern unsigned long kchan_max_bytes_per_user;
+extern unsigned int kchan_max_names_per_user;
 int kchan_limits_check(void);
 int kchan_ctl_init(void);
 void kchan_ctl_exit(void);
 long kchan_version_ioctl(void __user *arg);
-void kchan_user_uncharge(struct kchan_user *user);
+
+/* user.c: per-user accounts (channels, names, bytes) */
+struct kchan_user *kchan_user_current(struct kchan_user *hint);
+bool kchan_user_is_current(const struct kchan_user *u);
+struct kchan_user *kchan_user_hold(struct kchan_user *u);
+void kchan_user_put(struct kchan_user *u);
+int kchan_user_charge_bytes(struct kchan_user *u, size_t bytes);
+bool kchan_user_try_charge_bytes(struct kchan_user *u, size_t bytes);
+void kchan_user_uncharge_bytes(struct kchan_user *u, size_t bytes);
+u64 kchan_user_bytes(void);
+struct kchan_user *kchan_user_charge_channel(void);
+void kchan_user_uncharge_channel(struct kchan_user *u);
+struct kchan_user *kchan_user_charge_name(void);
+void kchan_user_uncharge_name(struct kchan_user *u);
 
 /* select.c: select over many channels; selfd.c: armed on a file */
 
@@ -28,6 +43,7 @@ struct kchan_sel {
 	bool heap;			/* allocated, not the caller's */
 	unsigned int cap;		/* heap: the cases it has room for */
 	struct kchan_sel **spare;	/* heap: kept here when freed, if free */
+	struct kchan_user *charged;	/* heap: the account it is charged to */
 	u32 *order;			/* the offer order, shuffled lazily */
 	struct kchan_ticket *tickets;	/* one per case, in case order */
 };

@@ -26,12 +26,19 @@
 #include "compat.h"
 #include "kchan.h"
 
-#define KCHAN_MINORS	(1U << 16)
+/*
+ * The whole minor range of the major: a user may hold max_names_per_user
+ * names (ENOSPC beyond, user.c), so exhausting it takes 4096 users at the
+ * default limit. Minors are handed out cyclically, so that a minor
+ * freed by a removed name is the last to be used again.
+ */
+#define KCHAN_MINORS	(MINORMASK + 1)
 
 struct kchan_node {
 	struct cdev cdev;
 	struct device dev;
 	struct kchan *ch;
+	struct kchan_user *user;	/* the name is counted there */
 	struct hlist_node hash;		/* on kchan_names */
 	kuid_t uid;
 	kgid_t gid;
@@ -43,6 +50,8 @@ struct kchan_node {
 static DEFINE_MUTEX(kchan_names_lock);
 static DEFINE_HASHTABLE(kchan_names, 8);
 static DEFINE_IDA(kchan_minors);
+static DEFINE_SPINLOCK(kchan_minor_lock);
+static unsigned int kchan_minor_next;	/* where the next search starts */
 static dev_t kchan_devt;
 static struct class *kchan_class;
 static atomic_t kchan_nodes_live = ATOMIC_INIT(0);
@@ -198,11 +207,37 @@ static char *kchan_node_devnode(KCHAN_DEVNODE_CONST struct device *dev,
 	return path;
 }
 
+/*
+ * The first free minor from kchan_minor_next on, wrapping around: a minor
+ * is reused only after every other one was. Returns it, -ENOSPC, -ENOMEM.
+ */
+static int kchan_minor_alloc(void)
+{
+	unsigned int start;
+	int minor;
+
+	spin_lock(&kchan_minor_lock);
+	start = kchan_minor_next;
+	spin_unlock(&kchan_minor_lock);
+	minor = ida_alloc_range(&kchan_minors, start, KCHAN_MINORS - 1,
+				GFP_KERNEL);
+	if (minor == -ENOSPC && start)
+		minor = ida_alloc_range(&kchan_minors, 0, start - 1,
+					GFP_KERNEL);
+	if (minor < 0)
+		return minor;
+	spin_lock(&kchan_minor_lock);
+	kchan_minor_next = (minor + 1) % KCHAN_MINORS;
+	spin_unlock(&kchan_minor_lock);
+	return minor;
+}
+
 static void kchan_node_release(struct device *dev)
 {
 	struct kchan_node *node = to_node(dev);
 
 	kfree(node->spare_path);
+	kchan_user_uncharge_name(node->user);
 	ida_free(&kchan_minors, MINOR(dev->devt));
 	kchan_put(node->ch);
 	kfree(node);
@@ -226,26 +261,37 @@ static const struct device_type kchan_node_type = {
  * The node is owned by the caller's fsuid and fsgid, and its mode is
  * @mode less the caller's umask, as open(O_CREAT) and mq_open() make it.
  * Opening it applies that owner, group and mode (kchan_name_open()).
+ * The name counts toward the max_names_per_user of the caller's user
+ * (user.c).
  *
  * Context: process context, may sleep; takes kchan_names_lock.
- * Return: 0, -EEXIST, -ENOSPC when no minor is left, -ENOMEM.
+ * Return: 0, -EEXIST, -ENOSPC when the user has all its names or no
+ * minor is left, -ENOMEM.
  */
 int kchan_name_create(struct kchan *ch, const char *name, umode_t mode)
 {
+	struct kchan_user *user;
 	struct kchan_node *node;
 	int minor, ret;
 
 	ch->name = kstrdup(name, GFP_KERNEL_ACCOUNT);
 	if (!ch->name)
 		return -ENOMEM;
+	user = kchan_user_charge_name();
+	if (IS_ERR(user))
+		return PTR_ERR(user);
 	node = kzalloc(sizeof(*node), GFP_KERNEL_ACCOUNT);
-	if (!node)
+	if (!node) {
+		kchan_user_uncharge_name(user);
 		return -ENOMEM;
-	minor = ida_alloc_max(&kchan_minors, KCHAN_MINORS - 1, GFP_KERNEL);
+	}
+	minor = kchan_minor_alloc();
 	if (minor < 0) {
 		kfree(node);
+		kchan_user_uncharge_name(user);
 		return minor == -ENOMEM ? -ENOMEM : -ENOSPC;
 	}
+	node->user = user;
 
 	node->uid = current_fsuid();
 	node->gid = current_fsgid();

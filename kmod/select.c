@@ -46,6 +46,51 @@
 /* Cases copied in per copy_from_user(). */
 #define KCHAN_SEL_CHUNK	16U
 
+/* The real size of a heap select with room for @cap cases. */
+static size_t kchan_sel_bytes(unsigned int cap)
+{
+	return kmalloc_size_roundup(sizeof(struct kchan_sel) +
+				    cap * (sizeof(struct kchan_ticket) +
+					   sizeof(u32)));
+}
+
+/*
+ * A heap select's memory is charged to the user who allocated it, as
+ * messages are: an armed select file holds it for as long as it likes.
+ */
+static struct kchan_sel *kchan_sel_alloc(unsigned int cap)
+{
+	struct kchan_user *user = kchan_user_current(NULL);
+	struct kchan_sel *sel;
+	int ret;
+
+	if (!user)
+		return ERR_PTR(-ENOMEM);
+	ret = kchan_user_charge_bytes(user, kchan_sel_bytes(cap));
+	if (ret) {
+		kchan_user_put(user);
+		return ERR_PTR(ret);
+	}
+	sel = kvmalloc(sizeof(*sel) + cap * (sizeof(*sel->tickets) +
+					     sizeof(*sel->order)),
+		       GFP_KERNEL_ACCOUNT);
+	if (!sel) {
+		kchan_user_uncharge_bytes(user, kchan_sel_bytes(cap));
+		kchan_user_put(user);
+		return ERR_PTR(-ENOMEM);
+	}
+	sel->cap = cap;
+	sel->charged = user;
+	return sel;
+}
+
+static void kchan_sel_destroy(struct kchan_sel *sel)
+{
+	kchan_user_uncharge_bytes(sel->charged, kchan_sel_bytes(sel->cap));
+	kchan_user_put(sel->charged);
+	kvfree(sel);
+}
+
 /**
  * kchan_sel_free() - free a select that is not offered, or finished.
  * @sel: the select
@@ -69,7 +114,7 @@ void kchan_sel_free(struct kchan_sel *sel)
 	/* Keep one allocation for the next big select through this file. */
 	if (sel->spare && !cmpxchg(sel->spare, NULL, sel))
 		return;
-	kvfree(sel);
+	kchan_sel_destroy(sel);
 }
 
 /**
@@ -78,7 +123,8 @@ void kchan_sel_free(struct kchan_sel *sel)
  */
 void kchan_sel_spare_free(struct kchan_sel *spare)
 {
-	kvfree(spare);
+	if (spare)
+		kchan_sel_destroy(spare);
 }
 
 static struct kchan *kchan_case_chan(int fd, fmode_t need)
@@ -152,8 +198,8 @@ static int kchan_case_build(struct kchan_ticket *t,
 	if (c->len > ch->msg_max)
 		return -EMSGSIZE;
 	msg = kchan_msg_alloc(ch, c->len);
-	if (!msg)
-		return -ENOMEM;
+	if (IS_ERR(msg))
+		return PTR_ERR(msg);
 	t->msg = msg;
 	if (copy_from_user(msg->data, buf, c->len))
 		return -EFAULT;
@@ -203,17 +249,13 @@ struct kchan_sel *kchan_sel_build(const struct kchan_select *req,
 	} else {
 		sel = spare ? xchg(spare, NULL) : NULL;
 		if (sel && sel->cap < n) {
-			kvfree(sel);
+			kchan_sel_destroy(sel);
 			sel = NULL;
 		}
 		if (!sel) {
-			sel = kvmalloc(sizeof(*sel) +
-				       n * (sizeof(*sel->tickets) +
-					    sizeof(*sel->order)),
-				       GFP_KERNEL_ACCOUNT);
-			if (!sel)
-				return ERR_PTR(-ENOMEM);
-			sel->cap = n;
+			sel = kchan_sel_alloc(n);
+			if (IS_ERR(sel))
+				return sel;
 		}
 		sel->heap = true;
 		sel->spare = spare;

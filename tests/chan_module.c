@@ -28,14 +28,7 @@
 #pragma GCC diagnostic pop
 #include "kchan_test.h"
 #include "kchan_wait_poll.h"
-
-#define SYS_MODULE	"/sys/module/kchan"
-#define PARAMS		SYS_MODULE "/parameters/"
-
-#define DEFAULT_MAX_CAPACITY		65536
-#define DEFAULT_MAX_MSG_SIZE		65536
-#define DEFAULT_MAX_CHANNELS_PER_USER	4096
-#define DEFAULT_MAX_SELECT_CASES	1024
+#include "kchan_module.h"
 
 #define SMALL_LIMITS	"max_capacity=8 max_msg_size=128 max_channels_per_user=5 " \
 			"max_select_cases=300"
@@ -56,90 +49,6 @@
 #define MAX_FDS		16
 #define MAX_NAMES	4
 #define NOBODY		65534
-
-static const char *ko_path(void)
-{
-	const char *p = getenv("KCHAN_MODULE");
-
-	return p && *p ? p : "kmod/kchan.ko";
-}
-
-static bool module_loaded(void)
-{
-	struct stat st;
-
-	return stat(SYS_MODULE, &st) == 0;
-}
-
-/* delete_module(2): 0 or -errno. */
-static int unload(void)
-{
-	return syscall(SYS_delete_module, "kchan", O_NONBLOCK) < 0 ? -errno : 0;
-}
-
-/* finit_module(2) with @params: 0 or -errno. */
-static int load(const char *params)
-{
-	int fd, ret;
-
-	fd = open(ko_path(), O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	ret = syscall(SYS_finit_module, fd, params, 0) < 0 ? -errno : 0;
-	close(fd);
-	return ret;
-}
-
-/* Unload, waiting out references that are still being dropped. */
-static int unload_patiently(void)
-{
-	long long deadline = kt_now_ms() + KT_WAIT_MS;
-	int ret;
-
-	while ((ret = unload()) == -EAGAIN && kt_now_ms() < deadline)
-		kt_sleep_ms(20);
-	return ret;
-}
-
-static int reload(const char *params)
-{
-	int ret;
-
-	if (module_loaded()) {
-		ret = unload_patiently();
-		if (ret)
-			return ret;
-	}
-	return load(params);
-}
-
-static int param(const char *name, unsigned long long *val)
-{
-	char path[128];
-
-	snprintf(path, sizeof(path), PARAMS "%s", name);
-	return kt_read_u64_file(path, val);
-}
-
-static bool has_default_params(void)
-{
-	unsigned long long cap, msg, chans, cases;
-
-	return !param("max_capacity", &cap) && cap == DEFAULT_MAX_CAPACITY &&
-	       !param("max_msg_size", &msg) && msg == DEFAULT_MAX_MSG_SIZE &&
-	       !param("max_channels_per_user", &chans) &&
-	       chans == DEFAULT_MAX_CHANNELS_PER_USER &&
-	       !param("max_select_cases", &cases) &&
-	       cases == DEFAULT_MAX_SELECT_CASES;
-}
-
-/* Loaded, with the default limits: the state every test starts and ends in. */
-static int ensure_defaults(void)
-{
-	if (module_loaded() && has_default_params())
-		return 0;
-	return reload("");
-}
 
 /* /sys/module/kchan/refcnt, or -1. */
 static __attribute__((noinline)) long long module_refcnt(void)
@@ -364,7 +273,7 @@ TEST_F_TIMEOUT(module, parameters_are_read_only_in_sysfs, MODULE_TEST_TIMEOUT)
 {
 	static const char *const names[] = {
 		"max_capacity", "max_msg_size", "max_channels_per_user",
-		"max_select_cases",
+		"max_select_cases", "max_bytes_per_user", "max_names_per_user",
 	};
 	unsigned int i;
 
@@ -398,6 +307,10 @@ TEST_F_TIMEOUT(module, parameters_default_to_the_documented_limits, MODULE_TEST_
 	EXPECT_EQ((unsigned long long)DEFAULT_MAX_CHANNELS_PER_USER, v);
 	ASSERT_EQ(0, param("max_select_cases", &v));
 	EXPECT_EQ((unsigned long long)DEFAULT_MAX_SELECT_CASES, v);
+	ASSERT_EQ(0, param("max_bytes_per_user", &v));
+	EXPECT_EQ(DEFAULT_MAX_BYTES_PER_USER, v);
+	ASSERT_EQ(0, param("max_names_per_user", &v));
+	EXPECT_EQ((unsigned long long)DEFAULT_MAX_NAMES_PER_USER, v);
 }
 
 TEST_F_TIMEOUT(module, parameters_given_at_load_are_shown_and_reported, MODULE_TEST_TIMEOUT)
@@ -548,6 +461,8 @@ TEST_F_TIMEOUT(module, load_with_a_limit_out_of_range_fails_with_einval, MODULE_
 		"max_channels_per_user=1048577",
 		"max_select_cases=65537",
 		"max_select_cases=255",
+		"max_bytes_per_user=1099511627777",
+		"max_names_per_user=65537",
 	};
 	unsigned int i;
 
@@ -570,7 +485,9 @@ TEST_F_TIMEOUT(module, load_with_limits_at_their_ceilings_succeeds, MODULE_TEST_
 	NEED_MODULE_FILE();
 	ASSERT_EQ(0, reload("max_capacity=1048576 max_msg_size=4194304 "
 			    "max_channels_per_user=1048576 "
-			    "max_select_cases=65536"));
+			    "max_select_cases=65536 "
+			    "max_bytes_per_user=1099511627776 "
+			    "max_names_per_user=65536"));
 	ASSERT_EQ(0, param("max_capacity", &v));
 	EXPECT_EQ(1048576ULL, v);
 	ASSERT_EQ(0, param("max_msg_size", &v));
@@ -578,6 +495,10 @@ TEST_F_TIMEOUT(module, load_with_limits_at_their_ceilings_succeeds, MODULE_TEST_
 	ASSERT_EQ(0, param("max_channels_per_user", &v));
 	EXPECT_EQ(1048576ULL, v);
 	ASSERT_EQ(0, param("max_select_cases", &v));
+	EXPECT_EQ(65536ULL, v);
+	ASSERT_EQ(0, param("max_bytes_per_user", &v));
+	EXPECT_EQ(1ULL << 40, v);
+	ASSERT_EQ(0, param("max_names_per_user", &v));
 	EXPECT_EQ(65536ULL, v);
 }
 

@@ -320,6 +320,12 @@ static int cmd_version(void)
 	printf("max_msg_size: %u\n", v.max_msg_size);
 	printf("max_channels_per_user: %u\n", v.max_channels_per_user);
 	printf("max_select_cases: %u\n", v.max_select_cases);
+	if (v.features & KCHAN_FEATURE_BUDGET) {
+		printf("max_names_per_user: %u\n", v.max_names_per_user);
+		printf("max_bytes_per_user: %llu\n",
+		       (unsigned long long)v.max_bytes_per_user);
+		printf("user_bytes: %llu\n", (unsigned long long)v.user_bytes);
+	}
 	return 0;
 }
 

@@ -32,8 +32,8 @@
  *	Errors: EINVAL (bad flag, reserved field, name, mode, capacity above
  *	the max_capacity parameter, msg_max of 0 or above max_msg_size),
  *	EEXIST (name taken), EMFILE (the caller's user already owns
- *	max_channels_per_user channels), ENOSPC (no device minor left),
- *	ENOMEM.
+ *	max_channels_per_user channels), ENOSPC (the caller's user already
+ *	owns max_names_per_user names, or no device minor left), ENOMEM.
  *
  * KCHAN_CTL_UNLINK (struct kchan_name)
  *	Removes a name, like unlink(2): the node disappears, open descriptors
@@ -42,10 +42,13 @@
  *	ENOENT if no such name; ENOMEM (the name stays).
  *
  * KCHAN_IOC_VERSION (struct kchan_version)
- *	On /dev/chanctl or any channel: the interface version and the
- *	KCHAN_FEATURE_* bits this kernel supports. Before 1.0 a new version
- *	may change what an older one defined: version 2 made KCHAN_SEL_ARM
- *	_IOWR (it writes @index back), so version 1's number is ENOTTY.
+ *	On /dev/chanctl or any channel: the interface version, the
+ *	KCHAN_FEATURE_* bits this kernel supports and the limits. With
+ *	KCHAN_FEATURE_BUDGET also the memory budget and what the caller's
+ *	user holds of it now (@user_bytes; see "Memory budget" below).
+ *	Before 1.0 a new version may change what an older one defined:
+ *	version 2 made KCHAN_SEL_ARM _IOWR (it writes @index back), so
+ *	version 1's number is ENOTTY.
  *
  * On a channel descriptor:
  *
@@ -72,7 +75,7 @@
  *	there on were not sent; the next call reports the error.
  *	Errors (nothing sent): EINVAL (@nmsgs 0 or above KCHAN_BATCH_MAX, a
  *	length of 0, a bad flag or reserved field), EMSGSIZE (a length above
- *	msg_max), and those of write().
+ *	msg_max), and those of write(), ENOBUFS included.
  *
  * KCHAN_IOC_RECV_BATCH (struct kchan_batch)
  *	Waits as read() would for a first message, then goes on receiving
@@ -105,7 +108,9 @@
  *	flag, reserved field, empty buffer, or too many cases), EMSGSIZE (a
  *	send longer than the channel's msg_max, or a receive buffer smaller
  *	than the message that was chosen, which stays queued), EFAULT (bad
- *	buffer; nothing is sent or lost), ENOMEM.
+ *	buffer; nothing is sent or lost), ENOBUFS (a send case's message or
+ *	the case set would take the caller's user over max_bytes_per_user;
+ *	@index names the case, -1 for the case set), ENOMEM.
  *
  * KCHAN_CTL_SELECT_FD (argument by value: O_CLOEXEC | O_NONBLOCK)
  *	Returns a new select descriptor: a case set is armed on it with
@@ -131,12 +136,40 @@
  *	with its result filled in exactly as read() would have, so that
  *	nothing completed is lost.
  *
+ * Memory budget (KCHAN_FEATURE_BUDGET)
+ *	The kernel memory that messages and select case sets take is charged
+ *	to a user: the real uid of the task that sent the message (or
+ *	built the select) in its user namespace, and at once to the owner of
+ *	that namespace in the parent namespace, and so on up to the initial
+ *	one, so that all the uids of a user namespace share its owner's
+ *	budget. Each level may hold at most the max_bytes_per_user module
+ *	parameter. Charged: a message from the moment it is copied in until
+ *	it is received or dropped (buffered, held by a blocked or claimed
+ *	sender, by a select or select file's send case, or in a select
+ *	file's custody), counted at its allocation's real size (header and
+ *	slab rounding included); the case set of a select file, or of a
+ *	select with more than 4 cases, while it is held; and up to 4 KiB of
+ *	received messages a channel keeps for reuse, charged to the user who
+ *	created the channel. The step that would go over fails with ENOBUFS
+ *	and changes nothing: write(), writev() and io_uring writes send
+ *	nothing; KCHAN_IOC_SEND_BATCH sends the messages that fit and stops
+ *	as for its other errors; KCHAN_CTL_SELECT and KCHAN_SEL_ARM fail
+ *	before any case commits, with @index naming the send case that did
+ *	not fit (-1 for the case set itself). A task with CAP_SYS_RESOURCE
+ *	in the initial user namespace is exempt, as for pipe buffers.
+ *	Everything is given back when the messages are received or the
+ *	files close. Channels (max_channels_per_user, EMFILE) and names
+ *	(max_names_per_user, ENOSPC) are counted on the same per-user
+ *	accounts, and are limited for every caller.
+ *
  * Errors of read/write: EBADF (direction not allowed on this descriptor),
  * EINVAL (empty write), EMSGSIZE (write above msg_max, or read buffer
  * smaller than the next message, which then stays queued), EAGAIN (would
  * block, O_NONBLOCK or RWF_NOWAIT/io_uring), EPIPE (send on a closed
  * channel; no SIGPIPE), EFAULT (bad buffer; nothing is sent or lost),
- * EINTR (a signal arrived before the operation took effect).
+ * EINTR (a signal arrived before the operation took effect), ENOBUFS
+ * (write: the caller's user would go over max_bytes_per_user; nothing is
+ * sent).
  */
 #ifndef _UAPI_LINUX_KCHAN_H
 #define _UAPI_LINUX_KCHAN_H
@@ -159,6 +192,7 @@
 #define KCHAN_FEATURE_NEXT_LEN	(1ULL << 2)
 #define KCHAN_FEATURE_SELECT	(1ULL << 3)
 #define KCHAN_FEATURE_BATCH	(1ULL << 4)
+#define KCHAN_FEATURE_BUDGET	(1ULL << 5) /* per-user memory budget */
 
 /* struct kchan_stat.flags */
 #define KCHAN_STAT_CLOSED	(1U << 0)
@@ -183,13 +217,14 @@ struct kchan_name {
 
 struct kchan_version {
 	__u32 version;		/* KCHAN_VERSION */
-	__u32 reserved0;
+	__u32 max_names_per_user; /* 0 from kernels before the budget */
 	__u64 features;		/* KCHAN_FEATURE_* */
 	__u32 max_capacity;	/* current limits (module parameters) */
 	__u32 max_msg_size;
 	__u32 max_channels_per_user;
 	__u32 max_select_cases;	/* most cases in one select */
-	__u64 reserved[2];
+	__u64 max_bytes_per_user; /* KCHAN_FEATURE_BUDGET: the byte budget */
+	__u64 user_bytes;	/* KCHAN_FEATURE_BUDGET: the caller's usage */
 };
 
 struct kchan_stat {
