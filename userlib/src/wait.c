@@ -2,6 +2,7 @@
 /* The two ways kchan_select() waits on descriptors: epoll and io_uring. */
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -166,29 +167,89 @@ static int epoll_wait_some(struct kchan_wait *w, int64_t deadline)
 
 static void uring_poll(struct kchan_wait *w, unsigned int i)
 {
-	struct io_uring_sqe *sqe = io_uring_get_sqe(&w->ring);
+	struct io_uring_sqe *sqe = io_uring_get_sqe(w->ring);
 
 	/* The ring has an entry per watched fd and the timeout: room. */
 	if (!sqe) {
-		io_uring_submit(&w->ring);
-		sqe = io_uring_get_sqe(&w->ring);
+		io_uring_submit(w->ring);
+		sqe = io_uring_get_sqe(w->ring);
 	}
 	io_uring_prep_poll_add(sqe, w->ent[i].fd, poll_events(&w->ent[i]));
 	io_uring_sqe_set_data64(sqe, i);
 	w->ent[i].polling = true;
 }
 
-static int uring_start(struct kchan_wait *w)
+/*
+ * Each thread keeps its ring between selects: setting one up and tearing
+ * it down costs far more than a select. A select leaves it empty (every
+ * request it made is cancelled and reaped before it returns), a forked
+ * child drops its copy of the forking thread's ring, and a thread's ring
+ * goes with it.
+ */
+struct ring_cache {
+	bool ok;
+	unsigned int entries;
+	struct io_uring ring;
+};
+
+static __thread struct ring_cache ring_cache;
+static pthread_key_t ring_key;
+static pthread_once_t ring_once = PTHREAD_ONCE_INIT;
+
+static void ring_drop(struct ring_cache *c)
 {
-	unsigned int i, entries = 4;
+	if (c->ok)
+		io_uring_queue_exit(&c->ring);
+	c->ok = false;
+}
+
+static void ring_thread_exit(void *p)
+{
+	ring_drop(p);
+}
+
+static void ring_forked_child(void)
+{
+	ring_drop(&ring_cache);
+}
+
+static void ring_setup_once(void)
+{
+	pthread_key_create(&ring_key, ring_thread_exit);
+	pthread_atfork(NULL, NULL, ring_forked_child);
+}
+
+static struct io_uring *ring_get(unsigned int entries, int *err)
+{
+	struct ring_cache *c = &ring_cache;
 	int ret;
 
-	while (entries < w->n + 1)	/* a poll each, and the timeout */
+	pthread_once(&ring_once, ring_setup_once);
+	if (c->ok && c->entries >= entries)
+		return &c->ring;
+	ring_drop(c);
+	ret = io_uring_queue_init(entries, &c->ring, 0);
+	if (ret < 0) {
+		*err = ret;
+		return NULL;
+	}
+	c->ok = true;
+	c->entries = entries;
+	pthread_setspecific(ring_key, c);
+	return &c->ring;
+}
+
+static int uring_start(struct kchan_wait *w)
+{
+	unsigned int i, entries = 8;
+	int ret = 0;
+
+	/* A poll each, the timeout and the final cancel. */
+	while (entries < w->n + 2)
 		entries <<= 1;
-	ret = io_uring_queue_init(entries, &w->ring, 0);
-	if (ret < 0)
+	w->ring = ring_get(entries, &ret);
+	if (!w->ring)
 		return ret;
-	w->ring_ok = true;
 	for (i = 0; i < w->n; i++)
 		if (w->ent[i].fd >= 0)
 			uring_poll(w, i);
@@ -196,6 +257,7 @@ static int uring_start(struct kchan_wait *w)
 }
 
 #define TIMEOUT_DATA	UINT64_MAX
+#define CANCEL_DATA	(UINT64_MAX - 1)
 
 static bool uring_reap(struct kchan_wait *w)
 {
@@ -203,12 +265,16 @@ static bool uring_reap(struct kchan_wait *w)
 	unsigned int head, seen = 0, i;
 	bool any = false;
 
-	io_uring_for_each_cqe(&w->ring, head, cqe) {
+	io_uring_for_each_cqe(w->ring, head, cqe) {
 		struct kchan_wait_ent *e;
 
 		seen++;
 		if (cqe->user_data == TIMEOUT_DATA) {
 			w->timed_out = true;
+			continue;
+		}
+		if (cqe->user_data == CANCEL_DATA) {
+			w->cancelled = true;
 			continue;
 		}
 		e = &w->ent[cqe->user_data];
@@ -217,7 +283,7 @@ static bool uring_reap(struct kchan_wait *w)
 		e->revents = cqe->res < 0 ? 0 : (unsigned int)cqe->res;
 		e->err = cqe->res < 0 ? cqe->res : 0;
 	}
-	io_uring_cq_advance(&w->ring, seen);
+	io_uring_cq_advance(w->ring, seen);
 	for (i = 0; i < w->n; i++)
 		any |= w->ent[i].ready;
 	return any;
@@ -236,10 +302,10 @@ static int uring_wait_some(struct kchan_wait *w, int64_t deadline)
 	if (deadline > 0 && !w->timeout_set) {
 		w->ts.tv_sec = deadline / 1000000000;
 		w->ts.tv_nsec = deadline % 1000000000;
-		sqe = io_uring_get_sqe(&w->ring);
+		sqe = io_uring_get_sqe(w->ring);
 		if (!sqe) {
-			io_uring_submit(&w->ring);
-			sqe = io_uring_get_sqe(&w->ring);
+			io_uring_submit(w->ring);
+			sqe = io_uring_get_sqe(w->ring);
 		}
 		io_uring_prep_timeout(sqe, &w->ts, 0, IORING_TIMEOUT_ABS);
 		io_uring_sqe_set_data64(sqe, TIMEOUT_DATA);
@@ -249,14 +315,14 @@ static int uring_wait_some(struct kchan_wait *w, int64_t deadline)
 		if (uring_reap(w))
 			return 0;
 		if (deadline == 0) {
-			ret = io_uring_submit(&w->ring);
+			ret = io_uring_submit(w->ring);
 			if (ret < 0)
 				return ret;
 			return uring_reap(w) ? 0 : -ETIMEDOUT;
 		}
 		if (w->timed_out || passed(deadline))
 			return -ETIMEDOUT;
-		ret = io_uring_submit_and_wait(&w->ring, 1);
+		ret = io_uring_submit_and_wait(w->ring, 1);
 		if (ret < 0)
 			return ret;
 		/*
@@ -292,10 +358,52 @@ void kchan__wait_rewatch(struct kchan_wait *w, unsigned int e)
 		uring_poll(w, e);
 }
 
+/* Requests of this wait still in the ring. */
+static unsigned int uring_outstanding(const struct kchan_wait *w)
+{
+	unsigned int i, n = w->timeout_set && !w->timed_out;
+
+	for (i = 0; i < w->n; i++)
+		n += w->ent[i].polling;
+	return n;
+}
+
+/*
+ * Leave the ring empty for the next select: cancel what is left (a poll
+ * request holds its file) and reap every completion. If that fails, the
+ * ring is dropped rather than reused.
+ */
+static void uring_quiesce(struct kchan_wait *w)
+{
+	struct io_uring_sqe *sqe;
+	int ret;
+
+	io_uring_submit(w->ring);	/* rewatches not yet submitted */
+	uring_reap(w);
+	if (!uring_outstanding(w))
+		return;
+	sqe = io_uring_get_sqe(w->ring);
+	if (!sqe)
+		goto drop;
+	io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY);
+	io_uring_sqe_set_data64(sqe, CANCEL_DATA);
+	w->cancelled = false;
+	while (uring_outstanding(w) || !w->cancelled) {
+		ret = io_uring_submit_and_wait(w->ring, 1);
+		if (ret < 0 && ret != -EINTR)
+			goto drop;
+		/* The cancel answers for the polls and the timeout too. */
+		uring_reap(w);
+	}
+	return;
+drop:
+	ring_drop(&ring_cache);
+}
+
 void kchan__wait_fini(struct kchan_wait *w)
 {
-	if (w->ring_ok)
-		io_uring_queue_exit(&w->ring);
+	if (w->ring)
+		uring_quiesce(w);
 	if (w->epfd >= 0)
 		close(w->epfd);
 	free(w->ent);

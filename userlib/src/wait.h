@@ -32,10 +32,9 @@ struct kchan_wait {
 	struct kchan_wait_ent *ent;
 	int bad;		/* the entry that made kchan__wait_start() fail */
 	int epfd;
-	bool ring_ok;
-	bool timeout_set, timed_out;
+	struct io_uring *ring;	/* the thread's ring, borrowed for this wait */
+	bool timeout_set, timed_out, cancelled;
 	struct __kernel_timespec ts;
-	struct io_uring ring;
 };
 
 KCHAN_HIDDEN int kchan__wait_init(struct kchan_wait *w, unsigned int max);

@@ -328,6 +328,51 @@ TEST_F(sel, a_send_on_a_socket_without_a_peer_is_epipe_not_sigpipe)
 	close(sv[0]);
 }
 
+TEST_F(sel, a_select_that_returned_holds_none_of_its_fds)
+{
+	char a[MSG_MAX], b[8];
+	struct kchan_op ops[2] = {
+		op_recv(self->ch[0], a, sizeof(a)), op_recv(self->pipe[0], b, sizeof(b)),
+	};
+
+	signal(SIGPIPE, SIG_IGN);
+	ASSERT_EQ(1, kchan_send(self->ch[0], "c", 1, 0));
+	ASSERT_EQ(0, kchan_select(ops, 2, 0, kchan_in(LT_WAIT_MS * LT_MS)));
+	/* The pipe's read end was watched: once closed, it has no reader. */
+	close(self->pipe[0]);
+	self->pipe[0] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	EXPECT_EQ(-1, write(self->pipe[1], "p", 1));
+	EXPECT_EQ(EPIPE, errno);
+}
+
+static void select_on_a_pipe(struct __test_metadata *_metadata, int ch, int rd,
+			     int wr)
+{
+	char a[MSG_MAX], b[8];
+	struct kchan_op ops[2] = { op_recv(ch, a, sizeof(a)), op_recv(rd, b, sizeof(b)) };
+
+	ASSERT_EQ(1, write(wr, "f", 1));
+	ASSERT_EQ(1, kchan_select(ops, 2, 0, kchan_in(LT_WAIT_MS * LT_MS)));
+	ASSERT_EQ(1, ops[1].result);
+}
+
+TEST_F(sel, a_forked_child_selects_on_its_own)
+{
+	int status;
+	pid_t pid;
+
+	select_on_a_pipe(_metadata, self->ch[0], self->pipe[0], self->pipe[1]);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		select_on_a_pipe(_metadata, self->ch[0], self->pipe[0], self->pipe[1]);
+		_exit(_metadata->passed ? 0 : 1);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_EQ(0, status);
+	select_on_a_pipe(_metadata, self->ch[0], self->pipe[0], self->pipe[1]);
+}
+
 TEST_F(sel, readable_and_writable_consume_nothing)
 {
 	struct kchan_op ops[2] = {
