@@ -3,7 +3,10 @@
 # make            build the module, the tools and the tests
 # make demo       boot the test VM, load the module, show a rendezvous
 # make check      install what is missing, build, run every test in the VM
-# make check-debug   the suite on a KASAN/lockdep/kmemleak/UBSAN kernel
+#                 (and the commit protocol's model, make model, on the host)
+# make model      SPIN model-checks the commit protocol (tools/model/)
+# make check-debug   the suite on a KASAN/lockdep/kmemleak/UBSAN kernel,
+#                    after the deeper worlds of the model
 # make check-kcsan   the concurrency tests on a KCSAN kernel
 # make debug-kernel  build (or find cached) the debug kernel; print its tree
 # make install    libkchan: PREFIX=/usr/local LIBDIR=$(PREFIX)/lib DESTDIR=
@@ -25,7 +28,7 @@ TEST_SRCS := $(wildcard tests/*.c)
 TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 HARNESS   := $(BUILD)/include/kselftest_harness.h
 
-.PHONY: all module tools tests userlib install deps deps-quiet demo check check-debug check-kcsan debug-kernel bench clean style
+.PHONY: all module tools tests userlib install deps deps-quiet demo model check check-debug check-kcsan debug-kernel bench clean style
 
 all: module tools tests userlib
 
@@ -75,15 +78,23 @@ demo: deps-quiet
 	$(MAKE) all
 	tools/vm -- tools/demo.sh
 
+# The commit protocol's model (tools/model/), on the host: its outcome is
+# counted by tests/model.sh in the suite's summary, so a failure here does
+# not stop the suite.
+model:
+	tools/model/check small --result $(BUILD)/model/small.result
+
 check: deps-quiet
 	$(MAKE) all
 	$(MAKE) -C userlib check-man
+	-$(MAKE) model
 	tools/vm --timeout 1500 -- tests/run.sh
 
 # The kernels are built from linux-source-6.1 once and cached outside
 # the tree (tools/debug-kernel); the first run takes a while.
 check-debug: deps-quiet
 	$(MAKE) tools tests
+	tools/model/check deep
 	tools/check-kernel debug
 
 check-kcsan: deps-quiet
