@@ -2,8 +2,9 @@
 #
 # make            build the module, the tools and the tests
 # make demo       boot the test VM, load the module, show a rendezvous
-# make check      install what is missing, build, run every test in the VM
+# make check      install what is missing, build, check-man, every test in the VM
 #                 (and the commit protocol's model, make model, on the host)
+# make check-man  render every man page, failing on any warning
 # make model      SPIN model-checks the commit protocol (tools/model/)
 # make check-debug   the suite on a KASAN/lockdep/kmemleak/UBSAN kernel,
 #                    after the deeper worlds of the model
@@ -28,7 +29,7 @@ TEST_SRCS := $(wildcard tests/*.c)
 TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 HARNESS   := $(BUILD)/include/kselftest_harness.h
 
-.PHONY: all module tools tests userlib install deps deps-quiet demo model check check-debug check-kcsan debug-kernel bench clean style
+.PHONY: all module tools tests userlib install check-man deps deps-quiet demo model check check-debug check-kcsan debug-kernel bench clean style
 
 all: module tools tests userlib
 
@@ -74,6 +75,11 @@ install:
 deps:
 	tools/deps
 
+# chanctl(1), kchan(4), kchan(7) and libkchan's pages render without a
+# warning (userlib's check, given the project's pages too).
+check-man:
+	$(MAKE) -C userlib check-man MAN_EXTRA="$(abspath $(wildcard man/*.[0-9]))"
+
 demo: deps-quiet
 	$(MAKE) all
 	tools/vm -- tools/demo.sh
@@ -86,7 +92,7 @@ model:
 
 check: deps-quiet
 	$(MAKE) all
-	$(MAKE) -C userlib check-man
+	$(MAKE) check-man
 	-$(MAKE) model
 	tools/vm --timeout 1500 -- tests/run.sh
 
