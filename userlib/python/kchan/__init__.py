@@ -27,7 +27,8 @@ or garbage collection): close() and release() are different things.
 Errors are KchanError (an OSError) or one of its subclasses, chosen by
 errno: Closed (EPIPE, or closed and drained), Timeout (ETIMEDOUT, also a
 TimeoutError), WouldBlock (EAGAIN, also a BlockingIOError),
-MessageTooLarge (EMSGSIZE), Exists (EEXIST), NotFound (ENOENT).
+MessageTooLarge (EMSGSIZE), Exists (EEXIST), NotFound (ENOENT),
+OverBudget (ENOBUFS: the user's kernel memory budget).
 """
 
 import collections
@@ -42,7 +43,7 @@ import time
 __all__ = [
     "Chan", "select", "unlink", "version", "Selected", "Stat", "Version",
     "KchanError", "Closed", "Timeout", "WouldBlock", "MessageTooLarge",
-    "Exists", "NotFound",
+    "Exists", "NotFound", "OverBudget",
 ]
 
 CHANCTL = "/dev/chanctl"
@@ -52,6 +53,12 @@ KCHAN_VERSION = 2
 KCHAN_NAME_MAX = 64
 KCHAN_NAME_SIZE = 72
 
+KCHAN_FEATURE_NAMED = 1 << 0
+KCHAN_FEATURE_AUTOCLOSE = 1 << 1
+KCHAN_FEATURE_NEXT_LEN = 1 << 2
+KCHAN_FEATURE_SELECT = 1 << 3
+KCHAN_FEATURE_BATCH = 1 << 4
+KCHAN_FEATURE_BUDGET = 1 << 5
 KCHAN_CREATE_AUTOCLOSE = 1 << 0
 KCHAN_STAT_CLOSED = 1 << 0
 KCHAN_STAT_AUTOCLOSE = 1 << 1
@@ -135,7 +142,13 @@ class NotFound(KchanError, FileNotFoundError):
     """No named channel of that name."""
 
 
+class OverBudget(KchanError):
+    """The step would take the user over the max_bytes_per_user budget
+    (ENOBUFS); nothing was sent or lost."""
+
+
 _ERRORS = {
+    errno.ENOBUFS: OverBudget,
     errno.EPIPE: Closed,
     errno.ETIMEDOUT: Timeout,
     errno.EAGAIN: WouldBlock,
@@ -235,7 +248,7 @@ def version():
     buf = bytearray(struct.calcsize(VERSION_FMT))
     _ioctl(_ctl(), KCHAN_IOC_VERSION, buf, CHANCTL)
     v = struct.unpack(VERSION_FMT, buf)
-    return Version(v[0], v[2], v[3], v[4], v[5], v[6])
+    return Version(v[0], v[2], v[3], v[4], v[5], v[6], v[1], v[7], v[8])
 
 
 def unlink(name):
@@ -247,7 +260,10 @@ def unlink(name):
 
 Version = collections.namedtuple(
     "Version", "version features max_capacity max_msg_size "
-    "max_channels_per_user max_select_cases")
+    "max_channels_per_user max_select_cases max_names_per_user "
+    "max_bytes_per_user user_bytes")
+Version.__doc__ = """The interface version, KCHAN_FEATURE_* bits and limits;
+the last three are 0 unless features has KCHAN_FEATURE_BUDGET."""
 
 Stat = collections.namedtuple(
     "Stat", "id capacity msg_max closed autoclose named queued senders "

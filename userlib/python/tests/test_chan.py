@@ -346,10 +346,15 @@ class TestMisc(ChanTest):
         self.assertEqual(v.version, kchan.KCHAN_VERSION)
         self.assertGreater(v.max_msg_size, 0)
         self.assertGreater(v.max_select_cases, 1)
+        self.assertTrue(v.features & kchan.KCHAN_FEATURE_SELECT)
+        if v.features & kchan.KCHAN_FEATURE_BUDGET:
+            self.assertGreater(v.max_bytes_per_user, 0)
+            self.assertGreater(v.max_names_per_user, 0)
 
     def test_error_hierarchy(self):
         for cls in (kchan.Closed, kchan.Timeout, kchan.WouldBlock,
-                    kchan.MessageTooLarge, kchan.Exists, kchan.NotFound):
+                    kchan.MessageTooLarge, kchan.Exists, kchan.NotFound,
+                    kchan.OverBudget):
             self.assertTrue(issubclass(cls, kchan.KchanError))
         self.assertTrue(issubclass(kchan.KchanError, OSError))
         with self.assertRaises(kchan.KchanError) as cm:
