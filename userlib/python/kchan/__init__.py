@@ -290,7 +290,8 @@ class Chan:
 
     def __init__(self, capacity=0, msg_max=4096, *, autoclose=False,
                  cloexec=True, _fd=None):
-        if _fd is None:
+        made = _fd is None
+        if made:
             req = bytearray(struct.pack(
                 CREATE_FMT, capacity, msg_max,
                 KCHAN_CREATE_AUTOCLOSE if autoclose else 0, 0,
@@ -301,8 +302,10 @@ class Chan:
         try:
             st = self.stat()
         except BaseException:
-            os.close(_fd)
+            # A descriptor that is not a channel stays the caller's.
             self._fd = -1
+            if made:
+                os.close(_fd)
             raise
         self.capacity = st.capacity
         self.msg_max = st.msg_max
@@ -336,7 +339,9 @@ class Chan:
 
     @classmethod
     def fromfd(cls, fd):
-        """Adopt a channel descriptor: it is released with this object."""
+        """Adopt a channel descriptor: it is released with this object.
+        A descriptor that is not a channel raises KchanError and stays
+        open."""
         return cls(_fd=fd)
 
     def fileno(self):
@@ -420,7 +425,10 @@ class Chan:
 
     def __del__(self):
         if getattr(self, "_fd", -1) >= 0:
-            self.release()
+            try:
+                self.release()
+            except OSError:
+                pass
 
     def __iter__(self):
         """Receive until the channel is closed and drained."""

@@ -187,6 +187,14 @@ class TestClose(ChanTest):
         self.assertFalse(ch.stat().closed)
         self.assertEqual(ch.recv(0), b"kept")
 
+    def test_fromfd_refuses_other_files_and_leaves_them_open(self):
+        r, w = os.pipe()
+        self.addCleanup(os.close, r)
+        self.addCleanup(os.close, w)
+        with self.assertRaises(kchan.KchanError):
+            kchan.Chan.fromfd(r)
+        os.fstat(r)
+
     def test_context_manager_releases_the_descriptor(self):
         with kchan.Chan(1, 8) as ch:
             fd = ch.fileno()
