@@ -111,37 +111,6 @@ FIXTURE_TEARDOWN(chan)
 } while (0)
 
 /*
- * A page whose first touch blocks in a userfaultfd fault until someone
- * resolves it (or the faulting task gets a fatal signal): a way to hold a
- * receiver in the middle of its copy-out. Returns the userfaultfd, or
- * -errno if userfaultfd is not available.
- */
-static int stalling_page(void **page)
-{
-	size_t pg = getpagesize();
-	int uffd, err;
-	void *p;
-
-	uffd = kchan_uffd_open();
-	if (uffd < 0)
-		return uffd;
-	p = mmap(NULL, pg, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED) {
-		err = -errno;
-		close(uffd);
-		return err;
-	}
-	err = kchan_uffd_register(uffd, p, pg);
-	if (err) {
-		close(uffd);
-		return err;
-	}
-	*page = p;
-	return uffd;
-}
-
-/*
  * The channel took the offered message out (a receiver is copying it):
  * the buffer is empty, or the rendezvous sender is no longer queued but
  * has not returned either.
@@ -359,8 +328,8 @@ TEST_F(chan, fatal_signal_during_the_copy_out_keeps_the_message)
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
-		void *page;
-		int uffd = stalling_page(&page);
+		void *page = NULL;
+		int uffd = kchan_uffd_stalling(&page, 1);
 
 		c = uffd < 0 ? 's' : 'k';
 		if (write(pipefd[1], &c, 1) != 1 || uffd < 0)
@@ -401,12 +370,12 @@ TEST(sender_stays_killable_while_its_message_is_copied_out)
 	unsigned char msg[MSG_LEN];
 	int fd, uffd, status, died;
 	struct kchan_op rx;
-	void *page;
+	void *page = NULL;
 	pid_t pid;
 
 	fd = kchan_make(0, MSG_MAX, 0, O_CLOEXEC);
 	ASSERT_LE(0, fd);
-	uffd = stalling_page(&page);
+	uffd = kchan_uffd_stalling(&page, 1);
 	if (uffd < 0)
 		SKIP(return, "userfaultfd is not available");
 

@@ -620,6 +620,39 @@ static inline int kchan_uffd_zero(int uffd, __u64 dst, size_t len)
 	return 0;
 }
 
+/*
+ * @pages pages whose first touch blocks in a userfaultfd fault until
+ * someone resolves it (or the faulting task gets a fatal signal): a way
+ * to hold a task in the middle of a copy to or from user memory. Sets
+ * *@mem and returns the userfaultfd, or -errno if userfaultfd is not
+ * available.
+ */
+static inline int kchan_uffd_stalling(void **mem, size_t pages)
+{
+	size_t len = pages * getpagesize();
+	int uffd, err;
+	void *p;
+
+	uffd = kchan_uffd_open();
+	if (uffd < 0)
+		return uffd;
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED) {
+		err = -errno;
+		close(uffd);
+		return err;
+	}
+	err = kchan_uffd_register(uffd, p, len);
+	if (err) {
+		munmap(p, len);
+		close(uffd);
+		return err;
+	}
+	*mem = p;
+	return uffd;
+}
+
 /* Send @len bytes of @data over a unix socket, with @fd attached if >= 0. */
 static inline int kchan_send_fd(int sock, int fd, const void *data, size_t len)
 {

@@ -117,19 +117,21 @@ static inline long kt_task_syscall(pid_t tid)
 }
 
 /*
- * Wait until thread @tid sleeps interruptibly (state S) inside system call
- * @nr, then a little longer so that it has certainly queued itself on its
- * wait queue. A thread merely sleeping elsewhere (a page fault, the
+ * Wait until thread @tid is in scheduler state @state ('S': asleep and
+ * interruptible, 'D': uninterruptible or killable) inside system call
+ * @nr, then a little longer so that it has certainly queued itself on
+ * its wait queue. A thread merely sleeping elsewhere (a page fault, the
  * allocator) does not count.
  */
-static inline int kt_wait_sleeping_in(pid_t tid, long nr, long timeout_ms)
+static inline int kt_wait_state_in(pid_t tid, char state, long nr,
+				   long timeout_ms)
 {
 	long long deadline = kt_now_ms() + timeout_ms;
 
 	for (;;) {
-		if (kt_task_state(tid) == 'S' && kt_task_syscall(tid) == nr) {
+		if (kt_task_state(tid) == state && kt_task_syscall(tid) == nr) {
 			kt_sleep_ms(30);
-			if (kt_task_state(tid) == 'S' &&
+			if (kt_task_state(tid) == state &&
 			    kt_task_syscall(tid) == nr)
 				return 0;
 		}
@@ -137,6 +139,12 @@ static inline int kt_wait_sleeping_in(pid_t tid, long nr, long timeout_ms)
 			return -ETIMEDOUT;
 		usleep(1000);
 	}
+}
+
+/* Wait until thread @tid sleeps interruptibly inside system call @nr. */
+static inline int kt_wait_sleeping_in(pid_t tid, long nr, long timeout_ms)
+{
+	return kt_wait_state_in(tid, 'S', nr, timeout_ms);
 }
 
 /* voluntary_ctxt_switches of thread @tid, or -1. */
