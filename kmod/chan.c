@@ -402,8 +402,14 @@ static void kchan_pair_unlock(struct kchan_waiter *a, struct kchan_waiter *b)
 void kchan_waiter_wake(struct kchan_waiter *w)
 {
 	lockdep_assert_held(&w->lock);
+	/*
+	 * Besides its pollers and readers, a select file's queue has a
+	 * canceller asleep TASK_KILLABLE while a receiver copies its send
+	 * out: a TASK_NORMAL wake-up, not an interruptible one, or the end
+	 * of that claim would never wake it.
+	 */
 	if (w->wq)
-		wake_up_interruptible_poll(w->wq, EPOLLIN | EPOLLRDNORM);
+		wake_up_poll(w->wq, EPOLLIN | EPOLLRDNORM);
 	else
 		wake_up_process(w->task);
 }

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <liburing.h>
 #include <poll.h>
 #include <pthread.h>
@@ -576,6 +577,120 @@ TEST_F(sfd, cancel_races_completion)
 	/* The test runs in a child that leaves with _exit(). */
 	fflush(stdout);
 	EXPECT_LT(0u, not_completed);
+}
+
+/* A KCHAN_SEL_CANCEL run on its own thread. */
+struct canceller {
+	int sfd;
+	struct kchan_select_result res;
+	int ret;
+	pid_t tid;
+	atomic_int done;
+	pthread_t thread;
+};
+
+static void *canceller_main(void *arg)
+{
+	struct canceller *cn = arg;
+
+	__atomic_store_n(&cn->tid, kt_gettid(), __ATOMIC_RELEASE);
+	cn->ret = ks_cancel(cn->sfd, &cn->res);
+	atomic_store(&cn->done, 1);
+	return NULL;
+}
+
+static int canceller_start(struct canceller *cn, int sfd)
+{
+	memset(cn, 0, sizeof(*cn));
+	cn->sfd = sfd;
+	cn->res.index = -2;
+	return -pthread_create(&cn->thread, NULL, canceller_main, cn);
+}
+
+/* The thread's id, once it runs. */
+static pid_t canceller_tid(struct canceller *cn)
+{
+	pid_t tid;
+
+	while (!(tid = __atomic_load_n(&cn->tid, __ATOMIC_ACQUIRE)))
+		usleep(1000);
+	return tid;
+}
+
+/* 0 once the cancel returned (the thread is joined), or -ETIMEDOUT. */
+static int canceller_wait(struct canceller *cn, int ms)
+{
+	uint64_t deadline = kw_now_ns() + (uint64_t)ms * 1000000ull;
+
+	while (!atomic_load(&cn->done)) {
+		if (kw_now_ns() > deadline)
+			return -ETIMEDOUT;
+		usleep(1000);
+	}
+	pthread_join(cn->thread, NULL);
+	return 0;
+}
+
+#define BIG_LEN		(32 * 1024)
+
+/*
+ * A rendezvous send armed on a select file, claimed by a plain read()
+ * whose copy-out is held on a userfaultfd page: KCHAN_SEL_CANCEL waits
+ * (killable) for the copy's verdict, and returns as soon as the copy is
+ * done, reporting the send as completed.
+ */
+TEST(cancel_returns_once_the_reader_of_its_send_copied_it)
+{
+	static char zero[BIG_LEN];
+	struct kchan_case c[1];
+	struct kchan_stat st;
+	struct canceller cn;
+	struct kchan_op rx;
+	int ch, sfd, uffd;
+	char *msg;
+	__u64 addr;
+	void *mem = NULL;
+
+	ch = kchan_make(0, BIG_LEN, 0, O_CLOEXEC);
+	ASSERT_LE(0, ch);
+	sfd = ks_selfd(O_CLOEXEC);
+	ASSERT_LE(0, sfd);
+	uffd = kchan_uffd_stalling(&mem, BIG_LEN / getpagesize());
+	if (uffd < 0)
+		SKIP(return, "userfaultfd is not available");
+	msg = malloc(BIG_LEN);
+	ASSERT_NE(NULL, msg);
+	kchan_fill(msg, BIG_LEN, 21);
+	c[0] = ks_send(ch, msg, BIG_LEN);
+	ASSERT_EQ(0, ks_arm(sfd, c, 1, 0, NULL));
+
+	/* The reader claims the select's send and is held in its copy. */
+	ASSERT_EQ(0, kchan_op_recv(&rx, ch, mem, BIG_LEN));
+	ASSERT_EQ(0, kchan_uffd_wait_fault(uffd, KCHAN_WAIT_MS, &addr));
+	ASSERT_EQ(0, kchan_wait_for(ch, senders, 0));
+	ASSERT_EQ(0, canceller_start(&cn, sfd));
+	/* Asleep in the cancel, waiting for the claim's verdict. */
+	ASSERT_EQ(0, kt_wait_state_in(canceller_tid(&cn), 'D', SYS_ioctl,
+				      KT_WAIT_MS));
+	EXPECT_FALSE(atomic_load(&cn.done));
+
+	ASSERT_EQ(0, kchan_uffd_copy(uffd, (uintptr_t)mem, zero, BIG_LEN));
+	ASSERT_EQ(BIG_LEN, kchan_op_result(&rx));
+	EXPECT_TRUE(kchan_check(mem, BIG_LEN, 21));
+	ASSERT_EQ(0, canceller_wait(&cn, KCHAN_WAIT_MS)) {
+		TH_LOG("KCHAN_SEL_CANCEL still asleep after the copy was done");
+	}
+	EXPECT_EQ(1, cn.ret);
+	EXPECT_EQ(0, cn.res.index);
+	EXPECT_EQ(BIG_LEN, cn.res.result);
+	EXPECT_EQ(-ENOTCONN, ks_read(sfd, &cn.res));
+	ASSERT_EQ(0, kchan_stat(ch, &st));
+	EXPECT_EQ(1ull, st.sent);
+	EXPECT_EQ(1ull, st.received);
+	free(msg);
+	close(uffd);
+	close(sfd);
+	close(ch);
 }
 
 TEST_HARNESS_MAIN
