@@ -25,8 +25,8 @@
  *  - kchan_first_live() peeks at the state of queued waiters with
  *    READ_ONCE() only to skip dead tickets; every commit re-checks the
  *    state under the waiter's lock.
- *  - poll reads count, taken, nsend, nrecv and closed with READ_ONCE(); they are
- *    written with WRITE_ONCE() under kchan.lock, and every change that can
+ *  - poll reads count, taken, inflight, nsend, nrecv and closed with
+ *    READ_ONCE(); they are written with WRITE_ONCE() under kchan.lock, and every change that can
  *    make the channel readable or writable is followed, after the lock is
  *    dropped, by kchan_wake_pollers(), whose wq_has_sleeper() barrier pairs
  *    with the smp_mb() after poll_wait() in kchan_fop_poll().
@@ -533,7 +533,7 @@ static void kchan_deliver(struct kchan *ch, struct kchan_ticket *r,
 {
 	kchan_unqueue(ch, r);
 	r->waiter->msg = msg;
-	ch->inflight++;
+	WRITE_ONCE(ch->inflight, ch->inflight + 1);
 	kchan_commit(r, msg->len);
 }
 
@@ -720,7 +720,15 @@ __poll_t kchan_readiness(struct kchan *ch, fmode_t mode)
 	u32 used = count + READ_ONCE(ch->taken);
 	__poll_t mask = 0;
 
-	if ((mode & FMODE_READ) && (count || READ_ONCE(ch->nsend) || closed))
+	/*
+	 * Closed, a receive returns end-of-file only once no message can
+	 * come back (kchan_drained()): until then, one being copied out or
+	 * held by an armed select may return to the head, and a receive
+	 * waits for it.
+	 */
+	if ((mode & FMODE_READ) &&
+	    (count || READ_ONCE(ch->nsend) ||
+	     (closed && !READ_ONCE(ch->inflight))))
 		mask |= EPOLLIN | EPOLLRDNORM;
 	if ((mode & FMODE_WRITE) &&
 	    (used < ch->capacity || READ_ONCE(ch->nrecv) || closed))

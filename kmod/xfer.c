@@ -300,7 +300,7 @@ static struct kchan_msg *kchan_settle_locked(struct kchan *ch,
 	bool rendezvous = !ch->capacity;
 
 	msg->sender = NULL;
-	ch->inflight--;
+	WRITE_ONCE(ch->inflight, ch->inflight - 1);
 	if (msg->holds_slot) {
 		msg->holds_slot = false;
 		WRITE_ONCE(ch->taken, ch->taken - 1);
@@ -362,6 +362,7 @@ void kchan_settle_run(struct kchan *ch, struct kchan_msg **msgs,
 		      unsigned int n, unsigned int ok)
 {
 	unsigned int i;
+	bool drained;
 
 	spin_lock(&ch->lock);
 	for (i = 0; i < ok; i++)
@@ -370,14 +371,19 @@ void kchan_settle_run(struct kchan *ch, struct kchan_msg **msgs,
 		msgs[i] = kchan_settle_locked(ch, msgs[i], false);
 	kchan_match(ch);
 	kchan_eof(ch);
+	/* These were in flight: if the channel is drained, it just became. */
+	drained = kchan_drained(ch);
 	spin_unlock(&ch->lock);
 	/*
 	 * A copied message frees its slot; a failed one is back in line.
-	 * One exclusive poller for each.
+	 * One exclusive poller for each. The last message out of a closed
+	 * channel makes it readable (end-of-file) for every poller.
 	 */
 	if (ok)
 		kchan_wake_pollers_nr(ch, EPOLLOUT, ok);
-	if (ok < n)
+	if (drained)
+		kchan_wake_pollers_nr(ch, EPOLLIN, 0);
+	else if (ok < n)
 		kchan_wake_pollers_nr(ch, EPOLLIN, n - ok);
 
 	for (i = 0; i < n; i++)
@@ -420,7 +426,7 @@ static struct kchan_msg *kchan_take_head(struct kchan *ch, size_t room)
 	WRITE_ONCE(ch->count, ch->count - 1);
 	WRITE_ONCE(ch->taken, ch->taken + 1);
 	msg->holds_slot = true;
-	ch->inflight++;
+	WRITE_ONCE(ch->inflight, ch->inflight + 1);
 	return msg;
 }
 

@@ -579,6 +579,104 @@ TEST_F(sfd, cancel_races_completion)
 	EXPECT_LT(0u, not_completed);
 }
 
+/*
+ * Put the next message of the channel of @ch (seed @seed) into the
+ * custody of a receive case armed on @sfd, its data bound for @b.
+ */
+static void take_into_custody(struct __test_metadata *_metadata, int ch,
+			      int sfd, char *b, unsigned int seed)
+{
+	struct kchan_case c[1];
+	char m[MSG_LEN];
+
+	kchan_fill(m, MSG_LEN, seed);
+	c[0] = ks_recv(ch, b, MSG_MAX);
+	ASSERT_EQ(0, ks_arm(sfd, c, 1, 0, NULL));
+	/* An armed receive is a partner even for a non-blocking send. */
+	ASSERT_EQ(0, kchan_set_nonblock(ch, true));
+	ASSERT_EQ(MSG_LEN, kchan_send(ch, m, MSG_LEN));
+	ASSERT_EQ(POLLIN, kchan_ready_now(sfd));
+}
+
+/*
+ * Closed while its last message is in a select's custody: a receive
+ * would block (the message may come back), so the channel is not
+ * readable. Once the select file is read the channel is drained: it
+ * turns readable, with an edge for an edge-triggered epoll that took
+ * the close's, and a receive gives end-of-file.
+ */
+TEST_F(sfd, closed_with_its_last_message_in_custody_reads_eof_once_collected)
+{
+	struct epoll_event ev;
+	struct kchan_select_result res;
+	char b[MSG_MAX], got[MSG_MAX];
+	int ep;
+
+	take_into_custody(_metadata, self->ch[0], self->sfd, b, 12);
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	ASSERT_LE(0, ep);
+	ev = (struct epoll_event){ .events = EPOLLIN | EPOLLET };
+	ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_ADD, self->ch[0], &ev));
+	EXPECT_EQ(0, epoll_wait(ep, &ev, 1, 0));
+
+	ASSERT_EQ(0, kchan_close(self->ch[0]));
+	EXPECT_EQ(0, kchan_ready_now(self->ch[0]) & POLLIN);
+	EXPECT_EQ(-EAGAIN, kchan_recv(self->ch[0], got, sizeof(got)));
+	/* The close's edge: hung up, not readable. */
+	ASSERT_EQ(1, epoll_wait(ep, &ev, 1, KT_WAIT_MS));
+	EXPECT_NE(0u, ev.events & EPOLLHUP);
+	EXPECT_EQ(0u, ev.events & EPOLLIN);
+	EXPECT_EQ(0, epoll_wait(ep, &ev, 1, 0));
+
+	ASSERT_EQ(0, ks_read(self->sfd, &res));
+	EXPECT_EQ(0, res.index);
+	EXPECT_EQ(MSG_LEN, res.result);
+	EXPECT_TRUE(kchan_check(b, MSG_LEN, 12));
+	/* Drained now: an edge, and end-of-file. */
+	ASSERT_EQ(1, epoll_wait(ep, &ev, 1, KT_WAIT_MS)) {
+		TH_LOG("no edge when the channel became closed and drained");
+	}
+	EXPECT_NE(0u, ev.events & EPOLLIN);
+	EXPECT_NE(0, kchan_ready_now(self->ch[0]) & POLLIN);
+	EXPECT_EQ(0, kchan_recv(self->ch[0], got, sizeof(got)));
+	close(ep);
+}
+
+/*
+ * The same, but the select file is released unread: the message comes
+ * back to the closed channel, which turns readable with an edge and
+ * delivers it before end-of-file.
+ */
+TEST_F(sfd, closed_with_its_last_message_in_custody_gets_it_back)
+{
+	struct epoll_event ev;
+	char b[MSG_MAX], got[MSG_MAX];
+	int ep;
+
+	take_into_custody(_metadata, self->ch[0], self->sfd, b, 13);
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	ASSERT_LE(0, ep);
+	ev = (struct epoll_event){ .events = EPOLLIN | EPOLLET };
+	ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_ADD, self->ch[0], &ev));
+	ASSERT_EQ(0, kchan_close(self->ch[0]));
+	EXPECT_EQ(0, kchan_ready_now(self->ch[0]) & POLLIN);
+	EXPECT_EQ(-EAGAIN, kchan_recv(self->ch[0], got, sizeof(got)));
+	ASSERT_EQ(1, epoll_wait(ep, &ev, 1, KT_WAIT_MS));
+	EXPECT_EQ(0u, ev.events & EPOLLIN);
+
+	close(self->sfd);
+	self->sfd = ks_selfd(O_CLOEXEC);
+	ASSERT_EQ(1, epoll_wait(ep, &ev, 1, KT_WAIT_MS)) {
+		TH_LOG("no edge when the message came back");
+	}
+	EXPECT_NE(0u, ev.events & EPOLLIN);
+	EXPECT_NE(0, kchan_ready_now(self->ch[0]) & POLLIN);
+	ASSERT_EQ(MSG_LEN, kchan_recv(self->ch[0], got, sizeof(got)));
+	EXPECT_TRUE(kchan_check(got, MSG_LEN, 13));
+	EXPECT_EQ(0, kchan_recv(self->ch[0], got, sizeof(got)));
+	close(ep);
+}
+
 /* A KCHAN_SEL_CANCEL run on its own thread. */
 struct canceller {
 	int sfd;
