@@ -40,7 +40,9 @@
  * counts such copies so that close reports end-of-file only once no
  * message can come back, and a message taken from the buffer keeps its
  * slot (taken) until its copy succeeded, so a failed receive leaves the
- * buffer as it was, never above capacity. The claim is recorded in the message
+ * buffer as it was, never above capacity. On a buffered channel a message
+ * taken straight from a blocked sender needs a free slot and keeps it
+ * the same way. The claim is recorded in the message
  * (kchan_msg.sender, under kchan.lock), not in the receiver: a claimed
  * sender that gets a fatal signal clears it and leaves the message to the
  * receiver, so a stalled copy never holds a dying sender.
@@ -577,12 +579,19 @@ static void kchan_handoff(struct kchan *ch, struct kchan_ticket *r,
 		if (ch->capacity || r->waiter->wq) {
 			/*
 			 * Buffered: the sender is done once the channel has
-			 * it. An armed select copies out only when its file
-			 * is read, maybe by the very task that sends: it
-			 * takes the message into custody, and a failed copy
-			 * puts it back at the head of the channel.
+			 * it, and the message holds a slot (kchan_match()
+			 * found one free) as if it had gone through the
+			 * buffer. An armed select copies out only when its
+			 * file is read, maybe by the very task that sends:
+			 * it takes the message into custody, and a failed
+			 * copy puts it back at the head of the channel,
+			 * into that slot.
 			 */
 			s->msg->kept = !ch->capacity;
+			if (ch->capacity) {
+				s->msg->holds_slot = true;
+				WRITE_ONCE(ch->taken, ch->taken + 1);
+			}
 			ch->sent++;
 			kchan_commit(s, s->msg->len);
 			kchan_deliver(ch, r, s->msg);
@@ -635,13 +644,26 @@ static struct kchan_ticket *kchan_other_receiver(struct kchan *ch,
 	return NULL;
 }
 
+/*
+ * Can a receiver take a committed sender's message? Always on a rendezvous
+ * channel; on a buffered one only into a free slot, which the message
+ * keeps until its copy-out succeeded: a failed copy, or a select file
+ * released with it, puts it back at the head, and a buffer never holds
+ * more than its capacity.
+ */
+static bool kchan_handoff_room(struct kchan *ch)
+{
+	return !ch->capacity || ch->count + ch->taken < ch->capacity;
+}
+
 /**
  * kchan_match() - match everything that can be matched.
  * @ch: the channel
  *
  * Receivers take the buffer's head, then senders' messages in arrival
- * order; blocked senders fill free buffer space. A waiter is never matched
- * with itself. Each step consumes or drops a ticket, so this ends.
+ * order (on a buffered channel, while a slot is free); blocked senders
+ * fill free buffer space. A waiter is never matched with itself. Each
+ * step consumes or drops a ticket, so this ends.
  *
  * Context: kchan.lock held; takes waiter locks.
  */
@@ -657,7 +679,7 @@ void kchan_match(struct kchan *ch)
 			continue;
 		}
 		s = NULL;
-		if (r) {
+		if (r && kchan_handoff_room(ch)) {
 			s = kchan_first_live(ch, &ch->sendq, r->waiter);
 			if (!s)
 				r = kchan_other_receiver(ch, &s);
@@ -726,12 +748,21 @@ __poll_t kchan_readiness(struct kchan *ch, fmode_t mode)
 	 * held by an armed select may return to the head, and a receive
 	 * waits for it.
 	 */
+	/*
+	 * A committed sender's message can be received at once on a
+	 * buffered channel only into a free slot (kchan_handoff_room()),
+	 * and a committed receiver takes a send at once only on a
+	 * rendezvous one; on a buffered one a free slot is what a send
+	 * needs.
+	 */
 	if ((mode & FMODE_READ) &&
-	    (count || READ_ONCE(ch->nsend) ||
+	    (count ||
+	     (READ_ONCE(ch->nsend) && (!ch->capacity || used < ch->capacity)) ||
 	     (closed && !READ_ONCE(ch->inflight))))
 		mask |= EPOLLIN | EPOLLRDNORM;
 	if ((mode & FMODE_WRITE) &&
-	    (used < ch->capacity || READ_ONCE(ch->nrecv) || closed))
+	    (used < ch->capacity || (!ch->capacity && READ_ONCE(ch->nrecv)) ||
+	     closed))
 		mask |= EPOLLOUT | EPOLLWRNORM;
 	if (closed) {
 		mask |= EPOLLHUP;

@@ -362,29 +362,31 @@ void kchan_settle_run(struct kchan *ch, struct kchan_msg **msgs,
 		      unsigned int n, unsigned int ok)
 {
 	unsigned int i;
-	bool drained;
+	bool drained, senders;
 
 	spin_lock(&ch->lock);
 	for (i = 0; i < ok; i++)
 		msgs[i] = kchan_settle_locked(ch, msgs[i], true);
 	for (i = n; i-- > ok; )
 		msgs[i] = kchan_settle_locked(ch, msgs[i], false);
+	senders = ch->capacity && ch->nsend;
 	kchan_match(ch);
 	kchan_eof(ch);
 	/* These were in flight: if the channel is drained, it just became. */
 	drained = kchan_drained(ch);
 	spin_unlock(&ch->lock);
 	/*
-	 * A copied message frees its slot; a failed one is back in line.
-	 * One exclusive poller for each. The last message out of a closed
-	 * channel makes it readable (end-of-file) for every poller.
+	 * A copied message frees its slot, which a blocked sender's message
+	 * may fill at once; a failed one is back in line. One exclusive
+	 * poller for each. The last message out of a closed channel makes
+	 * it readable (end-of-file) for every poller.
 	 */
 	if (ok)
 		kchan_wake_pollers_nr(ch, EPOLLOUT, ok);
 	if (drained)
 		kchan_wake_pollers_nr(ch, EPOLLIN, 0);
-	else if (ok < n)
-		kchan_wake_pollers_nr(ch, EPOLLIN, n - ok);
+	else if (ok < n || senders)
+		kchan_wake_pollers_nr(ch, EPOLLIN, senders ? n : n - ok);
 
 	for (i = 0; i < n; i++)
 		kchan_msg_free(ch, msgs[i]);

@@ -677,6 +677,74 @@ TEST_F(sfd, closed_with_its_last_message_in_custody_gets_it_back)
 	close(ep);
 }
 
+/*
+ * Capacity 1: select A holds the buffered message, sender S is blocked
+ * behind it, select B arms a receive. B may take S's message only into a
+ * buffer slot of its own, so that releasing B can always put it back:
+ * the channel never holds more than its capacity, and a send finds it
+ * full while B holds the message.
+ */
+TEST(custody_of_a_blocked_senders_message_holds_a_slot)
+{
+	char m[MSG_LEN], ba[MSG_MAX], bb[MSG_MAX], got[MSG_MAX];
+	struct kchan_select_result res;
+	struct kchan_case c[1];
+	struct kchan_stat st;
+	struct kchan_op tx;
+	int ch, a, b;
+
+	ch = kchan_make(1, MSG_MAX, 0, O_CLOEXEC);
+	ASSERT_LE(0, ch);
+	a = ks_selfd(O_CLOEXEC);
+	ASSERT_LE(0, a);
+	b = ks_selfd(O_CLOEXEC);
+	ASSERT_LE(0, b);
+	kchan_fill(m, MSG_LEN, 1);
+	ASSERT_EQ(MSG_LEN, kchan_send(ch, m, MSG_LEN));
+	kchan_fill(m, MSG_LEN, 2);
+	ASSERT_EQ(0, kchan_op_send(&tx, ch, m, MSG_LEN));
+	ASSERT_EQ(0, kchan_wait_for(ch, senders, 1));
+
+	c[0] = ks_recv(ch, ba, sizeof(ba));
+	ASSERT_EQ(0, ks_arm(a, c, 1, 0, NULL));
+	ASSERT_EQ(POLLIN, kchan_ready_now(a));
+	c[0] = ks_recv(ch, bb, sizeof(bb));
+	ASSERT_EQ(0, ks_arm(b, c, 1, 0, NULL));
+	/* A's message holds the only slot: S waits, and so does B. */
+	EXPECT_EQ(0, kchan_ready_now(ch) & (POLLIN | POLLOUT));
+	EXPECT_EQ(0, kchan_ready_now(b));
+
+	ASSERT_EQ(0, ks_read(a, &res));
+	EXPECT_EQ(MSG_LEN, res.result);
+	EXPECT_TRUE(kchan_check(ba, MSG_LEN, 1));
+	/* The slot is free: B takes S's message into it, S returns. */
+	EXPECT_EQ(MSG_LEN, kchan_op_result(&tx));
+	ASSERT_EQ(1, poll(&(struct pollfd){ .fd = b, .events = POLLIN }, 1,
+			  KCHAN_WAIT_MS));
+	EXPECT_EQ(0, kchan_ready_now(ch) & POLLOUT);
+	ASSERT_EQ(0, kchan_set_nonblock(ch, true));
+	kchan_fill(m, MSG_LEN, 3);
+	EXPECT_EQ(-EAGAIN, kchan_send(ch, m, MSG_LEN)) {
+		TH_LOG("a send took the slot of the message in custody");
+	}
+
+	/* Released unread, B's message goes back into its slot. */
+	close(b);
+	ASSERT_EQ(0, kchan_stat(ch, &st));
+	EXPECT_GE(1u, st.queued) {
+		TH_LOG("%u messages queued in a channel of capacity 1",
+		       st.queued);
+	}
+	ASSERT_EQ(MSG_LEN, kchan_recv(ch, got, sizeof(got)));
+	EXPECT_TRUE(kchan_check(got, MSG_LEN, 2));
+	EXPECT_EQ(-EAGAIN, kchan_recv(ch, got, sizeof(got)));
+	ASSERT_EQ(0, kchan_stat(ch, &st));
+	EXPECT_EQ(2ull, st.sent);
+	EXPECT_EQ(2ull, st.received);
+	close(a);
+	close(ch);
+}
+
 /* A KCHAN_SEL_CANCEL run on its own thread. */
 struct canceller {
 	int sfd;
