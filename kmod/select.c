@@ -397,23 +397,52 @@ void kchan_sel_start(struct kchan_sel *sel, bool queue)
 }
 
 /**
- * kchan_sel_result() - finish a committed select: copy a received message
- * out to its case's buffer and settle it, and say what happened.
+ * kchan_sel_report() - what a committed select did: copy a received
+ * message out to its case's buffer, and fill @res. The message stays in
+ * the select's custody until kchan_sel_settle(), so that an owner that
+ * cannot hand @res on loses nothing: it may report again, or drop.
  * @sel: a select whose waiter is KCHAN_W_DONE, all its tickets unqueued
  * @res: filled in
  *
+ * A copy to the case's buffer that fails gives the message back at once
+ * and reports -EFAULT, now and on every later report.
+ *
  * Context: process context, in the address space the select was built in.
  */
-void kchan_sel_result(struct kchan_sel *sel, struct kchan_select_result *res)
+void kchan_sel_report(struct kchan_sel *sel, struct kchan_select_result *res)
 {
 	struct kchan_waiter *w = sel->w;
 	struct kchan_ticket *t = w->done;
-	struct kchan_msg *msg;
-	bool copied;
+	struct kchan_msg *msg = w->msg;
 
 	res->index = t ? t - sel->tickets : -1;
 	res->flags = 0;
 	res->result = w->result;
+	if (!t || t->send || w->result < 0)
+		return;
+	if (w->result == 0) {
+		res->flags = KCHAN_SELECT_CLOSED;
+		return;
+	}
+	if (!copy_to_user(t->ubuf, msg->data, msg->len))
+		return;
+	w->msg = NULL;
+	w->result = -EFAULT;
+	res->result = kchan_settle(t->chan, msg, false);
+}
+
+/**
+ * kchan_sel_settle() - the owner has the result: a received message is
+ * received now, a sent one is no longer the select's to free.
+ * @sel: a select reported by kchan_sel_report()
+ *
+ * Context: process context.
+ */
+void kchan_sel_settle(struct kchan_sel *sel)
+{
+	struct kchan_waiter *w = sel->w;
+	struct kchan_ticket *t = w->done;
+
 	if (!t)
 		return;
 	if (t->send) {
@@ -422,30 +451,27 @@ void kchan_sel_result(struct kchan_sel *sel, struct kchan_select_result *res)
 			t->msg = NULL;
 		return;
 	}
-	if (w->result == 0) {
-		res->flags = KCHAN_SELECT_CLOSED;
-		return;
+	if (w->msg) {
+		kchan_settle(t->chan, w->msg, true);
+		w->msg = NULL;
 	}
-	if (w->result < 0)
-		return;
-	msg = w->msg;
-	w->msg = NULL;
-	copied = !copy_to_user(t->ubuf, msg->data, msg->len);
-	res->result = kchan_settle(t->chan, msg, copied);
 }
 
 /**
  * kchan_sel_done() - the owner's side of a commit: wait for the committer
- * to let go of the waiter, unqueue every other ticket, finish.
+ * to let go of the waiter, unqueue every other ticket, report (see
+ * kchan_sel_report(); kchan_sel_settle() finishes).
  * @sel: a select whose waiter is KCHAN_W_DONE
  * @res: filled in
+ *
+ * Context: process context, in the address space the select was built in.
  */
 void kchan_sel_done(struct kchan_sel *sel, struct kchan_select_result *res)
 {
 	spin_lock(&sel->w->lock);
 	spin_unlock(&sel->w->lock);
 	kchan_unqueue_all(sel->w);
-	kchan_sel_result(sel, res);
+	kchan_sel_report(sel, res);
 }
 
 /**
@@ -545,7 +571,8 @@ long kchan_select_ioctl(struct kchan_select __user *ureq,
 		kchan_sel_free(sel);
 		return ret;
 	}
-	kchan_sel_result(sel, &res);
+	kchan_sel_report(sel, &res);
+	kchan_sel_settle(sel);
 	kchan_sel_free(sel);
 	if (res.result == -EAGAIN)
 		res.index = -1;	/* a claim that fell through: nothing */

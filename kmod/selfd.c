@@ -53,11 +53,15 @@ static void kchan_selfd_disarm(struct kchan_selfd *sf)
 	wake_up_interruptible_poll(&sf->wq, EPOLLIN | EPOLLRDNORM);
 }
 
-/* Disarm after a commit: collect the result. sf->mutex held. */
-static void kchan_selfd_collect(struct kchan_selfd *sf,
-				struct kchan_select_result *res)
+/*
+ * The result of a commit reached its reader: settle it and disarm. Until
+ * then nothing is collected: a reader whose buffer faults leaves the
+ * select armed and ready, a received message in its custody, for the
+ * next read or cancel. sf->mutex held.
+ */
+static void kchan_selfd_collected(struct kchan_selfd *sf)
 {
-	kchan_sel_done(sf->sel, res);
+	kchan_sel_settle(sf->sel);
 	kchan_selfd_disarm(sf);
 }
 
@@ -99,7 +103,10 @@ out:
 	return ret;
 }
 
-/* Give up the armed select, or collect what completed. sf->mutex held. */
+/*
+ * Give up the armed select (0), or report what completed (1), which the
+ * caller then collects. sf->mutex held.
+ */
 static int kchan_selfd_cancel_locked(struct kchan_selfd *sf,
 				     struct kchan_select_result *res)
 {
@@ -121,8 +128,8 @@ static int kchan_selfd_cancel_locked(struct kchan_selfd *sf,
 		if (ret)
 			return ret;
 		if (kchan_selfd_ready(sf)) {
-			kchan_selfd_collect(sf, res);
-			return res->index >= 0;
+			kchan_sel_done(sf->sel, res);
+			return 1;
 		}
 	}
 	return 0;
@@ -148,11 +155,11 @@ static long kchan_selfd_ioctl(struct file *file, unsigned int cmd,
 			return -EFAULT;
 		mutex_lock(&sf->mutex);
 		ret = kchan_selfd_cancel_locked(sf, &res);
+		if (ret >= 0 && copy_to_user(uarg, &res, sizeof(res)))
+			ret = -EFAULT;
+		else if (ret > 0)
+			kchan_selfd_collected(sf);
 		mutex_unlock(&sf->mutex);
-		if (ret < 0)
-			return ret;
-		if (copy_to_user(uarg, &res, sizeof(res)))
-			return -EFAULT;
 		return ret;
 	default:
 		return -ENOTTY;
@@ -197,10 +204,13 @@ static ssize_t kchan_selfd_read_iter(struct kiocb *iocb, struct iov_iter *to)
 		if (ret)
 			return ret;
 	}
-	kchan_selfd_collect(sf, &res);
-	mutex_unlock(&sf->mutex);
-	if (copy_to_iter(&res, sizeof(res), to) != sizeof(res))
+	kchan_sel_done(sf->sel, &res);
+	if (copy_to_iter(&res, sizeof(res), to) != sizeof(res)) {
+		mutex_unlock(&sf->mutex);
 		return -EFAULT;
+	}
+	kchan_selfd_collected(sf);
+	mutex_unlock(&sf->mutex);
 	return sizeof(res);
 }
 

@@ -748,7 +748,7 @@ TEST(custody_of_a_blocked_senders_message_holds_a_slot)
 /* A KCHAN_SEL_CANCEL run on its own thread. */
 struct canceller {
 	int sfd;
-	struct kchan_select_result res;
+	struct kchan_select_result *res;	/* where the cancel writes */
 	int ret;
 	pid_t tid;
 	atomic_int done;
@@ -760,16 +760,17 @@ static void *canceller_main(void *arg)
 	struct canceller *cn = arg;
 
 	__atomic_store_n(&cn->tid, kt_gettid(), __ATOMIC_RELEASE);
-	cn->ret = ks_cancel(cn->sfd, &cn->res);
+	cn->ret = ks_cancel(cn->sfd, cn->res);
 	atomic_store(&cn->done, 1);
 	return NULL;
 }
 
-static int canceller_start(struct canceller *cn, int sfd)
+static int canceller_start(struct canceller *cn, int sfd,
+			   struct kchan_select_result *res)
 {
 	memset(cn, 0, sizeof(*cn));
 	cn->sfd = sfd;
-	cn->res.index = -2;
+	cn->res = res;
 	return -pthread_create(&cn->thread, NULL, canceller_main, cn);
 }
 
@@ -798,65 +799,186 @@ static int canceller_wait(struct canceller *cn, int ms)
 }
 
 #define BIG_LEN		(32 * 1024)
+#define BIG_SEED	21
 
 /*
- * A rendezvous send armed on a select file, claimed by a plain read()
- * whose copy-out is held on a userfaultfd page: KCHAN_SEL_CANCEL waits
+ * A rendezvous send of BIG_LEN bytes armed on a select file, claimed by a
+ * plain read() whose copy-out is held on a userfaultfd page.
+ */
+struct held_send {
+	int ch, sfd, uffd;
+	void *mem;		/* the reader's buffer, on the held pages */
+	char *msg;
+	struct kchan_op rx;
+};
+
+/* 0 once the reader is held, -EOPNOTSUPP without userfaultfd. */
+static int held_send_start(struct __test_metadata *_metadata,
+			   struct held_send *h)
+{
+	struct kchan_case c[1];
+	__u64 addr;
+
+	h->ch = kchan_make(0, BIG_LEN, 0, O_CLOEXEC);
+	ASSERT_LE(0, h->ch);
+	h->sfd = ks_selfd(O_CLOEXEC);
+	ASSERT_LE(0, h->sfd);
+	h->uffd = kchan_uffd_stalling(&h->mem, BIG_LEN / getpagesize());
+	if (h->uffd < 0)
+		return -EOPNOTSUPP;
+	h->msg = malloc(BIG_LEN);
+	ASSERT_NE(NULL, h->msg);
+	kchan_fill(h->msg, BIG_LEN, BIG_SEED);
+	c[0] = ks_send(h->ch, h->msg, BIG_LEN);
+	ASSERT_EQ(0, ks_arm(h->sfd, c, 1, 0, NULL));
+	ASSERT_EQ(0, kchan_op_recv(&h->rx, h->ch, h->mem, BIG_LEN));
+	ASSERT_EQ(0, kchan_uffd_wait_fault(h->uffd, KCHAN_WAIT_MS, &addr));
+	/* Claimed: off the queue, not completed. */
+	ASSERT_EQ(0, kchan_wait_for(h->ch, senders, 0));
+	EXPECT_EQ(0, kchan_ready_now(h->sfd));
+	return 0;
+}
+
+/* Let the reader's copy finish; it gets the whole message. */
+static void held_send_release(struct __test_metadata *_metadata,
+			      struct held_send *h)
+{
+	static char zero[BIG_LEN];
+
+	ASSERT_EQ(0, kchan_uffd_copy(h->uffd, (uintptr_t)h->mem, zero,
+				     BIG_LEN));
+	ASSERT_EQ(BIG_LEN, kchan_op_result(&h->rx));
+	EXPECT_TRUE(kchan_check(h->mem, BIG_LEN, BIG_SEED));
+}
+
+static void held_send_end(struct held_send *h)
+{
+	free(h->msg);
+	close(h->uffd);
+	close(h->sfd);
+	close(h->ch);
+}
+
+/*
+ * KCHAN_SEL_CANCEL while a plain read() copies the armed send out waits
  * (killable) for the copy's verdict, and returns as soon as the copy is
  * done, reporting the send as completed.
  */
 TEST(cancel_returns_once_the_reader_of_its_send_copied_it)
 {
-	static char zero[BIG_LEN];
-	struct kchan_case c[1];
+	struct kchan_select_result res = { .index = -2 };
+	struct held_send h;
 	struct kchan_stat st;
 	struct canceller cn;
-	struct kchan_op rx;
-	int ch, sfd, uffd;
-	char *msg;
-	__u64 addr;
-	void *mem = NULL;
 
-	ch = kchan_make(0, BIG_LEN, 0, O_CLOEXEC);
-	ASSERT_LE(0, ch);
-	sfd = ks_selfd(O_CLOEXEC);
-	ASSERT_LE(0, sfd);
-	uffd = kchan_uffd_stalling(&mem, BIG_LEN / getpagesize());
-	if (uffd < 0)
+	if (held_send_start(_metadata, &h))
 		SKIP(return, "userfaultfd is not available");
-	msg = malloc(BIG_LEN);
-	ASSERT_NE(NULL, msg);
-	kchan_fill(msg, BIG_LEN, 21);
-	c[0] = ks_send(ch, msg, BIG_LEN);
-	ASSERT_EQ(0, ks_arm(sfd, c, 1, 0, NULL));
-
-	/* The reader claims the select's send and is held in its copy. */
-	ASSERT_EQ(0, kchan_op_recv(&rx, ch, mem, BIG_LEN));
-	ASSERT_EQ(0, kchan_uffd_wait_fault(uffd, KCHAN_WAIT_MS, &addr));
-	ASSERT_EQ(0, kchan_wait_for(ch, senders, 0));
-	ASSERT_EQ(0, canceller_start(&cn, sfd));
+	ASSERT_EQ(0, canceller_start(&cn, h.sfd, &res));
 	/* Asleep in the cancel, waiting for the claim's verdict. */
 	ASSERT_EQ(0, kt_wait_state_in(canceller_tid(&cn), 'D', SYS_ioctl,
 				      KT_WAIT_MS));
 	EXPECT_FALSE(atomic_load(&cn.done));
 
-	ASSERT_EQ(0, kchan_uffd_copy(uffd, (uintptr_t)mem, zero, BIG_LEN));
-	ASSERT_EQ(BIG_LEN, kchan_op_result(&rx));
-	EXPECT_TRUE(kchan_check(mem, BIG_LEN, 21));
+	held_send_release(_metadata, &h);
 	ASSERT_EQ(0, canceller_wait(&cn, KCHAN_WAIT_MS)) {
 		TH_LOG("KCHAN_SEL_CANCEL still asleep after the copy was done");
 	}
 	EXPECT_EQ(1, cn.ret);
-	EXPECT_EQ(0, cn.res.index);
-	EXPECT_EQ(BIG_LEN, cn.res.result);
-	EXPECT_EQ(-ENOTCONN, ks_read(sfd, &cn.res));
-	ASSERT_EQ(0, kchan_stat(ch, &st));
+	EXPECT_EQ(0, res.index);
+	EXPECT_EQ(BIG_LEN, res.result);
+	EXPECT_EQ(-ENOTCONN, ks_read(h.sfd, &res));
+	ASSERT_EQ(0, kchan_stat(h.ch, &st));
 	EXPECT_EQ(1ull, st.sent);
 	EXPECT_EQ(1ull, st.received);
-	free(msg);
-	close(uffd);
-	close(sfd);
-	close(ch);
+	held_send_end(&h);
+}
+
+/*
+ * The same cancel, but its result's buffer turns read-only while it
+ * waits: it fails with EFAULT and collects nothing, so the completed
+ * send is still reported, by the next read.
+ */
+TEST(cancel_whose_result_cannot_be_written_collects_nothing)
+{
+	size_t pg = getpagesize();
+	struct kchan_select_result res, *out;
+	struct held_send h;
+	struct canceller cn;
+
+	out = mmap(NULL, pg, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, out);
+	memset(out, 0, pg);
+	if (held_send_start(_metadata, &h))
+		SKIP(return, "userfaultfd is not available");
+	ASSERT_EQ(0, canceller_start(&cn, h.sfd, out));
+	ASSERT_EQ(0, kt_wait_state_in(canceller_tid(&cn), 'D', SYS_ioctl,
+				      KT_WAIT_MS));
+	ASSERT_EQ(0, mprotect(out, pg, PROT_READ));
+
+	held_send_release(_metadata, &h);
+	ASSERT_EQ(0, canceller_wait(&cn, KCHAN_WAIT_MS));
+	EXPECT_EQ(-EFAULT, cn.ret);
+	/* Still armed, the send's result kept for the next read. */
+	EXPECT_EQ(POLLIN, kchan_ready_now(h.sfd));
+	ASSERT_EQ(0, ks_read(h.sfd, &res)) {
+		TH_LOG("the completed send's result was lost");
+	}
+	EXPECT_EQ(0, res.index);
+	EXPECT_EQ(BIG_LEN, res.result);
+	EXPECT_EQ(-ENOTCONN, ks_read(h.sfd, &res));
+	held_send_end(&h);
+	munmap(out, pg);
+}
+
+/*
+ * A blocked read of a select file whose result's buffer turns read-only
+ * while it sleeps: the read fails with EFAULT and collects nothing. The
+ * received message stays in the select's custody, not counted received,
+ * and the next read with a good buffer returns it.
+ */
+TEST_F(sfd, read_whose_result_cannot_be_written_collects_nothing)
+{
+	size_t pg = getpagesize();
+	struct kchan_select_result *out;
+	char b[MSG_MAX], m[MSG_LEN];
+	struct kchan_case c[1];
+	struct kchan_stat st;
+	struct kchan_op rd;
+
+	out = mmap(NULL, pg, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, out);
+	memset(out, 0, pg);
+	c[0] = ks_recv(self->ch[0], b, sizeof(b));
+	ASSERT_EQ(0, ks_arm(self->sfd, c, 1, 0, NULL));
+	ASSERT_EQ(0, kchan_op_recv(&rd, self->sfd, out, sizeof(*out)));
+	while (!__atomic_load_n(&rd.tid, __ATOMIC_ACQUIRE))
+		usleep(1000);
+	ASSERT_EQ(0, kt_wait_sleeping_in(rd.tid, SYS_read, KT_WAIT_MS));
+	ASSERT_EQ(0, mprotect(out, pg, PROT_READ));
+
+	kchan_fill(m, MSG_LEN, 14);
+	ASSERT_EQ(0, kchan_set_nonblock(self->ch[0], true));
+	ASSERT_EQ(MSG_LEN, kchan_send(self->ch[0], m, MSG_LEN));
+	EXPECT_EQ(-EFAULT, kchan_op_result(&rd));
+	EXPECT_EQ(POLLIN, kchan_ready_now(self->sfd));
+	ASSERT_EQ(0, kchan_stat(self->ch[0], &st));
+	EXPECT_EQ(0ull, st.received);
+
+	ASSERT_EQ(0, mprotect(out, pg, PROT_READ | PROT_WRITE));
+	memset(b, 0, sizeof(b));
+	ASSERT_EQ(0, ks_read(self->sfd, out)) {
+		TH_LOG("the received message was lost");
+	}
+	EXPECT_EQ(0, out->index);
+	EXPECT_EQ(MSG_LEN, out->result);
+	EXPECT_TRUE(kchan_check(b, MSG_LEN, 14));
+	ASSERT_EQ(0, kchan_stat(self->ch[0], &st));
+	EXPECT_EQ(1ull, st.sent);
+	EXPECT_EQ(1ull, st.received);
+	EXPECT_EQ(0u, st.queued);
+	munmap(out, pg);
 }
 
 TEST_HARNESS_MAIN

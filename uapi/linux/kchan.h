@@ -120,7 +120,11 @@
  *	copied into its buffer by that read) and disarms it. read() needs
  *	room for the whole struct (EINVAL), blocks until a case completes
  *	(EAGAIN with O_NONBLOCK), and fails with ENOTCONN when nothing is
- *	armed. Only the process that armed it may read it (EPERM).
+ *	armed. Only the process that armed it may read it (EPERM). If the
+ *	result cannot be written (EFAULT), nothing is collected: the case
+ *	stays completed and armed, a received message in the descriptor's
+ *	custody and not yet counted received, for the next read() or
+ *	KCHAN_SEL_CANCEL.
  *	Releasing an armed descriptor cancels it; a message a receive case
  *	had taken but nobody read goes back to the head of its channel.
  *
@@ -134,7 +138,8 @@
  * KCHAN_SEL_CANCEL (struct kchan_select_result), on a select descriptor
  *	Disarms. Returns 0 if no case completed (@index -1), or 1 if one had,
  *	with its result filled in exactly as read() would have, so that
- *	nothing completed is lost.
+ *	nothing completed is lost. EFAULT if the result cannot be written:
+ *	a completed case then stays armed, as for read().
  *
  * Memory budget (KCHAN_FEATURE_BUDGET)
  *	The kernel memory that messages and select case sets take is charged
