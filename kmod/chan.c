@@ -24,7 +24,10 @@
  *    waiter lives on the owner's stack and must not be touched after.
  *  - kchan_first_live() peeks at the state of queued waiters with
  *    READ_ONCE() only to skip dead tickets; every commit re-checks the
- *    state under the waiter's lock.
+ *    state under the waiter's lock. So does a select's owner, deciding
+ *    whether to go on offering (select.c). Every store to a waiter's
+ *    state is therefore WRITE_ONCE() (or the smp_store_release() of
+ *    kchan_commit()), made under the waiter's lock.
  *  - poll reads count, taken, inflight, nsend, nrecv and closed with
  *    READ_ONCE(); they are written with WRITE_ONCE() under kchan.lock, and every change that can
  *    make the channel readable or writable is followed, after the lock is
@@ -533,6 +536,8 @@ static struct kchan_ticket *kchan_first_live(struct kchan *ch,
 static void kchan_deliver(struct kchan *ch, struct kchan_ticket *r,
 			  struct kchan_msg *msg)
 {
+	lockdep_assert_held(&ch->lock);
+	lockdep_assert_held(&r->waiter->lock);
 	kchan_unqueue(ch, r);
 	r->waiter->msg = msg;
 	WRITE_ONCE(ch->inflight, ch->inflight + 1);
@@ -543,6 +548,8 @@ static void kchan_deliver(struct kchan *ch, struct kchan_ticket *r,
 static bool kchan_check_room(struct kchan *ch, struct kchan_ticket *r,
 			     u32 len)
 {
+	lockdep_assert_held(&ch->lock);
+	lockdep_assert_held(&r->waiter->lock);
 	if (len <= r->room)
 		return true;
 	kchan_unqueue(ch, r);
@@ -552,9 +559,10 @@ static bool kchan_check_room(struct kchan *ch, struct kchan_ticket *r,
 
 static void kchan_take_head(struct kchan *ch, struct kchan_ticket *r)
 {
-	struct kchan_msg *msg = list_first_entry(&ch->buf, struct kchan_msg,
-						 node);
+	struct kchan_msg *msg;
 
+	lockdep_assert_held(&ch->lock);
+	msg = list_first_entry(&ch->buf, struct kchan_msg, node);
 	kchan_pair_lock(r->waiter, NULL);
 	if (r->waiter->state == KCHAN_W_WAITING &&
 	    kchan_check_room(ch, r, msg->len)) {
@@ -571,6 +579,7 @@ static void kchan_take_head(struct kchan *ch, struct kchan_ticket *r)
 static void kchan_handoff(struct kchan *ch, struct kchan_ticket *r,
 			  struct kchan_ticket *s)
 {
+	lockdep_assert_held(&ch->lock);
 	kchan_pair_lock(r->waiter, s->waiter);
 	if (r->waiter->state == KCHAN_W_WAITING &&
 	    s->waiter->state == KCHAN_W_WAITING &&
@@ -597,7 +606,7 @@ static void kchan_handoff(struct kchan *ch, struct kchan_ticket *r,
 			kchan_deliver(ch, r, s->msg);
 		} else {
 			/* Rendezvous: done only once the copy-out succeeded. */
-			s->waiter->state = KCHAN_W_CLAIMED;
+			WRITE_ONCE(s->waiter->state, KCHAN_W_CLAIMED);
 			s->waiter->done = s;
 			s->msg->sender = s;
 			kchan_deliver(ch, r, s->msg);
@@ -609,6 +618,7 @@ static void kchan_handoff(struct kchan *ch, struct kchan_ticket *r,
 /* A blocked sender's message moves into free buffer space. */
 static void kchan_buffer_sender(struct kchan *ch, struct kchan_ticket *s)
 {
+	lockdep_assert_held(&ch->lock);
 	kchan_pair_lock(s->waiter, NULL);
 	if (s->waiter->state == KCHAN_W_WAITING) {
 		kchan_unqueue(ch, s);
@@ -631,6 +641,7 @@ static struct kchan_ticket *kchan_other_receiver(struct kchan *ch,
 {
 	struct kchan_ticket *s, *r;
 
+	lockdep_assert_held(&ch->lock);
 	s = kchan_first_live(ch, &ch->sendq, NULL);
 	if (!s)
 		return NULL;
@@ -653,6 +664,7 @@ static struct kchan_ticket *kchan_other_receiver(struct kchan *ch,
  */
 static bool kchan_handoff_room(struct kchan *ch)
 {
+	lockdep_assert_held(&ch->lock);
 	return !ch->capacity || ch->count + ch->taken < ch->capacity;
 }
 
@@ -720,6 +732,7 @@ void kchan_eof(struct kchan *ch)
 {
 	struct kchan_ticket *r;
 
+	lockdep_assert_held(&ch->lock);
 	if (!kchan_drained(ch))
 		return;
 	while ((r = kchan_first_live(ch, &ch->recvq, NULL))) {
