@@ -20,7 +20,7 @@ void kchan_waiter_init(struct kchan_waiter *w, struct kchan_ticket *tickets,
 		       unsigned int nr)
 {
 	spin_lock_init(&w->lock);
-	w->state = KCHAN_W_WAITING;
+	WRITE_ONCE(w->state, KCHAN_W_WAITING);
 	w->result = 0;
 	w->msg = NULL;
 	w->done = NULL;
@@ -81,7 +81,7 @@ bool kchan_cancel(struct kchan_waiter *w)
 
 	spin_lock(&w->lock);
 	if (w->state == KCHAN_W_WAITING) {
-		w->state = KCHAN_W_CANCELLED;
+		WRITE_ONCE(w->state, KCHAN_W_CANCELLED);
 		cancelled = true;
 	}
 	spin_unlock(&w->lock);
@@ -115,7 +115,7 @@ bool kchan_abandon(struct kchan_waiter *w)
 	spin_lock(&t->chan->lock);
 	spin_lock(&w->lock);
 	if (w->state == KCHAN_W_CLAIMED && w->done == t) {
-		w->state = KCHAN_W_CANCELLED;
+		WRITE_ONCE(w->state, KCHAN_W_CANCELLED);
 		t->msg->sender = NULL;
 		t->msg = NULL;
 		abandoned = true;
@@ -206,6 +206,7 @@ static bool kchan_buffer_direct(struct kchan *ch)
 
 static void kchan_buffer_add(struct kchan *ch, struct kchan_msg *msg)
 {
+	lockdep_assert_held(&ch->lock);
 	list_add_tail(&msg->node, &ch->buf);
 	WRITE_ONCE(ch->count, ch->count + 1);
 	ch->sent++;
@@ -299,6 +300,7 @@ static struct kchan_msg *kchan_settle_locked(struct kchan *ch,
 	struct kchan_ticket *peer = msg->sender;
 	bool rendezvous = !ch->capacity;
 
+	lockdep_assert_held(&ch->lock);
 	msg->sender = NULL;
 	WRITE_ONCE(ch->inflight, ch->inflight - 1);
 	if (msg->holds_slot) {
@@ -326,7 +328,7 @@ static struct kchan_msg *kchan_settle_locked(struct kchan *ch,
 		} else if (peer->waiter->nonblock) {
 			kchan_commit(peer, -EAGAIN);
 		} else {
-			peer->waiter->state = KCHAN_W_WAITING;
+			WRITE_ONCE(peer->waiter->state, KCHAN_W_WAITING);
 			peer->waiter->done = NULL;
 			list_add(&peer->node, &ch->sendq);
 			WRITE_ONCE(ch->nsend, ch->nsend + 1);
