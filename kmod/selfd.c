@@ -46,6 +46,7 @@ static bool kchan_selfd_ready(struct kchan_selfd *sf)
  */
 static void kchan_selfd_disarm(struct kchan_selfd *sf)
 {
+	lockdep_assert_held(&sf->mutex);
 	kchan_sel_free(sf->sel);
 	WRITE_ONCE(sf->sel, NULL);
 	mmdrop(sf->mm);
@@ -61,6 +62,7 @@ static void kchan_selfd_disarm(struct kchan_selfd *sf)
  */
 static void kchan_selfd_collected(struct kchan_selfd *sf)
 {
+	lockdep_assert_held(&sf->mutex);
 	kchan_sel_settle(sf->sel);
 	kchan_selfd_disarm(sf);
 }
@@ -89,7 +91,7 @@ static int kchan_selfd_arm(struct kchan_selfd *sf,
 		if (put_user(bad, &ureq->index))
 			pr_debug("kchan: select case index not written back\n");
 		ret = PTR_ERR(sel);
-		sf->w.state = KCHAN_W_CANCELLED;
+		WRITE_ONCE(sf->w.state, KCHAN_W_CANCELLED);
 		goto out;
 	}
 	sf->w.tickets = sel->tickets;
@@ -112,6 +114,7 @@ static int kchan_selfd_cancel_locked(struct kchan_selfd *sf,
 {
 	int ret;
 
+	lockdep_assert_held(&sf->mutex);
 	res->index = -1;
 	res->flags = 0;
 	res->result = 0;
@@ -280,7 +283,7 @@ long kchan_selfd_create(unsigned long fd_flags)
 	mutex_init(&sf->mutex);
 	init_waitqueue_head(&sf->wq);
 	kchan_waiter_init(&sf->w, NULL, 0);
-	sf->w.state = KCHAN_W_CANCELLED;
+	WRITE_ONCE(sf->w.state, KCHAN_W_CANCELLED);
 	sf->w.task = NULL;
 	sf->w.wq = &sf->wq;
 
