@@ -2,10 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # The commit protocol's model (tools/model/kchan.pml) verifies for the
-# small worlds and catches each mutant. make check runs the model checker
-# on the host first (tools/model/check small --result build/model/small.result);
-# this reports that outcome if it is for the model as it is now, and else
-# runs the checker here (spin and gcc come from the host's root).
+# small worlds and catches each mutant. The model checker runs on the host
+# (make model, which make check runs before the suite: building the
+# verifiers in an emulated guest takes minutes); this reports its outcome,
+# if it is for the model as it is now.
 set -u
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -18,8 +18,5 @@ if [ -r "$result" ] &&
 	grep -qx 'model-result: pass' "$result"
 	exit
 fi
-if ! command -v spin >/dev/null || ! command -v gcc >/dev/null; then
-	echo "model: no result for this model and no spin/gcc to make one"
-	exit 1
-fi
-exec "$repo/tools/model/check" small
+echo "model: no result for the model as it is: run make model on the host"
+exit 1

@@ -1220,9 +1220,9 @@ inline world5()
 		/*
 		 * Deeper: three channels (A, C rendezvous, B capacity 1); a
 		 * select sending on A and receiving on B, an armed select
-		 * file receiving on A and sending on C, a reader of A and of
-		 * C whose copies may fault, a writer of B with a signal; B
-		 * closed at any point.
+		 * file receiving on A and sending on C, a reader of A whose
+		 * copy may fault, a reader of C, a writer of B; B closed at
+		 * any point.
 		 */
 		cap[0] = 0; cap[1] = 1; cap[2] = 0;
 		ticket(0, 0, 0, true, 0); ticket(1, 0, 1, false, NONE);
@@ -1235,11 +1235,11 @@ inline world5()
 		running = 5
 	};
 	atomic {
-		run kchan_select_ioctl(0, 1, 1);
-		run kchan_selfd(1, 1);
+		run kchan_select_ioctl(0, 0, 0);
+		run kchan_selfd(1, 0);
 		run kchan_recv(2, 4, 0, 1);
-		run kchan_recv(3, 5, 0, 1);
-		run kchan_send(4, 6, 1);
+		run kchan_recv(3, 5, 0, 0);
+		run kchan_send(4, 6, 0);
 		run kchan_ctl_close(1)
 	}
 }
