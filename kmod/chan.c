@@ -55,6 +55,8 @@
  * sender matched with one completes at once, and its message (kept) goes
  * back to the head of the channel's buffer if that copy fails or never
  * happens, as a buffered message would.
+ *
+ * The protocol is modelled and checked with SPIN in tools/model/kchan.pml.
  */
 #include <linux/cred.h>
 #include <linux/mm.h>
