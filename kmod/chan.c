@@ -50,6 +50,14 @@
  * sender that gets a fatal signal clears it and leaves the message to the
  * receiver, so a stalled copy never holds a dying sender.
  *
+ * A claimed select still has tickets queued on its other cases' channels.
+ * Close ends every ticket on its queues whatever the waiter's state
+ * (kchan_end_ticket()): a claimed waiter's ticket leaves the queue and is
+ * recorded in kchan_waiter.closed, under the waiter's lock, so that a
+ * claim that falls through ends the select there (EPIPE for a send case,
+ * closed for a receive case) rather than waiting again on a closed
+ * channel, where a later receiver would take its message after EOF.
+ *
  * An armed select (selfd.c) copies out only when its file is read, which
  * may be long after the match, by the sending task itself: a rendezvous
  * sender matched with one completes at once, and its message (kept) goes
@@ -446,30 +454,35 @@ void kchan_commit(struct kchan_ticket *t, int result)
 }
 
 /**
- * kchan_try_commit() - end @t's wait with @result unless its waiter was
- * committed already; take @t off its queue.
+ * kchan_end_ticket() - @t's channel closed (a send) or was drained after
+ * its close (a receive): end @t's wait there, whatever its waiter's state.
  * @ch: @t's channel
- * @t: a ticket, queued or not
- * @result: what the wait returns
+ * @t: a ticket, queued or not; it is not queued after
+ * @result: what the wait returns through @t: -EPIPE or 0
+ *
+ * A waiting waiter is committed with @result. A claimed one (a select
+ * whose send on another channel a receiver is copying out) cannot be
+ * committed yet: @t is recorded, so that if the claim falls through the
+ * wait ends here (kchan_unclaim_locked()) instead of waiting again on a
+ * closed channel. A waiter already done or cancelled is left alone.
  *
  * Context: kchan.lock held; takes the waiter's lock.
- * Return: true if this committed the waiter.
  */
-bool kchan_try_commit(struct kchan *ch, struct kchan_ticket *t, int result)
+void kchan_end_ticket(struct kchan *ch, struct kchan_ticket *t, int result)
 {
-	bool committed = false;
+	struct kchan_waiter *w = t->waiter;
 
 	lockdep_assert_held(&ch->lock);
-	spin_lock(&t->waiter->lock);
-	if (t->waiter->state == KCHAN_W_WAITING) {
-		if (!list_empty(&t->node))
-			kchan_unqueue(ch, t);
-		t->waiter->msg = NULL;
+	if (!list_empty(&t->node))
+		kchan_unqueue(ch, t);
+	spin_lock(&w->lock);
+	if (w->state == KCHAN_W_WAITING) {
+		w->msg = NULL;
 		kchan_commit(t, result);
-		committed = true;
+	} else if (w->state == KCHAN_W_CLAIMED && !w->closed) {
+		w->closed = t;
 	}
-	spin_unlock(&t->waiter->lock);
-	return committed;
+	spin_unlock(&w->lock);
 }
 
 /**
@@ -725,21 +738,21 @@ bool kchan_drained(struct kchan *ch)
 }
 
 /**
- * kchan_eof() - once drained, every committed receiver gets end-of-file.
+ * kchan_eof() - once drained, every committed receiver gets end-of-file,
+ * claimed ones too, should their claim fall through (kchan_end_ticket()).
  * @ch: the channel
  *
  * Context: kchan.lock held; takes waiter locks.
  */
 void kchan_eof(struct kchan *ch)
 {
-	struct kchan_ticket *r;
+	struct kchan_ticket *r, *tmp;
 
 	lockdep_assert_held(&ch->lock);
 	if (!kchan_drained(ch))
 		return;
-	while ((r = kchan_first_live(ch, &ch->recvq, NULL))) {
-		kchan_try_commit(ch, r, 0);
-	}
+	list_for_each_entry_safe(r, tmp, &ch->recvq, node)
+		kchan_end_ticket(ch, r, 0);
 }
 
 /**
@@ -823,7 +836,7 @@ void kchan_wake_pollers(struct kchan *ch, __poll_t events)
  */
 int kchan_close(struct kchan *ch)
 {
-	struct kchan_ticket *s;
+	struct kchan_ticket *s, *tmp;
 
 	spin_lock(&ch->lock);
 	if (ch->closed) {
@@ -831,9 +844,9 @@ int kchan_close(struct kchan *ch)
 		return -EPIPE;
 	}
 	WRITE_ONCE(ch->closed, true);
-	while ((s = kchan_first_live(ch, &ch->sendq, NULL))) {
-		kchan_try_commit(ch, s, -EPIPE);
-	}
+	/* Every queued send fails, claimed selects' too (kchan_end_ticket()). */
+	list_for_each_entry_safe(s, tmp, &ch->sendq, node)
+		kchan_end_ticket(ch, s, -EPIPE);
 	kchan_eof(ch);
 	spin_unlock(&ch->lock);
 

@@ -62,6 +62,7 @@ struct kchan_waiter {
 	int result;			/* DONE: length, 0 (closed) or -errno */
 	struct kchan_msg *msg;		/* DONE receive: the message handed over */
 	struct kchan_ticket *done;	/* the ticket committed or claimed */
+	struct kchan_ticket *closed;	/* CLAIMED: a case closed meanwhile */
 	struct kchan_ticket *tickets;	/* all of them, fixed while queued */
 	unsigned int nr;
 	bool nonblock;			/* a failed claim ends with -EAGAIN */
@@ -144,7 +145,7 @@ void kchan_snapshot(struct kchan *ch, struct kchan_stat *st);
 /* The queue machinery the waiting side (xfer.c) builds on; see chan.c. */
 void kchan_waiter_wake(struct kchan_waiter *w);
 void kchan_commit(struct kchan_ticket *t, int result);
-bool kchan_try_commit(struct kchan *ch, struct kchan_ticket *t, int result);
+void kchan_end_ticket(struct kchan *ch, struct kchan_ticket *t, int result);
 void kchan_enqueue(struct kchan *ch, struct kchan_ticket *t);
 void kchan_unqueue(struct kchan *ch, struct kchan_ticket *t);
 void kchan_match(struct kchan *ch);

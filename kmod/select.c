@@ -319,15 +319,19 @@ static bool kchan_sel_offer(struct kchan_sel *sel, struct kchan_ticket *t)
 
 	t->offered = true;
 	spin_lock(&ch->lock);
+	/*
+	 * A closed channel ends the select through this case; if a receiver
+	 * claimed another case's send meanwhile, once that claim ends.
+	 */
 	if (t->send && ch->closed) {
-		kchan_try_commit(ch, t, -EPIPE);
+		kchan_end_ticket(ch, t, -EPIPE);
 		spin_unlock(&ch->lock);
 		return READ_ONCE(sel->w->state) != KCHAN_W_WAITING;
 	}
 	kchan_enqueue(ch, t);
 	kchan_match(ch);
 	if (!t->send && kchan_drained(ch))
-		kchan_try_commit(ch, t, 0);
+		kchan_end_ticket(ch, t, 0);
 	spin_unlock(&ch->lock);
 	/* A committed receiver makes a rendezvous channel writable, a
 	 * committed sender makes any channel readable.

@@ -24,6 +24,7 @@ void kchan_waiter_init(struct kchan_waiter *w, struct kchan_ticket *tickets,
 	w->result = 0;
 	w->msg = NULL;
 	w->done = NULL;
+	w->closed = NULL;
 	w->tickets = tickets;
 	w->nr = nr;
 	w->nonblock = false;
@@ -290,6 +291,38 @@ ssize_t kchan_send(struct kchan *ch, struct kchan_msg *msg, bool nonblock)
 }
 
 /*
+ * The copy-out of claimed sender @peer's message did not happen: the
+ * send fails if its channel closed meanwhile, or ends on the ticket of
+ * another case whose channel closed (kchan_end_ticket()); one that may
+ * not block fails with -EAGAIN rather than wait in line again; any other
+ * goes back to the head of the queue, first in line as it was.
+ */
+static void kchan_unclaim_locked(struct kchan *ch, struct kchan_ticket *peer)
+{
+	struct kchan_waiter *w = peer->waiter;
+	struct kchan_ticket *closed;
+
+	lockdep_assert_held(&ch->lock);
+	spin_lock(&w->lock);
+	closed = w->closed;
+	w->closed = NULL;
+	if (ch->closed) {
+		kchan_commit(peer, -EPIPE);
+	} else if (closed) {
+		kchan_commit(closed, closed->send ? -EPIPE : 0);
+	} else if (w->nonblock) {
+		kchan_commit(peer, -EAGAIN);
+	} else {
+		WRITE_ONCE(w->state, KCHAN_W_WAITING);
+		w->done = NULL;
+		list_add(&peer->node, &ch->sendq);
+		WRITE_ONCE(ch->nsend, ch->nsend + 1);
+		kchan_waiter_wake(w);
+	}
+	spin_unlock(&w->lock);
+}
+
+/*
  * Settle one message under kchan.lock (see kchan_settle()). Returns the
  * message if it is the caller's to free, NULL if it went back in line.
  * Several failed ones go back in reverse order, so that they keep theirs.
@@ -322,19 +355,7 @@ static struct kchan_msg *kchan_settle_locked(struct kchan *ch,
 		return msg;
 	}
 	if (peer) {
-		spin_lock(&peer->waiter->lock);
-		if (ch->closed) {
-			kchan_commit(peer, -EPIPE);
-		} else if (peer->waiter->nonblock) {
-			kchan_commit(peer, -EAGAIN);
-		} else {
-			WRITE_ONCE(peer->waiter->state, KCHAN_W_WAITING);
-			peer->waiter->done = NULL;
-			list_add(&peer->node, &ch->sendq);
-			WRITE_ONCE(ch->nsend, ch->nsend + 1);
-			kchan_waiter_wake(peer->waiter);
-		}
-		spin_unlock(&peer->waiter->lock);
+		kchan_unclaim_locked(ch, peer);
 		return NULL;
 	}
 	if (!rendezvous || msg->kept) {

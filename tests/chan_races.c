@@ -13,7 +13,9 @@
  * and passes it to the test over a unix socket, so the test can see the
  * fault happen (the moment the copy blocks) and resolve it, or kill the
  * child instead. Needs userfaultfd (root, or vm.unprivileged_userfaultfd);
- * skipped without it. The last test unloads and reloads the module.
+ * skipped without it. A select whose send a held receiver claimed is
+ * raced the same way against a close of its other cases' channels. The
+ * last test unloads and reloads the module.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -36,6 +38,7 @@
 /* The 6.1 harness's TEST() leaves a parameter unused. */
 #pragma GCC diagnostic ignored "-Wunused-parameter"
 #include "kselftest_harness.h"
+#include "kchan_select.h"
 
 #define MSG_MAX		64
 #define MSG_LEN		40
@@ -808,6 +811,102 @@ TEST(killed_sender_of_a_held_receive_is_still_counted)
 	}
 	held_cleanup(&h);
 	close(fd);
+}
+
+/*
+ * A select blocked with a send on rendezvous channel A and case @other
+ * on channel B; a receiver on A claims its send and is held in the copy;
+ * B is closed; the receiver is killed, so the claim falls through. The
+ * select must then see B's close: a send case fails with EPIPE naming
+ * it, a receive case reports B closed; B gives end-of-file, never the
+ * select's message.
+ */
+static void claimed_select_sees_close(struct __test_metadata *_metadata,
+				      bool other_send)
+{
+	unsigned char msg_a[MSG_LEN], msg_b[MSG_LEN];
+	unsigned char buf[MSG_MAX], buf2[MSG_MAX];
+	struct held h = { .pid = -1, .uffd = -1, .result = -1 };
+	struct kchan_stat st;
+	struct ks_op op = { 0 };
+	int a, b, ret;
+
+	a = kchan_make(0, MSG_MAX, 0, O_CLOEXEC);
+	ASSERT_LE(0, a);
+	b = kchan_make(0, MSG_MAX, 0, O_CLOEXEC);
+	ASSERT_LE(0, b);
+	kchan_fill(msg_a, MSG_LEN, 1);
+	kchan_fill(msg_b, MSG_LEN, 2);
+	op.cases[0] = ks_send(a, msg_a, MSG_LEN);
+	op.cases[1] = other_send ? ks_send(b, msg_b, MSG_LEN) :
+				   ks_recv(b, buf, sizeof(buf));
+	op.n = 2;
+	ASSERT_EQ(0, ks_op_start(&op));
+	ASSERT_EQ(0, kchan_wait_for(a, senders, 1));
+	if (other_send) {
+		ASSERT_EQ(0, kchan_wait_for(b, senders, 1));
+	} else {
+		ASSERT_EQ(0, kchan_wait_for(b, receivers, 1));
+	}
+
+	ret = held_start(&h, a, HELD_READ, 0);
+	if (ret == -EOPNOTSUPP) {
+		held_cleanup(&h);
+		kchan_close(a);
+		ks_op_result(&op, KCHAN_WAIT_MS);
+		SKIP(return, "userfaultfd is not available");
+	}
+	ASSERT_EQ(0, ret) TH_LOG("held child: %s", strerror(-ret));
+	/* The select's send on A is claimed: off A's queue, not done. */
+	ASSERT_EQ(0, kchan_wait_for(a, senders, 0));
+	EXPECT_FALSE(atomic_load(&op.done));
+
+	ASSERT_EQ(0, kchan_close(b));
+	ASSERT_EQ(0, held_kill(&h)) TH_LOG("the held receiver did not die");
+
+	/* Nothing may come out of B after its close. */
+	EXPECT_EQ(0, recv_guarded(b, buf2, sizeof(buf2)));
+	ret = ks_op_result(&op, KCHAN_WAIT_MS);
+	if (other_send) {
+		EXPECT_EQ(-EPIPE, ret) {
+			TH_LOG("select with a send on closed B returned %d", ret);
+		}
+		EXPECT_EQ(1, op.out.index);
+	} else {
+		EXPECT_EQ(1, ret) {
+			TH_LOG("select with a receive on closed B returned %d",
+			       ret);
+		}
+		EXPECT_EQ(KCHAN_SELECT_CLOSED, op.out.result_flags);
+		EXPECT_EQ(0ull, op.out.len);
+	}
+	if (ret == -ETIMEDOUT) {
+		/* Unblock it through A, whatever it still waits for. */
+		kchan_close(a);
+		ks_op_result(&op, KCHAN_WAIT_MS);
+	}
+	ASSERT_EQ(0, kchan_stat(b, &st));
+	EXPECT_EQ(0ull, st.sent);
+	EXPECT_EQ(0ull, st.received);
+	EXPECT_EQ(0u, st.senders);
+	EXPECT_EQ(0u, st.receivers);
+	ASSERT_EQ(0, kchan_stat(a, &st));
+	EXPECT_EQ(0ull, st.sent);
+	EXPECT_EQ(0ull, st.received);
+	EXPECT_EQ(0u, st.senders);
+	held_cleanup(&h);
+	close(a);
+	close(b);
+}
+
+TEST(claimed_select_send_sees_close_of_its_other_send)
+{
+	claimed_select_sees_close(_metadata, true);
+}
+
+TEST(claimed_select_send_sees_close_of_its_receive)
+{
+	claimed_select_sees_close(_metadata, false);
 }
 
 static const char *ko_path(void)
