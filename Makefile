@@ -47,7 +47,23 @@ $(BUILD)/chanbench: $(CHANBENCH_SRCS) tools/chanbench/chanbench.h uapi/linux/kch
 	@mkdir -p $(BUILD)
 	$(CC) $(CFLAGS) -pthread -o $@ $(CHANBENCH_SRCS) -luring -lrt
 
-tests: $(TEST_BINS) $(BUILD)/python/kchan_abi
+tests: $(TEST_BINS) $(BUILD)/python/kchan_abi $(BUILD)/go/kchan.test $(BUILD)/go/kchan-readme
+
+# The Go package's tests, built here with Debian's golang-go and run in
+# the VM by tests/run.sh: standard library only, no cgo, no downloads
+# (the caches stay in build/go).
+GO       ?= go
+GO_ENV   := GOCACHE=$(CURDIR)/$(BUILD)/go/cache GOPATH=$(CURDIR)/$(BUILD)/go/path \
+	    GOFLAGS=-mod=mod GOPROXY=off CGO_ENABLED=0
+GO_SRCS  := userlib/go/go.mod $(wildcard userlib/go/*.go)
+
+$(BUILD)/go/kchan.test: $(GO_SRCS)
+	@mkdir -p $(BUILD)/go
+	cd userlib/go && $(GO_ENV) $(GO) vet ./... && $(GO_ENV) $(GO) test -c -o $(CURDIR)/$@ .
+
+$(BUILD)/go/kchan-%: userlib/go/examples/%/main.go $(GO_SRCS)
+	@mkdir -p $(BUILD)/go
+	cd userlib/go && $(GO_ENV) $(GO) build -o $(CURDIR)/$@ ./examples/$*
 
 # The uapi header's numbers, for the Python binding's test_abi.py.
 $(BUILD)/python/kchan_abi: userlib/python/tests/kchan_abi.c uapi/linux/kchan.h

@@ -13,7 +13,10 @@
 # kselftest programs are counted per test from their "# Totals:" line;
 # a shell test counts as one test (exit 0 pass, 4 skip, anything else fail);
 # the Python binding's unittest tests (userlib/python/tests/python_kchan.py)
-# report in kselftest's form and are counted per test the same way.
+# report in kselftest's form and are counted per test the same way, as
+# are the Go package's tests (build/go/kchan.test, from go test -c: its
+# top-level "--- PASS/FAIL/SKIP" lines; a test started and never
+# finished, a panic or a timeout, is a failure too).
 # The last line of output is the summary: "N passed, N failed[, N skipped]".
 # Exit status 0 only if nothing failed and at least one test ran.
 #
@@ -140,7 +143,30 @@ count_shell() {
 	esac
 }
 
-# Run one program: KIND is "kselftest", "unittest" or "shell".
+# Count a Go test binary's result (run with -test.v) from its top-level
+# "--- PASS:", "--- FAIL:" and "--- SKIP:" lines, as a Totals line.
+count_gotest() {
+	local name=$1 status=$2 log=$3 p f s r e=0
+
+	p=$(grep -c '^--- PASS: ' "$log")
+	f=$(grep -c '^--- FAIL: ' "$log")
+	s=$(grep -c '^--- SKIP: ' "$log")
+	r=$(grep -c '^=== RUN   [^/]*$' "$log")
+	if [ "$r" -gt $((p + f + s)) ]; then
+		e=$((r - p - f - s))
+		echo "run.sh: $name: $e test(s) started and never finished (a panic, a timeout?): counted as failures"
+	elif [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then
+		echo "run.sh: $name: exit status $status and no failed test: counted as 1 failure"
+		e=1
+	elif [ $((p + f + s)) -eq 0 ]; then
+		echo "run.sh: $name: no test ran: counted as 1 failure"
+		e=1
+	fi
+	echo "# Totals: pass:$p fail:$f xfail:0 xpass:0 skip:$s error:$e" >>"$log"
+	count_kselftest "$name" $((f + e > 0 ? 1 : 0)) "$log"
+}
+
+# Run one program: KIND is "kselftest", "unittest", "gotest" or "shell".
 run_one() {
 	local kind=$1 path=$2 n=$3 name mark log status problems start had_module
 
@@ -156,6 +182,8 @@ run_one() {
 		timeout -k 10 "$timeout_s" bash "$path" 2>&1 | tee "$log"
 	elif [ "$kind" = unittest ]; then
 		timeout -k 10 "$timeout_s" python3 -B "$path" 2>&1 | tee "$log"
+	elif [ "$kind" = gotest ]; then
+		timeout -k 10 "$timeout_s" "$path" -test.v 2>&1 | tee "$log"
 	else
 		timeout -k 10 "$timeout_s" "$path" 2>&1 | tee "$log"
 	fi
@@ -166,6 +194,8 @@ run_one() {
 
 	if [ "$kind" = shell ]; then
 		count_shell "$name" "$status"
+	elif [ "$kind" = gotest ]; then
+		count_gotest "$name" "$status" "$log"
 	else
 		count_kselftest "$name" "$status" "$log"
 	fi
@@ -199,6 +229,7 @@ list_all() {
 		[ "$f" = tests/run.sh ] || echo "shell $f"
 	done
 	echo "unittest userlib/python/tests/python_kchan.py"
+	echo "gotest build/go/kchan.test"
 }
 
 all=$(list_all)
@@ -209,7 +240,7 @@ else
 	for want in "$@"; do
 		want=$(basename "$want")
 		match=$(echo "$all" | awk -v w="$want" '{
-			b = $2; sub(".*/", "", b); s = b; sub("\\.(sh|py)$", "", s)
+			b = $2; sub(".*/", "", b); s = b; sub("\\.(sh|py|test)$", "", s)
 			if (b == w || s == w) print }')
 		if [ -z "$match" ]; then
 			echo "run.sh: $want: no such test program"
