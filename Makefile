@@ -10,7 +10,13 @@
 #                    after the deeper worlds of the model
 # make check-kcsan   the concurrency tests on a KCSAN kernel
 # make debug-kernel  build (or find cached) the debug kernel; print its tree
-# make install    libkchan: PREFIX=/usr/local LIBDIR=$(PREFIX)/lib DESTDIR=
+# make install    everything, under PREFIX=/usr/local (LIBDIR, BINDIR, MANDIR,
+#                 SRCDIR, PYTHONDIR, UDEVRULESDIR) and DESTDIR=
+# make dkms-install  the module's source to /usr/src, then dkms add/build/install
+# make deb        build/deb/*.deb: kchan-dkms, libkchan1, libkchan-dev,
+#                 kchan-tools, python3-kchan (dpkg-deb)
+# make check-pkg  on the host: dkms build in a private tree, make install,
+#                 make deb (results counted by tests/pkg_*.sh in make check)
 # make bench      chanbench in the VM: bench/results.{csv,md} and ratios.svg
 # make deps       install the Debian packages the project needs
 # make style      checkpatch on the project's sources
@@ -29,7 +35,7 @@ TEST_SRCS := $(wildcard tests/*.c)
 TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 HARNESS   := $(BUILD)/include/kselftest_harness.h
 
-.PHONY: all module tools tests userlib install check-man deps deps-quiet demo model check check-debug check-kcsan debug-kernel bench clean style
+.PHONY: all module tools tests userlib install dkms-install deb check-pkg check-man deps deps-quiet demo model check check-debug check-kcsan debug-kernel bench clean style
 
 all: module tools tests userlib
 
@@ -85,8 +91,53 @@ $(BUILD)/tests/%: tests/%.c $(wildcard tests/*.h) uapi/linux/kchan.h $(HARNESS)
 userlib: $(HARNESS)
 	$(MAKE) -C userlib all tests examples
 
-install:
-	$(MAKE) -C userlib install
+# What make install puts where (README.md, "Packaging", lists it).
+KCHAN_VERSION ?= 1.0.0
+PREFIX        ?= /usr/local
+LIBDIR        ?= $(PREFIX)/lib
+BINDIR        ?= $(PREFIX)/bin
+MANDIR        ?= $(PREFIX)/share/man
+SRCDIR        ?= $(PREFIX)/src
+PYTHONDIR     ?= $(PREFIX)/lib/python3/dist-packages
+UDEVRULESDIR  ?= $(PREFIX)/share/kchan/udev
+MODSRC        := $(SRCDIR)/kchan-$(KCHAN_VERSION)
+KMOD_SOURCES  := $(filter-out %.mod.c,$(wildcard kmod/*.c)) $(wildcard kmod/*.h) kmod/Kbuild
+
+install: tools/chanctl
+	$(MAKE) -C userlib install PREFIX=$(PREFIX) LIBDIR=$(LIBDIR) \
+		MANDIR=$(MANDIR) DESTDIR=$(DESTDIR)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(MANDIR)/man4 $(DESTDIR)$(MANDIR)/man7 \
+		$(DESTDIR)$(PYTHONDIR)/kchan $(DESTDIR)$(UDEVRULESDIR) \
+		$(DESTDIR)$(MODSRC)/kmod $(DESTDIR)$(MODSRC)/uapi/linux
+	install -m 0755 tools/chanctl $(DESTDIR)$(BINDIR)/
+	install -m 0644 man/chanctl.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 man/kchan.4 $(DESTDIR)$(MANDIR)/man4/
+	install -m 0644 man/kchan.7 $(DESTDIR)$(MANDIR)/man7/
+	install -m 0644 userlib/python/kchan/__init__.py $(DESTDIR)$(PYTHONDIR)/kchan/
+	install -m 0644 packaging/70-kchan.rules $(DESTDIR)$(UDEVRULESDIR)/
+	install -m 0644 Kbuild $(DESTDIR)$(MODSRC)/
+	install -m 0644 $(KMOD_SOURCES) $(DESTDIR)$(MODSRC)/kmod/
+	install -m 0644 uapi/linux/kchan.h $(DESTDIR)$(MODSRC)/uapi/linux/
+	sed 's/@VERSION@/$(KCHAN_VERSION)/' dkms.conf > $(DESTDIR)$(MODSRC)/dkms.conf
+
+# As root: the module for every installed kernel, rebuilt by dkms when a
+# new one is installed.
+dkms-install:
+	$(MAKE) install PREFIX=/usr DESTDIR=
+	dkms add -m kchan -v $(KCHAN_VERSION)
+	dkms build -m kchan -v $(KCHAN_VERSION)
+	dkms install -m kchan -v $(KCHAN_VERSION)
+
+deb: tools/chanctl
+	tools/mkdeb $(KCHAN_VERSION)
+
+# The packaging checks, on the host (they need dkms, dpkg and the kernel
+# headers): each writes build/pkg/NAME.result, which tests/pkg_NAME.sh
+# reports in the suite's summary, so a failure here does not stop make
+# check.
+check-pkg: tools/chanctl
+	tools/pkgtest --result-dir $(BUILD)/pkg dkms install deb
 
 deps:
 	tools/deps
@@ -110,6 +161,7 @@ check: deps-quiet
 	$(MAKE) all
 	$(MAKE) check-man
 	-$(MAKE) model
+	-$(MAKE) check-pkg
 	tools/vm --timeout 1500 -- tests/run.sh
 
 # The kernels are built from linux-source-6.1 once and cached outside

@@ -1,0 +1,13 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Reports tools/pkgtest install, which make check runs on the host before the
+# VM (make check-pkg: it needs the host's dpkg, dkms and kernel headers).
+# Skipped when there is no result (tests/run.sh run by hand).
+result=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/build/pkg/install.result
+if [ ! -r "$result" ]; then
+	echo "pkg_install: no $result: run make check-pkg on the host"
+	exit 4
+fi
+grep '^pkg' "$result"
+grep -qx 'pkg-result: pass' "$result"
