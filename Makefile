@@ -53,7 +53,13 @@ $(BUILD)/chanbench: $(CHANBENCH_SRCS) tools/chanbench/chanbench.h uapi/linux/kch
 	@mkdir -p $(BUILD)
 	$(CC) $(CFLAGS) -pthread -o $@ $(CHANBENCH_SRCS) -luring -lrt
 
-tests: $(TEST_BINS) $(BUILD)/python/kchan_abi $(BUILD)/go/kchan.test $(BUILD)/go/kchan-readme
+tests: $(TEST_BINS) $(BUILD)/python/kchan_abi $(BUILD)/go/kchan.test $(BUILD)/go/kchan-readme \
+	$(BUILD)/go/kchan-consume $(BUILD)/lang/producer
+
+# The C end of tests/lang_three.sh, with libkchan.
+$(BUILD)/lang/producer: tests/lang/producer.c userlib
+	@mkdir -p $(BUILD)/lang
+	$(CC) $(CFLAGS) -Iuserlib/src -o $@ $< $(BUILD)/userlib/libkchan.a -pthread -luring
 
 # The Go package's tests, built here with Debian's golang-go and run in
 # the VM by tests/run.sh: standard library only, no cgo, no downloads
