@@ -15,7 +15,8 @@
  * head. As with sendmmsg(2), a batch that stops after some messages
  * returns their count and the next call reports why it stopped.
  */
-#include <linux/sched.h>
+#include <linux/pagemap.h>
+#include <linux/sched/signal.h>
 #include <linux/uaccess.h>
 
 #include "kchan.h"
@@ -223,26 +224,42 @@ static long kchan_batch_send(struct kchan *ch,
  * Copy out @msgs[0..@n), taken for @m[0..@n), then their lengths into
  * @um[0..@n); then settle them. Returns how many were received: if a copy
  * failed, those from there on went back to the head of the channel, in
- * order; if the lengths could not be written, all of them did.
+ * order; if the lengths could not be written, all of them did. *@again
+ * is set if the first message was a claimed sender's whose copy would
+ * fault (kchan_copy_to_user()): it went back with its sender, and the
+ * caller faults its buffer in and takes again.
  */
 static unsigned int kchan_batch_copy_out(struct kchan *ch,
 					 struct kchan_msg **msgs,
 					 unsigned int n, struct kchan_mmsg *m,
-					 struct kchan_mmsg __user *um)
+					 struct kchan_mmsg __user *um,
+					 bool *again)
 {
 	unsigned int ok;
+	int ret = 0;
 
+	*again = false;
 	for (ok = 0; ok < n; ok++) {
 		struct kchan_msg *msg = msgs[ok];
 
-		if (copy_to_user(u64_to_user_ptr(m[ok].buf), msg->data,
-				 msg->len))
-			break;
 		m[ok].len = msg->len;
+		ret = kchan_copy_to_user(ch, msg, u64_to_user_ptr(m[ok].buf));
+		if (ret)
+			break;
+	}
+	if (ret == -EAGAIN) {
+		/*
+		 * msgs[ok] is no longer ours. Only a message taken alone
+		 * (kchan_take()) can be a claimed one, so it is the first.
+		 */
+		*again = !ok;
+		n--;
+		memmove(&msgs[ok], &msgs[ok + 1], (n - ok) * sizeof(*msgs));
 	}
 	if (ok && kchan_batch_put_lens(um, m, ok))
 		ok = 0;
-	kchan_settle_run(ch, msgs, n, ok);
+	if (n)
+		kchan_settle_run(ch, msgs, n, ok);
 	return ok;
 }
 
@@ -253,6 +270,7 @@ static long kchan_batch_recv(struct kchan *ch, struct kchan_mmsg __user *um,
 	struct kchan_msg *msgs[KCHAN_BATCH_RUN] __uninitialized;
 	unsigned int got, k, ok, done = 0;
 	size_t bytes = 0;
+	bool again;
 	ssize_t ret;
 
 	ret = kchan_batch_check(um, n, 0);
@@ -265,14 +283,32 @@ static long kchan_batch_recv(struct kchan *ch, struct kchan_mmsg __user *um,
 			break;
 		got = kchan_take_run(ch, m, k, msgs);
 		if (!got) {
-			/* Only the first message of a batch may wait. */
+			/*
+			 * Only the first message of a batch may wait; it
+			 * faults its buffer in first, as read() does.
+			 */
+			if (!nonblock && !done && !ch->capacity)
+				fault_in_safe_writeable(u64_to_user_ptr(m[0].buf),
+							min(m[0].len,
+							    ch->msg_max));
 			ret = kchan_take(ch, m[0].len, nonblock || done,
 					 &msgs[0]);
 			if (ret <= 0)
 				break;
 			got = 1;
 		}
-		ok = kchan_batch_copy_out(ch, msgs, got, m, um + done);
+		ok = kchan_batch_copy_out(ch, msgs, got, m, um + done, &again);
+		if (again) {
+			/* Its sender is back in line: fault in, take again. */
+			ret = -EFAULT;
+			if (fault_in_safe_writeable(u64_to_user_ptr(m[0].buf),
+						    m[0].len))
+				break;
+			ret = -ERESTARTSYS;
+			if (signal_pending(current))
+				break;
+			continue;
+		}
 		done += ok;
 		if (ok < got) {
 			ret = -EFAULT;

@@ -50,6 +50,13 @@
  * sender that gets a fatal signal clears it and leaves the message to the
  * receiver, so a stalled copy never holds a dying sender.
  *
+ * A claimed sender waits only for a copy that cannot stall: the receiver
+ * copies with page faults disabled (kchan_copy_to_iter()), and if that
+ * would fault it puts the sender back at the head of sendq (or fails a
+ * non-blocking one with EAGAIN), takes the fault holding nothing, and
+ * takes again. A page fault held by userfaultfd or FUSE in one process
+ * therefore never holds a sender, nor the io_uring ring it writes from.
+ *
  * A claimed select still has tickets queued on its other cases' channels.
  * Close ends every ticket on its queues whatever the waiter's state
  * (kchan_end_ticket()): a claimed waiter's ticket leaves the queue and is

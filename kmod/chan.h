@@ -66,6 +66,7 @@ struct kchan_waiter {
 	struct kchan_ticket *tickets;	/* all of them, fixed while queued */
 	unsigned int nr;
 	bool nonblock;			/* a failed claim ends with -EAGAIN */
+	bool reoffer;			/* a claim fell through: offer again */
 	struct task_struct *task;	/* woken on every state change, or */
 	wait_queue_head_t *wq;		/* polled instead (an armed select) */
 };
@@ -164,6 +165,10 @@ bool kchan_cancel(struct kchan_waiter *w);
 bool kchan_abandon(struct kchan_waiter *w);
 void kchan_unqueue_all(struct kchan_waiter *w);
 ssize_t kchan_settle(struct kchan *ch, struct kchan_msg *msg, bool copied);
+int kchan_copy_to_iter(struct kchan *ch, struct kchan_msg *msg,
+		       struct iov_iter *to);
+int kchan_copy_to_user(struct kchan *ch, struct kchan_msg *msg,
+		       void __user *buf);
 void kchan_settle_run(struct kchan *ch, struct kchan_msg **msgs,
 		      unsigned int n, unsigned int ok);
 

@@ -61,8 +61,10 @@ struct kchan_sel *kchan_sel_build(const struct kchan_select *req,
 				  struct kchan_sel_small *small,
 				  struct kchan_sel **spare, int *bad);
 void kchan_sel_start(struct kchan_sel *sel, bool queue);
-void kchan_sel_report(struct kchan_sel *sel, struct kchan_select_result *res);
+size_t kchan_sel_report(struct kchan_sel *sel,
+			struct kchan_select_result *res);
 void kchan_sel_settle(struct kchan_sel *sel);
+int kchan_sel_again(struct kchan_sel *sel, size_t len);
 void kchan_sel_done(struct kchan_sel *sel, struct kchan_select_result *res);
 void kchan_sel_drop(struct kchan_sel *sel);
 void kchan_sel_free(struct kchan_sel *sel);

@@ -38,6 +38,7 @@
 #include <linux/pagemap.h>
 #include <linux/poll.h>
 #include <linux/random.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
@@ -412,27 +413,66 @@ void kchan_sel_start(struct kchan_sel *sel, bool queue)
  * and reports -EFAULT, now and on every later report.
  *
  * Context: process context, in the address space the select was built in.
+ * Return: 0; or, if the message was a claimed sender's and its copy would
+ * fault (kchan_copy_to_user()), its length: it went back with its sender,
+ * nothing completed, and the select runs again (kchan_sel_again()).
  */
-void kchan_sel_report(struct kchan_sel *sel, struct kchan_select_result *res)
+size_t kchan_sel_report(struct kchan_sel *sel, struct kchan_select_result *res)
 {
 	struct kchan_waiter *w = sel->w;
 	struct kchan_ticket *t = w->done;
 	struct kchan_msg *msg = w->msg;
+	u32 len;
+	int ret;
 
 	res->index = t ? t - sel->tickets : -1;
 	res->flags = 0;
 	res->result = w->result;
 	if (!t || t->send || w->result < 0)
-		return;
+		return 0;
 	if (w->result == 0) {
 		res->flags = KCHAN_SELECT_CLOSED;
-		return;
+		return 0;
 	}
-	if (!copy_to_user(t->ubuf, msg->data, msg->len))
-		return;
+	len = msg->len;
+	ret = kchan_copy_to_user(t->chan, msg, t->ubuf);
+	if (!ret)
+		return 0;
 	w->msg = NULL;
+	if (ret == -EAGAIN)
+		return len;
 	w->result = -EFAULT;
 	res->result = kchan_settle(t->chan, msg, false);
+	return 0;
+}
+
+/**
+ * kchan_sel_again() - a received message went back with its claimed
+ * sender (kchan_sel_report()): fault the case's buffer in, holding
+ * nothing, and make the select ready to offer again.
+ * @sel: the select, all its tickets unqueued
+ * @len: the length of that message
+ *
+ * Context: process context, may sleep.
+ * Return: 0, -EFAULT, or -ERESTARTSYS on a signal (nothing completed).
+ */
+int kchan_sel_again(struct kchan_sel *sel, size_t len)
+{
+	struct kchan_waiter *w = sel->w;
+	unsigned int i;
+
+	if (fault_in_safe_writeable(w->done->ubuf, len))
+		return -EFAULT;
+	if (signal_pending(current))
+		return -ERESTARTSYS;
+	WRITE_ONCE(w->state, KCHAN_W_WAITING);
+	w->result = 0;
+	w->done = NULL;
+	w->closed = NULL;
+	w->reoffer = false;
+	for (i = 0; i < sel->n; i++)
+		sel->tickets[i].offered = false;
+	return 0;
 }
 
 /**
@@ -475,7 +515,8 @@ void kchan_sel_done(struct kchan_sel *sel, struct kchan_select_result *res)
 	spin_lock(&sel->w->lock);
 	spin_unlock(&sel->w->lock);
 	kchan_unqueue_all(sel->w);
-	kchan_sel_report(sel, res);
+	/* A select file's receive case never claims a sender. */
+	WARN_ON_ONCE(kchan_sel_report(sel, res));
 }
 
 /**
@@ -546,6 +587,7 @@ long kchan_select_ioctl(struct kchan_select __user *ureq,
 	struct kchan_sel *sel;
 	ktime_t deadline;
 	int bad, ret;
+	size_t len;
 
 	if (copy_from_user(&req, ureq, sizeof(req)))
 		return -EFAULT;
@@ -563,6 +605,7 @@ long kchan_select_ioctl(struct kchan_select __user *ureq,
 	sel->w->nonblock = req.flags & KCHAN_SELECT_NONBLOCK;
 	deadline = ns_to_ktime(req.deadline_ns);
 
+again:
 	kchan_sel_start(sel, !sel->w->nonblock);
 	if (sel->w->nonblock && kchan_cancel(sel->w)) {
 		kchan_sel_free(sel);
@@ -575,7 +618,16 @@ long kchan_select_ioctl(struct kchan_select __user *ureq,
 		kchan_sel_free(sel);
 		return ret;
 	}
-	kchan_sel_report(sel, &res);
+	len = kchan_sel_report(sel, &res);
+	if (len) {
+		bad = sel->w->done - sel->tickets;
+		ret = kchan_sel_again(sel, len);
+		if (!ret)
+			goto again;
+		kchan_sel_free(sel);
+		kchan_select_put(ureq, ret == -EFAULT ? bad : -1, 0, 0);
+		return ret;
+	}
 	kchan_sel_settle(sel);
 	kchan_sel_free(sel);
 	if (res.result == -EAGAIN)

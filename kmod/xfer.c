@@ -5,8 +5,10 @@
  * receiving side, copies the message out with no lock held and settles
  * the transfer. The locking rules are at the top of chan.c.
  */
+#include <linux/pagemap.h>
 #include <linux/poll.h>
 #include <linux/sched/signal.h>
+#include <linux/uaccess.h>
 
 #include "chan.h"
 
@@ -25,6 +27,7 @@ void kchan_waiter_init(struct kchan_waiter *w, struct kchan_ticket *tickets,
 	w->msg = NULL;
 	w->done = NULL;
 	w->closed = NULL;
+	w->reoffer = false;
 	w->tickets = tickets;
 	w->nr = nr;
 	w->nonblock = false;
@@ -128,6 +131,35 @@ bool kchan_abandon(struct kchan_waiter *w)
 	return abandoned;
 }
 
+/*
+ * A claim of @w's send fell through: @w is back in line on that channel.
+ * While it was claimed, matches on its other channels skipped its tickets
+ * there, and a peer may be waiting for them: offer them again.
+ */
+static void kchan_reoffer(struct kchan_waiter *w)
+{
+	struct kchan_ticket *t;
+	struct kchan *ch;
+	unsigned int i;
+	bool queued;
+
+	for (i = 0; i < w->nr; i++) {
+		t = &w->tickets[i];
+		ch = t->chan;
+		if (!ch || READ_ONCE(w->state) != KCHAN_W_WAITING)
+			continue;
+		spin_lock(&ch->lock);
+		queued = !list_empty(&t->node);
+		if (queued) {
+			kchan_match(ch);
+			kchan_eof(ch);
+		}
+		spin_unlock(&ch->lock);
+		if (queued)
+			kchan_wake_pollers(ch, EPOLLIN | EPOLLOUT);
+	}
+}
+
 /**
  * kchan_wait() - sleep until the waiter is done.
  * @w: the waiter, its tickets queued
@@ -135,8 +167,10 @@ bool kchan_abandon(struct kchan_waiter *w)
  *
  * A signal or the deadline ends the wait only while nothing is committed:
  * once a receiver claimed our message we wait for its copy, because the
- * send may already have happened; only a fatal signal ends that wait
- * (TASK_KILLABLE), abandoning the message.
+ * send may already have happened; that copy cannot stall on a page fault
+ * (kchan_copy_to_iter()), and only a fatal signal ends the wait
+ * (TASK_KILLABLE), abandoning the message. If the claim falls through,
+ * the tickets of a select's other cases are offered again.
  *
  * Context: process context, may sleep.
  * Return: the committed result; -ERESTARTSYS on a signal, -ETIMEDOUT at the
@@ -152,6 +186,11 @@ int kchan_wait(struct kchan_waiter *w, const ktime_t *deadline)
 		state = smp_load_acquire(&w->state);
 		if (state == KCHAN_W_DONE)
 			break;
+		/* Set before the wake-up that brought us here. */
+		if (state == KCHAN_W_WAITING && READ_ONCE(w->reoffer)) {
+			WRITE_ONCE(w->reoffer, false);
+			kchan_reoffer(w);
+		}
 		set_current_state(state == KCHAN_W_CLAIMED ? TASK_KILLABLE :
 							     TASK_INTERRUPTIBLE);
 		if (READ_ONCE(w->state) != state) {
@@ -315,6 +354,9 @@ static void kchan_unclaim_locked(struct kchan *ch, struct kchan_ticket *peer)
 	} else {
 		WRITE_ONCE(w->state, KCHAN_W_WAITING);
 		w->done = NULL;
+		/* Its other cases were skipped meanwhile (kchan_reoffer()). */
+		if (w->nr > 1)
+			WRITE_ONCE(w->reoffer, true);
 		list_add(&peer->node, &ch->sendq);
 		WRITE_ONCE(ch->nsend, ch->nsend + 1);
 		kchan_waiter_wake(w);
@@ -433,6 +475,84 @@ ssize_t kchan_settle(struct kchan *ch, struct kchan_msg *msg, bool copied)
 }
 
 /*
+ * A receiver's copy of @msg would fault. If a sender is claimed (it waits
+ * on this copy), put it back in line, as a failed copy would, so that it
+ * never waits for the fault: the receiver takes that holding nothing, and
+ * takes again. Returns true if @msg went back with its sender; false if
+ * nobody waits on it (a buffered message, or a sender that died), and the
+ * caller copies it, faults and all, and settles it.
+ */
+static bool kchan_unclaim(struct kchan *ch, struct kchan_msg *msg)
+{
+	bool unclaimed;
+
+	spin_lock(&ch->lock);
+	unclaimed = msg->sender;
+	if (unclaimed) {
+		kchan_settle_locked(ch, msg, false);
+		kchan_match(ch);
+		kchan_eof(ch);
+	}
+	spin_unlock(&ch->lock);
+	if (unclaimed)
+		kchan_wake_pollers(ch, EPOLLIN);
+	return unclaimed;
+}
+
+/**
+ * kchan_copy_to_iter() - copy a message handed over to the reader's buffer.
+ * @ch: the channel it came from
+ * @msg: the message
+ * @to: the reader's buffer; advanced by @msg->len on success
+ *
+ * The copy is made with page faults disabled, so that a claimed sender
+ * never waits for the receiver's page fault (userfaultfd, FUSE...); if it
+ * would fault, the sender goes back in line (kchan_unclaim()).
+ *
+ * Context: process context, may sleep; no lock held.
+ * Return: 0 if copied; -EFAULT if not (settle @msg as failed); -EAGAIN
+ * if @msg went back with its sender: fault @to in and take again.
+ */
+int kchan_copy_to_iter(struct kchan *ch, struct kchan_msg *msg,
+		       struct iov_iter *to)
+{
+	size_t n;
+
+	pagefault_disable();
+	n = copy_to_iter(msg->data, msg->len, to);
+	pagefault_enable();
+	if (n == msg->len)
+		return 0;
+	iov_iter_revert(to, n);
+	if (kchan_unclaim(ch, msg))
+		return -EAGAIN;
+	n = copy_to_iter(msg->data, msg->len, to);
+	if (n == msg->len)
+		return 0;
+	iov_iter_revert(to, n);
+	return -EFAULT;
+}
+
+/**
+ * kchan_copy_to_user() - kchan_copy_to_iter() for a plain user buffer.
+ * @ch: the channel it came from
+ * @msg: the message
+ * @buf: where it goes
+ *
+ * Context: process context, may sleep; no lock held.
+ * Return: 0, -EFAULT or -EAGAIN, as kchan_copy_to_iter().
+ */
+int kchan_copy_to_user(struct kchan *ch, struct kchan_msg *msg,
+		       void __user *buf)
+{
+	if (!copy_to_user_nofault(buf, msg->data, msg->len))
+		return 0;
+	if (kchan_unclaim(ch, msg))
+		return -EAGAIN;
+	return copy_to_user(buf, msg->data, msg->len) ? -EFAULT : 0;
+}
+
+/*
  * Take the buffer's head for a receiver with @room bytes, if nobody is
  * queued to receive ahead of it: the message keeps its slot (taken) until
  * its copy succeeded, as the match would.
@@ -545,12 +665,30 @@ unsigned int kchan_take_run(struct kchan *ch, const struct kchan_mmsg *m,
 ssize_t kchan_recv(struct kchan *ch, struct iov_iter *to, bool nonblock)
 {
 	struct kchan_msg *msg;
-	bool copied;
 	ssize_t ret;
+	u32 len;
+	int err;
 
-	ret = kchan_take(ch, iov_iter_count(to), nonblock, &msg);
-	if (ret <= 0)
-		return ret;
-	copied = copy_to_iter(msg->data, msg->len, to) == msg->len;
-	return kchan_settle(ch, msg, copied);
+	/*
+	 * A receiver that commits and waits is who a non-blocking sender
+	 * counts on: fault its buffer in first, or that sender gets EAGAIN
+	 * if the copy would fault. A hint: the copy decides.
+	 */
+	if (!nonblock && !ch->capacity)
+		fault_in_iov_iter_writeable(to, min_t(size_t, iov_iter_count(to),
+						      ch->msg_max));
+	for (;;) {
+		ret = kchan_take(ch, iov_iter_count(to), nonblock, &msg);
+		if (ret <= 0)
+			return ret;
+		len = msg->len;
+		err = kchan_copy_to_iter(ch, msg, to);
+		if (err != -EAGAIN)
+			return kchan_settle(ch, msg, !err);
+		/* Its sender is back in line: fault in, holding nothing. */
+		if (fault_in_iov_iter_writeable(to, len))
+			return -EFAULT;
+		if (signal_pending(current))
+			return -ERESTARTSYS;
+	}
 }

@@ -111,15 +111,16 @@ FIXTURE_TEARDOWN(chan)
 } while (0)
 
 /*
- * The channel took the offered message out (a receiver is copying it):
- * the buffer is empty, or the rendezvous sender is no longer queued but
- * has not returned either.
+ * A receiver is held in a page fault on its buffer: a buffered message is
+ * taken out (the buffer is empty); a rendezvous sender never waits on
+ * another process's fault, so it stays in line and has not returned.
  */
-#define wait_message_claimed(tx) do {					\
+#define wait_receiver_held(tx) do {					\
 	if (variant->capacity) {					\
 		ASSERT_EQ(0, kchan_wait_for(self->fd, queued, 0));	\
 	} else {							\
-		ASSERT_EQ(0, kchan_wait_for(self->fd, senders, 0));	\
+		kw_sleep_ms(KCHAN_SETTLE_MS);				\
+		ASSERT_EQ(0, kchan_wait_for(self->fd, senders, 1));	\
 		ASSERT_FALSE(kchan_op_done(tx));			\
 	}								\
 } while (0)
@@ -343,7 +344,7 @@ TEST_F(chan, fatal_signal_during_the_copy_out_keeps_the_message)
 		kchan_reap_within(pid, KCHAN_WAIT_MS, &status);
 		SKIP(return, "userfaultfd is not available");
 	}
-	wait_message_claimed(&tx);
+	wait_receiver_held(&tx);
 	kw_sleep_ms(KCHAN_SETTLE_MS);
 	ASSERT_EQ(0, kill(pid, SIGKILL));
 	ASSERT_EQ(0, kchan_reap_within(pid, KCHAN_WAIT_MS, &status));
@@ -360,16 +361,18 @@ TEST_F(chan, fatal_signal_during_the_copy_out_keeps_the_message)
 }
 
 /*
- * A rendezvous sender whose message a receiver is copying out waits for
- * the copy's outcome; a receiver whose page fault stalls must not make
- * that sender unkillable.
+ * A rendezvous sender waits for a receiver's copy only while that copy
+ * cannot stall; a receiver whose page fault stalls holds no sender, which
+ * stays killable (and interruptible) in line.
  */
 TEST(sender_stays_killable_while_its_message_is_copied_out)
 {
 	static char zero_page[65536];
 	unsigned char msg[MSG_LEN];
 	int fd, uffd, status, died;
+	struct kchan_stat st;
 	struct kchan_op rx;
+	__u64 addr = 0;
 	void *page = NULL;
 	pid_t pid;
 
@@ -387,22 +390,33 @@ TEST(sender_stays_killable_while_its_message_is_copied_out)
 	}
 	ASSERT_EQ(0, kchan_wait_for(fd, senders, 1));
 	ASSERT_EQ(0, kchan_op_recv(&rx, fd, page, MSG_MAX));
-	/* The receiver claimed the message and is stuck copying it. */
-	ASSERT_EQ(0, kchan_wait_for(fd, senders, 0));
-	kw_sleep_ms(KCHAN_SETTLE_MS);
+	/*
+	 * The receiver is stuck in a fault on its buffer. It holds no
+	 * sender meanwhile: the sender stays in line.
+	 */
+	ASSERT_EQ(0, kchan_uffd_wait_fault(uffd, KCHAN_WAIT_MS, &addr));
+	ASSERT_EQ(0, kchan_stat(fd, &st));
+	EXPECT_EQ(1u, st.senders);
 	ASSERT_EQ(0, kill(pid, SIGKILL));
 	died = kchan_reap_within(pid, KCHAN_WAIT_MS, &status) == 0;
 
-	/* Let the copy finish: fill the page with zeroes. */
+	/* Let the fault finish: fill the page with zeroes. */
 	ASSERT_EQ(0, kchan_uffd_copy(uffd, (unsigned long)page, zero_page,
 				     getpagesize()));
-	EXPECT_LE(0, kchan_op_result(&rx));
 	if (!died) {
 		ASSERT_EQ(0, kchan_reap_within(pid, KCHAN_WAIT_MS, &status));
 	}
 	EXPECT_TRUE(died) {
-		TH_LOG("SIGKILL did not end the sender while the receiver's copy was stalled");
+		TH_LOG("SIGKILL did not end the sender while the receiver's fault was stalled");
 	}
+	/* The killed send sent nothing: the receiver gets the next one. */
+	kchan_fill(msg, MSG_LEN, 2);
+	ASSERT_EQ(MSG_LEN, kchan_send(fd, msg, MSG_LEN));
+	ASSERT_EQ(MSG_LEN, kchan_op_result(&rx));
+	EXPECT_TRUE(kchan_check(page, MSG_LEN, 2));
+	ASSERT_EQ(0, kchan_stat(fd, &st));
+	EXPECT_EQ(1ull, st.sent);
+	EXPECT_EQ(1ull, st.received);
 	close(uffd);
 	close(fd);
 }

@@ -32,6 +32,7 @@
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <liburing.h>
 
 #include "kchan_test.h"
 #include "kchan_wait.h"
@@ -412,17 +413,19 @@ static void expect_idle(struct __test_metadata *_metadata, int fd,
 }
 
 /*
- * While a receiver copies the message out: the buffer is empty and a
- * rendezvous sender neither queued nor done.
+ * While a receiver is held in a fault on its buffer: a buffered message
+ * is in flight (the buffer is empty); a rendezvous sender never waits on
+ * another process's fault, so it is back in line, not done, and the held
+ * receiver holds nothing.
  */
-static void expect_claimed(struct __test_metadata *_metadata,
-			   FIXTURE_DATA(race) *self)
+static void expect_held(struct __test_metadata *_metadata,
+			FIXTURE_DATA(race) *self)
 {
 	struct kchan_stat st;
 
 	ASSERT_EQ(0, kchan_stat(self->fd, &st));
 	EXPECT_EQ(0u, st.queued);
-	EXPECT_EQ(0u, st.senders);
+	EXPECT_EQ(self->tx_started ? 1u : 0u, st.senders);
 	EXPECT_EQ(0ull, st.received);
 	EXPECT_TRUE(offer_pending(self) || !self->tx_started);
 }
@@ -441,9 +444,11 @@ static ssize_t recv_guarded(int fd, void *buf, size_t cap)
 }
 
 /*
- * Close while a receive is copying the message out: no end-of-file for
- * anyone until that copy settles; it succeeds once the page arrives, the
- * rendezvous sender completes, and a receiver that was waiting gets EOF.
+ * Close while a receive is copying a buffered message out: no end-of-file
+ * for anyone until that copy settles; it succeeds once the page arrives,
+ * and a receiver that was waiting gets EOF. Rendezvous: the held receiver
+ * holds nothing, another receiver takes the message meanwhile, and the
+ * held one gets EOF once its page arrives.
  */
 TEST_F(race, close_during_held_receive_then_resolve)
 {
@@ -456,7 +461,19 @@ TEST_F(race, close_during_held_receive_then_resolve)
 	use_named(_metadata, self, variant->capacity);
 	OFFER();
 	HOLD(HELD_READ, 0);
-	expect_claimed(_metadata, self);
+	expect_held(_metadata, self);
+	if (!variant->capacity) {
+		ASSERT_EQ(MSG_LEN, recv_guarded(self->fd, buf2, sizeof(buf2)));
+		EXPECT_TRUE(kchan_check(buf2, MSG_LEN, 1));
+		EXPECT_EQ(MSG_LEN, offer_result(self));
+		ASSERT_EQ(0, kchan_close(self->fd));
+		EXPECT_EQ(0, recv_guarded(self->fd, buf2, sizeof(buf2)));
+		ASSERT_EQ(0, held_resolve(&self->held, NULL));
+		ASSERT_EQ(0, held_report(&self->held, &rep, KCHAN_WAIT_MS));
+		EXPECT_EQ(0, rep.ret);
+		expect_idle(_metadata, self->fd, 0, 1, 1);
+		return;
+	}
 
 	ASSERT_EQ(0, kchan_op_recv(&rx2, self->fd, buf2, sizeof(buf2)));
 	ASSERT_EQ(0, kchan_wait_for(self->fd, receivers, 1));
@@ -486,8 +503,9 @@ TEST_F(race, close_during_held_receive_then_resolve)
 
 /*
  * Close, then kill the receiver held in its copy: a buffered message goes
- * back and is still delivered (to the receiver already waiting); a
- * rendezvous send that never completed fails with EPIPE, delivers nothing.
+ * back and is still delivered (to the receiver already waiting). A
+ * rendezvous sender is not held by the receiver's fault: the message
+ * goes to the other receiver at once, and the kill loses nothing.
  */
 TEST_F(race, close_during_held_receive_then_kill)
 {
@@ -497,22 +515,25 @@ TEST_F(race, close_during_held_receive_then_kill)
 	REQUIRE_UFFD();
 	OFFER();
 	HOLD(HELD_READ, 0);
+	if (!variant->capacity) {
+		ASSERT_EQ(MSG_LEN, recv_guarded(self->fd, buf2, sizeof(buf2)));
+		EXPECT_TRUE(kchan_check(buf2, MSG_LEN, 1));
+		EXPECT_EQ(MSG_LEN, offer_result(self));
+		ASSERT_EQ(0, kchan_close(self->fd));
+		ASSERT_EQ(0, held_kill(&self->held));
+		EXPECT_EQ(0, recv_guarded(self->fd, self->buf, sizeof(self->buf)));
+		expect_idle(_metadata, self->fd, 0, 1, 1);
+		return;
+	}
 	ASSERT_EQ(0, kchan_op_recv(&rx2, self->fd, buf2, sizeof(buf2)));
 	ASSERT_EQ(0, kchan_wait_for(self->fd, receivers, 1));
 	ASSERT_EQ(0, kchan_close(self->fd));
 	ASSERT_EQ(0, held_kill(&self->held)) TH_LOG("the held receiver did not die");
 
-	if (variant->capacity) {
-		ASSERT_EQ(MSG_LEN, kchan_op_result(&rx2));
-		EXPECT_TRUE(kchan_check(buf2, MSG_LEN, 1));
-		EXPECT_EQ(0, recv_guarded(self->fd, self->buf, sizeof(self->buf)));
-		expect_idle(_metadata, self->fd, 0, 1, 1);
-	} else {
-		EXPECT_EQ(-EPIPE, offer_result(self));
-		EXPECT_EQ(0, kchan_op_result(&rx2));
-		EXPECT_EQ(0, recv_guarded(self->fd, self->buf, sizeof(self->buf)));
-		expect_idle(_metadata, self->fd, 0, 0, 0);
-	}
+	ASSERT_EQ(MSG_LEN, kchan_op_result(&rx2));
+	EXPECT_TRUE(kchan_check(buf2, MSG_LEN, 1));
+	EXPECT_EQ(0, recv_guarded(self->fd, self->buf, sizeof(self->buf)));
+	expect_idle(_metadata, self->fd, 0, 1, 1);
 }
 
 /* Remove the name while a receive is held: the copy completes. */
@@ -530,7 +551,7 @@ TEST_F(race, unlink_during_held_receive_then_resolve)
 	EXPECT_EQ(-1, open(self->node, O_RDWR | O_CLOEXEC));
 	ASSERT_EQ(0, kchan_stat(self->fd, &st));
 	EXPECT_FALSE(!!(st.flags & KCHAN_STAT_NAMED));
-	expect_claimed(_metadata, self);
+	expect_held(_metadata, self);
 
 	ASSERT_EQ(0, held_resolve(&self->held, NULL));
 	ASSERT_EQ(0, held_report(&self->held, &rep, KCHAN_WAIT_MS));
@@ -552,7 +573,8 @@ TEST_F(race, unlink_during_held_receive_then_resolve)
 /*
  * Kill a receiver held inside readv (the held page is the middle iovec):
  * the message goes to the receiver waiting behind it, whole, and the
- * rendezvous sender completes exactly once.
+ * rendezvous sender completes exactly once. (A rendezvous message is
+ * not held by the fault: the next receiver has it at once.)
  */
 TEST_F(race, kill_held_readv_message_goes_to_next_receiver)
 {
@@ -562,12 +584,14 @@ TEST_F(race, kill_held_readv_message_goes_to_next_receiver)
 	REQUIRE_UFFD();
 	OFFER();
 	HOLD(HELD_READV, 0);
-	expect_claimed(_metadata, self);
+	expect_held(_metadata, self);
 	memset(buf2, 0, sizeof(buf2));
 	ASSERT_EQ(0, kchan_op_recv(&rx2, self->fd, buf2, sizeof(buf2)));
-	ASSERT_EQ(0, kchan_wait_for(self->fd, receivers, 1));
-	kw_sleep_ms(KCHAN_SETTLE_MS);
-	EXPECT_FALSE(kchan_op_done(&rx2));
+	if (variant->capacity) {
+		ASSERT_EQ(0, kchan_wait_for(self->fd, receivers, 1));
+		kw_sleep_ms(KCHAN_SETTLE_MS);
+		EXPECT_FALSE(kchan_op_done(&rx2));
+	}
 
 	ASSERT_EQ(0, held_kill(&self->held)) TH_LOG("the held receiver did not die");
 	ASSERT_EQ(MSG_LEN, kchan_op_result(&rx2)) {
@@ -760,11 +784,12 @@ TEST_F(race, held_send_outlives_every_other_file)
 }
 
 /*
- * Rendezvous: the sender whose message a held receiver is copying out is
- * killed; the copy then succeeds. The message was delivered exactly once,
- * so the counters must say one sent and one received.
+ * Rendezvous: a receiver is held in a fault on its buffer while a sender
+ * waits. The receiver took nothing with it: the sender is in line, a
+ * SIGKILL ends it at once and nothing was sent; once the page arrives
+ * the receiver waits for the next message. The counters stay balanced.
  */
-TEST(killed_sender_of_a_held_receive_is_still_counted)
+TEST(killed_sender_of_a_held_receive_sends_nothing)
 {
 	unsigned char msg[MSG_LEN];
 	struct held_report rep;
@@ -789,21 +814,23 @@ TEST(killed_sender_of_a_held_receive_is_still_counted)
 		SKIP(return, "userfaultfd is not available");
 	}
 	ASSERT_EQ(0, ret);
-	ASSERT_EQ(0, kchan_wait_for(fd, senders, 0));
+	ASSERT_EQ(0, kchan_stat(fd, &st));
+	EXPECT_EQ(1u, st.senders);
 
 	ASSERT_EQ(0, kill(tx, SIGKILL));
 	EXPECT_EQ(0, kchan_reap_within(tx, KCHAN_WAIT_MS, &status)) {
-		TH_LOG("the sender did not die while its message was being copied");
+		TH_LOG("the sender did not die while a receiver was held");
 	}
+	ASSERT_EQ(0, kchan_wait_for(fd, senders, 0));
 	ASSERT_EQ(0, held_resolve(&h, NULL));
-	ASSERT_EQ(0, held_report(&h, &rep, KCHAN_WAIT_MS));
-	ASSERT_EQ(MSG_LEN, rep.ret);
-	EXPECT_TRUE(kchan_check(rep.data, MSG_LEN, 1));
+	ASSERT_EQ(0, kchan_wait_for(fd, receivers, 1));
+	EXPECT_EQ(-ETIMEDOUT, held_report(&h, &rep, KCHAN_SETTLE_MS));
+	ASSERT_EQ(0, held_kill(&h));
 
 	ASSERT_EQ(0, kchan_stat(fd, &st));
 	EXPECT_EQ(0u, st.senders);
 	EXPECT_EQ(0u, st.receivers);
-	EXPECT_EQ(1ull, st.received);
+	EXPECT_EQ(0ull, st.received);
 	EXPECT_EQ(st.received, st.sent) {
 		TH_LOG("a delivered message is counted as received (%llu) but not as sent (%llu)",
 		       (unsigned long long)st.received,
@@ -815,8 +842,9 @@ TEST(killed_sender_of_a_held_receive_is_still_counted)
 
 /*
  * A select blocked with a send on rendezvous channel A and case @other
- * on channel B; a receiver on A claims its send and is held in the copy;
- * B is closed; the receiver is killed, so the claim falls through. The
+ * on channel B; a receiver on A is held in a fault on its buffer (its
+ * copy once held the claimed send; now it puts the send back first); B
+ * is closed; the receiver is killed, so any claim falls through. The
  * select must then see B's close: a send case fails with EPIPE naming
  * it, a receive case reports B closed; B gives end-of-file, never the
  * select's message.
@@ -857,8 +885,11 @@ static void claimed_select_sees_close(struct __test_metadata *_metadata,
 		SKIP(return, "userfaultfd is not available");
 	}
 	ASSERT_EQ(0, ret) TH_LOG("held child: %s", strerror(-ret));
-	/* The select's send on A is claimed: off A's queue, not done. */
-	ASSERT_EQ(0, kchan_wait_for(a, senders, 0));
+	/*
+	 * The receiver's copy no longer takes its fault with the select's
+	 * send claimed: it puts it back in line first, so the select may be
+	 * claimed or waiting here; either way it must see B's close.
+	 */
 	EXPECT_FALSE(atomic_load(&op.done));
 
 	ASSERT_EQ(0, kchan_close(b));
@@ -907,6 +938,289 @@ TEST(claimed_select_send_sees_close_of_its_other_send)
 TEST(claimed_select_send_sees_close_of_its_receive)
 {
 	claimed_select_sees_close(_metadata, false);
+}
+
+/*
+ * A stalled page fault in one process never stalls another: a receiver
+ * committed in read() on a rendezvous channel whose buffer page is gone
+ * (MADV_DONTNEED) and registered with a userfaultfd that nobody answers
+ * yet. A sender that the receiver claims must not wait for that fault:
+ * the receiver's copy cannot take it while the sender is claimed, puts
+ * the sender back in line, and takes the fault holding nothing.
+ */
+enum stall_send {
+	STALL_NONBLOCK,		/* write() on an O_NONBLOCK file: EAGAIN */
+	STALL_NOWAIT,		/* pwritev2(RWF_NOWAIT): EAGAIN */
+	STALL_URING,		/* io_uring write: completes later */
+	STALL_SIGNAL,		/* blocking write, then a signal: EINTR */
+	STALL_BLOCKING,		/* blocking write: delivered after the fault */
+};
+
+struct stall_sender {
+	int fd;
+	enum stall_send how;
+	unsigned char msg[MSG_LEN];
+	pid_t tid;
+	ssize_t ret;		/* the call's result, or the CQE's */
+	atomic_int returned;	/* the call (io_uring: the submit) returned */
+	atomic_int done;	/* ret is final */
+	pthread_t thread;
+};
+
+static void *stall_sender_thread(void *arg)
+{
+	struct stall_sender *s = arg;
+	struct iovec iov = { s->msg, MSG_LEN };
+	struct io_uring_cqe *cqe;
+	struct io_uring ring;
+	ssize_t n;
+
+	__atomic_store_n(&s->tid, (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
+	switch (s->how) {
+	case STALL_NOWAIT:
+		n = pwritev2(s->fd, &iov, 1, -1, RWF_NOWAIT);
+		break;
+	case STALL_URING:
+		n = io_uring_queue_init(4, &ring, 0);
+		if (n) {
+			s->ret = n;
+			atomic_store(&s->returned, 1);
+			atomic_store(&s->done, 1);
+			return NULL;
+		}
+		io_uring_prep_write(io_uring_get_sqe(&ring), s->fd, s->msg,
+				    MSG_LEN, 0);
+		n = io_uring_submit(&ring);
+		atomic_store(&s->returned, 1);
+		if (n == 1)
+			n = io_uring_wait_cqe(&ring, &cqe);
+		if (!n) {
+			s->ret = cqe->res;
+			io_uring_cqe_seen(&ring, cqe);
+		} else {
+			s->ret = n < 0 ? n : -EIO;
+		}
+		io_uring_queue_exit(&ring);
+		atomic_store(&s->done, 1);
+		return NULL;
+	default:
+		n = write(s->fd, s->msg, MSG_LEN);
+		break;
+	}
+	s->ret = n < 0 ? -errno : n;
+	atomic_store(&s->returned, 1);
+	atomic_store(&s->done, 1);
+	return NULL;
+}
+
+/* Wait up to @ms for @flag; 0 or -ETIMEDOUT. */
+static int stall_wait_flag(atomic_int *flag, int ms)
+{
+	uint64_t deadline = kw_now_ns() + (uint64_t)ms * 1000000ull;
+
+	while (!atomic_load(flag)) {
+		if (kw_now_ns() > deadline)
+			return -ETIMEDOUT;
+		usleep(1000);
+	}
+	return 0;
+}
+
+/* How the receiver waits: read(), a batch of one, a select of one. */
+enum stall_recv { RX_READ, RX_BATCH, RX_SELECT };
+
+struct stall_receiver {
+	enum stall_recv how;
+	struct kchan_op op;
+	struct kchan_mmsg m;
+	struct ks_op sel;
+};
+
+static int stall_recv_start(struct stall_receiver *r, int fd, void *buf)
+{
+	switch (r->how) {
+	case RX_BATCH:
+		r->m = (struct kchan_mmsg){ .buf = (uintptr_t)buf,
+					    .len = MSG_MAX };
+		return kchan_op_batch(&r->op, fd, KOP_RECV_BATCH, &r->m, 1);
+	case RX_SELECT:
+		memset(&r->sel, 0, sizeof(r->sel));
+		r->sel.cases[0] = ks_recv(fd, buf, MSG_MAX);
+		r->sel.n = 1;
+		return ks_op_start(&r->sel);
+	default:
+		return kchan_op_recv(&r->op, fd, buf, MSG_MAX);
+	}
+}
+
+static bool stall_recv_done(struct stall_receiver *r)
+{
+	return r->how == RX_SELECT ? atomic_load(&r->sel.done) :
+				     kchan_op_done(&r->op);
+}
+
+/* The length received, or -errno. */
+static ssize_t stall_recv_result(struct stall_receiver *r)
+{
+	ssize_t ret;
+
+	switch (r->how) {
+	case RX_BATCH:
+		ret = kchan_op_result(&r->op);
+		return ret == 1 ? (ssize_t)r->m.len : (ret < 0 ? ret : -EIO);
+	case RX_SELECT:
+		ret = ks_op_result(&r->sel, KCHAN_WAIT_MS);
+		return ret == 0 ? (ssize_t)r->sel.out.len : (ret < 0 ? ret : -EIO);
+	default:
+		return kchan_op_result(&r->op);
+	}
+}
+
+static void claimed_sender_never_waits_for_a_fault(
+	struct __test_metadata *_metadata, enum stall_send how,
+	enum stall_recv rx_how)
+{
+	size_t pg = getpagesize();
+	struct stall_sender s = { .how = how };
+	struct stall_receiver rx = { .how = rx_how };
+	unsigned char marker[MSG_LEN];
+	struct kchan_stat st;
+	bool delivered, stuck = false;
+	__u64 addr = 0;
+	int fd, uffd, ret;
+	char *page;
+
+	uffd = kchan_uffd_open();
+	if (uffd < 0)
+		SKIP(return, "userfaultfd is not available");
+	page = mmap(NULL, pg, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, page);
+	ASSERT_EQ(0, kchan_uffd_register(uffd, page, pg));
+	/* Present while the receiver commits, gone when it copies. */
+	ASSERT_EQ(0, kchan_uffd_zero(uffd, (unsigned long)page, pg));
+	fd = kchan_make(0, MSG_MAX, 0, O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	if (how == STALL_SIGNAL)
+		ASSERT_EQ(0, kchan_catch(SIGUSR1, false));
+
+	ASSERT_EQ(0, stall_recv_start(&rx, fd, page));
+	ASSERT_EQ(0, kchan_wait_for(fd, receivers, 1));
+	ASSERT_EQ(0, madvise(page, pg, MADV_DONTNEED));
+
+	/* The receiver decided it blocks; the sender does not. */
+	if (how == STALL_NONBLOCK)
+		ASSERT_EQ(0, kchan_set_nonblock(fd, true));
+	s.fd = fd;
+	kchan_fill(s.msg, MSG_LEN, 1);
+	ASSERT_EQ(0, -pthread_create(&s.thread, NULL, stall_sender_thread, &s));
+
+	/* The receiver's fault is held from here until we resolve it. */
+	ASSERT_EQ(0, kchan_uffd_wait_fault(uffd, KCHAN_WAIT_MS, &addr));
+	EXPECT_EQ((unsigned long)page, addr & ~(__u64)(pg - 1));
+	if (how == STALL_SIGNAL) {
+		/* Not claimed any more: an ordinary signal ends the wait. */
+		ASSERT_EQ(0, kchan_wait_for(fd, senders, 1));
+		ASSERT_EQ(0, syscall(SYS_tgkill, getpid(),
+				     __atomic_load_n(&s.tid, __ATOMIC_ACQUIRE),
+				     SIGUSR1));
+	}
+	if (how == STALL_BLOCKING) {
+		/* Back in line, waiting for a receiver that can copy. */
+		EXPECT_EQ(0, kchan_wait_for(fd, senders, 1));
+		kw_sleep_ms(KCHAN_SETTLE_MS);
+		EXPECT_FALSE(atomic_load(&s.returned));
+	} else {
+		ret = stall_wait_flag(&s.returned, KCHAN_WAIT_MS);
+		EXPECT_EQ(0, ret) {
+			TH_LOG("the sender waited for another process's page fault");
+		}
+		/* If so, it completes once the fault is resolved. */
+		stuck = ret != 0;
+	}
+	EXPECT_FALSE(stall_recv_done(&rx));
+	if (!stuck && (how == STALL_NONBLOCK || how == STALL_NOWAIT)) {
+		EXPECT_EQ(-EAGAIN, s.ret);
+	} else if (how == STALL_SIGNAL) {
+		EXPECT_EQ(-EINTR, s.ret);
+	}
+
+	/* Resolve: the receiver takes again. */
+	ASSERT_EQ(0, kchan_uffd_zero(uffd, (unsigned long)page, pg));
+	ASSERT_EQ(0, kchan_set_nonblock(fd, false));
+	delivered = how == STALL_URING || how == STALL_BLOCKING || stuck;
+	if (!delivered) {
+		/* Nothing was sent: the receiver gets the next message. */
+		kchan_fill(marker, MSG_LEN, 2);
+		ASSERT_EQ(MSG_LEN, kchan_send(fd, marker, MSG_LEN));
+	}
+	ASSERT_EQ(MSG_LEN, stall_recv_result(&rx));
+	EXPECT_TRUE(kchan_check(page, MSG_LEN, delivered ? 1 : 2));
+	ASSERT_EQ(0, stall_wait_flag(&s.done, KCHAN_WAIT_MS));
+	pthread_join(s.thread, NULL);
+	if (delivered)
+		EXPECT_EQ(MSG_LEN, s.ret);
+	/* Exactly once: one message sent, one received, nothing left. */
+	ASSERT_EQ(0, kchan_stat(fd, &st));
+	EXPECT_EQ(1ull, st.sent);
+	EXPECT_EQ(1ull, st.received);
+	EXPECT_EQ(0u, st.senders);
+	EXPECT_EQ(0u, st.receivers);
+	ASSERT_EQ(0, kchan_set_nonblock(fd, true));
+	EXPECT_EQ(-EAGAIN, kchan_recv(fd, marker, sizeof(marker)));
+	close(fd);
+	close(uffd);
+	munmap(page, pg);
+}
+
+TEST(claimed_nonblock_write_never_waits_for_a_fault)
+{
+	claimed_sender_never_waits_for_a_fault(_metadata, STALL_NONBLOCK, RX_READ);
+}
+
+TEST(claimed_nowait_pwritev2_never_waits_for_a_fault)
+{
+	claimed_sender_never_waits_for_a_fault(_metadata, STALL_NOWAIT, RX_READ);
+}
+
+TEST(claimed_uring_write_never_waits_for_a_fault)
+{
+	claimed_sender_never_waits_for_a_fault(_metadata, STALL_URING, RX_READ);
+}
+
+TEST(claimed_blocking_write_stays_interruptible_during_a_fault)
+{
+	claimed_sender_never_waits_for_a_fault(_metadata, STALL_SIGNAL, RX_READ);
+}
+
+TEST(claimed_blocking_write_is_delivered_after_a_fault)
+{
+	claimed_sender_never_waits_for_a_fault(_metadata, STALL_BLOCKING, RX_READ);
+}
+
+/* The same for a batch receive and a select's receive case. */
+TEST(claimed_nonblock_write_never_waits_for_a_batch_fault)
+{
+	claimed_sender_never_waits_for_a_fault(_metadata, STALL_NONBLOCK,
+					       RX_BATCH);
+}
+
+TEST(claimed_blocking_write_is_delivered_after_a_batch_fault)
+{
+	claimed_sender_never_waits_for_a_fault(_metadata, STALL_BLOCKING,
+					       RX_BATCH);
+}
+
+TEST(claimed_nonblock_write_never_waits_for_a_select_fault)
+{
+	claimed_sender_never_waits_for_a_fault(_metadata, STALL_NONBLOCK,
+					       RX_SELECT);
+}
+
+TEST(claimed_blocking_write_is_delivered_after_a_select_fault)
+{
+	claimed_sender_never_waits_for_a_fault(_metadata, STALL_BLOCKING,
+					       RX_SELECT);
 }
 
 static const char *ko_path(void)

@@ -774,16 +774,6 @@ static int canceller_start(struct canceller *cn, int sfd,
 	return -pthread_create(&cn->thread, NULL, canceller_main, cn);
 }
 
-/* The thread's id, once it runs. */
-static pid_t canceller_tid(struct canceller *cn)
-{
-	pid_t tid;
-
-	while (!(tid = __atomic_load_n(&cn->tid, __ATOMIC_ACQUIRE)))
-		usleep(1000);
-	return tid;
-}
-
 /* 0 once the cancel returned (the thread is joined), or -ETIMEDOUT. */
 static int canceller_wait(struct canceller *cn, int ms)
 {
@@ -800,10 +790,11 @@ static int canceller_wait(struct canceller *cn, int ms)
 
 #define BIG_LEN		(32 * 1024)
 #define BIG_SEED	21
+#define CANCEL_ROUNDS	100
 
 /*
- * A rendezvous send of BIG_LEN bytes armed on a select file, claimed by a
- * plain read() whose copy-out is held on a userfaultfd page.
+ * A rendezvous send of BIG_LEN bytes armed on a select file, and a plain
+ * read() of it whose buffer is on a userfaultfd page nobody answers.
  */
 struct held_send {
 	int ch, sfd, uffd;
@@ -812,7 +803,7 @@ struct held_send {
 	struct kchan_op rx;
 };
 
-/* 0 once the reader is held, -EOPNOTSUPP without userfaultfd. */
+/* 0 once the reader is held in its fault, -EOPNOTSUPP without userfaultfd. */
 static int held_send_start(struct __test_metadata *_metadata,
 			   struct held_send *h)
 {
@@ -833,22 +824,7 @@ static int held_send_start(struct __test_metadata *_metadata,
 	ASSERT_EQ(0, ks_arm(h->sfd, c, 1, 0, NULL));
 	ASSERT_EQ(0, kchan_op_recv(&h->rx, h->ch, h->mem, BIG_LEN));
 	ASSERT_EQ(0, kchan_uffd_wait_fault(h->uffd, KCHAN_WAIT_MS, &addr));
-	/* Claimed: off the queue, not completed. */
-	ASSERT_EQ(0, kchan_wait_for(h->ch, senders, 0));
-	EXPECT_EQ(0, kchan_ready_now(h->sfd));
 	return 0;
-}
-
-/* Let the reader's copy finish; it gets the whole message. */
-static void held_send_release(struct __test_metadata *_metadata,
-			      struct held_send *h)
-{
-	static char zero[BIG_LEN];
-
-	ASSERT_EQ(0, kchan_uffd_copy(h->uffd, (uintptr_t)h->mem, zero,
-				     BIG_LEN));
-	ASSERT_EQ(BIG_LEN, kchan_op_result(&h->rx));
-	EXPECT_TRUE(kchan_check(h->mem, BIG_LEN, BIG_SEED));
 }
 
 static void held_send_end(struct held_send *h)
@@ -860,12 +836,14 @@ static void held_send_end(struct held_send *h)
 }
 
 /*
- * KCHAN_SEL_CANCEL while a plain read() copies the armed send out waits
- * (killable) for the copy's verdict, and returns as soon as the copy is
- * done, reporting the send as completed.
+ * A reader whose buffer faults never holds an armed send: it faults its
+ * buffer in holding nothing, so the send stays queued and a cancel
+ * returns at once, finding nothing completed. Once the fault is served,
+ * the reader waits on as any reader of an empty channel.
  */
-TEST(cancel_returns_once_the_reader_of_its_send_copied_it)
+TEST(cancel_is_not_held_by_the_page_fault_of_a_reader_of_its_send)
 {
+	static char zero[BIG_LEN];
 	struct kchan_select_result res = { .index = -2 };
 	struct held_send h;
 	struct kchan_stat st;
@@ -873,61 +851,122 @@ TEST(cancel_returns_once_the_reader_of_its_send_copied_it)
 
 	if (held_send_start(_metadata, &h))
 		SKIP(return, "userfaultfd is not available");
-	ASSERT_EQ(0, canceller_start(&cn, h.sfd, &res));
-	/* Asleep in the cancel, waiting for the claim's verdict. */
-	ASSERT_EQ(0, kt_wait_state_in(canceller_tid(&cn), 'D', SYS_ioctl,
-				      KT_WAIT_MS));
-	EXPECT_FALSE(atomic_load(&cn.done));
-
-	held_send_release(_metadata, &h);
-	ASSERT_EQ(0, canceller_wait(&cn, KCHAN_WAIT_MS)) {
-		TH_LOG("KCHAN_SEL_CANCEL still asleep after the copy was done");
-	}
-	EXPECT_EQ(1, cn.ret);
-	EXPECT_EQ(0, res.index);
-	EXPECT_EQ(BIG_LEN, res.result);
-	EXPECT_EQ(-ENOTCONN, ks_read(h.sfd, &res));
 	ASSERT_EQ(0, kchan_stat(h.ch, &st));
-	EXPECT_EQ(1ull, st.sent);
-	EXPECT_EQ(1ull, st.received);
+	EXPECT_EQ(1u, st.senders);
+	ASSERT_EQ(0, canceller_start(&cn, h.sfd, &res));
+	ASSERT_EQ(0, canceller_wait(&cn, KCHAN_WAIT_MS)) {
+		TH_LOG("KCHAN_SEL_CANCEL waits for another process's fault");
+	}
+	EXPECT_EQ(0, cn.ret);
+	ASSERT_EQ(0, kchan_stat(h.ch, &st));
+	EXPECT_EQ(0u, st.senders);
+
+	ASSERT_EQ(0, kchan_uffd_copy(h.uffd, (uintptr_t)h.mem, zero,
+				     BIG_LEN));
+	ASSERT_EQ(0, kchan_wait_for(h.ch, receivers, 1));
+	ASSERT_EQ(0, ioctl(h.ch, KCHAN_IOC_CLOSE));
+	EXPECT_EQ(0, kchan_op_result(&h.rx));
+	ASSERT_EQ(0, kchan_stat(h.ch, &st));
+	EXPECT_EQ(0ull, st.sent);
+	EXPECT_EQ(0ull, st.received);
 	held_send_end(&h);
 }
 
 /*
- * The same cancel, but its result's buffer turns read-only while it
- * waits: it fails with EFAULT and collects nothing, so the completed
- * send is still reported, by the next read.
+ * KCHAN_SEL_CANCEL racing a plain read() that copies the armed send out:
+ * every cancel returns, and the message is found exactly once, by the
+ * reader when the cancel reports the send completed, else by nobody.
+ */
+TEST(cancel_racing_a_reader_of_its_send_finds_the_message_once)
+{
+	struct kchan_select_result res;
+	int round, completed = 0, ret;
+	struct kchan_case c[1];
+	struct kchan_op rx;
+	char *msg, *got;
+	int ch, sfd;
+
+	msg = malloc(BIG_LEN);
+	got = malloc(BIG_LEN);
+	ASSERT_NE(NULL, msg);
+	ASSERT_NE(NULL, got);
+	for (round = 0; round < CANCEL_ROUNDS; round++) {
+		ch = kchan_make(0, BIG_LEN, 0, O_CLOEXEC);
+		ASSERT_LE(0, ch);
+		sfd = ks_selfd(O_CLOEXEC);
+		ASSERT_LE(0, sfd);
+		kchan_fill(msg, BIG_LEN, BIG_SEED + round);
+		c[0] = ks_send(ch, msg, BIG_LEN);
+		ASSERT_EQ(0, ks_arm(sfd, c, 1, 0, NULL));
+		ASSERT_EQ(0, kchan_op_recv(&rx, ch, got, BIG_LEN));
+		/* Cancel at once, once the reader runs, or after its read. */
+		if (round % 3 == 1)
+			while (!__atomic_load_n(&rx.tid, __ATOMIC_ACQUIRE))
+				sched_yield();
+		else if (round % 3 == 2)
+			while (!kchan_op_done(&rx))
+				usleep(1000);
+		memset(&res, 0, sizeof(res));
+		ret = ks_cancel(sfd, &res);
+		ASSERT_LE(0, ret);
+		if (ret == 1) {
+			completed++;
+			EXPECT_EQ(0, res.index);
+			EXPECT_EQ(BIG_LEN, res.result);
+			ASSERT_EQ(BIG_LEN, kchan_op_result(&rx));
+			EXPECT_TRUE(kchan_check(got, BIG_LEN, BIG_SEED + round));
+		} else {
+			ASSERT_EQ(0, ioctl(ch, KCHAN_IOC_CLOSE));
+			ASSERT_EQ(0, kchan_op_result(&rx)) {
+				TH_LOG("round %d: a cancelled send was received",
+				       round);
+			}
+		}
+		close(sfd);
+		close(ch);
+	}
+	TH_LOG("%d of %d cancels found the send completed", completed,
+	       CANCEL_ROUNDS);
+	free(msg);
+	free(got);
+}
+
+/*
+ * A cancel that finds the armed send completed, with a result buffer it
+ * cannot write: it fails with EFAULT and collects nothing, so the
+ * completed send is still reported, by the next read.
  */
 TEST(cancel_whose_result_cannot_be_written_collects_nothing)
 {
 	size_t pg = getpagesize();
 	struct kchan_select_result res, *out;
-	struct held_send h;
-	struct canceller cn;
+	struct kchan_case c[1];
+	char m[MSG_LEN], b[MSG_LEN];
+	int ch, sfd;
 
-	out = mmap(NULL, pg, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	out = mmap(NULL, pg, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, out);
-	memset(out, 0, pg);
-	if (held_send_start(_metadata, &h))
-		SKIP(return, "userfaultfd is not available");
-	ASSERT_EQ(0, canceller_start(&cn, h.sfd, out));
-	ASSERT_EQ(0, kt_wait_state_in(canceller_tid(&cn), 'D', SYS_ioctl,
-				      KT_WAIT_MS));
-	ASSERT_EQ(0, mprotect(out, pg, PROT_READ));
+	ch = kchan_make(0, MSG_LEN, 0, O_CLOEXEC);
+	ASSERT_LE(0, ch);
+	sfd = ks_selfd(O_CLOEXEC);
+	ASSERT_LE(0, sfd);
+	kchan_fill(m, MSG_LEN, BIG_SEED);
+	c[0] = ks_send(ch, m, MSG_LEN);
+	ASSERT_EQ(0, ks_arm(sfd, c, 1, 0, NULL));
+	ASSERT_EQ(MSG_LEN, read(ch, b, sizeof(b)));
+	ASSERT_EQ(POLLIN, kchan_ready_now(sfd));
 
-	held_send_release(_metadata, &h);
-	ASSERT_EQ(0, canceller_wait(&cn, KCHAN_WAIT_MS));
-	EXPECT_EQ(-EFAULT, cn.ret);
+	EXPECT_EQ(-EFAULT, ks_cancel(sfd, out));
 	/* Still armed, the send's result kept for the next read. */
-	EXPECT_EQ(POLLIN, kchan_ready_now(h.sfd));
-	ASSERT_EQ(0, ks_read(h.sfd, &res)) {
+	EXPECT_EQ(POLLIN, kchan_ready_now(sfd));
+	ASSERT_EQ(0, ks_read(sfd, &res)) {
 		TH_LOG("the completed send's result was lost");
 	}
 	EXPECT_EQ(0, res.index);
-	EXPECT_EQ(BIG_LEN, res.result);
-	EXPECT_EQ(-ENOTCONN, ks_read(h.sfd, &res));
-	held_send_end(&h);
+	EXPECT_EQ(MSG_LEN, res.result);
+	EXPECT_EQ(-ENOTCONN, ks_read(sfd, &res));
+	close(sfd);
+	close(ch);
 	munmap(out, pg);
 }
 

@@ -170,11 +170,12 @@
  * Errors of read/write: EBADF (direction not allowed on this descriptor),
  * EINVAL (empty write), EMSGSIZE (write above msg_max, or read buffer
  * smaller than the next message, which then stays queued), EAGAIN (would
- * block, O_NONBLOCK or RWF_NOWAIT/io_uring), EPIPE (send on a closed
- * channel; no SIGPIPE), EFAULT (bad buffer; nothing is sent or lost),
- * EINTR (a signal arrived before the operation took effect), ENOBUFS
- * (write: the caller's user would go over max_bytes_per_user; nothing is
- * sent).
+ * block, O_NONBLOCK or RWF_NOWAIT/io_uring; also a rendezvous send whose
+ * receiver's buffer would fault: no sender waits on another process's
+ * page fault), EPIPE (send on a closed channel; no SIGPIPE), EFAULT (bad
+ * buffer; nothing is sent or lost), EINTR (a signal arrived before the
+ * operation took effect), ENOBUFS (write: the caller's user would go over
+ * max_bytes_per_user; nothing is sent).
  */
 #ifndef _UAPI_LINUX_KCHAN_H
 #define _UAPI_LINUX_KCHAN_H
