@@ -34,9 +34,11 @@ struct kchan_msg {
 	struct kchan_user *charged;
 	bool holds_slot;		/* taken from buf, slot still reserved */
 	u32 size;			/* room in data[], at least len */
-	bool kept;			/* rendezvous: its send completed when an
-					 * armed select took it; a failed copy
-					 * puts it back in buf, never drops it */
+	/*
+	 * Rendezvous: its send completed when an armed select took it; a
+	 * failed copy puts it back in buf, never drops it.
+	 */
+	bool kept;
 	u32 len;
 	u8 data[];
 };
@@ -88,8 +90,8 @@ struct kchan {
 	struct list_head buf;		/* queued messages, oldest first */
 	u32 count;			/* messages in buf */
 	u32 inflight;			/* messages being copied out */
-	u32 taken;			/* of those, taken from buf: their slots
-					 * stay reserved until the copy is done */
+	/* Of those, taken from buf: their slots stay reserved until done. */
+	u32 taken;
 	u32 nsend;			/* tickets on sendq */
 	u32 nrecv;			/* tickets on recvq */
 	struct list_head sendq;		/* committed senders, in arrival order */

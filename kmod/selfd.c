@@ -35,9 +35,10 @@ struct kchan_selfd {
 /* Armed, and a case completed: a read returns at once. */
 static bool kchan_selfd_ready(struct kchan_selfd *sf)
 {
+	if (!READ_ONCE(sf->sel))
+		return false;
 	/* Pairs with smp_store_release() in kchan_commit(). */
-	return READ_ONCE(sf->sel) &&
-	       smp_load_acquire(&sf->w.state) == KCHAN_W_DONE;
+	return smp_load_acquire(&sf->w.state) == KCHAN_W_DONE;
 }
 
 /*
