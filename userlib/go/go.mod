@@ -1,0 +1,3 @@
+module kchan
+
+go 1.19
