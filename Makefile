@@ -207,7 +207,10 @@ style: deps-quiet $(CHECKPATCH)
 	$(CHECKPATCH) --no-tree --terse -f --ignore LINUX_VERSION_CODE,CONSTANT_COMPARISON \
 		$(KMOD_SRCS) uapi/linux/kchan.h
 
+# Kbuild's clean deletes every *.mod below M, go.mod included: point it
+# at kmod/ alone and remove the top directory's own build files here.
 clean:
-	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean
+	-$(MAKE) -C $(KDIR) M=$(CURDIR)/kmod clean
+	rm -f Module.symvers modules.order .Module.symvers.cmd .modules.order.cmd
 	$(MAKE) -C userlib clean
 	rm -rf $(BUILD) tools/chanctl
