@@ -288,6 +288,12 @@ struct sweep {
 	unsigned int enomem, efault, other;
 	unsigned int absorbed;	/* injected, yet the call succeeded */
 	unsigned int calls;
+	/*
+	 * A receive copies with page faults off where it may claim a sender
+	 * and, when that copy fails, faults the buffer in and takes again:
+	 * an injected usercopy fault may then be absorbed, not fail the call.
+	 */
+	bool retried;
 	unsigned int pass;	/* 0: the main pass, then the tail passes */
 	unsigned int next;
 };
@@ -368,7 +374,8 @@ static void sweep_report(struct __test_metadata *_metadata,
 			TH_LOG("%s: no fault was injected: is fail-nth working?",
 			       sw->what);
 		}
-		EXPECT_LT(0u, sw->failed);
+		EXPECT_LT(0u, sw->retried ? sw->failed + sw->absorbed :
+					   sw->failed);
 	}
 }
 
@@ -939,7 +946,7 @@ static void sweep_buffered_recv(struct __test_metadata *_metadata,
 				FIXTURE_DATA(fi) *self, enum recv_kind kind,
 				const char *what)
 {
-	struct sweep sw = { .what = what };
+	struct sweep sw = { .what = what, .retried = true };
 	unsigned char m[MSG_LEN], buf[MSG_MAX];
 	unsigned int n;
 
@@ -1096,7 +1103,8 @@ TEST_F_TIMEOUT(fi, send_batch, FI_TIMEOUT_S)
  */
 TEST_F_TIMEOUT(fi, recv_batch, FI_TIMEOUT_S)
 {
-	struct sweep sw = { .what = "KCHAN_IOC_RECV_BATCH of 3, buffered" };
+	struct sweep sw = { .what = "KCHAN_IOC_RECV_BATCH of 3, buffered",
+			    .retried = true };
 	unsigned char m[MSG_LEN], buf[NBATCH][MSG_MAX];
 	struct kchan_mmsg mm[NBATCH];
 	unsigned int n, i, partial = 0;
@@ -1149,10 +1157,13 @@ TEST_F_TIMEOUT(fi, recv_batch, FI_TIMEOUT_S)
 		sweep_step(&sw, n, injected, err);
 	}
 	sweep_report(_metadata, &sw, true);
-	/* A fault after the first message stops the batch part-way. */
+	/*
+	 * A fault after the first message stops the batch part-way, unless
+	 * the retry after faulting the buffer in absorbs it.
+	 */
 	ksft_print_msg("%s: %u calls stopped part-way\n", sw.what, partial);
 	fflush(stdout);
-	EXPECT_LT(0u, partial);
+	EXPECT_LT(0u, partial + sw.absorbed);
 }
 
 /*
@@ -1161,7 +1172,8 @@ TEST_F_TIMEOUT(fi, recv_batch, FI_TIMEOUT_S)
  */
 TEST_F_TIMEOUT(fi, read_from_blocked_sender, FI_TIMEOUT_S)
 {
-	struct sweep sw = { .what = "read, rendezvous, sender blocked" };
+	struct sweep sw = { .what = "read, rendezvous, sender blocked",
+			    .retried = true };
 	unsigned char m1[MSG_LEN], buf[MSG_MAX];
 	unsigned int n;
 
