@@ -174,6 +174,7 @@ check: deps-quiet
 # the tree (tools/debug-kernel); the first run takes a while.
 check-debug: deps-quiet
 	$(MAKE) tools tests
+	-$(MAKE) model
 	tools/model/check deep
 	tools/check-kernel debug
 
