@@ -18,30 +18,10 @@
 #include <linux/wait.h>
 #include <linux/kchan.h>
 
+#include "msg.h"
+
 struct kchan_node;
 struct kchan_user;
-
-/* One message, allocated by the sender and freed by its receiver. */
-struct kchan_msg {
-	union {
-		struct list_head node;	/* on kchan.buf while buffered */
-		struct llist_node spare;	/* on kchan.spares */
-	};
-	struct kchan_ticket *sender;	/* rendezvous: the claimed sender */
-	/* The account charged for its memory (held): the sender's, or the
-	 * channel owner's while it is a spare.
-	 */
-	struct kchan_user *charged;
-	bool holds_slot;		/* taken from buf, slot still reserved */
-	u32 size;			/* room in data[], at least len */
-	/*
-	 * Rendezvous: its send completed when an armed select took it; a
-	 * failed copy puts it back in buf, never drops it.
-	 */
-	bool kept;
-	u32 len;
-	u8 data[];
-};
 
 /*
  * A waiter is one read, write or select waiting for any of its tickets to
@@ -111,7 +91,8 @@ struct kchan {
 	atomic_t writers;		/* write-capable files, for autoclose */
 	struct kref ref;
 
-	struct llist_head spares;	/* freed messages kept for reuse */
+	/* msg.c: freed messages kept for reuse */
+	struct llist_head spares;
 	atomic_t spare_bytes;		/* their sizes */
 	spinlock_t spare_lock;		/* taken to take spares */
 
@@ -124,13 +105,6 @@ struct kchan {
 struct kchan *kchan_alloc(u32 capacity, u32 msg_max, u32 flags);
 void kchan_get(struct kchan *ch);
 void kchan_put(struct kchan *ch);
-
-struct kchan_msg *kchan_msg_alloc(struct kchan *ch, size_t len);
-struct llist_node *kchan_spares_take(struct kchan *ch, unsigned int n);
-void kchan_spares_give(struct kchan *ch, struct llist_node *spares);
-struct kchan_msg *kchan_msg_get(struct kchan *ch, struct llist_node **spares,
-				size_t len);
-void kchan_msg_free(struct kchan *ch, struct kchan_msg *msg);
 
 ssize_t kchan_send(struct kchan *ch, struct kchan_msg *msg, bool nonblock);
 ssize_t kchan_recv(struct kchan *ch, struct iov_iter *to, bool nonblock);
