@@ -34,40 +34,7 @@ struct kchan_user *kchan_user_charge_name(void);
 void kchan_user_uncharge_name(struct kchan_user *u);
 
 /* select.c: select over many channels; selfd.c: armed on a file */
-
-struct kchan_sel {
-	struct kchan_waiter *w;		/* own, or the select file's */
-	struct kchan_waiter own;
-	unsigned int n;
-	u32 flags;			/* KCHAN_SELECT_* */
-	bool heap;			/* allocated, not the caller's */
-	unsigned int cap;		/* heap: the cases it has room for */
-	struct kchan_sel **spare;	/* heap: kept here when freed, if free */
-	struct kchan_user *charged;	/* heap: the account it is charged to */
-	u32 *order;			/* the offer order, shuffled lazily */
-	struct kchan_ticket *tickets;	/* one per case, in case order */
-};
-
-/* Room for a small select on the caller's stack: no allocation. */
-#define KCHAN_SEL_SMALL	4
-struct kchan_sel_small {
-	struct kchan_sel sel;
-	struct kchan_ticket tickets[KCHAN_SEL_SMALL];
-	u32 order[KCHAN_SEL_SMALL];
-};
-
-struct kchan_sel *kchan_sel_build(const struct kchan_select *req,
-				  u32 extra_flags, struct kchan_waiter *w,
-				  struct kchan_sel_small *small,
-				  struct kchan_sel **spare, int *bad);
-void kchan_sel_start(struct kchan_sel *sel, bool queue);
-size_t kchan_sel_report(struct kchan_sel *sel,
-			struct kchan_select_result *res);
-void kchan_sel_settle(struct kchan_sel *sel);
-int kchan_sel_again(struct kchan_sel *sel, size_t len);
-void kchan_sel_done(struct kchan_sel *sel, struct kchan_select_result *res);
-void kchan_sel_drop(struct kchan_sel *sel);
-void kchan_sel_free(struct kchan_sel *sel);
+struct kchan_sel;
 long kchan_select_ioctl(struct kchan_select __user *ureq,
 			struct kchan_sel **spare);
 void kchan_sel_spare_free(struct kchan_sel *spare);

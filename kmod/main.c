@@ -2,8 +2,9 @@
 /*
  * kchan: Go channels as file descriptors. Module init and exit only; the
  * channel is in chan.c, its messages in msg.c, sending and receiving in
- * xfer.c, its files in fops.c, the control device and limits in ctl.c,
- * names in names.c, the global view in proc.c.
+ * xfer.c, select in select.c (a case set armed on a file in selfd.c), its
+ * files in fops.c, the control device and limits in ctl.c, names in
+ * names.c, the global view in proc.c.
  */
 #include <linux/module.h>
 

@@ -42,7 +42,7 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
-#include "kchan.h"
+#include "select.h"
 
 /* Cases copied in per copy_from_user(). */
 #define KCHAN_SEL_CHUNK	16U

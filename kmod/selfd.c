@@ -22,7 +22,7 @@
 #include <linux/slab.h>
 #include <linux/uio.h>
 
-#include "kchan.h"
+#include "select.h"
 
 struct kchan_selfd {
 	struct mutex mutex;
