@@ -28,7 +28,6 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/sysmacros.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -51,6 +50,10 @@
 #define FI_TIMEOUT_S	300
 /* Named channels are freed late on kernels that delay kobject release. */
 #define RELEASE_MS	15000
+/* Batches of 3 messages; ten iovecs of 4 bytes, past the on-stack array. */
+#define NBATCH		3
+#define NSEG		10
+#define SEG		(MSG_LEN / NSEG)
 
 #define DEBUGFS		"/sys/kernel/debug"
 
@@ -66,24 +69,19 @@ static const struct {
 	const char *file;
 	const char *value;
 } knob_settings[] = {
-	{ "failslab/verbose", "0" },
-	{ "failslab/probability", "0" },
-	{ "failslab/task-filter", "N" },
-	{ "failslab/ignore-gfp-wait", "N" },
+	{ "failslab/verbose", "0" }, { "failslab/probability", "0" },
+	{ "failslab/task-filter", "N" }, { "failslab/ignore-gfp-wait", "N" },
 	{ "failslab/cache-filter", "N" },
-	{ "fail_usercopy/verbose", "0" },
-	{ "fail_usercopy/probability", "0" },
+	{ "fail_usercopy/verbose", "0" }, { "fail_usercopy/probability", "0" },
 	{ "fail_usercopy/task-filter", "N" },
-	{ "fail_page_alloc/verbose", "0" },
-	{ "fail_page_alloc/probability", "0" },
+	{ "fail_page_alloc/verbose", "0" }, { "fail_page_alloc/probability", "0" },
 	{ "fail_page_alloc/task-filter", "N" },
 	{ "fail_page_alloc/ignore-gfp-wait", "N" },
 	/* User pages stay out: a failed page fault is not ours to test. */
 	{ "fail_page_alloc/ignore-gfp-highmem", "Y" },
 	{ "fail_page_alloc/min-order", "0" },
 	/* fail-nth reaches these too: keep them quiet as well. */
-	{ "fail_futex/verbose", "0" },
-	{ "fail_function/verbose", "0" },
+	{ "fail_futex/verbose", "0" }, { "fail_function/verbose", "0" },
 	{ "fail_make_request/verbose", "0" },
 };
 
@@ -95,54 +93,29 @@ struct saved_knob {
 	bool saved;
 };
 
-/*
- * Set up once for the whole program (the tests run in forked children):
- * why the tests must be skipped, if they must, and the debugfs values to
- * put back at the end.
- */
+/* Once for the program: why the tests skip, if they must; what to put back. */
 static struct {
 	char skip[192];
 	struct saved_knob knobs[NKNOBS];
 } fi_env;
 
-FIXTURE(fi) {
-	int nth;		/* this thread's fail-nth */
-	int ctl;
-	char name[KCHAN_NAME_SIZE];
-	char node[128];		/* /dev/chan/NAME */
-	char sys[128];		/* /sys/class/chan/NAME */
-	char squat[128];	/* /dev/NAME: must never appear */
-	unsigned int major;	/* of the named channels' nodes */
-};
-
-static int read_small(const char *path, char *buf, size_t size)
+/* Read a small file into @buf, or write @buf (unchanged) to it: 0 or -errno. */
+static int small_file(const char *path, char *buf, size_t size, bool out)
 {
+	int fd = open(path, (out ? O_WRONLY : O_RDONLY) | O_CLOEXEC);
 	ssize_t n;
-	int fd;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	n = read(fd, buf, size - 1);
+	n = out ? write(fd, buf, strlen(buf)) : read(fd, buf, size - 1);
 	close(fd);
-	if (n < 0)
-		return -errno;
-	buf[n] = 0;
-	buf[strcspn(buf, "\n")] = 0;
+	if (n < 0 || (out && n != (ssize_t)strlen(buf)))
+		return n < 0 ? -errno : -EIO;
+	if (!out) {
+		buf[n] = 0;
+		buf[strcspn(buf, "\n")] = 0;
+	}
 	return 0;
-}
-
-static int write_small(const char *path, const char *value)
-{
-	ssize_t n;
-	int fd;
-
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = write(fd, value, strlen(value));
-	close(fd);
-	return n == (ssize_t)strlen(value) ? 0 : -EIO;
 }
 
 static bool exists(const char *path)
@@ -152,43 +125,20 @@ static bool exists(const char *path)
 	return lstat(path, &st) == 0;
 }
 
-/* The major number of the "chan" character devices, from /proc/devices. */
-static unsigned int chan_major(void)
-{
-	unsigned int major = 0, m;
-	char line[128], name[64];
-	bool chars = false;
-	FILE *f;
-
-	f = fopen("/proc/devices", "re");
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, "Character", 9))
-			chars = true;
-		else if (!strncmp(line, "Block", 5))
-			chars = false;
-		else if (chars && sscanf(line, "%u %63s", &m, name) == 2 &&
-			 !strcmp(name, "chan"))
-			major = m;
-	}
-	fclose(f);
-	return major;
-}
-
-/* A device node of ours at @path (left where it should not be)? */
-static bool our_node(const char *path, unsigned int major)
+/*
+ * A device node a fault left at @path: a character device under this
+ * test's own name ("kt-PID-..."), so ours whatever its numbers.
+ */
+static bool our_node(const char *path)
 {
 	struct stat st;
 
-	return lstat(path, &st) == 0 && S_ISCHR(st.st_mode) &&
-	       major(st.st_rdev) == major;
+	return lstat(path, &st) == 0 && S_ISCHR(st.st_mode);
 }
 
 static void __attribute__((constructor)) fi_env_setup(void)
 {
 	char path[64];
-	unsigned int i;
 
 	snprintf(path, sizeof(path), "/proc/self/task/%d/fail-nth",
 		 (int)syscall(SYS_gettid));
@@ -202,14 +152,14 @@ static void __attribute__((constructor)) fi_env_setup(void)
 			 "no " DEBUGFS "/failslab or fail_usercopy: kernel without CONFIG_FAILSLAB, CONFIG_FAULT_INJECTION_USERCOPY or CONFIG_FAULT_INJECTION_DEBUG_FS, or debugfs not mounted");
 		return;
 	}
-	for (i = 0; i < NKNOBS; i++) {
+	for (unsigned int i = 0; i < NKNOBS; i++) {
 		struct saved_knob *k = &fi_env.knobs[i];
 
 		snprintf(k->path, sizeof(k->path), DEBUGFS "/%s",
 			 knob_settings[i].file);
-		if (read_small(k->path, k->value, sizeof(k->value)))
+		if (small_file(k->path, k->value, sizeof(k->value), false))
 			continue;	/* not in this kernel */
-		if (write_small(k->path, knob_settings[i].value)) {
+		if (small_file(k->path, (char *)knob_settings[i].value, 0, true)) {
 			snprintf(fi_env.skip, sizeof(fi_env.skip),
 				 "cannot write %s (not root?)", k->path);
 			return;
@@ -221,11 +171,9 @@ static void __attribute__((constructor)) fi_env_setup(void)
 /* Runs when the harness itself exits; the tests leave with _exit(). */
 static void __attribute__((destructor)) fi_env_restore(void)
 {
-	int i;
-
-	for (i = NKNOBS - 1; i >= 0; i--)
+	for (int i = NKNOBS - 1; i >= 0; i--)
 		if (fi_env.knobs[i].saved)
-			write_small(fi_env.knobs[i].path, fi_env.knobs[i].value);
+			small_file(fi_env.knobs[i].path, fi_env.knobs[i].value, 0, true);
 }
 
 /*
@@ -288,12 +236,7 @@ struct sweep {
 	unsigned int enomem, efault, other;
 	unsigned int absorbed;	/* injected, yet the call succeeded */
 	unsigned int calls;
-	/*
-	 * A receive copies with page faults off where it may claim a sender
-	 * and, when that copy fails, faults the buffer in and takes again:
-	 * an injected usercopy fault may then be absorbed, not fail the call.
-	 */
-	bool retried;
+	bool retried;		/* a fault may be absorbed by a retry */
 	unsigned int pass;	/* 0: the main pass, then the tail passes */
 	unsigned int next;
 };
@@ -322,10 +265,7 @@ static bool sweep_next(struct sweep *sw, unsigned int *n)
 	return true;
 }
 
-/*
- * Account for the call made with fault point @n armed (0: none): was a
- * fault injected, and the call's errno (@err, 0 on success).
- */
+/* Account for the call made with fault point @n armed (0: none). */
 static void sweep_step(struct sweep *sw, unsigned int n, bool injected,
 		       int err)
 {
@@ -344,12 +284,9 @@ static void sweep_step(struct sweep *sw, unsigned int n, bool injected,
 	if (!sw->pass && n > sw->last_failed)
 		sw->last_failed = n;
 	sw->failed++;
-	if (err == ENOMEM)
-		sw->enomem++;
-	else if (err == EFAULT)
-		sw->efault++;
-	else
-		sw->other++;
+	sw->enomem += err == ENOMEM;
+	sw->efault += err == EFAULT;
+	sw->other += err != ENOMEM && err != EFAULT;
 }
 
 static void sweep_report(struct __test_metadata *_metadata,
@@ -361,129 +298,115 @@ static void sweep_report(struct __test_metadata *_metadata,
 		       sw->absorbed);
 	/* The test runs in a child that leaves with _exit(). */
 	fflush(stdout);
-	ASSERT_NE(0u, sw->end) {
-		TH_LOG("%s: still injecting after %u fault points", sw->what,
-		       MAX_POINTS);
-	}
-	EXPECT_EQ(0u, sw->other) {
-		TH_LOG("%s: failed with an errno other than ENOMEM/EFAULT",
-		       sw->what);
-	}
+	ASSERT_NE(0u, sw->end) TH_LOG("still injecting after %u fault points", MAX_POINTS);
 	if (must_inject) {
-		EXPECT_LT(1u, sw->end) {
-			TH_LOG("%s: no fault was injected: is fail-nth working?",
-			       sw->what);
-		}
-		EXPECT_LT(0u, sw->retried ? sw->failed + sw->absorbed :
-					   sw->failed);
+		EXPECT_LT(1u, sw->end) TH_LOG("no fault was injected: is fail-nth working?");
+		EXPECT_LT(0u, sw->retried ? sw->failed + sw->absorbed : sw->failed);
 	}
 }
 
-/* The errno a failing call may give for an injected fault. */
-static bool clean_errno(int err)
-{
-	return err == ENOMEM || err == EFAULT;
-}
-
-/*
- * A call that failed with @err at fault point @n: only because a fault was
- * injected, and with an errno such a fault may give.
- */
-static void expect_injected_failure(struct __test_metadata *_metadata,
-				    unsigned int n, bool injected, int err)
-{
-	ASSERT_TRUE(injected) {
-		TH_LOG("fault point %u: failed (%s) with no fault injected",
-		       n, strerror(err));
-	}
-	EXPECT_TRUE(clean_errno(err)) {
-		TH_LOG("fault point %u: %s", n, strerror(err));
-	}
-}
-
-/* The number open() would return next. */
-static int lowest_free_fd(void)
-{
-	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-
-	if (fd >= 0)
-		close(fd);
-	return fd;
-}
-
-static bool fd_is_free(int fd)
-{
-	return fcntl(fd, F_GETFD) < 0 && errno == EBADF;
-}
-
-/* Every channel created from now on has an id above the one returned. */
-static __u64 id_watermark(struct __test_metadata *_metadata)
-{
-	struct kchan_stat st;
-	int fd = kchan_make(0, 1, 0, O_CLOEXEC);
-
-	if (fd < 0 || kchan_stat(fd, &st)) {
-		TH_LOG("cannot make a probe channel: %s",
-		       strerror(fd < 0 ? -fd : errno));
-		if (fd >= 0)
-			close(fd);
-		return 0;
-	}
-	close(fd);
-	return st.id;
-}
-
-/* Wait until no channel made after @base is left. */
-static int wait_no_channels_above(__u64 base, int ms)
-{
-	uint64_t deadline = kw_now_ns() + (uint64_t)ms * 1000000ull;
-	int n;
-
-	while ((n = kchan_proc_scan(base, NULL)) > 0) {
-		if (kw_now_ns() > deadline)
-			return n;
-		usleep(20000);
-	}
-	return n;
-}
-
+/* The channel's counters, and how many receivers and senders are blocked. */
 static void expect_counts(struct __test_metadata *_metadata, int fd,
-			  unsigned int n, __u32 queued, __u64 sent,
-			  __u64 received)
+			  __u32 queued, __u64 sent, __u64 received,
+			  __u32 receivers, __u32 senders)
 {
 	struct kchan_stat st;
 
 	ASSERT_EQ(0, kchan_stat(fd, &st));
-	EXPECT_EQ(queued, st.queued) TH_LOG("fault point %u", n);
-	EXPECT_EQ(sent, st.sent) TH_LOG("fault point %u", n);
-	EXPECT_EQ(received, st.received) TH_LOG("fault point %u", n);
+	EXPECT_EQ(queued, st.queued);
+	EXPECT_EQ(sent, st.sent);
+	EXPECT_EQ(received, st.received);
+	EXPECT_EQ(receivers, st.receivers);
+	EXPECT_EQ(senders, st.senders);
 }
 
-/* A fresh channel: right shape, empty, and it carries a message. */
+/* A fresh channel: right shape, empty, and it carries message @seed. */
 static void check_fresh_channel(struct __test_metadata *_metadata, int fd,
-				unsigned int capacity, unsigned int n)
+				unsigned int seed)
 {
 	unsigned char msg[MSG_LEN], buf[MSG_MAX];
 	struct kchan_stat st;
 
 	ASSERT_EQ(0, kchan_stat(fd, &st));
-	EXPECT_EQ(capacity, st.capacity) TH_LOG("fault point %u", n);
-	EXPECT_EQ((__u32)MSG_MAX, st.msg_max) TH_LOG("fault point %u", n);
-	EXPECT_EQ(0u, st.flags & KCHAN_STAT_CLOSED) TH_LOG("fault point %u", n);
-	EXPECT_EQ(0u, st.queued);
-	EXPECT_EQ(0ull, st.sent);
-	kchan_fill(msg, MSG_LEN, n);
-	ASSERT_EQ(MSG_LEN, kchan_send(fd, msg, MSG_LEN)) TH_LOG("fault point %u", n);
+	EXPECT_EQ((__u32)CAPACITY, st.capacity);
+	EXPECT_EQ((__u32)MSG_MAX, st.msg_max);
+	EXPECT_EQ(0u, st.flags & KCHAN_STAT_CLOSED);
+	expect_counts(_metadata, fd, 0, 0, 0, 0, 0);
+	kchan_fill(msg, MSG_LEN, seed);
+	ASSERT_EQ(MSG_LEN, kchan_send(fd, msg, MSG_LEN));
 	ASSERT_EQ(MSG_LEN, kchan_recv(fd, buf, sizeof(buf)));
-	EXPECT_TRUE(kchan_check(buf, MSG_LEN, n));
+	EXPECT_TRUE(kchan_check(buf, MSG_LEN, seed));
 }
+
+/*
+ * The table: one row per path, PATH(name, ...) below, swept by the one
+ * driver, TEST_F(fi, sweep), as the test "fi.NAME.sweep". A row has:
+ *
+ *   setup, call  before each call, the state it starts from; the system
+ *                call under test, which returns its result or -1, errno
+ *   check        the expected outcome, as above (the driver checks that a
+ *                call failed only for the injected fault, ENOMEM or EFAULT)
+ *   teardown     after each check; begin, end: before and after the sweep
+ *   must_inject  a fault must be injected and fail a call, or with retried
+ *                be absorbed: a receive copies with page faults off where it
+ *                may claim a sender and, when that copy fails, faults the
+ *                buffer in and takes again, absorbing a usercopy fault
+ *   send, queued the call sends (else receives); messages 0..queued-1
+ *                are in the channel before it
+ *
+ * The steps share the fixture: the channel fd (fd2: a second file), the
+ * fault point n, the call's result ret and errno err. A failed call also
+ * leaves no new file: the lowest free fd before it is still free.
+ */
+struct fi_path;
+
+FIXTURE(fi) {
+	int nth;		/* this thread's fail-nth */
+	int ctl;
+	char name[KCHAN_NAME_SIZE];
+	char node[128];		/* /dev/chan/NAME */
+	char sys[128];		/* /sys/class/chan/NAME */
+	char squat[128];	/* /dev/NAME: must never appear */
+	const struct fi_path *p;
+	struct sweep sw;
+	unsigned int n, failed_at;	/* failed_at: first failing n, + 1 */
+	bool injected;
+	long ret;
+	int err, fd, fd2;
+	int lowest;		/* the fd a failed call must leave free */
+	__u64 base, sent;	/* base: the channel ids before the sweep */
+	unsigned int partial;	/* batches stopped part-way */
+	__u32 len;
+	struct kchan_stat st;
+	struct kchan_version ver;
+	struct kchan_op op;	/* the other side of a rendezvous */
+	unsigned char msg[NBATCH + 1][MSG_LEN];	/* message i: seed i */
+	unsigned char buf[NBATCH][MSG_MAX];
+	struct kchan_mmsg mm[NBATCH];
+};
+
+typedef void fi_step(struct __test_metadata *, FIXTURE_DATA(fi) *);
+
+struct fi_path {
+	const char *what;
+	fi_step *begin, *setup, *check, *teardown, *end;
+	long (*call)(FIXTURE_DATA(fi) *);
+	bool must_inject, retried, send;
+	unsigned int queued;
+};
+
+FIXTURE_VARIANT(fi) {
+	struct fi_path p;
+};
 
 FIXTURE_SETUP(fi)
 {
 	char path[64];
 
-	self->nth = -1;
-	self->ctl = -1;
+	self->nth = self->ctl = -1;
+	self->fd = self->fd2 = -1;
+	for (int i = 0; i <= NBATCH; i++)
+		kchan_fill(self->msg[i], MSG_LEN, i);
 	if (fi_env.skip[0])
 		return;
 	snprintf(path, sizeof(path), "/proc/self/task/%d/fail-nth",
@@ -492,8 +415,6 @@ FIXTURE_SETUP(fi)
 	ASSERT_LE(0, self->nth) TH_LOG("%s: %s", path, strerror(errno));
 	self->ctl = open(CHANCTL, O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, self->ctl) TH_LOG("%s: is the module loaded?", CHANCTL);
-	self->major = chan_major();
-	ASSERT_NE(0u, self->major) TH_LOG("no \"chan\" in /proc/devices");
 	kchan_test_name(self->name, sizeof(self->name), _metadata->name);
 	kchan_node_path(self->node, sizeof(self->node), self->name);
 	snprintf(self->sys, sizeof(self->sys), "/sys/class/chan/%s",
@@ -503,6 +424,10 @@ FIXTURE_SETUP(fi)
 
 FIXTURE_TEARDOWN(fi)
 {
+	/* The call a failed check was about (the check's line is in its report). */
+	if (!_metadata->passed && self->p)
+		TH_LOG("%s: first failure at fault point %u", self->sw.what,
+		       self->failed_at ? self->failed_at - 1 : self->n);
 	if (self->nth >= 0) {
 		fi_injected(self->nth, 1);
 		close(self->nth);
@@ -510,968 +435,553 @@ FIXTURE_TEARDOWN(fi)
 	if (self->ctl >= 0) {
 		kchan_unlink(self->name);
 		/* Nodes a fault left behind, so that no later run trips on them. */
-		if (our_node(self->squat, self->major))
+		if (our_node(self->squat))
 			unlink(self->squat);
-		if (our_node(self->node, self->major))
+		if (our_node(self->node))
 			unlink(self->node);
 		close(self->ctl);
 	}
 }
 
-#define REQUIRE_FAULT_INJECTION() do {					\
-	if (fi_env.skip[0])						\
-		SKIP(return, "%s", fi_env.skip);			\
-} while (0)
-
-TEST_F_TIMEOUT(fi, create_anonymous, FI_TIMEOUT_S)
-{
-	struct kchan_create req = {
-		.capacity = CAPACITY, .msg_max = MSG_MAX, .fd_flags = O_CLOEXEC,
-	};
-	struct sweep sw = { .what = "KCHAN_CTL_CREATE anonymous" };
-	unsigned int n;
-	__u64 base;
-
-	REQUIRE_FAULT_INJECTION();
-	base = id_watermark(_metadata);
-	ASSERT_NE(0ull, base);
-	while (sweep_next(&sw, &n)) {
-		int lowest = lowest_free_fd(), fd, err;
-		bool injected;
-
-		ASSERT_LE(0, lowest);
-		ASSERT_EQ(0, fi_arm(self->nth, n));
-		fd = ioctl(self->ctl, KCHAN_CTL_CREATE, &req);
-		err = fd < 0 ? errno : 0;
-		injected = fi_injected(self->nth, n);
-
-		if (fd < 0) {
-			expect_injected_failure(_metadata, n, injected, err);
-			EXPECT_TRUE(fd_is_free(lowest)) {
-				TH_LOG("fault point %u: the failed create left fd %d open",
-				       n, lowest);
-			}
-		} else {
-			check_fresh_channel(_metadata, fd, CAPACITY, n);
-			close(fd);
-		}
-		/* Anonymous channels go with their last file: at once. */
-		EXPECT_EQ(0, kchan_proc_scan(base, NULL)) {
-			TH_LOG("fault point %u left a channel behind", n);
-		}
-		sweep_step(&sw, n, injected, err);
-	}
-	sweep_report(_metadata, &sw, true);
-}
-
-/* No trace of the name: node, sysfs entry, table entry, stray node. */
-static void expect_no_name(struct __test_metadata *_metadata,
-			   FIXTURE_DATA(fi) *self, unsigned int n)
-{
-	EXPECT_FALSE(exists(self->node)) TH_LOG("fault point %u: %s", n, self->node);
-	EXPECT_FALSE(exists(self->sys)) TH_LOG("fault point %u: %s", n, self->sys);
-	EXPECT_EQ(-ENOENT, kchan_unlink(self->name)) TH_LOG("fault point %u", n);
-}
-
-/* Remove a /dev/NAME a fault made, after reporting it. */
-static void expect_no_squat(struct __test_metadata *_metadata,
-			    FIXTURE_DATA(fi) *self, unsigned int n,
-			    const char *when)
-{
-	EXPECT_FALSE(exists(self->squat)) {
-		TH_LOG("fault point %u (%s): %s appeared: the node was made under the bare name",
-		       n, when, self->squat);
-	}
-	if (our_node(self->squat, self->major))
-		unlink(self->squat);
-}
-
-TEST_F_TIMEOUT(fi, create_named, FI_TIMEOUT_S)
-{
-	struct kchan_create req = {
-		.capacity = CAPACITY, .msg_max = MSG_MAX, .mode = 0640,
-	};
-	struct sweep sw = { .what = "KCHAN_CTL_CREATE named" };
-	unsigned int n;
-	__u64 base;
-
-	REQUIRE_FAULT_INJECTION();
-	snprintf(req.name, sizeof(req.name), "%s", self->name);
-	base = id_watermark(_metadata);
-	ASSERT_NE(0ull, base);
-	while (sweep_next(&sw, &n)) {
-		struct kchan_stat st;
-		struct stat sb;
-		bool injected;
-		int ret, err, fd;
-
-		ASSERT_EQ(0, fi_arm(self->nth, n));
-		ret = ioctl(self->ctl, KCHAN_CTL_CREATE, &req);
-		err = ret < 0 ? errno : 0;
-		injected = fi_injected(self->nth, n);
-
-		if (ret < 0) {
-			expect_injected_failure(_metadata, n, injected, err);
-			expect_no_name(_metadata, self, n);
-			expect_no_squat(_metadata, self, n, "failed create");
-		} else {
-			EXPECT_EQ(0, ret);
-			EXPECT_EQ(0, lstat(self->node, &sb)) {
-				TH_LOG("fault point %u: create succeeded but %s is missing",
-				       n, self->node);
-			}
-			if (!lstat(self->node, &sb)) {
-				EXPECT_TRUE(S_ISCHR(sb.st_mode));
-				EXPECT_EQ(0640u, sb.st_mode & 07777) {
-					TH_LOG("fault point %u: %s has mode %o",
-					       n, self->node, sb.st_mode & 07777);
-				}
-				EXPECT_EQ(getuid(), sb.st_uid);
-			}
-			EXPECT_TRUE(exists(self->sys)) {
-				TH_LOG("fault point %u: %s is missing", n, self->sys);
-			}
-			expect_no_squat(_metadata, self, n, "successful create");
-			fd = open(self->node, O_RDWR | O_CLOEXEC);
-			EXPECT_LE(0, fd) TH_LOG("fault point %u: open: %s", n, strerror(errno));
-			if (fd >= 0) {
-				ASSERT_EQ(0, kchan_stat(fd, &st));
-				EXPECT_TRUE(!!(st.flags & KCHAN_STAT_NAMED));
-				check_fresh_channel(_metadata, fd, CAPACITY, n);
-				close(fd);
-			}
-			ASSERT_EQ(0, kchan_unlink(self->name)) TH_LOG("fault point %u", n);
-			EXPECT_FALSE(exists(self->node)) {
-				TH_LOG("fault point %u: %s outlived its name", n, self->node);
-			}
-			if (our_node(self->node, self->major))
-				unlink(self->node);
-		}
-		sweep_step(&sw, n, injected, err);
-	}
-	sweep_report(_metadata, &sw, true);
-	EXPECT_EQ(0, wait_no_channels_above(base, RELEASE_MS)) {
-		TH_LOG("channels made by the sweep are never freed");
-	}
-}
-
-TEST_F_TIMEOUT(fi, unlink, FI_TIMEOUT_S)
-{
-	struct kchan_name req = { 0 };
-	struct sweep sw = { .what = "KCHAN_CTL_UNLINK" };
-	unsigned int n;
-	__u64 base;
-
-	REQUIRE_FAULT_INJECTION();
-	snprintf(req.name, sizeof(req.name), "%s", self->name);
-	base = id_watermark(_metadata);
-	ASSERT_NE(0ull, base);
-	while (sweep_next(&sw, &n)) {
-		struct kchan_stat st;
-		bool injected;
-		int ret, err, fd, fd2;
-
-		ASSERT_EQ(0, kchan_create_named(self->name, CAPACITY, MSG_MAX, 0, 0600));
-		fd = open(self->node, O_RDWR | O_CLOEXEC);
-		ASSERT_LE(0, fd) TH_LOG("fault point %u: open: %s", n, strerror(errno));
-
-		ASSERT_EQ(0, fi_arm(self->nth, n));
-		ret = ioctl(self->ctl, KCHAN_CTL_UNLINK, &req);
-		err = ret < 0 ? errno : 0;
-		injected = fi_injected(self->nth, n);
-
-		if (ret < 0) {
-			expect_injected_failure(_metadata, n, injected, err);
-			/* The name is still whole. */
-			fd2 = open(self->node, O_RDWR | O_CLOEXEC);
-			EXPECT_LE(0, fd2) TH_LOG("fault point %u: %s", n, strerror(errno));
-			if (fd2 >= 0)
-				close(fd2);
-			ASSERT_EQ(0, kchan_stat(fd, &st));
-			EXPECT_TRUE(!!(st.flags & KCHAN_STAT_NAMED));
-			EXPECT_TRUE(exists(self->sys));
-			ASSERT_EQ(0, kchan_unlink(self->name));
-		} else {
-			EXPECT_FALSE(exists(self->node)) {
-				TH_LOG("fault point %u: unlink succeeded but %s is still there",
-				       n, self->node);
-			}
-			EXPECT_FALSE(exists(self->sys)) {
-				TH_LOG("fault point %u: %s is still there", n, self->sys);
-			}
-			EXPECT_EQ(-ENOENT, kchan_unlink(self->name));
-			/* Open files keep working. */
-			ASSERT_EQ(0, kchan_stat(fd, &st));
-			EXPECT_FALSE(!!(st.flags & KCHAN_STAT_NAMED));
-			check_fresh_channel(_metadata, fd, CAPACITY, n);
-		}
-		if (our_node(self->node, self->major))
-			unlink(self->node);
-		expect_no_squat(_metadata, self, n, "unlink");
-		close(fd);
-		sweep_step(&sw, n, injected, err);
-	}
-	sweep_report(_metadata, &sw, true);
-	EXPECT_EQ(0, wait_no_channels_above(base, RELEASE_MS)) {
-		TH_LOG("channels whose name was removed are never freed");
-	}
-}
+#define STEP(name)							\
+	static void name(struct __test_metadata *_metadata,		\
+			 FIXTURE_DATA(fi) *self)
+#define CALL(name, expr)						\
+	static long name(FIXTURE_DATA(fi) *self) { return (expr); }
 
 /*
- * open(2) of /dev/chan/NAME for writing, on an autoclose channel: a
- * failed open must not leave a writer counted, or the channel would
- * never autoclose.
+ * Every channel a sweep makes goes, anonymous ones with their last file:
+ * those made from now on have an id above the probe's.
  */
-TEST_F_TIMEOUT(fi, open_named, FI_TIMEOUT_S)
+STEP(note_watermark)
 {
-	struct sweep sw = { .what = "open /dev/chan/NAME" };
-	unsigned char msg[MSG_LEN], buf[MSG_MAX];
-	int holder, watcher;
-	struct kchan_stat st;
-	unsigned int n;
-	__u64 sent = 0;
+	int fd = kchan_make(0, 1, 0, O_CLOEXEC);
 
-	REQUIRE_FAULT_INJECTION();
-	ASSERT_EQ(0, kchan_create_named(self->name, CAPACITY, MSG_MAX,
-					KCHAN_CREATE_AUTOCLOSE, 0600));
-	holder = open(self->node, O_RDWR | O_CLOEXEC);
-	ASSERT_LE(0, holder);
-	watcher = open(self->node, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	ASSERT_LE(0, watcher);
-	while (sweep_next(&sw, &n)) {
-		int lowest = lowest_free_fd(), fd, err;
-		bool injected;
-
-		ASSERT_LE(0, lowest);
-		ASSERT_EQ(0, fi_arm(self->nth, n));
-		fd = open(self->node, O_WRONLY | O_CLOEXEC);
-		err = fd < 0 ? errno : 0;
-		injected = fi_injected(self->nth, n);
-
-		if (fd < 0) {
-			expect_injected_failure(_metadata, n, injected, err);
-			EXPECT_TRUE(fd_is_free(lowest));
-		} else {
-			kchan_fill(msg, MSG_LEN, n);
-			ASSERT_EQ(MSG_LEN, kchan_send(fd, msg, MSG_LEN));
-			sent++;
-			ASSERT_EQ(MSG_LEN, kchan_recv(watcher, buf, sizeof(buf)));
-			EXPECT_TRUE(kchan_check(buf, MSG_LEN, n));
-			EXPECT_EQ(-EBADF, kchan_recv(fd, buf, sizeof(buf)));
-			close(fd);
-		}
-		ASSERT_EQ(0, kchan_stat(watcher, &st));
-		EXPECT_FALSE(!!(st.flags & KCHAN_STAT_CLOSED)) TH_LOG("fault point %u", n);
-		EXPECT_EQ(sent, st.sent);
-		EXPECT_EQ(0u, st.queued);
-		sweep_step(&sw, n, injected, err);
-	}
-	sweep_report(_metadata, &sw, true);
-
-	/* The holder is the last writer: releasing it closes the channel. */
-	close(holder);
-	ASSERT_EQ(0, kchan_stat(watcher, &st));
-	EXPECT_TRUE(!!(st.flags & KCHAN_STAT_CLOSED)) {
-		TH_LOG("no autoclose after the last writer: a failed open left a writer counted");
-	}
-	EXPECT_EQ(0, kchan_recv(watcher, buf, sizeof(buf)));
-	close(watcher);
-}
-
-enum send_kind { SEND_WRITE, SEND_WRITEV };
-
-/* Ten iovecs of 4 bytes: past the on-stack iovec array, one copy each. */
-#define NSEG	10
-#define SEG	(MSG_LEN / NSEG)
-
-static ssize_t do_send(int fd, enum send_kind kind, const unsigned char *msg)
-{
-	struct iovec iov[NSEG];
-	int i;
-
-	if (kind == SEND_WRITE)
-		return write(fd, msg, MSG_LEN);
-	for (i = 0; i < NSEG; i++) {
-		iov[i].iov_base = (void *)(msg + i * SEG);
-		iov[i].iov_len = SEG;
-	}
-	return writev(fd, iov, NSEG);
-}
-
-/* A buffered channel holding one message: a send adds one or nothing. */
-static void sweep_buffered_send(struct __test_metadata *_metadata,
-				FIXTURE_DATA(fi) *self, enum send_kind kind,
-				const char *what)
-{
-	struct sweep sw = { .what = what };
-	unsigned char m1[MSG_LEN], m2[MSG_LEN], buf[MSG_MAX];
-	unsigned int n;
-
-	kchan_fill(m1, MSG_LEN, 1);
-	kchan_fill(m2, MSG_LEN, 2);
-	while (sweep_next(&sw, &n)) {
-		bool injected;
-		ssize_t ret;
-		int fd, err;
-
-		fd = kchan_make(CAPACITY, MSG_MAX, 0, O_CLOEXEC | O_NONBLOCK);
-		ASSERT_LE(0, fd);
-		ASSERT_EQ(MSG_LEN, kchan_send(fd, m1, MSG_LEN));
-
-		ASSERT_EQ(0, fi_arm(self->nth, n));
-		ret = do_send(fd, kind, m2);
-		err = ret < 0 ? errno : 0;
-		injected = fi_injected(self->nth, n);
-
-		if (ret < 0) {
-			expect_injected_failure(_metadata, n, injected, err);
-			expect_counts(_metadata, fd, n, 1, 1, 0);
-		} else {
-			EXPECT_EQ(MSG_LEN, ret);
-			expect_counts(_metadata, fd, n, 2, 2, 0);
-		}
-		memset(buf, 0, sizeof(buf));
-		ASSERT_EQ(MSG_LEN, kchan_recv(fd, buf, sizeof(buf)));
-		EXPECT_TRUE(kchan_check(buf, MSG_LEN, 1));
-		if (ret >= 0) {
-			memset(buf, 0, sizeof(buf));
-			ASSERT_EQ(MSG_LEN, kchan_recv(fd, buf, sizeof(buf)));
-			EXPECT_TRUE(kchan_check(buf, MSG_LEN, 2)) {
-				TH_LOG("fault point %u: the message arrived damaged", n);
-			}
-		}
-		EXPECT_EQ(-EAGAIN, kchan_recv(fd, buf, sizeof(buf))) {
-			TH_LOG("fault point %u: a failed send left something", n);
-		}
-		close(fd);
-		sweep_step(&sw, n, injected, err);
-	}
-	sweep_report(_metadata, &sw, true);
-}
-
-TEST_F_TIMEOUT(fi, write_buffered, FI_TIMEOUT_S)
-{
-	REQUIRE_FAULT_INJECTION();
-	sweep_buffered_send(_metadata, self, SEND_WRITE, "write, buffered");
-}
-
-TEST_F_TIMEOUT(fi, writev_buffered, FI_TIMEOUT_S)
-{
-	REQUIRE_FAULT_INJECTION();
-	sweep_buffered_send(_metadata, self, SEND_WRITEV,
-			    "writev of 10 segments, buffered");
-}
-
-/*
- * Rendezvous with a receiver already waiting: a failed send must not
- * reach it (it keeps waiting and gets the next good message).
- */
-TEST_F_TIMEOUT(fi, write_to_waiting_receiver, FI_TIMEOUT_S)
-{
-	struct sweep sw = { .what = "write, rendezvous, receiver waiting" };
-	unsigned char m2[MSG_LEN], m3[MSG_LEN], buf[MSG_MAX];
-	unsigned int n;
-
-	REQUIRE_FAULT_INJECTION();
-	kchan_fill(m2, MSG_LEN, 2);
-	kchan_fill(m3, MSG_LEN, 3);
-	while (sweep_next(&sw, &n)) {
-		struct kchan_stat st;
-		struct kchan_op rx;
-		bool injected;
-		ssize_t ret;
-		int fd, err;
-
-		fd = kchan_make(0, MSG_MAX, 0, O_CLOEXEC);
-		ASSERT_LE(0, fd);
-		memset(buf, 0, sizeof(buf));
-		ASSERT_EQ(0, kchan_op_recv(&rx, fd, buf, sizeof(buf)));
-		ASSERT_EQ(0, kchan_wait_for(fd, receivers, 1));
-
-		ASSERT_EQ(0, fi_arm(self->nth, n));
-		ret = write(fd, m2, MSG_LEN);
-		err = ret < 0 ? errno : 0;
-		injected = fi_injected(self->nth, n);
-
-		if (ret < 0) {
-			expect_injected_failure(_metadata, n, injected, err);
-			kw_sleep_ms(KCHAN_SETTLE_MS / 2);
-			EXPECT_FALSE(kchan_op_done(&rx)) {
-				TH_LOG("fault point %u: the receiver returned %zd after a failed send",
-				       n, rx.ret);
-			}
-			ASSERT_EQ(0, kchan_stat(fd, &st));
-			EXPECT_EQ(1u, st.receivers);
-			EXPECT_EQ(0u, st.senders);
-			EXPECT_EQ(0ull, st.sent);
-			/* The next good send is what the receiver gets. */
-			ASSERT_EQ(MSG_LEN, kchan_send(fd, m3, MSG_LEN));
-			ASSERT_EQ(MSG_LEN, kchan_op_result(&rx));
-			EXPECT_TRUE(kchan_check(buf, MSG_LEN, 3));
-		} else {
-			EXPECT_EQ(MSG_LEN, ret);
-			ASSERT_EQ(MSG_LEN, kchan_op_result(&rx));
-			EXPECT_TRUE(kchan_check(buf, MSG_LEN, 2)) {
-				TH_LOG("fault point %u: the message arrived damaged", n);
-			}
-		}
-		ASSERT_EQ(0, kchan_stat(fd, &st));
-		EXPECT_EQ(1ull, st.sent);
-		EXPECT_EQ(1ull, st.received);
-		EXPECT_EQ(0u, st.receivers);
-		close(fd);
-		sweep_step(&sw, n, injected, err);
-	}
-	sweep_report(_metadata, &sw, true);
-}
-
-enum recv_kind { RECV_READ, RECV_READV };
-
-static ssize_t do_recv(int fd, enum recv_kind kind, unsigned char *buf)
-{
-	struct iovec iov[NSEG];
-	int i;
-
-	if (kind == RECV_READ)
-		return read(fd, buf, MSG_MAX);
-	for (i = 0; i < NSEG; i++) {
-		iov[i].iov_base = buf + i * SEG;
-		iov[i].iov_len = SEG;
-	}
-	return readv(fd, iov, NSEG);
-}
-
-/* Two messages queued: a receive takes the first whole, or nothing. */
-static void sweep_buffered_recv(struct __test_metadata *_metadata,
-				FIXTURE_DATA(fi) *self, enum recv_kind kind,
-				const char *what)
-{
-	struct sweep sw = { .what = what, .retried = true };
-	unsigned char m[MSG_LEN], buf[MSG_MAX];
-	unsigned int n;
-
-	while (sweep_next(&sw, &n)) {
-		bool injected;
-		ssize_t ret;
-		int fd, err;
-
-		fd = kchan_make(CAPACITY, MSG_MAX, 0, O_CLOEXEC | O_NONBLOCK);
-		ASSERT_LE(0, fd);
-		kchan_fill(m, MSG_LEN, 1);
-		ASSERT_EQ(MSG_LEN, kchan_send(fd, m, MSG_LEN));
-		kchan_fill(m, MSG_LEN, 2);
-		ASSERT_EQ(MSG_LEN, kchan_send(fd, m, MSG_LEN));
-		/* Touch the buffer now: no page fault inside the call. */
-		memset(buf, 0, sizeof(buf));
-
-		ASSERT_EQ(0, fi_arm(self->nth, n));
-		ret = do_recv(fd, kind, buf);
-		err = ret < 0 ? errno : 0;
-		injected = fi_injected(self->nth, n);
-
-		if (ret < 0) {
-			expect_injected_failure(_metadata, n, injected, err);
-			expect_counts(_metadata, fd, n, 2, 2, 0);
-			EXPECT_EQ((long)MSG_LEN, kchan_next_len(fd));
-			memset(buf, 0, sizeof(buf));
-			ASSERT_EQ(MSG_LEN, kchan_recv(fd, buf, sizeof(buf)));
-			EXPECT_TRUE(kchan_check(buf, MSG_LEN, 1)) {
-				TH_LOG("fault point %u: the first message was lost or moved", n);
-			}
-		} else {
-			EXPECT_EQ(MSG_LEN, ret);
-			EXPECT_TRUE(kchan_check(buf, MSG_LEN, 1)) {
-				TH_LOG("fault point %u: the message arrived damaged", n);
-			}
-			expect_counts(_metadata, fd, n, 1, 2, 1);
-		}
-		memset(buf, 0, sizeof(buf));
-		ASSERT_EQ(MSG_LEN, kchan_recv(fd, buf, sizeof(buf)));
-		EXPECT_TRUE(kchan_check(buf, MSG_LEN, 2));
-		EXPECT_EQ(-EAGAIN, kchan_recv(fd, buf, sizeof(buf)));
-		expect_counts(_metadata, fd, n, 0, 2, 2);
-		close(fd);
-		sweep_step(&sw, n, injected, err);
-	}
-	sweep_report(_metadata, &sw, true);
-}
-
-TEST_F_TIMEOUT(fi, read_buffered, FI_TIMEOUT_S)
-{
-	REQUIRE_FAULT_INJECTION();
-	sweep_buffered_recv(_metadata, self, RECV_READ, "read, buffered");
-}
-
-TEST_F_TIMEOUT(fi, readv_buffered, FI_TIMEOUT_S)
-{
-	REQUIRE_FAULT_INJECTION();
-	sweep_buffered_recv(_metadata, self, RECV_READV,
-			    "readv of 10 segments, buffered");
-}
-
-#define NBATCH	3
-
-static long batch_call(int fd, unsigned long cmd, struct kchan_mmsg *m)
-{
-	struct kchan_batch b = { .msgs = (uintptr_t)m, .nmsgs = NBATCH };
-
-	return ioctl(fd, cmd, &b);
-}
-
-/*
- * Receive and check messages @seed0.. until the channel is empty: how
- * many there were, or -1 if one was not the next in order.
- */
-static int drain_in_order(int fd, unsigned int seed0)
-{
-	unsigned char buf[MSG_MAX];
-	int n = 0;
-
-	while (memset(buf, 0, sizeof(buf)),
-	       kchan_recv(fd, buf, sizeof(buf)) == MSG_LEN) {
-		if (!kchan_check(buf, MSG_LEN, seed0 + n))
-			return -1;
-		n++;
-	}
-	return n;
-}
-
-/*
- * One message queued, then a batch of NBATCH: the call sends all, the
- * first k of them (a fault stopped it there), or none, and exactly those
- * follow the first message, whole and in order. (The descriptors are read
- * with unsafe_get_user(), which fail-nth does not reach; chan_batch tests
- * bad descriptors.)
- */
-TEST_F_TIMEOUT(fi, send_batch, FI_TIMEOUT_S)
-{
-	struct sweep sw = { .what = "KCHAN_IOC_SEND_BATCH of 3, buffered" };
-	unsigned char m[NBATCH + 1][MSG_LEN];
-	struct kchan_mmsg mm[NBATCH];
-	unsigned int n, i, partial = 0;
-
-	REQUIRE_FAULT_INJECTION();
-	for (i = 0; i <= NBATCH; i++)
-		kchan_fill(m[i], MSG_LEN, i);
-	for (i = 0; i < NBATCH; i++) {
-		mm[i].buf = (uintptr_t)m[i + 1];
-		mm[i].len = MSG_LEN;
-		mm[i].reserved = 0;
-	}
-	while (sweep_next(&sw, &n)) {
-		bool injected;
-		long ret;
-		int fd, err;
-
-		fd = kchan_make(CAPACITY, MSG_MAX, 0, O_CLOEXEC | O_NONBLOCK);
-		ASSERT_LE(0, fd);
-		ASSERT_EQ(MSG_LEN, kchan_send(fd, m[0], MSG_LEN));
-
-		ASSERT_EQ(0, fi_arm(self->nth, n));
-		ret = batch_call(fd, KCHAN_IOC_SEND_BATCH, mm);
-		err = ret < 0 ? errno : 0;
-		injected = fi_injected(self->nth, n);
-
-		if (ret < 0) {
-			expect_injected_failure(_metadata, n, injected, err);
-			ret = 0;
-		} else if (ret < NBATCH) {
-			EXPECT_TRUE(injected) {
-				TH_LOG("fault point %u: %ld of %d sent with no fault injected",
-				       n, ret, NBATCH);
-			}
-			partial++;
-		}
-		expect_counts(_metadata, fd, n, 1 + ret, 1 + ret, 0);
-		EXPECT_EQ(1 + ret, drain_in_order(fd, 0)) {
-			TH_LOG("fault point %u: %ld sent, not what arrived", n,
-			       ret);
-		}
-		close(fd);
-		sweep_step(&sw, n, injected, err);
-	}
-	sweep_report(_metadata, &sw, true);
-	/* A fault after the first message stops the batch part-way. */
-	ksft_print_msg("%s: %u calls stopped part-way\n", sw.what, partial);
-	fflush(stdout);
-	EXPECT_LT(0u, partial);
-}
-
-/*
- * NBATCH messages queued: a batch receives the first k of them (k < NBATCH
- * only if a fault stopped it), or none, and the rest stay, in order.
- */
-TEST_F_TIMEOUT(fi, recv_batch, FI_TIMEOUT_S)
-{
-	struct sweep sw = { .what = "KCHAN_IOC_RECV_BATCH of 3, buffered",
-			    .retried = true };
-	unsigned char m[MSG_LEN], buf[NBATCH][MSG_MAX];
-	struct kchan_mmsg mm[NBATCH];
-	unsigned int n, i, partial = 0;
-
-	REQUIRE_FAULT_INJECTION();
-	while (sweep_next(&sw, &n)) {
-		bool injected;
-		long ret;
-		int fd, err;
-
-		fd = kchan_make(CAPACITY, MSG_MAX, 0, O_CLOEXEC | O_NONBLOCK);
-		ASSERT_LE(0, fd);
-		for (i = 0; i < NBATCH; i++) {
-			kchan_fill(m, MSG_LEN, i);
-			ASSERT_EQ(MSG_LEN, kchan_send(fd, m, MSG_LEN));
-			/* Touched now: no page fault inside the call. */
-			memset(buf[i], 0, MSG_MAX);
-			mm[i].buf = (uintptr_t)buf[i];
-			mm[i].len = MSG_MAX;
-			mm[i].reserved = 0;
-		}
-
-		ASSERT_EQ(0, fi_arm(self->nth, n));
-		ret = batch_call(fd, KCHAN_IOC_RECV_BATCH, mm);
-		err = ret < 0 ? errno : 0;
-		injected = fi_injected(self->nth, n);
-
-		if (ret < 0) {
-			expect_injected_failure(_metadata, n, injected, err);
-			ret = 0;
-		} else if (ret < NBATCH) {
-			EXPECT_TRUE(injected) {
-				TH_LOG("fault point %u: %ld of %d received with no fault injected",
-				       n, ret, NBATCH);
-			}
-			partial++;
-		}
-		for (i = 0; i < ret; i++) {
-			EXPECT_EQ((__u32)MSG_LEN, mm[i].len);
-			EXPECT_TRUE(kchan_check(buf[i], MSG_LEN, i)) {
-				TH_LOG("fault point %u: message %u damaged", n, i);
-			}
-		}
-		expect_counts(_metadata, fd, n, NBATCH - ret, NBATCH, ret);
-		EXPECT_EQ(NBATCH - ret, drain_in_order(fd, ret)) {
-			TH_LOG("fault point %u: %ld received, the rest not kept in order",
-			       n, ret);
-		}
-		close(fd);
-		sweep_step(&sw, n, injected, err);
-	}
-	sweep_report(_metadata, &sw, true);
-	/*
-	 * A fault after the first message stops the batch part-way, unless
-	 * the retry after faulting the buffer in absorbs it.
-	 */
-	ksft_print_msg("%s: %u calls stopped part-way\n", sw.what, partial);
-	fflush(stdout);
-	EXPECT_LT(0u, partial + sw.absorbed);
-}
-
-/*
- * Rendezvous with a sender blocked: a failed receive must not complete
- * the sender, which stays first in line for the next receive.
- */
-TEST_F_TIMEOUT(fi, read_from_blocked_sender, FI_TIMEOUT_S)
-{
-	struct sweep sw = { .what = "read, rendezvous, sender blocked",
-			    .retried = true };
-	unsigned char m1[MSG_LEN], buf[MSG_MAX];
-	unsigned int n;
-
-	REQUIRE_FAULT_INJECTION();
-	kchan_fill(m1, MSG_LEN, 1);
-	while (sweep_next(&sw, &n)) {
-		struct kchan_stat st;
-		struct kchan_op tx;
-		bool injected;
-		ssize_t ret;
-		int fd, err;
-
-		fd = kchan_make(0, MSG_MAX, 0, O_CLOEXEC);
-		ASSERT_LE(0, fd);
-		ASSERT_EQ(0, kchan_op_send(&tx, fd, m1, MSG_LEN));
-		ASSERT_EQ(0, kchan_wait_for(fd, senders, 1));
-		memset(buf, 0, sizeof(buf));
-
-		ASSERT_EQ(0, fi_arm(self->nth, n));
-		ret = read(fd, buf, sizeof(buf));
-		err = ret < 0 ? errno : 0;
-		injected = fi_injected(self->nth, n);
-
-		if (ret < 0) {
-			expect_injected_failure(_metadata, n, injected, err);
-			ASSERT_EQ(0, kchan_stat(fd, &st));
-			EXPECT_EQ(1u, st.senders) TH_LOG("fault point %u", n);
-			EXPECT_EQ(0ull, st.sent);
-			EXPECT_EQ(0ull, st.received);
-			kw_sleep_ms(KCHAN_SETTLE_MS / 2);
-			EXPECT_FALSE(kchan_op_done(&tx)) {
-				TH_LOG("fault point %u: the sender returned %zd after a failed receive",
-				       n, tx.ret);
-			}
-			memset(buf, 0, sizeof(buf));
-			ASSERT_EQ(MSG_LEN, kchan_recv(fd, buf, sizeof(buf)));
-		} else {
-			EXPECT_EQ(MSG_LEN, ret);
-		}
-		EXPECT_TRUE(kchan_check(buf, MSG_LEN, 1)) {
-			TH_LOG("fault point %u: the message arrived damaged", n);
-		}
-		EXPECT_EQ(MSG_LEN, kchan_op_result(&tx));
-		ASSERT_EQ(0, kchan_stat(fd, &st));
-		EXPECT_EQ(1ull, st.sent);
-		EXPECT_EQ(1ull, st.received);
-		EXPECT_EQ(0u, st.senders);
-		close(fd);
-		sweep_step(&sw, n, injected, err);
-	}
-	sweep_report(_metadata, &sw, true);
-}
-
-/* KCHAN_IOC_STAT, KCHAN_IOC_NEXT_LEN and KCHAN_IOC_VERSION. */
-TEST_F_TIMEOUT(fi, small_ioctls, FI_TIMEOUT_S)
-{
-	struct sweep sw_stat = { .what = "KCHAN_IOC_STAT" };
-	struct sweep sw_next = { .what = "KCHAN_IOC_NEXT_LEN" };
-	struct sweep sw_ver = { .what = "KCHAN_IOC_VERSION" };
-	unsigned char m[MSG_LEN];
-	struct kchan_version v;
-	struct kchan_stat st;
-	unsigned int n;
-	__u32 len;
-	int fd;
-
-	REQUIRE_FAULT_INJECTION();
-	fd = kchan_make(CAPACITY, MSG_MAX, 0, O_CLOEXEC | O_NONBLOCK);
-	ASSERT_LE(0, fd);
-	kchan_fill(m, MSG_LEN, 1);
-	ASSERT_EQ(MSG_LEN, kchan_send(fd, m, MSG_LEN));
-
-	while (sweep_next(&sw_stat, &n)) {
-		bool injected;
-		int ret, err;
-
-		memset(&st, 0xff, sizeof(st));
-		ASSERT_EQ(0, fi_arm(self->nth, n));
-		ret = ioctl(fd, KCHAN_IOC_STAT, &st);
-		err = ret < 0 ? errno : 0;
-		injected = fi_injected(self->nth, n);
-		if (ret < 0) {
-			ASSERT_TRUE(injected);
-			EXPECT_TRUE(clean_errno(err)) TH_LOG("%s", strerror(err));
-		} else {
-			EXPECT_EQ(1u, st.queued);
-			EXPECT_EQ(1ull, st.sent);
-			EXPECT_EQ((__u32)MSG_LEN, st.next_len);
-			EXPECT_EQ(0u, st.reserved0);
-		}
-		sweep_step(&sw_stat, n, injected, err);
-	}
-	sweep_report(_metadata, &sw_stat, true);
-
-	while (sweep_next(&sw_next, &n)) {
-		bool injected;
-		int ret, err;
-
-		len = 0;
-		ASSERT_EQ(0, fi_arm(self->nth, n));
-		ret = ioctl(fd, KCHAN_IOC_NEXT_LEN, &len);
-		err = ret < 0 ? errno : 0;
-		injected = fi_injected(self->nth, n);
-		if (ret < 0) {
-			ASSERT_TRUE(injected);
-			EXPECT_TRUE(clean_errno(err)) TH_LOG("%s", strerror(err));
-		} else {
-			EXPECT_EQ((__u32)MSG_LEN, len);
-		}
-		sweep_step(&sw_next, n, injected, err);
-	}
-	/* put_user() has no fault point on every architecture. */
-	sweep_report(_metadata, &sw_next, false);
-
-	while (sweep_next(&sw_ver, &n)) {
-		bool injected;
-		int ret, err;
-
-		memset(&v, 0, sizeof(v));
-		ASSERT_EQ(0, fi_arm(self->nth, n));
-		ret = ioctl(n % 2 ? fd : self->ctl, KCHAN_IOC_VERSION, &v);
-		err = ret < 0 ? errno : 0;
-		injected = fi_injected(self->nth, n);
-		if (ret < 0) {
-			ASSERT_TRUE(injected);
-			EXPECT_TRUE(clean_errno(err)) TH_LOG("%s", strerror(err));
-		} else {
-			EXPECT_EQ((__u32)KCHAN_VERSION, v.version);
-		}
-		sweep_step(&sw_ver, n, injected, err);
-	}
-	sweep_report(_metadata, &sw_ver, true);
-
-	/* Nothing moved. */
-	expect_counts(_metadata, fd, 0, 1, 1, 0);
+	ASSERT_LE(0, fd) TH_LOG("cannot make a probe channel: %s", strerror(-fd));
+	ASSERT_EQ(0, kchan_stat(fd, &self->st));
+	self->base = self->st.id;
 	close(fd);
 }
 
-/* Go's close(), with a message queued and a receiver for it. */
-TEST_F_TIMEOUT(fi, ioc_close, FI_TIMEOUT_S)
+STEP(channels_released)
 {
-	struct sweep sw = { .what = "KCHAN_IOC_CLOSE" };
-	unsigned char m[MSG_LEN], buf[MSG_MAX];
-	unsigned int n;
+	uint64_t deadline = kw_now_ns() + RELEASE_MS * 1000000ull;
+	int n;
 
-	REQUIRE_FAULT_INJECTION();
-	kchan_fill(m, MSG_LEN, 1);
-	while (sweep_next(&sw, &n)) {
-		struct kchan_stat st;
-		bool injected;
-		int fd, ret, err;
+	while ((n = kchan_proc_scan(self->base, NULL)) > 0 && kw_now_ns() < deadline)
+		usleep(20000);
+	EXPECT_EQ(0, n) TH_LOG("channels made by the sweep are never freed");
+}
 
-		fd = kchan_make(CAPACITY, MSG_MAX, 0, O_CLOEXEC | O_NONBLOCK);
-		ASSERT_LE(0, fd);
-		ASSERT_EQ(MSG_LEN, kchan_send(fd, m, MSG_LEN));
+static long create_call(FIXTURE_DATA(fi) *self, bool named)
+{
+	struct kchan_create req = {
+		.capacity = CAPACITY, .msg_max = MSG_MAX,
+		.fd_flags = named ? 0 : O_CLOEXEC, .mode = named ? 0640 : 0,
+	};
 
-		ASSERT_EQ(0, fi_arm(self->nth, n));
-		ret = ioctl(fd, KCHAN_IOC_CLOSE);
-		err = ret < 0 ? errno : 0;
-		injected = fi_injected(self->nth, n);
+	if (named)
+		snprintf(req.name, sizeof(req.name), "%s", self->name);
+	return ioctl(self->ctl, KCHAN_CTL_CREATE, &req);
+}
 
-		ASSERT_EQ(0, kchan_stat(fd, &st));
-		if (ret < 0) {
-			ASSERT_TRUE(injected);
-			EXPECT_TRUE(clean_errno(err)) TH_LOG("%s", strerror(err));
-			EXPECT_FALSE(!!(st.flags & KCHAN_STAT_CLOSED));
-			ASSERT_EQ(0, kchan_close(fd));
-		} else {
-			EXPECT_TRUE(!!(st.flags & KCHAN_STAT_CLOSED));
-			EXPECT_EQ(-EPIPE, kchan_close(fd));
-		}
-		EXPECT_EQ(-EPIPE, kchan_send(fd, m, MSG_LEN));
-		ASSERT_EQ(MSG_LEN, kchan_recv(fd, buf, sizeof(buf)));
-		EXPECT_TRUE(kchan_check(buf, MSG_LEN, 1));
-		EXPECT_EQ(0, kchan_recv(fd, buf, sizeof(buf)));
-		close(fd);
-		sweep_step(&sw, n, injected, err);
+CALL(create_anonymous, create_call(self, false))
+CALL(create_named, create_call(self, true))
+
+STEP(anonymous_created)
+{
+	if (self->ret >= 0) {
+		check_fresh_channel(_metadata, self->ret, self->n);
+		close(self->ret);
 	}
-	/* Closing allocates nothing and copies nothing. */
-	sweep_report(_metadata, &sw, false);
+	EXPECT_EQ(0, kchan_proc_scan(self->base, NULL)) TH_LOG("a channel is left");
+}
+
+/* A failed create leaves no trace of the name: node, sysfs, table entry. */
+STEP(named_created)
+{
+	struct stat sb;
+	int fd;
+
+	if (self->ret < 0) {
+		EXPECT_FALSE(exists(self->node)) TH_LOG("%s", self->node);
+		EXPECT_FALSE(exists(self->sys)) TH_LOG("%s", self->sys);
+		EXPECT_EQ(-ENOENT, kchan_unlink(self->name));
+		return;
+	}
+	EXPECT_EQ(0, self->ret);
+	ASSERT_EQ(0, lstat(self->node, &sb)) TH_LOG("%s is missing", self->node);
+	EXPECT_TRUE(S_ISCHR(sb.st_mode));
+	EXPECT_EQ(0640u, sb.st_mode & 07777);
+	EXPECT_EQ(getuid(), sb.st_uid);
+	EXPECT_TRUE(exists(self->sys)) TH_LOG("%s is missing", self->sys);
+	fd = open(self->node, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, fd) TH_LOG("open: %s", strerror(errno));
+	ASSERT_EQ(0, kchan_stat(fd, &self->st));
+	EXPECT_TRUE(!!(self->st.flags & KCHAN_STAT_NAMED));
+	check_fresh_channel(_metadata, fd, self->n);
+	close(fd);
+	ASSERT_EQ(0, kchan_unlink(self->name));
+	EXPECT_FALSE(exists(self->node)) TH_LOG("%s outlived its name", self->node);
+}
+
+/* Never a /dev/NAME; remove the nodes a fault left, and the file. */
+STEP(no_squat)
+{
+	EXPECT_FALSE(exists(self->squat)) TH_LOG("%s: a node under the bare name", self->squat);
+	if (our_node(self->squat))
+		unlink(self->squat);
+	if (our_node(self->node))
+		unlink(self->node);
+	if (self->fd >= 0)
+		close(self->fd);
+}
+
+/*
+ * A named channel, open as fd (read and write, or write only) and fd2
+ * (read only); @autoclose: it closes when its last writer does.
+ */
+static void open_named(struct __test_metadata *_metadata,
+		       FIXTURE_DATA(fi) *self, bool autoclose, int fd_mode)
+{
+	ASSERT_EQ(0, kchan_create_named(self->name, CAPACITY, MSG_MAX,
+					autoclose ? KCHAN_CREATE_AUTOCLOSE : 0, 0600));
+	self->fd = open(self->node, fd_mode | O_CLOEXEC);
+	ASSERT_LE(0, self->fd) TH_LOG("open: %s", strerror(errno));
+	self->fd2 = open(self->node, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	ASSERT_LE(0, self->fd2);
+}
+
+STEP(named_open)
+{
+	open_named(_metadata, self, false, O_RDWR);
+	close(self->fd2);
+}
+
+static long unlink_call(FIXTURE_DATA(fi) *self)
+{
+	struct kchan_name req = { 0 };
+
+	snprintf(req.name, sizeof(req.name), "%s", self->name);
+	return ioctl(self->ctl, KCHAN_CTL_UNLINK, &req);
+}
+
+/*
+ * A failed unlink leaves the name whole; after one that succeeded it is
+ * gone, and the open file keeps working.
+ */
+STEP(unlinked)
+{
+	bool kept = self->ret < 0;
+	int fd2 = kept ? open(self->node, O_RDWR | O_CLOEXEC) : -1;
+
+	EXPECT_EQ(kept, exists(self->node)) TH_LOG("%s", self->node);
+	EXPECT_EQ(kept, fd2 >= 0) TH_LOG("open %s: %s", self->node, strerror(errno));
+	if (fd2 >= 0)
+		close(fd2);
+	EXPECT_EQ(kept, exists(self->sys)) TH_LOG("%s", self->sys);
+	ASSERT_EQ(0, kchan_stat(self->fd, &self->st));
+	EXPECT_EQ(kept, !!(self->st.flags & KCHAN_STAT_NAMED));
+	EXPECT_EQ(kept ? 0 : -ENOENT, kchan_unlink(self->name));
+	if (!kept)
+		check_fresh_channel(_metadata, self->fd, self->n);
+}
+
+/*
+ * open(2) of /dev/chan/NAME for writing, on an autoclose channel that fd
+ * holds open and fd2 watches: a failed open must not leave a writer
+ * counted, or the channel would never autoclose.
+ */
+STEP(autoclose_open)
+{
+	open_named(_metadata, self, true, O_RDWR);
+}
+
+CALL(open_writer, open(self->node, O_WRONLY | O_CLOEXEC))
+
+STEP(writer_gone)
+{
+	if (self->ret >= 0) {
+		ASSERT_EQ(MSG_LEN, kchan_send(self->ret, self->msg[1], MSG_LEN));
+		self->sent++;
+		ASSERT_EQ(MSG_LEN, kchan_recv(self->fd2, self->buf[0], MSG_MAX));
+		EXPECT_TRUE(kchan_check(self->buf[0], MSG_LEN, 1));
+		EXPECT_EQ(-EBADF, kchan_recv(self->ret, self->buf[0], MSG_MAX));
+		close(self->ret);
+	}
+	ASSERT_EQ(0, kchan_stat(self->fd2, &self->st));
+	EXPECT_FALSE(!!(self->st.flags & KCHAN_STAT_CLOSED));
+	EXPECT_EQ(self->sent, self->st.sent);
+	EXPECT_EQ(0u, self->st.queued);
+}
+
+/* A closed channel: message 0, if @queued, drains, then end of file. */
+static void expect_drained(struct __test_metadata *_metadata,
+			   FIXTURE_DATA(fi) *self, int fd, bool queued)
+{
+	ASSERT_EQ(0, kchan_stat(fd, &self->st));
+	EXPECT_TRUE(!!(self->st.flags & KCHAN_STAT_CLOSED)) TH_LOG("not closed");
+	if (queued) {
+		ASSERT_EQ(MSG_LEN, kchan_recv(fd, self->buf[0], MSG_MAX));
+		EXPECT_TRUE(kchan_check(self->buf[0], MSG_LEN, 0));
+	}
+	EXPECT_EQ(0, kchan_recv(fd, self->buf[0], MSG_MAX));
+	close(fd);
+}
+
+/* The holder is the last writer: releasing it closes the channel. */
+STEP(holder_closes)
+{
+	close(self->fd);
+	expect_drained(_metadata, self, self->fd2, false);
+}
+
+/*
+ * A buffered channel holding messages 0..queued-1, its buffers touched
+ * (no page fault inside the call), and a batch of NBATCH: the messages
+ * from queued on to send, or buffers to receive into.
+ */
+STEP(buffered)
+{
+	bool send = self->p->send;
+
+	self->fd = kchan_make(CAPACITY, MSG_MAX, 0, O_CLOEXEC | O_NONBLOCK);
+	ASSERT_LE(0, self->fd);
+	for (unsigned int i = 0; i < self->p->queued; i++)
+		ASSERT_EQ(MSG_LEN, kchan_send(self->fd, self->msg[i], MSG_LEN));
+	memset(self->buf, 0, sizeof(self->buf));
+	for (int i = 0; i < NBATCH; i++)
+		self->mm[i] = (struct kchan_mmsg){
+			.buf = (uintptr_t)(send ? self->msg[self->p->queued + i] : self->buf[i]),
+			.len = send ? MSG_LEN : MSG_MAX };
+}
+
+/* write/read of one message, or writev/readv of it in NSEG pieces. */
+static long rw_call(FIXTURE_DATA(fi) *self, bool out, bool vec)
+{
+	unsigned char *p = out ? self->msg[self->p->queued] : self->buf[0];
+	struct iovec iov[NSEG];
+
+	if (!vec)
+		return out ? write(self->fd, p, MSG_LEN) : read(self->fd, p, MSG_MAX);
+	for (int i = 0; i < NSEG; i++)
+		iov[i] = (struct iovec){ p + i * SEG, SEG };
+	return out ? writev(self->fd, iov, NSEG) : readv(self->fd, iov, NSEG);
+}
+
+static long batch_call(FIXTURE_DATA(fi) *self, unsigned long cmd)
+{
+	struct kchan_batch b = { .msgs = (uintptr_t)self->mm, .nmsgs = NBATCH };
+
+	return ioctl(self->fd, cmd, &b);
+}
+
+CALL(write_call, rw_call(self, true, false))
+CALL(writev_call, rw_call(self, true, true))
+CALL(read_call, rw_call(self, false, false))
+CALL(readv_call, rw_call(self, false, true))
+CALL(send_batch_call, batch_call(self, KCHAN_IOC_SEND_BATCH))
+CALL(recv_batch_call, batch_call(self, KCHAN_IOC_RECV_BATCH))
+
+/*
+ * After a send or a receive of one message or a batch: it moved k whole
+ * messages, fewer than all only if a fault stopped it (a batch part-way,
+ * any call at 0), and the channel holds exactly the others, in order.
+ * (A batch's descriptors are read with unsafe_get_user(), which fail-nth
+ * does not reach; chan_batch tests bad descriptors.)
+ */
+STEP(moved_whole)
+{
+	bool send = self->p->send, batch = self->p->call == send_batch_call ||
+					  self->p->call == recv_batch_call;
+	unsigned int q = self->p->queued, all = batch ? NBATCH : 1;
+	long k = self->ret < 0 ? 0 : batch ? self->ret : 1, left = send ? q + k : q - k, n;
+	unsigned char buf[MSG_MAX];
+
+	if (!batch && self->ret >= 0)
+		EXPECT_EQ(MSG_LEN, self->ret);
+	if (self->ret >= 0 && k < all) {
+		EXPECT_TRUE(self->injected) TH_LOG("%ld of %u moved, no fault injected", k, all);
+		self->partial++;
+	}
+	for (long i = 0; !send && i < k; i++) {
+		EXPECT_TRUE(kchan_check(self->buf[i], MSG_LEN, i)) TH_LOG("message %ld damaged", i);
+		EXPECT_EQ((__u32)MSG_LEN, batch ? self->mm[i].len : MSG_LEN);
+	}
+	expect_counts(_metadata, self->fd, left, send ? left : q, send ? 0 : k, 0, 0);
+	if (!send && k < q)
+		EXPECT_EQ((long)MSG_LEN, kchan_next_len(self->fd));
+	/* The rest, whole and in order: messages 0.. (send) or k.. (receive). */
+	for (n = 0; memset(buf, 0, sizeof(buf)), kchan_recv(self->fd, buf, MSG_MAX) == MSG_LEN; n++)
+		EXPECT_TRUE(kchan_check(buf, MSG_LEN, (send ? 0 : k) + n)) TH_LOG("%ld moved", k);
+	EXPECT_EQ(left, n) TH_LOG("%ld moved", k);
+	close(self->fd);
+}
+
+/* A fault after a batch's first message stops it part-way... */
+STEP(batch_stopped)
+{
+	ksft_print_msg("%s: %u calls stopped part-way\n", self->sw.what,
+		       self->partial);
+	fflush(stdout);
+	/* ...unless the retry after faulting a receive's buffer in absorbs it. */
+	EXPECT_LT(0u, self->partial + (self->sw.retried ? self->sw.absorbed : 0));
+}
+
+/*
+ * Rendezvous with the other side blocked: a receiver into buf[1] for a
+ * send of message 0, a sender of message 0 for a receive. A failed call
+ * must not complete it, and the next good call meets it.
+ */
+STEP(peer_blocked)
+{
+	bool send = self->p->send;
+
+	self->fd = kchan_make(0, MSG_MAX, 0, O_CLOEXEC);
+	ASSERT_LE(0, self->fd);
+	memset(self->buf, 0, sizeof(self->buf));
+	ASSERT_EQ(0, send ? kchan_op_recv(&self->op, self->fd, self->buf[1], MSG_MAX) :
+			    kchan_op_send(&self->op, self->fd, self->msg[0], MSG_LEN));
+	ASSERT_EQ(0, send ? kchan_wait_for(self->fd, receivers, 1) :
+			    kchan_wait_for(self->fd, senders, 1));
+}
+
+/* One message went from one side to the other, whole; nobody waits. */
+STEP(rendezvous_done)
+{
+	bool send = self->p->send;
+
+	if (self->ret < 0) {
+		expect_counts(_metadata, self->fd, 0, 0, 0, send, !send);
+		kw_sleep_ms(KCHAN_SETTLE_MS / 2);
+		EXPECT_FALSE(kchan_op_done(&self->op)) TH_LOG("the other side got %zd", self->op.ret);
+		/* The next good call: message 2 to the receiver, or message 0. */
+		memset(self->buf[0], 0, MSG_MAX);
+		ASSERT_EQ(MSG_LEN, send ? kchan_send(self->fd, self->msg[2], MSG_LEN) :
+					  kchan_recv(self->fd, self->buf[0], MSG_MAX));
+	} else {
+		EXPECT_EQ(MSG_LEN, self->ret);
+	}
+	EXPECT_EQ(MSG_LEN, kchan_op_result(&self->op));
+	EXPECT_TRUE(kchan_check(self->buf[send], MSG_LEN, send && self->ret < 0 ? 2 : 0));
+	expect_counts(_metadata, self->fd, 0, 1, 1, 0, 0);
+	close(self->fd);
+}
+
+/*
+ * KCHAN_IOC_STAT, KCHAN_IOC_NEXT_LEN and KCHAN_IOC_VERSION (on the
+ * channel or on /dev/chanctl), on a channel holding message 0, which
+ * they do not move.
+ */
+STEP(query_setup)
+{
+	memset(&self->st, 0xff, sizeof(self->st));
+	self->len = 0;
+	memset(&self->ver, 0, sizeof(self->ver));
+}
+
+CALL(stat_call, ioctl(self->fd, KCHAN_IOC_STAT, &self->st))
+CALL(next_len_call, ioctl(self->fd, KCHAN_IOC_NEXT_LEN, &self->len))
+CALL(version_call, ioctl(self->n % 2 ? self->fd : self->ctl,
+			 KCHAN_IOC_VERSION, &self->ver))
+
+STEP(query_answered)
+{
+	if (self->ret < 0)
+		return;
+	if (self->p->call == stat_call) {
+		EXPECT_EQ(1u, self->st.queued);
+		EXPECT_EQ(1ull, self->st.sent);
+		EXPECT_EQ((__u32)MSG_LEN, self->st.next_len);
+		EXPECT_EQ(0u, self->st.reserved0);
+	} else if (self->p->call == next_len_call) {
+		EXPECT_EQ((__u32)MSG_LEN, self->len);
+	} else {
+		EXPECT_EQ((__u32)KCHAN_VERSION, self->ver.version);
+	}
+}
+
+STEP(nothing_moved)
+{
+	expect_counts(_metadata, self->fd, 1, 1, 0, 0, 0);
+	close(self->fd);
+}
+
+/* Go's close(), with message 0 queued and a receiver for it. */
+CALL(ioc_close_call, ioctl(self->fd, KCHAN_IOC_CLOSE))
+
+STEP(closed_drains)
+{
+	ASSERT_EQ(0, kchan_stat(self->fd, &self->st));
+	EXPECT_EQ(self->ret >= 0, !!(self->st.flags & KCHAN_STAT_CLOSED));
+	/* Closing again: done now if the call failed, EPIPE if not. */
+	EXPECT_EQ(self->ret < 0 ? 0 : -EPIPE, kchan_close(self->fd));
+	EXPECT_EQ(-EPIPE, kchan_send(self->fd, self->msg[1], MSG_LEN));
+	expect_drained(_metadata, self, self->fd, true);
 }
 
 /*
  * close(2), whose release runs before the call returns to user space:
  * the last file of an anonymous channel (which frees it, queued messages
- * included), and the last writer of an autoclose channel.
+ * included), and the last writer of an autoclose channel (fd, with fd2
+ * a reader, message 0 queued, the name gone). Neither fails.
  */
-TEST_F_TIMEOUT(fi, close_file, FI_TIMEOUT_S)
+STEP(last_file_setup)
 {
-	struct sweep sw_last = { .what = "close(2), last file" };
-	struct sweep sw_auto = { .what = "close(2), last writer, autoclose" };
-	unsigned char m[MSG_LEN], buf[MSG_MAX];
-	unsigned int n;
+	buffered(_metadata, self);
+	ASSERT_EQ(0, kchan_stat(self->fd, &self->st));
+}
 
-	REQUIRE_FAULT_INJECTION();
-	kchan_fill(m, MSG_LEN, 1);
-	while (sweep_next(&sw_last, &n)) {
-		struct kchan_stat st;
-		bool injected, listed;
-		int fd, ret, err;
+STEP(last_writer_setup)
+{
+	open_named(_metadata, self, true, O_WRONLY);
+	ASSERT_EQ(0, kchan_unlink(self->name));
+	ASSERT_EQ(MSG_LEN, kchan_send(self->fd, self->msg[0], MSG_LEN));
+}
 
-		fd = kchan_make(CAPACITY, MSG_MAX, 0, O_CLOEXEC | O_NONBLOCK);
-		ASSERT_LE(0, fd);
-		ASSERT_EQ(MSG_LEN, kchan_send(fd, m, MSG_LEN));
-		ASSERT_EQ(0, kchan_stat(fd, &st));
+CALL(close_call, close(self->fd))
 
-		ASSERT_EQ(0, fi_arm(self->nth, n));
-		ret = close(fd);
-		err = ret < 0 ? errno : 0;
-		injected = fi_injected(self->nth, n);
+STEP(channel_freed)
+{
+	bool listed;
 
-		EXPECT_EQ(0, ret) TH_LOG("fault point %u: %s", n, strerror(err));
-		ASSERT_LE(0, kchan_proc_scan(st.id, &listed));
-		EXPECT_FALSE(listed) TH_LOG("fault point %u: the channel outlived its last file", n);
-		sweep_step(&sw_last, n, injected, err);
-	}
-	sweep_report(_metadata, &sw_last, false);
+	EXPECT_EQ(0, self->ret) TH_LOG("%s", strerror(self->err));
+	ASSERT_LE(0, kchan_proc_scan(self->st.id, &listed));
+	EXPECT_FALSE(listed) TH_LOG("the channel outlived its last file");
+}
 
-	while (sweep_next(&sw_auto, &n)) {
-		struct kchan_stat st;
-		bool injected;
-		int w, r, ret, err;
-
-		ASSERT_EQ(0, kchan_create_named(self->name, CAPACITY, MSG_MAX,
-						KCHAN_CREATE_AUTOCLOSE, 0600));
-		w = open(self->node, O_WRONLY | O_CLOEXEC);
-		ASSERT_LE(0, w);
-		r = open(self->node, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-		ASSERT_LE(0, r);
-		ASSERT_EQ(0, kchan_unlink(self->name));
-		ASSERT_EQ(MSG_LEN, kchan_send(w, m, MSG_LEN));
-
-		ASSERT_EQ(0, fi_arm(self->nth, n));
-		ret = close(w);
-		err = ret < 0 ? errno : 0;
-		injected = fi_injected(self->nth, n);
-
-		EXPECT_EQ(0, ret) TH_LOG("fault point %u: %s", n, strerror(err));
-		ASSERT_EQ(0, kchan_stat(r, &st));
-		EXPECT_TRUE(!!(st.flags & KCHAN_STAT_CLOSED)) TH_LOG("fault point %u", n);
-		ASSERT_EQ(MSG_LEN, kchan_recv(r, buf, sizeof(buf)));
-		EXPECT_TRUE(kchan_check(buf, MSG_LEN, 1));
-		EXPECT_EQ(0, kchan_recv(r, buf, sizeof(buf)));
-		close(r);
-		sweep_step(&sw_auto, n, injected, err);
-	}
-	sweep_report(_metadata, &sw_auto, false);
+STEP(autoclosed)
+{
+	EXPECT_EQ(0, self->ret) TH_LOG("%s", strerror(self->err));
+	expect_drained(_metadata, self, self->fd2, true);
 }
 
 /*
- * epoll_ctl(ADD) on a channel: its poll registers on two wait queues,
- * and a failure after the first must leave neither behind (a stale entry
- * would be written to by the next wake-up, after epoll freed it).
+ * epoll_ctl(ADD) on a channel (fd2 the epoll): its poll registers on two
+ * wait queues, and a failure after the first must leave neither behind
+ * (a stale entry would be written to by the next wake-up, after epoll
+ * freed it).
  */
-TEST_F_TIMEOUT(fi, epoll_add, FI_TIMEOUT_S)
+STEP(epoll_setup)
 {
-	struct sweep sw = { .what = "epoll_ctl ADD" };
-	unsigned char m[MSG_LEN], buf[MSG_MAX];
-	unsigned int n;
+	self->fd = kchan_make(CAPACITY, MSG_MAX, 0, O_CLOEXEC | O_NONBLOCK);
+	ASSERT_LE(0, self->fd);
+	self->fd2 = epoll_create1(EPOLL_CLOEXEC);
+	ASSERT_LE(0, self->fd2);
+}
 
-	REQUIRE_FAULT_INJECTION();
-	kchan_fill(m, MSG_LEN, 1);
-	while (sweep_next(&sw, &n)) {
-		struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT };
-		bool injected;
-		int fd, ep, ret, err;
+static long epoll_add_call(FIXTURE_DATA(fi) *self)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT };
 
-		fd = kchan_make(CAPACITY, MSG_MAX, 0, O_CLOEXEC | O_NONBLOCK);
-		ASSERT_LE(0, fd);
-		ep = epoll_create1(EPOLL_CLOEXEC);
-		ASSERT_LE(0, ep);
+	return epoll_ctl(self->fd2, EPOLL_CTL_ADD, self->fd, &ev);
+}
 
-		ASSERT_EQ(0, fi_arm(self->nth, n));
-		ret = epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
-		err = ret < 0 ? errno : 0;
-		injected = fi_injected(self->nth, n);
+/* After a failure, close the epoll first, then wake both queues. */
+STEP(epoll_wake)
+{
+	struct epoll_event ev = { 0 };
 
-		if (ret < 0) {
-			ASSERT_TRUE(injected);
-			EXPECT_TRUE(clean_errno(err)) TH_LOG("%s", strerror(err));
-			/* Close the epoll first, then wake both queues. */
-			close(ep);
-			ep = -1;
-		}
-		ASSERT_EQ(MSG_LEN, kchan_send(fd, m, MSG_LEN));
-		if (ep >= 0) {
-			ev.events = 0;
-			EXPECT_EQ(1, epoll_wait(ep, &ev, 1, 0));
-			EXPECT_TRUE(!!(ev.events & EPOLLIN));
-		}
-		ASSERT_EQ(MSG_LEN, kchan_recv(fd, buf, sizeof(buf)));
-		ASSERT_EQ(0, kchan_close(fd));
-		if (ep >= 0)
-			close(ep);
-		close(fd);
-		sweep_step(&sw, n, injected, err);
+	if (self->ret < 0)
+		close(self->fd2);
+	ASSERT_EQ(MSG_LEN, kchan_send(self->fd, self->msg[0], MSG_LEN));
+	if (self->ret >= 0) {
+		EXPECT_EQ(1, epoll_wait(self->fd2, &ev, 1, 0));
+		EXPECT_TRUE(!!(ev.events & EPOLLIN));
+		close(self->fd2);
 	}
-	sweep_report(_metadata, &sw, true);
+	ASSERT_EQ(MSG_LEN, kchan_recv(self->fd, self->buf[0], MSG_MAX));
+	ASSERT_EQ(0, kchan_close(self->fd));
+	close(self->fd);
+}
+
+#define PATH(name, ...)	FIXTURE_VARIANT_ADD(fi, name) { .p = { __VA_ARGS__ } };
+
+PATH(create_anonymous, .what = "KCHAN_CTL_CREATE anonymous", .must_inject = true,
+     .begin = note_watermark, .call = create_anonymous, .check = anonymous_created)
+PATH(create_named, .what = "KCHAN_CTL_CREATE named", .must_inject = true,
+     .begin = note_watermark, .call = create_named, .check = named_created,
+     .teardown = no_squat, .end = channels_released)
+PATH(unlink, .what = "KCHAN_CTL_UNLINK", .must_inject = true, .begin = note_watermark,
+     .setup = named_open, .call = unlink_call, .check = unlinked, .teardown = no_squat,
+     .end = channels_released)
+PATH(open_named, .what = "open /dev/chan/NAME", .must_inject = true,
+     .begin = autoclose_open, .call = open_writer, .check = writer_gone, .end = holder_closes)
+PATH(write_buffered, .what = "write, buffered", .must_inject = true, .send = true,
+     .queued = 1, .setup = buffered, .call = write_call, .check = moved_whole)
+PATH(writev_buffered, .what = "writev of 10 segments, buffered", .must_inject = true,
+     .send = true, .queued = 1, .setup = buffered, .call = writev_call, .check = moved_whole)
+PATH(write_to_waiting_receiver, .what = "write, rendezvous, receiver waiting",
+     .must_inject = true, .send = true, .setup = peer_blocked, .call = write_call,
+     .check = rendezvous_done)
+PATH(read_buffered, .what = "read, buffered", .must_inject = true, .retried = true,
+     .queued = 2, .setup = buffered, .call = read_call, .check = moved_whole)
+PATH(readv_buffered, .what = "readv of 10 segments, buffered", .must_inject = true,
+     .retried = true, .queued = 2, .setup = buffered, .call = readv_call, .check = moved_whole)
+PATH(send_batch, .what = "KCHAN_IOC_SEND_BATCH of 3, buffered", .must_inject = true,
+     .send = true, .queued = 1, .setup = buffered, .call = send_batch_call,
+     .check = moved_whole, .end = batch_stopped)
+PATH(recv_batch, .what = "KCHAN_IOC_RECV_BATCH of 3, buffered", .must_inject = true,
+     .retried = true, .queued = NBATCH, .setup = buffered, .call = recv_batch_call,
+     .check = moved_whole, .end = batch_stopped)
+PATH(read_from_blocked_sender, .what = "read, rendezvous, sender blocked",
+     .must_inject = true, .retried = true, .setup = peer_blocked, .call = read_call,
+     .check = rendezvous_done)
+PATH(ioc_stat, .what = "KCHAN_IOC_STAT", .must_inject = true, .queued = 1,
+     .begin = buffered, .setup = query_setup, .call = stat_call, .check = query_answered,
+     .end = nothing_moved)
+/* put_user() has no fault point on every architecture. */
+PATH(ioc_next_len, .what = "KCHAN_IOC_NEXT_LEN", .queued = 1, .begin = buffered,
+     .setup = query_setup, .call = next_len_call, .check = query_answered,
+     .end = nothing_moved)
+PATH(ioc_version, .what = "KCHAN_IOC_VERSION", .must_inject = true, .queued = 1,
+     .begin = buffered, .setup = query_setup, .call = version_call,
+     .check = query_answered, .end = nothing_moved)
+/* Closing allocates nothing and copies nothing. */
+PATH(ioc_close, .what = "KCHAN_IOC_CLOSE", .queued = 1, .setup = buffered,
+     .call = ioc_close_call, .check = closed_drains)
+PATH(close_last_file, .what = "close(2), last file", .queued = 1,
+     .setup = last_file_setup, .call = close_call, .check = channel_freed)
+PATH(close_last_writer, .what = "close(2), last writer, autoclose",
+     .setup = last_writer_setup, .call = close_call, .check = autoclosed)
+PATH(epoll_add, .what = "epoll_ctl ADD", .must_inject = true, .setup = epoll_setup,
+     .call = epoll_add_call, .check = epoll_wake)
+
+/* The driver: one row's sweep. */
+TEST_F_TIMEOUT(fi, sweep, FI_TIMEOUT_S)
+{
+	const struct fi_path *p = &variant->p;
+
+#define RUN(step) do { if (p->step) p->step(_metadata, self); } while (0)
+	if (fi_env.skip[0])
+		SKIP(return, "%s", fi_env.skip);
+	self->p = p;
+	self->sw.what = p->what;
+	self->sw.retried = p->retried;
+	RUN(begin);
+	while (sweep_next(&self->sw, &self->n)) {
+		RUN(setup);
+		self->lowest = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		ASSERT_LE(0, self->lowest);
+		close(self->lowest);
+		ASSERT_EQ(0, fi_arm(self->nth, self->n));
+		self->ret = p->call(self);
+		self->err = self->ret < 0 ? errno : 0;
+		self->injected = fi_injected(self->nth, self->n);
+		if (self->ret < 0) {
+			/* Only for the injected fault, as such a fault may fail. */
+			ASSERT_TRUE(self->injected) TH_LOG("%s, no fault injected", strerror(self->err));
+			EXPECT_TRUE(self->err == ENOMEM || self->err == EFAULT) TH_LOG("%s", strerror(self->err));
+			EXPECT_TRUE(fcntl(self->lowest, F_GETFD) < 0 && errno == EBADF) TH_LOG("fd left open");
+		}
+		RUN(check);
+		RUN(teardown);
+		if (!_metadata->passed && !self->failed_at)
+			self->failed_at = self->n + 1;
+		sweep_step(&self->sw, self->n, self->injected, self->err);
+	}
+	sweep_report(_metadata, &self->sw, p->must_inject);
+	RUN(end);
 }
 
 TEST_HARNESS_MAIN
