@@ -21,6 +21,7 @@
 #define KCHAN_CEIL_SELECT_CASES		(1U << 16)
 #define KCHAN_CEIL_BYTES_PER_USER	(1UL << 40)
 #define KCHAN_CEIL_NAMES_PER_USER	(1U << 16)
+#define KCHAN_CEIL_MINORS		(1U << MINORBITS)
 
 unsigned int kchan_max_capacity = 65536;
 module_param_named(max_capacity, kchan_max_capacity, uint, 0444);
@@ -50,6 +51,11 @@ unsigned int kchan_max_names_per_user = 256;
 module_param_named(max_names_per_user, kchan_max_names_per_user, uint, 0444);
 MODULE_PARM_DESC(max_names_per_user, "named channels one user may own");
 
+/* The device minors of named channels, all users together (names.c). */
+unsigned int kchan_max_minors = KCHAN_CEIL_MINORS;
+module_param_named(max_minors, kchan_max_minors, uint, 0444);
+MODULE_PARM_DESC(max_minors, "named channels of all users together");
+
 unsigned int kchan_max_select_cases = 1024;
 module_param_named(max_select_cases, kchan_max_select_cases, uint, 0444);
 MODULE_PARM_DESC(max_select_cases, "most cases in one select");
@@ -68,11 +74,13 @@ int kchan_limits_check(void)
 	    kchan_max_select_cases < 256 ||
 	    kchan_max_select_cases > KCHAN_CEIL_SELECT_CASES ||
 	    kchan_max_bytes_per_user > KCHAN_CEIL_BYTES_PER_USER ||
-	    kchan_max_names_per_user > KCHAN_CEIL_NAMES_PER_USER) {
-		pr_err("kchan: a limit is out of range (capacity up to %u, msg size up to %u, channels per user up to %u, select cases 256..%u, bytes per user up to %lu, names per user up to %u)\n",
+	    kchan_max_names_per_user > KCHAN_CEIL_NAMES_PER_USER ||
+	    !kchan_max_minors || kchan_max_minors > KCHAN_CEIL_MINORS) {
+		pr_err("kchan: a limit is out of range (capacity up to %u, msg size up to %u, channels per user up to %u, select cases 256..%u, bytes per user up to %lu, names per user up to %u, minors 1..%u)\n",
 		       KCHAN_CEIL_CAPACITY, KCHAN_CEIL_MSG_SIZE,
 		       KCHAN_CEIL_CHANNELS_PER_USER, KCHAN_CEIL_SELECT_CASES,
-		       KCHAN_CEIL_BYTES_PER_USER, KCHAN_CEIL_NAMES_PER_USER);
+		       KCHAN_CEIL_BYTES_PER_USER, KCHAN_CEIL_NAMES_PER_USER,
+		       KCHAN_CEIL_MINORS);
 		return -EINVAL;
 	}
 	return 0;

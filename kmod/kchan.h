@@ -14,6 +14,7 @@ extern unsigned int kchan_max_channels_per_user;
 extern unsigned int kchan_max_select_cases;
 extern unsigned long kchan_max_bytes_per_user;
 extern unsigned int kchan_max_names_per_user;
+extern unsigned int kchan_max_minors;
 int kchan_limits_check(void);
 int kchan_ctl_init(void);
 void kchan_ctl_exit(void);
@@ -32,6 +33,7 @@ struct kchan_user *kchan_user_charge_channel(void);
 void kchan_user_uncharge_channel(struct kchan_user *u);
 struct kchan_user *kchan_user_charge_name(void);
 void kchan_user_uncharge_name(struct kchan_user *u);
+unsigned int kchan_user_names(struct kchan_user *u, unsigned int *holders);
 
 /* select.c: select over many channels; selfd.c: armed on a file */
 struct kchan_sel;

@@ -27,10 +27,23 @@
 #include "kchan.h"
 
 /*
- * The whole minor range of the major: a user may hold max_names_per_user
- * names (ENOSPC beyond, user.c), so exhausting it takes 4096 users at the
- * default limit. Minors are handed out cyclically, so that a minor
- * freed by a removed name is the last to be used again.
+ * DOC: device minors
+ *
+ * The minors come from the whole minor range of the major, handed out
+ * cyclically, so that a minor freed by a removed name is the last to be
+ * used again. At most max_minors are in use at once (the pool; by
+ * default the whole range), and a user may hold max_names_per_user names
+ * (ENOSPC beyond, user.c), so exhausting the default pool takes 4096
+ * users at the default limit.
+ *
+ * So that a few users cannot exhaust it for the others, the last eighth
+ * of the pool (the reserve) goes only to a user holding fewer names than
+ * its share, max_minors / (users holding names + 1): the users holding
+ * names share the pool with one more, who may come. A user alone can
+ * thus fill the pool up to the reserve but not take it; the next user
+ * still gets minors from the reserve, and a user at or over its share
+ * gets ENOSPC while minors are still free. Once the reserve is gone too,
+ * every create fails with ENOSPC until names are removed.
  */
 #define KCHAN_MINORS	(MINORMASK + 1)
 
@@ -52,6 +65,7 @@ static DEFINE_HASHTABLE(kchan_names, 8);
 static DEFINE_IDA(kchan_minors);
 static DEFINE_SPINLOCK(kchan_minor_lock);
 static unsigned int kchan_minor_next;	/* where the next search starts */
+static unsigned int kchan_minors_used;	/* of max_minors */
 static dev_t kchan_devt;
 static struct class *kchan_class;
 static atomic_t kchan_nodes_live = ATOMIC_INIT(0);
@@ -208,14 +222,48 @@ static char *kchan_node_devnode(KCHAN_DEVNODE_CONST struct device *dev,
 }
 
 /*
+ * One minor of the pool for @user, which is charged with the name being
+ * created, or -ENOSPC: see DOC: device minors.
+ */
+static int kchan_minor_take(struct kchan_user *user)
+{
+	unsigned int pool = READ_ONCE(kchan_max_minors);
+	unsigned int held, holders, share;
+	int ret = 0;
+
+	/* Not counting the name being created. */
+	held = kchan_user_names(user, &holders);
+	held = held ? held - 1 : 0;
+	share = pool / (holders + 1);
+	spin_lock(&kchan_minor_lock);
+	if (kchan_minors_used >= pool ||
+	    (pool - kchan_minors_used <= pool / 8 && held >= share))
+		ret = -ENOSPC;
+	else
+		kchan_minors_used++;
+	spin_unlock(&kchan_minor_lock);
+	return ret;
+}
+
+static void kchan_minor_give(void)
+{
+	spin_lock(&kchan_minor_lock);
+	kchan_minors_used--;
+	spin_unlock(&kchan_minor_lock);
+}
+
+/*
  * The first free minor from kchan_minor_next on, wrapping around: a minor
  * is reused only after every other one was. Returns it, -ENOSPC, -ENOMEM.
  */
-static int kchan_minor_alloc(void)
+static int kchan_minor_alloc(struct kchan_user *user)
 {
 	unsigned int start;
 	int minor;
 
+	minor = kchan_minor_take(user);
+	if (minor)
+		return minor;
 	spin_lock(&kchan_minor_lock);
 	start = kchan_minor_next;
 	spin_unlock(&kchan_minor_lock);
@@ -224,12 +272,21 @@ static int kchan_minor_alloc(void)
 	if (minor == -ENOSPC && start)
 		minor = ida_alloc_range(&kchan_minors, 0, start - 1,
 					GFP_KERNEL);
-	if (minor < 0)
+	if (minor < 0) {
+		kchan_minor_give();
 		return minor;
+	}
 	spin_lock(&kchan_minor_lock);
 	kchan_minor_next = (minor + 1) % KCHAN_MINORS;
 	spin_unlock(&kchan_minor_lock);
 	return minor;
+}
+
+/* Give back a minor of kchan_minor_alloc(). */
+static void kchan_minor_free(int minor)
+{
+	ida_free(&kchan_minors, minor);
+	kchan_minor_give();
 }
 
 static void kchan_node_release(struct device *dev)
@@ -238,7 +295,7 @@ static void kchan_node_release(struct device *dev)
 
 	kfree(node->spare_path);
 	kchan_user_uncharge_name(node->user);
-	ida_free(&kchan_minors, MINOR(dev->devt));
+	kchan_minor_free(MINOR(dev->devt));
 	kchan_put(node->ch);
 	kfree(node);
 	if (atomic_dec_and_test(&kchan_nodes_live))
@@ -285,7 +342,7 @@ int kchan_name_create(struct kchan *ch, const char *name, umode_t mode)
 		kchan_user_uncharge_name(user);
 		return -ENOMEM;
 	}
-	minor = kchan_minor_alloc();
+	minor = kchan_minor_alloc(user);
 	if (minor < 0) {
 		kfree(node);
 		kchan_user_uncharge_name(user);

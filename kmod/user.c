@@ -57,6 +57,9 @@ struct kchan_user {
 static DEFINE_SPINLOCK(kchan_users_lock);
 static DEFINE_HASHTABLE(kchan_users, 6);
 
+/* Accounts of the initial user namespace that hold at least one name. */
+static atomic_t kchan_name_holders = ATOMIC_INIT(0);
+
 static u32 kchan_user_hash(struct user_namespace *ns, kuid_t uid)
 {
 	return hash_ptr(ns, 32) ^ __kuid_val(uid);
@@ -280,26 +283,37 @@ u64 kchan_user_bytes(void)
 	return max(bytes, 0L);
 }
 
-/* Count one more of @c at every level, up to @max each. */
+/*
+ * Count one more of @c at every level, up to @max each. The first name of
+ * an account of the initial namespace makes it a name holder.
+ */
 static bool kchan_user_count(struct kchan_user *u, enum kchan_count c,
 			     unsigned int max)
 {
 	struct kchan_user *it, *undo;
+	int n = 0;
 
 	for (it = u; it; it = it->parent) {
-		if (atomic_inc_return(&it->counts[c]) > max) {
+		n = atomic_inc_return(&it->counts[c]);
+		if (n > max) {
 			for (undo = u; undo != it->parent; undo = undo->parent)
 				atomic_dec(&undo->counts[c]);
 			return false;
 		}
 	}
+	if (c == KCHAN_COUNT_NAMES && n == 1)
+		atomic_inc(&kchan_name_holders);
 	return true;
 }
 
 static void kchan_user_uncount(struct kchan_user *u, enum kchan_count c)
 {
+	int n = 0;
+
 	for (; u; u = u->parent)
-		atomic_dec(&u->counts[c]);
+		n = atomic_dec_return(&u->counts[c]);
+	if (c == KCHAN_COUNT_NAMES && !n)
+		atomic_dec(&kchan_name_holders);
 }
 
 /**
@@ -358,6 +372,27 @@ struct kchan_user *kchan_user_charge_name(void)
 		return ERR_PTR(-ENOSPC);
 	}
 	return u;
+}
+
+/**
+ * kchan_user_names() - the names of @u's user, for the share of the
+ * device minors (names.c).
+ * @u: an account charged with a name
+ * @holders: set to the number of users holding names
+ *
+ * A user here is an account of the initial user namespace: a user
+ * namespace's names count toward its owner's there, as all charges do.
+ * Both counts change without a lock; a create racing with another may
+ * see them a moment late.
+ *
+ * Return: the names @u's user holds, those being created included.
+ */
+unsigned int kchan_user_names(struct kchan_user *u, unsigned int *holders)
+{
+	while (u->parent)
+		u = u->parent;
+	*holders = max(atomic_read(&kchan_name_holders), 1);
+	return max(atomic_read(&u->counts[KCHAN_COUNT_NAMES]), 0);
 }
 
 /**

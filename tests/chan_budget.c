@@ -7,7 +7,7 @@
  * everything is given back when messages are received and files close,
  * users of one user namespace share their owner's budget, and the kernel
  * memory a hostile user pins stays within the budget plus a small slack.
- * Also the per-user limit on names.
+ * Also the per-user limit on names, and the shares of the device minors.
  *
  * These tests load kchan.ko with a small budget ($KCHAN_MODULE, as
  * chan_module does) and leave it loaded with its default parameters. Run
@@ -74,19 +74,6 @@ static unsigned long long user_bytes(void)
 	return version().user_bytes;
 }
 
-/* Become user nobody: no capability left, CAP_SYS_RESOURCE included. */
-static int become_nobody(void)
-{
-	struct rlimit nofile = { 8192, 8192 };
-
-	if (setrlimit(RLIMIT_NOFILE, &nofile))
-		return -1;
-	if (setgroups(0, NULL) || setresgid(NOBODY, NOBODY, NOBODY) ||
-	    setresuid(NOBODY, NOBODY, NOBODY))
-		return -1;
-	return 0;
-}
-
 /* Write MSG-byte messages until one fails: how many went, *@err why. */
 static int fill(int fd, int max, int *err)
 {
@@ -122,8 +109,21 @@ static long long sunreclaim_kb(void)
 	return kb;
 }
 
-/* Run @fn as nobody in a child; its exit status (0 = passed). */
-static int as_nobody(int (*fn)(void))
+/* Become @uid (group too): no capability left, CAP_SYS_RESOURCE included. */
+static int become(uid_t uid)
+{
+	struct rlimit nofile = { 8192, 8192 };
+
+	if (setrlimit(RLIMIT_NOFILE, &nofile))
+		return -1;
+	if (setgroups(0, NULL) || setresgid(uid, uid, uid) ||
+	    setresuid(uid, uid, uid))
+		return -1;
+	return 0;
+}
+
+/* Run @fn as @uid in a child; its exit status (0 = passed). */
+static int as_user(uid_t uid, int (*fn)(void))
 {
 	int status;
 	pid_t pid = fork();
@@ -131,13 +131,18 @@ static int as_nobody(int (*fn)(void))
 	if (pid < 0)
 		return -1;
 	if (pid == 0) {
-		if (become_nobody())
+		if (become(uid))
 			_exit(100);
 		_exit(fn());
 	}
 	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
 		return -1;
 	return WEXITSTATUS(status);
+}
+
+static int as_nobody(int (*fn)(void))
+{
+	return as_user(NOBODY, fn);
 }
 
 FIXTURE(budget) {
@@ -473,7 +478,7 @@ TEST_F_TIMEOUT(budget, kernel_memory_stays_within_budget_and_slack, TEST_TIMEOUT
 	if (pid == 0) {
 		dup2(to_child[0], 0);
 		dup2(from_child[1], 1);
-		if (become_nobody())
+		if (become(NOBODY))
 			_exit(100);
 		_exit(hostile_user());
 	}
@@ -580,7 +585,7 @@ TEST_F_TIMEOUT(budget, uids_of_a_user_namespace_share_one_budget, TEST_TIMEOUT)
 		 */
 		if (chroot("/proc/1/root") || chdir("/"))
 			_exit(101);
-		if (become_nobody())
+		if (become(NOBODY))
 			_exit(100);
 		_exit(ns_owner(from_child[1], to_child[0]));
 	}
@@ -657,6 +662,74 @@ TEST_F_TIMEOUT(budget, names_beyond_the_users_limit_are_enospc, TEST_TIMEOUT)
 {
 	EXPECT_EQ(0, as_nobody(names_route))
 		TH_LOG("1: a name within the limit refused, 2: no ENOSPC beyond it, 3: unlink, 4: slot not given back");
+}
+
+/*
+ * The device minors: a pool of max_minors, whose last eighth (the
+ * reserve) goes only to a user holding fewer names than its share,
+ * max_minors / (users holding names + 1). One user filling the pool is
+ * refused at the reserve; another still gets minors from it.
+ */
+#define MINORS		16
+#define MINORS_RESERVE	(MINORS / 8)
+#define MINORS_OTHER	1234
+#define PARAMS_MINORS	"max_minors=16 max_names_per_user=64"
+
+static pid_t minor_test;	/* the test's pid, in its names */
+
+static const char *minor_name(uid_t uid, int i)
+{
+	static char name[KCHAN_NAME_SIZE];
+
+	snprintf(name, sizeof(name), "kt-minor-%d-%u-%d", (int)minor_test,
+		 (unsigned int)uid, i);
+	return name;
+}
+
+/* Create names until one fails: how many were made (ENOSPC ends it). */
+static int minors_fill(void)
+{
+	int n, ret = 0;
+
+	for (n = 0; n < 200; n++) {
+		ret = kchan_create_named(minor_name(getuid(), n), 0, 8, 0, 0);
+		if (ret)
+			break;
+	}
+	return ret == -ENOSPC ? n : 255;
+}
+
+static int minor_index;
+
+/* One more name, minor_index: 0 if made, 1 if ENOSPC, 2 otherwise. */
+static int minors_one(void)
+{
+	int ret = kchan_create_named(minor_name(getuid(), minor_index), 0, 8,
+				     0, 0);
+
+	return !ret ? 0 : ret == -ENOSPC ? 1 : 2;
+}
+
+/* The names go with the module, which the teardown loads again. */
+TEST_F_TIMEOUT(budget, a_user_over_its_share_of_minors_is_enospc_not_others,
+	       TEST_TIMEOUT)
+{
+	unsigned long long p = 0;
+
+	minor_test = getpid();
+	ASSERT_EQ(0, reload(PARAMS_MINORS));
+	ASSERT_EQ(0, param("max_minors", &p));
+	EXPECT_EQ((unsigned long long)MINORS, p);
+	/* Alone, its share is half the pool; it fills all but the reserve. */
+	EXPECT_EQ(MINORS - MINORS_RESERVE, as_nobody(minors_fill));
+	/* Another user holds nothing: below its share, it takes the reserve. */
+	minor_index = 0;
+	EXPECT_EQ(0, as_user(MINORS_OTHER, minors_one));
+	/* A minor is still free, but not for the user over its share. */
+	minor_index = 1000;
+	EXPECT_EQ(1, as_nobody(minors_one));
+	minor_index = 1;
+	EXPECT_EQ(0, as_user(MINORS_OTHER, minors_one));
 }
 
 TEST_HARNESS_MAIN

@@ -274,6 +274,7 @@ TEST_F_TIMEOUT(module, parameters_are_read_only_in_sysfs, MODULE_TEST_TIMEOUT)
 	static const char *const names[] = {
 		"max_capacity", "max_msg_size", "max_channels_per_user",
 		"max_select_cases", "max_bytes_per_user", "max_names_per_user",
+		"max_minors",
 	};
 	unsigned int i;
 
@@ -311,6 +312,8 @@ TEST_F_TIMEOUT(module, parameters_default_to_the_documented_limits, MODULE_TEST_
 	EXPECT_EQ(DEFAULT_MAX_BYTES_PER_USER, v);
 	ASSERT_EQ(0, param("max_names_per_user", &v));
 	EXPECT_EQ((unsigned long long)DEFAULT_MAX_NAMES_PER_USER, v);
+	ASSERT_EQ(0, param("max_minors", &v));
+	EXPECT_EQ((unsigned long long)DEFAULT_MAX_MINORS, v);
 }
 
 TEST_F_TIMEOUT(module, parameters_given_at_load_are_shown_and_reported, MODULE_TEST_TIMEOUT)
@@ -463,6 +466,8 @@ TEST_F_TIMEOUT(module, load_with_a_limit_out_of_range_fails_with_einval, MODULE_
 		"max_select_cases=255",
 		"max_bytes_per_user=1099511627777",
 		"max_names_per_user=65537",
+		"max_minors=1048577",
+		"max_minors=0",
 	};
 	unsigned int i;
 

@@ -92,11 +92,12 @@ param(const char *name, unsigned long long *val)
 #define DEFAULT_MAX_SELECT_CASES	1024
 #define DEFAULT_MAX_BYTES_PER_USER	(64ULL << 20)
 #define DEFAULT_MAX_NAMES_PER_USER	256
+#define DEFAULT_MAX_MINORS		1048576
 
 static inline bool has_default_params(void)
 {
 	unsigned long long cap = 0, msg = 0, chans = 0, cases = 0, bytes = 0,
-			   names = 0;
+			   names = 0, minors = 0;
 
 	return !param("max_capacity", &cap) && cap == DEFAULT_MAX_CAPACITY &&
 	       !param("max_msg_size", &msg) && msg == DEFAULT_MAX_MSG_SIZE &&
@@ -107,7 +108,8 @@ static inline bool has_default_params(void)
 	       !param("max_bytes_per_user", &bytes) &&
 	       bytes == DEFAULT_MAX_BYTES_PER_USER &&
 	       !param("max_names_per_user", &names) &&
-	       names == DEFAULT_MAX_NAMES_PER_USER;
+	       names == DEFAULT_MAX_NAMES_PER_USER &&
+	       !param("max_minors", &minors) && minors == DEFAULT_MAX_MINORS;
 }
 
 /* Loaded, with the default limits: the state every test starts and ends in. */

@@ -33,7 +33,10 @@
  *	the max_capacity parameter, msg_max of 0 or above max_msg_size),
  *	EEXIST (name taken), EMFILE (the caller's user already owns
  *	max_channels_per_user channels), ENOSPC (the caller's user already
- *	owns max_names_per_user names, or no device minor left), ENOMEM.
+ *	owns max_names_per_user names; or no device minor is left of the
+ *	max_minors pool, or only the reserve, its last eighth, which goes
+ *	to a user holding fewer names than max_minors / (users holding
+ *	names + 1): see README.md), ENOMEM.
  *
  * KCHAN_CTL_UNLINK (struct kchan_name)
  *	Removes a name, like unlink(2): the node disappears, open descriptors
