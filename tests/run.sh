@@ -7,8 +7,9 @@
 #   tests/run.sh NAME...      only these (e.g. chan_close shell_named)
 #
 # Each program runs under a timeout. Its kernel log is checked from a
-# /dev/kmsg marker written just before it started: any BUG/WARNING/lockdep/
-# KASAN/UBSAN/hung-task/stall report fails the program.
+# /dev/kmsg marker written just before it started: any line
+# tools/kernel-failures lists (a BUG/WARNING/lockdep/KASAN/UBSAN/hung-task/
+# stall/kmemleak report...) fails the program.
 #
 # kselftest programs are counted per test from their "# Totals:" line;
 # a shell test counts as one test (exit 0 pass, 4 skip, anything else fail);
@@ -40,9 +41,6 @@ xfailed=0
 workdir=$(mktemp -d /tmp/kchan-run.XXXXXX) || exit 1
 trap 'rm -rf "$workdir"' EXIT
 
-# Kernel log lines that mean the kernel is unhappy, whatever the test said.
-kernel_bad='BUG:|WARNING:|Oops|Call Trace|possible circular locking|possible recursive locking|inconsistent lock state|KASAN:|UBSAN:|kmemleak|blocked for more than|\<stall|general protection fault|refcount_t:|list_add corruption|list_del corruption|suspicious RCU usage'
-
 kcsan_reports=${KCHAN_KCSAN_REPORTS:-0}
 
 can_kmsg=1
@@ -71,14 +69,15 @@ kmsg_since() {
 		END { for (i = 0; i < n; i++) print lines[i] }'
 }
 
-# Print the lines of kernel log KMSG that report a problem; in the KCSAN
-# lane, the KCSAN reports are left to kcsan_check.
+# Print the lines of kernel log KMSG that report a problem (the kernel is
+# unhappy, whatever the test said); in the KCSAN lane, the KCSAN reports
+# are left to kcsan_check.
 kmsg_problems() {
 	if [ "$kcsan_reports" = 1 ]; then
-		kcsan-reports --strip "$1"
+		kcsan-reports --strip "$1" | kernel-failures
 	else
-		cat "$1"
-	fi | grep -E -- "$kernel_bad"
+		kernel-failures "$1"
+	fi
 }
 
 # The KCSAN lane: fail on the data races of kernel log KMSG that have a
