@@ -39,10 +39,11 @@ expect_count() {
 	return 1
 }
 
-# awk_check NAME OUTPUT PROGRAM: an awk program over OUTPUT that exits 0.
+# awk_check NAME OUTPUT WHAT PROGRAM: an awk program over OUTPUT exits 0,
+# else WHAT is wrong.
 awk_check() {
-	awk "$3" <<<"$2" && return 0
-	echo "lib_examples: $1: the values printed are wrong (awk: $3)"
+	awk "$4" <<<"$2" && return 0
+	echo "lib_examples: $1: $3"
 	return 1
 }
 
@@ -52,7 +53,7 @@ check_timer() {
 		'^timer: the sleeper sent its completion time: [0-9]+ ms after the start$' \
 		'^timer: time.After\(20 ms\) fired first, after [0-9]+ ms$' \
 		'^timer: the reply came first, after [0-9]+ ms, before time.After\(2 s\)$' &&
-	awk_check timer "$1" '
+	awk_check timer "$1" "a time is out of its bounds" '
 		/completion time/ { if ($8 < 50) exit 1; n++ }
 		/fired first/     { if ($7 < 20) exit 1; n++ }
 		/came first/      { if ($7 + 0 >= 2000) exit 1; n++ }
@@ -84,7 +85,7 @@ check_gophers() {
 	expect gophers "$1" '^gophers: moving a book costs [0-9.]+ ms of CPU$' \
 		'^gophers: moving a book costs [0-9.]+ ms of waiting$' &&
 	expect_count gophers "$1" 10 "$design" &&
-	awk_check gophers "$1" '
+	awk_check gophers "$1" "a rate is not positive, or the first ratio not 1.00x" '
 		/books\/s/ { if ($(NF - 2) <= 0) exit 1 }
 		/ 1 gopher / { if ($NF != "1.00x") exit 1 }'
 }
