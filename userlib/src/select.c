@@ -3,10 +3,21 @@
  * kchan_select(): Go's select over channels and any other descriptor.
  *
  * Channels alone: one KCHAN_CTL_SELECT. With other descriptors among the
- * ops, the channel ops are armed on a select file, and that file and the
- * other descriptors are waited on together in one epoll or one io_uring
- * (wait.c). The select file completes a channel op by itself; any other
- * op is completed here, and only after the armed select was cancelled:
+ * ops:
+ *
+ * First, when the thread's last select found an op ready (and always for
+ * a deadline of 0), one poll() over every op's fd: if some are ready, one
+ * of them is chosen (at random, or the first with KCHAN_PRIORITY) and
+ * completed without waiting: a readiness op at once, a send or receive by
+ * one write() or read() that does not wait, channel or not (a channel's
+ * read() and write() receive and send one message). If that finds nothing
+ * after all (EAGAIN), the next ready one is tried. Two calls.
+ *
+ * Otherwise the channel ops are armed on the thread's select file, and
+ * that file and the other descriptors are waited on together in the
+ * thread's epoll or io_uring (wait.c). The select file completes a
+ * channel op by itself; any other op is completed here, and only after
+ * the armed select was cancelled:
  *
  *   - the select file is readable: its read() gives the channel op that
  *     completed, which is the answer;
@@ -19,9 +30,17 @@
  *
  * So exactly one op completes: nothing is read from a descriptor while a
  * channel op may still complete.
+ *
+ * Which fds are channels is learned once per thread and fd, and checked
+ * rather than trusted: a channel by the arming (the kernel resolves the
+ * fd again and refuses a non-channel), a non-channel by the epoll
+ * registration still being found for that fd (it is keyed by the open
+ * file, so a new file at the same fd is not found); under io_uring, by
+ * asking again.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,24 +115,39 @@ static int select_channels(struct kchan_op *ops, unsigned int n,
 
 /*
  * One read() or write() that does not wait, whatever the fd's flags:
- * RWF_NOWAIT where the file supports it (pipes, eventfds), else
+ * RWF_NOWAIT where the file supports it (channels, pipes, eventfds), else
  * MSG_DONTWAIT on a socket (and no SIGPIPE), else a plain call, which
- * does not wait either since the fd just polled ready (timerfds).
+ * does not wait either since the fd just polled ready (timerfds). A
+ * socket is remembered, so that its next call is the right one at once.
  */
-static ssize_t io_nowait(const struct kchan_op *op)
+static ssize_t sock_nowait(const struct kchan_op *op)
+{
+	return op->kind == KCHAN_RECV ?
+	       recv(op->fd, op->buf, op->len, MSG_DONTWAIT) :
+	       send(op->fd, op->buf, op->len, MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
+static ssize_t io_nowait(struct kchan_thread *t, const struct kchan_op *op)
 {
 	struct iovec iov = { .iov_base = op->buf, .iov_len = op->len };
 	bool in = op->kind == KCHAN_RECV;
 	ssize_t n;
 
+	if (kchan__fd_hint(t, op->fd) & KCHAN_FD_SOCK) {
+		n = sock_nowait(op);
+		if (n >= 0 || errno != ENOTSOCK)
+			return n < 0 ? -errno : n;
+		kchan__fd_hint_set(t, op->fd, 0, KCHAN_FD_SOCK);
+	}
 	n = in ? preadv2(op->fd, &iov, 1, -1, RWF_NOWAIT) :
 		 pwritev2(op->fd, &iov, 1, -1, RWF_NOWAIT);
 	if (n >= 0 || errno != EOPNOTSUPP)
 		return n < 0 ? -errno : n;
-	n = in ? recv(op->fd, op->buf, op->len, MSG_DONTWAIT) :
-		 send(op->fd, op->buf, op->len, MSG_DONTWAIT | MSG_NOSIGNAL);
-	if (n >= 0 || errno != ENOTSOCK)
+	n = sock_nowait(op);
+	if (n >= 0 || errno != ENOTSOCK) {
+		kchan__fd_hint_set(t, op->fd, KCHAN_FD_SOCK, 0);
 		return n < 0 ? -errno : n;
+	}
 	n = in ? read(op->fd, op->buf, op->len) :
 		 write(op->fd, op->buf, op->len);
 	return n < 0 ? -errno : n;
@@ -142,6 +176,7 @@ struct mixed {
 	unsigned int ncases;
 	int sfd;
 	bool armed;
+	bool relearn;			/* an fd was not what the thread thought */
 	struct kchan_wait w;
 };
 
@@ -155,8 +190,16 @@ static int arm(struct mixed *m)
 	if (ioctl(m->sfd, KCHAN_SEL_ARM, &req) < 0) {
 		int err = -errno;
 
-		if (req.index >= 0 && (unsigned int)req.index < m->ncases)
-			m->ops[m->case_op[req.index]].result = err;
+		if (req.index < 0 || (unsigned int)req.index >= m->ncases)
+			return err;
+		/* Not a channel any more: a new file at that fd. */
+		if (err == -EINVAL && kchan__is_chan(m->cases[req.index].fd) == 0) {
+			kchan__fd_hint_set(m->w.t, m->cases[req.index].fd,
+					   KCHAN_FD_NOTCHAN, KCHAN_FD_CHAN);
+			m->relearn = true;
+			return err;
+		}
+		m->ops[m->case_op[req.index]].result = err;
 		return err;
 	}
 	m->armed = true;
@@ -248,7 +291,7 @@ static int complete(struct mixed *m, unsigned int e, int *ret)
 		*ret = m->w.ent[e].op;
 		return 1;
 	}
-	n = io_nowait(op);
+	n = io_nowait(m->w.t, op);
 	if (n == -EAGAIN) {
 		m->w.ent[e].ready = false;
 		return 0;
@@ -296,86 +339,251 @@ static int run(struct mixed *m, int64_t deadline)
 	}
 }
 
-static int sel_fd(void)
+static int thread_sfd(struct kchan_thread *t)
 {
 	int ctl = kchan__ctl();
-	int fd;
 
+	if (t->sfd >= 0)
+		return t->sfd;
 	if (ctl < 0)
 		return ctl;
-	fd = ioctl(ctl, KCHAN_CTL_SELECT_FD, O_CLOEXEC | O_NONBLOCK);
-	return fd < 0 ? -errno : fd;
+	t->sfd = ioctl(ctl, KCHAN_CTL_SELECT_FD, O_CLOEXEC | O_NONBLOCK);
+	return t->sfd < 0 ? -errno : t->sfd;
 }
+
+/* Which ops are channels; @checked[i]: op i's answer is from this call. */
+static int classify(struct mixed *m, int not_chan, bool *checked)
+{
+	struct kchan_thread *t = m->w.t;
+	unsigned int i, h;
+	int is_chan;
+
+	for (i = 0; i < m->n; i++) {
+		struct kchan_op *op = &m->ops[i];
+
+		checked[i] = true;
+		if (op->fd < 0)
+			continue;	/* never ready: Go's nil channel */
+		is_chan = 0;
+		if (op->kind == KCHAN_SEND || op->kind == KCHAN_RECV) {
+			h = kchan__fd_hint(t, op->fd);
+			if ((int)i == not_chan) {
+				is_chan = 0;
+			} else if (h & KCHAN_FD_CHAN) {
+				is_chan = 1;	/* the arming checks it */
+			} else if (h & KCHAN_FD_NOTCHAN) {
+				checked[i] = false;
+			} else {
+				is_chan = kchan__is_chan(op->fd);
+				if (is_chan < 0) {
+					op->result = is_chan;
+					return is_chan;
+				}
+			}
+		}
+		if (is_chan) {
+			kchan__fd_hint_set(t, op->fd, KCHAN_FD_CHAN, KCHAN_FD_NOTCHAN);
+			m->case_op[m->ncases] = i;
+			case_of(&m->cases[m->ncases++], op);
+			continue;
+		}
+		kchan__wait_add(&m->w, op->fd,
+				op->kind == KCHAN_RECV || op->kind == KCHAN_READABLE ?
+				KCHAN_WAIT_IN : KCHAN_WAIT_OUT, (int)i);
+	}
+	return 0;
+}
+
+/*
+ * The registrations are made: check what was taken on trust. 0, or
+ * -errno; m->relearn if an op thought not a channel is one.
+ */
+static int check_not_chans(struct mixed *m, const bool *checked)
+{
+	struct kchan_thread *t = m->w.t;
+	unsigned int e;
+	int is_chan;
+
+	for (e = 1; e < m->w.n; e++) {
+		struct kchan_wait_ent *ent = &m->w.ent[e];
+		struct kchan_op *op = &m->ops[ent->op];
+
+		if (op->kind != KCHAN_SEND && op->kind != KCHAN_RECV)
+			continue;
+		if (!checked[ent->op] &&
+		    !(m->w.backend == KCHAN_BACKEND_EPOLL && ent->found)) {
+			is_chan = kchan__is_chan(op->fd);
+			if (is_chan < 0) {
+				op->result = is_chan;
+				return is_chan;
+			}
+			if (is_chan) {
+				kchan__fd_hint_set(t, op->fd, KCHAN_FD_CHAN,
+						   KCHAN_FD_NOTCHAN);
+				m->relearn = true;
+				return 0;
+			}
+		}
+		kchan__fd_hint_set(t, op->fd, KCHAN_FD_NOTCHAN, KCHAN_FD_CHAN);
+	}
+	return 0;
+}
+
+static int select_wait_once(struct mixed *m, int64_t deadline, int not_chan,
+			    bool *checked)
+{
+	int ret;
+
+	m->ncases = 0;
+	m->armed = false;
+	m->relearn = false;
+	ret = kchan__wait_init(&m->w, m->n + 1);
+	if (ret)
+		return ret;
+	/* Entry 0 is the select file; it is watched only if armed. */
+	kchan__wait_add(&m->w, -1, KCHAN_WAIT_IN, -1);
+	ret = classify(m, not_chan, checked);
+	if (ret)
+		return ret;
+	if (m->ncases) {
+		m->sfd = thread_sfd(m->w.t);
+		if (m->sfd < 0)
+			return m->sfd;
+		m->w.ent[0].fd = m->sfd;
+	}
+	ret = kchan__wait_start(&m->w);
+	if (ret) {
+		if (m->w.bad >= 0 && m->w.ent[m->w.bad].op >= 0)
+			m->ops[m->w.ent[m->w.bad].op].result = ret;
+		return ret;
+	}
+	ret = check_not_chans(m, checked);
+	if (ret || m->relearn)
+		return ret;
+	ret = run(m, deadline);
+	if (m->armed) {
+		int late;
+
+		/* Failing on the way out: a completed channel op still wins. */
+		if (disarm(m, &late) == 1)
+			ret = late;
+	}
+	return ret;
+}
+
+/* Wait in the backend; an fd found not to be what was thought: again. */
+static int select_wait(struct kchan_op *ops, unsigned int n,
+		       unsigned int flags, int64_t deadline, int not_chan)
+{
+	struct mixed m = { .ops = ops, .n = n, .flags = flags, .sfd = -1 };
+	bool *checked;
+	int ret = -ENOMEM, tries;
+
+	m.cases = calloc(n ? n : 1, sizeof(*m.cases));
+	m.case_op = calloc(n ? n : 1, sizeof(*m.case_op));
+	checked = calloc(n ? n : 1, sizeof(*checked));
+	if (!m.cases || !m.case_op || !checked)
+		goto out;
+	for (tries = 0; tries < 4; tries++) {
+		ret = select_wait_once(&m, deadline, not_chan, checked);
+		kchan__wait_fini(&m.w);
+		if (!m.relearn)
+			break;
+		reset_results(ops, n);
+	}
+out:
+	free(m.cases);
+	free(m.case_op);
+	free(checked);
+	return ret;
+}
+
+/*
+ * An op ready now, completed without waiting: its index, -EAGAIN if none
+ * (or none after all), or -errno (a bad fd).
+ */
+static int select_ready(struct kchan_op *ops, unsigned int n,
+			unsigned int flags, struct kchan_thread *t)
+{
+	struct pollfd stack[OPS_ON_STACK], *pfd = stack;
+	unsigned int i, nready, pick;
+	int ret;
+
+	if (n > OPS_ON_STACK) {
+		pfd = malloc(n * sizeof(*pfd));
+		if (!pfd)
+			return -EAGAIN;
+	}
+	for (i = 0; i < n; i++) {
+		bool in = ops[i].kind == KCHAN_RECV || ops[i].kind == KCHAN_READABLE;
+
+		pfd[i] = (struct pollfd){ .fd = ops[i].fd, .events = in ? POLLIN : POLLOUT };
+	}
+	ret = poll(pfd, n, 0);
+	if (ret <= 0) {
+		ret = -EAGAIN;	/* nothing ready, or a signal: wait */
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		if (pfd[i].revents & POLLNVAL) {
+			ops[i].result = -EBADF;
+			ret = -EBADF;
+			goto out;
+		}
+		if (!kchan__ready_for(pfd[i].events == POLLIN ? KCHAN_WAIT_IN :
+				      KCHAN_WAIT_OUT, pfd[i].revents))
+			pfd[i].revents = 0;
+	}
+	for (;;) {
+		ssize_t moved;
+
+		for (i = 0, nready = 0; i < n; i++)
+			nready += pfd[i].revents != 0;
+		ret = -EAGAIN;
+		if (!nready)
+			break;
+		pick = (flags & KCHAN_PRIORITY) ? 0 : rand_below(nready);
+		for (i = 0; i < n; i++)
+			if (pfd[i].revents && pick-- == 0)
+				break;
+		if (ops[i].kind == KCHAN_READABLE || ops[i].kind == KCHAN_WRITABLE) {
+			ops[i].result = 0;
+			ret = (int)i;
+			break;
+		}
+		if (ops[i].len == 0)
+			break;	/* an empty channel case is an error: ask the kernel */
+		moved = io_nowait(t, &ops[i]);
+		if (moved == -EAGAIN) {
+			pfd[i].revents = 0;	/* taken by someone else */
+			continue;
+		}
+		ops[i].result = moved;
+		ret = moved < 0 ? (int)moved : (int)i;
+		break;
+	}
+out:
+	if (pfd != stack)
+		free(pfd);
+	return ret;
+}
+
+/* Try the ready ops first after a select that found one, and now and then. */
+#define PROBE_EVERY	8
 
 static int select_mixed(struct kchan_op *ops, unsigned int n,
 			unsigned int flags, int64_t deadline, int not_chan)
 {
-	struct mixed m = { .ops = ops, .n = n, .flags = flags, .sfd = -1 };
-	unsigned int i;
-	int ret, is_chan;
+	struct kchan_thread *t = kchan__thread();
+	int ret;
 
-	m.cases = calloc(n ? n : 1, sizeof(*m.cases));
-	m.case_op = calloc(n ? n : 1, sizeof(*m.case_op));
-	ret = kchan__wait_init(&m.w, n + 1);
-	if (!m.cases || !m.case_op || ret) {
-		ret = ret ? ret : -ENOMEM;
-		goto out;
+	if (deadline == 0 || t->ready_last || ++t->waits % PROBE_EVERY == 0) {
+		ret = select_ready(ops, n, flags, t);
+		t->ready_last = ret != -EAGAIN;
+		if (ret != -EAGAIN)
+			return ret;
 	}
-	/* Entry 0 is the select file; it is watched only if armed. */
-	kchan__wait_add(&m.w, -1, KCHAN_WAIT_IN, -1);
-	for (i = 0; i < n; i++) {
-		struct kchan_op *op = &ops[i];
-
-		if (op->fd < 0)
-			continue;	/* never ready: Go's nil channel */
-		is_chan = 0;
-		if ((op->kind == KCHAN_SEND || op->kind == KCHAN_RECV) &&
-		    (int)i != not_chan) {
-			is_chan = kchan__is_chan(op->fd);
-			if (is_chan < 0) {
-				op->result = is_chan;
-				ret = is_chan;
-				goto out;
-			}
-		}
-		if (is_chan) {
-			m.case_op[m.ncases] = i;
-			case_of(&m.cases[m.ncases++], op);
-			continue;
-		}
-		kchan__wait_add(&m.w, op->fd,
-				op->kind == KCHAN_RECV || op->kind == KCHAN_READABLE ?
-				KCHAN_WAIT_IN : KCHAN_WAIT_OUT, (int)i);
-	}
-	if (m.ncases) {
-		m.sfd = sel_fd();
-		if (m.sfd < 0) {
-			ret = m.sfd;
-			goto out;
-		}
-		m.w.ent[0].fd = m.sfd;
-	}
-	ret = kchan__wait_start(&m.w);
-	if (ret) {
-		if (m.w.bad >= 0 && m.w.ent[m.w.bad].op >= 0)
-			ops[m.w.ent[m.w.bad].op].result = ret;
-		goto out;
-	}
-	ret = run(&m, deadline);
-	if (m.armed) {
-		int late;
-
-		/* Failing on the way out: a completed channel op still wins. */
-		if (disarm(&m, &late) == 1)
-			ret = late;
-	}
-out:
-	kchan__wait_fini(&m.w);
-	if (m.sfd >= 0)
-		close(m.sfd);
-	free(m.cases);
-	free(m.case_op);
-	return ret;
+	return select_wait(ops, n, flags, deadline, not_chan);
 }
 
 int kchan_select(struct kchan_op *ops, unsigned int n, unsigned int flags,
@@ -394,6 +602,10 @@ int kchan_select(struct kchan_op *ops, unsigned int n, unsigned int flags,
 			channels_only = false;
 	}
 	reset_results(ops, n);
+	/* An fd this thread found not to be a channel: straight to mixed. */
+	for (i = 0; i < n && channels_only; i++)
+		if (kchan__fd_hint_peek(ops[i].fd) & KCHAN_FD_NOTCHAN)
+			channels_only = false;
 	if (channels_only) {
 		/* Tried as channels; the kernel names the first that is not. */
 		ret = select_channels(ops, n, flags, deadline, &not_chan);

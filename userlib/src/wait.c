@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -33,12 +34,97 @@ static int backend_now(void)
 	return KCHAN_BACKEND_EPOLL;
 }
 
+/* The thread's state */
+
+static __thread struct kchan_thread thread_state;
+static pthread_key_t thread_key;
+static pthread_once_t thread_once = PTHREAD_ONCE_INIT;
+
+static void thread_drop(struct kchan_thread *t)
+{
+	if (!t->init)
+		return;
+	if (t->ring_ok)
+		io_uring_queue_exit(&t->ring);
+	if (t->epfd >= 0)
+		close(t->epfd);
+	if (t->sfd >= 0)
+		close(t->sfd);
+	free(t->fd_hint);
+	memset(t, 0, sizeof(*t));
+}
+
+static void thread_exit(void *p)
+{
+	thread_drop(p);
+}
+
+/* The child's copies share the parent's epoll and select file: drop them. */
+static void thread_forked_child(void)
+{
+	thread_drop(&thread_state);
+}
+
+static void thread_setup_once(void)
+{
+	pthread_key_create(&thread_key, thread_exit);
+	pthread_atfork(NULL, NULL, thread_forked_child);
+}
+
+struct kchan_thread *kchan__thread(void)
+{
+	struct kchan_thread *t = &thread_state;
+
+	if (t->init)
+		return t;
+	pthread_once(&thread_once, thread_setup_once);
+	t->init = true;
+	t->sfd = -1;
+	t->epfd = -1;
+	pthread_setspecific(thread_key, t);
+	return t;
+}
+
+#define FD_HINT_MAX	(1U << 20)
+
+unsigned int kchan__fd_hint_peek(int fd)
+{
+	return kchan__fd_hint(&thread_state, fd);
+}
+
+unsigned int kchan__fd_hint(struct kchan_thread *t, int fd)
+{
+	return fd >= 0 && (unsigned int)fd < t->nfd_hint ? t->fd_hint[fd] : 0;
+}
+
+void kchan__fd_hint_set(struct kchan_thread *t, int fd, unsigned int set,
+			unsigned int clear)
+{
+	if (fd < 0 || (unsigned int)fd >= FD_HINT_MAX)
+		return;
+	if ((unsigned int)fd >= t->nfd_hint) {
+		unsigned int n = t->nfd_hint ? t->nfd_hint : 64;
+		unsigned char *h;
+
+		while (n <= (unsigned int)fd)
+			n <<= 1;
+		h = realloc(t->fd_hint, n);
+		if (!h)
+			return;		/* only a hint */
+		memset(h + t->nfd_hint, 0, n - t->nfd_hint);
+		t->fd_hint = h;
+		t->nfd_hint = n;
+	}
+	t->fd_hint[fd] = (unsigned char)((t->fd_hint[fd] & ~clear) | set);
+}
+
 int kchan__wait_init(struct kchan_wait *w, unsigned int max)
 {
 	memset(w, 0, sizeof(*w));
-	w->epfd = -1;
 	w->bad = -1;
 	w->backend = backend_now();
+	w->t = kchan__thread();
+	w->tag = (uint64_t)++w->t->gen << 32;
 	w->ent = calloc(max ? max : 1, sizeof(*w->ent));
 	if (!w->ent)
 		return -ENOMEM;
@@ -75,13 +161,18 @@ static bool passed(int64_t deadline)
 	return deadline == 0 || (deadline > 0 && kchan_now() >= deadline);
 }
 
-static void mark(struct kchan_wait_ent *e, unsigned int revents)
+bool kchan__ready_for(unsigned int events, unsigned int revents)
 {
 	unsigned int in = POLLIN | POLLHUP | POLLERR | POLLRDHUP;
 	unsigned int out = POLLOUT | POLLHUP | POLLERR;
 
-	if ((e->events & KCHAN_WAIT_IN && revents & in) ||
-	    (e->events & KCHAN_WAIT_OUT && revents & out)) {
+	return (events & KCHAN_WAIT_IN && revents & in) ||
+	       (events & KCHAN_WAIT_OUT && revents & out);
+}
+
+static void mark(struct kchan_wait_ent *e, unsigned int revents)
+{
+	if (kchan__ready_for(e->events, revents)) {
 		e->ready = true;
 		e->revents = revents;
 	}
@@ -92,42 +183,128 @@ static unsigned int poll_events(const struct kchan_wait_ent *e)
 	return e->events & KCHAN_WAIT_IN ? POLLIN : POLLOUT;
 }
 
-/* epoll */
+/* The first entry of @e's fd (it holds the registration for all of them). */
+static unsigned int first_of_fd(const struct kchan_wait *w, unsigned int e)
+{
+	unsigned int j;
+
+	for (j = 1; j < e; j++)
+		if (w->ent[j].fd == w->ent[e].fd)
+			return j;
+	return e;
+}
+
+/*
+ * epoll: the thread's instance. The select file is in it for good (level
+ * triggered: it is readable only while a select is armed and done). The
+ * other descriptors are registered one-shot, tagged with the wait's
+ * generation and the fd, and stay registered after the select: epoll
+ * holds no reference to a file, and drops the registration when the file
+ * goes. Each wait re-arms a descriptor with EPOLL_CTL_MOD, which finds
+ * the registration only if the fd still names the very file registered
+ * (epoll keys them by file and fd): otherwise it is added again (found
+ * false). A stale registration fires at most once, with an old tag, and
+ * is ignored.
+ */
+
+#define SFD_TAG		UINT64_MAX
+
+static int epoll_get(struct kchan_thread *t)
+{
+	if (t->epfd < 0) {
+		t->epfd = epoll_create1(EPOLL_CLOEXEC);
+		if (t->epfd < 0)
+			return -errno;
+		t->sfd_in_epoll = false;
+	}
+	return t->epfd;
+}
+
+static int epoll_watch(struct kchan_wait *w, unsigned int i)
+{
+	struct kchan_thread *t = w->t;
+	struct kchan_wait_ent *e = &w->ent[i];
+	struct epoll_event ev = {
+		.events = EPOLLONESHOT, .data.u64 = w->tag | (uint32_t)e->fd,
+	};
+	unsigned int j;
+
+	for (j = i; j < w->n; j++)
+		if (w->ent[j].fd == e->fd)
+			ev.events |= poll_events(&w->ent[j]);
+	if (kchan__fd_hint(t, e->fd) & KCHAN_FD_EPOLL) {
+		if (epoll_ctl(t->epfd, EPOLL_CTL_MOD, e->fd, &ev) == 0) {
+			e->found = true;
+			return 0;
+		}
+		if (errno != ENOENT)
+			return -errno;
+	}
+	/* A new file at this fd: what was learned about the fd is void. */
+	if (epoll_ctl(t->epfd, EPOLL_CTL_ADD, e->fd, &ev) == 0 ||
+	    (errno == EEXIST &&
+	     epoll_ctl(t->epfd, EPOLL_CTL_MOD, e->fd, &ev) == 0)) {
+		kchan__fd_hint_set(t, e->fd, KCHAN_FD_EPOLL,
+				   KCHAN_FD_CHAN | KCHAN_FD_NOTCHAN);
+		return 0;
+	}
+	if (errno != EPERM)
+		return -errno;
+	/* A regular file: poll() calls it always ready. */
+	for (j = i; j < w->n; j++)
+		if (w->ent[j].fd == e->fd)
+			w->ent[j].always = true;
+	return 0;
+}
 
 static int epoll_start(struct kchan_wait *w)
 {
-	unsigned int i, j;
+	struct kchan_thread *t = w->t;
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = SFD_TAG };
+	unsigned int i;
+	int ret = epoll_get(t);
 
-	w->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (w->epfd < 0)
-		return -errno;
-	for (i = 0; i < w->n; i++) {
-		struct epoll_event ev = { .data.u32 = i };
-		bool seen = false;
-
-		if (w->ent[i].fd < 0)
-			continue;
-		/* One registration per fd, with every event wanted on it. */
-		for (j = 0; j < i; j++)
-			if (w->ent[j].fd == w->ent[i].fd)
-				seen = true;
-		if (seen)
-			continue;
-		for (j = i; j < w->n; j++)
-			if (w->ent[j].fd == w->ent[i].fd)
-				ev.events |= poll_events(&w->ent[j]);
-		if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->ent[i].fd, &ev) == 0)
-			continue;
-		if (errno != EPERM) {
-			w->bad = (int)i;
+	if (ret < 0)
+		return ret;
+	if (w->ent[0].fd >= 0 && !t->sfd_in_epoll) {
+		if (epoll_ctl(t->epfd, EPOLL_CTL_ADD, w->ent[0].fd, &ev) < 0) {
+			w->bad = 0;
 			return -errno;
 		}
-		/* A regular file: poll() calls it always ready. */
-		for (j = i; j < w->n; j++)
-			if (w->ent[j].fd == w->ent[i].fd)
-				w->ent[j].always = true;
+		t->sfd_in_epoll = true;
 	}
+	for (i = 1; i < w->n; i++) {
+		if (w->ent[i].fd < 0 || first_of_fd(w, i) != i)
+			continue;
+		ret = epoll_watch(w, i);
+		if (ret) {
+			w->bad = (int)i;
+			return ret;
+		}
+	}
+	/* Entries of one fd share its registration. */
+	for (i = 1; i < w->n; i++)
+		if (w->ent[i].fd >= 0)
+			w->ent[i].found = w->ent[first_of_fd(w, i)].found;
 	return 0;
+}
+
+static void epoll_mark(struct kchan_wait *w, const struct epoll_event *ev)
+{
+	unsigned int i;
+	int fd;
+
+	if (ev->data.u64 == SFD_TAG) {
+		if (w->ent[0].fd >= 0)
+			mark(&w->ent[0], ev->events);
+		return;
+	}
+	if ((ev->data.u64 & ~(uint64_t)UINT32_MAX) != w->tag)
+		return;		/* an earlier wait's registration */
+	fd = (int)(uint32_t)ev->data.u64;
+	for (i = 1; i < w->n; i++)
+		if (w->ent[i].fd == fd)
+			mark(&w->ent[i], ev->events);
 }
 
 static int epoll_wait_some(struct kchan_wait *w, int64_t deadline)
@@ -135,25 +312,23 @@ static int epoll_wait_some(struct kchan_wait *w, int64_t deadline)
 	struct epoll_event evs[16];
 	struct timespec ts, *tsp;
 	bool any = false;
-	unsigned int i, j;
+	unsigned int i;
 	int n, k;
 
 	for (i = 0; i < w->n; i++) {
-		w->ent[i].ready = w->ent[i].always && w->ent[i].fd >= 0;
-		w->ent[i].revents = w->ent[i].ready ? poll_events(&w->ent[i]) : 0;
+		if (w->ent[i].always && w->ent[i].fd >= 0) {
+			w->ent[i].ready = true;
+			w->ent[i].revents = poll_events(&w->ent[i]);
+		}
 		any |= w->ent[i].ready;
 	}
 	for (;;) {
 		tsp = left(any ? 0 : deadline, &ts);
-		n = epoll_pwait2(w->epfd, evs, 16, tsp, NULL);
+		n = epoll_pwait2(w->t->epfd, evs, 16, tsp, NULL);
 		if (n < 0)
 			return -errno;
-		for (k = 0; k < n; k++) {
-			i = evs[k].data.u32;
-			for (j = i; j < w->n; j++)
-				if (w->ent[j].fd == w->ent[i].fd)
-					mark(&w->ent[j], evs[k].events);
-		}
+		for (k = 0; k < n; k++)
+			epoll_mark(w, &evs[k]);
 		for (i = 0; i < w->n; i++)
 			any |= w->ent[i].ready;
 		if (any)
@@ -163,175 +338,178 @@ static int epoll_wait_some(struct kchan_wait *w, int64_t deadline)
 	}
 }
 
-/* io_uring: one poll request per entry, one-shot, renewed when rewatched */
-
-static void uring_poll(struct kchan_wait *w, unsigned int i)
-{
-	struct io_uring_sqe *sqe = io_uring_get_sqe(w->ring);
-
-	/* The ring has an entry per watched fd and the timeout: room. */
-	if (!sqe) {
-		io_uring_submit(w->ring);
-		sqe = io_uring_get_sqe(w->ring);
-	}
-	io_uring_prep_poll_add(sqe, w->ent[i].fd, poll_events(&w->ent[i]));
-	io_uring_sqe_set_data64(sqe, i);
-	w->ent[i].polling = true;
-}
-
 /*
- * Each thread keeps its ring between selects: setting one up and tearing
- * it down costs far more than a select. A select leaves it empty (every
- * request it made is cancelled and reaped before it returns), a forked
- * child drops its copy of the forking thread's ring, and a thread's ring
- * goes with it.
+ * io_uring: the thread's ring, one one-shot poll request per watched
+ * descriptor, renewed when rewatched. The poll on the select file stays
+ * out between selects (the file is the thread's own); the others are
+ * cancelled before the select returns, so that the ring holds none of the
+ * caller's files. A request is prepared just before the wait that
+ * submits it, so no prepared request outlives a select.
  */
-struct ring_cache {
-	bool ok;
-	unsigned int entries;
-	struct io_uring ring;
-};
 
-static __thread struct ring_cache ring_cache;
-static pthread_key_t ring_key;
-static pthread_once_t ring_once = PTHREAD_ONCE_INIT;
+#define URING_SFD_DATA	UINT64_MAX
 
-static void ring_drop(struct ring_cache *c)
+static struct io_uring *ring_get(struct kchan_thread *t, unsigned int entries,
+				 int *err)
 {
-	if (c->ok)
-		io_uring_queue_exit(&c->ring);
-	c->ok = false;
-}
-
-static void ring_thread_exit(void *p)
-{
-	ring_drop(p);
-}
-
-static void ring_forked_child(void)
-{
-	ring_drop(&ring_cache);
-}
-
-static void ring_setup_once(void)
-{
-	pthread_key_create(&ring_key, ring_thread_exit);
-	pthread_atfork(NULL, NULL, ring_forked_child);
-}
-
-static struct io_uring *ring_get(unsigned int entries, int *err)
-{
-	struct ring_cache *c = &ring_cache;
 	int ret;
 
-	pthread_once(&ring_once, ring_setup_once);
-	if (c->ok && c->entries >= entries)
-		return &c->ring;
-	ring_drop(c);
-	ret = io_uring_queue_init(entries, &c->ring, 0);
+	if (t->ring_ok && t->ring_entries >= entries)
+		return &t->ring;
+	if (t->ring_ok) {
+		io_uring_queue_exit(&t->ring);
+		t->ring_ok = false;
+		t->sfd_polling = false;
+	}
+	ret = io_uring_queue_init(entries, &t->ring, 0);
 	if (ret < 0) {
 		*err = ret;
 		return NULL;
 	}
-	c->ok = true;
-	c->entries = entries;
-	pthread_setspecific(ring_key, c);
-	return &c->ring;
+	t->ring_ok = true;
+	t->ring_entries = entries;
+	return &t->ring;
 }
 
-static int uring_start(struct kchan_wait *w)
+static void ring_drop(struct kchan_thread *t)
 {
-	unsigned int i, entries = 8;
-	int ret = 0;
-
-	/* A poll each, the timeout and the final cancel. */
-	while (entries < w->n + 2)
-		entries <<= 1;
-	w->ring = ring_get(entries, &ret);
-	if (!w->ring)
-		return ret;
-	for (i = 0; i < w->n; i++)
-		if (w->ent[i].fd >= 0)
-			uring_poll(w, i);
-	return 0;
+	if (t->ring_ok)
+		io_uring_queue_exit(&t->ring);
+	t->ring_ok = false;
+	t->sfd_polling = false;
 }
 
-#define TIMEOUT_DATA	UINT64_MAX
-#define CANCEL_DATA	(UINT64_MAX - 1)
-
-static bool uring_reap(struct kchan_wait *w)
+/* Take the completions in the ring; true if an entry is ready. */
+static bool uring_reap(struct kchan_wait *w, unsigned int *nseen)
 {
+	struct kchan_thread *t = w->t;
 	struct io_uring_cqe *cqe;
 	unsigned int head, seen = 0, i;
 	bool any = false;
 
-	io_uring_for_each_cqe(w->ring, head, cqe) {
+	io_uring_for_each_cqe(&t->ring, head, cqe) {
 		struct kchan_wait_ent *e;
+		uint64_t data = cqe->user_data;
 
 		seen++;
-		if (cqe->user_data == TIMEOUT_DATA) {
-			w->timed_out = true;
-			continue;
+		if (data == URING_SFD_DATA) {
+			t->sfd_polling = false;
+			e = &w->ent[0];
+			if (e->fd < 0)
+				continue;	/* not this select's */
+		} else {
+			if ((data & ~(uint64_t)UINT32_MAX) != w->tag ||
+			    (uint32_t)data >= w->n)
+				continue;	/* an earlier select's */
+			e = &w->ent[(uint32_t)data];
+			e->polling = false;
+			if (cqe->res == -ECANCELED)
+				continue;
 		}
-		if (cqe->user_data == CANCEL_DATA) {
-			w->cancelled = true;
-			continue;
-		}
-		e = &w->ent[cqe->user_data];
-		e->polling = false;
 		e->ready = true;
 		e->revents = cqe->res < 0 ? 0 : (unsigned int)cqe->res;
 		e->err = cqe->res < 0 ? cqe->res : 0;
 	}
-	io_uring_cq_advance(w->ring, seen);
+	io_uring_cq_advance(&t->ring, seen);
+	if (nseen)
+		*nseen = seen;
 	for (i = 0; i < w->n; i++)
 		any |= w->ent[i].ready;
 	return any;
 }
 
+/* Prepare a poll request for every watched entry that has none out. */
+static void uring_prep(struct kchan_wait *w)
+{
+	struct kchan_thread *t = w->t;
+	struct io_uring_sqe *sqe;
+	unsigned int i;
+
+	for (i = 0; i < w->n; i++) {
+		struct kchan_wait_ent *e = &w->ent[i];
+		bool out = i == 0 ? t->sfd_polling : e->polling;
+
+		if (e->fd < 0 || e->ready || out)
+			continue;
+		/* The ring has an entry per watched fd: room. */
+		sqe = io_uring_get_sqe(&t->ring);
+		if (!sqe) {
+			io_uring_submit(&t->ring);
+			sqe = io_uring_get_sqe(&t->ring);
+		}
+		io_uring_prep_poll_add(sqe, e->fd, poll_events(e));
+		io_uring_sqe_set_data64(sqe, i == 0 ? URING_SFD_DATA : w->tag | i);
+		if (i == 0)
+			t->sfd_polling = true;
+		else
+			e->polling = true;
+	}
+}
+
+static int uring_start(struct kchan_wait *w)
+{
+	unsigned int entries = 8;
+	int ret = 0;
+
+	while (entries < w->n + 1)
+		entries <<= 1;
+	if (!ring_get(w->t, entries, &ret))
+		return ret;
+	/*
+	 * What an earlier select left: its select-file poll, at most, which
+	 * the disarming may have woken. Nothing is armed yet: not ready.
+	 */
+	uring_reap(w, NULL);
+	w->ent[0].ready = false;
+	return 0;
+}
+
 /*
- * The deadline is an absolute CLOCK_MONOTONIC timeout request in the same
- * ring, so the wait itself is a plain io_uring_enter(), which a signal
- * interrupts (-EINTR).
+ * One io_uring_enter() submits the polls and waits, for at most the time
+ * left: a signal interrupts it (-EINTR).
  */
 static int uring_wait_some(struct kchan_wait *w, int64_t deadline)
 {
-	struct io_uring_sqe *sqe;
+	struct io_uring *ring = &w->t->ring;
+	struct __kernel_timespec kts;
+	struct io_uring_cqe *cqe;
+	struct timespec ts;
+	unsigned int seen;
 	int ret;
 
-	if (deadline > 0 && !w->timeout_set) {
-		w->ts.tv_sec = deadline / 1000000000;
-		w->ts.tv_nsec = deadline % 1000000000;
-		sqe = io_uring_get_sqe(w->ring);
-		if (!sqe) {
-			io_uring_submit(w->ring);
-			sqe = io_uring_get_sqe(w->ring);
-		}
-		io_uring_prep_timeout(sqe, &w->ts, 0, IORING_TIMEOUT_ABS);
-		io_uring_sqe_set_data64(sqe, TIMEOUT_DATA);
-		w->timeout_set = true;
-	}
 	for (;;) {
-		if (uring_reap(w))
+		if (uring_reap(w, NULL))
 			return 0;
+		if (deadline != 0 && passed(deadline))
+			return -ETIMEDOUT;
+		/* Prepared here and submitted at once: none outlives the wait. */
+		uring_prep(w);
 		if (deadline == 0) {
-			ret = io_uring_submit(w->ring);
+			ret = io_uring_submit(ring);
 			if (ret < 0)
 				return ret;
-			return uring_reap(w) ? 0 : -ETIMEDOUT;
+			return uring_reap(w, NULL) ? 0 : -ETIMEDOUT;
 		}
-		if (w->timed_out || passed(deadline))
-			return -ETIMEDOUT;
-		ret = io_uring_submit_and_wait(w->ring, 1);
+		if (deadline < 0) {
+			ret = io_uring_submit_and_wait(ring, 1);
+		} else {
+			left(deadline, &ts);
+			kts.tv_sec = ts.tv_sec;
+			kts.tv_nsec = ts.tv_nsec;
+			ret = io_uring_submit_and_wait_timeout(ring, &cqe, 1, &kts, NULL);
+			if (ret == -ETIME)
+				ret = 0;
+		}
 		if (ret < 0)
 			return ret;
 		/*
 		 * An enter that also submitted returns the count even when a
 		 * signal cut its wait short; it only returns without a
-		 * completion when something did (the timeout is one).
+		 * completion when something did (or the time ran out).
 		 */
-		if (ret > 0 && !uring_reap(w) && !w->timed_out &&
-		    !passed(deadline))
+		if (uring_reap(w, &seen))
+			return 0;
+		if (!seen && !passed(deadline))
 			return -EINTR;
 	}
 }
@@ -352,59 +530,71 @@ int kchan__wait(struct kchan_wait *w, int64_t deadline)
 
 void kchan__wait_rewatch(struct kchan_wait *w, unsigned int e)
 {
+	struct epoll_event ev;
+	unsigned int j;
+
 	w->ent[e].ready = false;
-	if (w->backend == KCHAN_BACKEND_URING && !w->ent[e].polling &&
-	    w->ent[e].fd >= 0)
-		uring_poll(w, e);
+	if (w->backend == KCHAN_BACKEND_URING || e == 0 || w->ent[e].always ||
+	    w->ent[e].fd < 0)
+		return;		/* io_uring: prepared before the next wait */
+	/* The one-shot registration fired: arm it again. */
+	ev.events = EPOLLONESHOT | poll_events(&w->ent[e]);
+	ev.data.u64 = w->tag | (uint32_t)w->ent[e].fd;
+	for (j = 1; j < w->n; j++)
+		if (j != e && w->ent[j].fd == w->ent[e].fd)
+			ev.events |= poll_events(&w->ent[j]);
+	epoll_ctl(w->t->epfd, EPOLL_CTL_MOD, w->ent[e].fd, &ev);
 }
 
-/* Requests of this wait still in the ring. */
+/* Poll requests of this select still out (the select file's excepted). */
 static unsigned int uring_outstanding(const struct kchan_wait *w)
 {
-	unsigned int i, n = w->timeout_set && !w->timed_out;
+	unsigned int i, n = 0;
 
-	for (i = 0; i < w->n; i++)
+	for (i = 1; i < w->n; i++)
 		n += w->ent[i].polling;
 	return n;
 }
 
 /*
- * Leave the ring empty for the next select: cancel what is left (a poll
- * request holds its file) and reap every completion. If that fails, the
- * ring is dropped rather than reused.
+ * Leave the ring holding none of the caller's files: cancel what is still
+ * out, in one synchronous call, and take the completions. If that fails,
+ * the ring is dropped rather than reused.
  */
 static void uring_quiesce(struct kchan_wait *w)
 {
-	struct io_uring_sqe *sqe;
+	struct io_uring_sync_cancel_reg reg = {
+		.flags = IORING_ASYNC_CANCEL_ANY,
+		.timeout = { .tv_sec = -1, .tv_nsec = -1 },
+	};
+	struct io_uring_cqe *cqe;
 	int ret;
 
-	io_uring_submit(w->ring);	/* rewatches not yet submitted */
-	uring_reap(w);
+	/* Nothing prepared is left unsubmitted (no call if there is none). */
+	if (io_uring_submit(&w->t->ring) < 0)
+		goto drop;
+	uring_reap(w, NULL);
 	if (!uring_outstanding(w))
 		return;
-	sqe = io_uring_get_sqe(w->ring);
-	if (!sqe)
+	ret = io_uring_register_sync_cancel(&w->t->ring, &reg);
+	if (ret < 0 && ret != -ENOENT)
 		goto drop;
-	io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY);
-	io_uring_sqe_set_data64(sqe, CANCEL_DATA);
-	w->cancelled = false;
-	while (uring_outstanding(w) || !w->cancelled) {
-		ret = io_uring_submit_and_wait(w->ring, 1);
+	uring_reap(w, NULL);
+	/* The cancelled requests complete at once; wait if one did not. */
+	while (uring_outstanding(w)) {
+		ret = io_uring_wait_cqe(&w->t->ring, &cqe);
 		if (ret < 0 && ret != -EINTR)
 			goto drop;
-		/* The cancel answers for the polls and the timeout too. */
-		uring_reap(w);
+		uring_reap(w, NULL);
 	}
 	return;
 drop:
-	ring_drop(&ring_cache);
+	ring_drop(w->t);
 }
 
 void kchan__wait_fini(struct kchan_wait *w)
 {
-	if (w->ring)
+	if (w->backend == KCHAN_BACKEND_URING && w->t && w->t->ring_ok)
 		uring_quiesce(w);
-	if (w->epfd >= 0)
-		close(w->epfd);
 	free(w->ent);
 }

@@ -4,6 +4,7 @@
  * with other descriptors (armed select file + epoll or io_uring: this
  * program is built once per backend). Exactly one op completes.
  */
+#include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -115,40 +116,164 @@ TEST_F(sel, channels_alone_are_one_kchan_ctl_select)
 	EXPECT_EQ(1u, c.ioctls);
 }
 
-/* In a traced child: a channel and a socket-like fd, the fd ready. */
-static int select_mixed_once(void *arg)
+/*
+ * The cost of a mixed select, in system calls per completed op, over a
+ * channel and a socket (the selector's end, sv[0]), once the thread's
+ * select state is warm. Two ways an op comes:
+ *
+ *   ready:     both sides hold items before the select is called;
+ *   blocking:  the select waits, and another thread of the tracer makes
+ *              one side ready (channel and socket in turn).
+ *
+ * The ceilings: the epoll backend at most 3 calls per op when something
+ * is ready and 5 when it waits (validate the socket's registration, arm,
+ * wait, and collect, or cancel and read); the io_uring backend at most one
+ * io_uring_enter per op.
+ */
+#define COST_OPS	16
+
+struct cost {
+	int ch, sv[2];
+	int pid_pipe[2];
+	bool blocking;
+	unsigned int took[2];
+};
+
+static bool cost_uring(void)
 {
-	int *fds = arg;
-	char a[MSG_MAX];
-	uint64_t v;
+	return lt_mixed_wait_nr() == SYS_io_uring_enter;
+}
+
+static int cost_select(struct cost *c)
+{
+	char m[MSG_MAX], b;
 	struct kchan_op ops[2] = {
-		op_recv(fds[0], a, sizeof(a)), op_recv(fds[1], &v, sizeof(v)),
+		op_recv(c->ch, m, sizeof(m)), op_recv(c->sv[0], &b, 1),
 	};
+	int ret = kchan_select(ops, 2, 0, KCHAN_FOREVER);
 
-	return kchan_select(ops, 2, 0, KCHAN_FOREVER) == 1 ? 0 : 1;
+	if (ret < 0 || ops[ret].result != 1)
+		return -1;
+	c->took[ret]++;
+	return 0;
 }
 
-static unsigned int count_nr(const struct lt_count *c, long nr)
+/* Before counting: warm-up selects, then what the rounds need. */
+static int cost_setup(void *arg)
 {
-	unsigned int i, n = 0;
+	struct cost *c = arg;
+	pid_t pid = getpid();
+	int i;
 
-	for (i = 0; i < c->syscalls && i < LT_COUNT_NR; i++)
-		n += c->nr[i] == nr;
-	return n;
+	for (i = 0; i < 8; i++) {
+		if (kchan_send(c->ch, "w", 1, 0) != 1 || write(c->sv[1], "w", 1) != 1)
+			return -1;
+		if (cost_select(c) || cost_select(c))
+			return -1;
+	}
+	if (c->blocking)
+		return write(c->pid_pipe[1], &pid, sizeof(pid)) == sizeof(pid) ? 0 : -1;
+	for (i = 0; i < COST_OPS / 2; i++)
+		if (kchan_send(c->ch, "r", 1, 0) != 1 || write(c->sv[1], "r", 1) != 1)
+			return -1;
+	return 0;
 }
 
-TEST_F(sel, a_mixed_select_waits_in_one_call_of_its_backend)
+static int cost_rounds(void *arg)
 {
-	int fds[2] = { self->ch[0], self->efd };
-	struct lt_count c;
+	struct cost *c = arg;
+	int i;
 
-	ASSERT_EQ(8, write(self->efd, &(uint64_t){ 1 }, 8));
-	EXPECT_EQ(0, lt_count_syscalls(select_mixed_once, fds, &c));
-	TH_LOG("mixed select, the eventfd ready: %u system calls, %u ioctls",
-	       c.syscalls, c.ioctls);
-	ASSERT_GE(LT_COUNT_NR, c.syscalls);
-	EXPECT_EQ(1u, count_nr(&c, lt_mixed_wait_nr()));
-	EXPECT_EQ(1u, count_nr(&c, SYS_preadv2));	/* the one read */
+	c->took[0] = c->took[1] = 0;
+	for (i = 0; i < COST_OPS; i++)
+		if (cost_select(c))
+			return 1;
+	/* Each side gave what was put in it, nothing more. */
+	if (!c->blocking && (c->took[0] != COST_OPS / 2 || c->took[1] != COST_OPS / 2))
+		return 2;
+	return 0;
+}
+
+/* In the tracer: make one side ready each time the select waits. */
+static void *cost_feed(void *arg)
+{
+	struct cost *c = arg;
+	struct pollfd pfd = { .fd = c->sv[0], .events = POLLIN };
+	pid_t pid;
+	int i;
+
+	if (read(c->pid_pipe[0], &pid, sizeof(pid)) != sizeof(pid))
+		return (void *)1;
+	for (i = 0; i < COST_OPS; i++) {
+		if (lt_wait_sleeping_in(pid, lt_mixed_wait_nr()))
+			return (void *)2;
+		if (i & 1 ? write(c->sv[1], "f", 1) != 1 : kchan_send(c->ch, "f", 1, 0) != 1)
+			return (void *)3;
+		/* Taken before the next wait counts. */
+		while (lt_stat(c->ch).queued || poll(&pfd, 1, 0) == 1)
+			lt_sleep_ms(1);
+	}
+	return NULL;
+}
+
+static void cost_log(struct __test_metadata *_metadata, const char *what,
+		     const struct lt_count *c)
+{
+	char line[512];
+	int len = 0, nr;
+
+	for (nr = 0; nr < 512; nr++)
+		if (c->by_nr[nr] && len < (int)sizeof(line) - 32)
+			len += snprintf(line + len, sizeof(line) - len, " %d:%u",
+					nr, c->by_nr[nr]);
+	TH_LOG("%s, %s backend: %u calls for %d ops (%.2f per op); by number:%s",
+	       what, cost_uring() ? "io_uring" : "epoll", c->syscalls, COST_OPS,
+	       (double)c->syscalls / COST_OPS, line);
+}
+
+static void cost_check(struct __test_metadata *_metadata, bool blocking)
+{
+	struct cost c = { .blocking = blocking };
+	struct lt_count n;
+	pthread_t feeder;
+
+	c.ch = kchan_make(COST_OPS, MSG_MAX, 0);
+	ASSERT_LE(0, c.ch);
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, c.sv));
+	ASSERT_EQ(0, pipe2(c.pid_pipe, O_CLOEXEC));
+	if (blocking)
+		ASSERT_EQ(0, pthread_create(&feeder, NULL, cost_feed, &c));
+	EXPECT_EQ(0, lt_count_syscalls_after(cost_setup, cost_rounds, &c, &n));
+	if (blocking) {
+		void *fed;
+
+		pthread_join(feeder, &fed);
+		EXPECT_EQ(NULL, fed);
+	}
+	cost_log(_metadata, blocking ? "blocking" : "ready", &n);
+	/* Nothing left behind, nothing taken twice. */
+	EXPECT_EQ(0u, lt_stat(c.ch).queued);
+	EXPECT_EQ(-1, recv(c.sv[0], &(char){ 0 }, 1, MSG_DONTWAIT));
+	if (cost_uring()) {
+		EXPECT_GE((unsigned int)COST_OPS, n.by_nr[SYS_io_uring_enter]);
+	} else {
+		EXPECT_GE((blocking ? 5u : 3u) * COST_OPS, n.syscalls);
+	}
+	close(c.ch);
+	close(c.sv[0]);
+	close(c.sv[1]);
+	close(c.pid_pipe[0]);
+	close(c.pid_pipe[1]);
+}
+
+TEST(a_mixed_select_with_an_op_ready_costs_at_most_its_ceiling)
+{
+	cost_check(_metadata, false);
+}
+
+TEST(a_mixed_select_that_waits_costs_at_most_its_ceiling)
+{
+	cost_check(_metadata, true);
 }
 
 TEST_F(sel, nothing_ready_and_deadline_zero_is_eagain)
@@ -499,6 +624,131 @@ TEST_F(sel, a_signal_during_a_mixed_select_is_eintr_and_leaves_nothing_armed)
 	EXPECT_EQ(-EAGAIN, kchan_select((struct kchan_op[]){
 		op_recv(self->pipe[0], b, sizeof(b)) }, 1, 0, 0));
 	close(rv);
+}
+
+/*
+ * What a thread learned about an fd is checked, not trusted: a new file
+ * at the same fd number (here by dup2) is watched as itself, and an old
+ * registration of the file that was there before, still open elsewhere
+ * and readable, wakes nothing.
+ */
+static void *write_when_waiting(void *arg)
+{
+	struct waiter *w = arg;
+
+	if (lt_wait_sleeping_in(w->tid, lt_mixed_wait_nr()))
+		return (void *)1;
+	return write(w->ops[2].fd, "new", 3) == 3 ? NULL : (void *)2;
+}
+
+TEST_F(sel, a_new_file_at_a_watched_fd_number_is_watched_as_itself)
+{
+	int old_dup, fresh[2];
+	struct waiter w;
+	pthread_t t;
+	void *fed;
+
+	/* The pipe's read end is learned and registered by a select that waits. */
+	waiter_init(&w, self->ch[0], self->pipe[0]);
+	w.deadline = kchan_in(20 * LT_MS);
+	waiter_main(&w);
+	ASSERT_EQ(-ETIMEDOUT, w.ret);
+	/* The old pipe stays open elsewhere, readable; a new one takes its number. */
+	old_dup = dup(self->pipe[0]);
+	ASSERT_LE(0, old_dup);
+	ASSERT_EQ(1, write(self->pipe[1], "o", 1));
+	ASSERT_EQ(0, pipe2(fresh, O_CLOEXEC));
+	ASSERT_LE(0, dup2(fresh[0], self->pipe[0]));
+	close(fresh[0]);
+
+	waiter_init(&w, self->ch[0], self->pipe[0]);
+	w.deadline = kchan_in(50 * LT_MS);
+	waiter_main(&w);
+	EXPECT_EQ(-ETIMEDOUT, w.ret);	/* the old file's readiness is not this one's */
+
+	/* The same thread (its epoll) waits; another writes once it does. */
+	waiter_init(&w, self->ch[0], self->pipe[0]);
+	w.ops[2].fd = fresh[1];		/* where the writer writes */
+	w.tid = lt_gettid();
+	ASSERT_EQ(0, pthread_create(&t, NULL, write_when_waiting, &w));
+	w.ret = kchan_select(w.ops, w.n, 0, w.deadline);
+	pthread_join(t, &fed);
+	EXPECT_EQ(NULL, fed);
+	EXPECT_EQ(1, w.ret);
+	EXPECT_EQ(3, w.ops[1].result);
+	EXPECT_EQ(0, memcmp(w.buf[1], "new", 3));
+	close(fresh[1]);
+	close(old_dup);
+}
+
+/*
+ * An fd learned as "not a channel" that now names a rendezvous channel is
+ * armed as a channel: a peer that only waits for the channel to be
+ * writable (poll, as an io_uring write does) then finds a receiver. Taken
+ * for a plain fd, the select would only poll it too, and neither would
+ * ever move.
+ */
+static void *write_when_writable(void *arg)
+{
+	int fd = *(int *)arg;
+	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+
+	if (poll(&pfd, 1, LT_WAIT_MS) != 1)
+		return (void *)1;
+	return pwritev2(fd, &(struct iovec){ "rv", 2 }, 1, -1, RWF_NOWAIT) == 2 ?
+	       NULL : (void *)2;
+}
+
+TEST_F(sel, an_fd_number_that_became_a_channel_is_armed_as_one)
+{
+	int rv = kchan_make(0, MSG_MAX, 0), fd = self->pipe[0];
+	struct waiter w;
+	pthread_t t;
+	void *fed;
+
+	ASSERT_LE(0, rv);
+	waiter_init(&w, self->efd, fd);
+	w.deadline = kchan_in(20 * LT_MS);
+	waiter_main(&w);
+	ASSERT_EQ(-ETIMEDOUT, w.ret);
+	ASSERT_LE(0, dup2(rv, fd));
+	close(rv);
+
+	waiter_init(&w, self->efd, fd);
+	ASSERT_EQ(0, pthread_create(&t, NULL, write_when_writable, &fd));
+	waiter_main(&w);
+	pthread_join(t, &fed);
+	EXPECT_EQ(NULL, fed);
+	EXPECT_EQ(1, w.ret);
+	EXPECT_EQ(2, w.ops[1].result);
+	EXPECT_EQ(0, memcmp(w.buf[1], "rv", 2));
+}
+
+/* A thread keeps an epoll, a select file (and a ring): they go with it. */
+static unsigned int open_fds(void)
+{
+	unsigned int n = 0;
+	int fd;
+
+	for (fd = 0; fd < 1024; fd++)
+		n += fcntl(fd, F_GETFD) >= 0;
+	return n;
+}
+
+TEST_F(sel, a_thread_s_select_state_goes_with_the_thread)
+{
+	unsigned int before = open_fds();
+	struct waiter w;
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		waiter_init(&w, self->ch[0], self->pipe[0]);
+		w.deadline = kchan_in(5 * LT_MS);
+		ASSERT_EQ(0, pthread_create(&w.t, NULL, waiter_main, &w));
+		pthread_join(w.t, NULL);
+		EXPECT_EQ(-ETIMEDOUT, w.ret);
+	}
+	EXPECT_EQ(before, open_fds());
 }
 
 /*

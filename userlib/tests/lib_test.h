@@ -81,8 +81,8 @@ static inline int lt_wait_blocked(int ch, unsigned int receivers,
 }
 
 /*
- * Wait until thread @tid sleeps (state S) in system call @nr (-1: any):
- * it is blocked in its call. 0 or -ETIMEDOUT.
+ * Wait until thread @tid (of this process or another) sleeps (state S) in
+ * system call @nr (-1: any): it is blocked in its call. 0 or -ETIMEDOUT.
  */
 static inline int lt_wait_sleeping_in(pid_t tid, long nr)
 {
@@ -95,7 +95,7 @@ static inline int lt_wait_sleeping_in(pid_t tid, long nr)
 		ssize_t n;
 		int fd;
 
-		snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+		snprintf(path, sizeof(path), "/proc/%d/stat", tid);
 		fd = open(path, O_RDONLY);
 		n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
 		if (fd >= 0)
@@ -105,7 +105,7 @@ static inline int lt_wait_sleeping_in(pid_t tid, long nr)
 			p = strrchr(buf, ')');
 			sleeping = p && p[1] == ' ' && p[2] == 'S';
 		}
-		snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", tid);
+		snprintf(path, sizeof(path), "/proc/%d/syscall", tid);
 		fd = open(path, O_RDONLY);
 		n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
 		if (fd >= 0)
@@ -164,8 +164,9 @@ static inline void lt_catch(int sig)
 /*
  * Syscall counting, honestly: @fn runs in a child traced with ptrace, and
  * every system call it makes between two getppid() markers is counted
- * (@ioctls: how many of them were ioctl). Returns @fn's result as the
- * child's exit code (0..255), or -errno.
+ * (@ioctls: how many of them were ioctl). @setup, if any, runs in the
+ * child before the first marker (uncounted: warming up, say). Returns
+ * @fn's result as the child's exit code (0..255), or -errno.
  */
 #define LT_COUNT_NR	64
 
@@ -173,10 +174,12 @@ struct lt_count {
 	unsigned int syscalls;
 	unsigned int ioctls;
 	long nr[LT_COUNT_NR];	/* the first calls, by number */
+	unsigned int by_nr[512];	/* how many of each number */
 };
 
-static inline int lt_count_syscalls(int (*fn)(void *), void *arg,
-				    struct lt_count *c)
+static inline int lt_count_syscalls_after(int (*setup)(void *),
+					  int (*fn)(void *), void *arg,
+					  struct lt_count *c)
 {
 	bool in_call = false, counting = false;
 	int status, markers = 0;
@@ -191,6 +194,8 @@ static inline int lt_count_syscalls(int (*fn)(void *), void *arg,
 
 		ptrace(PTRACE_TRACEME, 0, NULL, NULL);
 		raise(SIGSTOP);
+		if (setup && setup(arg))
+			_exit(0xfe);
 		syscall(SYS_getppid);
 		ret = fn(arg);
 		syscall(SYS_getppid);
@@ -202,6 +207,7 @@ static inline int lt_count_syscalls(int (*fn)(void *), void *arg,
 	       (void *)(long)(PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL));
 	for (;;) {
 		struct user_regs_struct regs;
+		long nr;
 
 		if (ptrace(PTRACE_SYSCALL, pid, NULL, NULL) < 0)
 			return -errno;
@@ -217,7 +223,8 @@ static inline int lt_count_syscalls(int (*fn)(void *), void *arg,
 		if (!in_call)
 			continue;	/* the exit of a call */
 		ptrace(PTRACE_GETREGS, pid, NULL, &regs);
-		if ((long)regs.orig_rax == SYS_getppid) {
+		nr = (long)regs.orig_rax;
+		if (nr == SYS_getppid) {
 			markers++;
 			counting = markers == 1;
 			continue;
@@ -225,11 +232,19 @@ static inline int lt_count_syscalls(int (*fn)(void *), void *arg,
 		if (!counting)
 			continue;
 		if (c->syscalls < LT_COUNT_NR)
-			c->nr[c->syscalls] = (long)regs.orig_rax;
+			c->nr[c->syscalls] = nr;
 		c->syscalls++;
-		if ((long)regs.orig_rax == SYS_ioctl)
+		if (nr >= 0 && nr < 512)
+			c->by_nr[nr]++;
+		if (nr == SYS_ioctl)
 			c->ioctls++;
 	}
+}
+
+static inline int lt_count_syscalls(int (*fn)(void *), void *arg,
+				    struct lt_count *c)
+{
+	return lt_count_syscalls_after(NULL, fn, arg, c);
 }
 
 #endif /* LIB_TEST_H */
