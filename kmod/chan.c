@@ -1,77 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The channel: buffer, queues of committed senders and receivers, the
- * match that pairs them, close, and what poll and stat see.
- *
- * DOC: locking
- *
- * kchan.lock (a spinlock) guards buf, count, inflight, taken, nsend, nrecv, the
- * sendq and recvq lists and the membership of every ticket on them, closed,
- * sent and received. No code ever holds two channel locks.
- *
- * kchan_waiter.lock guards a waiter's state, result and msg, and
- * nests inside kchan.lock. A handoff commits a sender and a receiver at
- * once: their two waiter locks are taken in address order, the second
- * with SINGLE_DEPTH_NESTING (kchan_pair_lock()). A waiter whose tickets sit
- * on several channels (a select) can therefore be committed from any of
- * them, and the state check under its lock decides which one wins.
- *
- * Lockless reads:
- *  - The waiter's owner samples its own state with smp_load_acquire(),
- *    paired with the smp_store_release() in kchan_commit(), to decide
- *    whether to sleep. The committer publishes under waiter.lock, so the
- *    owner takes and drops that lock before it leaves kchan_wait(): the
- *    waiter lives on the owner's stack and must not be touched after.
- *  - kchan_first_live() peeks at the state of queued waiters with
- *    READ_ONCE() only to skip dead tickets; every commit re-checks the
- *    state under the waiter's lock. So does a select's owner, deciding
- *    whether to go on offering (select.c). Every store to a waiter's
- *    state is therefore WRITE_ONCE() (or the smp_store_release() of
- *    kchan_commit()), made under the waiter's lock.
- *  - poll reads count, taken, inflight, nsend, nrecv and closed with
- *    READ_ONCE(); they are written with WRITE_ONCE() under kchan.lock, and every change that can
- *    make the channel readable or writable is followed, after the lock is
- *    dropped, by kchan_wake_pollers(), whose wq_has_sleeper() barrier pairs
- *    with the smp_mb() after poll_wait() in kchan_fop_poll().
- *
- * No user memory is touched under any lock. A sender copies its message
- * into a kchan_msg before it locks. A receiver is handed a message (from
- * the buffer, or a rendezvous sender's, which is then KCHAN_W_CLAIMED and
- * stays blocked), copies it out unlocked and then settles: on success the
- * claimed sender completes; on failure the message goes back to the head
- * of the buffer, or the claimed sender back to the head of sendq. inflight
- * counts such copies so that close reports end-of-file only once no
- * message can come back, and a message taken from the buffer keeps its
- * slot (taken) until its copy succeeded, so a failed receive leaves the
- * buffer as it was, never above capacity. On a buffered channel a message
- * taken straight from a blocked sender needs a free slot and keeps it
- * the same way. The claim is recorded in the message
- * (kchan_msg.sender, under kchan.lock), not in the receiver: a claimed
- * sender that gets a fatal signal clears it and leaves the message to the
- * receiver, so a stalled copy never holds a dying sender.
- *
- * A claimed sender waits only for a copy that cannot stall: the receiver
- * copies with page faults disabled (kchan_copy_to_iter()), and if that
- * would fault it puts the sender back at the head of sendq (or fails a
- * non-blocking one with EAGAIN), takes the fault holding nothing, and
- * takes again. A page fault held by userfaultfd or FUSE in one process
- * therefore never holds a sender, nor the io_uring ring it writes from.
- *
- * A claimed select still has tickets queued on its other cases' channels.
- * Close ends every ticket on its queues whatever the waiter's state
- * (kchan_end_ticket()): a claimed waiter's ticket leaves the queue and is
- * recorded in kchan_waiter.closed, under the waiter's lock, so that a
- * claim that falls through ends the select there (EPIPE for a send case,
- * closed for a receive case) rather than waiting again on a closed
- * channel, where a later receiver would take its message after EOF.
- *
- * An armed select (selfd.c) copies out only when its file is read, which
- * may be long after the match, by the sending task itself: a rendezvous
- * sender matched with one completes at once, and its message (kept) goes
- * back to the head of the channel's buffer if that copy fails or never
- * happens, as a buffered message would.
- *
- * The protocol is modelled and checked with SPIN in tools/model/kchan.pml.
+ * The channel: every change to its state. Its buffer and queues, the
+ * match that pairs queued senders and receivers, the offer by which a
+ * read, a write or a select case enters it, the settling of a copy-out,
+ * close, and what poll and stat see. The locking rules are the DOC:
+ * block in chan.h; every helper here that runs under a lock asserts it.
  */
 #include <linux/cred.h>
 #include <linux/poll.h>
@@ -153,372 +86,6 @@ void kchan_put(struct kchan *ch)
 	kref_put(&ch->ref, kchan_release);
 }
 
-static void kchan_pair_lock(struct kchan_waiter *a, struct kchan_waiter *b)
-{
-	if (!b) {
-		spin_lock(&a->lock);
-		return;
-	}
-	if (a > b)
-		swap(a, b);
-	spin_lock(&a->lock);
-	spin_lock_nested(&b->lock, SINGLE_DEPTH_NESTING);
-}
-
-static void kchan_pair_unlock(struct kchan_waiter *a, struct kchan_waiter *b)
-{
-	if (b)
-		spin_unlock(&b->lock);
-	spin_unlock(&a->lock);
-}
-
-/**
- * kchan_waiter_wake() - tell a waiter's owner that its state changed.
- * @w: the waiter
- *
- * Context: w->lock held.
- */
-void kchan_waiter_wake(struct kchan_waiter *w)
-{
-	lockdep_assert_held(&w->lock);
-	/*
-	 * Besides its pollers and readers, a select file's queue has a
-	 * canceller asleep TASK_KILLABLE while a receiver copies its send
-	 * out: a TASK_NORMAL wake-up, not an interruptible one, or the end
-	 * of that claim would never wake it.
-	 */
-	if (w->wq)
-		wake_up_poll(w->wq, EPOLLIN | EPOLLRDNORM);
-	else
-		wake_up_process(w->task);
-}
-
-/**
- * kchan_commit() - publish the end of a wait through ticket @t, and wake
- * the owner.
- * @t: the ticket that completed; its waiter's lock held
- * @result: what the wait returns
- *
- * The owner may return as soon as it sees KCHAN_W_DONE, but not before it
- * could take the waiter's lock, which we hold: so it is still there to
- * wake.
- *
- * Context: t->waiter->lock held.
- */
-void kchan_commit(struct kchan_ticket *t, int result)
-{
-	struct kchan_waiter *w = t->waiter;
-
-	lockdep_assert_held(&w->lock);
-	w->done = t;
-	w->result = result;
-	/* Pairs with smp_load_acquire() in kchan_wait(). */
-	smp_store_release(&w->state, KCHAN_W_DONE);
-	kchan_waiter_wake(w);
-}
-
-/**
- * kchan_end_ticket() - @t's channel closed (a send) or was drained after
- * its close (a receive): end @t's wait there, whatever its waiter's state.
- * @ch: @t's channel
- * @t: a ticket, queued or not; it is not queued after
- * @result: what the wait returns through @t: -EPIPE or 0
- *
- * A waiting waiter is committed with @result. A claimed one (a select
- * whose send on another channel a receiver is copying out) cannot be
- * committed yet: @t is recorded, so that if the claim falls through the
- * wait ends here (kchan_unclaim_locked()) instead of waiting again on a
- * closed channel. A waiter already done or cancelled is left alone.
- *
- * Context: kchan.lock held; takes the waiter's lock.
- */
-void kchan_end_ticket(struct kchan *ch, struct kchan_ticket *t, int result)
-{
-	struct kchan_waiter *w = t->waiter;
-
-	lockdep_assert_held(&ch->lock);
-	if (!list_empty(&t->node))
-		kchan_unqueue(ch, t);
-	spin_lock(&w->lock);
-	if (w->state == KCHAN_W_WAITING) {
-		w->msg = NULL;
-		kchan_commit(t, result);
-	} else if (w->state == KCHAN_W_CLAIMED && !w->closed) {
-		w->closed = t;
-	}
-	spin_unlock(&w->lock);
-}
-
-/**
- * kchan_enqueue() - commit @t: put it at the tail of its queue.
- * @ch: the channel
- * @t: a send or receive ticket
- *
- * Context: kchan.lock held.
- */
-void kchan_enqueue(struct kchan *ch, struct kchan_ticket *t)
-{
-	lockdep_assert_held(&ch->lock);
-	if (t->send) {
-		list_add_tail(&t->node, &ch->sendq);
-		WRITE_ONCE(ch->nsend, ch->nsend + 1);
-	} else {
-		list_add_tail(&t->node, &ch->recvq);
-		WRITE_ONCE(ch->nrecv, ch->nrecv + 1);
-	}
-}
-
-/**
- * kchan_unqueue() - take @t off its queue.
- * @ch: the channel
- * @t: a queued ticket
- *
- * Context: kchan.lock held.
- */
-void kchan_unqueue(struct kchan *ch, struct kchan_ticket *t)
-{
-	lockdep_assert_held(&ch->lock);
-	list_del_init(&t->node);
-	if (t->send)
-		WRITE_ONCE(ch->nsend, ch->nsend - 1);
-	else
-		WRITE_ONCE(ch->nrecv, ch->nrecv - 1);
-}
-
-/*
- * The first ticket on @q whose waiter may still be matched, skipping those
- * of @skip (a select never matches itself). Tickets of waiters that were
- * committed elsewhere or cancelled are dropped on the way; claimed ones
- * (a select's other tickets, too) stay, since a failed copy can put them
- * back into play.
- */
-static struct kchan_ticket *kchan_first_live(struct kchan *ch,
-					     struct list_head *q,
-					     struct kchan_waiter *skip)
-{
-	struct kchan_ticket *t, *tmp;
-
-	lockdep_assert_held(&ch->lock);
-	list_for_each_entry_safe(t, tmp, q, node) {
-		int state = READ_ONCE(t->waiter->state);
-
-		if (t->waiter == skip || state == KCHAN_W_CLAIMED)
-			continue;
-		if (state == KCHAN_W_WAITING)
-			return t;
-		kchan_unqueue(ch, t);
-	}
-	return NULL;
-}
-
-/* Hand @msg to the receiver of @r. */
-static void kchan_deliver(struct kchan *ch, struct kchan_ticket *r,
-			  struct kchan_msg *msg)
-{
-	lockdep_assert_held(&ch->lock);
-	lockdep_assert_held(&r->waiter->lock);
-	kchan_unqueue(ch, r);
-	r->waiter->msg = msg;
-	WRITE_ONCE(ch->inflight, ch->inflight + 1);
-	kchan_commit(r, msg->len);
-}
-
-/* A receiver too small for the next message wakes with EMSGSIZE. */
-static bool kchan_check_room(struct kchan *ch, struct kchan_ticket *r,
-			     u32 len)
-{
-	lockdep_assert_held(&ch->lock);
-	lockdep_assert_held(&r->waiter->lock);
-	if (len <= r->room)
-		return true;
-	kchan_unqueue(ch, r);
-	kchan_commit(r, -EMSGSIZE);
-	return false;
-}
-
-static void kchan_take_head(struct kchan *ch, struct kchan_ticket *r)
-{
-	struct kchan_msg *msg;
-
-	lockdep_assert_held(&ch->lock);
-	msg = list_first_entry(&ch->buf, struct kchan_msg, node);
-	kchan_pair_lock(r->waiter, NULL);
-	if (r->waiter->state == KCHAN_W_WAITING &&
-	    kchan_check_room(ch, r, msg->len)) {
-		list_del(&msg->node);
-		WRITE_ONCE(ch->count, ch->count - 1);
-		WRITE_ONCE(ch->taken, ch->taken + 1);
-		msg->holds_slot = true;
-		kchan_deliver(ch, r, msg);
-	}
-	kchan_pair_unlock(r->waiter, NULL);
-}
-
-/* Direct handoff from a committed sender to a committed receiver. */
-static void kchan_handoff(struct kchan *ch, struct kchan_ticket *r,
-			  struct kchan_ticket *s)
-{
-	lockdep_assert_held(&ch->lock);
-	kchan_pair_lock(r->waiter, s->waiter);
-	if (r->waiter->state == KCHAN_W_WAITING &&
-	    s->waiter->state == KCHAN_W_WAITING &&
-	    kchan_check_room(ch, r, s->msg->len)) {
-		kchan_unqueue(ch, s);
-		if (ch->capacity || r->waiter->wq) {
-			/*
-			 * Buffered: the sender is done once the channel has
-			 * it, and the message holds a slot (kchan_match()
-			 * found one free) as if it had gone through the
-			 * buffer. An armed select copies out only when its
-			 * file is read, maybe by the very task that sends:
-			 * it takes the message into custody, and a failed
-			 * copy puts it back at the head of the channel,
-			 * into that slot.
-			 */
-			s->msg->kept = !ch->capacity;
-			if (ch->capacity) {
-				s->msg->holds_slot = true;
-				WRITE_ONCE(ch->taken, ch->taken + 1);
-			}
-			ch->sent++;
-			kchan_commit(s, s->msg->len);
-			kchan_deliver(ch, r, s->msg);
-		} else {
-			/* Rendezvous: done only once the copy-out succeeded. */
-			WRITE_ONCE(s->waiter->state, KCHAN_W_CLAIMED);
-			s->waiter->done = s;
-			s->msg->sender = s;
-			kchan_deliver(ch, r, s->msg);
-		}
-	}
-	kchan_pair_unlock(r->waiter, s->waiter);
-}
-
-/* A blocked sender's message moves into free buffer space. */
-static void kchan_buffer_sender(struct kchan *ch, struct kchan_ticket *s)
-{
-	lockdep_assert_held(&ch->lock);
-	kchan_pair_lock(s->waiter, NULL);
-	if (s->waiter->state == KCHAN_W_WAITING) {
-		kchan_unqueue(ch, s);
-		list_add_tail(&s->msg->node, &ch->buf);
-		WRITE_ONCE(ch->count, ch->count + 1);
-		ch->sent++;
-		kchan_commit(s, s->msg->len);
-	}
-	kchan_pair_unlock(s->waiter, NULL);
-}
-
-/*
- * A receiver and a sender of two different waiters, oldest first, when the
- * oldest live receiver's waiter also holds every live sender (a select
- * with both directions on this channel): then the next receiver of
- * another waiter gets the oldest sender.
- */
-static struct kchan_ticket *kchan_other_receiver(struct kchan *ch,
-						 struct kchan_ticket **sp)
-{
-	struct kchan_ticket *s, *r;
-
-	lockdep_assert_held(&ch->lock);
-	s = kchan_first_live(ch, &ch->sendq, NULL);
-	if (!s)
-		return NULL;
-	list_for_each_entry(r, &ch->recvq, node) {
-		if (r->waiter != s->waiter &&
-		    READ_ONCE(r->waiter->state) == KCHAN_W_WAITING) {
-			*sp = s;
-			return r;
-		}
-	}
-	return NULL;
-}
-
-/*
- * Can a receiver take a committed sender's message? Always on a rendezvous
- * channel; on a buffered one only into a free slot, which the message
- * keeps until its copy-out succeeded: a failed copy, or a select file
- * released with it, puts it back at the head, and a buffer never holds
- * more than its capacity.
- */
-static bool kchan_handoff_room(struct kchan *ch)
-{
-	lockdep_assert_held(&ch->lock);
-	return !ch->capacity || ch->count + ch->taken < ch->capacity;
-}
-
-/**
- * kchan_match() - match everything that can be matched.
- * @ch: the channel
- *
- * Receivers take the buffer's head, then senders' messages in arrival
- * order (on a buffered channel, while a slot is free); blocked senders
- * fill free buffer space. A waiter is never matched with itself. Each
- * step consumes or drops a ticket, so this ends.
- *
- * Context: kchan.lock held; takes waiter locks.
- */
-void kchan_match(struct kchan *ch)
-{
-	struct kchan_ticket *r, *s;
-
-	lockdep_assert_held(&ch->lock);
-	for (;;) {
-		r = kchan_first_live(ch, &ch->recvq, NULL);
-		if (r && ch->count) {
-			kchan_take_head(ch, r);
-			continue;
-		}
-		s = NULL;
-		if (r && kchan_handoff_room(ch)) {
-			s = kchan_first_live(ch, &ch->sendq, r->waiter);
-			if (!s)
-				r = kchan_other_receiver(ch, &s);
-		}
-		if (r && s) {
-			kchan_handoff(ch, r, s);
-			continue;
-		}
-		s = kchan_first_live(ch, &ch->sendq, NULL);
-		if (s && ch->count + ch->taken < ch->capacity) {
-			kchan_buffer_sender(ch, s);
-			continue;
-		}
-		return;
-	}
-}
-
-/**
- * kchan_drained() - closed, empty, and no message can come back.
- * @ch: the channel
- *
- * Context: kchan.lock held.
- * Return: true once every receive must return end-of-file.
- */
-bool kchan_drained(struct kchan *ch)
-{
-	lockdep_assert_held(&ch->lock);
-	return ch->closed && !ch->count && !ch->inflight;
-}
-
-/**
- * kchan_eof() - once drained, every committed receiver gets end-of-file,
- * claimed ones too, should their claim fall through (kchan_end_ticket()).
- * @ch: the channel
- *
- * Context: kchan.lock held; takes waiter locks.
- */
-void kchan_eof(struct kchan *ch)
-{
-	struct kchan_ticket *r, *tmp;
-
-	lockdep_assert_held(&ch->lock);
-	if (!kchan_drained(ch))
-		return;
-	list_for_each_entry_safe(r, tmp, &ch->recvq, node)
-		kchan_end_ticket(ch, r, 0);
-}
-
 /**
  * kchan_readiness() - what poll reports for a file of mode @mode.
  * @ch: the channel
@@ -564,17 +131,13 @@ __poll_t kchan_readiness(struct kchan *ch, fmode_t mode)
 	return mask;
 }
 
-/**
- * kchan_wake_pollers_nr() - wake up to @nr exclusive pollers of each side in
- * @events that is ready now.
- * @ch: the channel
- * @events: EPOLLIN and/or EPOLLOUT
- * @nr: how many messages or slots became available: one EPOLLEXCLUSIVE
- *	waiter each, so that none is left asleep beside a ready one
- *
- * Context: any; call after dropping kchan.lock.
+/*
+ * Wake up to @nr exclusive pollers of each side in @events (EPOLLIN
+ * and/or EPOLLOUT) that is ready now: @nr messages or slots became
+ * available, one EPOLLEXCLUSIVE waiter each, so that none is left asleep
+ * beside a ready one. Call after dropping kchan.lock.
  */
-void kchan_wake_pollers_nr(struct kchan *ch, __poll_t events, int nr)
+static void kchan_wake_pollers_nr(struct kchan *ch, __poll_t events, int nr)
 {
 	events &= kchan_readiness(ch, FMODE_READ | FMODE_WRITE);
 	if ((events & EPOLLIN) && wq_has_sleeper(&ch->rd_wait))
@@ -586,9 +149,774 @@ void kchan_wake_pollers_nr(struct kchan *ch, __poll_t events, int nr)
 }
 
 /* kchan_wake_pollers() - one message or slot: one exclusive poller. */
-void kchan_wake_pollers(struct kchan *ch, __poll_t events)
+static void kchan_wake_pollers(struct kchan *ch, __poll_t events)
 {
 	kchan_wake_pollers_nr(ch, events, 1);
+}
+
+/* Lock one waiter, or two in address order (see DOC: locking). */
+static void kchan_pair_lock(struct kchan *ch, struct kchan_waiter *a,
+			    struct kchan_waiter *b)
+{
+	lockdep_assert_held(&ch->lock);
+	if (!b) {
+		spin_lock(&a->lock);
+		return;
+	}
+	if (a > b)
+		swap(a, b);
+	spin_lock(&a->lock);
+	spin_lock_nested(&b->lock, SINGLE_DEPTH_NESTING);
+}
+
+static void kchan_pair_unlock(struct kchan_waiter *a, struct kchan_waiter *b)
+{
+	lockdep_assert_held(&a->lock);
+	if (b) {
+		lockdep_assert_held(&b->lock);
+		spin_unlock(&b->lock);
+	}
+	spin_unlock(&a->lock);
+}
+
+/* Tell a waiter's owner that its state changed. w->lock held. */
+static void kchan_waiter_wake(struct kchan_waiter *w)
+{
+	lockdep_assert_held(&w->lock);
+	/*
+	 * Besides its pollers and readers, a select file's queue has a
+	 * canceller asleep TASK_KILLABLE while a receiver copies its send
+	 * out: a TASK_NORMAL wake-up, not an interruptible one, or the end
+	 * of that claim would never wake it.
+	 */
+	if (w->wq)
+		wake_up_poll(w->wq, EPOLLIN | EPOLLRDNORM);
+	else
+		wake_up_process(w->task);
+}
+
+/*
+ * Commit @t's waiter: @t wins, the wait returns @result, and the owner is
+ * woken. The owner may return as soon as it sees KCHAN_W_DONE, but not
+ * before it could take the waiter's lock, which we hold: so it is still
+ * there to wake. t->waiter->lock held.
+ */
+static void kchan_commit(struct kchan_ticket *t, int result)
+{
+	struct kchan_waiter *w = t->waiter;
+
+	lockdep_assert_held(&w->lock);
+	w->winner = t;
+	w->result = result;
+	/* Pairs with smp_load_acquire() in kchan_wait(). */
+	smp_store_release(&w->state, KCHAN_W_DONE);
+	kchan_waiter_wake(w);
+}
+
+/* Put @t at the tail of its queue. */
+static void kchan_queue(struct kchan *ch, struct kchan_ticket *t)
+{
+	lockdep_assert_held(&ch->lock);
+	if (t->send) {
+		list_add_tail(&t->node, &ch->sendq);
+		WRITE_ONCE(ch->nsend, ch->nsend + 1);
+	} else {
+		list_add_tail(&t->node, &ch->recvq);
+		WRITE_ONCE(ch->nrecv, ch->nrecv + 1);
+	}
+}
+
+/* Take queued @t off its queue. */
+static void kchan_unqueue(struct kchan *ch, struct kchan_ticket *t)
+{
+	lockdep_assert_held(&ch->lock);
+	list_del_init(&t->node);
+	if (t->send)
+		WRITE_ONCE(ch->nsend, ch->nsend - 1);
+	else
+		WRITE_ONCE(ch->nrecv, ch->nrecv - 1);
+}
+
+/*
+ * @t's channel closed (a send) or was drained after its close (a
+ * receive): end @t's wait there with @result (-EPIPE or 0), whatever its
+ * waiter's state; @t is not queued after. A waiting waiter is committed.
+ * A claimed one (a select whose send on another channel a receiver is
+ * copying out) cannot be committed yet: @t is recorded, so that if the
+ * claim falls through the wait ends here (kchan_unclaim_locked()) instead
+ * of waiting again on a closed channel. A waiter already done or
+ * cancelled is left alone. Takes the waiter's lock.
+ */
+static void kchan_end_ticket(struct kchan *ch, struct kchan_ticket *t,
+			     int result)
+{
+	struct kchan_waiter *w = t->waiter;
+
+	lockdep_assert_held(&ch->lock);
+	if (!list_empty(&t->node))
+		kchan_unqueue(ch, t);
+	spin_lock(&w->lock);
+	if (w->state == KCHAN_W_WAITING) {
+		w->msg = NULL;
+		kchan_commit(t, result);
+	} else if (w->state == KCHAN_W_CLAIMED && !w->closed) {
+		w->closed = t;
+	}
+	spin_unlock(&w->lock);
+}
+
+/*
+ * The first ticket on @q whose waiter may still be matched, skipping those
+ * of @skip (a select never matches itself). Tickets of waiters that were
+ * committed elsewhere or cancelled are dropped on the way; claimed ones
+ * (a select's other tickets, too) stay, since a failed copy can put them
+ * back into play.
+ */
+static struct kchan_ticket *kchan_first_live(struct kchan *ch,
+					     struct list_head *q,
+					     struct kchan_waiter *skip)
+{
+	struct kchan_ticket *t, *tmp;
+
+	lockdep_assert_held(&ch->lock);
+	list_for_each_entry_safe(t, tmp, q, node) {
+		/* A peek: every commit re-checks under the waiter's lock. */
+		int state = READ_ONCE(t->waiter->state);
+
+		if (t->waiter == skip || state == KCHAN_W_CLAIMED)
+			continue;
+		if (state == KCHAN_W_WAITING)
+			return t;
+		kchan_unqueue(ch, t);
+	}
+	return NULL;
+}
+
+/* @msg joins the tail of the buffer: it is sent. */
+static void kchan_buffer_add(struct kchan *ch, struct kchan_msg *msg)
+{
+	lockdep_assert_held(&ch->lock);
+	list_add_tail(&msg->node, &ch->buf);
+	WRITE_ONCE(ch->count, ch->count + 1);
+	ch->sent++;
+}
+
+/*
+ * @msg, whose copy-out failed, goes back to the head of the buffer, into
+ * the slot it kept (or, an armed select's rendezvous message, ahead of a
+ * buffer that is otherwise empty).
+ */
+static void kchan_buffer_return(struct kchan *ch, struct kchan_msg *msg)
+{
+	lockdep_assert_held(&ch->lock);
+	list_add(&msg->node, &ch->buf);
+	WRITE_ONCE(ch->count, ch->count + 1);
+}
+
+/* Room for one more message in the buffer, counting the slots kept. */
+static bool kchan_buffer_room(struct kchan *ch)
+{
+	lockdep_assert_held(&ch->lock);
+	return ch->count + ch->taken < ch->capacity;
+}
+
+/*
+ * @msg goes out to a receiver, to be copied without a lock: it counts as
+ * in flight until settled (kchan_settle_locked()), and with @slot it
+ * keeps a buffer slot (taken) meanwhile, so that a failed copy can put it
+ * back without going above capacity.
+ */
+static void kchan_msg_out(struct kchan *ch, struct kchan_msg *msg, bool slot)
+{
+	lockdep_assert_held(&ch->lock);
+	if (slot) {
+		msg->holds_slot = true;
+		WRITE_ONCE(ch->taken, ch->taken + 1);
+	}
+	WRITE_ONCE(ch->inflight, ch->inflight + 1);
+}
+
+/* The buffer's head leaves it for a receiver's copy. */
+static struct kchan_msg *kchan_buffer_take(struct kchan *ch)
+{
+	struct kchan_msg *msg;
+
+	lockdep_assert_held(&ch->lock);
+	msg = list_first_entry(&ch->buf, struct kchan_msg, node);
+	list_del(&msg->node);
+	WRITE_ONCE(ch->count, ch->count - 1);
+	kchan_msg_out(ch, msg, true);
+	return msg;
+}
+
+/* Hand @msg, out already (kchan_msg_out()), to queued receiver @r. */
+static void kchan_deliver(struct kchan *ch, struct kchan_ticket *r,
+			  struct kchan_msg *msg)
+{
+	lockdep_assert_held(&ch->lock);
+	lockdep_assert_held(&r->waiter->lock);
+	kchan_unqueue(ch, r);
+	r->waiter->msg = msg;
+	kchan_commit(r, msg->len);
+}
+
+/* A receiver too small for the next message wakes with EMSGSIZE. */
+static bool kchan_check_room(struct kchan *ch, struct kchan_ticket *r,
+			     u32 len)
+{
+	lockdep_assert_held(&ch->lock);
+	lockdep_assert_held(&r->waiter->lock);
+	if (len <= r->room)
+		return true;
+	kchan_unqueue(ch, r);
+	kchan_commit(r, -EMSGSIZE);
+	return false;
+}
+
+/* The buffer's head goes to queued receiver @r, if it still waits. */
+static void kchan_give_head(struct kchan *ch, struct kchan_ticket *r)
+{
+	struct kchan_msg *head;
+
+	lockdep_assert_held(&ch->lock);
+	head = list_first_entry(&ch->buf, struct kchan_msg, node);
+	kchan_pair_lock(ch, r->waiter, NULL);
+	if (r->waiter->state == KCHAN_W_WAITING &&
+	    kchan_check_room(ch, r, head->len))
+		kchan_deliver(ch, r, kchan_buffer_take(ch));
+	kchan_pair_unlock(r->waiter, NULL);
+}
+
+/*
+ * The buffer's head for a lone receiver with @room bytes, if it fits and
+ * nobody is queued to receive ahead of it: no ticket, no commit.
+ */
+static struct kchan_msg *kchan_take_direct(struct kchan *ch, size_t room)
+{
+	lockdep_assert_held(&ch->lock);
+	if (!ch->count || ch->nrecv)
+		return NULL;
+	if (list_first_entry(&ch->buf, struct kchan_msg, node)->len > room)
+		return NULL;
+	return kchan_buffer_take(ch);
+}
+
+/*
+ * Room in the buffer and nobody queued on either side (queued receivers
+ * get messages directly, queued senders go first): a message may go
+ * straight in, with no ticket to queue and wait on.
+ */
+static bool kchan_send_direct(struct kchan *ch)
+{
+	lockdep_assert_held(&ch->lock);
+	return !ch->closed && kchan_buffer_room(ch) && !ch->nsend &&
+	       !ch->nrecv;
+}
+
+/* Direct handoff from queued sender @s to queued receiver @r. */
+static void kchan_handoff(struct kchan *ch, struct kchan_ticket *r,
+			  struct kchan_ticket *s)
+{
+	lockdep_assert_held(&ch->lock);
+	kchan_pair_lock(ch, r->waiter, s->waiter);
+	if (r->waiter->state == KCHAN_W_WAITING &&
+	    s->waiter->state == KCHAN_W_WAITING &&
+	    kchan_check_room(ch, r, s->msg->len)) {
+		kchan_unqueue(ch, s);
+		/* Buffered: it keeps the slot kchan_match() found free. */
+		kchan_msg_out(ch, s->msg, ch->capacity);
+		if (ch->capacity || r->waiter->wq) {
+			/*
+			 * Buffered: the sender is done once the channel has
+			 * it, as if it had gone through the buffer. An armed
+			 * select copies out only when its file is read,
+			 * maybe by the very task that sends: it takes the
+			 * message into custody, and a failed copy puts it
+			 * back at the head of the channel.
+			 */
+			s->msg->kept = !ch->capacity;
+			ch->sent++;
+			kchan_commit(s, s->msg->len);
+		} else {
+			/* Rendezvous: done only once the copy-out succeeded. */
+			WRITE_ONCE(s->waiter->state, KCHAN_W_CLAIMED);
+			s->waiter->winner = s;
+			s->msg->sender = s;
+		}
+		kchan_deliver(ch, r, s->msg);
+	}
+	kchan_pair_unlock(r->waiter, s->waiter);
+}
+
+/* Queued sender @s's message moves into free buffer space. */
+static void kchan_buffer_sender(struct kchan *ch, struct kchan_ticket *s)
+{
+	lockdep_assert_held(&ch->lock);
+	kchan_pair_lock(ch, s->waiter, NULL);
+	if (s->waiter->state == KCHAN_W_WAITING) {
+		kchan_unqueue(ch, s);
+		kchan_buffer_add(ch, s->msg);
+		kchan_commit(s, s->msg->len);
+	}
+	kchan_pair_unlock(s->waiter, NULL);
+}
+
+/*
+ * A receiver and a sender of two different waiters, oldest first, when the
+ * oldest live receiver's waiter also holds every live sender (a select
+ * with both directions on this channel): then the next receiver of
+ * another waiter gets the oldest sender.
+ */
+static struct kchan_ticket *kchan_other_receiver(struct kchan *ch,
+						 struct kchan_ticket **sp)
+{
+	struct kchan_ticket *s, *r;
+
+	lockdep_assert_held(&ch->lock);
+	s = kchan_first_live(ch, &ch->sendq, NULL);
+	if (!s)
+		return NULL;
+	list_for_each_entry(r, &ch->recvq, node) {
+		if (r->waiter != s->waiter &&
+		    READ_ONCE(r->waiter->state) == KCHAN_W_WAITING) {
+			*sp = s;
+			return r;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * Can a receiver take a queued sender's message? Always on a rendezvous
+ * channel; on a buffered one only into a free slot, which the message
+ * keeps until its copy-out succeeded: a failed copy, or a select file
+ * released with it, puts it back at the head, and a buffer never holds
+ * more than its capacity.
+ */
+static bool kchan_handoff_room(struct kchan *ch)
+{
+	lockdep_assert_held(&ch->lock);
+	return !ch->capacity || kchan_buffer_room(ch);
+}
+
+/*
+ * Match everything that can be matched: receivers take the buffer's head,
+ * then senders' messages in arrival order (on a buffered channel, while a
+ * slot is free); queued senders fill free buffer space. A waiter is never
+ * matched with itself. Each step consumes or drops a ticket, so this
+ * ends. Takes waiter locks.
+ */
+static void kchan_match(struct kchan *ch)
+{
+	struct kchan_ticket *r, *s;
+
+	lockdep_assert_held(&ch->lock);
+	for (;;) {
+		r = kchan_first_live(ch, &ch->recvq, NULL);
+		if (r && ch->count) {
+			kchan_give_head(ch, r);
+			continue;
+		}
+		s = NULL;
+		if (r && kchan_handoff_room(ch)) {
+			s = kchan_first_live(ch, &ch->sendq, r->waiter);
+			if (!s)
+				r = kchan_other_receiver(ch, &s);
+		}
+		if (r && s) {
+			kchan_handoff(ch, r, s);
+			continue;
+		}
+		s = kchan_first_live(ch, &ch->sendq, NULL);
+		if (s && kchan_buffer_room(ch)) {
+			kchan_buffer_sender(ch, s);
+			continue;
+		}
+		return;
+	}
+}
+
+/* Closed, empty, and no message can come back: every receive is EOF. */
+static bool kchan_drained(struct kchan *ch)
+{
+	lockdep_assert_held(&ch->lock);
+	return ch->closed && !ch->count && !ch->inflight;
+}
+
+/*
+ * Once drained, every queued receiver gets end-of-file, claimed ones too,
+ * should their claim fall through (kchan_end_ticket()). Takes waiter
+ * locks.
+ */
+static void kchan_eof(struct kchan *ch)
+{
+	struct kchan_ticket *r, *tmp;
+
+	lockdep_assert_held(&ch->lock);
+	if (!kchan_drained(ch))
+		return;
+	list_for_each_entry_safe(r, tmp, &ch->recvq, node)
+		kchan_end_ticket(ch, r, 0);
+}
+
+/* The short way of a lone read or write (KCHAN_OFFER_DIRECT). */
+static bool kchan_offer_direct(struct kchan *ch, struct kchan_ticket *t)
+{
+	struct kchan_msg *msg;
+
+	lockdep_assert_held(&ch->lock);
+	if (t->send) {
+		if (!kchan_send_direct(ch))
+			return false;
+		kchan_buffer_add(ch, t->msg);
+		t->msg = NULL;
+		return true;
+	}
+	msg = kchan_take_direct(ch, t->room);
+	if (!msg)
+		return false;
+	/* Nothing of the waiter's is queued: nobody else can see it. */
+	t->waiter->msg = msg;
+	return true;
+}
+
+/**
+ * kchan_offer() - offer ticket @t on its channel: queue it, and match.
+ * @t: a ticket of a waiting waiter, not queued
+ * @how: KCHAN_OFFER_DIRECT: @t's waiter is a lone read or write, which
+ *	takes the short way if there is one: a send into free buffer space
+ *	with nobody queued, or a receive of the buffer's head into
+ *	@t->waiter->msg, without queuing @t or committing its waiter.
+ *	KCHAN_OFFER_TRY: if @t's waiter is still waiting after the match,
+ *	withdraw @t.
+ *
+ * A send on a closed channel, or a receive on a drained one, ends the
+ * wait through @t (kchan_end_ticket()). Otherwise @t is queued and the
+ * match may commit its waiter, through @t or, for a lone ticket, not at
+ * all. This is the one step by which a read, a write and each case of a
+ * select enter a channel.
+ *
+ * Context: process context; takes kchan.lock, then waiter locks.
+ * Return: 1 if done the short way (a send's message is the channel's,
+ * @t->msg NULL); 0 if offered: the waiter may be committed already, and
+ * is waited on with kchan_wait(); -EAGAIN if withdrawn (KCHAN_OFFER_TRY).
+ */
+int kchan_offer(struct kchan_ticket *t, unsigned int how)
+{
+	struct kchan_waiter *w = t->waiter;
+	struct kchan *ch = t->chan;
+
+	spin_lock(&ch->lock);
+	if ((how & KCHAN_OFFER_DIRECT) && kchan_offer_direct(ch, t)) {
+		spin_unlock(&ch->lock);
+		if (t->send)
+			kchan_wake_pollers(ch, EPOLLIN);
+		return 1;
+	}
+	/*
+	 * A closed channel ends the wait through this ticket; if a receiver
+	 * claimed a select's send on another channel meanwhile, once that
+	 * claim ends.
+	 */
+	if (t->send && ch->closed) {
+		kchan_end_ticket(ch, t, -EPIPE);
+		spin_unlock(&ch->lock);
+		return 0;
+	}
+	kchan_queue(ch, t);
+	kchan_match(ch);
+	if (!t->send && kchan_drained(ch))
+		kchan_end_ticket(ch, t, 0);
+	/* Only this channel's match could commit a lone ticket. */
+	if ((how & KCHAN_OFFER_TRY) &&
+	    READ_ONCE(w->state) == KCHAN_W_WAITING) {
+		kchan_unqueue(ch, t);
+		spin_unlock(&ch->lock);
+		return -EAGAIN;
+	}
+	spin_unlock(&ch->lock);
+	/*
+	 * A queued receiver makes a rendezvous channel writable, a queued
+	 * sender makes any channel readable.
+	 */
+	kchan_wake_pollers(ch, t->send ? EPOLLIN : EPOLLOUT);
+	return 0;
+}
+
+/**
+ * kchan_withdraw() - take @t off its queue, if it is queued.
+ * @t: a ticket whose waiter can no longer be committed through it
+ *
+ * Context: takes kchan.lock.
+ */
+void kchan_withdraw(struct kchan_ticket *t)
+{
+	struct kchan *ch = t->chan;
+
+	spin_lock(&ch->lock);
+	if (!list_empty(&t->node))
+		kchan_unqueue(ch, t);
+	spin_unlock(&ch->lock);
+}
+
+/**
+ * kchan_rematch() - run the match again on @t's channel, if @t is still
+ * queued there: while its waiter was claimed elsewhere the matches there
+ * skipped it, and a peer may be waiting for it.
+ * @t: a ticket of a waiter that is waiting again
+ *
+ * Context: process context; takes kchan.lock, then waiter locks.
+ */
+void kchan_rematch(struct kchan_ticket *t)
+{
+	struct kchan *ch = t->chan;
+	bool queued;
+
+	spin_lock(&ch->lock);
+	queued = !list_empty(&t->node);
+	if (queued) {
+		kchan_match(ch);
+		kchan_eof(ch);
+	}
+	spin_unlock(&ch->lock);
+	if (queued)
+		kchan_wake_pollers(ch, EPOLLIN | EPOLLOUT);
+}
+
+/**
+ * kchan_disown() - the claimed sender of @t goes away (killed, or its
+ * select file released): its message is left to the receiver copying
+ * it, which drops it if that copy fails. Nobody will see the send's
+ * result.
+ * @t: the claimed ticket (its waiter's winner)
+ *
+ * Context: takes kchan.lock, then the waiter's lock.
+ * Return: true if disowned (the waiter is KCHAN_W_CANCELLED); false if
+ * the claim ended first.
+ */
+bool kchan_disown(struct kchan_ticket *t)
+{
+	struct kchan_waiter *w = t->waiter;
+	struct kchan *ch = t->chan;
+	bool disowned = false;
+
+	spin_lock(&ch->lock);
+	spin_lock(&w->lock);
+	if (w->state == KCHAN_W_CLAIMED && w->winner == t) {
+		WRITE_ONCE(w->state, KCHAN_W_CANCELLED);
+		t->msg->sender = NULL;
+		t->msg = NULL;
+		disowned = true;
+	}
+	spin_unlock(&w->lock);
+	spin_unlock(&ch->lock);
+	return disowned;
+}
+
+/**
+ * kchan_send_run() - put messages straight into the buffer, under one
+ * lock, while there is room and nobody is queued.
+ * @ch: the channel
+ * @msgs: the messages, copied in already; those taken are the channel's
+ * @n: how many
+ *
+ * Context: process context; takes kchan.lock.
+ * Return: how many were taken, from the first: none to @n.
+ */
+unsigned int kchan_send_run(struct kchan *ch, struct kchan_msg **msgs,
+			    unsigned int n)
+{
+	unsigned int i = 0;
+
+	spin_lock(&ch->lock);
+	while (i < n && kchan_send_direct(ch))
+		kchan_buffer_add(ch, msgs[i++]);
+	spin_unlock(&ch->lock);
+	if (i)
+		kchan_wake_pollers_nr(ch, EPOLLIN, i);
+	return i;
+}
+
+/**
+ * kchan_take_run() - take buffered messages for the buffers of @m, in
+ * order, under one lock, while one is at the head and fits.
+ * @ch: the channel
+ * @m: the buffers (their len: the room each has)
+ * @n: how many buffers
+ * @msgs: the messages taken; the caller copies them out and settles them
+ *
+ * Context: process context; takes kchan.lock.
+ * Return: how many were taken, from none to @n.
+ */
+unsigned int kchan_take_run(struct kchan *ch, const struct kchan_mmsg *m,
+			    unsigned int n, struct kchan_msg **msgs)
+{
+	unsigned int i = 0;
+
+	spin_lock(&ch->lock);
+	while (i < n && (msgs[i] = kchan_take_direct(ch, m[i].len)))
+		i++;
+	spin_unlock(&ch->lock);
+	return i;
+}
+
+/*
+ * The copy-out of claimed sender @peer's message did not happen: the
+ * send fails if its channel closed meanwhile, or ends on the ticket of
+ * another case whose channel closed (kchan_end_ticket()); one that may
+ * not block fails with -EAGAIN rather than wait in line again; any other
+ * goes back to the head of the queue, first in line as it was.
+ */
+static void kchan_unclaim_locked(struct kchan *ch, struct kchan_ticket *peer)
+{
+	struct kchan_waiter *w = peer->waiter;
+	struct kchan_ticket *closed;
+
+	lockdep_assert_held(&ch->lock);
+	spin_lock(&w->lock);
+	closed = w->closed;
+	w->closed = NULL;
+	if (ch->closed) {
+		kchan_commit(peer, -EPIPE);
+	} else if (closed) {
+		kchan_commit(closed, closed->send ? -EPIPE : 0);
+	} else if (w->nonblock) {
+		kchan_commit(peer, -EAGAIN);
+	} else {
+		WRITE_ONCE(w->state, KCHAN_W_WAITING);
+		w->winner = NULL;
+		/* Its other cases were skipped meanwhile (kchan_rematch()). */
+		if (w->nr > 1)
+			WRITE_ONCE(w->reoffer, true);
+		list_add(&peer->node, &ch->sendq);
+		WRITE_ONCE(ch->nsend, ch->nsend + 1);
+		kchan_waiter_wake(w);
+	}
+	spin_unlock(&w->lock);
+}
+
+/*
+ * Settle one message under kchan.lock (see kchan_settle_run()). Returns
+ * the message if it is the caller's to free, NULL if it went back in
+ * line. Several failed ones go back in reverse order, so that they keep
+ * theirs.
+ */
+static struct kchan_msg *kchan_settle_locked(struct kchan *ch,
+					     struct kchan_msg *msg, bool copied)
+{
+	struct kchan_ticket *peer = msg->sender;
+	bool rendezvous = !ch->capacity;
+
+	lockdep_assert_held(&ch->lock);
+	msg->sender = NULL;
+	WRITE_ONCE(ch->inflight, ch->inflight - 1);
+	if (msg->holds_slot) {
+		msg->holds_slot = false;
+		WRITE_ONCE(ch->taken, ch->taken - 1);
+	}
+	if (copied) {
+		ch->received++;
+		/* A rendezvous message is sent once received, even if its
+		 * sender died meanwhile.
+		 */
+		if (rendezvous && !msg->kept)
+			ch->sent++;
+		if (peer) {
+			spin_lock(&peer->waiter->lock);
+			kchan_commit(peer, msg->len);
+			spin_unlock(&peer->waiter->lock);
+		}
+		return msg;
+	}
+	if (peer) {
+		kchan_unclaim_locked(ch, peer);
+		return NULL;
+	}
+	if (!rendezvous || msg->kept) {
+		kchan_buffer_return(ch, msg);
+		return NULL;
+	}
+	/* Its sender died meanwhile: nobody else can have it. */
+	return msg;
+}
+
+/**
+ * kchan_settle_run() - after the copy-out of received messages: the first
+ * @ok were copied, the rest go back to the head, in order.
+ * @ch: the channel they came from
+ * @msgs: the messages handed over, in the order they were taken
+ * @n: how many
+ * @ok: how many of them, from the first, were copied
+ *
+ * A claimed sender is completed, or put back in line; a claimed sender
+ * that may not block (O_NONBLOCK) fails with -EAGAIN rather than wait in
+ * line again. Then others may match what changed. The messages received
+ * are freed (msg.c).
+ *
+ * Context: process context; takes kchan.lock.
+ */
+void kchan_settle_run(struct kchan *ch, struct kchan_msg **msgs,
+		      unsigned int n, unsigned int ok)
+{
+	unsigned int i;
+	bool drained, senders;
+
+	spin_lock(&ch->lock);
+	for (i = 0; i < ok; i++)
+		msgs[i] = kchan_settle_locked(ch, msgs[i], true);
+	for (i = n; i-- > ok; )
+		msgs[i] = kchan_settle_locked(ch, msgs[i], false);
+	senders = ch->capacity && ch->nsend;
+	kchan_match(ch);
+	kchan_eof(ch);
+	/* These were in flight: if the channel is drained, it just became. */
+	drained = kchan_drained(ch);
+	spin_unlock(&ch->lock);
+	/*
+	 * A copied message frees its slot, which a queued sender's message
+	 * may fill at once; a failed one is back in line. One exclusive
+	 * poller for each. The last message out of a closed channel makes
+	 * it readable (end-of-file) for every poller.
+	 */
+	if (ok)
+		kchan_wake_pollers_nr(ch, EPOLLOUT, ok);
+	if (drained)
+		kchan_wake_pollers_nr(ch, EPOLLIN, 0);
+	else if (ok < n || senders)
+		kchan_wake_pollers_nr(ch, EPOLLIN, senders ? n : n - ok);
+
+	for (i = 0; i < n; i++)
+		kchan_msg_free(ch, msgs[i]);
+}
+
+/**
+ * kchan_unclaim() - a receiver's copy of @msg would fault. If a sender
+ * is claimed (it waits on this copy), put it back in line, as a failed
+ * copy would, so that it never waits for the fault: the receiver takes
+ * that holding nothing, and takes again.
+ * @ch: the channel @msg came from
+ * @msg: a message handed to the caller, not settled
+ *
+ * Context: process context; takes kchan.lock.
+ * Return: true if @msg went back with its sender; false if nobody waits
+ * on it (a buffered message, or a sender that died), and the caller
+ * copies it, faults and all, and settles it.
+ */
+bool kchan_unclaim(struct kchan *ch, struct kchan_msg *msg)
+{
+	bool unclaimed;
+
+	spin_lock(&ch->lock);
+	unclaimed = msg->sender;
+	if (unclaimed) {
+		kchan_settle_locked(ch, msg, false);
+		kchan_match(ch);
+		kchan_eof(ch);
+	}
+	spin_unlock(&ch->lock);
+	if (unclaimed)
+		kchan_wake_pollers(ch, EPOLLIN);
+	return unclaimed;
 }
 
 /**

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The channel object: a FIFO of whole messages, the queues of committed
- * senders and receivers, and the handoff between them. See chan.c for the
- * locking rules.
+ * The channel object: a FIFO of whole messages, the queues of senders
+ * and receivers waiting on it, and the handoff between them; what each
+ * lock guards, below. chan.c is the only file that changes a channel's
+ * state; xfer.c and select.c wait, copy without a lock, and settle
+ * through chan.c's calls.
  */
 #ifndef KCHAN_CHAN_H
 #define KCHAN_CHAN_H
@@ -20,62 +22,159 @@
 
 #include "msg.h"
 
+/**
+ * DOC: locking
+ *
+ * Words. A ticket is *queued* while it sits on a channel's sendq or recvq.
+ * A waiter is *committed* when its state leaves KCHAN_W_WAITING for
+ * KCHAN_W_DONE through one of its tickets, the *winner*
+ * (kchan_waiter.winner): a receiver handed a message, a sender whose
+ * message the channel or a receiver took, or a wait ended by close. A
+ * rendezvous sender whose message a receiver is copying out is *claimed*
+ * (KCHAN_W_CLAIMED): its winner is recorded, but the send completes only
+ * when the copy does.
+ *
+ * kchan.lock (a spinlock) guards buf, count, inflight, taken, nsend,
+ * nrecv, the sendq and recvq lists and the membership of every ticket on
+ * them, closed, sent, received and node, and of every message it holds
+ * (buffered, or handed to a receiver and not yet settled) the claim
+ * (kchan_msg.sender), holds_slot and kept. No code ever holds two channel
+ * locks. Only chan.c takes it to change the channel: every other file
+ * calls chan.c.
+ *
+ * kchan_waiter.lock guards a waiter's state, result, msg, winner and
+ * closed, and nests inside kchan.lock. A handoff commits a sender and a
+ * receiver at once: their two waiter locks are taken in address order,
+ * the second with SINGLE_DEPTH_NESTING (kchan_pair_lock()). A waiter
+ * whose tickets sit on several channels (a select) can therefore be
+ * committed from any of them, and the state check under its lock decides
+ * which one wins.
+ *
+ * kchan.spare_lock guards taking spare messages (msg.c); it nests inside
+ * nothing and nothing nests inside it.
+ *
+ * Lockless reads:
+ *  - The waiter's owner samples its own state with smp_load_acquire(),
+ *    paired with the smp_store_release() in kchan_commit(), to decide
+ *    whether to sleep. The committer publishes under waiter.lock, so the
+ *    owner takes and drops that lock before it leaves kchan_wait(): the
+ *    waiter lives on the owner's stack and must not be touched after.
+ *  - kchan_first_live() peeks at the state of queued waiters with
+ *    READ_ONCE() only to skip dead tickets; every commit re-checks the
+ *    state under the waiter's lock. So does a select's owner, deciding
+ *    whether to go on offering (select.c). Every store to a waiter's
+ *    state is therefore WRITE_ONCE() (or the smp_store_release() of
+ *    kchan_commit()), made under the waiter's lock.
+ *  - poll reads count, taken, inflight, nsend, nrecv and closed with
+ *    READ_ONCE(); they are written with WRITE_ONCE() under kchan.lock,
+ *    and every change that can make the channel readable or writable is
+ *    followed, after the lock is dropped, by kchan_wake_pollers(), whose
+ *    wq_has_sleeper() barrier pairs with the smp_mb() after poll_wait()
+ *    in kchan_fop_poll().
+ *
+ * No user memory is touched under any lock. A sender copies its message
+ * into a kchan_msg before it locks. A receiver is handed a message (from
+ * the buffer, or a rendezvous sender's, which is then claimed and stays
+ * blocked), copies it out unlocked and then settles: on success the
+ * claimed sender completes; on failure the message goes back to the head
+ * of the buffer, or the claimed sender back to the head of sendq.
+ * inflight counts such copies so that close reports end-of-file only
+ * once no message can come back, and a message taken from the buffer
+ * keeps its slot (taken) until its copy succeeded, so a failed receive
+ * leaves the buffer as it was, never above capacity. On a buffered
+ * channel a message taken straight from a blocked sender needs a free
+ * slot and keeps it the same way. The claim is recorded in the message
+ * (kchan_msg.sender, under kchan.lock), not in the receiver: a claimed
+ * sender that gets a fatal signal clears it and leaves the message to the
+ * receiver (kchan_disown()), so a stalled copy never holds a dying
+ * sender.
+ *
+ * A claimed sender waits only for a copy that cannot stall: the receiver
+ * copies with page faults disabled (kchan_copy_to_iter()), and if that
+ * would fault it puts the sender back at the head of sendq (or fails a
+ * non-blocking one with EAGAIN), takes the fault holding nothing, and
+ * takes again. A page fault held by userfaultfd or FUSE in one process
+ * therefore never holds a sender, nor the io_uring ring it writes from.
+ *
+ * A claimed select still has tickets queued on its other cases' channels.
+ * Close ends every ticket on its queues whatever the waiter's state
+ * (kchan_end_ticket()): a claimed waiter's ticket leaves the queue and is
+ * recorded in kchan_waiter.closed, under the waiter's lock, so that a
+ * claim that falls through ends the select there (EPIPE for a send case,
+ * closed for a receive case) rather than waiting again on a closed
+ * channel, where a later receiver would take its message after EOF.
+ *
+ * An armed select (selfd.c) copies out only when its file is read, which
+ * may be long after the match, by the sending task itself: a rendezvous
+ * sender matched with one completes at once, and its message (kept) goes
+ * back to the head of the channel's buffer if that copy fails or never
+ * happens, as a buffered message would.
+ *
+ * The protocol is modelled and checked with SPIN in tools/model/kchan.pml.
+ */
+
 struct kchan_node;
 struct kchan_user;
+struct kchan_ticket;
 
 /*
  * A waiter is one read, write or select waiting for any of its tickets to
- * be matched. Exactly one ticket of a waiter ever commits: the state moves
+ * be matched. Exactly one ticket of a waiter ever wins: the state moves
  * away from KCHAN_W_WAITING once, under waiter.lock (a claimed send can
  * move back, if its receiver's copy fails).
  */
 enum kchan_wstate {
 	KCHAN_W_WAITING,	/* tickets queued, may be matched */
 	KCHAN_W_CLAIMED,	/* a receiver is copying our message out */
-	KCHAN_W_DONE,		/* finished: result (and msg/peer) are final */
-	KCHAN_W_CANCELLED,	/* gave up; its tickets are being unlinked */
+	KCHAN_W_DONE,		/* committed: result (and msg) are final */
+	KCHAN_W_CANCELLED,	/* gave up; its tickets are being unqueued */
 };
 
-struct kchan_ticket;
-
+/*
+ * "Fixed" fields are set by the owner before any ticket is queued and
+ * not changed while one is.
+ */
 struct kchan_waiter {
-	spinlock_t lock;		/* guards state, result, msg, done */
-	int state;			/* enum kchan_wstate */
-	int result;			/* DONE: length, 0 (closed) or -errno */
-	struct kchan_msg *msg;		/* DONE receive: the message handed over */
-	struct kchan_ticket *done;	/* the ticket committed or claimed */
-	struct kchan_ticket *closed;	/* CLAIMED: a case closed meanwhile */
-	struct kchan_ticket *tickets;	/* all of them, fixed while queued */
-	unsigned int nr;
-	bool nonblock;			/* a failed claim ends with -EAGAIN */
-	bool reoffer;			/* a claim fell through: offer again */
-	struct task_struct *task;	/* woken on every state change, or */
-	wait_queue_head_t *wq;		/* polled instead (an armed select) */
+	spinlock_t lock;
+	int state;			/* lock; lockless reads, see DOC */
+	int result;			/* lock; DONE: length, 0 or -errno */
+	struct kchan_msg *msg;		/* lock; DONE receive: the message */
+	struct kchan_ticket *winner;	/* lock; the ticket committed or claimed */
+	struct kchan_ticket *closed;	/* lock; CLAIMED: a case closed since */
+	struct kchan_ticket *tickets;	/* fixed: all of them */
+	unsigned int nr;		/* fixed */
+	bool nonblock;			/* fixed: a failed claim ends, EAGAIN */
+	/* Set under lock by a claim that fell through; the owner clears it. */
+	bool reoffer;
+	struct task_struct *task;	/* fixed: woken on every state change, */
+	wait_queue_head_t *wq;		/* or, fixed: polled (an armed select) */
 };
 
 /* One pending operation of a waiter on one channel. */
 struct kchan_ticket {
-	struct list_head node;		/* on kchan.sendq or kchan.recvq */
-	struct kchan_waiter *waiter;
-	struct kchan *chan;		/* NULL: a case that is never ready */
-	bool send;
-	bool offered;			/* select: queued once already */
-	struct kchan_msg *msg;		/* send: the message offered, if ours */
-	size_t room;			/* receive: bytes the reader can take */
-	void __user *ubuf;		/* select receive: where it goes */
+	struct list_head node;		/* chan->lock: on sendq or recvq */
+	struct kchan_waiter *waiter;	/* fixed */
+	struct kchan *chan;		/* fixed; NULL: a case never ready */
+	bool send;			/* fixed */
+	bool offered;			/* the owner's: select, offered once */
+	/* Send: the message offered, while ours; dropped under chan->lock. */
+	struct kchan_msg *msg;
+	size_t room;			/* fixed; receive: bytes it can take */
+	void __user *ubuf;		/* fixed; select receive: its buffer */
 };
 
 struct kchan {
 	spinlock_t lock;
-	struct list_head buf;		/* queued messages, oldest first */
+	/* Guarded by lock (see DOC: locking), READ_ONCE() for poll. */
+	struct list_head buf;		/* buffered messages, oldest first */
 	u32 count;			/* messages in buf */
 	u32 inflight;			/* messages being copied out */
 	/* Of those, taken from buf: their slots stay reserved until done. */
 	u32 taken;
 	u32 nsend;			/* tickets on sendq */
 	u32 nrecv;			/* tickets on recvq */
-	struct list_head sendq;		/* committed senders, in arrival order */
-	struct list_head recvq;		/* committed receivers, in arrival order */
+	struct list_head sendq;		/* queued senders, in arrival order */
+	struct list_head recvq;		/* queued receivers, in arrival order */
 	bool closed;
 	u64 sent;
 	u64 received;
@@ -91,14 +190,14 @@ struct kchan {
 	atomic_t writers;		/* write-capable files, for autoclose */
 	struct kref ref;
 
-	/* msg.c: freed messages kept for reuse */
+	/* msg.c: freed messages kept for reuse; added to without a lock */
 	struct llist_head spares;
 	atomic_t spare_bytes;		/* their sizes */
 	spinlock_t spare_lock;		/* taken to take spares */
 
-	kuid_t owner;			/* the creator's fsuid (proc.c) */
-	struct kchan_user *user;	/* charged for it and its spares */
-	struct kchan_node *node;	/* named channel's device, or NULL */
+	kuid_t owner;			/* fixed: the creator's fsuid */
+	struct kchan_user *user;	/* set before it is published */
+	struct kchan_node *node;	/* lock; named channel's device, or NULL */
 	const char *name;		/* set once, before node */
 };
 
@@ -106,32 +205,28 @@ struct kchan *kchan_alloc(u32 capacity, u32 msg_max, u32 flags);
 void kchan_get(struct kchan *ch);
 void kchan_put(struct kchan *ch);
 
-ssize_t kchan_send(struct kchan *ch, struct kchan_msg *msg, bool nonblock);
-ssize_t kchan_recv(struct kchan *ch, struct iov_iter *to, bool nonblock);
+/* kchan_offer()'s @how */
+#define KCHAN_OFFER_DIRECT	BIT(0)	/* a lone read or write: short way */
+#define KCHAN_OFFER_TRY		BIT(1)	/* withdraw if nothing matched */
+
+/* chan.c: every change to a channel's state */
+int kchan_offer(struct kchan_ticket *t, unsigned int how);
+void kchan_withdraw(struct kchan_ticket *t);
+void kchan_rematch(struct kchan_ticket *t);
+bool kchan_disown(struct kchan_ticket *t);
 unsigned int kchan_send_run(struct kchan *ch, struct kchan_msg **msgs,
 			    unsigned int n);
-ssize_t kchan_take(struct kchan *ch, size_t room, bool nonblock,
-		   struct kchan_msg **msgp);
 unsigned int kchan_take_run(struct kchan *ch, const struct kchan_mmsg *m,
 			    unsigned int n, struct kchan_msg **msgs);
+bool kchan_unclaim(struct kchan *ch, struct kchan_msg *msg);
+void kchan_settle_run(struct kchan *ch, struct kchan_msg **msgs,
+		      unsigned int n, unsigned int ok);
 int kchan_close(struct kchan *ch);
 __poll_t kchan_readiness(struct kchan *ch, fmode_t mode);
 int kchan_next_len(struct kchan *ch, u32 *len);
 void kchan_snapshot(struct kchan *ch, struct kchan_stat *st);
 
-/* The queue machinery the waiting side (xfer.c) builds on; see chan.c. */
-void kchan_waiter_wake(struct kchan_waiter *w);
-void kchan_commit(struct kchan_ticket *t, int result);
-void kchan_end_ticket(struct kchan *ch, struct kchan_ticket *t, int result);
-void kchan_enqueue(struct kchan *ch, struct kchan_ticket *t);
-void kchan_unqueue(struct kchan *ch, struct kchan_ticket *t);
-void kchan_match(struct kchan *ch);
-bool kchan_drained(struct kchan *ch);
-void kchan_eof(struct kchan *ch);
-void kchan_wake_pollers(struct kchan *ch, __poll_t events);
-void kchan_wake_pollers_nr(struct kchan *ch, __poll_t events, int nr);
-
-/* xfer.c: waiting, and what every waiting operation shares */
+/* xfer.c: waiting, copying out without a lock, settling */
 void kchan_waiter_init(struct kchan_waiter *w, struct kchan_ticket *tickets,
 		       unsigned int nr);
 void kchan_ticket_init(struct kchan_ticket *t, struct kchan_waiter *w,
@@ -140,12 +235,14 @@ int kchan_wait(struct kchan_waiter *w, const ktime_t *deadline);
 bool kchan_cancel(struct kchan_waiter *w);
 bool kchan_abandon(struct kchan_waiter *w);
 void kchan_unqueue_all(struct kchan_waiter *w);
+ssize_t kchan_send(struct kchan *ch, struct kchan_msg *msg, bool nonblock);
+ssize_t kchan_recv(struct kchan *ch, struct iov_iter *to, bool nonblock);
+ssize_t kchan_take(struct kchan *ch, size_t room, bool nonblock,
+		   struct kchan_msg **msgp);
 ssize_t kchan_settle(struct kchan *ch, struct kchan_msg *msg, bool copied);
 int kchan_copy_to_iter(struct kchan *ch, struct kchan_msg *msg,
 		       struct iov_iter *to);
 int kchan_copy_to_user(struct kchan *ch, struct kchan_msg *msg,
 		       void __user *buf);
-void kchan_settle_run(struct kchan *ch, struct kchan_msg **msgs,
-		      unsigned int n, unsigned int ok);
 
 #endif /* KCHAN_CHAN_H */

@@ -10,12 +10,12 @@
  * Then the cases are offered one channel at a time, in a random order
  * drawn as we go (a lazy Fisher-Yates shuffle, seeded once per select
  * from the kernel's CRNG) or in array order for
- * KCHAN_SELECT_PRIORITY. An offer queues the case's ticket and runs the
- * channel's match. The first pass offers only the cases that look ready
- * (a lockless look, as poll's), so a select with a ready case locks few
- * channels; the first that commits the waiter ends it, and among cases
- * ready from the start each is equally likely to come first in a
- * uniformly random order. A blocking select then queues every other case;
+ * KCHAN_SELECT_PRIORITY. An offer (kchan_offer(), chan.c) queues the
+ * case's ticket and runs the channel's match. The first pass offers only
+ * the cases that look ready (a lockless look, as poll's), so a select
+ * with a ready case locks few channels; the first that commits the
+ * waiter ends it, and among cases ready from the start each is equally
+ * likely to come first in a uniformly random order. A blocking select then queues every other case;
  * cases already offered stay queued, and a peer may commit one of them
  * meanwhile: either way the case that commits first wins. A non-blocking
  * select stops after the first pass and withdraws what it queued.
@@ -24,7 +24,7 @@
  *
  * No lock is held across channels. An offer takes one kchan.lock; the
  * match under it takes at most two waiter locks, in address order (see
- * chan.c). A waiter's state leaves KCHAN_W_WAITING once, under its own
+ * DOC: locking in chan.h). A waiter's state leaves KCHAN_W_WAITING once, under its own
  * lock, so whichever channel commits it first wins and every other ticket
  * of it is dead: matches skip it, drop it when they meet it, and the
  * owner unqueues the rest channel by channel after the commit. Lockdep
@@ -311,33 +311,13 @@ err:
 }
 
 /*
- * Offer case @t of @sel on its channel: queue it, then match. Returns
- * whether the select is settled (this or another case committed).
+ * Offer case @t of @sel on its channel (kchan_offer()). Returns whether
+ * the select is settled (this or another case committed).
  */
 static bool kchan_sel_offer(struct kchan_sel *sel, struct kchan_ticket *t)
 {
-	struct kchan *ch = t->chan;
-
 	t->offered = true;
-	spin_lock(&ch->lock);
-	/*
-	 * A closed channel ends the select through this case; if a receiver
-	 * claimed another case's send meanwhile, once that claim ends.
-	 */
-	if (t->send && ch->closed) {
-		kchan_end_ticket(ch, t, -EPIPE);
-		spin_unlock(&ch->lock);
-		return READ_ONCE(sel->w->state) != KCHAN_W_WAITING;
-	}
-	kchan_enqueue(ch, t);
-	kchan_match(ch);
-	if (!t->send && kchan_drained(ch))
-		kchan_end_ticket(ch, t, 0);
-	spin_unlock(&ch->lock);
-	/* A committed receiver makes a rendezvous channel writable, a
-	 * committed sender makes any channel readable.
-	 */
-	kchan_wake_pollers(ch, t->send ? EPOLLIN : EPOLLOUT);
+	kchan_offer(t, 0);
 	return READ_ONCE(sel->w->state) != KCHAN_W_WAITING;
 }
 
@@ -420,7 +400,7 @@ void kchan_sel_start(struct kchan_sel *sel, bool queue)
 size_t kchan_sel_report(struct kchan_sel *sel, struct kchan_select_result *res)
 {
 	struct kchan_waiter *w = sel->w;
-	struct kchan_ticket *t = w->done;
+	struct kchan_ticket *t = w->winner;
 	struct kchan_msg *msg = w->msg;
 	u32 len;
 	int ret;
@@ -461,13 +441,13 @@ int kchan_sel_again(struct kchan_sel *sel, size_t len)
 	struct kchan_waiter *w = sel->w;
 	unsigned int i;
 
-	if (fault_in_safe_writeable(w->done->ubuf, len))
+	if (fault_in_safe_writeable(w->winner->ubuf, len))
 		return -EFAULT;
 	if (signal_pending(current))
 		return -ERESTARTSYS;
 	WRITE_ONCE(w->state, KCHAN_W_WAITING);
 	w->result = 0;
-	w->done = NULL;
+	w->winner = NULL;
 	w->closed = NULL;
 	w->reoffer = false;
 	for (i = 0; i < sel->n; i++)
@@ -485,7 +465,7 @@ int kchan_sel_again(struct kchan_sel *sel, size_t len)
 void kchan_sel_settle(struct kchan_sel *sel)
 {
 	struct kchan_waiter *w = sel->w;
-	struct kchan_ticket *t = w->done;
+	struct kchan_ticket *t = w->winner;
 
 	if (!t)
 		return;
@@ -546,7 +526,7 @@ void kchan_sel_drop(struct kchan_sel *sel)
 		spin_lock(&w->lock);
 		spin_unlock(&w->lock);
 		kchan_unqueue_all(w);
-		t = w->done;
+		t = w->winner;
 		if (t && t->send && w->result > 0)
 			t->msg = NULL;
 		if (t && !t->send && w->msg) {
@@ -620,7 +600,7 @@ again:
 	}
 	len = kchan_sel_report(sel, &res);
 	if (len) {
-		bad = sel->w->done - sel->tickets;
+		bad = sel->w->winner - sel->tickets;
 		ret = kchan_sel_again(sel, len);
 		if (!ret)
 			goto again;

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Sending and receiving: a caller commits a ticket on the channel, lets
- * kchan_match() pair it, sleeps until its waiter is done, and, on the
+ * Sending and receiving: a caller offers a ticket on the channel
+ * (kchan_offer()), sleeps until its waiter is committed, and, on the
  * receiving side, copies the message out with no lock held and settles
- * the transfer. The locking rules are at the top of chan.c.
+ * the transfer through chan.c. Nothing here changes a channel's state;
+ * the locking rules are the DOC: block in chan.h.
  */
 #include <linux/pagemap.h>
 #include <linux/poll.h>
@@ -25,7 +26,7 @@ void kchan_waiter_init(struct kchan_waiter *w, struct kchan_ticket *tickets,
 	WRITE_ONCE(w->state, KCHAN_W_WAITING);
 	w->result = 0;
 	w->msg = NULL;
-	w->done = NULL;
+	w->winner = NULL;
 	w->closed = NULL;
 	w->reoffer = false;
 	w->tickets = tickets;
@@ -62,12 +63,8 @@ void kchan_unqueue_all(struct kchan_waiter *w)
 	for (i = 0; i < w->nr; i++) {
 		t = &w->tickets[i];
 		/* Nobody queues it again: only a claimed send moves back. */
-		if (!t->chan || t == w->done)
-			continue;
-		spin_lock(&t->chan->lock);
-		if (!list_empty(&t->node))
-			kchan_unqueue(t->chan, t);
-		spin_unlock(&t->chan->lock);
+		if (t->chan && t != w->winner)
+			kchan_withdraw(t);
 	}
 }
 
@@ -96,8 +93,8 @@ bool kchan_cancel(struct kchan_waiter *w)
 
 /**
  * kchan_abandon() - a claimed sender going away (killed, or its select
- * file released): leave the message to the receiver copying it, which
- * drops it if that copy fails. Nobody will see this send's result.
+ * file released): leave the message to the receiver copying it
+ * (kchan_disown()).
  * @w: the waiter
  *
  * Context: takes the claimed ticket's channel lock, then w->lock.
@@ -106,29 +103,16 @@ bool kchan_cancel(struct kchan_waiter *w)
 bool kchan_abandon(struct kchan_waiter *w)
 {
 	struct kchan_ticket *t = NULL;
-	bool abandoned = false;
 
 	/* A failed copy may put the claimed ticket back meanwhile. */
 	spin_lock(&w->lock);
 	if (w->state == KCHAN_W_CLAIMED)
-		t = w->done;
+		t = w->winner;
 	spin_unlock(&w->lock);
-	if (!t)
+	if (!t || !kchan_disown(t))
 		return false;
-
-	spin_lock(&t->chan->lock);
-	spin_lock(&w->lock);
-	if (w->state == KCHAN_W_CLAIMED && w->done == t) {
-		WRITE_ONCE(w->state, KCHAN_W_CANCELLED);
-		t->msg->sender = NULL;
-		t->msg = NULL;
-		abandoned = true;
-	}
-	spin_unlock(&w->lock);
-	spin_unlock(&t->chan->lock);
-	if (abandoned)
-		kchan_unqueue_all(w);
-	return abandoned;
+	kchan_unqueue_all(w);
+	return true;
 }
 
 /*
@@ -138,31 +122,18 @@ bool kchan_abandon(struct kchan_waiter *w)
  */
 static void kchan_reoffer(struct kchan_waiter *w)
 {
-	struct kchan_ticket *t;
-	struct kchan *ch;
 	unsigned int i;
-	bool queued;
 
 	for (i = 0; i < w->nr; i++) {
-		t = &w->tickets[i];
-		ch = t->chan;
-		if (!ch || READ_ONCE(w->state) != KCHAN_W_WAITING)
-			continue;
-		spin_lock(&ch->lock);
-		queued = !list_empty(&t->node);
-		if (queued) {
-			kchan_match(ch);
-			kchan_eof(ch);
-		}
-		spin_unlock(&ch->lock);
-		if (queued)
-			kchan_wake_pollers(ch, EPOLLIN | EPOLLOUT);
+		if (w->tickets[i].chan &&
+		    READ_ONCE(w->state) == KCHAN_W_WAITING)
+			kchan_rematch(&w->tickets[i]);
 	}
 }
 
 /**
  * kchan_wait() - sleep until the waiter is done.
- * @w: the waiter, its tickets queued
+ * @w: the waiter, its tickets offered
  * @deadline: CLOCK_MONOTONIC time to give up at, or NULL
  *
  * A signal or the deadline ends the wait only while nothing is committed:
@@ -232,50 +203,6 @@ int kchan_wait(struct kchan_waiter *w, const ktime_t *deadline)
 	return w->result;
 }
 
-/*
- * Room in the buffer and nobody queued on either side (queued receivers
- * get messages directly, queued senders go first): a message may go
- * straight in, with no ticket to queue and wait on.
- */
-static bool kchan_buffer_direct(struct kchan *ch)
-{
-	lockdep_assert_held(&ch->lock);
-	return !ch->closed && ch->count + ch->taken < ch->capacity &&
-	       !ch->nsend && !ch->nrecv;
-}
-
-static void kchan_buffer_add(struct kchan *ch, struct kchan_msg *msg)
-{
-	lockdep_assert_held(&ch->lock);
-	list_add_tail(&msg->node, &ch->buf);
-	WRITE_ONCE(ch->count, ch->count + 1);
-	ch->sent++;
-}
-
-/**
- * kchan_send_run() - put messages straight into the buffer, under one
- * lock, while there is room and nobody is queued.
- * @ch: the channel
- * @msgs: the messages, copied in already; those taken are the channel's
- * @n: how many
- *
- * Context: process context; takes kchan.lock.
- * Return: how many were taken, from the first: none to @n.
- */
-unsigned int kchan_send_run(struct kchan *ch, struct kchan_msg **msgs,
-			    unsigned int n)
-{
-	unsigned int i = 0;
-
-	spin_lock(&ch->lock);
-	while (i < n && kchan_buffer_direct(ch))
-		kchan_buffer_add(ch, msgs[i++]);
-	spin_unlock(&ch->lock);
-	if (i)
-		kchan_wake_pollers_nr(ch, EPOLLIN, i);
-	return i;
-}
-
 /**
  * kchan_send() - send one message.
  * @ch: the channel
@@ -292,6 +219,7 @@ ssize_t kchan_send(struct kchan *ch, struct kchan_msg *msg, bool nonblock)
 {
 	struct kchan_waiter w;
 	struct kchan_ticket t;
+	u32 len = msg->len;
 	ssize_t ret;
 
 	kchan_waiter_init(&w, &t, 1);
@@ -299,162 +227,15 @@ ssize_t kchan_send(struct kchan *ch, struct kchan_msg *msg, bool nonblock)
 	w.nonblock = nonblock;
 	t.msg = msg;
 
-	spin_lock(&ch->lock);
-	if (ch->closed) {
-		spin_unlock(&ch->lock);
-		kchan_msg_free(ch, msg);
-		return -EPIPE;
-	}
-	if (kchan_buffer_direct(ch)) {
-		ret = msg->len;
-		kchan_buffer_add(ch, msg);
-		spin_unlock(&ch->lock);
-		kchan_wake_pollers(ch, EPOLLIN);
-		return ret;
-	}
-	kchan_enqueue(ch, &t);
-	kchan_match(ch);
-	if (nonblock && READ_ONCE(w.state) == KCHAN_W_WAITING) {
-		kchan_unqueue(ch, &t);
-		spin_unlock(&ch->lock);
-		kchan_msg_free(ch, msg);
-		return -EAGAIN;
-	}
-	spin_unlock(&ch->lock);
-	kchan_wake_pollers(ch, EPOLLIN);
-
-	ret = kchan_wait(&w, NULL);
+	ret = kchan_offer(&t, KCHAN_OFFER_DIRECT |
+			      (nonblock ? KCHAN_OFFER_TRY : 0));
+	if (ret > 0)
+		return len;
+	if (!ret)
+		ret = kchan_wait(&w, NULL);
 	if (ret < 0)
 		kchan_msg_free(ch, t.msg);	/* unless abandoned to a receiver */
 	return ret;
-}
-
-/*
- * The copy-out of claimed sender @peer's message did not happen: the
- * send fails if its channel closed meanwhile, or ends on the ticket of
- * another case whose channel closed (kchan_end_ticket()); one that may
- * not block fails with -EAGAIN rather than wait in line again; any other
- * goes back to the head of the queue, first in line as it was.
- */
-static void kchan_unclaim_locked(struct kchan *ch, struct kchan_ticket *peer)
-{
-	struct kchan_waiter *w = peer->waiter;
-	struct kchan_ticket *closed;
-
-	lockdep_assert_held(&ch->lock);
-	spin_lock(&w->lock);
-	closed = w->closed;
-	w->closed = NULL;
-	if (ch->closed) {
-		kchan_commit(peer, -EPIPE);
-	} else if (closed) {
-		kchan_commit(closed, closed->send ? -EPIPE : 0);
-	} else if (w->nonblock) {
-		kchan_commit(peer, -EAGAIN);
-	} else {
-		WRITE_ONCE(w->state, KCHAN_W_WAITING);
-		w->done = NULL;
-		/* Its other cases were skipped meanwhile (kchan_reoffer()). */
-		if (w->nr > 1)
-			WRITE_ONCE(w->reoffer, true);
-		list_add(&peer->node, &ch->sendq);
-		WRITE_ONCE(ch->nsend, ch->nsend + 1);
-		kchan_waiter_wake(w);
-	}
-	spin_unlock(&w->lock);
-}
-
-/*
- * Settle one message under kchan.lock (see kchan_settle()). Returns the
- * message if it is the caller's to free, NULL if it went back in line.
- * Several failed ones go back in reverse order, so that they keep theirs.
- */
-static struct kchan_msg *kchan_settle_locked(struct kchan *ch,
-					     struct kchan_msg *msg, bool copied)
-{
-	struct kchan_ticket *peer = msg->sender;
-	bool rendezvous = !ch->capacity;
-
-	lockdep_assert_held(&ch->lock);
-	msg->sender = NULL;
-	WRITE_ONCE(ch->inflight, ch->inflight - 1);
-	if (msg->holds_slot) {
-		msg->holds_slot = false;
-		WRITE_ONCE(ch->taken, ch->taken - 1);
-	}
-	if (copied) {
-		ch->received++;
-		/* A rendezvous message is sent once received, even if its
-		 * sender died meanwhile.
-		 */
-		if (rendezvous && !msg->kept)
-			ch->sent++;
-		if (peer) {
-			spin_lock(&peer->waiter->lock);
-			kchan_commit(peer, msg->len);
-			spin_unlock(&peer->waiter->lock);
-		}
-		return msg;
-	}
-	if (peer) {
-		kchan_unclaim_locked(ch, peer);
-		return NULL;
-	}
-	if (!rendezvous || msg->kept) {
-		list_add(&msg->node, &ch->buf);
-		WRITE_ONCE(ch->count, ch->count + 1);
-		return NULL;
-	}
-	/* Its sender died meanwhile: nobody else can have it. */
-	return msg;
-}
-
-/**
- * kchan_settle_run() - after the copy-out of received messages: the first
- * @ok were copied, the rest go back to the head, in order.
- * @ch: the channel they came from
- * @msgs: the messages handed over, in the order they were taken
- * @n: how many
- * @ok: how many of them, from the first, were copied
- *
- * A claimed sender is completed, or put back in line; a claimed sender
- * that may not block (O_NONBLOCK) fails with -EAGAIN rather than wait in
- * line again. Then others may match what changed.
- *
- * Context: process context; takes kchan.lock.
- */
-void kchan_settle_run(struct kchan *ch, struct kchan_msg **msgs,
-		      unsigned int n, unsigned int ok)
-{
-	unsigned int i;
-	bool drained, senders;
-
-	spin_lock(&ch->lock);
-	for (i = 0; i < ok; i++)
-		msgs[i] = kchan_settle_locked(ch, msgs[i], true);
-	for (i = n; i-- > ok; )
-		msgs[i] = kchan_settle_locked(ch, msgs[i], false);
-	senders = ch->capacity && ch->nsend;
-	kchan_match(ch);
-	kchan_eof(ch);
-	/* These were in flight: if the channel is drained, it just became. */
-	drained = kchan_drained(ch);
-	spin_unlock(&ch->lock);
-	/*
-	 * A copied message frees its slot, which a blocked sender's message
-	 * may fill at once; a failed one is back in line. One exclusive
-	 * poller for each. The last message out of a closed channel makes
-	 * it readable (end-of-file) for every poller.
-	 */
-	if (ok)
-		kchan_wake_pollers_nr(ch, EPOLLOUT, ok);
-	if (drained)
-		kchan_wake_pollers_nr(ch, EPOLLIN, 0);
-	else if (ok < n || senders)
-		kchan_wake_pollers_nr(ch, EPOLLIN, senders ? n : n - ok);
-
-	for (i = 0; i < n; i++)
-		kchan_msg_free(ch, msgs[i]);
 }
 
 /**
@@ -472,31 +253,6 @@ ssize_t kchan_settle(struct kchan *ch, struct kchan_msg *msg, bool copied)
 
 	kchan_settle_run(ch, &msg, 1, copied);
 	return copied ? (ssize_t)len : -EFAULT;
-}
-
-/*
- * A receiver's copy of @msg would fault. If a sender is claimed (it waits
- * on this copy), put it back in line, as a failed copy would, so that it
- * never waits for the fault: the receiver takes that holding nothing, and
- * takes again. Returns true if @msg went back with its sender; false if
- * nobody waits on it (a buffered message, or a sender that died), and the
- * caller copies it, faults and all, and settles it.
- */
-static bool kchan_unclaim(struct kchan *ch, struct kchan_msg *msg)
-{
-	bool unclaimed;
-
-	spin_lock(&ch->lock);
-	unclaimed = msg->sender;
-	if (unclaimed) {
-		kchan_settle_locked(ch, msg, false);
-		kchan_match(ch);
-		kchan_eof(ch);
-	}
-	spin_unlock(&ch->lock);
-	if (unclaimed)
-		kchan_wake_pollers(ch, EPOLLIN);
-	return unclaimed;
 }
 
 /**
@@ -552,29 +308,6 @@ int kchan_copy_to_user(struct kchan *ch, struct kchan_msg *msg,
 	return copy_to_user(buf, msg->data, msg->len) ? -EFAULT : 0;
 }
 
-/*
- * Take the buffer's head for a receiver with @room bytes, if nobody is
- * queued to receive ahead of it: the message keeps its slot (taken) until
- * its copy succeeded, as the match would.
- */
-static struct kchan_msg *kchan_take_head(struct kchan *ch, size_t room)
-{
-	struct kchan_msg *msg;
-
-	lockdep_assert_held(&ch->lock);
-	if (!ch->count || ch->nrecv)
-		return NULL;
-	msg = list_first_entry(&ch->buf, struct kchan_msg, node);
-	if (msg->len > room)
-		return NULL;
-	list_del(&msg->node);
-	WRITE_ONCE(ch->count, ch->count - 1);
-	WRITE_ONCE(ch->taken, ch->taken + 1);
-	msg->holds_slot = true;
-	WRITE_ONCE(ch->inflight, ch->inflight + 1);
-	return msg;
-}
-
 /**
  * kchan_take() - wait for the next message for a receiver of @room bytes.
  * @ch: the channel
@@ -591,63 +324,20 @@ ssize_t kchan_take(struct kchan *ch, size_t room, bool nonblock,
 {
 	struct kchan_waiter w;
 	struct kchan_ticket t;
-	bool waiting;
 	ssize_t ret;
 
 	kchan_waiter_init(&w, &t, 1);
 	kchan_ticket_init(&t, &w, ch, false);
 	t.room = room;
 
-	spin_lock(&ch->lock);
-	/* A buffered message: no ticket to queue and wait on. */
-	*msgp = kchan_take_head(ch, room);
-	if (*msgp) {
-		spin_unlock(&ch->lock);
-		return 1;
-	}
-	kchan_enqueue(ch, &t);
-	kchan_match(ch);
-	if (READ_ONCE(w.state) == KCHAN_W_WAITING &&
-	    (nonblock || kchan_drained(ch))) {
-		ret = kchan_drained(ch) ? 0 : -EAGAIN;
-		kchan_unqueue(ch, &t);
-		spin_unlock(&ch->lock);
-		return ret;
-	}
-	waiting = READ_ONCE(w.state) == KCHAN_W_WAITING;
-	spin_unlock(&ch->lock);
-	/* A committed receiver makes a rendezvous channel writable. */
-	if (waiting)
-		kchan_wake_pollers(ch, EPOLLOUT);
-
-	ret = kchan_wait(&w, NULL);
+	ret = kchan_offer(&t, KCHAN_OFFER_DIRECT |
+			      (nonblock ? KCHAN_OFFER_TRY : 0));
+	if (!ret)
+		ret = kchan_wait(&w, NULL);
 	if (ret <= 0)
 		return ret;
 	*msgp = w.msg;
 	return 1;
-}
-
-/**
- * kchan_take_run() - take buffered messages for the buffers of @m, in
- * order, under one lock, while one is at the head and fits.
- * @ch: the channel
- * @m: the buffers (their len: the room each has)
- * @n: how many buffers
- * @msgs: the messages taken; the caller copies them out and settles them
- *
- * Context: process context; takes kchan.lock.
- * Return: how many were taken, from none to @n.
- */
-unsigned int kchan_take_run(struct kchan *ch, const struct kchan_mmsg *m,
-			    unsigned int n, struct kchan_msg **msgs)
-{
-	unsigned int i = 0;
-
-	spin_lock(&ch->lock);
-	while (i < n && (msgs[i] = kchan_take_head(ch, m[i].len)))
-		i++;
-	spin_unlock(&ch->lock);
-	return i;
 }
 
 /**
@@ -670,7 +360,7 @@ ssize_t kchan_recv(struct kchan *ch, struct iov_iter *to, bool nonblock)
 	int err;
 
 	/*
-	 * A receiver that commits and waits is who a non-blocking sender
+	 * A receiver that queues and waits is who a non-blocking sender
 	 * counts on: fault its buffer in first, or that sender gets EAGAIN
 	 * if the copy would fault. A hint: the copy decides.
 	 */

@@ -488,7 +488,7 @@ inline kchan_close(c)
 	}
 }
 
-/* ---- xfer.c ---- */
+/* ---- xfer.c (waiting) and chan.c (the offer, the settling) ---- */
 
 /* kchan_cancel(): under w->lock; then kchan_unqueue_all() */
 inline kchan_cancel(w, res)
@@ -750,7 +750,7 @@ take:
 		m = NONE;
 		if
 		:: count[c] > 0 && nrecv[c] == 0 ->
-			/* kchan_take_head() of xfer.c */
+			/* kchan_take_direct() of chan.c */
 			buf_del_head(c, m);
 			taken[c]++;
 			m_slot[m] = true;
