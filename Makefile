@@ -44,8 +44,14 @@ module:
 
 tools: tools/chanctl $(BUILD)/chanbench
 
-tools/chanctl: tools/chanctl.c uapi/linux/kchan.h
-	$(CC) $(CFLAGS) -o $@ $<
+# chanctl uses libkchan, linked in (liburing too), so that it needs no
+# more than libc at run time.
+tools/chanctl: tools/chanctl.c uapi/linux/kchan.h $(BUILD)/userlib/libkchan.a
+	$(CC) $(CFLAGS) -Iuserlib/src -o $@ $< $(BUILD)/userlib/libkchan.a \
+		-pthread -l:liburing.a
+
+$(BUILD)/userlib/libkchan.a: $(wildcard userlib/src/*.c userlib/src/*.h) uapi/linux/kchan.h
+	$(MAKE) -C userlib all
 
 CHANBENCH_SRCS := $(wildcard tools/chanbench/*.c)
 
@@ -94,7 +100,7 @@ $(BUILD)/tests/%: tests/%.c $(wildcard tests/*.h) uapi/linux/kchan.h $(HARNESS)
 	$(CC) $(CFLAGS) -o $@ $< $(LDLIBS_TESTS)
 
 # libkchan and its tests (build/tests/lib_*), see userlib/Makefile.
-userlib: $(HARNESS)
+userlib: $(HARNESS) $(BUILD)/userlib/libkchan.a
 	$(MAKE) -C userlib all tests examples
 
 # What make install puts where (README.md, "Packaging", lists it).

@@ -2,6 +2,10 @@
 /*
  * chanctl: create, inspect, close and remove kchan channels from the shell.
  *
+ * Channels are made, removed, closed, sent to and received from through
+ * libkchan; what the library has no call for (stat, version, the listing)
+ * uses the ioctls and files directly.
+ *
  * Exit status: 0 on success, 1 if the operation failed, 2 on a usage error.
  */
 #include <ctype.h>
@@ -19,7 +23,7 @@
 #include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
-#include <linux/kchan.h>
+#include <libkchan.h>
 
 #define CHANCTL_DEV	"/dev/chanctl"
 #define CHAN_DIR	"/dev/chan"
@@ -168,7 +172,7 @@ static int cmd_create(int argc, char **argv)
 {
 	struct kchan_create req = { .msg_max = 4096 };
 	const char *name = NULL;
-	int ctl, ret, err, i;
+	int ret, i;
 
 	for (i = 0; i < argc; i++) {
 		bool missing = false;
@@ -199,45 +203,33 @@ static int cmd_create(int argc, char **argv)
 		return usage_error("create: missing NAME");
 	if (!copy_name(req.name, name))
 		return usage_error("invalid name '%s' (1..64 characters)", name);
-
-	ctl = open_ctl();
-	if (ctl < 0)
-		return fail(CHANCTL_DEV, NULL, errno);
-	ret = ioctl(ctl, KCHAN_CTL_CREATE, &req);
-	err = errno;
-	close(ctl);
-	return ret < 0 ? fail("create", name, err) : 0;
+	ret = kchan_create(name, req.capacity, req.msg_max, req.mode, req.flags);
+	return ret < 0 ? fail("create", name, -ret) : 0;
 }
 
 static int cmd_rm(const char *name)
 {
-	struct kchan_name req = { .reserved = 0 };
-	int ctl, ret, err;
+	char buf[KCHAN_NAME_SIZE];
+	int ret;
 
-	if (!copy_name(req.name, name))
+	if (!copy_name(buf, name))
 		return usage_error("invalid name '%s' (1..64 characters)", name);
-	ctl = open_ctl();
-	if (ctl < 0)
-		return fail(CHANCTL_DEV, NULL, errno);
-	ret = ioctl(ctl, KCHAN_CTL_UNLINK, &req);
-	err = errno;
-	close(ctl);
-	return ret < 0 ? fail("rm", name, err) : 0;
+	ret = kchan_unlink(name);
+	return ret < 0 ? fail("rm", name, -ret) : 0;
 }
 
 static int cmd_close(const char *name)
 {
-	int fd, ret, err;
+	int fd, ret;
 
 	if (!name_is_path_safe(name))
 		return usage_error("invalid name '%s'", name);
 	fd = open_chan(name, O_WRONLY, false);
 	if (fd < 0)
 		return fail("open", name, errno);
-	ret = ioctl(fd, KCHAN_IOC_CLOSE);
-	err = errno;
+	ret = kchan_close(fd);
 	close(fd);
-	return ret < 0 ? fail("close", name, err) : 0;
+	return ret < 0 ? fail("close", name, -ret) : 0;
 }
 
 /* A JSON string; names are plain, but nothing else may break the output. */
@@ -435,15 +427,15 @@ static int cmd_version(bool json)
 	return 0;
 }
 
-/* Send one message; a blocked write waits as any writer would. */
+/* Send one message; it waits as a blocked write would. */
 static int send_one(int fd, const char *name, const char *msg, size_t len)
 {
 	ssize_t n;
 
 	do {
-		n = write(fd, msg, len);
-	} while (n < 0 && errno == EINTR);
-	return n < 0 ? fail("send", name, errno) : 0;
+		n = kchan_send(fd, msg, len, KCHAN_FOREVER);
+	} while (n == -EINTR);
+	return n < 0 ? fail("send", name, -n) : 0;
 }
 
 static int cmd_send(int argc, char **argv)
@@ -485,48 +477,16 @@ static int cmd_send(int argc, char **argv)
 	return ret;
 }
 
-/*
- * Receive one message into @buf by a select of one case with an absolute
- * deadline (the kernel's only timed wait); @deadline 0 never waits.
- * Returns its length, 0 once closed and drained, or -errno.
- */
-static ssize_t recv_deadline(int ctl, int fd, char *buf, size_t size,
-			     __s64 deadline)
-{
-	struct kchan_case c = {
-		.fd = fd, .op = KCHAN_OP_RECV,
-		.buf = (uintptr_t)buf, .len = size,
-	};
-	struct kchan_select req;
-	int ret;
-
-	do {
-		memset(&req, 0, sizeof(req));
-		req.cases = (uintptr_t)&c;
-		req.ncases = 1;
-		if (deadline) {
-			req.flags = KCHAN_SELECT_DEADLINE;
-			req.deadline_ns = deadline;
-		} else {
-			req.flags = KCHAN_SELECT_NONBLOCK;
-		}
-		ret = ioctl(ctl, KCHAN_CTL_SELECT, &req);
-	} while (ret < 0 && errno == EINTR);
-	if (ret < 0)
-		return -errno;
-	return req.result_flags & KCHAN_SELECT_CLOSED ? 0 : (ssize_t)req.len;
-}
-
 static int cmd_recv(int argc, char **argv)
 {
 	const char *name = NULL;
 	bool has_timeout = false;
 	unsigned long long got = 0;
 	struct kchan_stat st;
-	__s64 deadline = 0;
+	int64_t deadline = KCHAN_FOREVER;
 	double timeout = 0;
 	__u32 count = 0;
-	int fd, ctl = -1, ret = 0, i;
+	int fd, ret = 0, i;
 	char *buf;
 	ssize_t n;
 
@@ -555,8 +515,9 @@ static int cmd_recv(int argc, char **argv)
 		return usage_error("recv: missing NAME");
 	if (!name_is_path_safe(name))
 		return usage_error("invalid name '%s'", name);
-	if (has_timeout && timeout > 0)
-		deadline = now_ns() + (__s64)(timeout * 1e9) + 1;
+	/* The deadline bounds the whole command; 0 never waits. */
+	if (has_timeout)
+		deadline = timeout > 0 ? kchan_in((int64_t)(timeout * 1e9) + 1) : 0;
 
 	fd = open_chan(name, O_RDONLY, true);
 	if (fd < 0)
@@ -571,24 +532,10 @@ static int cmd_recv(int argc, char **argv)
 		ret = fail("recv", name, ENOMEM);
 		goto out_fd;
 	}
-	if (has_timeout) {
-		ctl = open_ctl();
-		if (ctl < 0) {
-			ret = fail(CHANCTL_DEV, NULL, errno);
-			goto out_buf;
-		}
-	}
-
 	while (!count || got < count) {
-		if (has_timeout) {
-			n = recv_deadline(ctl, fd, buf, st.msg_max, deadline);
-		} else {
-			do {
-				n = read(fd, buf, st.msg_max);
-			} while (n < 0 && errno == EINTR);
-			if (n < 0)
-				n = -errno;
-		}
+		do {
+			n = kchan_recv(fd, buf, st.msg_max, deadline);
+		} while (n == -EINTR);
 		if (n == -ETIMEDOUT || (n == -EAGAIN && has_timeout)) {
 			fprintf(stderr, "chanctl: recv %s: timed out after %llu message(s)\n",
 				name, got);
@@ -609,9 +556,6 @@ static int cmd_recv(int argc, char **argv)
 			break;
 		}
 	}
-	if (ctl >= 0)
-		close(ctl);
-out_buf:
 	free(buf);
 out_fd:
 	close(fd);
