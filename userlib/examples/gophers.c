@@ -21,13 +21,12 @@
  *
  * Usage: gophers [BOOKS [MS_PER_BOOK]]    (default 24 books, 20 ms each)
  */
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 #include <libkchan.h>
+#include "work.h"
 
 #define MAX_LANES	2
 #define MAX_STAGES	2
@@ -51,63 +50,10 @@ static const struct design designs[] = {
 	{ "staged x2",   2, 1, 2 },
 };
 
-static uint64_t spins_per_ms;
-static volatile uint64_t sink;
-
-/* The work: a fixed number of steps of a random number generator. */
-static void spin(uint64_t steps)
-{
-	uint64_t x = 88172645463325252ULL;
-
-	while (steps--) {
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
-	}
-	sink = x;
-}
-
-static int64_t cpu_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-/* How many steps take a millisecond of this CPU (the best of a few tries). */
-static void calibrate(void)
-{
-	uint64_t steps = 100000, best = 0;
-	int64_t t;
-	int i;
-
-	for (i = 0; i < 5; i++) {
-		t = cpu_ns();
-		spin(steps);
-		t = cpu_ns() - t;
-		if (t > 0 && steps * 1000000 / t > best)
-			best = steps * 1000000 / t;
-	}
-	spins_per_ms = best ? best : 1;
-}
-
+/* What moving a book costs: ms of CPU, then ms of waiting. */
 struct cost {
-	uint64_t steps;         /* of spin(): CPU */
-	int64_t wait_ns;        /* asleep */
+	double cpu, wait;
 };
-
-/* Move one book (a share of the way). */
-static void work(const struct cost *c)
-{
-	struct timespec ts = { .tv_sec = c->wait_ns / 1000000000,
-			       .tv_nsec = c->wait_ns % 1000000000 };
-
-	spin(c->steps);
-	if (c->wait_ns)
-		while (nanosleep(&ts, &ts) != 0)
-			;
-}
 
 struct gopher {
 	int from, to;
@@ -121,7 +67,7 @@ static void gopher(void *arg)
 	int book;
 
 	while (kchan_recv(g->from, &book, sizeof(book), KCHAN_FOREVER) == sizeof(book)) {
-		work(&g->cost);
+		work(g->cost.cpu, g->cost.wait);
 		if (kchan_send(g->to, &book, sizeof(book), KCHAN_FOREVER) < 0)
 			break;
 	}
@@ -172,8 +118,7 @@ static double run(const struct design *d, int books, struct cost book)
 		for (s = 0; s < d->stages; s++)
 			for (c = 0; c < d->crew; c++) {
 				struct gopher g = { pile[l][s], pile[l][s + 1],
-						    { book.steps / d->stages,
-						      book.wait_ns / d->stages } };
+						    { book.cpu / d->stages, book.wait / d->stages } };
 
 				crew[s][l * d->crew + c] = kchan_spawn(gopher, &g);
 			}
@@ -246,14 +191,14 @@ int main(int argc, char **argv)
 
 	if (books < 1 || books > 65536 || ms <= 0)
 		return 2;
-	calibrate();
+	work_calibrate();
 	printf("gophers: %d books through each design, %ld CPUs\n", books,
 	       sysconf(_SC_NPROCESSORS_ONLN));
 	snprintf(what, sizeof(what), "%.1f ms of CPU", ms);
-	if (compare(what, books, (struct cost){ .steps = (uint64_t)(ms * spins_per_ms) }))
+	if (compare(what, books, (struct cost){ .cpu = ms }))
 		return 1;
 	snprintf(what, sizeof(what), "%.1f ms of waiting", ms);
-	if (compare(what, books, (struct cost){ .wait_ns = (int64_t)(ms * 1e6) }))
+	if (compare(what, books, (struct cost){ .wait = ms }))
 		return 1;
 	return 0;
 }
