@@ -23,9 +23,9 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include <libkchan.h>
+#include "reap.h"
 #include "work.h"
 
 #define MAX_LANES	2
@@ -88,16 +88,6 @@ static void incinerator(void *arg)
 	kchan_send(inc->report, &burnt, sizeof(burnt), KCHAN_FOREVER);
 }
 
-static int wait_clean(int pidfd)
-{
-	siginfo_t info = { 0 };
-	int ok = waitid(P_PIDFD, pidfd, &info, WEXITED) == 0 &&
-		 info.si_code == CLD_EXITED && info.si_status == 0;
-
-	close(pidfd);
-	return ok;
-}
-
 /* Run one design over 'books' books: its books per second, or -1. */
 static double run(const struct design *d, int books, struct cost book)
 {
@@ -133,7 +123,7 @@ static double run(const struct design *d, int books, struct cost book)
 	/* Once the gophers of a stage went home, nothing more comes to the next pile. */
 	for (s = 0; s < d->stages; s++) {
 		for (c = 0; c < d->lanes * d->crew; c++)
-			ok &= wait_clean(crew[s][c]);
+			ok &= reap(crew[s][c]);
 		for (l = 0; l < d->lanes; l++)
 			kchan_close(pile[l][s + 1]);
 	}
@@ -144,7 +134,7 @@ static double run(const struct design *d, int books, struct cost book)
 	start = kchan_now() - start;
 
 	for (l = 0; l < d->lanes; l++) {
-		ok &= wait_clean(burners[l]);
+		ok &= reap(burners[l]);
 		for (s = 0; s <= d->stages; s++)
 			close(pile[l][s]);
 	}

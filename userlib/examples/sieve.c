@@ -10,9 +10,9 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include <libkchan.h>
+#include "reap.h"
 
 #define MAX_PRIMES	200
 
@@ -68,14 +68,8 @@ int main(int argc, char **argv)
 	}
 	printf("\n");
 	kchan_close(ch);
-	for (i = 0; i < procs; i++) {
-		siginfo_t info = { 0 };
-
-		if (waitid(P_PIDFD, pids[i], &info, WEXITED) == 0 &&
-		    info.si_code == CLD_EXITED && info.si_status == 0)
-			clean++;
-		close(pids[i]);
-	}
+	for (i = 0; i < procs; i++)
+		clean += reap(pids[i]);
 	printf("sieve: %d processes (a generator, %d filters) exited cleanly: %d\n",
 	       procs, procs - 1, clean);
 	return clean == procs ? 0 : 1;
