@@ -227,13 +227,15 @@ static long kchan_batch_send(struct kchan *ch,
  * order; if the lengths could not be written, all of them did. *@again
  * is set if the first message was a claimed sender's whose copy would
  * fault (kchan_copy_to_user()): it went back with its sender, and the
- * caller faults its buffer in and takes again.
+ * caller faults its buffer in and takes again. *@err is why the batch
+ * stopped short: -EFAULT, or -ETOOMANYREFS for a message that carries
+ * channels.
  */
 static unsigned int kchan_batch_copy_out(struct kchan *ch,
 					 struct kchan_msg **msgs,
 					 unsigned int n, struct kchan_mmsg *m,
 					 struct kchan_mmsg __user *um,
-					 bool *again)
+					 bool *again, int *err)
 {
 	unsigned int ok;
 	int ret = 0;
@@ -243,10 +245,13 @@ static unsigned int kchan_batch_copy_out(struct kchan *ch,
 		struct kchan_msg *msg = msgs[ok];
 
 		m[ok].len = msg->len;
-		ret = kchan_copy_to_user(ch, msg, u64_to_user_ptr(m[ok].buf));
+		/* A batch has no room for channels (cargo.c). */
+		ret = kchan_cargo_count(msg) ? -ETOOMANYREFS :
+			kchan_copy_to_user(ch, msg, u64_to_user_ptr(m[ok].buf));
 		if (ret)
 			break;
 	}
+	*err = ret == -ETOOMANYREFS ? ret : -EFAULT;
 	if (ret == -EAGAIN) {
 		/*
 		 * msgs[ok] is no longer ours. Only a message taken alone
@@ -256,8 +261,10 @@ static unsigned int kchan_batch_copy_out(struct kchan *ch,
 		n--;
 		memmove(&msgs[ok], &msgs[ok + 1], (n - ok) * sizeof(*msgs));
 	}
-	if (ok && kchan_batch_put_lens(um, m, ok))
+	if (ok && kchan_batch_put_lens(um, m, ok)) {
 		ok = 0;
+		*err = -EFAULT;
+	}
 	if (n)
 		kchan_settle_run(ch, msgs, n, ok);
 	return ok;
@@ -272,6 +279,7 @@ static long kchan_batch_recv(struct kchan *ch, struct kchan_mmsg __user *um,
 	size_t bytes = 0;
 	bool again;
 	ssize_t ret;
+	int err;
 
 	ret = kchan_batch_check(um, n, 0);
 	if (ret)
@@ -297,7 +305,8 @@ static long kchan_batch_recv(struct kchan *ch, struct kchan_mmsg __user *um,
 				break;
 			got = 1;
 		}
-		ok = kchan_batch_copy_out(ch, msgs, got, m, um + done, &again);
+		ok = kchan_batch_copy_out(ch, msgs, got, m, um + done, &again,
+					  &err);
 		if (again) {
 			/* Its sender is back in line: fault in, take again. */
 			ret = -EFAULT;
@@ -311,7 +320,7 @@ static long kchan_batch_recv(struct kchan *ch, struct kchan_mmsg __user *um,
 		}
 		done += ok;
 		if (ok < got) {
-			ret = -EFAULT;
+			ret = err;
 			break;
 		}
 		kchan_batch_yield(&bytes, m, ok);

@@ -950,16 +950,24 @@ int kchan_close(struct kchan *ch)
 	return 0;
 }
 
-/* Length of the message the next receive would get, 0 if none is ready. */
-static u32 kchan_peek_len(struct kchan *ch)
+/* The message the next receive would get, NULL if none is ready. */
+static struct kchan_msg *kchan_peek(struct kchan *ch)
 {
 	struct kchan_ticket *s;
 
 	lockdep_assert_held(&ch->lock);
 	if (ch->count)
-		return list_first_entry(&ch->buf, struct kchan_msg, node)->len;
+		return list_first_entry(&ch->buf, struct kchan_msg, node);
 	s = kchan_first_live(ch, &ch->sendq, NULL);
-	return s ? s->msg->len : 0;
+	return s ? s->msg : NULL;
+}
+
+/* Length of the message the next receive would get, 0 if none is ready. */
+static u32 kchan_peek_len(struct kchan *ch)
+{
+	struct kchan_msg *msg = kchan_peek(ch);
+
+	return msg ? msg->len : 0;
 }
 
 /**
@@ -991,6 +999,8 @@ int kchan_next_len(struct kchan *ch, u32 *len)
  */
 void kchan_snapshot(struct kchan *ch, struct kchan_stat *st)
 {
+	struct kchan_msg *next;
+
 	spin_lock(&ch->lock);
 	st->id = ch->id;
 	st->capacity = ch->capacity;
@@ -998,12 +1008,15 @@ void kchan_snapshot(struct kchan *ch, struct kchan_stat *st)
 	st->flags = (ch->closed ? KCHAN_STAT_CLOSED : 0) |
 		    (ch->flags & KCHAN_CREATE_AUTOCLOSE ?
 		     KCHAN_STAT_AUTOCLOSE : 0) |
-		    (ch->node ? KCHAN_STAT_NAMED : 0);
+		    (ch->node ? KCHAN_STAT_NAMED : 0) |
+		    (ch->flags & KCHAN_CREATE_CARRIER ? KCHAN_STAT_CARRIER : 0);
 	st->queued = ch->count;
 	st->senders = ch->nsend;
 	st->receivers = ch->nrecv;
 	st->sent = ch->sent;
 	st->received = ch->received;
-	st->next_len = kchan_peek_len(ch);
+	next = kchan_peek(ch);
+	st->next_len = next ? next->len : 0;
+	st->next_nchans = kchan_cargo_count(next);
 	spin_unlock(&ch->lock);
 }

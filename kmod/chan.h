@@ -21,6 +21,7 @@
 #include <linux/kchan.h>
 
 #include "msg.h"
+#include "cargo.h"
 
 /**
  * DOC: locking
@@ -161,6 +162,7 @@ struct kchan_ticket {
 	struct kchan_msg *msg;
 	size_t room;			/* fixed; receive: bytes it can take */
 	void __user *ubuf;		/* fixed; select receive: its buffer */
+	struct kchan_cargo_dest dest;	/* fixed; select receive: its references */
 };
 
 struct kchan {

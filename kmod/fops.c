@@ -90,6 +90,9 @@ static long kchan_fop_ioctl(struct file *file, unsigned int cmd,
 	case KCHAN_IOC_SEND_BATCH:
 	case KCHAN_IOC_RECV_BATCH:
 		return kchan_batch_ioctl(file, cmd, uarg);
+	case KCHAN_IOC_SENDMSG:
+	case KCHAN_IOC_RECVMSG:
+		return kchan_cargo_ioctl(file, cmd, uarg);
 	default:
 		return -ENOTTY;
 	}
@@ -177,13 +180,31 @@ int kchan_install_fd(struct kchan *ch, unsigned int fd_flags)
 	fd = get_unused_fd_flags(fd_flags & O_CLOEXEC);
 	if (fd < 0)
 		return fd;
-	file = anon_inode_getfile("[kchan]", &kchan_fops, ch,
-				  O_RDWR | (fd_flags & O_NONBLOCK));
+	file = kchan_file_new(ch, O_RDWR | (fd_flags & O_NONBLOCK));
 	if (IS_ERR(file)) {
 		put_unused_fd(fd);
 		return PTR_ERR(file);
 	}
-	kchan_file_setup(file, ch);
 	fd_install(fd, file);
 	return fd;
+}
+
+/**
+ * kchan_file_new() - a new anonymous file for @ch, set up completely
+ * (FMODE_NOWAIT) and not yet visible to anyone.
+ * @ch: the channel; the caller's reference passes to the file on success
+ * @flags: O_RDONLY, O_WRONLY or O_RDWR, and O_NONBLOCK
+ *
+ * Context: process context, may sleep.
+ * Return: the file, or ERR_PTR() (the reference is then not taken).
+ */
+struct file *kchan_file_new(struct kchan *ch, unsigned int flags)
+{
+	struct file *file;
+
+	file = anon_inode_getfile("[kchan]", &kchan_fops, ch,
+				  flags & (O_ACCMODE | O_NONBLOCK));
+	if (!IS_ERR(file))
+		kchan_file_setup(file, ch);
+	return file;
 }

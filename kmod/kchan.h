@@ -49,6 +49,7 @@ long kchan_batch_ioctl(struct file *file, unsigned int cmd,
 /* fops.c: channel files */
 extern const struct file_operations kchan_fops;
 int kchan_install_fd(struct kchan *ch, unsigned int fd_flags);
+struct file *kchan_file_new(struct kchan *ch, unsigned int flags);
 
 /* names.c: named channels, /dev/chan/NAME and /sys/class/chan/NAME */
 int kchan_names_init(void);

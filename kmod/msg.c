@@ -188,6 +188,7 @@ struct kchan_msg *kchan_msg_get(struct kchan *ch, struct llist_node **spares,
 	msg->sender = NULL;
 	msg->holds_slot = false;
 	msg->kept = false;
+	msg->cargo = NULL;
 	msg->len = len;
 	return msg;
 }
@@ -232,7 +233,8 @@ static bool kchan_msg_keep(struct kchan *ch, struct kchan_msg *msg)
 /**
  * kchan_msg_free() - done with a message: keep it as one of @ch's spares,
  * while they hold less than KCHAN_SPARE_MAX bytes, or free it. Either way
- * the charge of its sender is given back.
+ * the charge of its sender is given back, and the channels it carries
+ * are dropped.
  * @ch: the channel it came from, or NULL to free it
  * @msg: the message, or NULL
  *
@@ -242,6 +244,7 @@ void kchan_msg_free(struct kchan *ch, struct kchan_msg *msg)
 {
 	if (!msg)
 		return;
+	kchan_cargo_drop(msg);
 	if (ch && msg->size <= KCHAN_SPARE_MAX) {
 		if (atomic_add_return(msg->size, &ch->spare_bytes) <=
 		    KCHAN_SPARE_MAX && kchan_msg_keep(ch, msg)) {

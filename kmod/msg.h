@@ -12,6 +12,7 @@
 #include <linux/types.h>
 
 struct kchan;
+struct kchan_cargo;
 struct kchan_ticket;
 struct kchan_user;
 
@@ -33,6 +34,7 @@ struct kchan_msg {
 	 * failed copy puts it back in buf, never drops it.
 	 */
 	bool kept;
+	struct kchan_cargo *cargo;	/* channels it carries, or NULL */
 	u32 len;
 	u8 data[];
 };

@@ -103,6 +103,7 @@ void kchan_sel_free(struct kchan_sel *sel)
 	struct kchan_ticket *t;
 	unsigned int i;
 
+	kchan_cargo_unland(&sel->landing);
 	for (i = 0; i < sel->n; i++) {
 		t = &sel->tickets[i];
 		if (t->send)
@@ -172,14 +173,27 @@ static int kchan_probe_writable(void __user *buf, size_t len)
 	return 0;
 }
 
-/* Resolve and check one case; a send case's message is copied in. */
+/*
+ * Resolve and check one case; a send case's message is copied in, with
+ * the channels a KCHAN_OP_SENDMSG case carries.
+ */
 static int kchan_case_build(struct kchan_ticket *t,
 			    const struct kchan_case *c)
 {
-	void __user *buf = u64_to_user_ptr(c->buf);
+	struct kchan_msghdr hdr = { .nchans = 0 };
+	struct kchan_case plain;
 	struct kchan_msg *msg;
+	void __user *buf;
 	struct kchan *ch;
+	int ret;
 
+	if (c->op == KCHAN_OP_SENDMSG || c->op == KCHAN_OP_RECVMSG) {
+		ret = kchan_cargo_case(c, &plain, &hdr, &t->dest);
+		if (ret)
+			return ret;
+		c = &plain;
+	}
+	buf = u64_to_user_ptr(c->buf);
 	if (c->op != KCHAN_OP_SEND && c->op != KCHAN_OP_RECV)
 		return -EINVAL;
 	t->send = c->op == KCHAN_OP_SEND;
@@ -204,7 +218,8 @@ static int kchan_case_build(struct kchan_ticket *t,
 	t->msg = msg;
 	if (copy_from_user(msg->data, buf, c->len))
 		return -EFAULT;
-	return 0;
+	return kchan_cargo_grab(ch, msg, u64_to_user_ptr(hdr.chans),
+				hdr.nchans);
 }
 
 /**
@@ -264,6 +279,7 @@ struct kchan_sel *kchan_sel_build(const struct kchan_select *req,
 		sel->order = (u32 *)&sel->tickets[sel->cap];
 	}
 	sel->n = 0;
+	sel->landing.n = 0;
 	sel->flags = req->flags;
 	sel->w = w ? w : &sel->own;
 	if (!w)
@@ -288,6 +304,9 @@ struct kchan_sel *kchan_sel_build(const struct kchan_select *req,
 			goto err;
 		if (!t->chan || t->send)
 			continue;
+		ret = kchan_cargo_fault_in(&t->dest);
+		if (ret)
+			goto err;
 		/*
 		 * Fault the receive buffer in now, so that a bad one fails
 		 * the select before anything commits. Cases often share one
@@ -390,7 +409,10 @@ void kchan_sel_start(struct kchan_sel *sel, bool queue)
  * @res: filled in
  *
  * A copy to the case's buffer that fails gives the message back at once
- * and reports -EFAULT, now and on every later report.
+ * and reports -EFAULT, now and on every later report; so do references
+ * that cannot be landed (kchan_cargo_land(): -ETOOMANYREFS, -EMFILE...).
+ * Landed references are installed by kchan_sel_settle(), or undone by
+ * kchan_sel_unreport().
  *
  * Context: process context, in the address space the select was built in.
  * Return: 0; or, if the message was a claimed sender's and its copy would
@@ -412,18 +434,38 @@ size_t kchan_sel_report(struct kchan_sel *sel, struct kchan_select_result *res)
 		return 0;
 	if (w->result == 0) {
 		res->flags = KCHAN_SELECT_CLOSED;
+		kchan_cargo_land_none(&t->dest);
 		return 0;
 	}
 	len = msg->len;
 	ret = kchan_copy_to_user(t->chan, msg, t->ubuf);
+	if (!ret) {
+		/* A select file's message is in custody: nobody waits on it. */
+		ret = kchan_cargo_land(msg, &t->dest, &sel->landing, w->wq);
+		if (ret == -EAGAIN)
+			kchan_settle(t->chan, msg, false);
+	}
 	if (!ret)
 		return 0;
 	w->msg = NULL;
 	if (ret == -EAGAIN)
 		return len;
-	w->result = -EFAULT;
-	res->result = kchan_settle(t->chan, msg, false);
+	w->result = ret;
+	res->result = ret;
+	kchan_settle(t->chan, msg, false);
 	return 0;
+}
+
+/**
+ * kchan_sel_unreport() - the owner could not hand a report on: undo the
+ * references it landed, which the next report lands again.
+ * @sel: a select reported by kchan_sel_report()
+ *
+ * Context: process context, the task that reported.
+ */
+void kchan_sel_unreport(struct kchan_sel *sel)
+{
+	kchan_cargo_unland(&sel->landing);
 }
 
 /**
@@ -441,7 +483,8 @@ int kchan_sel_again(struct kchan_sel *sel, size_t len)
 	struct kchan_waiter *w = sel->w;
 	unsigned int i;
 
-	if (fault_in_safe_writeable(w->winner->ubuf, len))
+	if (fault_in_safe_writeable(w->winner->ubuf, len) ||
+	    kchan_cargo_fault_in(&w->winner->dest))
 		return -EFAULT;
 	if (signal_pending(current))
 		return -ERESTARTSYS;
@@ -478,6 +521,7 @@ void kchan_sel_settle(struct kchan_sel *sel)
 	if (w->msg) {
 		kchan_settle(t->chan, w->msg, true);
 		w->msg = NULL;
+		kchan_cargo_arrive(&sel->landing);
 	}
 }
 

@@ -21,6 +21,7 @@ struct kchan_sel {
 	struct kchan_user *charged;	/* heap: the account it is charged to */
 	u32 *order;			/* the offer order, shuffled lazily */
 	struct kchan_ticket *tickets;	/* one per case, in case order */
+	struct kchan_landing landing;	/* a received case's references */
 };
 
 /* Room for a small select on the caller's stack: no allocation. */
@@ -42,6 +43,7 @@ void kchan_sel_settle(struct kchan_sel *sel);
 int kchan_sel_again(struct kchan_sel *sel, size_t len);
 void kchan_sel_done(struct kchan_sel *sel, struct kchan_select_result *res);
 void kchan_sel_drop(struct kchan_sel *sel);
+void kchan_sel_unreport(struct kchan_sel *sel);
 void kchan_sel_free(struct kchan_sel *sel);
 
 #endif /* KCHAN_SELECT_H */

@@ -159,10 +159,13 @@ static long kchan_selfd_ioctl(struct file *file, unsigned int cmd,
 			return -EFAULT;
 		mutex_lock(&sf->mutex);
 		ret = kchan_selfd_cancel_locked(sf, &res);
-		if (ret >= 0 && copy_to_user(uarg, &res, sizeof(res)))
+		if (ret >= 0 && copy_to_user(uarg, &res, sizeof(res))) {
+			if (ret > 0)
+				kchan_sel_unreport(sf->sel);
 			ret = -EFAULT;
-		else if (ret > 0)
+		} else if (ret > 0) {
 			kchan_selfd_collected(sf);
+		}
 		mutex_unlock(&sf->mutex);
 		return ret;
 	default:
@@ -210,6 +213,7 @@ static ssize_t kchan_selfd_read_iter(struct kiocb *iocb, struct iov_iter *to)
 	}
 	kchan_sel_done(sf->sel, &res);
 	if (copy_to_iter(&res, sizeof(res), to) != sizeof(res)) {
+		kchan_sel_unreport(sf->sel);
 		mutex_unlock(&sf->mutex);
 		return -EFAULT;
 	}

@@ -47,6 +47,7 @@ void kchan_ticket_init(struct kchan_ticket *t, struct kchan_waiter *w,
 	t->msg = NULL;
 	t->room = 0;
 	t->ubuf = NULL;
+	t->dest.count = NULL;
 }
 
 /**
@@ -349,7 +350,8 @@ ssize_t kchan_take(struct kchan *ch, size_t room, bool nonblock,
  * Context: process context, may sleep; takes kchan.lock, never while
  * copying to @to.
  * Return: the message length; 0 once closed and drained; -EMSGSIZE if the
- * next message does not fit (it stays queued); -EFAULT if the copy failed
+ * next message does not fit (it stays queued); -ETOOMANYREFS if it carries
+ * channels (it stays queued: see cargo.c); -EFAULT if the copy failed
  * (the message goes back to the head); -EAGAIN; -ERESTARTSYS.
  */
 ssize_t kchan_recv(struct kchan *ch, struct iov_iter *to, bool nonblock)
@@ -372,6 +374,11 @@ ssize_t kchan_recv(struct kchan *ch, struct iov_iter *to, bool nonblock)
 		if (ret <= 0)
 			return ret;
 		len = msg->len;
+		/* No room for channels: the message stays, with them. */
+		if (kchan_cargo_count(msg)) {
+			kchan_settle(ch, msg, false);
+			return -ETOOMANYREFS;
+		}
 		err = kchan_copy_to_iter(ch, msg, to);
 		if (err != -EAGAIN)
 			return kchan_settle(ch, msg, !err);

@@ -793,7 +793,7 @@ STEP(query_answered)
 		EXPECT_EQ(1u, self->st.queued);
 		EXPECT_EQ(1ull, self->st.sent);
 		EXPECT_EQ((__u32)MSG_LEN, self->st.next_len);
-		EXPECT_EQ(0u, self->st.reserved0);
+		EXPECT_EQ(0u, self->st.next_nchans);
 	} else if (self->p->call == next_len_call) {
 		EXPECT_EQ((__u32)MSG_LEN, self->len);
 	} else {

@@ -94,4 +94,37 @@ static inline ssize_t kchan_recv(int fd, void *buf, size_t cap)
 	return n < 0 ? -errno : n;
 }
 
+/* KCHAN_IOC_SENDMSG: @len bytes carrying @n channels; length or -errno. */
+static inline ssize_t kchan_sendmsg(int fd, const void *buf, size_t len,
+				    const struct kchan_chanref *refs,
+				    unsigned int n, unsigned int flags)
+{
+	struct kchan_msghdr h = {
+		.buf = (unsigned long)buf, .len = len,
+		.chans = (unsigned long)refs, .nchans = n, .flags = flags,
+	};
+	int ret = ioctl(fd, KCHAN_IOC_SENDMSG, &h);
+
+	return ret < 0 ? -errno : ret;
+}
+
+/*
+ * KCHAN_IOC_RECVMSG: a message into @buf (@cap bytes) and up to *@n
+ * channels into @refs; *@n is set to how many came (if written back).
+ * The length, 0 at end of file, or -errno.
+ */
+static inline ssize_t kchan_recvmsg(int fd, void *buf, size_t cap,
+				    struct kchan_chanref *refs,
+				    unsigned int *n, unsigned int flags)
+{
+	struct kchan_msghdr h = {
+		.buf = (unsigned long)buf, .len = cap,
+		.chans = (unsigned long)refs, .nchans = *n, .flags = flags,
+	};
+	int ret = ioctl(fd, KCHAN_IOC_RECVMSG, &h);
+
+	*n = h.nchans;
+	return ret < 0 ? -errno : ret;
+}
+
 #endif /* KCHAN_TEST_H */

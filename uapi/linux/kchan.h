@@ -29,6 +29,8 @@
  *	Every channel, anonymous or named, is owned by its creator's fsuid:
  *	/proc/kchan lists to a reader the channels owned by the fsuid that
  *	opened it, and every channel to one with CAP_SYS_ADMIN.
+ *	With KCHAN_CREATE_CARRIER the channel is a carrier: its messages may
+ *	carry channels (see "Channels in messages" below).
  *	Errors: EINVAL (bad flag, reserved field, name, mode, capacity above
  *	the max_capacity parameter, msg_max of 0 or above max_msg_size),
  *	EEXIST (name taken), EMFILE (the caller's user already owns
@@ -92,6 +94,58 @@
  *	Errors: EINVAL (as for KCHAN_IOC_SEND_BATCH, or a buffer of 0 bytes),
  *	and those of read().
  *
+ * KCHAN_IOC_SENDMSG (struct kchan_msghdr)
+ *	write() of the @len bytes at @buf, carrying the @nchans channels of
+ *	the struct kchan_chanref array at @chans (see "Channels in
+ *	messages"). Waits as write() would, unless the descriptor is
+ *	O_NONBLOCK or @flags has KCHAN_MSG_NONBLOCK. Returns @len.
+ *	On any error nothing was sent and nothing was carried.
+ *	Errors: those of write(), and EINVAL (a bad flag or reserved field,
+ *	@nchans above KCHAN_CHANS_MAX, channels on a channel that is not a
+ *	carrier, a carried descriptor that is not a kchan channel or is a
+ *	carrier, a bad @dir), EBADF (a carried descriptor that is not open,
+ *	or @dir asks for a direction that descriptor does not have),
+ *	ENOBUFS (the message and its references would take the caller's
+ *	user over max_bytes_per_user).
+ *
+ * KCHAN_IOC_RECVMSG (struct kchan_msghdr)
+ *	read() into the @len bytes at @buf, and up to @nchans channels into
+ *	the struct kchan_chanref array at @chans: each gets a new descriptor
+ *	(@fd, always O_CLOEXEC, O_NONBLOCK with KCHAN_MSG_FD_NONBLOCK) and
+ *	the directions it allows (@dir). @nchans is written back with how
+ *	many came. Returns the message length, 0 (and @nchans 0) once the
+ *	channel is closed and drained. Exactly once, references included:
+ *	if the bytes, the descriptors or the entries cannot all be given,
+ *	none is, and the message stays at the head of the channel.
+ *	Errors: those of read(), and ETOOMANYREFS (the next message carries
+ *	more channels than @nchans has room for; it stays queued and
+ *	KCHAN_IOC_STAT's @next_nchans tells how many), EMFILE (the caller's
+ *	descriptor table has no room for them; the message stays queued),
+ *	ENFILE, EINVAL (a bad flag or reserved field, @nchans above
+ *	KCHAN_CHANS_MAX).
+ *
+ * Channels in messages (KCHAN_FEATURE_CHANS)
+ *	Go's "chan (chan T)": a message on a carrier channel (created with
+ *	KCHAN_CREATE_CARRIER) may carry up to KCHAN_CHANS_MAX (8) references
+ *	to other channels next to its bytes, as a request carries its reply
+ *	channel. Only kchan channel descriptors can be carried, never a
+ *	carrier (EINVAL): so a message never holds, directly or not, the
+ *	channel it is queued on, references form no cycle, and every
+ *	reference in flight is dropped when its message is received or when
+ *	the carrier it is queued on is freed. Unlike SCM_RIGHTS no garbage
+ *	collector is needed. A reference holds the sender's open file until
+ *	it is received, so the sender may close its descriptor at once. The
+ *	receiver gets a new descriptor with the directions the sender's
+ *	descriptor had, or the narrower ones the sender asked for in @dir
+ *	(KCHAN_DIR_RECV only: a receive-only end). read(), readv(),
+ *	KCHAN_IOC_RECV_BATCH and a KCHAN_OP_RECV select case have no room
+ *	for references: a message that carries some stops them with
+ *	ETOOMANYREFS and stays at the head. Batches do not carry channels.
+ *	References in flight count toward the sender's max_bytes_per_user
+ *	(each at the size of its record plus the struct file it keeps
+ *	open). Select cases carry channels with KCHAN_OP_SENDMSG and
+ *	KCHAN_OP_RECVMSG.
+ *
  * KCHAN_CTL_SELECT (struct kchan_select), on /dev/chanctl
  *	Go's select over @ncases cases (at most the max_select_cases module
  *	parameter): exactly one case completes, or none. Returns the index of
@@ -101,6 +155,11 @@
  *	cases ready together one is chosen uniformly at random, or the first
  *	in array order with KCHAN_SELECT_PRIORITY. A case with fd -1 is never
  *	ready. The same channel may appear in several cases, both ways.
+ *	A KCHAN_OP_SENDMSG or KCHAN_OP_RECVMSG case points @buf at a struct
+ *	kchan_msghdr (@len is its size): it sends or receives as
+ *	KCHAN_IOC_SENDMSG or KCHAN_IOC_RECVMSG would (its @flags may hold
+ *	only KCHAN_MSG_FD_NONBLOCK), and the header's @nchans and @chans
+ *	are written back when a receive case completes.
  *	Every case is checked before any can complete; an error that belongs
  *	to one case stores its index in @index (else -1).
  *	Errors: EAGAIN (KCHAN_SELECT_NONBLOCK and no case ready), ETIMEDOUT
@@ -113,7 +172,9 @@
  *	than the message that was chosen, which stays queued), EFAULT (bad
  *	buffer; nothing is sent or lost), ENOBUFS (a send case's message or
  *	the case set would take the caller's user over max_bytes_per_user;
- *	@index names the case, -1 for the case set), ENOMEM.
+ *	@index names the case, -1 for the case set), ENOMEM, and those of
+ *	KCHAN_IOC_SENDMSG and KCHAN_IOC_RECVMSG for their cases
+ *	(ETOOMANYREFS, EMFILE: the message stays queued).
  *
  * KCHAN_CTL_SELECT_FD (argument by value: O_CLOEXEC | O_NONBLOCK)
  *	Returns a new select descriptor: a case set is armed on it with
@@ -155,7 +216,8 @@
  *	it is received or dropped (buffered, held by a blocked or claimed
  *	sender, by a select or select file's send case, or in a select
  *	file's custody), counted at its allocation's real size (header and
- *	slab rounding included); the case set of a select file, or of a
+ *	slab rounding included), with the channel references it carries;
+ *	the case set of a select file, or of a
  *	select with more than 4 cases, while it is held; and up to 4 KiB of
  *	received messages a channel keeps for reuse, charged to the user who
  *	created the channel. The step that would go over fails with ENOBUFS
@@ -193,7 +255,8 @@
 
 /* struct kchan_create.flags */
 #define KCHAN_CREATE_AUTOCLOSE	(1U << 0) /* close when the last writer is released */
-#define KCHAN_CREATE_ALL	(KCHAN_CREATE_AUTOCLOSE)
+#define KCHAN_CREATE_CARRIER	(1U << 1) /* may carry channels, is never carried */
+#define KCHAN_CREATE_ALL	(KCHAN_CREATE_AUTOCLOSE | KCHAN_CREATE_CARRIER)
 
 /* struct kchan_version.features */
 #define KCHAN_FEATURE_NAMED	(1ULL << 0)
@@ -202,11 +265,13 @@
 #define KCHAN_FEATURE_SELECT	(1ULL << 3)
 #define KCHAN_FEATURE_BATCH	(1ULL << 4)
 #define KCHAN_FEATURE_BUDGET	(1ULL << 5) /* per-user memory budget */
+#define KCHAN_FEATURE_CHANS	(1ULL << 6) /* channels in messages */
 
 /* struct kchan_stat.flags */
 #define KCHAN_STAT_CLOSED	(1U << 0)
 #define KCHAN_STAT_AUTOCLOSE	(1U << 1)
 #define KCHAN_STAT_NAMED	(1U << 2)
+#define KCHAN_STAT_CARRIER	(1U << 3)
 
 struct kchan_create {
 	__u32 capacity;		/* 0: rendezvous, else buffered */
@@ -247,7 +312,7 @@ struct kchan_stat {
 	__u64 sent;		/* messages accepted by the channel */
 	__u64 received;		/* messages received */
 	__u32 next_len;		/* length of the next message, 0 if none */
-	__u32 reserved0;
+	__u32 next_nchans;	/* channels the next message carries */
 	__u64 reserved[2];
 };
 
@@ -269,13 +334,47 @@ struct kchan_batch {
 	__u64 reserved[2];	/* must be 0 */
 };
 
+/* Channels in messages: the most one message carries. */
+#define KCHAN_CHANS_MAX		8
+
+/* struct kchan_chanref.dir */
+#define KCHAN_DIR_RECV		(1U << 0) /* the descriptor may receive */
+#define KCHAN_DIR_SEND		(1U << 1) /* the descriptor may send */
+#define KCHAN_DIR_ALL		(KCHAN_DIR_RECV | KCHAN_DIR_SEND)
+
+/* One channel carried by a message. */
+struct kchan_chanref {
+	/* send: a channel descriptor; receive: a new one */
+	__s32 fd;
+	/* send: 0 (as @fd) or fewer KCHAN_DIR_*; receive: what it allows */
+	__u32 dir;
+};
+
+/* struct kchan_msghdr.flags */
+#define KCHAN_MSG_NONBLOCK	(1U << 0) /* EAGAIN rather than wait */
+#define KCHAN_MSG_FD_NONBLOCK	(1U << 1) /* receive: new descriptors O_NONBLOCK */
+#define KCHAN_MSG_ALL		(KCHAN_MSG_NONBLOCK | KCHAN_MSG_FD_NONBLOCK)
+
+/* KCHAN_IOC_SENDMSG, KCHAN_IOC_RECVMSG, KCHAN_OP_SENDMSG/RECVMSG cases. */
+struct kchan_msghdr {
+	__u64 buf;		/* send: the message; receive: where it goes */
+	__u64 len;		/* send: its length; receive: room */
+	__u64 chans;		/* user pointer to struct kchan_chanref[nchans] */
+	/* send: how many carried; receive: room, then how many came */
+	__u32 nchans;
+	__u32 flags;		/* KCHAN_MSG_* */
+	__u64 reserved[2];	/* must be 0 */
+};
+
 /* struct kchan_case.op */
 #define KCHAN_OP_SEND		1
 #define KCHAN_OP_RECV		2
+#define KCHAN_OP_SENDMSG	3	/* buf: struct kchan_msghdr */
+#define KCHAN_OP_RECVMSG	4	/* buf: struct kchan_msghdr */
 
 struct kchan_case {
 	__s32 fd;		/* a channel descriptor, or -1: never ready */
-	__u32 op;		/* KCHAN_OP_SEND or KCHAN_OP_RECV */
+	__u32 op;		/* KCHAN_OP_* */
 	__u64 buf;		/* send: the message; receive: where it goes */
 	__u64 len;		/* send: message length; receive: buffer size */
 };
@@ -321,6 +420,8 @@ struct kchan_select_result {
 #define KCHAN_IOC_NEXT_LEN	_IOR(KCHAN_IOC_MAGIC, 0x12, __u32)
 #define KCHAN_IOC_SEND_BATCH	_IOW(KCHAN_IOC_MAGIC, 0x13, struct kchan_batch)
 #define KCHAN_IOC_RECV_BATCH	_IOW(KCHAN_IOC_MAGIC, 0x14, struct kchan_batch)
+#define KCHAN_IOC_SENDMSG	_IOW(KCHAN_IOC_MAGIC, 0x15, struct kchan_msghdr)
+#define KCHAN_IOC_RECVMSG	_IOWR(KCHAN_IOC_MAGIC, 0x16, struct kchan_msghdr)
 #define KCHAN_SEL_ARM		_IOWR(KCHAN_IOC_MAGIC, 0x20, struct kchan_select)
 #define KCHAN_SEL_CANCEL	_IOR(KCHAN_IOC_MAGIC, 0x21, struct kchan_select_result)
 
