@@ -55,7 +55,7 @@ $(BUILD)/userlib/libkchan.a: $(wildcard userlib/src/*.c userlib/src/*.h) uapi/li
 
 CHANBENCH_SRCS := $(wildcard tools/chanbench/*.c)
 
-$(BUILD)/chanbench: $(CHANBENCH_SRCS) tools/chanbench/chanbench.h uapi/linux/kchan.h
+$(BUILD)/chanbench: $(CHANBENCH_SRCS) $(wildcard tools/chanbench/*.h) uapi/linux/kchan.h
 	@mkdir -p $(BUILD)
 	$(CC) $(CFLAGS) -pthread -o $@ $(CHANBENCH_SRCS) -luring -lrt
 

@@ -2,7 +2,8 @@
 /*
  * chanbench: kchan against the IPC a program would otherwise use.
  *
- *   main.c    options, helpers, the order of the workloads
+ *   main.c    options, the order of the workloads
+ *   util.c    helpers: messages, time, pinning, raw channels (util.h)
  *   report.c  medians, ratios, the table and the CSV
  *   link.c    the transports: kchan, eventfd, futex, pipe, seqpacket,
  *             mqueue, and kchan through io_uring
@@ -17,25 +18,8 @@
 #ifndef CHANBENCH_H
 #define CHANBENCH_H
 
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
-#include <errno.h>
-#include <fcntl.h>
-#include <liburing.h>
-#include <math.h>
-#include <sched.h>
-#include <stdatomic.h>
-#include <stdbool.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/types.h>
-#include <unistd.h>
-#include <linux/kchan.h>
+#include "util.h"
 
-#define CHANCTL		"/dev/chanctl"
 #define MAX_MSG		4096
 #define URING_BATCH	16	/* SQEs per submit in the io_uring stream */
 #define BATCH_MSGS	64	/* messages per call, batch workload */
@@ -47,33 +31,6 @@
 #define ARRAY_SIZE(a) ((int)(sizeof(a) / sizeof((a)[0])))
 #define STR_(x)	#x
 #define STR(x)	STR_(x)
-
-/* main.c */
-
-struct options {
-	bool quick, full;
-	int runs;		/* measured runs per mechanism */
-	double target_ms;	/* calibrated batch length */
-	int mem_objects;
-	const char *csv;
-	const char *only;	/* comma-separated bench names, NULL: all */
-};
-
-extern struct options opt;
-extern int ncpus;
-
-void progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-void warn_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-uint64_t now_ns(void);
-void sleep_ms(long ms);
-void pin(int cpu);
-void unpin(void);
-int kchan_new(unsigned int capacity, unsigned int msg_max,
-	      unsigned int fd_flags);
-int kchan_version(struct kchan_version *v);
-void thread_switches(long *nv, long *niv);
-int count_iou_workers(void);
 
 /* report.c */
 

@@ -1,0 +1,167 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * chanbench's helpers, used by every other file: messages, time, CPU
+ * pinning, channels by the raw ioctls (the kernel rows measure them, not
+ * the library), switch counts, io-wq workers.
+ */
+#include "util.h"
+
+#include <dirent.h>
+#include <stdarg.h>
+#include <sys/ioctl.h>
+#include <sys/resource.h>
+#include <time.h>
+
+struct options opt = { .runs = 10, .target_ms = 100, .mem_objects = 10000 };
+
+static cpu_set_t orig_mask;
+static uint64_t start_ns;
+int ncpus;
+
+/* The start of the run, and the CPUs it may use (CPUs 0 and 1 at least). */
+void util_start(void)
+{
+	start_ns = now_ns();
+	if (sched_getaffinity(0, sizeof(orig_mask), &orig_mask))
+		die("sched_getaffinity: %s", strerror(errno));
+	ncpus = CPU_COUNT(&orig_mask);
+	if (ncpus >= 2 && (!CPU_ISSET(0, &orig_mask) || !CPU_ISSET(1, &orig_mask)))
+		die("CPUs 0 and 1 must be allowed");
+}
+
+/* A progress line on stderr, with the seconds since the start. */
+void progress(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "chanbench: [%4.0f s] ", (now_ns() - start_ns) / 1e9);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+}
+
+void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "chanbench: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+	exit(1);
+}
+
+void warn_msg(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "chanbench: warning: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+}
+
+uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+void pin(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set))
+		die("sched_setaffinity(CPU %d): %s", cpu, strerror(errno));
+}
+
+void unpin(void)
+{
+	sched_setaffinity(0, sizeof(orig_mask), &orig_mask);
+}
+
+int kchan_new(unsigned int capacity, unsigned int msg_max,
+	      unsigned int fd_flags)
+{
+	struct kchan_create req = {
+		.capacity = capacity, .msg_max = msg_max,
+		.fd_flags = O_CLOEXEC | fd_flags,
+	};
+	int ctl, fd, err;
+
+	ctl = open(CHANCTL, O_RDWR | O_CLOEXEC);
+	if (ctl < 0)
+		return -errno;
+	fd = ioctl(ctl, KCHAN_CTL_CREATE, &req);
+	err = errno;
+	close(ctl);
+	return fd < 0 ? -err : fd;
+}
+
+/* KCHAN_IOC_VERSION of the loaded module: 0 or -errno. */
+int kchan_version(struct kchan_version *v)
+{
+	int ctl, ret;
+
+	memset(v, 0, sizeof(*v));
+	ctl = open(CHANCTL, O_RDWR | O_CLOEXEC);
+	if (ctl < 0)
+		return -errno;
+	ret = ioctl(ctl, KCHAN_IOC_VERSION, v) < 0 ? -errno : 0;
+	close(ctl);
+	return ret;
+}
+
+/* Thread-local switch counts (voluntary, involuntary). */
+void thread_switches(long *nv, long *niv)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_THREAD, &ru);
+	*nv = ru.ru_nvcsw;
+	*niv = ru.ru_nivcsw;
+}
+
+/* Threads of this process whose name starts with "iou-wrk". */
+int count_iou_workers(void)
+{
+	char path[300], comm[32];
+	struct dirent *de;
+	int n = 0;
+	DIR *d;
+
+	d = opendir("/proc/self/task");
+	if (!d)
+		return 0;
+	while ((de = readdir(d))) {
+		FILE *f;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/comm",
+			 de->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (fgets(comm, sizeof(comm), f) && !strncmp(comm, "iou-wrk", 7))
+			n++;
+		fclose(f);
+	}
+	closedir(d);
+	return n;
+}
