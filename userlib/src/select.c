@@ -590,22 +590,24 @@ int kchan_select(struct kchan_op *ops, unsigned int n, unsigned int flags,
 		 int64_t deadline)
 {
 	bool channels_only = n > 0;
+	const unsigned char *hint;
+	unsigned int i, nhint;
 	int ret, not_chan = -1;
-	unsigned int i;
 
 	if ((n && !ops) || (flags & ~KCHAN_PRIORITY) || deadline < KCHAN_FOREVER)
 		return -EINVAL;
+	hint = kchan__fd_hints(&nhint);
 	for (i = 0; i < n; i++) {
-		if (!kind_ok(ops[i].kind))
+		struct kchan_op *op = &ops[i];
+
+		if (!kind_ok(op->kind))
 			return -EINVAL;
-		if (ops[i].kind != KCHAN_SEND && ops[i].kind != KCHAN_RECV)
+		/* An fd this thread found not to be a channel: straight to mixed. */
+		if ((op->kind != KCHAN_SEND && op->kind != KCHAN_RECV) ||
+		    ((unsigned int)op->fd < nhint && hint[op->fd] & KCHAN_FD_NOTCHAN))
 			channels_only = false;
+		op->result = -EAGAIN;
 	}
-	reset_results(ops, n);
-	/* An fd this thread found not to be a channel: straight to mixed. */
-	for (i = 0; i < n && channels_only; i++)
-		if (kchan__fd_hint_peek(ops[i].fd) & KCHAN_FD_NOTCHAN)
-			channels_only = false;
 	if (channels_only) {
 		/* Tried as channels; the kernel names the first that is not. */
 		ret = select_channels(ops, n, flags, deadline, &not_chan);

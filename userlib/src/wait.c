@@ -87,9 +87,10 @@ struct kchan_thread *kchan__thread(void)
 
 #define FD_HINT_MAX	(1U << 20)
 
-unsigned int kchan__fd_hint_peek(int fd)
+const unsigned char *kchan__fd_hints(unsigned int *n)
 {
-	return kchan__fd_hint(&thread_state, fd);
+	*n = thread_state.nfd_hint;
+	return thread_state.fd_hint;
 }
 
 unsigned int kchan__fd_hint(struct kchan_thread *t, int fd)

@@ -45,8 +45,8 @@ struct kchan_thread {
 
 KCHAN_HIDDEN struct kchan_thread *kchan__thread(void);
 KCHAN_HIDDEN unsigned int kchan__fd_hint(struct kchan_thread *t, int fd);
-/* The calling thread's hint, without setting its state up. */
-KCHAN_HIDDEN unsigned int kchan__fd_hint_peek(int fd);
+/* The calling thread's hints, by fd (*@n of them), without setting its state up. */
+KCHAN_HIDDEN const unsigned char *kchan__fd_hints(unsigned int *n);
 KCHAN_HIDDEN void kchan__fd_hint_set(struct kchan_thread *t, int fd,
 				     unsigned int set, unsigned int clear);
 
