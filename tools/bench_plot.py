@@ -14,6 +14,7 @@ Every number written comes from the CSV. Standard library only.
 import argparse
 import csv
 import math
+import re
 import sys
 from xml.sax.saxutils import escape
 
@@ -169,6 +170,36 @@ def targets(rows):
                     "%sx poll() + read() over 64 eventfds"
                     % fmt(r["x_eventfd"]),
                     verdict(r["x_eventfd"] <= 1.0)))
+    raw = find(rows, bench="libselect", mechanism="kchan-select")
+    lib = find(rows, bench="libselect", mechanism="lib-select")
+    if raw and lib and raw["median"] and lib["median"]:
+        m = re.match(r"([0-9.]+)x", lib["note"] or "")
+        ratio = float(m.group(1)) if m else lib["median"] / raw["median"]
+        out.append(("L1", "libkchan select over 8 channels, one ready",
+                    "<= 1.05x the raw KCHAN_CTL_SELECT", "%sx" % fmt(ratio),
+                    verdict(ratio <= 1.05)))
+    for mode, what in (("mixed", "one ready"), ("mixed-wait", "waiting")):
+        for mech, backend in (("lib-epoll", "epoll"), ("lib-uring", "io_uring")):
+            r = find(rows, bench="libselect", mechanism=mech, mode=mode)
+            if not r or r["syscalls_per_op"] is None:
+                continue
+            # Less the feeding write (one ready) or the acknowledgement.
+            own = r["syscalls_per_op"] - 1
+            vs = "%sx epoll_wait + read on two eventfds" % fmt(r["x_eventfd"])
+            if backend == "epoll":
+                out.append(("L2", "select over a channel and a socket, %s, "
+                            "epoll backend" % what, "<= 3 syscalls per op",
+                            "%s syscalls per op; %s" % (fmt(own), vs),
+                            verdict(own <= 3)))
+                continue
+            m = re.search(r"(\d+) io_uring_enter", r["note"] or "")
+            if m:
+                enters = int(m.group(1))
+                out.append(("L3", "select over a channel and a socket, %s, "
+                            "io_uring backend" % what,
+                            "<= 1 io_uring_enter per op",
+                            "%d io_uring_enter, %s syscalls per op; %s"
+                            % (enters, fmt(own), vs), verdict(enters <= 1)))
     for mech in ("kchan-c0", "kchan-c64"):
         r = find(rows, bench="memory", mechanism=mech, mode="slab-objs") or \
             find(rows, bench="memory", mechanism=mech, mode="slab-pages")

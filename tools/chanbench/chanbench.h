@@ -12,6 +12,8 @@
  *             RECV_BATCH and sendmmsg/recvmmsg against one per call
  *   wake.c    16 idle receivers, one message
  *   select.c  select over 1, 8, 64 cases against poll() over eventfds
+ *   libsel.c  libkchan's kchan_select against the raw ioctl, and over a
+ *             channel and a socket against epoll_wait on two eventfds
  *   fan.c     fan-in and fan-out: 4->1, 1->4, 4->4 threads on one object
  *   memory.c  slab memory per idle object
  */
@@ -65,6 +67,8 @@ struct row *new_row(int group);
 double median_of(double *v, int n, double *iqr);
 void row_set_runs(struct row *r, const double *v, int n);
 void group_ratios(int group);
+void row_ratio_note(int group, const char *mech, const char *base,
+		    const char *what);
 void print_table(FILE *f);
 int write_csv(const char *path);
 
@@ -123,7 +127,7 @@ bool mech_batched(const struct mech *m);
 void stream_many(struct side *s, bool wr, long total, long warm,
 		 void (*mark)(void *), void *arg);
 
-/* pair.c, batch.c, wake.c, select.c, fan.c, memory.c */
+/* pair.c, batch.c, wake.c, select.c, libsel.c, fan.c, memory.c */
 
 enum bench { BENCH_RTT, BENCH_STREAM };
 
@@ -138,6 +142,7 @@ void bench_stream(bool uring);
 void bench_batch(void);
 void bench_wake(void);
 void bench_select(void);
+void bench_libselect(void);
 void bench_fan(void);
 void bench_memory(void);
 

@@ -17,6 +17,9 @@
  *   wake    16 idle receivers, one message: wake-ups per message
  *   select  select over 1, 8 and 64 cases, one ready, against poll() over
  *           as many eventfds
+ *   libselect  libkchan's kchan_select() against the raw KCHAN_CTL_SELECT,
+ *           and over a channel and a socket (each backend, ready and
+ *           waiting) against epoll_wait + read on two eventfds
  *   fan     fan-in and fan-out: 4->1, 1->4 and 4->4 threads on one object
  *   memory  kernel slab memory per idle object (10^4 of each)
  *
@@ -83,7 +86,7 @@ static const char usage_text[] =
 	"  --target-ms MS length of one timed batch (default 100)\n"
 	"  --objects N    objects per mechanism in the memory bench (10000)\n"
 	"  --only LIST    comma-separated: rtt,stream,uring,batch,fan,wake,\n"
-	"                 select,memory\n"
+	"                 select,libselect,memory\n"
 	"  --csv PATH     also write the results as CSV\n";
 
 static void parse_args(int argc, char **argv)
@@ -164,6 +167,8 @@ int main(int argc, char **argv)
 		bench_wake();
 	if (bench_selected("select"))
 		bench_select();
+	if (bench_selected("libselect"))
+		bench_libselect();
 	if (bench_selected("memory"))
 		bench_memory();
 

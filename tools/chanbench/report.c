@@ -145,6 +145,26 @@ void group_ratios(int group)
 	}
 }
 
+/*
+ * The paired ratio of @mech to @base in @group, written in @mech's note
+ * ("1.02x @what"): for a baseline that is no column of its own.
+ */
+void row_ratio_note(int group, const char *mech, const char *base,
+		    const char *what)
+{
+	const struct row *b = group_row(group, base);
+	int i;
+
+	for (i = 0; i < nrows; i++) {
+		struct row *r = &rows[i];
+
+		if (r->group != group || strcmp(r->mech, mech) || !b)
+			continue;
+		snprintf(r->note, sizeof(r->note), "%.2fx %s",
+			 paired_ratio(r, b), what);
+	}
+}
+
 static void fmt_num(char *buf, size_t len, double v, int prec)
 {
 	if (isnan(v))
