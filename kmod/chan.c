@@ -9,6 +9,7 @@
 #include <linux/cred.h>
 #include <linux/poll.h>
 #include <linux/sched/signal.h>
+#include <linux/sched/task.h>
 #include <linux/slab.h>
 
 #include "chan.h"
@@ -179,18 +180,66 @@ static void kchan_pair_unlock(struct kchan_waiter *a, struct kchan_waiter *b)
 	spin_unlock(&a->lock);
 }
 
-/* Tell a waiter's owner that its state changed. w->lock held. */
-static void kchan_waiter_wake(struct kchan_waiter *w)
+/*
+ * Tasks to wake once kchan.lock is dropped (see DOC: locking), each with
+ * a reference: ipc/mqueue.c's wake_q, which modules cannot use. A change
+ * that commits more waiters than this wakes the others under the lock.
+ */
+#define KCHAN_WAKE_MAX	4
+
+struct kchan_wake {
+	unsigned int nr;
+	struct task_struct *task[KCHAN_WAKE_MAX];
+};
+
+/* Lock @ch for a change that may commit waiters, woken by kchan_unlock(). */
+static void kchan_lock(struct kchan *ch, struct kchan_wake *wake)
 {
+	spin_lock(&ch->lock);
+	wake->nr = 0;
+	ch->wake = wake;
+}
+
+/* Unlock @ch, then wake the tasks of the waiters committed meanwhile. */
+static void kchan_unlock(struct kchan *ch)
+{
+	struct kchan_wake *wake = ch->wake;
+	unsigned int i;
+
+	lockdep_assert_held(&ch->lock);
+	ch->wake = NULL;
+	spin_unlock(&ch->lock);
+	for (i = 0; i < wake->nr; i++) {
+		wake_up_process(wake->task[i]);
+		put_task_struct(wake->task[i]);
+	}
+}
+
+/*
+ * Tell a waiter's owner that its state changed. Its task is woken after
+ * @ch is unlocked, if it was locked by kchan_lock(): the reference taken
+ * here keeps the task, which may have returned and gone on by then (a
+ * spurious wake-up, which every sleep tolerates). ch->lock and w->lock
+ * held.
+ */
+static void kchan_waiter_wake(struct kchan *ch, struct kchan_waiter *w)
+{
+	struct kchan_wake *wake = ch->wake;
+
+	lockdep_assert_held(&ch->lock);
 	lockdep_assert_held(&w->lock);
 	/*
 	 * Besides its pollers and readers, a select file's queue has a
 	 * canceller asleep TASK_KILLABLE while a receiver copies its send
 	 * out: a TASK_NORMAL wake-up, not an interruptible one, or the end
-	 * of that claim would never wake it.
+	 * of that claim would never wake it. The queue is woken now, under
+	 * the locks: nothing keeps it once w->lock is dropped (the file may
+	 * be released), and its waiters are wake functions, not tasks.
 	 */
 	if (w->wq)
 		wake_up_poll(w->wq, EPOLLIN | EPOLLRDNORM);
+	else if (wake && wake->nr < KCHAN_WAKE_MAX)
+		wake->task[wake->nr++] = get_task_struct(w->task);
 	else
 		wake_up_process(w->task);
 }
@@ -198,10 +247,12 @@ static void kchan_waiter_wake(struct kchan_waiter *w)
 /*
  * Commit @t's waiter: @t wins, the wait returns @result, and the owner is
  * woken. The owner may return as soon as it sees KCHAN_W_DONE, but not
- * before it could take the waiter's lock, which we hold: so it is still
- * there to wake. t->waiter->lock held.
+ * before it could take the waiter's lock, which we hold: so its task is
+ * still there to wake or to hold (kchan_waiter_wake()). ch->lock and
+ * t->waiter->lock held.
  */
-static void kchan_commit(struct kchan_ticket *t, int result)
+static void kchan_commit(struct kchan *ch, struct kchan_ticket *t,
+			 int result)
 {
 	struct kchan_waiter *w = t->waiter;
 
@@ -210,7 +261,7 @@ static void kchan_commit(struct kchan_ticket *t, int result)
 	w->result = result;
 	/* Pairs with smp_load_acquire() in kchan_wait(). */
 	smp_store_release(&w->state, KCHAN_W_DONE);
-	kchan_waiter_wake(w);
+	kchan_waiter_wake(ch, w);
 }
 
 /* Put @t at the tail of its queue. */
@@ -258,7 +309,7 @@ static void kchan_end_ticket(struct kchan *ch, struct kchan_ticket *t,
 	spin_lock(&w->lock);
 	if (w->state == KCHAN_W_WAITING) {
 		w->msg = NULL;
-		kchan_commit(t, result);
+		kchan_commit(ch, t, result);
 	} else if (w->state == KCHAN_W_CLAIMED && !w->closed) {
 		w->closed = t;
 	}
@@ -357,7 +408,7 @@ static void kchan_deliver(struct kchan *ch, struct kchan_ticket *r,
 	lockdep_assert_held(&r->waiter->lock);
 	kchan_unqueue(ch, r);
 	r->waiter->msg = msg;
-	kchan_commit(r, msg->len);
+	kchan_commit(ch, r, msg->len);
 }
 
 /* A receiver too small for the next message wakes with EMSGSIZE. */
@@ -369,7 +420,7 @@ static bool kchan_check_room(struct kchan *ch, struct kchan_ticket *r,
 	if (len <= r->room)
 		return true;
 	kchan_unqueue(ch, r);
-	kchan_commit(r, -EMSGSIZE);
+	kchan_commit(ch, r, -EMSGSIZE);
 	return false;
 }
 
@@ -436,7 +487,7 @@ static void kchan_handoff(struct kchan *ch, struct kchan_ticket *r,
 			 */
 			s->msg->kept = !ch->capacity;
 			ch->sent++;
-			kchan_commit(s, s->msg->len);
+			kchan_commit(ch, s, s->msg->len);
 		} else {
 			/* Rendezvous: done only once the copy-out succeeded. */
 			WRITE_ONCE(s->waiter->state, KCHAN_W_CLAIMED);
@@ -456,7 +507,7 @@ static void kchan_buffer_sender(struct kchan *ch, struct kchan_ticket *s)
 	if (s->waiter->state == KCHAN_W_WAITING) {
 		kchan_unqueue(ch, s);
 		kchan_buffer_add(ch, s->msg);
-		kchan_commit(s, s->msg->len);
+		kchan_commit(ch, s, s->msg->len);
 	}
 	kchan_pair_unlock(s->waiter, NULL);
 }
@@ -603,12 +654,13 @@ static bool kchan_offer_direct(struct kchan *ch, struct kchan_ticket *t)
  */
 int kchan_offer(struct kchan_ticket *t, unsigned int how)
 {
+	struct kchan_wake wake;
 	struct kchan_waiter *w = t->waiter;
 	struct kchan *ch = t->chan;
 
-	spin_lock(&ch->lock);
+	kchan_lock(ch, &wake);
 	if ((how & KCHAN_OFFER_DIRECT) && kchan_offer_direct(ch, t)) {
-		spin_unlock(&ch->lock);
+		kchan_unlock(ch);
 		if (t->send)
 			kchan_wake_pollers(ch, EPOLLIN);
 		return 1;
@@ -620,7 +672,7 @@ int kchan_offer(struct kchan_ticket *t, unsigned int how)
 	 */
 	if (t->send && ch->closed) {
 		kchan_end_ticket(ch, t, -EPIPE);
-		spin_unlock(&ch->lock);
+		kchan_unlock(ch);
 		return 0;
 	}
 	kchan_queue(ch, t);
@@ -631,10 +683,10 @@ int kchan_offer(struct kchan_ticket *t, unsigned int how)
 	if ((how & KCHAN_OFFER_TRY) &&
 	    READ_ONCE(w->state) == KCHAN_W_WAITING) {
 		kchan_unqueue(ch, t);
-		spin_unlock(&ch->lock);
+		kchan_unlock(ch);
 		return -EAGAIN;
 	}
-	spin_unlock(&ch->lock);
+	kchan_unlock(ch);
 	/*
 	 * A queued receiver makes a rendezvous channel writable, a queued
 	 * sender makes any channel readable.
@@ -669,16 +721,17 @@ void kchan_withdraw(struct kchan_ticket *t)
  */
 void kchan_rematch(struct kchan_ticket *t)
 {
+	struct kchan_wake wake;
 	struct kchan *ch = t->chan;
 	bool queued;
 
-	spin_lock(&ch->lock);
+	kchan_lock(ch, &wake);
 	queued = !list_empty(&t->node);
 	if (queued) {
 		kchan_match(ch);
 		kchan_eof(ch);
 	}
-	spin_unlock(&ch->lock);
+	kchan_unlock(ch);
 	if (queued)
 		kchan_wake_pollers(ch, EPOLLIN | EPOLLOUT);
 }
@@ -777,11 +830,11 @@ static void kchan_unclaim_locked(struct kchan *ch, struct kchan_ticket *peer)
 	closed = w->closed;
 	w->closed = NULL;
 	if (ch->closed) {
-		kchan_commit(peer, -EPIPE);
+		kchan_commit(ch, peer, -EPIPE);
 	} else if (closed) {
-		kchan_commit(closed, closed->send ? -EPIPE : 0);
+		kchan_commit(ch, closed, closed->send ? -EPIPE : 0);
 	} else if (w->nonblock) {
-		kchan_commit(peer, -EAGAIN);
+		kchan_commit(ch, peer, -EAGAIN);
 	} else {
 		WRITE_ONCE(w->state, KCHAN_W_WAITING);
 		w->winner = NULL;
@@ -790,7 +843,7 @@ static void kchan_unclaim_locked(struct kchan *ch, struct kchan_ticket *peer)
 			WRITE_ONCE(w->reoffer, true);
 		list_add(&peer->node, &ch->sendq);
 		WRITE_ONCE(ch->nsend, ch->nsend + 1);
-		kchan_waiter_wake(w);
+		kchan_waiter_wake(ch, w);
 	}
 	spin_unlock(&w->lock);
 }
@@ -823,7 +876,7 @@ static struct kchan_msg *kchan_settle_locked(struct kchan *ch,
 			ch->sent++;
 		if (peer) {
 			spin_lock(&peer->waiter->lock);
-			kchan_commit(peer, msg->len);
+			kchan_commit(ch, peer, msg->len);
 			spin_unlock(&peer->waiter->lock);
 		}
 		return msg;
@@ -858,10 +911,11 @@ static struct kchan_msg *kchan_settle_locked(struct kchan *ch,
 void kchan_settle_run(struct kchan *ch, struct kchan_msg **msgs,
 		      unsigned int n, unsigned int ok)
 {
+	struct kchan_wake wake;
 	unsigned int i;
 	bool drained, senders;
 
-	spin_lock(&ch->lock);
+	kchan_lock(ch, &wake);
 	for (i = 0; i < ok; i++)
 		msgs[i] = kchan_settle_locked(ch, msgs[i], true);
 	for (i = n; i-- > ok; )
@@ -871,7 +925,7 @@ void kchan_settle_run(struct kchan *ch, struct kchan_msg **msgs,
 	kchan_eof(ch);
 	/* These were in flight: if the channel is drained, it just became. */
 	drained = kchan_drained(ch);
-	spin_unlock(&ch->lock);
+	kchan_unlock(ch);
 	/*
 	 * A copied message frees its slot, which a queued sender's message
 	 * may fill at once; a failed one is back in line. One exclusive
@@ -904,16 +958,17 @@ void kchan_settle_run(struct kchan *ch, struct kchan_msg **msgs,
  */
 bool kchan_unclaim(struct kchan *ch, struct kchan_msg *msg)
 {
+	struct kchan_wake wake;
 	bool unclaimed;
 
-	spin_lock(&ch->lock);
+	kchan_lock(ch, &wake);
 	unclaimed = msg->sender;
 	if (unclaimed) {
 		kchan_settle_locked(ch, msg, false);
 		kchan_match(ch);
 		kchan_eof(ch);
 	}
-	spin_unlock(&ch->lock);
+	kchan_unlock(ch);
 	if (unclaimed)
 		kchan_wake_pollers(ch, EPOLLIN);
 	return unclaimed;
@@ -928,11 +983,12 @@ bool kchan_unclaim(struct kchan *ch, struct kchan_msg *msg)
  */
 int kchan_close(struct kchan *ch)
 {
+	struct kchan_wake wake;
 	struct kchan_ticket *s, *tmp;
 
-	spin_lock(&ch->lock);
+	kchan_lock(ch, &wake);
 	if (ch->closed) {
-		spin_unlock(&ch->lock);
+		kchan_unlock(ch);
 		return -EPIPE;
 	}
 	WRITE_ONCE(ch->closed, true);
@@ -940,7 +996,7 @@ int kchan_close(struct kchan *ch)
 	list_for_each_entry_safe(s, tmp, &ch->sendq, node)
 		kchan_end_ticket(ch, s, -EPIPE);
 	kchan_eof(ch);
-	spin_unlock(&ch->lock);
+	kchan_unlock(ch);
 
 	/* Everyone polling either side learns about the close. */
 	__wake_up(&ch->rd_wait, TASK_INTERRUPTIBLE, 0,

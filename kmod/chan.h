@@ -73,6 +73,13 @@
  *    wq_has_sleeper() barrier pairs with the smp_mb() after poll_wait()
  *    in kchan_fop_poll().
  *
+ * A change that may commit waiters takes kchan.lock with kchan_lock():
+ * the tasks it commits are woken by kchan_unlock() once the lock is
+ * dropped, each held by a task reference taken under the waiter's lock
+ * (ipc/mqueue.c's wake_q), so that a woken task does not run at once into
+ * the locks its waker still holds. A select file's queue is woken under
+ * the locks (kchan_waiter_wake()).
+ *
  * No user memory is touched under any lock. A sender copies its message
  * into a kchan_msg before it locks. A receiver is handed a message (from
  * the buffer, or a rendezvous sender's, which is then claimed and stays
@@ -117,6 +124,7 @@
 struct kchan_node;
 struct kchan_user;
 struct kchan_ticket;
+struct kchan_wake;
 
 /*
  * A waiter is one read, write or select waiting for any of its tickets to
@@ -180,6 +188,7 @@ struct kchan {
 	bool closed;
 	u64 sent;
 	u64 received;
+	struct kchan_wake *wake;	/* kchan_lock()'s: tasks to wake */
 
 	/* Fixed at creation. */
 	u32 capacity;
