@@ -33,11 +33,15 @@ readelf -d "$lib/libkchan.so.1" | grep -q 'SONAME.*\[libkchan.so.1\]' ||
 [ -e "$stage$prefix/include/libkchan.h" ] || fail "libkchan.h missing"
 [ -e "$stage$prefix/include/linux/kchan.h" ] || fail "linux/kchan.h missing"
 
-# Every exported symbol: versioned KCHAN_1.0, declared, documented.
+# Every exported symbol: versioned (KCHAN_1.0, or KCHAN_1.1 for those
+# added since), declared, documented.
 syms=$(nm -D --defined-only "$lib/libkchan.so.1" | awk '$2 == "T" { print $3 }')
 [ -n "$syms" ] || fail "no exported function"
+for f in kchan_send_chans kchan_recv_chans; do
+	echo "$syms" | grep -qx "$f@@KCHAN_1.1" || fail "$f is not versioned KCHAN_1.1"
+done
 for s in $syms; do
-	case $s in *@@KCHAN_1.0) ;; *) fail "$s is not versioned KCHAN_1.0" ;; esac
+	case $s in *@@KCHAN_1.0|*@@KCHAN_1.1) ;; *) fail "$s is not versioned KCHAN_1.0 or KCHAN_1.1" ;; esac
 	name=${s%@@*}
 	grep -q "\<$name(" "$stage$prefix/include/libkchan.h" || fail "$name not declared"
 	page=$stage$prefix/share/man/man3/$name.3

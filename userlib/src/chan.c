@@ -103,7 +103,7 @@ int kchan_make(unsigned int capacity, size_t msg_max, unsigned int flags)
 		.flags = flags, .fd_flags = O_CLOEXEC,
 	};
 
-	if (msg_max > UINT32_MAX || (flags & ~KCHAN_AUTOCLOSE))
+	if (msg_max > UINT32_MAX || (flags & ~(KCHAN_AUTOCLOSE | KCHAN_CARRIER)))
 		return -EINVAL;
 	return ctl_create(&req);
 }
@@ -117,7 +117,7 @@ int kchan_create(const char *name, unsigned int capacity, size_t msg_max,
 	};
 
 	if (!name_ok(name) || msg_max > UINT32_MAX ||
-	    (flags & ~KCHAN_AUTOCLOSE) || (mode & ~07777))
+	    (flags & ~(KCHAN_AUTOCLOSE | KCHAN_CARRIER)) || (mode & ~07777))
 		return -EINVAL;
 	memcpy(req.name, name, strlen(name) + 1);
 	return ctl_create(&req);
@@ -225,6 +225,55 @@ ssize_t kchan_send(int ch, const void *msg, size_t len, int64_t deadline)
 ssize_t kchan_recv(int ch, void *buf, size_t size, int64_t deadline)
 {
 	return one(ch, KCHAN_RECV, buf, size, deadline);
+}
+
+/* One KCHAN_OP_SENDMSG or KCHAN_OP_RECVMSG case: a select of one. */
+static ssize_t one_msg(int ch, __u32 op, struct kchan_msghdr *h,
+		       int64_t deadline)
+{
+	struct kchan_case c = {
+		.fd = ch, .op = op, .buf = (uintptr_t)h, .len = sizeof(*h),
+	};
+	__u64 moved = 0;
+	int bad, ret;
+
+	if (ch < 0)
+		return -EBADF;
+	ret = kchan__select_cases(&c, 1, 0, deadline, &moved, &bad);
+	return ret < 0 ? ret : (ssize_t)moved;
+}
+
+ssize_t kchan_send_chans(int ch, const void *msg, size_t len,
+			 const struct kchan_chanref *chans, unsigned int nchans,
+			 int64_t deadline)
+{
+	struct kchan_msghdr h = {
+		.buf = (uintptr_t)msg, .len = len,
+		.chans = (uintptr_t)chans, .nchans = nchans,
+	};
+
+	if ((nchans && !chans) || nchans > KCHAN_CHANS_MAX)
+		return -EINVAL;
+	return one_msg(ch, KCHAN_OP_SENDMSG, &h, deadline);
+}
+
+ssize_t kchan_recv_chans(int ch, void *buf, size_t size,
+			 struct kchan_chanref *chans, unsigned int *nchans,
+			 unsigned int flags, int64_t deadline)
+{
+	struct kchan_msghdr h = {
+		.buf = (uintptr_t)buf, .len = size,
+		.chans = (uintptr_t)chans, .flags = flags,
+	};
+	ssize_t ret;
+
+	if (!nchans || (*nchans && !chans) || *nchans > KCHAN_CHANS_MAX ||
+	    (flags & ~KCHAN_MSG_FD_NONBLOCK))
+		return -EINVAL;
+	h.nchans = *nchans;
+	ret = one_msg(ch, KCHAN_OP_RECVMSG, &h, deadline);
+	*nchans = ret >= 0 ? h.nchans : 0;
+	return ret;
 }
 
 static int batch(int ch, unsigned long cmd, struct kchan_mmsg *m,

@@ -3,6 +3,8 @@
 #ifndef LIBKCHAN_INTERNAL_H
 #define LIBKCHAN_INTERNAL_H
 
+#include <stdbool.h>
+
 #include "libkchan.h"
 
 #define KCHAN_HIDDEN __attribute__((visibility("hidden")))
@@ -19,6 +21,16 @@ KCHAN_HIDDEN int kchan__ctl(void);
 KCHAN_HIDDEN int kchan__select_cases(const struct kchan_case *cases,
 				     unsigned int n, unsigned int flags,
 				     int64_t deadline, __u64 *len, int *bad);
+
+/*
+ * An op a channel does itself, in the kernel's select (KCHAN_SEND,
+ * KCHAN_RECV and those that carry channels)?
+ */
+KCHAN_HIDDEN bool kchan__chan_kind(int kind);
+
+/* The kernel's select case for a channel op (kchan__chan_kind()). */
+KCHAN_HIDDEN void kchan__case_of(struct kchan_case *c,
+				 const struct kchan_op *op);
 
 /* Is @fd a channel? 1, 0, or -errno (a bad fd). */
 KCHAN_HIDDEN int kchan__is_chan(int fd);

@@ -25,6 +25,7 @@ extern "C" {
 
 /* kchan_make() and kchan_create() flags */
 #define KCHAN_AUTOCLOSE		KCHAN_CREATE_AUTOCLOSE
+#define KCHAN_CARRIER		KCHAN_CREATE_CARRIER	/* carries channels */
 
 /* kchan_select() and kchan_sel_arm() flags */
 #define KCHAN_PRIORITY		KCHAN_SELECT_PRIORITY
@@ -35,6 +36,8 @@ enum {
 	KCHAN_RECV,		/* receive one message (any fd: one read()) */
 	KCHAN_READABLE,		/* the fd polls readable; nothing consumed */
 	KCHAN_WRITABLE,		/* the fd polls writable; nothing written */
+	KCHAN_SEND_CHANS,	/* send with channels: buf is a struct kchan_msghdr */
+	KCHAN_RECV_CHANS,	/* receive with channels: buf is a struct kchan_msghdr */
 };
 
 struct kchan_op {
@@ -67,6 +70,14 @@ int kchan_close(int ch);
 
 int kchan_sendv(int ch, const struct iovec *iov, unsigned int n, int64_t deadline);
 int kchan_recvv(int ch, struct iovec *iov, unsigned int n, int64_t deadline);
+
+/* Channels in messages, on a carrier (KCHAN_CARRIER); since KCHAN_1.1. */
+ssize_t kchan_send_chans(int ch, const void *msg, size_t len,
+			 const struct kchan_chanref *chans, unsigned int nchans,
+			 int64_t deadline);
+ssize_t kchan_recv_chans(int ch, void *buf, size_t size,
+			 struct kchan_chanref *chans, unsigned int *nchans,
+			 unsigned int flags, int64_t deadline);
 
 int kchan_select(struct kchan_op *ops, unsigned int n, unsigned int flags,
 		 int64_t deadline);

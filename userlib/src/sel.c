@@ -40,7 +40,7 @@ int kchan_sel_arm(int sfd, struct kchan_op *ops, unsigned int n,
 	if ((n && !ops) || (flags & ~KCHAN_PRIORITY))
 		return -EINVAL;
 	for (i = 0; i < n; i++)
-		if (ops[i].kind != KCHAN_SEND && ops[i].kind != KCHAN_RECV)
+		if (!kchan__chan_kind(ops[i].kind))
 			return -EINVAL;
 	if (n > OPS_ON_STACK) {
 		cases = malloc(n * sizeof(*cases));
@@ -48,11 +48,7 @@ int kchan_sel_arm(int sfd, struct kchan_op *ops, unsigned int n,
 			return -ENOMEM;
 	}
 	for (i = 0; i < n; i++) {
-		cases[i].fd = ops[i].fd;
-		cases[i].op = ops[i].kind == KCHAN_SEND ? KCHAN_OP_SEND :
-							  KCHAN_OP_RECV;
-		cases[i].buf = (uintptr_t)ops[i].buf;
-		cases[i].len = ops[i].len;
+		kchan__case_of(&cases[i], &ops[i]);
 		ops[i].result = -EAGAIN;
 	}
 	req.cases = (uintptr_t)(n ? cases : NULL);

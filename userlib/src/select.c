@@ -56,13 +56,31 @@
 
 static bool kind_ok(int kind)
 {
-	return kind >= KCHAN_SEND && kind <= KCHAN_WRITABLE;
+	return kind >= KCHAN_SEND && kind <= KCHAN_RECV_CHANS;
 }
 
-static void case_of(struct kchan_case *c, const struct kchan_op *op)
+/* An op only a channel can do: it carries channels. */
+static bool carries(int kind)
 {
+	return kind == KCHAN_SEND_CHANS || kind == KCHAN_RECV_CHANS;
+}
+
+bool kchan__chan_kind(int kind)
+{
+	return kind == KCHAN_SEND || kind == KCHAN_RECV || carries(kind);
+}
+
+void kchan__case_of(struct kchan_case *c, const struct kchan_op *op)
+{
+	static const __u32 ops[] = {
+		[KCHAN_SEND] = KCHAN_OP_SEND,
+		[KCHAN_RECV] = KCHAN_OP_RECV,
+		[KCHAN_SEND_CHANS] = KCHAN_OP_SENDMSG,
+		[KCHAN_RECV_CHANS] = KCHAN_OP_RECVMSG,
+	};
+
 	c->fd = op->fd;
-	c->op = op->kind == KCHAN_SEND ? KCHAN_OP_SEND : KCHAN_OP_RECV;
+	c->op = ops[op->kind];
 	c->buf = (uintptr_t)op->buf;
 	c->len = op->len;
 }
@@ -95,7 +113,7 @@ static int select_channels(struct kchan_op *ops, unsigned int n,
 			return -ENOMEM;
 	}
 	for (i = 0; i < n; i++)
-		case_of(&cases[i], &ops[i]);
+		kchan__case_of(&cases[i], &ops[i]);
 	ret = kchan__select_cases(cases, n, flags, deadline, &len, &bad);
 	if (cases != stack)
 		free(cases);
@@ -104,7 +122,8 @@ static int select_channels(struct kchan_op *ops, unsigned int n,
 		return ret;
 	}
 	if (bad >= 0 && (unsigned int)bad < n) {
-		if (ret == -EINVAL && kchan__is_chan(ops[bad].fd) == 0) {
+		if (ret == -EINVAL && !carries(ops[bad].kind) &&
+		    kchan__is_chan(ops[bad].fd) == 0) {
 			*not_chan = bad;
 			return -ENOTSUP;
 		}
@@ -365,7 +384,7 @@ static int classify(struct mixed *m, int not_chan, bool *checked)
 		if (op->fd < 0)
 			continue;	/* never ready: Go's nil channel */
 		is_chan = 0;
-		if (op->kind == KCHAN_SEND || op->kind == KCHAN_RECV) {
+		if (kchan__chan_kind(op->kind)) {
 			h = kchan__fd_hint(t, op->fd);
 			if ((int)i == not_chan) {
 				is_chan = 0;
@@ -381,10 +400,15 @@ static int classify(struct mixed *m, int not_chan, bool *checked)
 				}
 			}
 		}
+		if (!is_chan && carries(op->kind)) {
+			/* Only a channel carries channels. */
+			op->result = -EINVAL;
+			return -EINVAL;
+		}
 		if (is_chan) {
 			kchan__fd_hint_set(t, op->fd, KCHAN_FD_CHAN, KCHAN_FD_NOTCHAN);
 			m->case_op[m->ncases] = i;
-			case_of(&m->cases[m->ncases++], op);
+			kchan__case_of(&m->cases[m->ncases++], op);
 			continue;
 		}
 		kchan__wait_add(&m->w, op->fd,
@@ -575,8 +599,13 @@ static int select_mixed(struct kchan_op *ops, unsigned int n,
 			unsigned int flags, int64_t deadline, int not_chan)
 {
 	struct kchan_thread *t = kchan__thread();
+	unsigned int i;
 	int ret;
 
+	/* An op that carries channels is one the kernel's select does. */
+	for (i = 0; i < n; i++)
+		if (carries(ops[i].kind))
+			return select_wait(ops, n, flags, deadline, not_chan);
 	if (deadline == 0 || t->ready_last || ++t->waits % PROBE_EVERY == 0) {
 		ret = select_ready(ops, n, flags, t);
 		t->ready_last = ret != -EAGAIN;
@@ -603,7 +632,7 @@ int kchan_select(struct kchan_op *ops, unsigned int n, unsigned int flags,
 		if (!kind_ok(op->kind))
 			return -EINVAL;
 		/* An fd this thread found not to be a channel: straight to mixed. */
-		if ((op->kind != KCHAN_SEND && op->kind != KCHAN_RECV) ||
+		if (!kchan__chan_kind(op->kind) ||
 		    ((unsigned int)op->fd < nhint && hint[op->fd] & KCHAN_FD_NOTCHAN))
 			channels_only = false;
 		op->result = -EAGAIN;
