@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0
 #
-# make            build the module, the tools and the tests
+# make            build the module, the tools and the tests, all into build/
 # make demo       boot the test VM, load the module, show a rendezvous
 # make check      install what is missing, build, check-man, every test in the VM
 #                 (and the commit protocol's model, make model, on the host)
@@ -31,6 +31,14 @@ CFLAGS  ?= -O2 -g
 CFLAGS  += -Wall -Wextra -Iuapi -I$(BUILD)/include -D_GNU_SOURCE
 LDLIBS_TESTS := -pthread -luring
 
+# Kbuild builds an external module next to its sources, so the module is
+# built from a copy of them in build/mod (build/mod/kmod/kchan.ko), as
+# tools/check-kernel builds the debug kernels' in build/FLAVOUR/mod.
+MOD_DIR   := $(BUILD)/mod
+KMOD_SRCS := $(filter-out %.mod.c,$(wildcard kmod/*.c)) $(wildcard kmod/*.h)
+MOD_COPIES := $(addprefix $(MOD_DIR)/,Kbuild kmod/Kbuild $(KMOD_SRCS) uapi/linux/kchan.h)
+CHANCTL   := $(BUILD)/bin/chanctl
+
 TEST_SRCS := $(wildcard tests/*.c)
 TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 HARNESS   := $(BUILD)/include/kselftest_harness.h
@@ -39,14 +47,19 @@ HARNESS   := $(BUILD)/include/kselftest_harness.h
 
 all: module tools tests userlib
 
-module:
-	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+module: $(MOD_COPIES)
+	$(MAKE) -C $(KDIR) M=$(CURDIR)/$(MOD_DIR) modules
 
-tools: tools/chanctl $(BUILD)/chanbench
+$(MOD_DIR)/%: %
+	@mkdir -p $(@D)
+	cp $< $@
+
+tools: $(CHANCTL) $(BUILD)/chanbench
 
 # chanctl uses libkchan, linked in (liburing too), so that it needs no
 # more than libc at run time.
-tools/chanctl: tools/chanctl.c uapi/linux/kchan.h $(BUILD)/userlib/libkchan.a
+$(CHANCTL): tools/chanctl.c uapi/linux/kchan.h $(BUILD)/userlib/libkchan.a
+	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Iuserlib/src -o $@ $< $(BUILD)/userlib/libkchan.a \
 		-pthread -l:liburing.a
 
@@ -116,23 +129,22 @@ SRCDIR        ?= $(PREFIX)/src
 PYTHONDIR     ?= $(PREFIX)/lib/python3/dist-packages
 UDEVRULESDIR  ?= $(PREFIX)/share/kchan/udev
 MODSRC        := $(SRCDIR)/kchan-$(KCHAN_VERSION)
-KMOD_SOURCES  := $(filter-out %.mod.c,$(wildcard kmod/*.c)) $(wildcard kmod/*.h) kmod/Kbuild
 
-install: tools/chanctl
+install: $(CHANCTL)
 	$(MAKE) -C userlib install PREFIX=$(PREFIX) LIBDIR=$(LIBDIR) \
 		MANDIR=$(MANDIR) DESTDIR=$(DESTDIR)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
 		$(DESTDIR)$(MANDIR)/man4 $(DESTDIR)$(MANDIR)/man7 \
 		$(DESTDIR)$(PYTHONDIR)/kchan $(DESTDIR)$(UDEVRULESDIR) \
 		$(DESTDIR)$(MODSRC)/kmod $(DESTDIR)$(MODSRC)/uapi/linux
-	install -m 0755 tools/chanctl $(DESTDIR)$(BINDIR)/
+	install -m 0755 $(CHANCTL) $(DESTDIR)$(BINDIR)/
 	install -m 0644 man/chanctl.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 0644 man/kchan.4 $(DESTDIR)$(MANDIR)/man4/
 	install -m 0644 man/kchan.7 $(DESTDIR)$(MANDIR)/man7/
 	install -m 0644 userlib/python/kchan/__init__.py $(DESTDIR)$(PYTHONDIR)/kchan/
 	install -m 0644 packaging/70-kchan.rules $(DESTDIR)$(UDEVRULESDIR)/
 	install -m 0644 Kbuild $(DESTDIR)$(MODSRC)/
-	install -m 0644 $(KMOD_SOURCES) $(DESTDIR)$(MODSRC)/kmod/
+	install -m 0644 $(KMOD_SRCS) kmod/Kbuild $(DESTDIR)$(MODSRC)/kmod/
 	install -m 0644 uapi/linux/kchan.h $(DESTDIR)$(MODSRC)/uapi/linux/
 	sed 's/@VERSION@/$(KCHAN_VERSION)/' dkms.conf > $(DESTDIR)$(MODSRC)/dkms.conf
 
@@ -144,14 +156,14 @@ dkms-install:
 	dkms build -m kchan -v $(KCHAN_VERSION)
 	dkms install -m kchan -v $(KCHAN_VERSION)
 
-deb: tools/chanctl
+deb: $(CHANCTL)
 	tools/mkdeb $(KCHAN_VERSION)
 
 # The packaging checks, on the host (they need dkms, dpkg and the kernel
 # headers): each writes build/pkg/NAME.result, which tests/pkg_NAME.sh
 # reports in the suite's summary, so a failure here does not stop make
 # check.
-check-pkg: tools/chanctl
+check-pkg: $(CHANCTL)
 	tools/pkgtest --result-dir $(BUILD)/pkg dkms install deb
 
 deps:
@@ -202,7 +214,6 @@ deps-quiet:
 	@tools/deps --if-missing
 
 CHECKPATCH := $(BUILD)/ksrc/scripts/checkpatch.pl
-KMOD_SRCS  := $(filter-out %.mod.c,$(wildcard kmod/*.c)) $(wildcard kmod/*.h)
 
 $(CHECKPATCH):
 	mkdir -p $(BUILD)/ksrc
@@ -217,10 +228,6 @@ style: deps-quiet $(CHECKPATCH)
 	$(CHECKPATCH) --no-tree --terse -f --ignore LINUX_VERSION_CODE,CONSTANT_COMPARISON \
 		$(KMOD_SRCS) uapi/linux/kchan.h
 
-# Kbuild's clean deletes every *.mod below M, go.mod included: point it
-# at kmod/ alone and remove the top directory's own build files here.
 clean:
-	-$(MAKE) -C $(KDIR) M=$(CURDIR)/kmod clean
-	rm -f Module.symvers modules.order .Module.symvers.cmd .modules.order.cmd
 	$(MAKE) -C userlib clean
-	rm -rf $(BUILD) tools/chanctl
+	rm -rf $(BUILD)

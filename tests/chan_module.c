@@ -6,8 +6,8 @@
  * enforced with its documented errno.
  *
  * These tests unload and load kchan.ko ($KCHAN_MODULE, set by tools/vm,
- * or else kmod/kchan.ko) and always leave it loaded with its default
- * parameters. Run them alone, as root, in the test VM.
+ * or else build/mod/kmod/kchan.ko) and always leave it loaded with its
+ * default parameters. Run them alone, as root, in the test VM.
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -1227,7 +1227,7 @@ static const char *ko_path(void)
 {
 	const char *p = getenv("KCHAN_MODULE");
 
-	return p && *p ? p : "kmod/kchan.ko";
+	return p && *p ? p : "build/mod/kmod/kchan.ko";
 }
 
 static int unload_module(int ms)

@@ -18,8 +18,8 @@
  *    (taking the named channels nobody had open with it) and loads again.
  *
  * The last test unloads and loads kchan.ko ($KCHAN_MODULE, set by
- * tools/vm, or else kmod/kchan.ko); without root or that file it is
- * skipped. Run in the test VM.
+ * tools/vm, or else build/mod/kmod/kchan.ko); without root or that file
+ * it is skipped. Run in the test VM.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -1194,7 +1194,7 @@ static const char *ko_path(void)
 {
 	const char *p = getenv("KCHAN_MODULE");
 
-	return p && *p ? p : "kmod/kchan.ko";
+	return p && *p ? p : "build/mod/kmod/kchan.ko";
 }
 
 static bool module_loaded(void)

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Loading and unloading kchan.ko with parameters, for the tests of the
- * module's limits: $KCHAN_MODULE (set by tools/vm) or kmod/kchan.ko.
+ * module's limits: $KCHAN_MODULE (set by tools/vm) or
+ * build/mod/kmod/kchan.ko.
  * Include after kchan_wait_poll.h.
  */
 #ifndef KCHAN_MODULE_H
@@ -23,7 +24,7 @@ static inline const char *ko_path(void)
 {
 	const char *p = getenv("KCHAN_MODULE");
 
-	return p && *p ? p : "kmod/kchan.ko";
+	return p && *p ? p : "build/mod/kmod/kchan.ko";
 }
 
 static inline bool module_loaded(void)

@@ -13,8 +13,8 @@ n=300
 tag=lang$$
 work=$(mktemp -d /tmp/kchan-lang.XXXXXX)
 cleanup() {
-	"$repo/tools/chanctl" rm "$tag-src" 2>/dev/null
-	"$repo/tools/chanctl" rm "$tag-dst" 2>/dev/null
+	"$repo/build/bin/chanctl" rm "$tag-src" 2>/dev/null
+	"$repo/build/bin/chanctl" rm "$tag-dst" 2>/dev/null
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -27,8 +27,8 @@ fail() {
 for p in build/lang/producer build/go/kchan-consume; do
 	[ -x "$repo/$p" ] || fail "$p is missing: run make tests"
 done
-"$repo/tools/chanctl" create "$tag-src" --capacity 2 --msg-max 32 || fail "create src"
-"$repo/tools/chanctl" create "$tag-dst" --capacity 0 --msg-max 64 || fail "create dst"
+"$repo/build/bin/chanctl" create "$tag-src" --capacity 2 --msg-max 32 || fail "create src"
+"$repo/build/bin/chanctl" create "$tag-dst" --capacity 0 --msg-max 64 || fail "create dst"
 
 "$repo/build/go/kchan-consume" "$tag-dst" >"$work/out" 2>"$work/go.err" &
 go_pid=$!

@@ -31,7 +31,8 @@ set -u
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo" || exit 1
-export PATH="$repo/tools:$PATH"
+# chanctl is built into build/bin, the tools are scripts in tools/.
+export PATH="$repo/build/bin:$repo/tools:$PATH"
 
 timeout_s=${KCHAN_TEST_TIMEOUT:-300}
 passed=0

@@ -74,7 +74,8 @@ rev=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 if ! git diff --quiet HEAD -- kmod uapi 2>/dev/null; then
 	rev+=" + uncommitted changes in kmod/ or uapi/"
 fi
-module="kmod/kchan.ko sha256 $(sha256sum kmod/kchan.ko | cut -c1-12), built $(date -u -r kmod/kchan.ko '+%Y-%m-%d %H:%M UTC')"
+ko=build/mod/kmod/kchan.ko
+module="$ko sha256 $(sha256sum "$ko" | cut -c1-12), built $(date -u -r "$ko" '+%Y-%m-%d %H:%M UTC')"
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 accel=TCG
 [[ ${KCHAN_VM_ACCEL-} == kvm ]] && accel=KVM
