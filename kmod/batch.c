@@ -156,7 +156,7 @@ static unsigned int kchan_batch_send_run(struct kchan *ch,
 		if (ret < 0) {
 			*err = ret;
 			for (n--; n > i; n--)
-				kchan_msg_free(ch, msgs[n]);
+				kchan_msg_free(msgs[n]);
 			break;
 		}
 		i++;
@@ -166,31 +166,29 @@ static unsigned int kchan_batch_send_run(struct kchan *ch,
 
 /*
  * Copy in the messages of @m[0..@n) (no user memory is touched under the
- * lock), reusing the channel's spare messages. Returns how many were
- * copied; *@err says why the next one was not.
+ * lock). Returns how many were copied; *@err says why the next one was
+ * not.
  */
 static unsigned int kchan_batch_copy_in(struct kchan *ch,
 					struct kchan_msg **msgs,
 					const struct kchan_mmsg *m,
 					unsigned int n, long *err)
 {
-	struct llist_node *spares = kchan_spares_take(ch, n);
 	unsigned int i;
 
 	for (i = 0; i < n; i++) {
-		msgs[i] = kchan_msg_get(ch, &spares, m[i].len);
+		msgs[i] = kchan_msg_alloc(ch, m[i].len);
 		if (IS_ERR(msgs[i])) {
 			*err = PTR_ERR(msgs[i]);	/* ENOBUFS: over budget */
 			break;
 		}
 		if (copy_from_user(msgs[i]->data, u64_to_user_ptr(m[i].buf),
 				   m[i].len)) {
-			kchan_msg_free(ch, msgs[i]);
+			kchan_msg_free(msgs[i]);
 			*err = -EFAULT;
 			break;
 		}
 	}
-	kchan_spares_give(ch, spares);
 	return i;
 }
 

@@ -438,7 +438,7 @@ static long kchan_cargo_send(struct kchan *ch, const struct kchan_msghdr *hdr,
 		ret = kchan_cargo_grab(ch, msg, u64_to_user_ptr(hdr->chans),
 				       hdr->nchans);
 	if (ret) {
-		kchan_msg_free(ch, msg);
+		kchan_msg_free(msg);
 		return ret;
 	}
 	return kchan_send(ch, msg, nonblock);

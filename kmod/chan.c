@@ -38,7 +38,6 @@ struct kchan *kchan_alloc(u32 capacity, u32 msg_max, u32 flags)
 	INIT_LIST_HEAD(&ch->buf);
 	INIT_LIST_HEAD(&ch->sendq);
 	INIT_LIST_HEAD(&ch->recvq);
-	kchan_spares_init(ch);
 	init_waitqueue_head(&ch->rd_wait);
 	init_waitqueue_head(&ch->wr_wait);
 	atomic_set(&ch->writers, 0);
@@ -67,8 +66,7 @@ static void kchan_release(struct kref *ref)
 
 	kchan_list_del(ch);
 	list_for_each_entry_safe(msg, tmp, &ch->buf, node)
-		kchan_msg_free(NULL, msg);
-	kchan_spares_release(ch);
+		kchan_msg_free(msg);
 	kchan_user_uncharge_channel(ch->user);
 	kfree(ch->name);
 	kfree(ch);
@@ -940,7 +938,7 @@ void kchan_settle_run(struct kchan *ch, struct kchan_msg **msgs,
 		kchan_wake_pollers_nr(ch, EPOLLIN, senders ? n : n - ok);
 
 	for (i = 0; i < n; i++)
-		kchan_msg_free(ch, msgs[i]);
+		kchan_msg_free(msgs[i]);
 }
 
 /**

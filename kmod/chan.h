@@ -12,7 +12,6 @@
 #include <linux/kref.h>
 #include <linux/ktime.h>
 #include <linux/list.h>
-#include <linux/llist.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/uidgid.h>
@@ -50,9 +49,6 @@
  * whose tickets sit on several channels (a select) can therefore be
  * committed from any of them, and the state check under its lock decides
  * which one wins.
- *
- * kchan.spare_lock guards taking spare messages (msg.c); it nests inside
- * nothing and nothing nests inside it.
  *
  * Lockless reads:
  *  - The waiter's owner samples its own state with smp_load_acquire(),
@@ -200,11 +196,6 @@ struct kchan {
 	wait_queue_head_t wr_wait;	/* pollers waiting for EPOLLOUT */
 	atomic_t writers;		/* write-capable files, for autoclose */
 	struct kref ref;
-
-	/* msg.c: freed messages kept for reuse; added to without a lock */
-	struct llist_head spares;
-	atomic_t spare_bytes;		/* their sizes */
-	spinlock_t spare_lock;		/* taken to take spares */
 
 	kuid_t owner;			/* fixed: the creator's fsuid */
 	struct kchan_user *user;	/* set before it is published */

@@ -36,7 +36,7 @@ static ssize_t kchan_fop_write_iter(struct kiocb *iocb, struct iov_iter *from)
 	if (IS_ERR(msg))
 		return PTR_ERR(msg);
 	if (!copy_from_iter_full(msg->data, len, from)) {
-		kchan_msg_free(ch, msg);
+		kchan_msg_free(msg);
 		return -EFAULT;
 	}
 	return kchan_send(ch, msg, kchan_nonblock(iocb));

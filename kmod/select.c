@@ -107,7 +107,7 @@ void kchan_sel_free(struct kchan_sel *sel)
 	for (i = 0; i < sel->n; i++) {
 		t = &sel->tickets[i];
 		if (t->send)
-			kchan_msg_free(t->chan, t->msg);
+			kchan_msg_free(t->msg);
 		if (t->chan)
 			kchan_put(t->chan);
 	}

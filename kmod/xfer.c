@@ -235,7 +235,7 @@ ssize_t kchan_send(struct kchan *ch, struct kchan_msg *msg, bool nonblock)
 	if (!ret)
 		ret = kchan_wait(&w, NULL);
 	if (ret < 0)
-		kchan_msg_free(ch, t.msg);	/* unless abandoned to a receiver */
+		kchan_msg_free(t.msg);	/* unless abandoned to a receiver */
 	return ret;
 }
 

@@ -217,12 +217,10 @@
  *	sender, by a select or select file's send case, or in a select
  *	file's custody), counted at its allocation's real size (header and
  *	slab rounding included), with the channel references it carries;
- *	the case set of a select file, or of a
- *	select with more than 4 cases, while it is held; and up to 4 KiB of
- *	received messages a channel keeps for reuse, charged to the user who
- *	created the channel. The step that would go over fails with ENOBUFS
- *	and changes nothing: write(), writev() and io_uring writes send
- *	nothing; KCHAN_IOC_SEND_BATCH sends the messages that fit and stops
+ *	and the case set of a select file, or of a select with more than 4
+ *	cases, while it is held. The step that would go over fails with
+ *	ENOBUFS and changes nothing: write(), writev() and io_uring writes
+ *	send nothing; KCHAN_IOC_SEND_BATCH sends the messages that fit and stops
  *	as for its other errors; KCHAN_CTL_SELECT and KCHAN_SEL_ARM fail
  *	before any case commits, with @index naming the send case that did
  *	not fit (-1 for the case set itself). A task with CAP_SYS_RESOURCE
