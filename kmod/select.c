@@ -8,17 +8,17 @@
  * names its case and nothing was offered.
  *
  * Then the cases are offered one channel at a time, in a random order
- * drawn as we go (a lazy Fisher-Yates shuffle, seeded once per select
- * from the kernel's CRNG) or in array order for
- * KCHAN_SELECT_PRIORITY. An offer (kchan_offer(), chan.c) queues the
- * case's ticket and runs the channel's match. The first pass offers only
- * the cases that look ready (a lockless look, as poll's), so a select
- * with a ready case locks few channels; the first that commits the
- * waiter ends it, and among cases ready from the start each is equally
- * likely to come first in a uniformly random order. A blocking select then queues every other case;
- * cases already offered stay queued, and a peer may commit one of them
- * meanwhile: either way the case that commits first wins. A non-blocking
- * select stops after the first pass and withdraws what it queued.
+ * drawn as we go (a lazy Fisher-Yates shuffle, one CRNG draw per case) or
+ * in array order for KCHAN_SELECT_PRIORITY. An offer (kchan_offer(),
+ * chan.c) queues the case's ticket and runs the channel's match. The
+ * first pass offers only the cases that look ready (a lockless look, as
+ * poll's), so a select with a ready case locks few channels; the first
+ * that commits the waiter ends it, and among cases ready from the start
+ * each is equally likely to come first in a uniformly random order. A
+ * blocking select then queues every other case; cases already offered
+ * stay queued, and a peer may commit one of them meanwhile: either way
+ * the case that commits first wins. A non-blocking select stops after
+ * the first pass and withdraws what it queued.
  *
  * DOC: select locking
  *
@@ -368,22 +368,12 @@ static bool kchan_sel_looks_ready(struct kchan_ticket *t)
 void kchan_sel_start(struct kchan_sel *sel, bool queue)
 {
 	bool priority = sel->flags & KCHAN_SELECT_PRIORITY;
-	u32 x = priority || sel->n < 2 ? 0 : get_random_u32() | 1;
 	struct kchan_ticket *t;
 	unsigned int i, j;
 
 	for (i = 0; i < sel->n; i++) {
-		if (!priority) {
-			/*
-			 * One random seed per select, then xorshift32 and a
-			 * multiply-shift into [i, n): a bias of at most
-			 * n / 2^32, far below what fairness can see, and
-			 * much cheaper than a CRNG draw per case.
-			 */
-			x ^= x << 13;
-			x ^= x >> 17;
-			x ^= x << 5;
-			j = i + (u32)(((u64)x * (sel->n - i)) >> 32);
+		if (!priority && sel->n - i > 1) {
+			j = i + get_random_u32_below(sel->n - i);
 			swap(sel->order[i], sel->order[j]);
 		}
 		t = &sel->tickets[sel->order[i]];
