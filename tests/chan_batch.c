@@ -19,9 +19,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "kchan_test.h"
-#include "kchan_wait.h"
-#include "kchan_wait_poll.h"
+#include "kt.h"
+#include "kt_bg.h"
+#include "kt_fault.h"
 /* The 6.1 harness's TEST() leaves a parameter unused. */
 #pragma GCC diagnostic ignored "-Wunused-parameter"
 #include "kselftest_harness.h"
@@ -33,7 +33,8 @@
 #define NR_WOKEN	4	/* ...a batch of this many wakes as many */
 #define POLL_SETTLE_MS	400	/* for a wrongly woken one to show */
 
-#include "kchan_fixture.h"
+#define KT_CHAN_FIXTURE
+#include "kt_fixture.h"
 
 /* A batch's messages or buffers, and the memory they point into. */
 struct set {
@@ -46,14 +47,14 @@ static size_t len_of(unsigned int i)
 	return 1 + (i * 13) % MSG_MAX;
 }
 
-/* Messages seed0 + i, i < n: len_of(seed0 + i) bytes of kchan_fill(). */
+/* Messages seed0 + i, i < n: len_of(seed0 + i) bytes of kt_fill(). */
 static struct set *msgs(unsigned int n, unsigned int seed0)
 {
 	struct set *s = calloc(1, sizeof(*s));
 	unsigned int i;
 
 	for (i = 0; s && i < n; i++) {
-		kchan_fill(s->buf[i], len_of(seed0 + i), seed0 + i);
+		kt_fill(s->buf[i], len_of(seed0 + i), seed0 + i);
 		s->m[i].buf = (uintptr_t)s->buf[i];
 		s->m[i].len = len_of(seed0 + i);
 	}
@@ -80,7 +81,7 @@ static bool received(const struct set *s, unsigned int n, unsigned int seed0)
 
 	for (i = 0; i < n; i++)
 		if (s->m[i].len != len_of(seed0 + i) ||
-		    !kchan_check(s->buf[i], s->m[i].len, seed0 + i))
+		    !kt_check(s->buf[i], s->m[i].len, seed0 + i))
 			return false;
 	return true;
 }
@@ -113,9 +114,9 @@ static bool read_in_order(int fd, unsigned int n, unsigned int seed0)
 	unsigned int i;
 
 	for (i = 0; i < n; i++)
-		if (kchan_recv(fd, buf, sizeof(buf)) !=
+		if (kt_recv(fd, buf, sizeof(buf)) !=
 		    (ssize_t)len_of(seed0 + i) ||
-		    !kchan_check(buf, len_of(seed0 + i), seed0 + i))
+		    !kt_check(buf, len_of(seed0 + i), seed0 + i))
 			return false;
 	return true;
 }
@@ -123,7 +124,7 @@ static bool read_in_order(int fd, unsigned int n, unsigned int seed0)
 TEST(the_batch_feature_is_reported)
 {
 	struct kchan_version v = { 0 };
-	int ctl = open(CHANCTL, O_RDWR | O_CLOEXEC);
+	int ctl = open(KT_CHANCTL, O_RDWR | O_CLOEXEC);
 
 	ASSERT_LE(0, ctl);
 	ASSERT_EQ(0, ioctl(ctl, KCHAN_IOC_VERSION, &v));
@@ -135,18 +136,18 @@ TEST(a_batch_is_sent_and_received_whole_and_in_order)
 {
 	struct set *out = msgs(40, 0), *in = rooms(64, MSG_MAX);
 	struct kchan_stat st;
-	int fd = kchan_make(64, MSG_MAX, 0, O_CLOEXEC);
+	int fd = kt_make(64, MSG_MAX, 0, O_CLOEXEC);
 
 	ASSERT_LE(0, fd);
 	ASSERT_TRUE(out && in);
 	ASSERT_EQ(40, send_batch(fd, out, 40));
-	ASSERT_EQ(0, kchan_stat(fd, &st));
+	ASSERT_EQ(0, kt_stat(fd, &st));
 	EXPECT_EQ(40u, st.queued);
 	EXPECT_EQ(40u, st.sent);
 	/* It takes what is there, without waiting for all 64. */
 	ASSERT_EQ(40, recv_batch(fd, in, 64));
 	EXPECT_TRUE(received(in, 40, 0));
-	ASSERT_EQ(0, kchan_stat(fd, &st));
+	ASSERT_EQ(0, kt_stat(fd, &st));
 	EXPECT_EQ(0u, st.queued);
 	EXPECT_EQ(40u, st.received);
 	free(out);
@@ -157,7 +158,7 @@ TEST(a_batch_is_sent_and_received_whole_and_in_order)
 TEST(the_largest_batch_moves_in_one_call_each_way)
 {
 	struct set *out = msgs(SET_MAX, 7), *in = rooms(SET_MAX, MSG_MAX);
-	int fd = kchan_make(SET_MAX, MSG_MAX, 0, O_CLOEXEC);
+	int fd = kt_make(SET_MAX, MSG_MAX, 0, O_CLOEXEC);
 
 	ASSERT_LE(0, fd);
 	ASSERT_TRUE(out && in);
@@ -172,22 +173,22 @@ TEST(the_largest_batch_moves_in_one_call_each_way)
 TEST_F(chan, a_batch_crosses_to_single_receives_and_back)
 {
 	struct set *out = msgs(20, 100);
-	struct kchan_feeder f;
+	struct kt_feeder f;
 	size_t lens[20];
 	unsigned int got = 0, i;
-	struct kchan_op b;
+	struct kt_op b;
 	long n;
 
 	ASSERT_NE(NULL, out);
 	/* Batch send, single receives. */
-	ASSERT_EQ(0, kchan_op_batch(&b, self->fd, KOP_SEND_BATCH, out->m, 20));
+	ASSERT_EQ(0, kt_op_batch(&b, self->fd, KT_SEND_BATCH, out->m, 20));
 	EXPECT_TRUE(read_in_order(self->fd, 20, 100));
-	ASSERT_EQ(20, kchan_op_result(&b));
+	ASSERT_EQ(20, kt_op_result(&b));
 
 	/* Single sends, batch receives (rendezvous: one sender at a time). */
 	for (i = 0; i < 20; i++)
 		lens[i] = len_of(200 + i);
-	ASSERT_EQ(0, kchan_feeder_start(&f, self->fd, 20, lens, 200));
+	ASSERT_EQ(0, kt_feeder_start(&f, self->fd, 20, lens, 200));
 	while (got < 20) {
 		struct set *part = rooms(20 - got, MSG_MAX);
 
@@ -198,7 +199,7 @@ TEST_F(chan, a_batch_crosses_to_single_receives_and_back)
 		got += n;
 		free(part);
 	}
-	ASSERT_EQ(0, kchan_feeder_finish(&f));
+	ASSERT_EQ(0, kt_feeder_finish(&f));
 	free(out);
 }
 
@@ -206,11 +207,11 @@ TEST_F(chan, a_batch_meets_a_batch)
 {
 	struct set *out = msgs(100, 3), *in = rooms(100, MSG_MAX);
 	unsigned int got = 0;
-	struct kchan_op b;
+	struct kt_op b;
 	long n;
 
 	ASSERT_TRUE(out && in);
-	ASSERT_EQ(0, kchan_op_batch(&b, self->fd, KOP_SEND_BATCH, out->m, 100));
+	ASSERT_EQ(0, kt_op_batch(&b, self->fd, KT_SEND_BATCH, out->m, 100));
 	while (got < 100) {
 		n = batch(self->fd, KCHAN_IOC_RECV_BATCH, in->m + got,
 			  100 - got, 0);
@@ -218,7 +219,7 @@ TEST_F(chan, a_batch_meets_a_batch)
 		got += n;
 	}
 	EXPECT_TRUE(received(in, 100, 3));
-	ASSERT_EQ(100, kchan_op_result(&b));
+	ASSERT_EQ(100, kt_op_result(&b));
 	free(out);
 	free(in);
 }
@@ -227,17 +228,17 @@ TEST_F(chan, a_receive_batch_waits_for_its_first_message)
 {
 	struct set *in = rooms(8, MSG_MAX);
 	unsigned char msg[5];
-	struct kchan_op b;
+	struct kt_op b;
 
 	ASSERT_NE(NULL, in);
-	ASSERT_EQ(0, kchan_op_batch(&b, self->fd, KOP_RECV_BATCH, in->m, 8));
-	ASSERT_EQ(0, kchan_wait_for(self->fd, receivers, 1));
-	EXPECT_FALSE(kchan_op_done(&b));
-	kchan_fill(msg, sizeof(msg), 9);
-	ASSERT_EQ((ssize_t)sizeof(msg), kchan_send(self->fd, msg, sizeof(msg)));
-	ASSERT_EQ(1, kchan_op_result(&b));
+	ASSERT_EQ(0, kt_op_batch(&b, self->fd, KT_RECV_BATCH, in->m, 8));
+	ASSERT_EQ(0, kt_wait_for(self->fd, receivers, 1));
+	EXPECT_FALSE(kt_op_done(&b));
+	kt_fill(msg, sizeof(msg), 9);
+	ASSERT_EQ((ssize_t)sizeof(msg), kt_send(self->fd, msg, sizeof(msg)));
+	ASSERT_EQ(1, kt_op_result(&b));
 	EXPECT_EQ(sizeof(msg), in->m[0].len);
-	EXPECT_TRUE(kchan_check(in->buf[0], sizeof(msg), 9));
+	EXPECT_TRUE(kt_check(in->buf[0], sizeof(msg), 9));
 	free(in);
 }
 
@@ -248,7 +249,7 @@ TEST_F(chan, a_receive_batch_that_may_not_wait_fails_with_eagain)
 	ASSERT_NE(NULL, in);
 	EXPECT_EQ(-EAGAIN, batch(self->fd, KCHAN_IOC_RECV_BATCH, in->m, 4,
 				 KCHAN_BATCH_NONBLOCK));
-	ASSERT_EQ(0, kchan_set_nonblock(self->fd, true));
+	ASSERT_EQ(0, kt_set_nonblock(self->fd, true));
 	EXPECT_EQ(-EAGAIN, recv_batch(self->fd, in, 4));
 	free(in);
 }
@@ -257,7 +258,7 @@ TEST_F(chan, a_send_batch_that_may_not_wait_sends_what_it_can)
 {
 	struct set *out = msgs(10, 0);
 	unsigned char buf[MSG_MAX];
-	struct kchan_op rd;
+	struct kt_op rd;
 
 	ASSERT_NE(NULL, out);
 	if (variant->capacity) {
@@ -273,12 +274,12 @@ TEST_F(chan, a_send_batch_that_may_not_wait_sends_what_it_can)
 		EXPECT_EQ(-EAGAIN, batch(self->fd, KCHAN_IOC_SEND_BATCH,
 					 out->m, 10, KCHAN_BATCH_NONBLOCK));
 		/* One committed receiver: one message goes. */
-		ASSERT_EQ(0, kchan_op_recv(&rd, self->fd, buf, sizeof(buf)));
-		ASSERT_EQ(0, kchan_wait_for(self->fd, receivers, 1));
-		ASSERT_EQ(0, kchan_set_nonblock(self->fd, true));
+		ASSERT_EQ(0, kt_op_recv(&rd, self->fd, buf, sizeof(buf)));
+		ASSERT_EQ(0, kt_wait_for(self->fd, receivers, 1));
+		ASSERT_EQ(0, kt_set_nonblock(self->fd, true));
 		EXPECT_EQ(1, send_batch(self->fd, out, 10));
-		ASSERT_EQ((ssize_t)len_of(0), kchan_op_result(&rd));
-		EXPECT_TRUE(kchan_check(buf, len_of(0), 0));
+		ASSERT_EQ((ssize_t)len_of(0), kt_op_result(&rd));
+		EXPECT_TRUE(kt_check(buf, len_of(0), 0));
 	}
 	free(out);
 }
@@ -305,7 +306,7 @@ TEST_F(chan, every_length_is_checked_before_anything_is_sent)
 	out->m[last].reserved = 1;
 	EXPECT_EQ(-EINVAL, batch(self->fd, KCHAN_IOC_SEND_BATCH, out->m, n,
 				 KCHAN_BATCH_NONBLOCK));
-	ASSERT_EQ(0, kchan_stat(self->fd, &st));
+	ASSERT_EQ(0, kt_stat(self->fd, &st));
 	EXPECT_EQ(0u, st.sent);
 	EXPECT_EQ(0u, st.queued);
 	EXPECT_EQ(0u, st.senders);
@@ -318,7 +319,7 @@ TEST_F(chan, a_bad_batch_request_is_refused)
 		KCHAN_IOC_SEND_BATCH, KCHAN_IOC_RECV_BATCH,
 	};
 	struct set *s = msgs(2, 0);
-	void *bad = kchan_bad_mem(1);
+	void *bad = kt_bad_mem(1);
 	struct kchan_batch b;
 	unsigned int i, r;
 
@@ -355,7 +356,7 @@ TEST_F(named, batches_need_the_right_direction)
 
 	ASSERT_NE(NULL, s);
 	ASSERT_NE(NULL, in);
-	ASSERT_EQ(0, kchan_create_named(self->name, 4, MSG_MAX, 0, 0600));
+	ASSERT_EQ(0, kt_create_named(self->name, 4, MSG_MAX, 0, 0600));
 	self->created = true;
 	rd = open(self->path, O_RDONLY | O_CLOEXEC);
 	wr = open(self->path, O_WRONLY | O_CLOEXEC);
@@ -375,9 +376,9 @@ TEST_F(named, batches_need_the_right_direction)
 TEST(a_send_batch_stops_at_a_bad_buffer_and_reports_what_it_sent)
 {
 	struct set *out = msgs(6, 0);
-	void *bad = kchan_bad_mem(1);
+	void *bad = kt_bad_mem(1);
 	struct kchan_stat st;
-	int fd = kchan_make(64, MSG_MAX, 0, O_CLOEXEC);
+	int fd = kt_make(64, MSG_MAX, 0, O_CLOEXEC);
 
 	ASSERT_LE(0, fd);
 	ASSERT_TRUE(out && bad);
@@ -385,7 +386,7 @@ TEST(a_send_batch_stops_at_a_bad_buffer_and_reports_what_it_sent)
 	EXPECT_EQ(3, send_batch(fd, out, 6));
 	/* The next call starts at the bad one and reports it. */
 	EXPECT_EQ(-EFAULT, batch(fd, KCHAN_IOC_SEND_BATCH, out->m + 3, 3, 0));
-	ASSERT_EQ(0, kchan_stat(fd, &st));
+	ASSERT_EQ(0, kt_stat(fd, &st));
 	EXPECT_EQ(3u, st.sent);
 	EXPECT_EQ(3u, st.queued);
 	EXPECT_TRUE(read_in_order(fd, 3, 0));
@@ -397,33 +398,33 @@ TEST(a_message_that_does_not_fit_stops_the_batch_and_stays)
 {
 	struct set *out = msgs(4, 0), *in = rooms(4, 8);
 	unsigned char buf[MSG_MAX];
-	int fd = kchan_make(8, MSG_MAX, 0, O_CLOEXEC);
+	int fd = kt_make(8, MSG_MAX, 0, O_CLOEXEC);
 	unsigned int i;
 
 	ASSERT_LE(0, fd);
 	ASSERT_TRUE(out && in);
 	for (i = 0; i < 4; i++) {
 		out->m[i].len = i == 2 ? 40 : 4;
-		kchan_fill(out->buf[i], out->m[i].len, i);
+		kt_fill(out->buf[i], out->m[i].len, i);
 	}
 	ASSERT_EQ(4, send_batch(fd, out, 4));
 	EXPECT_EQ(2, recv_batch(fd, in, 4));
 	for (i = 0; i < 2; i++) {
 		EXPECT_EQ(4u, in->m[i].len);
-		EXPECT_TRUE(kchan_check(in->buf[i], 4, i));
+		EXPECT_TRUE(kt_check(in->buf[i], 4, i));
 	}
-	EXPECT_EQ(40, kchan_next_len(fd));
+	EXPECT_EQ(40, kt_next_len(fd));
 	/* Fresh buffers of 8: the received lengths overwrote the rooms. */
 	free(in);
 	in = rooms(4, 8);
 	ASSERT_NE(NULL, in);
 	EXPECT_EQ(-EMSGSIZE, recv_batch(fd, in, 4));
-	EXPECT_EQ(40, kchan_next_len(fd));
-	ASSERT_EQ(40, kchan_recv(fd, buf, sizeof(buf)));
-	EXPECT_TRUE(kchan_check(buf, 40, 2));
+	EXPECT_EQ(40, kt_next_len(fd));
+	ASSERT_EQ(40, kt_recv(fd, buf, sizeof(buf)));
+	EXPECT_TRUE(kt_check(buf, 40, 2));
 	ASSERT_EQ(1, recv_batch(fd, in, 4));
 	EXPECT_EQ(4u, in->m[0].len);
-	EXPECT_TRUE(kchan_check(in->buf[0], 4, 3));
+	EXPECT_TRUE(kt_check(in->buf[0], 4, 3));
 	free(out);
 	free(in);
 	close(fd);
@@ -433,10 +434,10 @@ TEST(a_failed_copy_stops_the_batch_and_loses_nothing)
 {
 	struct set *out = msgs(4, 0), *in = rooms(4, MSG_MAX);
 	long pg = sysconf(_SC_PAGESIZE);
-	void *bad = kchan_bad_mem(1);
+	void *bad = kt_bad_mem(1);
 	struct kchan_mmsg *ro;
 	struct kchan_stat st;
-	int fd = kchan_make(8, MSG_MAX, 0, O_CLOEXEC);
+	int fd = kt_make(8, MSG_MAX, 0, O_CLOEXEC);
 
 	ASSERT_LE(0, fd);
 	ASSERT_TRUE(out && in && bad);
@@ -446,7 +447,7 @@ TEST(a_failed_copy_stops_the_batch_and_loses_nothing)
 	in->m[1].buf = (uintptr_t)bad;
 	EXPECT_EQ(1, recv_batch(fd, in, 4));
 	EXPECT_TRUE(received(in, 1, 0));
-	ASSERT_EQ(0, kchan_stat(fd, &st));
+	ASSERT_EQ(0, kt_stat(fd, &st));
 	EXPECT_EQ(1u, st.received);
 	EXPECT_EQ(3u, st.queued);
 
@@ -462,7 +463,7 @@ TEST(a_failed_copy_stops_the_batch_and_loses_nothing)
 	ro[0].len = MSG_MAX;
 	ASSERT_EQ(0, mprotect(ro, pg, PROT_READ));
 	EXPECT_EQ(-EFAULT, batch(fd, KCHAN_IOC_RECV_BATCH, ro, 1, 0));
-	ASSERT_EQ(0, kchan_stat(fd, &st));
+	ASSERT_EQ(0, kt_stat(fd, &st));
 	EXPECT_EQ(1u, st.received);
 	EXPECT_EQ(3u, st.queued);
 
@@ -477,18 +478,18 @@ TEST(a_receive_batch_makes_room_for_blocked_senders_and_takes_theirs)
 {
 	struct set *out = msgs(CAPACITY, 0), *in = rooms(8, MSG_MAX);
 	unsigned char extra[MSG_MAX];
-	struct kchan_op wr;
-	int fd = kchan_make(CAPACITY, MSG_MAX, 0, O_CLOEXEC);
+	struct kt_op wr;
+	int fd = kt_make(CAPACITY, MSG_MAX, 0, O_CLOEXEC);
 
 	ASSERT_LE(0, fd);
 	ASSERT_TRUE(out && in);
 	ASSERT_EQ(CAPACITY, send_batch(fd, out, CAPACITY));
-	kchan_fill(extra, len_of(CAPACITY), CAPACITY);
-	ASSERT_EQ(0, kchan_op_send(&wr, fd, extra, len_of(CAPACITY)));
-	ASSERT_EQ(0, kchan_wait_for(fd, senders, 1));
+	kt_fill(extra, len_of(CAPACITY), CAPACITY);
+	ASSERT_EQ(0, kt_op_send(&wr, fd, extra, len_of(CAPACITY)));
+	ASSERT_EQ(0, kt_wait_for(fd, senders, 1));
 	EXPECT_EQ(CAPACITY + 1, recv_batch(fd, in, 8));
 	EXPECT_TRUE(received(in, CAPACITY + 1, 0));
-	EXPECT_EQ((ssize_t)len_of(CAPACITY), kchan_op_result(&wr));
+	EXPECT_EQ((ssize_t)len_of(CAPACITY), kt_op_result(&wr));
 	free(out);
 	free(in);
 	close(fd);
@@ -502,7 +503,7 @@ TEST_F(chan, a_closed_channel_drains_into_a_batch_then_gives_eof)
 	if (variant->capacity) {
 		ASSERT_EQ(3, send_batch(self->fd, out, 3));
 	}
-	ASSERT_EQ(0, kchan_close(self->fd));
+	ASSERT_EQ(0, kt_close(self->fd));
 	EXPECT_EQ(-EPIPE, send_batch(self->fd, out, 3));
 	if (variant->capacity) {
 		EXPECT_EQ(3, recv_batch(self->fd, in, 8));
@@ -518,21 +519,21 @@ TEST_F(chan, a_close_stops_a_blocked_send_batch_after_what_it_sent)
 {
 	struct set *out = msgs(CAPACITY + 3, 0);
 	unsigned int queued = variant->capacity ? CAPACITY : 0;
-	struct kchan_op b;
+	struct kt_op b;
 
 	ASSERT_NE(NULL, out);
-	ASSERT_EQ(0, kchan_op_batch(&b, self->fd, KOP_SEND_BATCH, out->m,
+	ASSERT_EQ(0, kt_op_batch(&b, self->fd, KT_SEND_BATCH, out->m,
 			      CAPACITY + 3));
-	ASSERT_EQ(0, kchan_wait_for(self->fd, senders, 1));
-	ASSERT_EQ(0, kchan_close(self->fd));
+	ASSERT_EQ(0, kt_wait_for(self->fd, senders, 1));
+	ASSERT_EQ(0, kt_close(self->fd));
 	/* Buffered: the ones that fit were sent; rendezvous: none was. */
 	if (queued) {
-		EXPECT_EQ(queued, kchan_op_result(&b));
+		EXPECT_EQ(queued, kt_op_result(&b));
 	} else {
-		EXPECT_EQ(-EPIPE, kchan_op_result(&b));
+		EXPECT_EQ(-EPIPE, kt_op_result(&b));
 	}
 	EXPECT_TRUE(read_in_order(self->fd, queued, 0));
-	EXPECT_EQ(0, kchan_recv(self->fd, out->buf[0], MSG_MAX));
+	EXPECT_EQ(0, kt_recv(self->fd, out->buf[0], MSG_MAX));
 	free(out);
 }
 
@@ -541,24 +542,24 @@ TEST(a_signal_after_some_messages_returns_their_count)
 	struct set *out = msgs(3, 0);
 	struct kchan_stat st;
 	unsigned char buf[MSG_MAX];
-	struct kchan_op b;
-	int fd = kchan_make(0, MSG_MAX, 0, O_CLOEXEC);
+	struct kt_op b;
+	int fd = kt_make(0, MSG_MAX, 0, O_CLOEXEC);
 
 	ASSERT_LE(0, fd);
 	ASSERT_NE(NULL, out);
-	ASSERT_EQ(0, kchan_catch(SIGUSR1, false));
-	ASSERT_EQ(0, kchan_op_batch(&b, fd, KOP_SEND_BATCH, out->m, 3));
+	ASSERT_EQ(0, kt_catch(SIGUSR1, false));
+	ASSERT_EQ(0, kt_op_batch(&b, fd, KT_SEND_BATCH, out->m, 3));
 	EXPECT_TRUE(read_in_order(fd, 1, 0));
 	/* Message 1 is offered: the sender is blocked in the batch. */
-	ASSERT_EQ(0, kchan_wait_for(fd, senders, 1));
-	ASSERT_EQ(0, kt_wait_sleeping_in(b.tid, SYS_ioctl, KT_WAIT_MS));
+	ASSERT_EQ(0, kt_wait_for(fd, senders, 1));
+	ASSERT_EQ(0, kt_wait_sleeping_in(b.tid, SYS_ioctl, KT_TIMEOUT_MS));
 	ASSERT_EQ(0, pthread_kill(b.thread, SIGUSR1));
-	EXPECT_EQ(1, kchan_op_result(&b));
-	ASSERT_EQ(0, kchan_stat(fd, &st));
+	EXPECT_EQ(1, kt_op_result(&b));
+	ASSERT_EQ(0, kt_stat(fd, &st));
 	EXPECT_EQ(1u, st.sent);
 	EXPECT_EQ(0u, st.senders);
-	ASSERT_EQ(0, kchan_set_nonblock(fd, true));
-	EXPECT_EQ(-EAGAIN, kchan_recv(fd, buf, sizeof(buf)));
+	ASSERT_EQ(0, kt_set_nonblock(fd, true));
+	EXPECT_EQ(-EAGAIN, kt_recv(fd, buf, sizeof(buf)));
 	free(out);
 	close(fd);
 }
@@ -568,45 +569,45 @@ TEST(a_signal_before_any_message_fails_or_restarts_the_batch)
 	struct set *out = msgs(2, 0), *in = rooms(2, MSG_MAX);
 	struct kchan_stat st;
 	unsigned int seen;
-	struct kchan_op b;
-	int fd = kchan_make(0, MSG_MAX, 0, O_CLOEXEC);
+	struct kt_op b;
+	int fd = kt_make(0, MSG_MAX, 0, O_CLOEXEC);
 
 	ASSERT_LE(0, fd);
 	ASSERT_TRUE(out && in);
 
 	/* Without SA_RESTART: EINTR, nothing sent. */
-	ASSERT_EQ(0, kchan_catch(SIGUSR1, false));
-	ASSERT_EQ(0, kchan_op_batch(&b, fd, KOP_SEND_BATCH, out->m, 2));
-	ASSERT_EQ(0, kchan_wait_for(fd, senders, 1));
-	ASSERT_EQ(0, kt_wait_sleeping_in(b.tid, SYS_ioctl, KT_WAIT_MS));
+	ASSERT_EQ(0, kt_catch(SIGUSR1, false));
+	ASSERT_EQ(0, kt_op_batch(&b, fd, KT_SEND_BATCH, out->m, 2));
+	ASSERT_EQ(0, kt_wait_for(fd, senders, 1));
+	ASSERT_EQ(0, kt_wait_sleeping_in(b.tid, SYS_ioctl, KT_TIMEOUT_MS));
 	ASSERT_EQ(0, pthread_kill(b.thread, SIGUSR1));
-	EXPECT_EQ(-EINTR, kchan_op_result(&b));
-	ASSERT_EQ(0, kchan_stat(fd, &st));
+	EXPECT_EQ(-EINTR, kt_op_result(&b));
+	ASSERT_EQ(0, kt_stat(fd, &st));
 	EXPECT_EQ(0u, st.sent);
 	/* Not left offered either: no receiver finds it. */
 	EXPECT_EQ(0u, st.senders);
 	EXPECT_EQ(0u, st.queued);
-	ASSERT_EQ(0, kchan_set_nonblock(fd, true));
-	EXPECT_EQ(-EAGAIN, kchan_recv(fd, in->buf[0], MSG_MAX));
-	ASSERT_EQ(0, kchan_set_nonblock(fd, false));
+	ASSERT_EQ(0, kt_set_nonblock(fd, true));
+	EXPECT_EQ(-EAGAIN, kt_recv(fd, in->buf[0], MSG_MAX));
+	ASSERT_EQ(0, kt_set_nonblock(fd, false));
 
 	/*
 	 * With SA_RESTART: the batch goes on as if nothing happened. Once
 	 * the signal was handled, the receive is waiting again, so a send
 	 * that may not wait finds it.
 	 */
-	ASSERT_EQ(0, kchan_catch(SIGUSR1, true));
-	ASSERT_EQ(0, kchan_op_batch(&b, fd, KOP_RECV_BATCH, in->m, 2));
-	ASSERT_EQ(0, kchan_wait_for(fd, receivers, 1));
-	ASSERT_EQ(0, kt_wait_sleeping_in(b.tid, SYS_ioctl, KT_WAIT_MS));
-	seen = atomic_load(&kchan_signals_handled);
+	ASSERT_EQ(0, kt_catch(SIGUSR1, true));
+	ASSERT_EQ(0, kt_op_batch(&b, fd, KT_RECV_BATCH, in->m, 2));
+	ASSERT_EQ(0, kt_wait_for(fd, receivers, 1));
+	ASSERT_EQ(0, kt_wait_sleeping_in(b.tid, SYS_ioctl, KT_TIMEOUT_MS));
+	seen = atomic_load(&kt_signals_handled);
 	ASSERT_EQ(0, pthread_kill(b.thread, SIGUSR1));
-	ASSERT_EQ(0, kchan_wait_signals(seen));
-	EXPECT_FALSE(kchan_op_done(&b));
-	ASSERT_EQ(0, kchan_wait_for(fd, receivers, 1));
+	ASSERT_EQ(0, kt_wait_signals(seen));
+	EXPECT_FALSE(kt_op_done(&b));
+	ASSERT_EQ(0, kt_wait_for(fd, receivers, 1));
 	ASSERT_EQ(1, batch(fd, KCHAN_IOC_SEND_BATCH, out->m, 1,
 			   KCHAN_BATCH_NONBLOCK));
-	EXPECT_EQ(1, kchan_op_result(&b));
+	EXPECT_EQ(1, kt_op_result(&b));
 	EXPECT_TRUE(received(in, 1, 0));
 	free(out);
 	free(in);
@@ -627,7 +628,7 @@ static void *poller_main(void *arg)
 	struct epoll_event ev;
 
 	__atomic_store_n(&p->tid, kt_gettid(), __ATOMIC_RELEASE);
-	if (epoll_wait(p->ep, &ev, 1, KCHAN_WAIT_MS) == 1)
+	if (epoll_wait(p->ep, &ev, 1, KT_TIMEOUT_MS) == 1)
 		atomic_store(&p->woken, 1);
 	return NULL;
 }
@@ -654,7 +655,7 @@ static void pollers_start(struct __test_metadata *_metadata,
 		while (!__atomic_load_n(&p[i].tid, __ATOMIC_ACQUIRE))
 			usleep(1000);
 		ASSERT_EQ(0, kt_wait_sleeping_in(p[i].tid, SYS_epoll_wait,
-						 KT_WAIT_MS));
+						 KT_TIMEOUT_MS));
 	}
 }
 
@@ -674,14 +675,14 @@ static unsigned int pollers_done(struct poller *p)
  */
 static unsigned int pollers_finish(struct poller *p, int fd)
 {
-	uint64_t deadline = kw_now_ns() + KCHAN_WAIT_MS * 1000000ull;
+	uint64_t deadline = kt_now_ns() + KT_TIMEOUT_MS * 1000000ull;
 	unsigned int i, woken;
 
-	while (!pollers_done(p) && kw_now_ns() < deadline)
+	while (!pollers_done(p) && kt_now_ns() < deadline)
 		usleep(1000);
-	kw_sleep_ms(POLL_SETTLE_MS);
+	kt_sleep_ms(POLL_SETTLE_MS);
 	woken = pollers_done(p);
-	kchan_close(fd);
+	kt_close(fd);
 	for (i = 0; i < NR_POLLERS; i++) {
 		pthread_join(p[i].thread, NULL);
 		close(p[i].ep);
@@ -697,7 +698,7 @@ TEST(a_send_batch_wakes_one_exclusive_poller_per_message)
 {
 	struct poller p[NR_POLLERS];
 	struct set *out = msgs(NR_WOKEN, 0);
-	int fd = kchan_make(64, MSG_MAX, 0, O_CLOEXEC | O_NONBLOCK);
+	int fd = kt_make(64, MSG_MAX, 0, O_CLOEXEC | O_NONBLOCK);
 
 	ASSERT_LE(0, fd);
 	ASSERT_NE(NULL, out);
@@ -713,7 +714,7 @@ TEST(a_receive_batch_wakes_one_exclusive_poller_per_slot)
 {
 	struct poller p[NR_POLLERS];
 	struct set *out = msgs(NR_WOKEN, 0), *in = rooms(NR_WOKEN, MSG_MAX);
-	int fd = kchan_make(NR_WOKEN, MSG_MAX, 0, O_CLOEXEC | O_NONBLOCK);
+	int fd = kt_make(NR_WOKEN, MSG_MAX, 0, O_CLOEXEC | O_NONBLOCK);
 
 	ASSERT_LE(0, fd);
 	ASSERT_NE(NULL, out);
@@ -766,7 +767,7 @@ static size_t storm_msg(unsigned char *buf, uint32_t sender, uint32_t seq)
 	size_t len = sizeof(tag) + (seq * 7 + sender) % (MSG_MAX - sizeof(tag));
 
 	memcpy(buf, &tag, sizeof(tag));
-	kchan_fill(buf + sizeof(tag), len - sizeof(tag), seq ^ sender);
+	kt_fill(buf + sizeof(tag), len - sizeof(tag), seq ^ sender);
 	return len;
 }
 
@@ -872,8 +873,8 @@ TEST_F(chan, batches_under_signals_deliver_each_message_once)
 	st.fd = self->fd;
 	seen = calloc(max, 1);
 	ASSERT_NE(NULL, seen);
-	ASSERT_EQ(0, kchan_catch(SIGUSR1, false));
-	signals = atomic_load(&kchan_signals_handled);
+	ASSERT_EQ(0, kt_catch(SIGUSR1, false));
+	signals = atomic_load(&kt_signals_handled);
 	atomic_store(&st.senders_left, STORM_SENDERS);
 	for (r = 0; r < STORM_RECEIVERS; r++) {
 		st.log[r] = calloc(max, sizeof(*st.log[r]));
@@ -898,13 +899,13 @@ TEST_F(chan, batches_under_signals_deliver_each_message_once)
 	}
 	for (i = 0; i < STORM_SENDERS; i++)
 		pthread_join(st.snd[i], NULL);
-	ASSERT_EQ(0, kchan_close(self->fd));
+	ASSERT_EQ(0, kt_close(self->fd));
 	for (r = 0; r < STORM_RECEIVERS; r++)
 		pthread_join(st.rcv[r], NULL);
 	ASSERT_EQ(0, atomic_load(&st.err)) {
 		TH_LOG("a worker failed: %s", strerror(atomic_load(&st.err)));
 	}
-	signals = atomic_load(&kchan_signals_handled) - signals;
+	signals = atomic_load(&kt_signals_handled) - signals;
 
 	for (r = 0; r < STORM_RECEIVERS; r++) {
 		for (i = 0; i < STORM_SENDERS; i++)

@@ -34,11 +34,9 @@
 #pragma GCC diagnostic ignored "-Wunused-parameter"
 #include "kselftest_harness.h"
 #pragma GCC diagnostic pop
-#include "kchan_test.h"
-#include "kchan_wait.h"
-#include "kchan_wait_poll.h"
-#include "kchan_module.h"
-#include "kchan_select.h"
+#include "kt.h"
+#include "kt_sys.h"
+#include "kt_select.h"
 
 #define BUDGET		(1024 * 1024)
 #define NAMES		3
@@ -58,7 +56,7 @@ static char payload[MSG];
 static struct kchan_version version(void)
 {
 	struct kchan_version v = { 0 };
-	int ctl = open(CHANCTL, O_RDWR | O_CLOEXEC);
+	int ctl = open(KT_CHANCTL, O_RDWR | O_CLOEXEC);
 
 	if (ctl >= 0) {
 		if (ioctl(ctl, KCHAN_IOC_VERSION, &v))
@@ -154,11 +152,11 @@ FIXTURE_SETUP(budget)
 	int ret;
 
 	memset(payload, 'b', sizeof(payload));
-	self->no_ko = access(ko_path(), R_OK) != 0 || getuid() != 0;
+	self->no_ko = access(kt_ko_path(), R_OK) != 0 || getuid() != 0;
 	if (self->no_ko)
-		SKIP(return, "needs root and %s", ko_path());
-	ret = reload(PARAMS_SMALL);
-	ASSERT_EQ(0, ret) TH_LOG("loading %s: %s", ko_path(), strerror(-ret));
+		SKIP(return, "needs root and %s", kt_ko_path());
+	ret = kt_reload(PARAMS_SMALL);
+	ASSERT_EQ(0, ret) TH_LOG("loading %s: %s", kt_ko_path(), strerror(-ret));
 }
 
 FIXTURE_TEARDOWN(budget)
@@ -167,7 +165,7 @@ FIXTURE_TEARDOWN(budget)
 
 	if (self->no_ko)
 		return;
-	ret = ensure_defaults();
+	ret = kt_ensure_defaults();
 	if (ret)
 		TH_LOG("could not restore kchan with default limits: %s",
 		       strerror(-ret));
@@ -178,9 +176,9 @@ TEST_F_TIMEOUT(budget, the_budget_is_a_parameter_and_reported, TEST_TIMEOUT)
 	struct kchan_version v = version();
 	unsigned long long p = 0;
 
-	ASSERT_EQ(0, param("max_bytes_per_user", &p));
+	ASSERT_EQ(0, kt_param("max_bytes_per_user", &p));
 	EXPECT_EQ((unsigned long long)BUDGET, p);
-	ASSERT_EQ(0, param("max_names_per_user", &p));
+	ASSERT_EQ(0, kt_param("max_names_per_user", &p));
 	EXPECT_EQ((unsigned long long)NAMES, p);
 	EXPECT_NE(0ULL, v.features & KCHAN_FEATURE_BUDGET);
 	EXPECT_EQ((unsigned long long)BUDGET, v.max_bytes_per_user);
@@ -205,23 +203,23 @@ static int write_route(void)
 
 	if (user_bytes() != 0)
 		return 1;
-	fd = kchan_make(CAPACITY, MSG, 0, O_CLOEXEC);
+	fd = kt_make(CAPACITY, MSG, 0, O_CLOEXEC);
 	if (fd < 0)
 		return 2;
 	n = fill(fd, CAPACITY, &err);
 	if (err != ENOBUFS || n < BUDGET / (2 * MSG) || n * MSG > BUDGET)
 		return 3;
-	if (kchan_stat(fd, &st) || st.queued != (unsigned int)n)
+	if (kt_stat(fd, &st) || st.queued != (unsigned int)n)
 		return 4;
 	held = user_bytes();
 	if (held > BUDGET || held < (unsigned long long)n * MSG)
 		return 5;
 	if (writev(fd, iov, 2) != -1 || errno != ENOBUFS)
 		return 6;
-	if (kchan_set_nonblock(fd, true) || write(fd, payload, MSG) != -1 ||
+	if (kt_set_nonblock(fd, true) || write(fd, payload, MSG) != -1 ||
 	    errno != ENOBUFS)
 		return 7;
-	if (kchan_stat(fd, &st) || st.queued != (unsigned int)n ||
+	if (kt_stat(fd, &st) || st.queued != (unsigned int)n ||
 	    user_bytes() != held)
 		return 8;
 	/* Received: its room is the sender's again. */
@@ -246,7 +244,7 @@ static int uring_route(void)
 	struct io_uring ring;
 	int fd, n, err, res;
 
-	fd = kchan_make(CAPACITY, MSG, 0, O_CLOEXEC);
+	fd = kt_make(CAPACITY, MSG, 0, O_CLOEXEC);
 	if (fd < 0 || io_uring_queue_init(4, &ring, 0))
 		return 1;
 	n = fill(fd, CAPACITY, &err);
@@ -280,7 +278,7 @@ static int batch_route(void)
 	for (i = 0; i < 256; i++)
 		m[i] = (struct kchan_mmsg){ .buf = (uintptr_t)payload,
 					    .len = MSG };
-	fd = kchan_make(CAPACITY, MSG, 0, O_CLOEXEC);
+	fd = kt_make(CAPACITY, MSG, 0, O_CLOEXEC);
 	if (fd < 0)
 		return 1;
 	sent = ioctl(fd, KCHAN_IOC_SEND_BATCH, &b);
@@ -290,7 +288,7 @@ static int batch_route(void)
 	b.nmsgs = 256 - sent;
 	if (ioctl(fd, KCHAN_IOC_SEND_BATCH, &b) != -1 || errno != ENOBUFS)
 		return 3;
-	if (kchan_stat(fd, &st) || st.queued != (unsigned int)sent)
+	if (kt_stat(fd, &st) || st.queued != (unsigned int)sent)
 		return 4;
 	close(fd);
 	return user_bytes() == 0 ? 0 : 5;
@@ -320,10 +318,10 @@ static int sender_route(void)
 	int fd, other, a, b, sfd[256], nsfd = 0, i, ret = 0, err;
 	pthread_t t[8];
 
-	fd = kchan_make(0, MSG, 0, O_CLOEXEC);
-	other = kchan_make(0, MSG, 0, O_CLOEXEC);
-	a = kchan_make(CAPACITY, 1, 0, O_CLOEXEC);
-	b = kchan_make(CAPACITY, 1, 0, O_CLOEXEC);
+	fd = kt_make(0, MSG, 0, O_CLOEXEC);
+	other = kt_make(0, MSG, 0, O_CLOEXEC);
+	a = kt_make(CAPACITY, 1, 0, O_CLOEXEC);
+	b = kt_make(CAPACITY, 1, 0, O_CLOEXEC);
 	if (fd < 0 || other < 0 || a < 0 || b < 0)
 		return 1;
 	/* 16 one-byte messages: 1 KiB to give back later. */
@@ -333,18 +331,18 @@ static int sender_route(void)
 	for (i = 0; i < 8; i++) {
 		if (pthread_create(&t[i], NULL, blocked_sender, &fd))
 			return 2;
-		if (kt_wait_blocked(fd, i + 1, 0, KT_WAIT_MS))
+		if (kt_wait_blocked(fd, i + 1, 0, KT_TIMEOUT_MS))
 			return 3;
 	}
 	/* Armed select files, one send case each, until the budget ends. */
-	c[0] = ks_send(other, payload, MSG);
+	c[0] = kt_case_send(other, payload, MSG);
 	for (;;) {
 		if (nsfd == 255)
 			return 4;
-		sfd[nsfd] = ks_selfd(O_CLOEXEC);
+		sfd[nsfd] = kt_selfd(O_CLOEXEC);
 		if (sfd[nsfd] < 0)
 			return 5;
-		ret = ks_arm(sfd[nsfd], c, 1, 0, NULL);
+		ret = kt_arm(sfd[nsfd], c, 1, 0, NULL);
 		if (ret)
 			break;
 		nsfd++;
@@ -361,17 +359,17 @@ static int sender_route(void)
 	if (err != ENOBUFS)
 		return 7;
 	/* A blocking select: ENOBUFS, and the index names the case. */
-	c[0] = ks_recv(other, payload, MSG);
-	c[1] = ks_send(other, payload, MSG);
-	ret = ks_select_full(c, 2, KCHAN_SELECT_NONBLOCK, 0, &out);
+	c[0] = kt_case_recv(other, payload, MSG);
+	c[1] = kt_case_send(other, payload, MSG);
+	ret = kt_select_full(c, 2, KCHAN_SELECT_NONBLOCK, 0, &out);
 	if (ret != -ENOBUFS || out.index != 1)
 		return 8;
 	/* The select file's arm names the case too. */
-	ret = ks_arm(sfd[nsfd], c, 2, 0, &i);
+	ret = kt_arm(sfd[nsfd], c, 2, 0, &i);
 	if (ret != -ENOBUFS || i != 1)
 		return 8;
 	/* Close gives everything back. */
-	kchan_close(fd);
+	kt_close(fd);
 	for (i = 0; i < 8; i++)
 		pthread_join(t[i], NULL);
 	for (i = 0; i <= nsfd; i++)
@@ -398,10 +396,10 @@ static int case_set_route(void)
 	for (i = 0; i < 1024; i++)
 		big[i] = (struct kchan_case){ .fd = -1, .op = KCHAN_OP_RECV };
 	for (n = 0; n < 64; n++) {
-		sfd[n] = ks_selfd(O_CLOEXEC);
+		sfd[n] = kt_selfd(O_CLOEXEC);
 		if (sfd[n] < 0)
 			return 1;
-		ret = ks_arm(sfd[n], big, 1024, 0, &bad);
+		ret = kt_arm(sfd[n], big, 1024, 0, &bad);
 		if (ret)
 			break;
 	}
@@ -439,8 +437,8 @@ static int hostile_user(void)
 	for (i = 0; i < 64; i++)
 		m[i] = (struct kchan_mmsg){ .buf = (uintptr_t)payload,
 					    .len = MSG };
-	fd = kchan_make(CAPACITY, MSG, 0, O_CLOEXEC);
-	rdv = kchan_make(0, MSG, 0, O_CLOEXEC);
+	fd = kt_make(CAPACITY, MSG, 0, O_CLOEXEC);
+	rdv = kt_make(0, MSG, 0, O_CLOEXEC);
 	if (fd < 0 || rdv < 0)
 		return 1;
 	/* write() into a buffer */
@@ -450,10 +448,10 @@ static int hostile_user(void)
 		if (ioctl(fd, KCHAN_IOC_SEND_BATCH, &b) < 0)
 			break;
 	/* armed select files holding send cases */
-	c = ks_send(rdv, payload, MSG);
+	c = kt_case_send(rdv, payload, MSG);
 	for (i = 0; i < HOSTILE_PER_ROUTE / MSG; i++) {
-		sfd = ks_selfd(O_CLOEXEC);
-		if (sfd < 0 || ks_arm(sfd, &c, 1, 0, NULL))
+		sfd = kt_selfd(O_CLOEXEC);
+		if (sfd < 0 || kt_arm(sfd, &c, 1, 0, NULL))
 			break;
 	}
 	/* Hold it all until the parent has measured. */
@@ -517,7 +515,7 @@ static int ns_fill_as(uid_t uid, int hold_fd)
 	char go;
 
 	if (!setresgid(uid, uid, uid) && !setresuid(uid, uid, uid)) {
-		fd = kchan_make(CAPACITY, MSG, 0, O_CLOEXEC);
+		fd = kt_make(CAPACITY, MSG, 0, O_CLOEXEC);
 		if (fd >= 0) {
 			n = fill(fd, CAPACITY, &err);
 			if (err != ENOBUFS)
@@ -642,19 +640,19 @@ static int names_route(void)
 	int i, ret;
 
 	for (i = 0; i < NAMES; i++)
-		if (kchan_create_named(budget_name(i), 0, 8, 0, 0))
+		if (kt_create_named(budget_name(i), 0, 8, 0, 0))
 			return 1;
-	if (kchan_create_named(budget_name(NAMES), 0, 8, 0, 0) != -ENOSPC)
+	if (kt_create_named(budget_name(NAMES), 0, 8, 0, 0) != -ENOSPC)
 		return 2;
-	if (kchan_unlink(budget_name(0)))
+	if (kt_unlink(budget_name(0)))
 		return 3;
 	/* The slot comes back once the node is released. */
 	deadline = kt_now_ms() + RELEASE_MS;
-	while ((ret = kchan_create_named(budget_name(NAMES), 0, 8, 0, 0)) ==
+	while ((ret = kt_create_named(budget_name(NAMES), 0, 8, 0, 0)) ==
 	       -ENOSPC && kt_now_ms() < deadline)
 		kt_sleep_ms(20);
 	for (i = 1; i <= NAMES; i++)
-		kchan_unlink(budget_name(i));
+		kt_unlink(budget_name(i));
 	return ret ? 4 : 0;
 }
 
@@ -692,7 +690,7 @@ static int minors_fill(void)
 	int n, ret = 0;
 
 	for (n = 0; n < 200; n++) {
-		ret = kchan_create_named(minor_name(getuid(), n), 0, 8, 0, 0);
+		ret = kt_create_named(minor_name(getuid(), n), 0, 8, 0, 0);
 		if (ret)
 			break;
 	}
@@ -704,7 +702,7 @@ static int minor_index;
 /* One more name, minor_index: 0 if made, 1 if ENOSPC, 2 otherwise. */
 static int minors_one(void)
 {
-	int ret = kchan_create_named(minor_name(getuid(), minor_index), 0, 8,
+	int ret = kt_create_named(minor_name(getuid(), minor_index), 0, 8,
 				     0, 0);
 
 	return !ret ? 0 : ret == -ENOSPC ? 1 : 2;
@@ -717,8 +715,8 @@ TEST_F_TIMEOUT(budget, a_user_over_its_share_of_minors_is_enospc_not_others,
 	unsigned long long p = 0;
 
 	minor_test = getpid();
-	ASSERT_EQ(0, reload(PARAMS_MINORS));
-	ASSERT_EQ(0, param("max_minors", &p));
+	ASSERT_EQ(0, kt_reload(PARAMS_MINORS));
+	ASSERT_EQ(0, kt_param("max_minors", &p));
 	EXPECT_EQ((unsigned long long)MINORS, p);
 	/* Alone, its share is half the pool; it fills all but the reserve. */
 	EXPECT_EQ(MINORS - MINORS_RESERVE, as_nobody(minors_fill));

@@ -18,12 +18,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "kchan_test.h"
-#include "kchan_wait.h"
+#include "kt.h"
+#include "kt_bg.h"
+#include "kt_sys.h"
+#include "kt_fault.h"
 /* The 6.1 harness's TEST() leaves a parameter unused. */
 #pragma GCC diagnostic ignored "-Wunused-parameter"
 #include "kselftest_harness.h"
-#include "kchan_select.h"
+#include "kt_select.h"
 
 #define MSG_MAX		64
 #define CAPACITY	4u
@@ -32,19 +34,19 @@
 
 static int make_carrier(unsigned int capacity)
 {
-	return kchan_make(capacity, MSG_MAX, KCHAN_CREATE_CARRIER, O_CLOEXEC);
+	return kt_make(capacity, MSG_MAX, KCHAN_CREATE_CARRIER, O_CLOEXEC);
 }
 
 static int make_plain(void)
 {
-	return kchan_make(CAPACITY, MSG_MAX, 0, O_CLOEXEC);
+	return kt_make(CAPACITY, MSG_MAX, 0, O_CLOEXEC);
 }
 
 static __u64 chan_id(int fd)
 {
 	struct kchan_stat st;
 
-	return kchan_stat(fd, &st) ? 0 : st.id;
+	return kt_stat(fd, &st) ? 0 : st.id;
 }
 
 static struct kchan_chanref ref(int fd, unsigned int dir)
@@ -56,7 +58,7 @@ static struct kchan_chanref ref(int fd, unsigned int dir)
 static unsigned long long user_bytes(void)
 {
 	struct kchan_version v = { 0 };
-	int ctl = open(CHANCTL, O_RDWR | O_CLOEXEC);
+	int ctl = open(KT_CHANCTL, O_RDWR | O_CLOEXEC);
 
 	if (ctl >= 0) {
 		if (ioctl(ctl, KCHAN_IOC_VERSION, &v))
@@ -69,10 +71,10 @@ static unsigned long long user_bytes(void)
 /* Wait until the user's bytes are back to @want. */
 static int wait_user_bytes(unsigned long long want)
 {
-	uint64_t deadline = kw_now_ns() + KCHAN_WAIT_MS * 1000000ull;
+	uint64_t deadline = kt_now_ns() + KT_TIMEOUT_MS * 1000000ull;
 
 	while (user_bytes() != want) {
-		if (kw_now_ns() > deadline)
+		if (kt_now_ns() > deadline)
 			return -ETIMEDOUT;
 		usleep(1000);
 	}
@@ -84,12 +86,12 @@ static int works(int a, int b, unsigned int seed)
 {
 	char out[8], in[MSG_MAX];
 
-	kchan_fill(out, sizeof(out), seed);
-	if (kchan_send(a, out, sizeof(out)) != sizeof(out))
+	kt_fill(out, sizeof(out), seed);
+	if (kt_send(a, out, sizeof(out)) != sizeof(out))
 		return -1;
-	if (kchan_recv(b, in, sizeof(in)) != sizeof(out))
+	if (kt_recv(b, in, sizeof(in)) != sizeof(out))
 		return -2;
-	return kchan_check(in, sizeof(out), seed) ? 0 : -3;
+	return kt_check(in, sizeof(out), seed) ? 0 : -3;
 }
 
 /*
@@ -145,7 +147,7 @@ static void *bg_send_thread(void *arg)
 {
 	struct bg_send *b = arg;
 
-	b->ret = kchan_sendmsg(b->fd, b->buf, b->len, b->refs, b->n, 0);
+	b->ret = kt_sendmsg(b->fd, b->buf, b->len, b->refs, b->n, 0);
 	return NULL;
 }
 
@@ -168,9 +170,7 @@ static int bg_start(struct bg_send *b, int fd, const char *text,
 /* Wait until the message is offered: queued, or its sender blocked. */
 static int bg_offered(int c, unsigned int capacity)
 {
-	return kchan_wait_u32(c, capacity ? offsetof(struct kchan_stat, queued) :
-				 offsetof(struct kchan_stat, senders),
-			      1, KCHAN_WAIT_MS);
+	return capacity ? kt_wait_for(c, queued, 1) : kt_wait_for(c, senders, 1);
 }
 
 static ssize_t bg_finish(struct bg_send *b)
@@ -190,9 +190,9 @@ TEST(version_reports_channels_in_messages)
 	ASSERT_LE(0, c);
 	ASSERT_EQ(0, ioctl(fd, KCHAN_IOC_VERSION, &v));
 	EXPECT_TRUE(!!(v.features & KCHAN_FEATURE_CHANS));
-	ASSERT_EQ(0, kchan_stat(c, &st));
+	ASSERT_EQ(0, kt_stat(c, &st));
 	EXPECT_TRUE(!!(st.flags & KCHAN_STAT_CARRIER));
-	ASSERT_EQ(0, kchan_stat(fd, &st));
+	ASSERT_EQ(0, kt_stat(fd, &st));
 	EXPECT_FALSE(!!(st.flags & KCHAN_STAT_CARRIER));
 	close(fd);
 	close(c);
@@ -207,7 +207,7 @@ TEST_F(carrier, a_carried_channel_arrives_as_a_new_cloexec_fd_of_the_same_channe
 
 	ASSERT_EQ(0, bg_start(&b, self->c, "request", &out, 1));
 	memset(in, 0xff, sizeof(in));
-	ASSERT_EQ(7, kchan_recvmsg(self->c, buf, sizeof(buf), in, &n, 0));
+	ASSERT_EQ(7, kt_recvmsg(self->c, buf, sizeof(buf), in, &n, 0));
 	ASSERT_EQ(7, bg_finish(&b));
 	ASSERT_EQ(0, memcmp(buf, "request", 7));
 	ASSERT_EQ(1u, n);
@@ -246,7 +246,7 @@ TEST_F(carrier, the_sender_may_close_its_fd_at_once_and_the_receiver_still_uses_
 	close(self->n);
 	close(keep);
 	self->n = -1;
-	ASSERT_EQ(8, kchan_recvmsg(self->c, buf, sizeof(buf), &in, &n, 0));
+	ASSERT_EQ(8, kt_recvmsg(self->c, buf, sizeof(buf), &in, &n, 0));
 	if (!variant->capacity)
 		ASSERT_EQ(8, bg_finish(&b));
 	ASSERT_EQ(1u, n);
@@ -254,7 +254,7 @@ TEST_F(carrier, the_sender_may_close_its_fd_at_once_and_the_receiver_still_uses_
 	EXPECT_EQ(0, works(in.fd, in.fd, 3));
 	/* The receiver's descriptor was the last reference. */
 	close(in.fd);
-	EXPECT_EQ(0, kchan_wait_unlisted(id, KCHAN_WAIT_MS));
+	EXPECT_EQ(0, kt_wait_unlisted(id, KT_TIMEOUT_MS));
 }
 
 TEST_F(carrier, the_sender_may_send_a_receive_only_end)
@@ -265,13 +265,13 @@ TEST_F(carrier, the_sender_may_send_a_receive_only_end)
 	char buf[MSG_MAX];
 
 	ASSERT_EQ(0, bg_start(&b, self->c, "ro", &out, 1));
-	ASSERT_EQ(2, kchan_recvmsg(self->c, buf, sizeof(buf), &in, &n, 0));
+	ASSERT_EQ(2, kt_recvmsg(self->c, buf, sizeof(buf), &in, &n, 0));
 	ASSERT_EQ(2, bg_finish(&b));
 	ASSERT_EQ(1u, n);
 	EXPECT_EQ(KCHAN_DIR_RECV, in.dir);
 	EXPECT_EQ(O_RDONLY, fcntl(in.fd, F_GETFL) & O_ACCMODE);
-	EXPECT_EQ(-EBADF, kchan_send(in.fd, "x", 1));
-	EXPECT_EQ(-EBADF, kchan_close(in.fd));
+	EXPECT_EQ(-EBADF, kt_send(in.fd, "x", 1));
+	EXPECT_EQ(-EBADF, kt_close(in.fd));
 	EXPECT_EQ(0, works(self->n, in.fd, 4));
 	close(in.fd);
 }
@@ -288,23 +288,23 @@ TEST(a_direction_the_fd_lacks_is_ebadf_and_nothing_is_sent)
 	ASSERT_LE(0, c);
 	ASSERT_LE(0, n);
 	/* A send-only end, narrowed on the way... */
-	ASSERT_EQ(1, kchan_sendmsg(c, "w", 1, &out, 1, 0));
-	ASSERT_EQ(1, kchan_recvmsg(c, buf, sizeof(buf), &in, &got, 0));
+	ASSERT_EQ(1, kt_sendmsg(c, "w", 1, &out, 1, 0));
+	ASSERT_EQ(1, kt_recvmsg(c, buf, sizeof(buf), &in, &got, 0));
 	ASSERT_EQ(KCHAN_DIR_SEND, in.dir);
 	/* ...cannot be widened again, nor sent as a receive-only one. */
 	out = ref(in.fd, KCHAN_DIR_ALL);
-	EXPECT_EQ(-EBADF, kchan_sendmsg(c, "x", 1, &out, 1, 0));
+	EXPECT_EQ(-EBADF, kt_sendmsg(c, "x", 1, &out, 1, 0));
 	out = ref(in.fd, KCHAN_DIR_RECV);
-	EXPECT_EQ(-EBADF, kchan_sendmsg(c, "x", 1, &out, 1, 0));
+	EXPECT_EQ(-EBADF, kt_sendmsg(c, "x", 1, &out, 1, 0));
 	out = ref(in.fd, 1U << 2);
-	EXPECT_EQ(-EINVAL, kchan_sendmsg(c, "x", 1, &out, 1, 0));
-	ASSERT_EQ(0, kchan_stat(c, &st));
+	EXPECT_EQ(-EINVAL, kt_sendmsg(c, "x", 1, &out, 1, 0));
+	ASSERT_EQ(0, kt_stat(c, &st));
 	EXPECT_EQ(0u, st.queued);
 	ro = in.fd;
 	out = ref(ro, 0);
-	ASSERT_EQ(1, kchan_sendmsg(c, "y", 1, &out, 1, 0));
+	ASSERT_EQ(1, kt_sendmsg(c, "y", 1, &out, 1, 0));
 	got = 1;
-	ASSERT_EQ(1, kchan_recvmsg(c, buf, sizeof(buf), &in, &got, 0));
+	ASSERT_EQ(1, kt_recvmsg(c, buf, sizeof(buf), &in, &got, 0));
 	EXPECT_EQ(KCHAN_DIR_SEND, in.dir);
 	EXPECT_EQ(O_WRONLY, fcntl(in.fd, F_GETFL) & O_ACCMODE);
 	close(in.fd);
@@ -322,13 +322,13 @@ TEST(the_receiver_may_ask_for_nonblocking_fds)
 
 	ASSERT_LE(0, c);
 	ASSERT_LE(0, n);
-	ASSERT_EQ(1, kchan_sendmsg(c, "a", 1, &out, 1, 0));
-	ASSERT_EQ(1, kchan_recvmsg(c, buf, sizeof(buf), &in, &got,
+	ASSERT_EQ(1, kt_sendmsg(c, "a", 1, &out, 1, 0));
+	ASSERT_EQ(1, kt_recvmsg(c, buf, sizeof(buf), &in, &got,
 				   KCHAN_MSG_FD_NONBLOCK));
 	ASSERT_EQ(1u, got);
 	EXPECT_TRUE(fcntl(in.fd, F_GETFL) & O_NONBLOCK);
 	EXPECT_EQ(FD_CLOEXEC, fcntl(in.fd, F_GETFD) & FD_CLOEXEC);
-	EXPECT_EQ(-EAGAIN, kchan_recv(in.fd, buf, sizeof(buf)));
+	EXPECT_EQ(-EAGAIN, kt_recv(in.fd, buf, sizeof(buf)));
 	/* The sender's own descriptor keeps its flags. */
 	EXPECT_FALSE(fcntl(n, F_GETFL) & O_NONBLOCK);
 	close(in.fd);
@@ -338,7 +338,7 @@ TEST(the_receiver_may_ask_for_nonblocking_fds)
 
 TEST(only_kchan_channels_can_be_carried)
 {
-	int c = make_carrier(CAPACITY), sfd = ks_selfd(O_CLOEXEC);
+	int c = make_carrier(CAPACITY), sfd = kt_selfd(O_CLOEXEC);
 	struct kchan_chanref out;
 	struct kchan_stat st;
 	int p[2];
@@ -347,18 +347,18 @@ TEST(only_kchan_channels_can_be_carried)
 	ASSERT_LE(0, sfd);
 	ASSERT_EQ(0, pipe2(p, O_CLOEXEC));
 	out = ref(p[0], 0);
-	EXPECT_EQ(-EINVAL, kchan_sendmsg(c, "x", 1, &out, 1, 0));
+	EXPECT_EQ(-EINVAL, kt_sendmsg(c, "x", 1, &out, 1, 0));
 	out = ref(sfd, 0);
-	EXPECT_EQ(-EINVAL, kchan_sendmsg(c, "x", 1, &out, 1, 0));
-	out = ref(open(CHANCTL, O_RDWR | O_CLOEXEC), 0);
+	EXPECT_EQ(-EINVAL, kt_sendmsg(c, "x", 1, &out, 1, 0));
+	out = ref(open(KT_CHANCTL, O_RDWR | O_CLOEXEC), 0);
 	ASSERT_LE(0, out.fd);
-	EXPECT_EQ(-EINVAL, kchan_sendmsg(c, "x", 1, &out, 1, 0));
+	EXPECT_EQ(-EINVAL, kt_sendmsg(c, "x", 1, &out, 1, 0));
 	close(out.fd);
 	out = ref(-1, 0);
-	EXPECT_EQ(-EBADF, kchan_sendmsg(c, "x", 1, &out, 1, 0));
+	EXPECT_EQ(-EBADF, kt_sendmsg(c, "x", 1, &out, 1, 0));
 	out = ref(p[1] + 100, 0);
-	EXPECT_EQ(-EBADF, kchan_sendmsg(c, "x", 1, &out, 1, 0));
-	ASSERT_EQ(0, kchan_stat(c, &st));
+	EXPECT_EQ(-EBADF, kt_sendmsg(c, "x", 1, &out, 1, 0));
+	ASSERT_EQ(0, kt_stat(c, &st));
 	EXPECT_EQ(0u, st.queued);
 	EXPECT_EQ(0u, st.sent);
 	close(p[0]);
@@ -378,14 +378,14 @@ TEST(a_carrier_is_refused_as_cargo)
 	ASSERT_LE(0, other);
 	ASSERT_LE(0, n);
 	/* Another carrier, itself, or among plain channels: refused whole. */
-	EXPECT_EQ(-EINVAL, kchan_sendmsg(c, "x", 1, &out[1], 1, 0));
+	EXPECT_EQ(-EINVAL, kt_sendmsg(c, "x", 1, &out[1], 1, 0));
 	out[1] = ref(c, KCHAN_DIR_RECV);
-	EXPECT_EQ(-EINVAL, kchan_sendmsg(c, "x", 1, &out[1], 1, 0));
-	EXPECT_EQ(-EINVAL, kchan_sendmsg(c, "x", 1, out, 2, 0));
-	ASSERT_EQ(0, kchan_stat(c, &st));
+	EXPECT_EQ(-EINVAL, kt_sendmsg(c, "x", 1, &out[1], 1, 0));
+	EXPECT_EQ(-EINVAL, kt_sendmsg(c, "x", 1, out, 2, 0));
+	ASSERT_EQ(0, kt_stat(c, &st));
 	EXPECT_EQ(0u, st.queued);
 	/* The carrier still carries what it may. */
-	EXPECT_EQ(1, kchan_sendmsg(c, "x", 1, out, 1, 0));
+	EXPECT_EQ(1, kt_sendmsg(c, "x", 1, out, 1, 0));
 	close(c);
 	close(other);
 	close(n);
@@ -400,10 +400,10 @@ TEST(only_a_carrier_carries_channels)
 
 	ASSERT_LE(0, n);
 	ASSERT_LE(0, m);
-	EXPECT_EQ(-EINVAL, kchan_sendmsg(n, "x", 1, &out, 1, 0));
+	EXPECT_EQ(-EINVAL, kt_sendmsg(n, "x", 1, &out, 1, 0));
 	/* Without channels the calls work on any channel. */
-	EXPECT_EQ(1, kchan_sendmsg(n, "y", 1, NULL, 0, 0));
-	EXPECT_EQ(1, kchan_recvmsg(n, buf, sizeof(buf), &in, &got, 0));
+	EXPECT_EQ(1, kt_sendmsg(n, "y", 1, NULL, 0, 0));
+	EXPECT_EQ(1, kt_recvmsg(n, buf, sizeof(buf), &in, &got, 0));
 	EXPECT_EQ(0u, got);
 	EXPECT_EQ('y', buf[0]);
 	close(n);
@@ -422,8 +422,8 @@ TEST(at_most_kchan_chans_max_channels_ride_on_one_message)
 	ASSERT_LE(0, n);
 	for (i = 0; i <= KCHAN_CHANS_MAX; i++)
 		out[i] = ref(n, 0);
-	EXPECT_EQ(-EINVAL, kchan_sendmsg(c, "x", 1, out, KCHAN_CHANS_MAX + 1, 0));
-	EXPECT_EQ(-EINVAL, kchan_recvmsg(c, buf, sizeof(buf), in, &got, 0));
+	EXPECT_EQ(-EINVAL, kt_sendmsg(c, "x", 1, out, KCHAN_CHANS_MAX + 1, 0));
+	EXPECT_EQ(-EINVAL, kt_recvmsg(c, buf, sizeof(buf), in, &got, 0));
 	/* Reserved fields and unknown flags. */
 	h.buf = (unsigned long)"x";
 	h.len = 1;
@@ -434,11 +434,11 @@ TEST(at_most_kchan_chans_max_channels_ride_on_one_message)
 	h.flags = 1U << 7;
 	EXPECT_EQ(-1, ioctl(c, KCHAN_IOC_SENDMSG, &h));
 	EXPECT_EQ(EINVAL, errno);
-	EXPECT_EQ(-EINVAL, kchan_sendmsg(c, "", 0, NULL, 0, 0));
+	EXPECT_EQ(-EINVAL, kt_sendmsg(c, "", 0, NULL, 0, 0));
 
-	ASSERT_EQ(1, kchan_sendmsg(c, "x", 1, out, KCHAN_CHANS_MAX, 0));
+	ASSERT_EQ(1, kt_sendmsg(c, "x", 1, out, KCHAN_CHANS_MAX, 0));
 	got = KCHAN_CHANS_MAX;
-	ASSERT_EQ(1, kchan_recvmsg(c, buf, sizeof(buf), in, &got, 0));
+	ASSERT_EQ(1, kt_recvmsg(c, buf, sizeof(buf), in, &got, 0));
 	ASSERT_EQ((unsigned int)KCHAN_CHANS_MAX, got);
 	for (i = 0; i < KCHAN_CHANS_MAX; i++) {
 		EXPECT_EQ(chan_id(n), chan_id(in[i].fd));
@@ -462,28 +462,28 @@ TEST_F(carrier, a_receive_without_room_for_the_channels_is_etoomanyrefs_and_the_
 
 	ASSERT_EQ(0, bg_start(&b, self->c, "carried", &out, 1));
 	ASSERT_EQ(0, bg_offered(self->c, variant->capacity));
-	ASSERT_EQ(0, kchan_stat(self->c, &st));
+	ASSERT_EQ(0, kt_stat(self->c, &st));
 	EXPECT_EQ(7u, st.next_len);
 	EXPECT_EQ(1u, st.next_nchans);
 
-	EXPECT_EQ(-ETOOMANYREFS, kchan_recv(self->c, buf, sizeof(buf)));
+	EXPECT_EQ(-ETOOMANYREFS, kt_recv(self->c, buf, sizeof(buf)));
 	EXPECT_EQ(-ETOOMANYREFS,
-		  kchan_recvmsg(self->c, buf, sizeof(buf), &in, &got, 0));
+		  kt_recvmsg(self->c, buf, sizeof(buf), &in, &got, 0));
 	mm.buf = (unsigned long)buf;
 	mm.len = sizeof(buf);
 	batch.msgs = (unsigned long)&mm;
 	batch.nmsgs = 1;
 	EXPECT_EQ(-1, ioctl(self->c, KCHAN_IOC_RECV_BATCH, &batch));
 	EXPECT_EQ(ETOOMANYREFS, errno);
-	cs = ks_recv(self->c, buf, sizeof(buf));
-	EXPECT_EQ(-ETOOMANYREFS, ks_select(&cs, 1, KCHAN_SELECT_NONBLOCK, NULL));
+	cs = kt_case_recv(self->c, buf, sizeof(buf));
+	EXPECT_EQ(-ETOOMANYREFS, kt_select(&cs, 1, KCHAN_SELECT_NONBLOCK, NULL));
 
 	/* Still first in line, with its channel, for a receiver with room. */
-	ASSERT_EQ(0, kchan_stat(self->c, &st));
+	ASSERT_EQ(0, kt_stat(self->c, &st));
 	EXPECT_EQ(1u, st.next_nchans);
 	EXPECT_EQ(0u, st.received);
 	got = 1;
-	ASSERT_EQ(7, kchan_recvmsg(self->c, buf, sizeof(buf), &in, &got, 0));
+	ASSERT_EQ(7, kt_recvmsg(self->c, buf, sizeof(buf), &in, &got, 0));
 	ASSERT_EQ(7, bg_finish(&b));
 	ASSERT_EQ(1u, got);
 	EXPECT_EQ(0, works(in.fd, self->n, 5));
@@ -522,16 +522,16 @@ TEST_F(carrier, a_receiver_with_a_full_fd_table_gets_emfile_and_the_message_stay
 	ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &rl));
 	before = count_open_fds();
 
-	EXPECT_EQ(-EMFILE, kchan_recvmsg(self->c, buf, sizeof(buf), in, &got, 0));
+	EXPECT_EQ(-EMFILE, kt_recvmsg(self->c, buf, sizeof(buf), in, &got, 0));
 	EXPECT_EQ(before, count_open_fds());
-	ASSERT_EQ(0, kchan_stat(self->c, &st));
+	ASSERT_EQ(0, kt_stat(self->c, &st));
 	EXPECT_EQ(2u, st.next_nchans);
 	EXPECT_EQ(0u, st.received);
 
 	rl.rlim_cur = 1024;
 	ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &rl));
 	got = 2;
-	ASSERT_EQ(3, kchan_recvmsg(self->c, buf, sizeof(buf), in, &got, 0));
+	ASSERT_EQ(3, kt_recvmsg(self->c, buf, sizeof(buf), in, &got, 0));
 	ASSERT_EQ(3, bg_finish(&b));
 	ASSERT_EQ(2u, got);
 	EXPECT_EQ(0, works(in[0].fd, in[1].fd, 6));
@@ -556,16 +556,16 @@ static void held_receiver(int c, int sock)
 		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (area == MAP_FAILED)
 		_exit(1);
-	uffd = kchan_uffd_open();
-	if (uffd >= 0 && kchan_uffd_register(uffd, area, pg)) {
+	uffd = kt_uffd_open();
+	if (uffd >= 0 && kt_uffd_register(uffd, area, pg)) {
 		close(uffd);
 		uffd = -1;
 	}
 	page = (unsigned long)area;
 	/* No descriptor: userfaultfd is not available, the test skips. */
-	if (kchan_send_fd(sock, uffd, &page, sizeof(page)) || uffd < 0)
+	if (kt_send_fd(sock, uffd, &page, sizeof(page)) || uffd < 0)
 		_exit(1);
-	kchan_recvmsg(c, area, MSG_MAX, &in, &got, 0);
+	kt_recvmsg(c, area, MSG_MAX, &in, &got, 0);
 	_exit(2);
 }
 
@@ -590,32 +590,32 @@ TEST_F(carrier, a_receiver_killed_mid_receive_leaves_the_message_and_its_channel
 		held_receiver(self->c, sv[1]);
 	}
 	close(sv[1]);
-	uffd = kchan_recv_fd(sv[0], &page, sizeof(page), KCHAN_WAIT_MS);
+	uffd = kt_recv_fd(sv[0], &page, sizeof(page), KT_TIMEOUT_MS);
 	close(sv[0]);
 	if (uffd == -ENOENT) {
 		waitpid(pid, NULL, 0);
-		kchan_recvmsg(self->c, buf, sizeof(buf), &in, &got, 0);
+		kt_recvmsg(self->c, buf, sizeof(buf), &in, &got, 0);
 		close(in.fd);
 		bg_finish(&b);
 		SKIP(return, "no userfaultfd");
 	}
 	ASSERT_LE(0, uffd);
-	ASSERT_EQ(0, kchan_uffd_wait_fault(uffd, KCHAN_WAIT_MS, &addr));
+	ASSERT_EQ(0, kt_uffd_wait_fault(uffd, KT_TIMEOUT_MS, &addr));
 	EXPECT_EQ(page, addr & ~(__u64)(getpagesize() - 1));
 	if (variant->capacity) {
 		/* Taken: the child holds it, in the middle of its copy. */
-		ASSERT_EQ(0, kchan_stat(self->c, &st));
+		ASSERT_EQ(0, kt_stat(self->c, &st));
 		EXPECT_EQ(0u, st.queued);
 	}
 	ASSERT_EQ(0, kill(pid, SIGKILL));
-	ASSERT_EQ(0, kchan_reap_within(pid, KCHAN_WAIT_MS, &status));
+	ASSERT_EQ(0, kt_reap_within(pid, KT_TIMEOUT_MS, &status));
 	EXPECT_TRUE(WIFSIGNALED(status));
 	close(uffd);
 
-	ASSERT_EQ(0, kchan_stat(self->c, &st));
+	ASSERT_EQ(0, kt_stat(self->c, &st));
 	EXPECT_EQ(1u, st.next_nchans);
 	EXPECT_EQ(0u, st.received);
-	ASSERT_EQ(4, kchan_recvmsg(self->c, buf, sizeof(buf), &in, &got, 0));
+	ASSERT_EQ(4, kt_recvmsg(self->c, buf, sizeof(buf), &in, &got, 0));
 	ASSERT_EQ(4, bg_finish(&b));
 	ASSERT_EQ(1u, got);
 	EXPECT_EQ(0, memcmp(buf, "held", 4));
@@ -637,13 +637,13 @@ TEST(channels_in_messages_never_received_are_dropped_with_the_carrier)
 	for (i = 0; i < KCHAN_CHANS_MAX; i++)
 		out[i] = ref(n, 0);
 	for (i = 0; i < CAPACITY; i++)
-		ASSERT_EQ(1, kchan_sendmsg(c, "q", 1, out, KCHAN_CHANS_MAX, 0));
+		ASSERT_EQ(1, kt_sendmsg(c, "q", 1, out, KCHAN_CHANS_MAX, 0));
 	close(n);
 	/* Only the messages hold the channel now. */
-	ASSERT_LE(0, kchan_proc_scan(id, &listed));
+	ASSERT_LE(0, kt_proc_scan(id, &listed));
 	EXPECT_TRUE(listed);
 	close(c);
-	EXPECT_EQ(0, kchan_wait_unlisted(id, KCHAN_WAIT_MS));
+	EXPECT_EQ(0, kt_wait_unlisted(id, KT_TIMEOUT_MS));
 	EXPECT_EQ(0, wait_user_bytes(base));
 }
 
@@ -660,20 +660,20 @@ TEST(channels_in_flight_count_in_the_senders_budget)
 	for (i = 0; i < KCHAN_CHANS_MAX; i++)
 		out[i] = ref(n, 0);
 	/* A first message, so that spares are the same before and after. */
-	ASSERT_EQ(1, kchan_sendmsg(c, "p", 1, NULL, 0, 0));
-	ASSERT_EQ(1, kchan_recv(c, buf, sizeof(buf)));
+	ASSERT_EQ(1, kt_sendmsg(c, "p", 1, NULL, 0, 0));
+	ASSERT_EQ(1, kt_recv(c, buf, sizeof(buf)));
 	base = user_bytes();
-	ASSERT_EQ(1, kchan_sendmsg(c, "p", 1, NULL, 0, 0));
+	ASSERT_EQ(1, kt_sendmsg(c, "p", 1, NULL, 0, 0));
 	plain = user_bytes() - base;
-	ASSERT_EQ(1, kchan_recv(c, buf, sizeof(buf)));
+	ASSERT_EQ(1, kt_recv(c, buf, sizeof(buf)));
 	ASSERT_EQ(0, wait_user_bytes(base));
-	ASSERT_EQ(1, kchan_sendmsg(c, "p", 1, out, KCHAN_CHANS_MAX, 0));
+	ASSERT_EQ(1, kt_sendmsg(c, "p", 1, out, KCHAN_CHANS_MAX, 0));
 	carrying = user_bytes() - base;
 	TH_LOG("a message: %llu bytes; with %d channels: %llu", plain,
 	       KCHAN_CHANS_MAX, carrying);
 	/* At least a struct file (> 128 bytes) per reference. */
 	EXPECT_LE(plain + KCHAN_CHANS_MAX * 128, carrying);
-	ASSERT_EQ(1, kchan_recvmsg(c, buf, sizeof(buf), in, &got, 0));
+	ASSERT_EQ(1, kt_recvmsg(c, buf, sizeof(buf), in, &got, 0));
 	for (i = 0; i < got; i++)
 		close(in[i].fd);
 	EXPECT_EQ(0, wait_user_bytes(base));
@@ -684,7 +684,7 @@ TEST(channels_in_flight_count_in_the_senders_budget)
 TEST(a_write_end_in_flight_keeps_an_autoclose_channel_open)
 {
 	int c = make_carrier(CAPACITY);
-	int n = kchan_make(CAPACITY, MSG_MAX, KCHAN_CREATE_AUTOCLOSE, O_CLOEXEC);
+	int n = kt_make(CAPACITY, MSG_MAX, KCHAN_CREATE_AUTOCLOSE, O_CLOEXEC);
 	struct kchan_chanref out = ref(n, 0), in;
 	unsigned int got = 1;
 	struct kchan_stat st;
@@ -692,10 +692,10 @@ TEST(a_write_end_in_flight_keeps_an_autoclose_channel_open)
 
 	ASSERT_LE(0, c);
 	ASSERT_LE(0, n);
-	ASSERT_EQ(1, kchan_sendmsg(c, "w", 1, &out, 1, 0));
+	ASSERT_EQ(1, kt_sendmsg(c, "w", 1, &out, 1, 0));
 	close(n);
-	ASSERT_EQ(1, kchan_recvmsg(c, buf, sizeof(buf), &in, &got, 0));
-	ASSERT_EQ(0, kchan_stat(in.fd, &st));
+	ASSERT_EQ(1, kt_recvmsg(c, buf, sizeof(buf), &in, &got, 0));
+	ASSERT_EQ(0, kt_stat(in.fd, &st));
 	EXPECT_FALSE(!!(st.flags & KCHAN_STAT_CLOSED));
 	EXPECT_EQ(0, works(in.fd, in.fd, 8));
 	close(in.fd);
@@ -723,14 +723,14 @@ TEST_F(carrier, select_cases_send_and_receive_channels)
 		.fd = self->c, .op = KCHAN_OP_RECVMSG,
 		.buf = (unsigned long)&rh, .len = sizeof(rh),
 	};
-	struct ks_op op;
+	struct kt_sel_op op;
 
 	memset(&op, 0, sizeof(op));
 	op.cases[0] = sc;
 	op.n = 1;
-	ASSERT_EQ(0, ks_op_start(&op));
-	ASSERT_EQ(0, ks_select(&rc, 1, 0, NULL));
-	ASSERT_EQ(0, ks_op_result(&op, KCHAN_WAIT_MS));
+	ASSERT_EQ(0, kt_sel_op_start(&op));
+	ASSERT_EQ(0, kt_select(&rc, 1, 0, NULL));
+	ASSERT_EQ(0, kt_sel_op_result(&op, KT_TIMEOUT_MS));
 	ASSERT_EQ(1u, rh.nchans);
 	EXPECT_EQ(0, memcmp(buf, "sel", 3));
 	EXPECT_EQ(KCHAN_DIR_SEND, in[0].dir);
@@ -741,10 +741,10 @@ TEST_F(carrier, select_cases_send_and_receive_channels)
 
 	/* A header of the wrong size, or with a flag a select cannot take. */
 	rc.len = sizeof(rh) - 8;
-	EXPECT_EQ(-EINVAL, ks_select(&rc, 1, KCHAN_SELECT_NONBLOCK, NULL));
+	EXPECT_EQ(-EINVAL, kt_select(&rc, 1, KCHAN_SELECT_NONBLOCK, NULL));
 	rc.len = sizeof(rh);
 	rh.flags = KCHAN_MSG_NONBLOCK;
-	EXPECT_EQ(-EINVAL, ks_select(&rc, 1, KCHAN_SELECT_NONBLOCK, NULL));
+	EXPECT_EQ(-EINVAL, kt_select(&rc, 1, KCHAN_SELECT_NONBLOCK, NULL));
 }
 
 TEST_F(carrier, an_armed_select_file_receives_channels_when_read)
@@ -761,13 +761,13 @@ TEST_F(carrier, an_armed_select_file_receives_channels_when_read)
 	};
 	struct kchan_select_result res;
 	struct bg_send b;
-	int sfd = ks_selfd(O_CLOEXEC);
+	int sfd = kt_selfd(O_CLOEXEC);
 
 	ASSERT_LE(0, sfd);
-	ASSERT_EQ(0, ks_arm(sfd, &rc, 1, 0, NULL));
+	ASSERT_EQ(0, kt_arm(sfd, &rc, 1, 0, NULL));
 	ASSERT_EQ(0, bg_start(&b, self->c, "armed", &out, 1));
 	ASSERT_EQ(5, bg_finish(&b));
-	ASSERT_EQ(0, ks_read(sfd, &res));
+	ASSERT_EQ(0, kt_sel_read(sfd, &res));
 	ASSERT_EQ(0, res.index);
 	ASSERT_EQ(5, res.result);
 	ASSERT_EQ(1u, rh.nchans);
@@ -777,13 +777,13 @@ TEST_F(carrier, an_armed_select_file_receives_channels_when_read)
 
 	/* A message with more channels than room: the result says so. */
 	rh.nchans = 0;
-	ASSERT_EQ(0, ks_arm(sfd, &rc, 1, 0, NULL));
+	ASSERT_EQ(0, kt_arm(sfd, &rc, 1, 0, NULL));
 	ASSERT_EQ(0, bg_start(&b, self->c, "more", &out, 1));
 	ASSERT_EQ(4, bg_finish(&b));
-	ASSERT_EQ(0, ks_read(sfd, &res));
+	ASSERT_EQ(0, kt_sel_read(sfd, &res));
 	EXPECT_EQ(-ETOOMANYREFS, res.result);
 	rh.nchans = 1;
-	ASSERT_EQ(4, kchan_recvmsg(self->c, buf, sizeof(buf), &in, &rh.nchans, 0));
+	ASSERT_EQ(4, kt_recvmsg(self->c, buf, sizeof(buf), &in, &rh.nchans, 0));
 	close(in.fd);
 	close(sfd);
 }
@@ -811,14 +811,14 @@ static void *storm_bouncer(void *arg)
 
 	for (round = 0; round < s->rounds; round++) {
 		got = KCHAN_CHANS_MAX;
-		r = kchan_recvmsg(s->ping, buf, sizeof(buf), in, &got, 0);
+		r = kt_recvmsg(s->ping, buf, sizeof(buf), in, &got, 0);
 		if (r <= 0) {
 			s->err = r ? r : -EPIPE;
 			return NULL;
 		}
 		for (i = 0; i < got; i++)
 			in[i].dir = round % 2 ? 0 : KCHAN_DIR_RECV;
-		r = kchan_sendmsg(s->pong, buf, r, in, got, 0);
+		r = kt_sendmsg(s->pong, buf, r, in, got, 0);
 		for (i = 0; i < got; i++)
 			close(in[i].fd);
 		if (r < 0) {
@@ -867,9 +867,9 @@ TEST_F_TIMEOUT(storm, a_storm_of_carried_channels_leaves_nothing_behind,
 
 		for (i = 0; i < k; i++)
 			out[i] = ref(s.n, 0);
-		ASSERT_EQ(1, kchan_sendmsg(s.ping, "s", 1, out, k, 0));
+		ASSERT_EQ(1, kt_sendmsg(s.ping, "s", 1, out, k, 0));
 		got = KCHAN_CHANS_MAX;
-		ASSERT_EQ(1, kchan_recvmsg(s.pong, buf, sizeof(buf), in, &got,
+		ASSERT_EQ(1, kt_recvmsg(s.pong, buf, sizeof(buf), in, &got,
 					   0));
 		ASSERT_EQ(k, got);
 		for (i = 0; i < got; i++) {
@@ -885,13 +885,13 @@ TEST_F_TIMEOUT(storm, a_storm_of_carried_channels_leaves_nothing_behind,
 	leftover_carrier = make_carrier(CAPACITY);
 	ASSERT_LE(0, leftover_carrier);
 	for (left = 0; left < (int)CAPACITY; left++)
-		ASSERT_EQ(1, kchan_sendmsg(leftover_carrier, "l", 1, out,
+		ASSERT_EQ(1, kt_sendmsg(leftover_carrier, "l", 1, out,
 					   KCHAN_CHANS_MAX, 0));
 	close(leftover_carrier);
 	close(s.ping);
 	close(s.pong);
 	close(s.n);
-	EXPECT_EQ(0, kchan_wait_unlisted(id, KCHAN_WAIT_MS));
+	EXPECT_EQ(0, kt_wait_unlisted(id, KT_TIMEOUT_MS));
 	EXPECT_EQ(0, wait_user_bytes(base));
 }
 

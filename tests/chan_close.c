@@ -11,8 +11,8 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "kchan_test.h"
-#include "kchan_wait.h"
+#include "kt.h"
+#include "kt_bg.h"
 /* The 6.1 harness's TEST() leaves a parameter unused. */
 #pragma GCC diagnostic ignored "-Wunused-parameter"
 #include "kselftest_harness.h"
@@ -22,7 +22,8 @@
 #define NR_PEERS	4
 #define EOF_REPEAT	50
 
-#include "kchan_fixture.h"
+#define KT_CHAN_FIXTURE
+#include "kt_fixture.h"
 
 static atomic_int sigpipe_count;
 
@@ -49,8 +50,8 @@ static ssize_t send_seq(int fd, unsigned int n, unsigned int seed0)
 	ssize_t r;
 
 	for (i = 0; i < n; i++) {
-		kchan_fill(buf, sizeof(buf), seed0 + i);
-		r = kchan_send(fd, buf, sizeof(buf));
+		kt_fill(buf, sizeof(buf), seed0 + i);
+		r = kt_send(fd, buf, sizeof(buf));
 		if (r != (ssize_t)sizeof(buf))
 			return r < 0 ? r : -EIO;
 	}
@@ -59,37 +60,37 @@ static ssize_t send_seq(int fd, unsigned int n, unsigned int seed0)
 
 TEST_F(chan, receive_after_close_returns_eof_forever)
 {
-	struct kchan_guard g = { 0 };
+	struct kt_guard g = { 0 };
 	unsigned char buf[MSG_MAX];
 	int i;
 
-	ASSERT_EQ(0, kchan_close(self->fd));
-	ASSERT_EQ(0, kchan_guard_start(&g, 5000));
+	ASSERT_EQ(0, kt_close(self->fd));
+	ASSERT_EQ(0, kt_guard_start(&g, 5000));
 	for (i = 0; i < EOF_REPEAT; i++) {
-		ASSERT_EQ(0, kchan_recv(self->fd, buf, sizeof(buf)));
+		ASSERT_EQ(0, kt_recv(self->fd, buf, sizeof(buf)));
 	}
-	kchan_guard_stop(&g);
+	kt_guard_stop(&g);
 	/* Non-blocking receivers see EOF too, not EAGAIN. */
-	ASSERT_EQ(0, kchan_set_nonblock(self->fd, true));
+	ASSERT_EQ(0, kt_set_nonblock(self->fd, true));
 	for (i = 0; i < EOF_REPEAT; i++) {
-		ASSERT_EQ(0, kchan_recv(self->fd, buf, sizeof(buf)));
+		ASSERT_EQ(0, kt_recv(self->fd, buf, sizeof(buf)));
 	}
 }
 
 TEST_F(chan, send_after_close_is_epipe_without_sigpipe)
 {
-	struct kchan_guard g = { 0 };
+	struct kt_guard g = { 0 };
 	unsigned char buf[8] = { 1 };
 	struct kchan_stat st;
 
 	ASSERT_EQ(0, catch_sigpipe());
-	ASSERT_EQ(0, kchan_close(self->fd));
-	ASSERT_EQ(0, kchan_guard_start(&g, 5000));
-	EXPECT_EQ(-EPIPE, kchan_send(self->fd, buf, sizeof(buf)));
-	EXPECT_EQ(-EPIPE, kchan_send(self->fd, buf, sizeof(buf)));
-	kchan_guard_stop(&g);
+	ASSERT_EQ(0, kt_close(self->fd));
+	ASSERT_EQ(0, kt_guard_start(&g, 5000));
+	EXPECT_EQ(-EPIPE, kt_send(self->fd, buf, sizeof(buf)));
+	EXPECT_EQ(-EPIPE, kt_send(self->fd, buf, sizeof(buf)));
+	kt_guard_stop(&g);
 	EXPECT_EQ(0, atomic_load(&sigpipe_count));
-	ASSERT_EQ(0, kchan_stat(self->fd, &st));
+	ASSERT_EQ(0, kt_stat(self->fd, &st));
 	EXPECT_EQ(0u, st.sent);
 }
 
@@ -98,9 +99,9 @@ TEST_F(chan, nonblocking_send_after_close_is_epipe)
 	unsigned char buf[8] = { 1 };
 
 	ASSERT_EQ(0, catch_sigpipe());
-	ASSERT_EQ(0, kchan_close(self->fd));
-	ASSERT_EQ(0, kchan_set_nonblock(self->fd, true));
-	EXPECT_EQ(-EPIPE, kchan_send(self->fd, buf, sizeof(buf)));
+	ASSERT_EQ(0, kt_close(self->fd));
+	ASSERT_EQ(0, kt_set_nonblock(self->fd, true));
+	EXPECT_EQ(-EPIPE, kt_send(self->fd, buf, sizeof(buf)));
 	EXPECT_EQ(0, atomic_load(&sigpipe_count));
 }
 
@@ -113,34 +114,34 @@ TEST_F(chan, close_twice_is_epipe_and_the_first_close_stands)
 		ASSERT_EQ(0, send_seq(self->fd, 1, 5));
 	}
 	ASSERT_EQ(0, catch_sigpipe());
-	ASSERT_EQ(0, kchan_close(self->fd));
-	EXPECT_EQ(-EPIPE, kchan_close(self->fd));
+	ASSERT_EQ(0, kt_close(self->fd));
+	EXPECT_EQ(-EPIPE, kt_close(self->fd));
 	EXPECT_EQ(0, atomic_load(&sigpipe_count));
-	ASSERT_EQ(0, kchan_stat(self->fd, &st));
+	ASSERT_EQ(0, kt_stat(self->fd, &st));
 	EXPECT_TRUE(!!(st.flags & KCHAN_STAT_CLOSED));
 	/* Still closed, and what the first close left queued is still there. */
 	if (variant->capacity) {
-		ASSERT_EQ(8, kchan_recv(self->fd, buf, sizeof(buf)));
-		EXPECT_TRUE(kchan_check(buf, 8, 5));
+		ASSERT_EQ(8, kt_recv(self->fd, buf, sizeof(buf)));
+		EXPECT_TRUE(kt_check(buf, 8, 5));
 	}
-	ASSERT_EQ(0, kchan_set_nonblock(self->fd, true));
-	EXPECT_EQ(0, kchan_recv(self->fd, buf, sizeof(buf)));
-	EXPECT_EQ(-EPIPE, kchan_send(self->fd, buf, 8));
+	ASSERT_EQ(0, kt_set_nonblock(self->fd, true));
+	EXPECT_EQ(0, kt_recv(self->fd, buf, sizeof(buf)));
+	EXPECT_EQ(-EPIPE, kt_send(self->fd, buf, 8));
 }
 
 TEST_F(chan, close_wakes_every_blocked_receiver_with_eof)
 {
 	unsigned char bufs[NR_PEERS][MSG_MAX];
-	struct kchan_op rx[NR_PEERS];
+	struct kt_op rx[NR_PEERS];
 	int i;
 
 	for (i = 0; i < NR_PEERS; i++) {
-		ASSERT_EQ(0, kchan_op_recv(&rx[i], self->fd, bufs[i], MSG_MAX));
+		ASSERT_EQ(0, kt_op_recv(&rx[i], self->fd, bufs[i], MSG_MAX));
 	}
-	ASSERT_EQ(0, kchan_wait_for(self->fd, receivers, NR_PEERS));
-	ASSERT_EQ(0, kchan_close(self->fd));
+	ASSERT_EQ(0, kt_wait_for(self->fd, receivers, NR_PEERS));
+	ASSERT_EQ(0, kt_close(self->fd));
 	for (i = 0; i < NR_PEERS; i++) {
-		EXPECT_EQ(0, kchan_op_result(&rx[i])) {
+		EXPECT_EQ(0, kt_op_result(&rx[i])) {
 			TH_LOG("receiver %d", i);
 		}
 	}
@@ -149,7 +150,7 @@ TEST_F(chan, close_wakes_every_blocked_receiver_with_eof)
 TEST_F(chan, close_wakes_every_blocked_sender_with_epipe_undelivered)
 {
 	unsigned char msgs[NR_PEERS][8], buf[MSG_MAX];
-	struct kchan_op tx[NR_PEERS];
+	struct kt_op tx[NR_PEERS];
 	struct kchan_stat st;
 	unsigned int i;
 
@@ -157,13 +158,13 @@ TEST_F(chan, close_wakes_every_blocked_sender_with_epipe_undelivered)
 	/* Fill the buffer, if any, so that the senders block. */
 	ASSERT_EQ(0, send_seq(self->fd, variant->capacity, 100));
 	for (i = 0; i < NR_PEERS; i++) {
-		kchan_fill(msgs[i], 8, i);
-		ASSERT_EQ(0, kchan_op_send(&tx[i], self->fd, msgs[i], 8));
+		kt_fill(msgs[i], 8, i);
+		ASSERT_EQ(0, kt_op_send(&tx[i], self->fd, msgs[i], 8));
 	}
-	ASSERT_EQ(0, kchan_wait_for(self->fd, senders, NR_PEERS));
-	ASSERT_EQ(0, kchan_close(self->fd));
+	ASSERT_EQ(0, kt_wait_for(self->fd, senders, NR_PEERS));
+	ASSERT_EQ(0, kt_close(self->fd));
 	for (i = 0; i < NR_PEERS; i++) {
-		EXPECT_EQ(-EPIPE, kchan_op_result(&tx[i])) {
+		EXPECT_EQ(-EPIPE, kt_op_result(&tx[i])) {
 			TH_LOG("sender %u", i);
 		}
 	}
@@ -171,12 +172,12 @@ TEST_F(chan, close_wakes_every_blocked_sender_with_epipe_undelivered)
 
 	/* Only what was in the buffer before the close is delivered. */
 	for (i = 0; i < variant->capacity; i++) {
-		ASSERT_EQ(8, kchan_recv(self->fd, buf, sizeof(buf)));
-		EXPECT_TRUE(kchan_check(buf, 8, 100 + i));
+		ASSERT_EQ(8, kt_recv(self->fd, buf, sizeof(buf)));
+		EXPECT_TRUE(kt_check(buf, 8, 100 + i));
 	}
-	ASSERT_EQ(0, kchan_set_nonblock(self->fd, true));
-	EXPECT_EQ(0, kchan_recv(self->fd, buf, sizeof(buf)));
-	ASSERT_EQ(0, kchan_stat(self->fd, &st));
+	ASSERT_EQ(0, kt_set_nonblock(self->fd, true));
+	EXPECT_EQ(0, kt_recv(self->fd, buf, sizeof(buf)));
+	ASSERT_EQ(0, kt_stat(self->fd, &st));
 	EXPECT_EQ((__u64)variant->capacity, st.sent);
 	EXPECT_EQ((__u64)variant->capacity, st.received);
 	EXPECT_EQ(0u, st.senders);
@@ -186,10 +187,10 @@ TEST_F(chan, stat_reports_closed_after_close)
 {
 	struct kchan_stat st;
 
-	ASSERT_EQ(0, kchan_stat(self->fd, &st));
+	ASSERT_EQ(0, kt_stat(self->fd, &st));
 	EXPECT_FALSE(!!(st.flags & KCHAN_STAT_CLOSED));
-	ASSERT_EQ(0, kchan_close(self->fd));
-	ASSERT_EQ(0, kchan_stat(self->fd, &st));
+	ASSERT_EQ(0, kt_close(self->fd));
+	ASSERT_EQ(0, kt_stat(self->fd, &st));
 	EXPECT_TRUE(!!(st.flags & KCHAN_STAT_CLOSED));
 }
 
@@ -200,18 +201,18 @@ TEST(close_drains_queued_messages_in_order_then_eof)
 	unsigned int i;
 	int fd;
 
-	fd = kchan_make(CAPACITY, MSG_MAX, 0, O_CLOEXEC);
+	fd = kt_make(CAPACITY, MSG_MAX, 0, O_CLOEXEC);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, send_seq(fd, 3, 20));
-	ASSERT_EQ(0, kchan_close(fd));
-	ASSERT_EQ(0, kchan_stat(fd, &st));
+	ASSERT_EQ(0, kt_close(fd));
+	ASSERT_EQ(0, kt_stat(fd, &st));
 	EXPECT_EQ(3u, st.queued);
 	for (i = 0; i < 3; i++) {
-		ASSERT_EQ(8, kchan_recv(fd, buf, sizeof(buf)));
-		EXPECT_TRUE(kchan_check(buf, 8, 20 + i));
+		ASSERT_EQ(8, kt_recv(fd, buf, sizeof(buf)));
+		EXPECT_TRUE(kt_check(buf, 8, 20 + i));
 	}
-	ASSERT_EQ(0, kchan_recv(fd, buf, sizeof(buf)));
-	ASSERT_EQ(0, kchan_recv(fd, buf, sizeof(buf)));
+	ASSERT_EQ(0, kt_recv(fd, buf, sizeof(buf)));
+	ASSERT_EQ(0, kt_recv(fd, buf, sizeof(buf)));
 	close(fd);
 }
 
@@ -221,15 +222,15 @@ TEST(send_after_close_is_epipe_while_messages_remain)
 	struct kchan_stat st;
 	int fd;
 
-	fd = kchan_make(CAPACITY, MSG_MAX, 0, O_CLOEXEC);
+	fd = kt_make(CAPACITY, MSG_MAX, 0, O_CLOEXEC);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, catch_sigpipe());
 	ASSERT_EQ(0, send_seq(fd, 2, 0));
-	ASSERT_EQ(0, kchan_close(fd));
+	ASSERT_EQ(0, kt_close(fd));
 	/* There is room in the buffer, but the channel is closed. */
-	EXPECT_EQ(-EPIPE, kchan_send(fd, buf, 8));
+	EXPECT_EQ(-EPIPE, kt_send(fd, buf, 8));
 	EXPECT_EQ(0, atomic_load(&sigpipe_count));
-	ASSERT_EQ(0, kchan_stat(fd, &st));
+	ASSERT_EQ(0, kt_stat(fd, &st));
 	EXPECT_EQ(2u, st.queued);
 	close(fd);
 }
@@ -240,15 +241,15 @@ TEST(releasing_a_dup_keeps_queued_messages)
 	unsigned int i;
 	int fd, fd2;
 
-	fd = kchan_make(CAPACITY, MSG_MAX, 0, O_CLOEXEC);
+	fd = kt_make(CAPACITY, MSG_MAX, 0, O_CLOEXEC);
 	ASSERT_LE(0, fd);
 	fd2 = dup(fd);
 	ASSERT_LE(0, fd2);
 	ASSERT_EQ(0, send_seq(fd, 3, 40));
 	ASSERT_EQ(0, close(fd));
 	for (i = 0; i < 3; i++) {
-		ASSERT_EQ(8, kchan_recv(fd2, buf, sizeof(buf)));
-		EXPECT_TRUE(kchan_check(buf, 8, 40 + i));
+		ASSERT_EQ(8, kt_recv(fd2, buf, sizeof(buf)));
+		EXPECT_TRUE(kt_check(buf, 8, 40 + i));
 	}
 	close(fd2);
 }
@@ -259,15 +260,15 @@ TEST_F(named, close_on_read_only_fd_is_ebadf)
 	struct kchan_stat st;
 	int rd;
 
-	ASSERT_EQ(0, kchan_create_named(self->name, CAPACITY, MSG_MAX, 0,
+	ASSERT_EQ(0, kt_create_named(self->name, CAPACITY, MSG_MAX, 0,
 					0600));
 	self->created = true;
 	rd = open(self->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	ASSERT_LE(0, rd);
-	EXPECT_EQ(-EBADF, kchan_close(rd));
-	ASSERT_EQ(0, kchan_stat(rd, &st));
+	EXPECT_EQ(-EBADF, kt_close(rd));
+	ASSERT_EQ(0, kt_stat(rd, &st));
 	EXPECT_FALSE(!!(st.flags & KCHAN_STAT_CLOSED));
-	EXPECT_EQ(-EAGAIN, kchan_recv(rd, buf, sizeof(buf)));
+	EXPECT_EQ(-EAGAIN, kt_recv(rd, buf, sizeof(buf)));
 	close(rd);
 }
 
@@ -276,7 +277,7 @@ TEST_F(named, eof_is_seen_through_every_fd)
 	unsigned char buf[MSG_MAX];
 	int rd, rw, wr, i;
 
-	ASSERT_EQ(0, kchan_create_named(self->name, CAPACITY, MSG_MAX, 0,
+	ASSERT_EQ(0, kt_create_named(self->name, CAPACITY, MSG_MAX, 0,
 					0600));
 	self->created = true;
 	rd = open(self->path, O_RDONLY | O_CLOEXEC);
@@ -286,12 +287,12 @@ TEST_F(named, eof_is_seen_through_every_fd)
 	wr = open(self->path, O_WRONLY | O_CLOEXEC);
 	ASSERT_LE(0, wr);
 	ASSERT_EQ(0, send_seq(wr, 1, 60));
-	ASSERT_EQ(0, kchan_close(wr));
-	ASSERT_EQ(8, kchan_recv(rd, buf, sizeof(buf)));
-	EXPECT_TRUE(kchan_check(buf, 8, 60));
+	ASSERT_EQ(0, kt_close(wr));
+	ASSERT_EQ(8, kt_recv(rd, buf, sizeof(buf)));
+	EXPECT_TRUE(kt_check(buf, 8, 60));
 	for (i = 0; i < EOF_REPEAT; i++) {
-		ASSERT_EQ(0, kchan_recv(rd, buf, sizeof(buf)));
-		ASSERT_EQ(0, kchan_recv(rw, buf, sizeof(buf)));
+		ASSERT_EQ(0, kt_recv(rd, buf, sizeof(buf)));
+		ASSERT_EQ(0, kt_recv(rw, buf, sizeof(buf)));
 	}
 	close(wr);
 	close(rw);
@@ -304,7 +305,7 @@ TEST_F(named, autoclose_closes_when_the_last_writer_is_released)
 	struct kchan_stat st;
 	int rd, wr, i;
 
-	ASSERT_EQ(0, kchan_create_named(self->name, CAPACITY, MSG_MAX,
+	ASSERT_EQ(0, kt_create_named(self->name, CAPACITY, MSG_MAX,
 					KCHAN_CREATE_AUTOCLOSE, 0600));
 	self->created = true;
 	rd = open(self->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
@@ -312,17 +313,17 @@ TEST_F(named, autoclose_closes_when_the_last_writer_is_released)
 	wr = open(self->path, O_WRONLY | O_CLOEXEC);
 	ASSERT_LE(0, wr);
 	ASSERT_EQ(0, send_seq(wr, 2, 70));
-	ASSERT_EQ(0, kchan_stat(rd, &st));
+	ASSERT_EQ(0, kt_stat(rd, &st));
 	EXPECT_FALSE(!!(st.flags & KCHAN_STAT_CLOSED));
 	ASSERT_EQ(0, close(wr));
 
-	ASSERT_EQ(0, kchan_stat(rd, &st));
+	ASSERT_EQ(0, kt_stat(rd, &st));
 	EXPECT_TRUE(!!(st.flags & KCHAN_STAT_CLOSED));
 	for (i = 0; i < 2; i++) {
-		ASSERT_EQ(8, kchan_recv(rd, buf, sizeof(buf)));
-		EXPECT_TRUE(kchan_check(buf, 8, 70 + i));
+		ASSERT_EQ(8, kt_recv(rd, buf, sizeof(buf)));
+		EXPECT_TRUE(kt_check(buf, 8, 70 + i));
 	}
-	EXPECT_EQ(0, kchan_recv(rd, buf, sizeof(buf)));
+	EXPECT_EQ(0, kt_recv(rd, buf, sizeof(buf)));
 	close(rd);
 }
 
@@ -332,7 +333,7 @@ TEST_F(named, autoclose_waits_for_the_last_of_several_writers)
 	struct kchan_stat st;
 	int rd, wr1, wr2;
 
-	ASSERT_EQ(0, kchan_create_named(self->name, CAPACITY, MSG_MAX,
+	ASSERT_EQ(0, kt_create_named(self->name, CAPACITY, MSG_MAX,
 					KCHAN_CREATE_AUTOCLOSE, 0600));
 	self->created = true;
 	rd = open(self->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
@@ -342,36 +343,36 @@ TEST_F(named, autoclose_waits_for_the_last_of_several_writers)
 	wr2 = open(self->path, O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, wr2);
 	ASSERT_EQ(0, close(wr1));
-	ASSERT_EQ(0, kchan_stat(rd, &st));
+	ASSERT_EQ(0, kt_stat(rd, &st));
 	EXPECT_FALSE(!!(st.flags & KCHAN_STAT_CLOSED));
-	EXPECT_EQ(-EAGAIN, kchan_recv(rd, buf, sizeof(buf)));
+	EXPECT_EQ(-EAGAIN, kt_recv(rd, buf, sizeof(buf)));
 	ASSERT_EQ(0, send_seq(wr2, 1, 80));
 	ASSERT_EQ(0, close(wr2));
-	ASSERT_EQ(0, kchan_stat(rd, &st));
+	ASSERT_EQ(0, kt_stat(rd, &st));
 	EXPECT_TRUE(!!(st.flags & KCHAN_STAT_CLOSED));
-	ASSERT_EQ(8, kchan_recv(rd, buf, sizeof(buf)));
-	EXPECT_TRUE(kchan_check(buf, 8, 80));
-	EXPECT_EQ(0, kchan_recv(rd, buf, sizeof(buf)));
+	ASSERT_EQ(8, kt_recv(rd, buf, sizeof(buf)));
+	EXPECT_TRUE(kt_check(buf, 8, 80));
+	EXPECT_EQ(0, kt_recv(rd, buf, sizeof(buf)));
 	close(rd);
 }
 
 TEST_F(named, autoclose_wakes_a_blocked_receiver_with_eof)
 {
 	unsigned char buf[MSG_MAX];
-	struct kchan_op rx;
+	struct kt_op rx;
 	int rd, wr;
 
-	ASSERT_EQ(0, kchan_create_named(self->name, 0, MSG_MAX,
+	ASSERT_EQ(0, kt_create_named(self->name, 0, MSG_MAX,
 					KCHAN_CREATE_AUTOCLOSE, 0600));
 	self->created = true;
 	rd = open(self->path, O_RDONLY | O_CLOEXEC);
 	ASSERT_LE(0, rd);
 	wr = open(self->path, O_WRONLY | O_CLOEXEC);
 	ASSERT_LE(0, wr);
-	ASSERT_EQ(0, kchan_op_recv(&rx, rd, buf, sizeof(buf)));
-	ASSERT_EQ(0, kchan_wait_for(rd, receivers, 1));
+	ASSERT_EQ(0, kt_op_recv(&rx, rd, buf, sizeof(buf)));
+	ASSERT_EQ(0, kt_wait_for(rd, receivers, 1));
 	ASSERT_EQ(0, close(wr));
-	EXPECT_EQ(0, kchan_op_result(&rx));
+	EXPECT_EQ(0, kt_op_result(&rx));
 	close(rd);
 }
 
@@ -381,7 +382,7 @@ TEST_F(named, without_autoclose_the_channel_outlives_its_writers)
 	struct kchan_stat st;
 	int rd, wr;
 
-	ASSERT_EQ(0, kchan_create_named(self->name, CAPACITY, MSG_MAX, 0,
+	ASSERT_EQ(0, kt_create_named(self->name, CAPACITY, MSG_MAX, 0,
 					0600));
 	self->created = true;
 	rd = open(self->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
@@ -389,15 +390,15 @@ TEST_F(named, without_autoclose_the_channel_outlives_its_writers)
 	wr = open(self->path, O_WRONLY | O_CLOEXEC);
 	ASSERT_LE(0, wr);
 	ASSERT_EQ(0, close(wr));
-	ASSERT_EQ(0, kchan_stat(rd, &st));
+	ASSERT_EQ(0, kt_stat(rd, &st));
 	EXPECT_FALSE(!!(st.flags & KCHAN_STAT_CLOSED));
-	EXPECT_EQ(-EAGAIN, kchan_recv(rd, buf, sizeof(buf)));
+	EXPECT_EQ(-EAGAIN, kt_recv(rd, buf, sizeof(buf)));
 	/* A later writer can still send. */
 	wr = open(self->path, O_WRONLY | O_CLOEXEC);
 	ASSERT_LE(0, wr);
 	ASSERT_EQ(0, send_seq(wr, 1, 90));
-	ASSERT_EQ(8, kchan_recv(rd, buf, sizeof(buf)));
-	EXPECT_TRUE(kchan_check(buf, 8, 90));
+	ASSERT_EQ(8, kt_recv(rd, buf, sizeof(buf)));
+	EXPECT_TRUE(kt_check(buf, 8, 90));
 	close(wr);
 	close(rd);
 }
@@ -408,7 +409,7 @@ TEST_F(named, releasing_the_writer_keeps_queued_messages)
 	unsigned int i;
 	int rd, wr;
 
-	ASSERT_EQ(0, kchan_create_named(self->name, CAPACITY, MSG_MAX, 0,
+	ASSERT_EQ(0, kt_create_named(self->name, CAPACITY, MSG_MAX, 0,
 					0600));
 	self->created = true;
 	wr = open(self->path, O_WRONLY | O_CLOEXEC);
@@ -419,10 +420,10 @@ TEST_F(named, releasing_the_writer_keeps_queued_messages)
 	rd = open(self->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	ASSERT_LE(0, rd);
 	for (i = 0; i < 3; i++) {
-		ASSERT_EQ(8, kchan_recv(rd, buf, sizeof(buf)));
-		EXPECT_TRUE(kchan_check(buf, 8, 30 + i));
+		ASSERT_EQ(8, kt_recv(rd, buf, sizeof(buf)));
+		EXPECT_TRUE(kt_check(buf, 8, 30 + i));
 	}
-	EXPECT_EQ(-EAGAIN, kchan_recv(rd, buf, sizeof(buf)));
+	EXPECT_EQ(-EAGAIN, kt_recv(rd, buf, sizeof(buf)));
 	close(rd);
 }
 

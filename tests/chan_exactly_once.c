@@ -21,8 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "kchan_test.h"
-#include "kchan_wait.h"
+#include "kt.h"
 /* The 6.1 harness's TEST() leaves a parameter unused. */
 #pragma GCC diagnostic ignored "-Wunused-parameter"
 #include "kselftest_harness.h"
@@ -176,12 +175,12 @@ static void *signaller_main(void *arg)
 
 static int wait_all_done(struct worker *w, unsigned int nr)
 {
-	uint64_t deadline = kw_now_ns() + KCHAN_WAIT_MS * 1000000ull;
+	uint64_t deadline = kt_now_ns() + KT_TIMEOUT_MS * 1000000ull;
 	unsigned int i;
 
 	for (i = 0; i < nr; i++) {
 		while (!atomic_load(&w[i].done)) {
-			if (kw_now_ns() > deadline)
+			if (kt_now_ns() > deadline)
 				return -ETIMEDOUT;
 			usleep(1000);
 		}
@@ -226,7 +225,7 @@ FIXTURE_SETUP(storm)
 	sa.sa_flags = variant->sa_restart ? SA_RESTART : 0;
 	ASSERT_EQ(0, sigaction(STORM_SIGNAL, &sa, NULL));
 	atomic_store(&signals_handled, 0);
-	self->s.fd = kchan_make(variant->capacity, MSG_MAX, 0, O_CLOEXEC);
+	self->s.fd = kt_make(variant->capacity, MSG_MAX, 0, O_CLOEXEC);
 	ASSERT_LE(0, self->s.fd) {
 		TH_LOG("creating a channel: %s (is the module loaded?)",
 		       strerror(-self->s.fd));
@@ -271,13 +270,13 @@ static void run_storm(struct __test_metadata *_metadata, struct storm *s,
 	}
 	ASSERT_EQ(0, pthread_create(&s->signaller, NULL, signaller_main, s));
 
-	kw_sleep_ms(STORM_MS);
+	kt_sleep_ms(STORM_MS);
 	atomic_store(&s->stop_sending, true);
 	ASSERT_EQ(0, wait_all_done(s->senders, nr_senders)) {
 		TH_LOG("senders did not finish");
 	}
 	/* Every send has returned: close, and let the receivers drain. */
-	ASSERT_EQ(0, kchan_close(s->fd));
+	ASSERT_EQ(0, kt_close(s->fd));
 	ASSERT_EQ(0, wait_all_done(s->receivers, nr_receivers)) {
 		TH_LOG("receivers did not see the end of the channel");
 	}
@@ -428,7 +427,7 @@ TEST_F(storm, every_successful_send_is_received_exactly_once)
 	}
 	EXPECT_EQ(total_sent, total_got);
 	EXPECT_LT(20ull, (unsigned long long)total_sent);
-	ASSERT_EQ(0, kchan_stat(s->fd, &st));
+	ASSERT_EQ(0, kt_stat(s->fd, &st));
 	EXPECT_EQ(total_sent, st.sent);
 	EXPECT_EQ(total_got, st.received);
 	check_signal_path(_metadata, s, variant->sa_restart);

@@ -26,9 +26,8 @@
 #pragma GCC diagnostic ignored "-Wunused-parameter"
 #include "kselftest_harness.h"
 #pragma GCC diagnostic pop
-#include "kchan_test.h"
-#include "kchan_wait_poll.h"
-#include "kchan_module.h"
+#include "kt.h"
+#include "kt_sys.h"
 
 #define SMALL_LIMITS	"max_capacity=8 max_msg_size=128 max_channels_per_user=5 " \
 			"max_select_cases=300"
@@ -55,7 +54,7 @@ static __attribute__((noinline)) long long module_refcnt(void)
 {
 	unsigned long long v = 0;
 
-	return kt_read_u64_file(SYS_MODULE "/refcnt", &v) ? -1 : (long long)v;
+	return kt_read_u64_file(KT_SYS_MODULE "/refcnt", &v) ? -1 : (long long)v;
 }
 
 static bool node_exists(const char *name)
@@ -90,11 +89,11 @@ FIXTURE_SETUP(module)
 
 	self->nfd = 0;
 	self->nname = 0;
-	self->no_ko = access(ko_path(), R_OK) != 0 || getuid() != 0;
+	self->no_ko = access(kt_ko_path(), R_OK) != 0 || getuid() != 0;
 	if (self->no_ko)
 		return;
-	ret = ensure_defaults();
-	ASSERT_EQ(0, ret) TH_LOG("loading %s: %s", ko_path(), strerror(-ret));
+	ret = kt_ensure_defaults();
+	ASSERT_EQ(0, ret) TH_LOG("loading %s: %s", kt_ko_path(), strerror(-ret));
 }
 
 FIXTURE_TEARDOWN(module)
@@ -105,10 +104,10 @@ FIXTURE_TEARDOWN(module)
 		return;
 	for (i = 0; i < self->nfd; i++)
 		close(self->fd[i]);
-	if (module_loaded())
+	if (kt_module_loaded())
 		for (i = 0; i < self->nname; i++)
-			kchan_unlink(self->name[i]);
-	ret = ensure_defaults();
+			kt_unlink(self->name[i]);
+	ret = kt_ensure_defaults();
 	if (ret)
 		TH_LOG("could not restore kchan with default limits: %s",
 		       strerror(-ret));
@@ -116,7 +115,7 @@ FIXTURE_TEARDOWN(module)
 
 #define NEED_MODULE_FILE() do {						\
 	if (self->no_ko)						\
-		SKIP(return, "needs root and %s", ko_path());		\
+		SKIP(return, "needs root and %s", kt_ko_path());		\
 } while (0)
 
 /* Remember @fd for the teardown; returns it. */
@@ -135,7 +134,7 @@ static void drop_fd(FIXTURE_DATA(module) *self, int i)
 }
 
 /*
- * kchan_make() retried until a slot freed by a channel still being
+ * kt_make() retried until a slot freed by a channel still being
  * released comes back, for up to RELEASE_MS: an fd or -errno.
  */
 static int make_when_freed(void)
@@ -143,7 +142,7 @@ static int make_when_freed(void)
 	long long deadline = kt_now_ms() + RELEASE_MS;
 	int fd;
 
-	while ((fd = kchan_make(0, 8, 0, O_CLOEXEC)) == -EMFILE &&
+	while ((fd = kt_make(0, 8, 0, O_CLOEXEC)) == -EMFILE &&
 	       kt_now_ms() < deadline)
 		kt_sleep_ms(20);
 	return fd;
@@ -165,21 +164,21 @@ TEST_F_TIMEOUT(module, unload_is_refused_while_a_channel_fd_is_open, MODULE_TEST
 	int fd, ret;
 
 	NEED_MODULE_FILE();
-	fd = keep_fd(self, kchan_make(1, 8, 0, O_CLOEXEC));
+	fd = keep_fd(self, kt_make(1, 8, 0, O_CLOEXEC));
 	ASSERT_GE(fd, 0);
 
-	ret = unload();
+	ret = kt_unload();
 	ASSERT_EQ(-EWOULDBLOCK, ret) TH_LOG("delete_module: %s", strerror(-ret));
-	ASSERT_TRUE(module_loaded());
+	ASSERT_TRUE(kt_module_loaded());
 	EXPECT_LT(0LL, module_refcnt());
 	/* Nothing was torn down: the channel still works. */
-	ASSERT_EQ(2, kchan_send(fd, "ok", 2));
-	ASSERT_EQ(2, kchan_recv(fd, buf, sizeof(buf)));
+	ASSERT_EQ(2, kt_send(fd, "ok", 2));
+	ASSERT_EQ(2, kt_recv(fd, buf, sizeof(buf)));
 
 	drop_fd(self, 0);
-	ASSERT_EQ(0, unload());
-	ASSERT_FALSE(module_loaded());
-	ASSERT_EQ(0, load(""));
+	ASSERT_EQ(0, kt_unload());
+	ASSERT_FALSE(kt_module_loaded());
+	ASSERT_EQ(0, kt_load(""));
 }
 
 TEST_F_TIMEOUT(module, rmmod_fails_while_a_channel_fd_is_open, MODULE_TEST_TIMEOUT)
@@ -189,12 +188,12 @@ TEST_F_TIMEOUT(module, rmmod_fails_while_a_channel_fd_is_open, MODULE_TEST_TIMEO
 	NEED_MODULE_FILE();
 	if (access("/sbin/rmmod", X_OK) && access("/usr/sbin/rmmod", X_OK))
 		SKIP(return, "no rmmod");
-	fd = keep_fd(self, kchan_make(0, 8, 0, O_CLOEXEC));
+	fd = keep_fd(self, kt_make(0, 8, 0, O_CLOEXEC));
 	ASSERT_GE(fd, 0);
 	status = system("PATH=/usr/sbin:/sbin:$PATH rmmod kchan >/dev/null 2>&1");
 	ASSERT_TRUE(WIFEXITED(status));
 	ASSERT_NE(0, WEXITSTATUS(status));
-	ASSERT_TRUE(module_loaded());
+	ASSERT_TRUE(kt_module_loaded());
 }
 
 TEST_F_TIMEOUT(module, unload_is_refused_while_a_named_channel_fd_is_open, MODULE_TEST_TIMEOUT)
@@ -204,17 +203,17 @@ TEST_F_TIMEOUT(module, unload_is_refused_while_a_named_channel_fd_is_open, MODUL
 	int fd;
 
 	NEED_MODULE_FILE();
-	ASSERT_EQ(0, kchan_create_named(name, 1, 8, 0, 0));
+	ASSERT_EQ(0, kt_create_named(name, 1, 8, 0, 0));
 	snprintf(path, sizeof(path), "/dev/chan/%s", name);
 	fd = keep_fd(self, open(path, O_RDONLY | O_CLOEXEC));
 	ASSERT_GE(fd, 0);
 
-	ASSERT_EQ(-EWOULDBLOCK, unload());
-	ASSERT_TRUE(module_loaded());
+	ASSERT_EQ(-EWOULDBLOCK, kt_unload());
+	ASSERT_TRUE(kt_module_loaded());
 	ASSERT_TRUE(node_exists(name));
 
 	drop_fd(self, 0);
-	ASSERT_EQ(0, unload());
+	ASSERT_EQ(0, kt_unload());
 	ASSERT_FALSE(node_exists(name));
 }
 
@@ -223,10 +222,10 @@ TEST_F_TIMEOUT(module, unload_is_refused_while_chanctl_is_open, MODULE_TEST_TIME
 	int ctl;
 
 	NEED_MODULE_FILE();
-	ctl = keep_fd(self, open(CHANCTL, O_RDWR | O_CLOEXEC));
+	ctl = keep_fd(self, open(KT_CHANCTL, O_RDWR | O_CLOEXEC));
 	ASSERT_GE(ctl, 0);
-	ASSERT_EQ(-EWOULDBLOCK, unload());
-	ASSERT_TRUE(module_loaded());
+	ASSERT_EQ(-EWOULDBLOCK, kt_unload());
+	ASSERT_TRUE(kt_module_loaded());
 }
 
 TEST_F_TIMEOUT(module, unload_destroys_idle_named_channels, MODULE_TEST_TIMEOUT)
@@ -235,19 +234,19 @@ TEST_F_TIMEOUT(module, unload_destroys_idle_named_channels, MODULE_TEST_TIMEOUT)
 	const char *b = new_name(self, "idle-b");
 
 	NEED_MODULE_FILE();
-	ASSERT_EQ(0, kchan_create_named(a, 0, 8, 0, 0));
-	ASSERT_EQ(0, kchan_create_named(b, 4, 8, 0, 0));
+	ASSERT_EQ(0, kt_create_named(a, 0, 8, 0, 0));
+	ASSERT_EQ(0, kt_create_named(b, 4, 8, 0, 0));
 
-	ASSERT_EQ(0, unload());
+	ASSERT_EQ(0, kt_unload());
 	EXPECT_FALSE(node_exists(a));
 	EXPECT_FALSE(node_exists(b));
 	EXPECT_FALSE(sysfs_dir_exists(a));
 	EXPECT_FALSE(sysfs_dir_exists(b));
 
 	/* Loading again brings nothing back; the names are free. */
-	ASSERT_EQ(0, load(""));
+	ASSERT_EQ(0, kt_load(""));
 	EXPECT_FALSE(node_exists(a));
-	ASSERT_EQ(0, kchan_create_named(a, 0, 8, 0, 0));
+	ASSERT_EQ(0, kt_create_named(a, 0, 8, 0, 0));
 }
 
 TEST_F_TIMEOUT(module, unload_destroys_named_channels_holding_messages, MODULE_TEST_TIMEOUT)
@@ -257,15 +256,15 @@ TEST_F_TIMEOUT(module, unload_destroys_named_channels_holding_messages, MODULE_T
 	int fd;
 
 	NEED_MODULE_FILE();
-	ASSERT_EQ(0, kchan_create_named(name, 2, 8, 0, 0));
+	ASSERT_EQ(0, kt_create_named(name, 2, 8, 0, 0));
 	snprintf(path, sizeof(path), "/dev/chan/%s", name);
 	fd = open(path, O_WRONLY | O_CLOEXEC);
 	ASSERT_GE(fd, 0);
-	ASSERT_EQ(4, kchan_send(fd, "left", 4));
+	ASSERT_EQ(4, kt_send(fd, "left", 4));
 	/* Queued messages do not make a channel busy: only open files do. */
 	close(fd);
 
-	ASSERT_EQ(0, unload());
+	ASSERT_EQ(0, kt_unload());
 	ASSERT_FALSE(node_exists(name));
 }
 
@@ -284,7 +283,7 @@ TEST_F_TIMEOUT(module, parameters_are_read_only_in_sysfs, MODULE_TEST_TIMEOUT)
 		struct stat st;
 		int fd;
 
-		snprintf(path, sizeof(path), PARAMS "%s", names[i]);
+		snprintf(path, sizeof(path), KT_PARAMS "%s", names[i]);
 		ASSERT_EQ(0, stat(path, &st)) TH_LOG("%s", path);
 		EXPECT_EQ(0444U, st.st_mode & 07777) TH_LOG("%s", path);
 		/* Not even root may write one. */
@@ -300,20 +299,20 @@ TEST_F_TIMEOUT(module, parameters_default_to_the_documented_limits, MODULE_TEST_
 	unsigned long long v;
 
 	NEED_MODULE_FILE();
-	ASSERT_EQ(0, param("max_capacity", &v));
-	EXPECT_EQ((unsigned long long)DEFAULT_MAX_CAPACITY, v);
-	ASSERT_EQ(0, param("max_msg_size", &v));
-	EXPECT_EQ((unsigned long long)DEFAULT_MAX_MSG_SIZE, v);
-	ASSERT_EQ(0, param("max_channels_per_user", &v));
-	EXPECT_EQ((unsigned long long)DEFAULT_MAX_CHANNELS_PER_USER, v);
-	ASSERT_EQ(0, param("max_select_cases", &v));
-	EXPECT_EQ((unsigned long long)DEFAULT_MAX_SELECT_CASES, v);
-	ASSERT_EQ(0, param("max_bytes_per_user", &v));
-	EXPECT_EQ(DEFAULT_MAX_BYTES_PER_USER, v);
-	ASSERT_EQ(0, param("max_names_per_user", &v));
-	EXPECT_EQ((unsigned long long)DEFAULT_MAX_NAMES_PER_USER, v);
-	ASSERT_EQ(0, param("max_minors", &v));
-	EXPECT_EQ((unsigned long long)DEFAULT_MAX_MINORS, v);
+	ASSERT_EQ(0, kt_param("max_capacity", &v));
+	EXPECT_EQ((unsigned long long)KT_DEFAULT_MAX_CAPACITY, v);
+	ASSERT_EQ(0, kt_param("max_msg_size", &v));
+	EXPECT_EQ((unsigned long long)KT_DEFAULT_MAX_MSG_SIZE, v);
+	ASSERT_EQ(0, kt_param("max_channels_per_user", &v));
+	EXPECT_EQ((unsigned long long)KT_DEFAULT_MAX_CHANNELS_PER_USER, v);
+	ASSERT_EQ(0, kt_param("max_select_cases", &v));
+	EXPECT_EQ((unsigned long long)KT_DEFAULT_MAX_SELECT_CASES, v);
+	ASSERT_EQ(0, kt_param("max_bytes_per_user", &v));
+	EXPECT_EQ(KT_DEFAULT_MAX_BYTES_PER_USER, v);
+	ASSERT_EQ(0, kt_param("max_names_per_user", &v));
+	EXPECT_EQ((unsigned long long)KT_DEFAULT_MAX_NAMES_PER_USER, v);
+	ASSERT_EQ(0, kt_param("max_minors", &v));
+	EXPECT_EQ((unsigned long long)KT_DEFAULT_MAX_MINORS, v);
 }
 
 TEST_F_TIMEOUT(module, parameters_given_at_load_are_shown_and_reported, MODULE_TEST_TIMEOUT)
@@ -323,15 +322,15 @@ TEST_F_TIMEOUT(module, parameters_given_at_load_are_shown_and_reported, MODULE_T
 	int ctl;
 
 	NEED_MODULE_FILE();
-	ASSERT_EQ(0, reload(SMALL_LIMITS));
-	ASSERT_EQ(0, param("max_capacity", &v));
+	ASSERT_EQ(0, kt_reload(SMALL_LIMITS));
+	ASSERT_EQ(0, kt_param("max_capacity", &v));
 	EXPECT_EQ((unsigned long long)SMALL_CAPACITY, v);
-	ASSERT_EQ(0, param("max_msg_size", &v));
+	ASSERT_EQ(0, kt_param("max_msg_size", &v));
 	EXPECT_EQ((unsigned long long)SMALL_MSG_SIZE, v);
-	ASSERT_EQ(0, param("max_channels_per_user", &v));
+	ASSERT_EQ(0, kt_param("max_channels_per_user", &v));
 	EXPECT_EQ((unsigned long long)SMALL_CHANNELS, v);
 
-	ctl = keep_fd(self, open(CHANCTL, O_RDWR | O_CLOEXEC));
+	ctl = keep_fd(self, open(KT_CHANCTL, O_RDWR | O_CLOEXEC));
 	ASSERT_GE(ctl, 0);
 	ASSERT_EQ(0, ioctl(ctl, KCHAN_IOC_VERSION, &ver));
 	EXPECT_EQ((unsigned int)SMALL_CAPACITY, ver.max_capacity);
@@ -348,10 +347,10 @@ TEST_F_TIMEOUT(module, select_above_max_select_cases_is_einval, MODULE_TEST_TIME
 
 	NEED_MODULE_FILE();
 	ASSERT_NE(NULL, c);
-	ASSERT_EQ(0, reload(SMALL_LIMITS));
+	ASSERT_EQ(0, kt_reload(SMALL_LIMITS));
 	for (i = 0; i <= SMALL_CASES; i++)
 		c[i] = (struct kchan_case){ .fd = -1, .op = KCHAN_OP_RECV };
-	ctl = keep_fd(self, open(CHANCTL, O_RDWR | O_CLOEXEC));
+	ctl = keep_fd(self, open(KT_CHANCTL, O_RDWR | O_CLOEXEC));
 	ASSERT_GE(ctl, 0);
 	req.cases = (uintptr_t)c;
 	req.ncases = SMALL_CASES;
@@ -366,22 +365,22 @@ TEST_F_TIMEOUT(module, select_above_max_select_cases_is_einval, MODULE_TEST_TIME
 TEST_F_TIMEOUT(module, capacity_above_max_capacity_is_einval, MODULE_TEST_TIMEOUT)
 {
 	NEED_MODULE_FILE();
-	ASSERT_EQ(0, reload(SMALL_LIMITS));
-	EXPECT_EQ(-EINVAL, kchan_make(SMALL_CAPACITY + 1, 8, 0, O_CLOEXEC));
-	EXPECT_EQ(-EINVAL, kchan_create_named(new_name(self, "cap"),
+	ASSERT_EQ(0, kt_reload(SMALL_LIMITS));
+	EXPECT_EQ(-EINVAL, kt_make(SMALL_CAPACITY + 1, 8, 0, O_CLOEXEC));
+	EXPECT_EQ(-EINVAL, kt_create_named(new_name(self, "cap"),
 					      SMALL_CAPACITY + 1, 8, 0, 0));
-	ASSERT_LE(0, keep_fd(self, kchan_make(SMALL_CAPACITY, 8, 0, O_CLOEXEC)));
+	ASSERT_LE(0, keep_fd(self, kt_make(SMALL_CAPACITY, 8, 0, O_CLOEXEC)));
 }
 
 TEST_F_TIMEOUT(module, msg_max_above_max_msg_size_or_zero_is_einval, MODULE_TEST_TIMEOUT)
 {
 	NEED_MODULE_FILE();
-	ASSERT_EQ(0, reload(SMALL_LIMITS));
-	EXPECT_EQ(-EINVAL, kchan_make(1, SMALL_MSG_SIZE + 1, 0, O_CLOEXEC));
-	EXPECT_EQ(-EINVAL, kchan_make(1, 0, 0, O_CLOEXEC));
-	EXPECT_EQ(-EINVAL, kchan_create_named(new_name(self, "msg"), 1,
+	ASSERT_EQ(0, kt_reload(SMALL_LIMITS));
+	EXPECT_EQ(-EINVAL, kt_make(1, SMALL_MSG_SIZE + 1, 0, O_CLOEXEC));
+	EXPECT_EQ(-EINVAL, kt_make(1, 0, 0, O_CLOEXEC));
+	EXPECT_EQ(-EINVAL, kt_create_named(new_name(self, "msg"), 1,
 					      SMALL_MSG_SIZE + 1, 0, 0));
-	ASSERT_LE(0, keep_fd(self, kchan_make(1, SMALL_MSG_SIZE, 0, O_CLOEXEC)));
+	ASSERT_LE(0, keep_fd(self, kt_make(1, SMALL_MSG_SIZE, 0, O_CLOEXEC)));
 }
 
 TEST_F_TIMEOUT(module, channel_beyond_the_users_limit_is_emfile, MODULE_TEST_TIMEOUT)
@@ -389,18 +388,18 @@ TEST_F_TIMEOUT(module, channel_beyond_the_users_limit_is_emfile, MODULE_TEST_TIM
 	int i;
 
 	NEED_MODULE_FILE();
-	ASSERT_EQ(0, reload(SMALL_LIMITS));
+	ASSERT_EQ(0, kt_reload(SMALL_LIMITS));
 	for (i = 0; i < SMALL_CHANNELS; i++) {
-		ASSERT_LE(0, keep_fd(self, kchan_make(0, 8, 0, O_CLOEXEC)))
+		ASSERT_LE(0, keep_fd(self, kt_make(0, 8, 0, O_CLOEXEC)))
 			TH_LOG("channel %d", i + 1);
 	}
-	EXPECT_EQ(-EMFILE, kchan_make(0, 8, 0, O_CLOEXEC));
-	EXPECT_EQ(-EMFILE, kchan_create_named(new_name(self, "six"), 0, 8, 0, 0));
+	EXPECT_EQ(-EMFILE, kt_make(0, 8, 0, O_CLOEXEC));
+	EXPECT_EQ(-EMFILE, kt_create_named(new_name(self, "six"), 0, 8, 0, 0));
 
 	/* Freeing one channel frees its slot, and only one. */
 	drop_fd(self, 0);
-	ASSERT_LE(0, keep_fd(self, kchan_make(0, 8, 0, O_CLOEXEC)));
-	EXPECT_EQ(-EMFILE, kchan_make(0, 8, 0, O_CLOEXEC));
+	ASSERT_LE(0, keep_fd(self, kt_make(0, 8, 0, O_CLOEXEC)));
+	EXPECT_EQ(-EMFILE, kt_make(0, 8, 0, O_CLOEXEC));
 }
 
 TEST_F_TIMEOUT(module, named_channels_count_toward_the_users_limit, MODULE_TEST_TIMEOUT)
@@ -409,20 +408,20 @@ TEST_F_TIMEOUT(module, named_channels_count_toward_the_users_limit, MODULE_TEST_
 	int i;
 
 	NEED_MODULE_FILE();
-	ASSERT_EQ(0, reload(SMALL_LIMITS));
-	ASSERT_EQ(0, kchan_create_named(name, 0, 8, 0, 0));
+	ASSERT_EQ(0, kt_reload(SMALL_LIMITS));
+	ASSERT_EQ(0, kt_create_named(name, 0, 8, 0, 0));
 	for (i = 1; i < SMALL_CHANNELS; i++) {
-		ASSERT_LE(0, keep_fd(self, kchan_make(0, 8, 0, O_CLOEXEC)));
+		ASSERT_LE(0, keep_fd(self, kt_make(0, 8, 0, O_CLOEXEC)));
 	}
-	EXPECT_EQ(-EMFILE, kchan_make(0, 8, 0, O_CLOEXEC));
+	EXPECT_EQ(-EMFILE, kt_make(0, 8, 0, O_CLOEXEC));
 
 	/*
 	 * Unlinking an idle named channel frees it, and its slot: at once on
 	 * most kernels, once the device is released on all of them.
 	 */
-	ASSERT_EQ(0, kchan_unlink(name));
+	ASSERT_EQ(0, kt_unlink(name));
 	ASSERT_LE(0, keep_fd(self, make_when_freed()));
-	EXPECT_EQ(-EMFILE, kchan_make(0, 8, 0, O_CLOEXEC));
+	EXPECT_EQ(-EMFILE, kt_make(0, 8, 0, O_CLOEXEC));
 }
 
 TEST_F_TIMEOUT(module, the_channel_limit_is_per_user, MODULE_TEST_TIMEOUT)
@@ -431,11 +430,11 @@ TEST_F_TIMEOUT(module, the_channel_limit_is_per_user, MODULE_TEST_TIMEOUT)
 	pid_t pid;
 
 	NEED_MODULE_FILE();
-	ASSERT_EQ(0, reload(SMALL_LIMITS));
+	ASSERT_EQ(0, kt_reload(SMALL_LIMITS));
 	for (i = 0; i < SMALL_CHANNELS; i++) {
-		ASSERT_LE(0, keep_fd(self, kchan_make(0, 8, 0, O_CLOEXEC)));
+		ASSERT_LE(0, keep_fd(self, kt_make(0, 8, 0, O_CLOEXEC)));
 	}
-	ASSERT_EQ(-EMFILE, kchan_make(0, 8, 0, O_CLOEXEC));
+	ASSERT_EQ(-EMFILE, kt_make(0, 8, 0, O_CLOEXEC));
 
 	/* Another user has a quota of its own, limited the same way. */
 	pid = fork();
@@ -445,9 +444,9 @@ TEST_F_TIMEOUT(module, the_channel_limit_is_per_user, MODULE_TEST_TIMEOUT)
 		    setresuid(NOBODY, NOBODY, NOBODY))
 			_exit(100);
 		for (i = 0; i < SMALL_CHANNELS; i++)
-			if (kchan_make(0, 8, 0, O_CLOEXEC) < 0)
+			if (kt_make(0, 8, 0, O_CLOEXEC) < 0)
 				_exit(1 + i);
-		_exit(kchan_make(0, 8, 0, O_CLOEXEC) == -EMFILE ? 0 : 50);
+		_exit(kt_make(0, 8, 0, O_CLOEXEC) == -EMFILE ? 0 : 50);
 	}
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	ASSERT_TRUE(WIFEXITED(status));
@@ -472,15 +471,15 @@ TEST_F_TIMEOUT(module, load_with_a_limit_out_of_range_fails_with_einval, MODULE_
 	unsigned int i;
 
 	NEED_MODULE_FILE();
-	ASSERT_EQ(0, unload_patiently());
+	ASSERT_EQ(0, kt_unload_within(KT_TIMEOUT_MS));
 	for (i = 0; i < ARRAY_SIZE(over); i++) {
-		EXPECT_EQ(-EINVAL, load(over[i])) TH_LOG("%s", over[i]);
-		if (module_loaded()) {
+		EXPECT_EQ(-EINVAL, kt_load(over[i])) TH_LOG("%s", over[i]);
+		if (kt_module_loaded()) {
 			TH_LOG("%s: loaded", over[i]);
-			ASSERT_EQ(0, unload_patiently());
+			ASSERT_EQ(0, kt_unload_within(KT_TIMEOUT_MS));
 		}
 	}
-	ASSERT_EQ(0, load(""));
+	ASSERT_EQ(0, kt_load(""));
 }
 
 TEST_F_TIMEOUT(module, load_with_limits_at_their_ceilings_succeeds, MODULE_TEST_TIMEOUT)
@@ -488,22 +487,22 @@ TEST_F_TIMEOUT(module, load_with_limits_at_their_ceilings_succeeds, MODULE_TEST_
 	unsigned long long v;
 
 	NEED_MODULE_FILE();
-	ASSERT_EQ(0, reload("max_capacity=1048576 max_msg_size=4194304 "
+	ASSERT_EQ(0, kt_reload("max_capacity=1048576 max_msg_size=4194304 "
 			    "max_channels_per_user=1048576 "
 			    "max_select_cases=65536 "
 			    "max_bytes_per_user=1099511627776 "
 			    "max_names_per_user=65536"));
-	ASSERT_EQ(0, param("max_capacity", &v));
+	ASSERT_EQ(0, kt_param("max_capacity", &v));
 	EXPECT_EQ(1048576ULL, v);
-	ASSERT_EQ(0, param("max_msg_size", &v));
+	ASSERT_EQ(0, kt_param("max_msg_size", &v));
 	EXPECT_EQ(4194304ULL, v);
-	ASSERT_EQ(0, param("max_channels_per_user", &v));
+	ASSERT_EQ(0, kt_param("max_channels_per_user", &v));
 	EXPECT_EQ(1048576ULL, v);
-	ASSERT_EQ(0, param("max_select_cases", &v));
+	ASSERT_EQ(0, kt_param("max_select_cases", &v));
 	EXPECT_EQ(65536ULL, v);
-	ASSERT_EQ(0, param("max_bytes_per_user", &v));
+	ASSERT_EQ(0, kt_param("max_bytes_per_user", &v));
 	EXPECT_EQ(1ULL << 40, v);
-	ASSERT_EQ(0, param("max_names_per_user", &v));
+	ASSERT_EQ(0, kt_param("max_names_per_user", &v));
 	EXPECT_EQ(65536ULL, v);
 }
 

@@ -28,58 +28,29 @@
 #pragma GCC diagnostic ignored "-Wunused-parameter"
 #include "kselftest_harness.h"
 #pragma GCC diagnostic pop
-#include "kchan_test.h"
-#include "kchan_wait.h"
-#include "kchan_wait_poll.h"
+#include "kt.h"
+#include "kt_bg.h"
+#include "kt_sys.h"
+#include "kt_fixture.h"
 
 #define MSG_MAX		64
 #define NOBODY		65534
 #define MAX_NAMES	8
-#define MAX_BG		2
 
 /* Exit status of a child whose own setup failed (not an errno). */
 #define CHILD_BROKEN	250
 
-/* KCHAN_CTL_CREATE with a request built by the caller: ret or -errno. */
-static int ctl_create(struct kchan_create *req)
-{
-	int ctl, ret, err;
-
-	ctl = open(CHANCTL, O_RDWR | O_CLOEXEC);
-	if (ctl < 0)
-		return -errno;
-	ret = ioctl(ctl, KCHAN_CTL_CREATE, req);
-	err = errno;
-	close(ctl);
-	return ret < 0 ? -err : ret;
-}
-
 static int create_named_mode(const char *name, unsigned int mode)
 {
-	return kchan_create_named(name, 1, MSG_MAX, 0, mode);
-}
-
-static void node_path(char *buf, size_t size, const char *name)
-{
-	snprintf(buf, size, "/dev/chan/%s", name);
+	return kt_create_named(name, 1, MSG_MAX, 0, mode);
 }
 
 static int stat_node(const char *name, struct stat *st)
 {
 	char path[128];
 
-	node_path(path, sizeof(path), name);
+	kt_node_path(path, sizeof(path), name);
 	return stat(path, st) < 0 ? -errno : 0;
-}
-
-static int open_node(const char *name, int flags)
-{
-	char path[128];
-	int fd;
-
-	node_path(path, sizeof(path), name);
-	fd = open(path, flags | O_CLOEXEC);
-	return fd < 0 ? -errno : fd;
 }
 
 static bool sysfs_dir_exists(const char *name)
@@ -202,12 +173,12 @@ static int child_op(const void *arg)
 		ret = create_named_mode(req->name, req->flags);
 		break;
 	case CHILD_UNLINK:
-		ret = kchan_unlink(req->name);
+		ret = kt_unlink(req->name);
 		break;
 	case CHILD_OPEN:
 	case CHILD_OPEN_PATH:
 		if (req->op == CHILD_OPEN) {
-			ret = open_node(req->name, req->flags);
+			ret = kt_open_named(req->name, req->flags);
 		} else {
 			ret = open(req->name, req->flags | O_CLOEXEC);
 			if (ret < 0)
@@ -221,7 +192,7 @@ static int child_op(const void *arg)
 	case CHILD_CREATE_UNLINK:
 		ret = create_named_mode(req->name, 0);
 		if (!ret)
-			ret = kchan_unlink(req->name);
+			ret = kt_unlink(req->name);
 		break;
 	case CHILD_READ_SYSFS:
 		snprintf(path, sizeof(path), "/sys/class/chan/%s/sent",
@@ -262,7 +233,7 @@ FIXTURE_TEARDOWN(names)
 	int i;
 
 	for (i = 0; i < self->n; i++)
-		kchan_unlink(self->name[i]);
+		kt_unlink(self->name[i]);
 }
 
 /*
@@ -281,7 +252,7 @@ TEST_F(names, chanctl_is_a_world_writable_char_device)
 {
 	struct stat st;
 
-	ASSERT_EQ(0, stat(CHANCTL, &st));
+	ASSERT_EQ(0, stat(KT_CHANCTL, &st));
 	ASSERT_TRUE(S_ISCHR(st.st_mode));
 	ASSERT_EQ(0666U, st.st_mode & 07777);
 }
@@ -296,10 +267,10 @@ TEST_F(names, named_channel_is_a_char_device_in_dev_chan)
 	ASSERT_EQ(0, create_named_mode(name, 0));
 	ASSERT_EQ(0, stat_node(name, &st));
 	ASSERT_TRUE(S_ISCHR(st.st_mode));
-	fd = open_node(name, O_RDWR);
+	fd = kt_open_named(name, O_RDWR);
 	ASSERT_GE(fd, 0);
-	ASSERT_EQ(3, kchan_send(fd, "abc", 3));
-	ASSERT_EQ(3, kchan_recv(fd, buf, sizeof(buf)));
+	ASSERT_EQ(3, kt_send(fd, "abc", 3));
+	ASSERT_EQ(3, kt_recv(fd, buf, sizeof(buf)));
 	close(fd);
 }
 
@@ -456,7 +427,7 @@ TEST_F(names, fd_flags_with_a_name_is_einval)
 	struct stat st;
 
 	strcpy(req.name, new_name(self, "fdflags"));
-	ASSERT_EQ(-EINVAL, ctl_create(&req));
+	ASSERT_EQ(-EINVAL, kt_create(&req));
 	ASSERT_EQ(-ENOENT, stat_node(req.name, &st));
 }
 
@@ -467,15 +438,15 @@ TEST_F(names, name_clash_is_eexist)
 	int fd;
 
 	ASSERT_EQ(0, create_named_mode(name, 0));
-	fd = open_node(name, O_RDWR);
+	fd = kt_open_named(name, O_RDWR);
 	ASSERT_GE(fd, 0);
-	ASSERT_EQ(0, kchan_stat(fd, &a));
-	ASSERT_EQ(-EEXIST, kchan_create_named(name, 3, 16, 0, 0));
+	ASSERT_EQ(0, kt_stat(fd, &a));
+	ASSERT_EQ(-EEXIST, kt_create_named(name, 3, 16, 0, 0));
 	/* The first channel stands, unchanged. */
 	close(fd);
-	fd = open_node(name, O_RDWR);
+	fd = kt_open_named(name, O_RDWR);
 	ASSERT_GE(fd, 0);
-	ASSERT_EQ(0, kchan_stat(fd, &b));
+	ASSERT_EQ(0, kt_stat(fd, &b));
 	EXPECT_EQ(a.id, b.id);
 	EXPECT_EQ(1U, b.capacity);
 	EXPECT_EQ((unsigned int)MSG_MAX, b.msg_max);
@@ -489,9 +460,9 @@ TEST_F(names, empty_name_makes_an_anonymous_channel)
 	struct kchan_stat st;
 	int fd;
 
-	fd = ctl_create(&req);
+	fd = kt_create(&req);
 	ASSERT_GT(fd, 0) TH_LOG("create: %s", strerror(-fd));
-	ASSERT_EQ(0, kchan_stat(fd, &st));
+	ASSERT_EQ(0, kt_stat(fd, &st));
 	EXPECT_EQ(0U, st.flags & KCHAN_STAT_NAMED);
 	close(fd);
 }
@@ -530,7 +501,7 @@ TEST_F(names, unterminated_name_is_einval)
 	struct kchan_create req = { .capacity = 1, .msg_max = MSG_MAX };
 
 	memset(req.name, 'z', sizeof(req.name));
-	ASSERT_EQ(-EINVAL, ctl_create(&req));
+	ASSERT_EQ(-EINVAL, kt_create(&req));
 }
 
 TEST_F(names, dot_and_dotdot_are_einval)
@@ -566,7 +537,7 @@ TEST_F(names, names_of_the_alphabet_are_accepted)
 			snprintf(name, sizeof(name), "%s", tags[i]);
 		else
 			kt_name(name, sizeof(name), tags[i]);
-		kchan_unlink(name);
+		kt_unlink(name);
 		strcpy(self->name[self->n++], name);
 		EXPECT_EQ(0, create_named_mode(name, 0))
 			TH_LOG("name \"%s\" was refused", name);
@@ -621,7 +592,7 @@ TEST_F(names, cap_sys_admin_can_unlink_another_users_channel)
 	struct stat st;
 
 	ASSERT_EQ(0, in_child('n', CHILD_CREATE, name, 0));
-	ASSERT_EQ(0, kchan_unlink(name));
+	ASSERT_EQ(0, kt_unlink(name));
 	ASSERT_EQ(-ENOENT, stat_node(name, &st));
 }
 
@@ -642,14 +613,14 @@ TEST_F(names, unlink_removes_the_node_and_the_sysfs_directory)
 
 	ASSERT_EQ(0, create_named_mode(name, 0));
 	ASSERT_TRUE(sysfs_dir_exists(name));
-	ASSERT_EQ(0, kchan_unlink(name));
+	ASSERT_EQ(0, kt_unlink(name));
 	ASSERT_EQ(-ENOENT, stat_node(name, &st));
 	ASSERT_FALSE(sysfs_dir_exists(name));
 }
 
 TEST_F(names, unlink_of_a_missing_name_is_enoent)
 {
-	ASSERT_EQ(-ENOENT, kchan_unlink(new_name(self, "never")));
+	ASSERT_EQ(-ENOENT, kt_unlink(new_name(self, "never")));
 }
 
 TEST_F(names, unlink_with_reserved_field_set_is_einval)
@@ -661,7 +632,7 @@ TEST_F(names, unlink_with_reserved_field_set_is_einval)
 
 	ASSERT_EQ(0, create_named_mode(name, 0));
 	strcpy(req.name, name);
-	ctl = open(CHANCTL, O_RDWR | O_CLOEXEC);
+	ctl = open(KT_CHANCTL, O_RDWR | O_CLOEXEC);
 	ASSERT_GE(ctl, 0);
 	ret = ioctl(ctl, KCHAN_CTL_UNLINK, &req);
 	EXPECT_EQ(-1, ret);
@@ -678,22 +649,22 @@ TEST_F(names, name_can_be_created_again_as_a_new_channel)
 	int old, fresh;
 
 	ASSERT_EQ(0, create_named_mode(name, 0));
-	old = open_node(name, O_RDWR);
+	old = kt_open_named(name, O_RDWR);
 	ASSERT_GE(old, 0);
-	ASSERT_EQ(0, kchan_stat(old, &before));
-	ASSERT_EQ(0, kchan_unlink(name));
+	ASSERT_EQ(0, kt_stat(old, &before));
+	ASSERT_EQ(0, kt_unlink(name));
 
 	ASSERT_EQ(0, create_named_mode(name, 0));
-	fresh = open_node(name, O_RDWR);
+	fresh = kt_open_named(name, O_RDWR);
 	ASSERT_GE(fresh, 0);
-	ASSERT_EQ(0, kchan_stat(fresh, &after));
+	ASSERT_EQ(0, kt_stat(fresh, &after));
 	EXPECT_NE(before.id, after.id);
 
 	/* Two channels: what goes into the old one stays there. */
-	ASSERT_EQ(3, kchan_send(old, "old", 3));
-	ASSERT_EQ(0, kchan_stat(fresh, &after));
+	ASSERT_EQ(3, kt_send(old, "old", 3));
+	ASSERT_EQ(0, kt_stat(fresh, &after));
 	EXPECT_EQ(0U, after.queued);
-	ASSERT_EQ(3, kchan_recv(old, buf, sizeof(buf)));
+	ASSERT_EQ(3, kt_recv(old, buf, sizeof(buf)));
 	close(old);
 	close(fresh);
 }
@@ -705,21 +676,10 @@ TEST_F(names, name_can_be_created_again_as_a_new_channel)
 FIXTURE(named) {
 	char name[KCHAN_NAME_SIZE];
 	int fd;
-	struct kt_bg bg[MAX_BG];
-	int nbg;
+	struct kt_ops bg;
 };
 
-FIXTURE_VARIANT(named) {
-	unsigned int capacity;
-};
-
-FIXTURE_VARIANT_ADD(named, rendezvous) {
-	.capacity = 0,
-};
-
-FIXTURE_VARIANT_ADD(named, buffered) {
-	.capacity = 4,
-};
+KT_CHAN_VARIANTS(named, 4);
 
 FIXTURE_SETUP(named)
 {
@@ -727,62 +687,45 @@ FIXTURE_SETUP(named)
 
 	self->fd = -1;
 	kt_name(self->name, sizeof(self->name), "view");
-	ret = kchan_create_named(self->name, variant->capacity, MSG_MAX, 0, 0);
+	ret = kt_create_named(self->name, variant->capacity, MSG_MAX, 0, 0);
 	ASSERT_EQ(0, ret) TH_LOG("create %s: %s", self->name, strerror(-ret));
-	self->fd = open_node(self->name, O_RDWR);
+	self->fd = kt_open_named(self->name, O_RDWR);
 	ASSERT_GE(self->fd, 0);
 }
 
 FIXTURE_TEARDOWN(named)
 {
-	int i;
-
 	if (self->fd >= 0)
-		kchan_close(self->fd);
-	for (i = 0; i < self->nbg; i++)
-		kt_bg_wait(&self->bg[i], KT_WAIT_MS);
+		kt_close(self->fd);
+	kt_ops_wait_all(&self->bg);
 	if (self->fd >= 0)
 		close(self->fd);
-	kchan_unlink(self->name);
-}
-
-static struct kt_bg *bg_op(FIXTURE_DATA(named) *self, int fd, const char *msg)
-{
-	struct kt_bg *bg = &self->bg[self->nbg];
-	int ret;
-
-	if (self->nbg == MAX_BG)
-		return NULL;
-	ret = msg ? kt_bg_send(bg, fd, msg) : kt_bg_recv(bg, fd, MSG_MAX);
-	if (ret)
-		return NULL;
-	self->nbg++;
-	return bg;
+	kt_unlink(self->name);
 }
 
 TEST_F(named, open_fds_keep_working_after_unlink)
 {
-	struct kt_bg *receiver;
+	struct kt_op *receiver;
 	char buf[16];
 	int other;
 
-	other = open_node(self->name, O_RDWR);
+	other = kt_open_named(self->name, O_RDWR);
 	ASSERT_GE(other, 0);
-	ASSERT_EQ(0, kchan_unlink(self->name));
+	ASSERT_EQ(0, kt_unlink(self->name));
 
 	/* A message from one fd to the other, across the missing name. */
-	receiver = bg_op(self, other, NULL);
+	receiver = kt_ops_start(&self->bg, other, NULL, 0, 0);
 	ASSERT_NE(NULL, receiver);
-	ASSERT_EQ(0, kt_wait_blocked(self->fd, 0, 1, KT_WAIT_MS));
-	ASSERT_EQ(5, kchan_send(self->fd, "still", 5));
-	ASSERT_TRUE(kt_bg_wait(receiver, KT_WAIT_MS));
+	ASSERT_EQ(0, kt_wait_blocked(self->fd, 0, 1, KT_TIMEOUT_MS));
+	ASSERT_EQ(5, kt_send(self->fd, "still", 5));
+	ASSERT_EQ(0, kt_op_wait(receiver, KT_TIMEOUT_MS));
 	ASSERT_EQ(5, receiver->ret);
 	ASSERT_EQ(0, memcmp(receiver->buf, "still", 5));
 
 	/* And the other way, through the buffer if there is one. */
 	if (variant->capacity) {
-		ASSERT_EQ(4, kchan_send(other, "back", 4));
-		ASSERT_EQ(4, kchan_recv(self->fd, buf, sizeof(buf)));
+		ASSERT_EQ(4, kt_send(other, "back", 4));
+		ASSERT_EQ(4, kt_recv(self->fd, buf, sizeof(buf)));
 		ASSERT_EQ(0, memcmp(buf, "back", 4));
 	}
 	close(other);
@@ -904,7 +847,7 @@ static int read_proc(FIXTURE_DATA(named) *self, struct view *v)
 	struct kchan_stat st;
 	int ret;
 
-	ret = kchan_stat(self->fd, &st);
+	ret = kt_stat(self->fd, &st);
 	if (ret)
 		return ret;
 	ret = read_proc_kchan_line(st.id, v, name, sizeof(name));
@@ -935,7 +878,7 @@ static void check_config(struct __test_metadata *_metadata,
 	struct view v;
 
 	ASSERT_EQ(0, read(self, &v));
-	ASSERT_EQ(0, kchan_stat(self->fd, &st));
+	ASSERT_EQ(0, kt_stat(self->fd, &st));
 	EXPECT_EQ(st.id, v.id);
 	EXPECT_EQ(variant->capacity, v.capacity);
 	EXPECT_EQ((unsigned long long)MSG_MAX, v.msg_max);
@@ -957,10 +900,10 @@ static void check_queued_and_senders(struct __test_metadata *_metadata,
 	unsigned int i;
 
 	for (i = 0; i < variant->capacity; i++) {
-		ASSERT_EQ(1, kchan_send(self->fd, "q", 1));
+		ASSERT_EQ(1, kt_send(self->fd, "q", 1));
 	}
-	ASSERT_NE(NULL, bg_op(self, self->fd, "blocked"));
-	ASSERT_EQ(0, kt_wait_blocked(self->fd, 1, 0, KT_WAIT_MS));
+	ASSERT_NE(NULL, kt_ops_start(&self->bg, self->fd, "blocked", 0, 0));
+	ASSERT_EQ(0, kt_wait_blocked(self->fd, 1, 0, KT_TIMEOUT_MS));
 
 	ASSERT_EQ(0, read(self, &v));
 	EXPECT_EQ(variant->capacity, v.queued);
@@ -978,9 +921,9 @@ static void check_receivers(struct __test_metadata *_metadata,
 	struct view v;
 
 	(void)variant;
-	ASSERT_NE(NULL, bg_op(self, self->fd, NULL));
-	ASSERT_NE(NULL, bg_op(self, self->fd, NULL));
-	ASSERT_EQ(0, kt_wait_blocked(self->fd, 0, 2, KT_WAIT_MS));
+	ASSERT_NE(NULL, kt_ops_start(&self->bg, self->fd, NULL, 0, 0));
+	ASSERT_NE(NULL, kt_ops_start(&self->bg, self->fd, NULL, 0, 0));
+	ASSERT_EQ(0, kt_wait_blocked(self->fd, 0, 2, KT_TIMEOUT_MS));
 
 	ASSERT_EQ(0, read(self, &v));
 	EXPECT_EQ(0ULL, v.queued);
@@ -998,7 +941,7 @@ static void check_closed(struct __test_metadata *_metadata,
 	(void)variant;
 	ASSERT_EQ(0, read(self, &v));
 	EXPECT_EQ(0ULL, v.closed);
-	ASSERT_EQ(0, kchan_close(self->fd));
+	ASSERT_EQ(0, kt_close(self->fd));
 	ASSERT_EQ(0, read(self, &v));
 	EXPECT_EQ(1ULL, v.closed);
 }
@@ -1015,10 +958,10 @@ static void check_counters(struct __test_metadata *_metadata,
 
 	if (variant->capacity) {
 		for (i = 0; i < 3; i++) {
-			ASSERT_EQ(1, kchan_send(self->fd, "c", 1));
+			ASSERT_EQ(1, kt_send(self->fd, "c", 1));
 		}
 		for (i = 0; i < 2; i++) {
-			ASSERT_EQ(1, kchan_recv(self->fd, buf, sizeof(buf)));
+			ASSERT_EQ(1, kt_recv(self->fd, buf, sizeof(buf)));
 		}
 		ASSERT_EQ(0, read(self, &v));
 		EXPECT_EQ(3ULL, v.sent);
@@ -1028,12 +971,11 @@ static void check_counters(struct __test_metadata *_metadata,
 	}
 	/* Rendezvous: a message counts as sent once it is received. */
 	for (i = 0; i < 2; i++) {
-		struct kt_bg *s = bg_op(self, self->fd, "c");
+		struct kt_op *s = kt_ops_start(&self->bg, self->fd, "c", 0, 0);
 
 		ASSERT_NE(NULL, s);
-		ASSERT_EQ(1, kchan_recv(self->fd, buf, sizeof(buf)));
-		ASSERT_TRUE(kt_bg_wait(s, KT_WAIT_MS));
-		self->nbg--;
+		ASSERT_EQ(1, kt_recv(self->fd, buf, sizeof(buf)));
+		ASSERT_EQ(0, kt_op_wait(s, KT_TIMEOUT_MS));
 	}
 	ASSERT_EQ(0, read(self, &v));
 	EXPECT_EQ(2ULL, v.sent);
@@ -1072,9 +1014,9 @@ TEST_F(named, fdinfo_of_an_anonymous_channel_has_every_field)
 	unsigned int i;
 	int fd;
 
-	fd = kchan_make(variant->capacity, MSG_MAX, 0, O_CLOEXEC);
+	fd = kt_make(variant->capacity, MSG_MAX, 0, O_CLOEXEC);
 	ASSERT_GE(fd, 0);
-	ASSERT_EQ(0, kchan_stat(fd, &st));
+	ASSERT_EQ(0, kt_stat(fd, &st));
 	for (i = 0; i < ARRAY_SIZE(view_keys); i++) {
 		char key[32];
 
@@ -1144,9 +1086,9 @@ TEST_F(named, proc_kchan_lists_an_anonymous_channel_as_dash_until_freed)
 	struct view v;
 	int fd;
 
-	fd = kchan_make(variant->capacity, MSG_MAX, 0, O_CLOEXEC);
+	fd = kt_make(variant->capacity, MSG_MAX, 0, O_CLOEXEC);
 	ASSERT_GE(fd, 0);
-	ASSERT_EQ(0, kchan_stat(fd, &st));
+	ASSERT_EQ(0, kt_stat(fd, &st));
 	ASSERT_EQ(0, read_proc_kchan_line(st.id, &v, name, sizeof(name)));
 	EXPECT_STREQ("-", name);
 	EXPECT_EQ(variant->capacity, v.capacity);
@@ -1162,12 +1104,12 @@ TEST_F(named, stat_ioctl_agrees_with_fdinfo)
 
 	/* A state with something in every field but closed. */
 	for (i = 0; i < variant->capacity; i++) {
-		ASSERT_EQ(1, kchan_send(self->fd, "s", 1));
+		ASSERT_EQ(1, kt_send(self->fd, "s", 1));
 	}
-	ASSERT_NE(NULL, bg_op(self, self->fd, "blocked"));
-	ASSERT_EQ(0, kt_wait_blocked(self->fd, 1, 0, KT_WAIT_MS));
+	ASSERT_NE(NULL, kt_ops_start(&self->bg, self->fd, "blocked", 0, 0));
+	ASSERT_EQ(0, kt_wait_blocked(self->fd, 1, 0, KT_TIMEOUT_MS));
 
-	ASSERT_EQ(0, kchan_stat(self->fd, &st));
+	ASSERT_EQ(0, kt_stat(self->fd, &st));
 	ASSERT_EQ(0, read_fdinfo(self, &got));
 	want = from_stat(&st);
 	EXPECT_FIELD(&want, &got, id);
@@ -1181,8 +1123,8 @@ TEST_F(named, stat_ioctl_agrees_with_fdinfo)
 	EXPECT_FIELD(&want, &got, received);
 	EXPECT_NE(0U, st.flags & KCHAN_STAT_NAMED);
 
-	ASSERT_EQ(0, kchan_close(self->fd));
-	ASSERT_EQ(0, kchan_stat(self->fd, &st));
+	ASSERT_EQ(0, kt_close(self->fd));
+	ASSERT_EQ(0, kt_stat(self->fd, &st));
 	ASSERT_EQ(0, read_fdinfo(self, &got));
 	EXPECT_NE(0U, st.flags & KCHAN_STAT_CLOSED);
 	EXPECT_EQ(1ULL, got.closed);
@@ -1210,8 +1152,8 @@ static int proc_view_child(const void *arg)
 	int fd;
 
 	if (pv->make_own) {
-		fd = kchan_make(1, MSG_MAX, 0, O_CLOEXEC);
-		if (fd < 0 || kchan_stat(fd, &st))
+		fd = kt_make(1, MSG_MAX, 0, O_CLOEXEC);
+		if (fd < 0 || kt_stat(fd, &st))
 			return CHILD_BROKEN;
 		if (read_proc_kchan_line(st.id, &v, name, sizeof(name)))
 			return 1;
@@ -1232,10 +1174,10 @@ static unsigned long long named_id(const char *name)
 	struct kchan_stat st;
 	int fd, ret;
 
-	fd = open_node(name, O_RDONLY);
+	fd = kt_open_named(name, O_RDONLY);
 	if (fd < 0)
 		return 0;
-	ret = kchan_stat(fd, &st);
+	ret = kt_stat(fd, &st);
 	close(fd);
 	return ret ? 0 : st.id;
 }
@@ -1247,9 +1189,9 @@ TEST_F(names, proc_kchan_shows_a_user_only_its_own_channels)
 	struct kchan_stat st;
 	int fd;
 
-	fd = kchan_make(0, MSG_MAX, 0, O_CLOEXEC);
+	fd = kt_make(0, MSG_MAX, 0, O_CLOEXEC);
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, kchan_stat(fd, &st));
+	ASSERT_EQ(0, kt_stat(fd, &st));
 	ASSERT_EQ(0, create_named_mode(name, 0666));
 	pv.hidden[0] = st.id;
 	pv.hidden[1] = named_id(name);
@@ -1342,9 +1284,9 @@ TEST_F(names, proc_kchan_read_in_small_pieces_lists_each_channel_once)
 	int proc;
 
 	for (i = 0; i < WALK_CHANNELS; i++) {
-		fds[i] = kchan_make(1, MSG_MAX, 0, O_CLOEXEC);
+		fds[i] = kt_make(1, MSG_MAX, 0, O_CLOEXEC);
 		ASSERT_LE(0, fds[i]);
-		ASSERT_EQ(0, kchan_stat(fds[i], &st));
+		ASSERT_EQ(0, kt_stat(fds[i], &st));
 		want[i] = st.id;
 	}
 	proc = open("/proc/kchan", O_RDONLY | O_CLOEXEC);
@@ -1355,9 +1297,9 @@ TEST_F(names, proc_kchan_read_in_small_pieces_lists_each_channel_once)
 
 	/* Mid-walk: creates go ahead, and what they make is listed. */
 	for (i = WALK_CHANNELS; i < WALK_CHANNELS + WALK_NEW; i++) {
-		fds[i] = kchan_make(1, MSG_MAX, 0, O_CLOEXEC);
+		fds[i] = kt_make(1, MSG_MAX, 0, O_CLOEXEC);
 		ASSERT_LE(0, fds[i]);
-		ASSERT_EQ(0, kchan_stat(fds[i], &st));
+		ASSERT_EQ(0, kt_stat(fds[i], &st));
 		want[i] = st.id;
 	}
 	while ((got = read(proc, text + len, WALK_PIECE)) > 0) {
@@ -1429,20 +1371,20 @@ static uint64_t create_mean_ns(int ctl, const char *path)
 	while (atomic_load(&r.rounds) < 1)
 		usleep(1000);
 	rounds = atomic_load(&r.rounds);
-	start = kw_now_ns();
-	while (kw_now_ns() - start < STALL_MS * 1000000ull ||
+	start = kt_now_ns();
+	while (kt_now_ns() - start < STALL_MS * 1000000ull ||
 	       atomic_load(&r.rounds) < rounds + 3) {
-		uint64_t t0 = kw_now_ns();
+		uint64_t t0 = kt_now_ns();
 		int fd = ioctl(ctl, KCHAN_CTL_CREATE, &req);
 
-		sum += kw_now_ns() - t0;
+		sum += kt_now_ns() - t0;
 		n++;
 		if (fd < 0) {
 			sum = 0;
 			break;
 		}
 		close(fd);
-		if (kw_now_ns() - start > 60000000000ull) {
+		if (kt_now_ns() - start > 60000000000ull) {
 			sum = 0;	/* the reader is stuck */
 			break;
 		}
@@ -1467,11 +1409,11 @@ TEST_F_TIMEOUT(names, creates_do_not_wait_for_readers_of_proc_kchan, 300)
 
 	ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &rl));
 	for (i = 0; i < STALL_CHANNELS; i++) {
-		fds[i] = kchan_make(1, MSG_MAX, 0, O_CLOEXEC);
+		fds[i] = kt_make(1, MSG_MAX, 0, O_CLOEXEC);
 		ASSERT_LE(0, fds[i]) TH_LOG("channel %u: %s", i,
 					    strerror(-fds[i]));
 	}
-	ctl = open(CHANCTL, O_RDWR | O_CLOEXEC);
+	ctl = open(KT_CHANCTL, O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, ctl);
 
 	/* The same load on the other CPU, but not on kchan's list. */

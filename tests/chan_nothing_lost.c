@@ -14,11 +14,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "kchan_test.h"
-#include "kchan_wait.h"
+#include "kt.h"
+#include "kt_bg.h"
+#include "kt_fault.h"
 /* The 6.1 harness's TEST() leaves a parameter unused. */
 #pragma GCC diagnostic ignored "-Wunused-parameter"
 #include "kselftest_harness.h"
+#include "kt_fixture.h"
 
 #define MSG_MAX		64
 #define CAPACITY	4u
@@ -31,28 +33,14 @@ FIXTURE(chan) {
 	unsigned char buf[MSG_MAX];
 };
 
-FIXTURE_VARIANT(chan) {
-	unsigned int capacity;
-};
-
-FIXTURE_VARIANT_ADD(chan, rendezvous) {
-	.capacity = 0,
-};
-
-FIXTURE_VARIANT_ADD(chan, buffered) {
-	.capacity = CAPACITY,
-};
+KT_CHAN_VARIANTS(chan, CAPACITY);
 
 FIXTURE_SETUP(chan)
 {
-	self->fd = kchan_make(variant->capacity, MSG_MAX, 0, O_CLOEXEC);
-	ASSERT_LE(0, self->fd) {
-		TH_LOG("creating a channel: %s (is the module loaded?)",
-		       strerror(-self->fd));
-	}
-	self->bad = kchan_bad_mem(1);
+	self->fd = kt_chan_setup(_metadata, variant->capacity, MSG_MAX);
+	self->bad = kt_bad_mem(1);
 	ASSERT_NE(NULL, self->bad);
-	kchan_fill(self->msg, MSG_LEN, 1);
+	kt_fill(self->msg, MSG_LEN, 1);
 }
 
 FIXTURE_TEARDOWN(chan)
@@ -66,11 +54,11 @@ FIXTURE_TEARDOWN(chan)
  * it: queued in a buffered channel, a parked sender in a rendezvous one.
  */
 #define offer_message(tx) do {						\
-	ASSERT_EQ(0, kchan_op_send(tx, self->fd, self->msg, MSG_LEN));	\
+	ASSERT_EQ(0, kt_op_send(tx, self->fd, self->msg, MSG_LEN));	\
 	if (variant->capacity) {					\
-		ASSERT_EQ(0, kchan_wait_for(self->fd, queued, 1));	\
+		ASSERT_EQ(0, kt_wait_for(self->fd, queued, 1));	\
 	} else {							\
-		ASSERT_EQ(0, kchan_wait_for(self->fd, senders, 1));	\
+		ASSERT_EQ(0, kt_wait_for(self->fd, senders, 1));	\
 	}								\
 } while (0)
 
@@ -81,15 +69,15 @@ FIXTURE_TEARDOWN(chan)
 #define assert_message_kept(tx) do {					\
 	struct kchan_stat __st;						\
 									\
-	ASSERT_EQ(0, kchan_stat(self->fd, &__st));			\
+	ASSERT_EQ(0, kt_stat(self->fd, &__st));			\
 	EXPECT_EQ(0ull, __st.received);					\
-	ASSERT_EQ((long)MSG_LEN, kchan_next_len(self->fd));		\
+	ASSERT_EQ((long)MSG_LEN, kt_next_len(self->fd));		\
 	if (variant->capacity) {					\
 		ASSERT_EQ(1u, __st.queued);				\
 	} else {							\
 		ASSERT_EQ(1u, __st.senders);				\
-		kw_sleep_ms(KCHAN_SETTLE_MS);				\
-		EXPECT_FALSE(kchan_op_done(tx)) {			\
+		kt_sleep_ms(KT_SETTLE_MS);				\
+		EXPECT_FALSE(kt_op_done(tx)) {			\
 			TH_LOG("the sender returned %zd before any "	\
 			       "receive succeeded", (tx)->ret);		\
 		}							\
@@ -98,16 +86,16 @@ FIXTURE_TEARDOWN(chan)
 
 /* A good receive gets the whole message; the sender completes. */
 #define assert_message_delivered(tx) do {				\
-	struct kchan_guard __g = { 0 };					\
+	struct kt_guard __g = { 0 };					\
 	ssize_t __n;							\
 									\
 	memset(self->buf, 0, sizeof(self->buf));			\
-	ASSERT_EQ(0, kchan_guard_start(&__g, 5000));			\
-	__n = kchan_recv(self->fd, self->buf, MSG_MAX);			\
-	kchan_guard_stop(&__g);						\
+	ASSERT_EQ(0, kt_guard_start(&__g, 5000));			\
+	__n = kt_recv(self->fd, self->buf, MSG_MAX);			\
+	kt_guard_stop(&__g);						\
 	ASSERT_EQ(MSG_LEN, __n);					\
-	EXPECT_TRUE(kchan_check(self->buf, MSG_LEN, 1));		\
-	EXPECT_EQ(MSG_LEN, kchan_op_result(tx));			\
+	EXPECT_TRUE(kt_check(self->buf, MSG_LEN, 1));		\
+	EXPECT_EQ(MSG_LEN, kt_op_result(tx));			\
 } while (0)
 
 /*
@@ -117,35 +105,35 @@ FIXTURE_TEARDOWN(chan)
  */
 #define wait_receiver_held(tx) do {					\
 	if (variant->capacity) {					\
-		ASSERT_EQ(0, kchan_wait_for(self->fd, queued, 0));	\
+		ASSERT_EQ(0, kt_wait_for(self->fd, queued, 0));	\
 	} else {							\
-		kw_sleep_ms(KCHAN_SETTLE_MS);				\
-		ASSERT_EQ(0, kchan_wait_for(self->fd, senders, 1));	\
-		ASSERT_FALSE(kchan_op_done(tx));			\
+		kt_sleep_ms(KT_SETTLE_MS);				\
+		ASSERT_EQ(0, kt_wait_for(self->fd, senders, 1));	\
+		ASSERT_FALSE(kt_op_done(tx));			\
 	}								\
 } while (0)
 
 TEST_F(chan, efault_on_receive_keeps_the_message)
 {
-	struct kchan_op tx;
+	struct kt_op tx;
 
 	offer_message(&tx);
-	EXPECT_EQ(-EFAULT, kchan_recv(self->fd, self->bad, MSG_MAX));
+	EXPECT_EQ(-EFAULT, kt_recv(self->fd, self->bad, MSG_MAX));
 	assert_message_kept(&tx);
-	EXPECT_EQ(-EFAULT, kchan_recv(self->fd, self->bad, MSG_MAX));
+	EXPECT_EQ(-EFAULT, kt_recv(self->fd, self->bad, MSG_MAX));
 	assert_message_kept(&tx);
 	assert_message_delivered(&tx);
 }
 
 TEST_F(chan, efault_partway_through_receive_keeps_the_message)
 {
-	char *edge = kchan_edge_buf(MSG_LEN / 2);
-	struct kchan_op tx;
+	char *edge = kt_edge_buf(MSG_LEN / 2);
+	struct kt_op tx;
 
 	ASSERT_NE(NULL, edge);
 	offer_message(&tx);
 	/* The first half of the copy succeeds, the second half faults. */
-	EXPECT_EQ(-EFAULT, kchan_recv(self->fd, edge, MSG_MAX));
+	EXPECT_EQ(-EFAULT, kt_recv(self->fd, edge, MSG_MAX));
 	assert_message_kept(&tx);
 	assert_message_delivered(&tx);
 }
@@ -158,7 +146,7 @@ TEST_F(chan, readv_with_a_bad_iovec_in_the_middle_keeps_the_message)
 		{ .iov_base = self->bad, .iov_len = 4 },
 		{ .iov_base = c, .iov_len = sizeof(c) },
 	};
-	struct kchan_op tx;
+	struct kt_op tx;
 
 	offer_message(&tx);
 	EXPECT_EQ(-1, readv(self->fd, iov, ARRAY_SIZE(iov)));
@@ -170,50 +158,50 @@ TEST_F(chan, readv_with_a_bad_iovec_in_the_middle_keeps_the_message)
 TEST_F(chan, emsgsize_keeps_the_message_at_the_head)
 {
 	static const size_t lens[] = { MSG_LEN, 3 };
-	struct kchan_guard g = { 0 };
-	struct kchan_feeder f;
+	struct kt_guard g = { 0 };
+	struct kt_feeder f;
 	struct kchan_stat st;
 
-	ASSERT_EQ(0, kchan_feeder_start(&f, self->fd, 2, lens, 1));
+	ASSERT_EQ(0, kt_feeder_start(&f, self->fd, 2, lens, 1));
 	if (variant->capacity) {
-		ASSERT_EQ(0, kchan_wait_for(self->fd, queued, 2));
+		ASSERT_EQ(0, kt_wait_for(self->fd, queued, 2));
 	} else {
-		ASSERT_EQ(0, kchan_wait_for(self->fd, senders, 1));
+		ASSERT_EQ(0, kt_wait_for(self->fd, senders, 1));
 	}
-	ASSERT_EQ(0, kchan_guard_start(&g, 10000));
-	EXPECT_EQ(-EMSGSIZE, kchan_recv(self->fd, self->buf, MSG_LEN - 1));
-	EXPECT_EQ(-EMSGSIZE, kchan_recv(self->fd, self->buf, 1));
-	ASSERT_EQ(0, kchan_stat(self->fd, &st));
+	ASSERT_EQ(0, kt_guard_start(&g, 10000));
+	EXPECT_EQ(-EMSGSIZE, kt_recv(self->fd, self->buf, MSG_LEN - 1));
+	EXPECT_EQ(-EMSGSIZE, kt_recv(self->fd, self->buf, 1));
+	ASSERT_EQ(0, kt_stat(self->fd, &st));
 	EXPECT_EQ(0ull, st.received);
-	EXPECT_EQ((long)MSG_LEN, kchan_next_len(self->fd));
+	EXPECT_EQ((long)MSG_LEN, kt_next_len(self->fd));
 	if (!variant->capacity) {
-		kw_sleep_ms(KCHAN_SETTLE_MS);
+		kt_sleep_ms(KT_SETTLE_MS);
 		EXPECT_EQ(0u, atomic_load(&f.sent)) {
 			TH_LOG("the sender completed although no receive succeeded");
 		}
 	}
-	ASSERT_EQ(MSG_LEN, kchan_recv(self->fd, self->buf, MSG_MAX));
-	EXPECT_TRUE(kchan_check(self->buf, MSG_LEN, 1));
-	ASSERT_EQ(3, kchan_recv(self->fd, self->buf, MSG_MAX));
-	EXPECT_TRUE(kchan_check(self->buf, 3, 2));
-	kchan_guard_stop(&g);
-	EXPECT_EQ(0, kchan_feeder_finish(&f));
+	ASSERT_EQ(MSG_LEN, kt_recv(self->fd, self->buf, MSG_MAX));
+	EXPECT_TRUE(kt_check(self->buf, MSG_LEN, 1));
+	ASSERT_EQ(3, kt_recv(self->fd, self->buf, MSG_MAX));
+	EXPECT_TRUE(kt_check(self->buf, 3, 2));
+	kt_guard_stop(&g);
+	EXPECT_EQ(0, kt_feeder_finish(&f));
 }
 
 TEST_F(chan, blocked_receiver_with_a_small_buffer_wakes_with_emsgsize)
 {
 	unsigned char small[MSG_LEN / 2];
-	struct kchan_op rx, tx;
+	struct kt_op rx, tx;
 
-	ASSERT_EQ(0, kchan_op_recv(&rx, self->fd, small, sizeof(small)));
-	ASSERT_EQ(0, kchan_wait_for(self->fd, receivers, 1));
-	ASSERT_EQ(0, kchan_op_send(&tx, self->fd, self->msg, MSG_LEN));
-	EXPECT_EQ(-EMSGSIZE, kchan_op_result(&rx));
+	ASSERT_EQ(0, kt_op_recv(&rx, self->fd, small, sizeof(small)));
+	ASSERT_EQ(0, kt_wait_for(self->fd, receivers, 1));
+	ASSERT_EQ(0, kt_op_send(&tx, self->fd, self->msg, MSG_LEN));
+	EXPECT_EQ(-EMSGSIZE, kt_op_result(&rx));
 	/* The message was not lost: a later receive gets it. */
 	if (variant->capacity) {
-		ASSERT_EQ(0, kchan_wait_for(self->fd, queued, 1));
+		ASSERT_EQ(0, kt_wait_for(self->fd, queued, 1));
 	} else {
-		ASSERT_EQ(0, kchan_wait_for(self->fd, senders, 1));
+		ASSERT_EQ(0, kt_wait_for(self->fd, senders, 1));
 	}
 	assert_message_kept(&tx);
 	assert_message_delivered(&tx);
@@ -222,17 +210,17 @@ TEST_F(chan, blocked_receiver_with_a_small_buffer_wakes_with_emsgsize)
 TEST_F(chan, message_refused_by_a_small_receiver_goes_to_the_next)
 {
 	unsigned char small[MSG_LEN / 2], big[MSG_MAX];
-	struct kchan_op rx_small, rx_big, tx;
+	struct kt_op rx_small, rx_big, tx;
 
-	ASSERT_EQ(0, kchan_op_recv(&rx_small, self->fd, small, sizeof(small)));
-	ASSERT_EQ(0, kchan_wait_for(self->fd, receivers, 1));
-	ASSERT_EQ(0, kchan_op_recv(&rx_big, self->fd, big, sizeof(big)));
-	ASSERT_EQ(0, kchan_wait_for(self->fd, receivers, 2));
-	ASSERT_EQ(0, kchan_op_send(&tx, self->fd, self->msg, MSG_LEN));
-	EXPECT_EQ(-EMSGSIZE, kchan_op_result(&rx_small));
-	ASSERT_EQ(MSG_LEN, kchan_op_result(&rx_big));
-	EXPECT_TRUE(kchan_check(big, MSG_LEN, 1));
-	EXPECT_EQ(MSG_LEN, kchan_op_result(&tx));
+	ASSERT_EQ(0, kt_op_recv(&rx_small, self->fd, small, sizeof(small)));
+	ASSERT_EQ(0, kt_wait_for(self->fd, receivers, 1));
+	ASSERT_EQ(0, kt_op_recv(&rx_big, self->fd, big, sizeof(big)));
+	ASSERT_EQ(0, kt_wait_for(self->fd, receivers, 2));
+	ASSERT_EQ(0, kt_op_send(&tx, self->fd, self->msg, MSG_LEN));
+	EXPECT_EQ(-EMSGSIZE, kt_op_result(&rx_small));
+	ASSERT_EQ(MSG_LEN, kt_op_result(&rx_big));
+	EXPECT_TRUE(kt_check(big, MSG_LEN, 1));
+	EXPECT_EQ(MSG_LEN, kt_op_result(&tx));
 }
 
 /*
@@ -246,24 +234,24 @@ static void check_bad_send(struct __test_metadata *_metadata, int fd,
 {
 	unsigned char buf[MSG_MAX];
 	struct kchan_stat st;
-	struct kchan_op rx;
+	struct kt_op rx;
 
-	ASSERT_EQ(0, kchan_op_recv(&rx, fd, buf, sizeof(buf)));
-	ASSERT_EQ(0, kchan_wait_for(fd, receivers, 1));
+	ASSERT_EQ(0, kt_op_recv(&rx, fd, buf, sizeof(buf)));
+	ASSERT_EQ(0, kt_wait_for(fd, receivers, 1));
 	EXPECT_EQ(-1, writev(fd, iov, iovcnt));
 	EXPECT_EQ(EFAULT, errno);
-	kw_sleep_ms(KCHAN_SETTLE_MS);
-	EXPECT_FALSE(kchan_op_done(&rx)) {
+	kt_sleep_ms(KT_SETTLE_MS);
+	EXPECT_FALSE(kt_op_done(&rx)) {
 		TH_LOG("the receiver returned %zd after a failed send",
 		       rx.ret);
 	}
-	ASSERT_EQ(0, kchan_stat(fd, &st));
+	ASSERT_EQ(0, kt_stat(fd, &st));
 	EXPECT_EQ(0ull, st.sent);
 	EXPECT_EQ(0u, st.queued);
 	EXPECT_EQ(0u, st.senders);
-	ASSERT_EQ(MSG_LEN, kchan_send(fd, good, MSG_LEN));
-	ASSERT_EQ(MSG_LEN, kchan_op_result(&rx));
-	EXPECT_TRUE(kchan_check(buf, MSG_LEN, 1));
+	ASSERT_EQ(MSG_LEN, kt_send(fd, good, MSG_LEN));
+	ASSERT_EQ(MSG_LEN, kt_op_result(&rx));
+	EXPECT_TRUE(kt_check(buf, MSG_LEN, 1));
 }
 
 TEST_F(chan, efault_on_send_sends_nothing)
@@ -275,7 +263,7 @@ TEST_F(chan, efault_on_send_sends_nothing)
 
 TEST_F(chan, efault_partway_through_send_sends_nothing)
 {
-	char *edge = kchan_edge_buf(MSG_LEN / 2);
+	char *edge = kt_edge_buf(MSG_LEN / 2);
 	struct iovec iov = { .iov_base = edge, .iov_len = MSG_LEN };
 
 	ASSERT_NE(NULL, edge);
@@ -301,25 +289,25 @@ TEST(efault_on_send_leaves_the_buffer_unchanged)
 	void *bad;
 	int fd;
 
-	bad = kchan_bad_mem(1);
+	bad = kt_bad_mem(1);
 	ASSERT_NE(NULL, bad);
-	fd = kchan_make(CAPACITY, MSG_MAX, 0, O_CLOEXEC | O_NONBLOCK);
+	fd = kt_make(CAPACITY, MSG_MAX, 0, O_CLOEXEC | O_NONBLOCK);
 	ASSERT_LE(0, fd);
-	kchan_fill(msg, MSG_LEN, 1);
-	ASSERT_EQ(MSG_LEN, kchan_send(fd, msg, MSG_LEN));
-	EXPECT_EQ(-EFAULT, kchan_send(fd, bad, MSG_LEN));
-	ASSERT_EQ(0, kchan_stat(fd, &st));
+	kt_fill(msg, MSG_LEN, 1);
+	ASSERT_EQ(MSG_LEN, kt_send(fd, msg, MSG_LEN));
+	EXPECT_EQ(-EFAULT, kt_send(fd, bad, MSG_LEN));
+	ASSERT_EQ(0, kt_stat(fd, &st));
 	EXPECT_EQ(1u, st.queued);
 	EXPECT_EQ(1ull, st.sent);
-	ASSERT_EQ(MSG_LEN, kchan_recv(fd, buf, sizeof(buf)));
-	EXPECT_TRUE(kchan_check(buf, MSG_LEN, 1));
-	EXPECT_EQ(-EAGAIN, kchan_recv(fd, buf, sizeof(buf)));
+	ASSERT_EQ(MSG_LEN, kt_recv(fd, buf, sizeof(buf)));
+	EXPECT_TRUE(kt_check(buf, MSG_LEN, 1));
+	EXPECT_EQ(-EAGAIN, kt_recv(fd, buf, sizeof(buf)));
 	close(fd);
 }
 
 TEST_F(chan, fatal_signal_during_the_copy_out_keeps_the_message)
 {
-	struct kchan_op tx;
+	struct kt_op tx;
 	int pipefd[2], status;
 	pid_t pid;
 	char c;
@@ -330,7 +318,7 @@ TEST_F(chan, fatal_signal_during_the_copy_out_keeps_the_message)
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
 		void *page = NULL;
-		int uffd = kchan_uffd_stalling(&page, 1);
+		int uffd = kt_uffd_stalling(&page, 1);
 
 		c = uffd < 0 ? 's' : 'k';
 		if (write(pipefd[1], &c, 1) != 1 || uffd < 0)
@@ -341,20 +329,20 @@ TEST_F(chan, fatal_signal_during_the_copy_out_keeps_the_message)
 	}
 	ASSERT_EQ(1, read(pipefd[0], &c, 1));
 	if (c == 's') {
-		kchan_reap_within(pid, KCHAN_WAIT_MS, &status);
+		kt_reap_within(pid, KT_TIMEOUT_MS, &status);
 		SKIP(return, "userfaultfd is not available");
 	}
 	wait_receiver_held(&tx);
-	kw_sleep_ms(KCHAN_SETTLE_MS);
+	kt_sleep_ms(KT_SETTLE_MS);
 	ASSERT_EQ(0, kill(pid, SIGKILL));
-	ASSERT_EQ(0, kchan_reap_within(pid, KCHAN_WAIT_MS, &status));
+	ASSERT_EQ(0, kt_reap_within(pid, KT_TIMEOUT_MS, &status));
 	ASSERT_TRUE(WIFSIGNALED(status));
 
 	/* The receiver died mid-copy: the message is back at the head. */
 	if (variant->capacity) {
-		ASSERT_EQ(0, kchan_wait_for(self->fd, queued, 1));
+		ASSERT_EQ(0, kt_wait_for(self->fd, queued, 1));
 	} else {
-		ASSERT_EQ(0, kchan_wait_for(self->fd, senders, 1));
+		ASSERT_EQ(0, kt_wait_for(self->fd, senders, 1));
 	}
 	assert_message_kept(&tx);
 	assert_message_delivered(&tx);
@@ -371,50 +359,50 @@ TEST(sender_stays_killable_while_its_message_is_copied_out)
 	unsigned char msg[MSG_LEN];
 	int fd, uffd, status, died;
 	struct kchan_stat st;
-	struct kchan_op rx;
+	struct kt_op rx;
 	__u64 addr = 0;
 	void *page = NULL;
 	pid_t pid;
 
-	fd = kchan_make(0, MSG_MAX, 0, O_CLOEXEC);
+	fd = kt_make(0, MSG_MAX, 0, O_CLOEXEC);
 	ASSERT_LE(0, fd);
-	uffd = kchan_uffd_stalling(&page, 1);
+	uffd = kt_uffd_stalling(&page, 1);
 	if (uffd < 0)
 		SKIP(return, "userfaultfd is not available");
 
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
-		kchan_fill(msg, MSG_LEN, 1);
-		_exit(kchan_send(fd, msg, MSG_LEN) == MSG_LEN ? 0 : 1);
+		kt_fill(msg, MSG_LEN, 1);
+		_exit(kt_send(fd, msg, MSG_LEN) == MSG_LEN ? 0 : 1);
 	}
-	ASSERT_EQ(0, kchan_wait_for(fd, senders, 1));
-	ASSERT_EQ(0, kchan_op_recv(&rx, fd, page, MSG_MAX));
+	ASSERT_EQ(0, kt_wait_for(fd, senders, 1));
+	ASSERT_EQ(0, kt_op_recv(&rx, fd, page, MSG_MAX));
 	/*
 	 * The receiver is stuck in a fault on its buffer. It holds no
 	 * sender meanwhile: the sender stays in line.
 	 */
-	ASSERT_EQ(0, kchan_uffd_wait_fault(uffd, KCHAN_WAIT_MS, &addr));
-	ASSERT_EQ(0, kchan_stat(fd, &st));
+	ASSERT_EQ(0, kt_uffd_wait_fault(uffd, KT_TIMEOUT_MS, &addr));
+	ASSERT_EQ(0, kt_stat(fd, &st));
 	EXPECT_EQ(1u, st.senders);
 	ASSERT_EQ(0, kill(pid, SIGKILL));
-	died = kchan_reap_within(pid, KCHAN_WAIT_MS, &status) == 0;
+	died = kt_reap_within(pid, KT_TIMEOUT_MS, &status) == 0;
 
 	/* Let the fault finish: fill the page with zeroes. */
-	ASSERT_EQ(0, kchan_uffd_copy(uffd, (unsigned long)page, zero_page,
+	ASSERT_EQ(0, kt_uffd_copy(uffd, (unsigned long)page, zero_page,
 				     getpagesize()));
 	if (!died) {
-		ASSERT_EQ(0, kchan_reap_within(pid, KCHAN_WAIT_MS, &status));
+		ASSERT_EQ(0, kt_reap_within(pid, KT_TIMEOUT_MS, &status));
 	}
 	EXPECT_TRUE(died) {
 		TH_LOG("SIGKILL did not end the sender while the receiver's fault was stalled");
 	}
 	/* The killed send sent nothing: the receiver gets the next one. */
-	kchan_fill(msg, MSG_LEN, 2);
-	ASSERT_EQ(MSG_LEN, kchan_send(fd, msg, MSG_LEN));
-	ASSERT_EQ(MSG_LEN, kchan_op_result(&rx));
-	EXPECT_TRUE(kchan_check(page, MSG_LEN, 2));
-	ASSERT_EQ(0, kchan_stat(fd, &st));
+	kt_fill(msg, MSG_LEN, 2);
+	ASSERT_EQ(MSG_LEN, kt_send(fd, msg, MSG_LEN));
+	ASSERT_EQ(MSG_LEN, kt_op_result(&rx));
+	EXPECT_TRUE(kt_check(page, MSG_LEN, 2));
+	ASSERT_EQ(0, kt_stat(fd, &st));
 	EXPECT_EQ(1ull, st.sent);
 	EXPECT_EQ(1ull, st.received);
 	close(uffd);
@@ -430,25 +418,25 @@ TEST(failed_receive_from_a_full_buffer_keeps_it_within_capacity)
 {
 	unsigned char buf[MSG_MAX], msg[8];
 	struct kchan_stat st;
-	struct kchan_op tx;
+	struct kt_op tx;
 	unsigned int i;
 	void *bad;
 	int fd;
 
-	bad = kchan_bad_mem(1);
+	bad = kt_bad_mem(1);
 	ASSERT_NE(NULL, bad);
-	fd = kchan_make(CAPACITY, MSG_MAX, 0, O_CLOEXEC);
+	fd = kt_make(CAPACITY, MSG_MAX, 0, O_CLOEXEC);
 	ASSERT_LE(0, fd);
 	for (i = 0; i < CAPACITY; i++) {
-		kchan_fill(buf, 8, i);
-		ASSERT_EQ(8, kchan_send(fd, buf, 8));
+		kt_fill(buf, 8, i);
+		ASSERT_EQ(8, kt_send(fd, buf, 8));
 	}
-	kchan_fill(msg, 8, CAPACITY);
-	ASSERT_EQ(0, kchan_op_send(&tx, fd, msg, 8));
-	ASSERT_EQ(0, kchan_wait_for(fd, senders, 1));
+	kt_fill(msg, 8, CAPACITY);
+	ASSERT_EQ(0, kt_op_send(&tx, fd, msg, 8));
+	ASSERT_EQ(0, kt_wait_for(fd, senders, 1));
 
-	EXPECT_EQ(-EFAULT, kchan_recv(fd, bad, MSG_MAX));
-	ASSERT_EQ(0, kchan_stat(fd, &st));
+	EXPECT_EQ(-EFAULT, kt_recv(fd, bad, MSG_MAX));
+	ASSERT_EQ(0, kt_stat(fd, &st));
 	EXPECT_GE(CAPACITY, st.queued) {
 		TH_LOG("%u messages queued in a channel of capacity %u",
 		       st.queued, CAPACITY);
@@ -456,12 +444,12 @@ TEST(failed_receive_from_a_full_buffer_keeps_it_within_capacity)
 	EXPECT_EQ(0ull, st.received);
 
 	for (i = 0; i <= CAPACITY; i++) {
-		ASSERT_EQ(8, kchan_recv(fd, buf, sizeof(buf)));
-		EXPECT_TRUE(kchan_check(buf, 8, i)) {
+		ASSERT_EQ(8, kt_recv(fd, buf, sizeof(buf)));
+		EXPECT_TRUE(kt_check(buf, 8, i)) {
 			TH_LOG("receive %u got message %u", i, buf[0]);
 		}
 	}
-	EXPECT_EQ(8, kchan_op_result(&tx));
+	EXPECT_EQ(8, kt_op_result(&tx));
 	close(fd);
 }
 

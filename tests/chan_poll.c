@@ -21,18 +21,17 @@
 #pragma GCC diagnostic ignored "-Wunused-parameter"
 #include "kselftest_harness.h"
 #pragma GCC diagnostic pop
-#include "kchan_test.h"
-#include "kchan_wait.h"
-#include "kchan_wait_poll.h"
+#include "kt.h"
+#include "kt_bg.h"
+#include "kt_fixture.h"
 
 #define MSG_MAX		64
-#define NR_BG		4
 #define NR_CYCLES	8
 #define NR_WAITERS	16
 /* How long a wake-up gets to show up, and how long we watch for extras. */
 #define SETTLE_MS	400
-/* poll() reports readiness when it times out: wait well past KT_WAIT_MS. */
-#define POLL_TIMEOUT_MS	(2 * KT_WAIT_MS)
+/* poll() reports readiness when it times out: wait well past KT_TIMEOUT_MS. */
+#define POLL_TIMEOUT_MS	(2 * KT_TIMEOUT_MS)
 
 static int epoll_for(int fd, unsigned int events)
 {
@@ -63,81 +62,26 @@ static long my_nvcsw(void)
 
 FIXTURE(chan) {
 	int fd;
-	struct kt_bg bg[NR_BG];
-	int nbg;
+	struct kt_ops bg;
 	char name[KCHAN_NAME_SIZE];
 };
 
-FIXTURE_VARIANT(chan) {
-	unsigned int capacity;
-};
-
-FIXTURE_VARIANT_ADD(chan, rendezvous) {
-	.capacity = 0,
-};
-
-FIXTURE_VARIANT_ADD(chan, buffered) {
-	.capacity = 4,
-};
+KT_CHAN_VARIANTS(chan, 4);
 
 FIXTURE_SETUP(chan)
 {
-	self->fd = kchan_make(variant->capacity, MSG_MAX, 0, O_CLOEXEC);
-	ASSERT_GE(self->fd, 0) TH_LOG("kchan_make: %s", strerror(-self->fd));
-	self->nbg = 0;
+	self->fd = kt_chan_setup(_metadata, variant->capacity, MSG_MAX);
 	self->name[0] = '\0';
 }
 
 FIXTURE_TEARDOWN(chan)
 {
-	int i;
-
 	/* Closing releases any thread still blocked on the channel. */
-	kchan_close(self->fd);
-	for (i = 0; i < self->nbg; i++)
-		kt_bg_wait(&self->bg[i], KT_WAIT_MS);
+	kt_close(self->fd);
+	kt_ops_wait_all(&self->bg);
 	close(self->fd);
 	if (self->name[0])
-		kchan_unlink(self->name);
-}
-
-/* A background sender that the teardown will release if still blocked. */
-static struct kt_bg *bg_send(FIXTURE_DATA(chan) *self, const char *msg)
-{
-	struct kt_bg *bg = &self->bg[self->nbg];
-
-	if (self->nbg == NR_BG || kt_bg_send(bg, self->fd, msg))
-		return NULL;
-	self->nbg++;
-	return bg;
-}
-
-static struct kt_bg *bg_recv(FIXTURE_DATA(chan) *self)
-{
-	struct kt_bg *bg = &self->bg[self->nbg];
-
-	if (self->nbg == NR_BG || kt_bg_recv(bg, self->fd, MSG_MAX))
-		return NULL;
-	self->nbg++;
-	return bg;
-}
-
-/*
- * Make a receive possible: queue a message (buffered) or park a sender
- * (rendezvous). Returns 0 or -errno.
- */
-static int offer_message(FIXTURE_DATA(chan) *self,
-			 const FIXTURE_VARIANT(chan) *variant, const char *msg)
-{
-	ssize_t n;
-
-	if (variant->capacity) {
-		n = kchan_send(self->fd, msg, strlen(msg));
-		return n < 0 ? (int)n : 0;
-	}
-	if (!bg_send(self, msg))
-		return -EAGAIN;
-	return kt_wait_blocked(self->fd, 1, 0, KT_WAIT_MS);
+		kt_unlink(self->name);
 }
 
 /* Make a send possible on a channel that has no room: buffered must be full. */
@@ -148,12 +92,12 @@ static int offer_room(FIXTURE_DATA(chan) *self,
 	ssize_t n;
 
 	if (variant->capacity) {
-		n = kchan_recv(self->fd, buf, sizeof(buf));
+		n = kt_recv(self->fd, buf, sizeof(buf));
 		return n < 0 ? (int)n : 0;
 	}
-	if (!bg_recv(self))
+	if (!kt_ops_start(&self->bg, self->fd, NULL, 0, 0))
 		return -EAGAIN;
-	return kt_wait_blocked(self->fd, 0, 1, KT_WAIT_MS);
+	return kt_wait_blocked(self->fd, 0, 1, KT_TIMEOUT_MS);
 }
 
 /* Fill a buffered channel; nothing to do for a rendezvous one. */
@@ -163,7 +107,7 @@ static int fill(int fd, unsigned int capacity)
 	ssize_t n;
 
 	for (i = 0; i < capacity; i++) {
-		n = kchan_send(fd, "fill", 4);
+		n = kt_send(fd, "fill", 4);
 		if (n != 4)
 			return n < 0 ? (int)n : -EIO;
 	}
@@ -172,7 +116,7 @@ static int fill(int fd, unsigned int capacity)
 
 TEST_F(chan, empty_open_channel_is_not_readable)
 {
-	short r = kchan_ready_now(self->fd);
+	short r = kt_ready_now(self->fd);
 
 	ASSERT_GE(r, 0);
 	EXPECT_EQ(0, r & POLLIN);
@@ -184,10 +128,10 @@ TEST_F(chan, readable_when_a_receive_would_not_block)
 {
 	char buf[MSG_MAX];
 
-	ASSERT_EQ(0, offer_message(self, variant, "hello"));
-	ASSERT_NE(0, kchan_ready_now(self->fd) & POLLIN);
+	ASSERT_EQ(0, kt_ops_offer(&self->bg, self->fd, variant->capacity, "hello"));
+	ASSERT_NE(0, kt_ready_now(self->fd) & POLLIN);
 	/* And the receive indeed does not block. */
-	ASSERT_EQ(5, kchan_recv(self->fd, buf, sizeof(buf)));
+	ASSERT_EQ(5, kt_recv(self->fd, buf, sizeof(buf)));
 	ASSERT_EQ(0, memcmp(buf, "hello", 5));
 }
 
@@ -195,18 +139,18 @@ TEST_F(chan, not_readable_once_drained)
 {
 	char buf[MSG_MAX];
 
-	ASSERT_EQ(0, offer_message(self, variant, "x"));
-	ASSERT_EQ(1, kchan_recv(self->fd, buf, sizeof(buf)));
-	if (self->nbg) {
-		ASSERT_TRUE(kt_bg_wait(&self->bg[0], KT_WAIT_MS));
+	ASSERT_EQ(0, kt_ops_offer(&self->bg, self->fd, variant->capacity, "x"));
+	ASSERT_EQ(1, kt_recv(self->fd, buf, sizeof(buf)));
+	if (self->bg.n) {
+		ASSERT_EQ(0, kt_op_wait(&self->bg.op[0], KT_TIMEOUT_MS));
 	}
-	ASSERT_EQ(0, kchan_ready_now(self->fd) & POLLIN);
+	ASSERT_EQ(0, kt_ready_now(self->fd) & POLLIN);
 }
 
 TEST_F(chan, readable_when_closed)
 {
-	ASSERT_EQ(0, kchan_close(self->fd));
-	ASSERT_NE(0, kchan_ready_now(self->fd) & POLLIN);
+	ASSERT_EQ(0, kt_close(self->fd));
+	ASSERT_NE(0, kt_ready_now(self->fd) & POLLIN);
 }
 
 TEST_F(chan, writable_when_a_send_would_not_block)
@@ -215,40 +159,40 @@ TEST_F(chan, writable_when_a_send_would_not_block)
 	if (!variant->capacity) {
 		ASSERT_EQ(0, offer_room(self, variant));
 	}
-	ASSERT_NE(0, kchan_ready_now(self->fd) & POLLOUT);
-	ASSERT_EQ(2, kchan_send(self->fd, "ok", 2));
+	ASSERT_NE(0, kt_ready_now(self->fd) & POLLOUT);
+	ASSERT_EQ(2, kt_send(self->fd, "ok", 2));
 }
 
 TEST_F(chan, not_writable_when_a_send_would_block)
 {
 	/* Buffered: full. Rendezvous: nobody receiving. */
 	ASSERT_EQ(0, fill(self->fd, variant->capacity));
-	ASSERT_EQ(0, kchan_ready_now(self->fd) & POLLOUT);
+	ASSERT_EQ(0, kt_ready_now(self->fd) & POLLOUT);
 }
 
 TEST_F(chan, writable_when_closed)
 {
 	ASSERT_EQ(0, fill(self->fd, variant->capacity));
-	ASSERT_EQ(0, kchan_close(self->fd));
-	ASSERT_NE(0, kchan_ready_now(self->fd) & POLLOUT);
+	ASSERT_EQ(0, kt_close(self->fd));
+	ASSERT_NE(0, kt_ready_now(self->fd) & POLLOUT);
 }
 
 TEST_F(chan, hangup_once_closed)
 {
 	/* A buffered channel still holding a message hangs up all the same. */
 	if (variant->capacity) {
-		ASSERT_EQ(4, kchan_send(self->fd, "left", 4));
+		ASSERT_EQ(4, kt_send(self->fd, "left", 4));
 	}
-	ASSERT_EQ(0, kchan_ready_now(self->fd) & POLLHUP);
-	ASSERT_EQ(0, kchan_close(self->fd));
-	ASSERT_NE(0, kchan_ready_now(self->fd) & POLLHUP);
+	ASSERT_EQ(0, kt_ready_now(self->fd) & POLLHUP);
+	ASSERT_EQ(0, kt_close(self->fd));
+	ASSERT_NE(0, kt_ready_now(self->fd) & POLLHUP);
 }
 
 TEST_F(chan, error_on_write_capable_fd_once_closed)
 {
-	ASSERT_EQ(0, kchan_ready_now(self->fd) & POLLERR);
-	ASSERT_EQ(0, kchan_close(self->fd));
-	ASSERT_NE(0, kchan_ready_now(self->fd) & POLLERR);
+	ASSERT_EQ(0, kt_ready_now(self->fd) & POLLERR);
+	ASSERT_EQ(0, kt_close(self->fd));
+	ASSERT_NE(0, kt_ready_now(self->fd) & POLLERR);
 }
 
 TEST_F(chan, no_error_on_read_only_fd_of_closed_channel)
@@ -258,7 +202,7 @@ TEST_F(chan, no_error_on_read_only_fd_of_closed_channel)
 	short r;
 
 	kt_name(self->name, sizeof(self->name), "pollro");
-	ret = kchan_create_named(self->name, variant->capacity, MSG_MAX, 0, 0);
+	ret = kt_create_named(self->name, variant->capacity, MSG_MAX, 0, 0);
 	ASSERT_EQ(0, ret) TH_LOG("create %s: %s", self->name, strerror(-ret));
 	snprintf(path, sizeof(path), "/dev/chan/%s", self->name);
 	rd = open(path, O_RDONLY | O_CLOEXEC);
@@ -266,13 +210,13 @@ TEST_F(chan, no_error_on_read_only_fd_of_closed_channel)
 	wr = open(path, O_WRONLY | O_CLOEXEC);
 	ASSERT_GE(wr, 0);
 
-	ASSERT_EQ(0, kchan_close(wr));
+	ASSERT_EQ(0, kt_close(wr));
 
-	r = kchan_ready_now(rd);
+	r = kt_ready_now(rd);
 	EXPECT_NE(0, r & POLLIN);
 	EXPECT_NE(0, r & POLLHUP);
 	EXPECT_EQ(0, r & POLLERR);
-	r = kchan_ready_now(wr);
+	r = kt_ready_now(wr);
 	EXPECT_NE(0, r & POLLHUP);
 	EXPECT_NE(0, r & POLLERR);
 	close(rd);
@@ -295,16 +239,16 @@ static void *waker_main(void *arg)
 	struct waker *w = arg;
 	char buf[MSG_MAX];
 
-	if (kt_wait_sleeping_in(w->sleeper, w->sleeper_nr, KT_WAIT_MS)) {
+	if (kt_wait_sleeping_in(w->sleeper, w->sleeper_nr, KT_TIMEOUT_MS)) {
 		w->slept = -1;
 		return NULL;
 	}
 	w->slept = 1;
 	w->acted_ms = kt_now_ms();
 	if (w->send)
-		w->ret = kchan_send(w->fd, "wake", 4);
+		w->ret = kt_send(w->fd, "wake", 4);
 	else
-		w->ret = kchan_recv(w->fd, buf, sizeof(buf));
+		w->ret = kt_recv(w->fd, buf, sizeof(buf));
 	return NULL;
 }
 
@@ -334,13 +278,13 @@ TEST_F(chan, sleeping_poller_woken_by_send_from_another_thread)
 	took_ms = kt_now_ms() - took_ms;
 	/* Take the message: a rendezvous sender waits for that. */
 	if (n == 1) {
-		ASSERT_EQ(4, kchan_recv(self->fd, buf, sizeof(buf)));
+		ASSERT_EQ(4, kt_recv(self->fd, buf, sizeof(buf)));
 	}
-	kchan_close(self->fd);
+	kt_close(self->fd);
 	pthread_join(w.thread, NULL);
 	ASSERT_EQ(1, w.slept);
 	/* Woken, not merely ready when the timeout ran out. */
-	ASSERT_LT(took_ms, KT_WAIT_MS);
+	ASSERT_LT(took_ms, KT_TIMEOUT_MS);
 	ASSERT_EQ(1, n);
 	ASSERT_NE(0, p.revents & POLLIN);
 	ASSERT_EQ(4, w.ret);
@@ -360,12 +304,12 @@ TEST_F(chan, sleeping_poller_woken_when_a_send_becomes_possible)
 	n = poll(&p, 1, POLL_TIMEOUT_MS);
 	took_ms = kt_now_ms() - took_ms;
 	if (n == 1 && variant->capacity == 0) {
-		ASSERT_EQ(4, kchan_send(self->fd, "take", 4));
+		ASSERT_EQ(4, kt_send(self->fd, "take", 4));
 	}
-	kchan_close(self->fd);
+	kt_close(self->fd);
 	pthread_join(w.thread, NULL);
 	ASSERT_EQ(1, w.slept);
-	ASSERT_LT(took_ms, KT_WAIT_MS);
+	ASSERT_LT(took_ms, KT_TIMEOUT_MS);
 	ASSERT_EQ(1, n);
 	ASSERT_NE(0, p.revents & POLLOUT);
 	ASSERT_EQ(4, w.ret);
@@ -382,27 +326,27 @@ TEST_F(chan, edge_triggered_epollin_once_per_transition)
 	ASSERT_EQ(0, epoll_wait(ep, &ev, 1, 0));
 
 	for (i = 0; i < NR_CYCLES; i++) {
-		struct kt_bg *bg = NULL;
+		struct kt_op *bg = NULL;
 
 		/* Rendezvous reuses one background slot per cycle. */
 		if (variant->capacity) {
-			ASSERT_EQ(1, kchan_send(self->fd, "e", 1));
+			ASSERT_EQ(1, kt_send(self->fd, "e", 1));
 		} else {
-			bg = bg_send(self, "e");
+			bg = kt_ops_start(&self->bg, self->fd, "e", 0, 0);
 			ASSERT_NE(NULL, bg);
-			ASSERT_EQ(0, kt_wait_blocked(self->fd, 1, 0, KT_WAIT_MS));
+			ASSERT_EQ(0, kt_wait_blocked(self->fd, 1, 0, KT_TIMEOUT_MS));
 		}
-		ASSERT_EQ(1, epoll_wait(ep, &ev, 1, KT_WAIT_MS))
+		ASSERT_EQ(1, epoll_wait(ep, &ev, 1, KT_TIMEOUT_MS))
 			TH_LOG("no EPOLLIN edge in cycle %d", i);
 		ASSERT_NE(0U, ev.events & EPOLLIN);
 		events++;
 		/* No new transition, no new event. */
 		ASSERT_EQ(0, epoll_wait(ep, &ev, 1, 0));
-		ASSERT_EQ(1, kchan_recv(self->fd, buf, sizeof(buf)));
+		ASSERT_EQ(1, kt_recv(self->fd, buf, sizeof(buf)));
 		if (bg) {
-			ASSERT_TRUE(kt_bg_wait(bg, KT_WAIT_MS));
+			ASSERT_EQ(0, kt_op_wait(bg, KT_TIMEOUT_MS));
 		}
-		self->nbg = 0;
+		kt_ops_wait_all(&self->bg);
 		ASSERT_EQ(0, epoll_wait(ep, &ev, 1, 0));
 	}
 	ASSERT_EQ(NR_CYCLES, events);
@@ -421,17 +365,17 @@ TEST_F(chan, edge_triggered_epollout_once_per_transition)
 
 	for (i = 0; i < NR_CYCLES; i++) {
 		ASSERT_EQ(0, offer_room(self, variant));
-		ASSERT_EQ(1, epoll_wait(ep, &ev, 1, KT_WAIT_MS))
+		ASSERT_EQ(1, epoll_wait(ep, &ev, 1, KT_TIMEOUT_MS))
 			TH_LOG("no EPOLLOUT edge in cycle %d", i);
 		ASSERT_NE(0U, ev.events & EPOLLOUT);
 		events++;
 		ASSERT_EQ(0, epoll_wait(ep, &ev, 1, 0));
 		/* Use the room up again: full, or the receiver served. */
-		ASSERT_EQ(1, kchan_send(self->fd, "o", 1));
+		ASSERT_EQ(1, kt_send(self->fd, "o", 1));
 		if (!variant->capacity) {
-			ASSERT_TRUE(kt_bg_wait(&self->bg[0], KT_WAIT_MS));
+			ASSERT_EQ(0, kt_op_wait(&self->bg.op[0], KT_TIMEOUT_MS));
 		}
-		self->nbg = 0;
+		kt_ops_wait_all(&self->bg);
 		ASSERT_EQ(0, epoll_wait(ep, &ev, 1, 0));
 	}
 	ASSERT_EQ(NR_CYCLES, events);
@@ -469,7 +413,7 @@ static void wait_out_other_side(struct __test_metadata *_metadata, int fd,
 	probe->switches = my_nvcsw() - before;
 	probe->end_ms = kt_now_ms();
 	/* The waker is blocked in its send or receive: release it. */
-	ASSERT_EQ(0, kchan_close(fd));
+	ASSERT_EQ(0, kt_close(fd));
 	pthread_join(w.thread, NULL);
 	probe->acted_ms = w.acted_ms;
 	close(ep);
@@ -483,7 +427,7 @@ FIXTURE(rendezvous) {
 
 FIXTURE_SETUP(rendezvous)
 {
-	self->fd = kchan_make(0, MSG_MAX, 0, O_CLOEXEC);
+	self->fd = kt_make(0, MSG_MAX, 0, O_CLOEXEC);
 	ASSERT_GE(self->fd, 0);
 }
 
@@ -559,9 +503,9 @@ static void *closer_main(void *arg)
 {
 	struct closer *c = arg;
 
-	c->ret = kt_wait_sleeping_in(c->sleeper, SYS_poll, KT_WAIT_MS);
+	c->ret = kt_wait_sleeping_in(c->sleeper, SYS_poll, KT_TIMEOUT_MS);
 	if (!c->ret)
-		c->ret = kchan_close(c->fd);
+		c->ret = kt_close(c->fd);
 	return NULL;
 }
 
@@ -586,7 +530,7 @@ static void ex_waiters_start(struct __test_metadata *_metadata, int fd,
 		while (!w[i].tid)
 			usleep(1000);
 		ASSERT_EQ(0, kt_wait_sleeping_in(w[i].tid, SYS_epoll_wait,
-						 KT_WAIT_MS));
+						 KT_TIMEOUT_MS));
 	}
 	ASSERT_EQ(0, count_done_ex(w, NR_WAITERS));
 }
@@ -597,7 +541,7 @@ static void ex_waiters_start(struct __test_metadata *_metadata, int fd,
  */
 static int ex_waiters_woken(struct ex_waiter *w)
 {
-	long long deadline = kt_now_ms() + KT_WAIT_MS;
+	long long deadline = kt_now_ms() + KT_TIMEOUT_MS;
 
 	while (!count_done_ex(w, NR_WAITERS) && kt_now_ms() < deadline)
 		usleep(1000);
@@ -610,7 +554,7 @@ static void ex_waiters_finish(int fd, struct ex_waiter *w)
 {
 	int i;
 
-	kchan_close(fd);
+	kt_close(fd);
 	for (i = 0; i < NR_WAITERS; i++) {
 		pthread_join(w[i].thread, NULL);
 		close(w[i].ep);
@@ -629,7 +573,7 @@ TEST_F(chan, exclusive_epoll_waiters_woken_one_per_message)
 	int woken;
 
 	ex_waiters_start(_metadata, self->fd, w, EPOLLIN);
-	ASSERT_EQ(0, offer_message(self, variant, "one"));
+	ASSERT_EQ(0, kt_ops_offer(&self->bg, self->fd, variant->capacity, "one"));
 	woken = ex_waiters_woken(w);
 	ex_waiters_finish(self->fd, w);
 	ASSERT_EQ(1, woken) TH_LOG("%d exclusive waiters woke for one message",
@@ -659,8 +603,8 @@ TEST_F(chan, close_wakes_every_exclusive_epoll_waiter)
 	int i, woken;
 
 	ex_waiters_start(_metadata, self->fd, w, EPOLLIN);
-	ASSERT_EQ(0, kchan_close(self->fd));
-	deadline = kt_now_ms() + KT_WAIT_MS;
+	ASSERT_EQ(0, kt_close(self->fd));
+	deadline = kt_now_ms() + KT_TIMEOUT_MS;
 	while ((woken = count_done_ex(w, NR_WAITERS)) < NR_WAITERS &&
 	       kt_now_ms() < deadline)
 		usleep(2000);
@@ -683,7 +627,7 @@ TEST_F(chan, sleeping_poller_woken_by_close)
 	took_ms = kt_now_ms() - took_ms;
 	pthread_join(c.thread, NULL);
 	ASSERT_EQ(0, c.ret);
-	ASSERT_LT(took_ms, KT_WAIT_MS);
+	ASSERT_LT(took_ms, KT_TIMEOUT_MS);
 	ASSERT_EQ(1, n);
 	ASSERT_NE(0, p.revents & POLLHUP);
 	ASSERT_NE(0, p.revents & POLLIN);
@@ -697,19 +641,19 @@ TEST_F(chan, edge_triggered_event_on_close)
 	ep = epoll_for(self->fd, EPOLLIN | EPOLLET);
 	ASSERT_GE(ep, 0);
 	ASSERT_EQ(0, epoll_wait(ep, &ev, 1, 0));
-	ASSERT_EQ(0, kchan_close(self->fd));
-	ASSERT_EQ(1, epoll_wait(ep, &ev, 1, KT_WAIT_MS));
+	ASSERT_EQ(0, kt_close(self->fd));
+	ASSERT_EQ(1, epoll_wait(ep, &ev, 1, KT_TIMEOUT_MS));
 	ASSERT_NE(0U, ev.events & EPOLLHUP);
 	ASSERT_NE(0U, ev.events & EPOLLIN);
 	close(ep);
 }
 
-static bool any_bg_done(struct kt_bg *r, int n)
+static bool any_bg_done(struct kt_op *r, int n)
 {
 	int i;
 
 	for (i = 0; i < n; i++)
-		if (kt_bg_done(&r[i]))
+		if (kt_op_done(&r[i]))
 			return true;
 	return false;
 }
@@ -721,29 +665,29 @@ static bool any_bg_done(struct kt_bg *r, int n)
  */
 TEST_F(chan, blocked_receivers_woken_one_per_message)
 {
-	struct kt_bg r[NR_WAITERS];
+	struct kt_op r[NR_WAITERS];
 	long switches[NR_WAITERS];
 	int i, returned = 0, disturbed = 0, winner = -1;
 	long long deadline;
 
 	for (i = 0; i < NR_WAITERS; i++) {
-		ASSERT_EQ(0, kt_bg_recv(&r[i], self->fd, MSG_MAX));
+		ASSERT_EQ(0, kt_op_recv(&r[i], self->fd, NULL, MSG_MAX));
 	}
-	ASSERT_EQ(0, kt_wait_blocked(self->fd, 0, NR_WAITERS, KT_WAIT_MS));
+	ASSERT_EQ(0, kt_wait_blocked(self->fd, 0, NR_WAITERS, KT_TIMEOUT_MS));
 	for (i = 0; i < NR_WAITERS; i++) {
-		ASSERT_EQ(0, kt_wait_sleeping_in(r[i].tid, SYS_read, KT_WAIT_MS));
+		ASSERT_EQ(0, kt_wait_sleeping_in(r[i].tid, SYS_read, KT_TIMEOUT_MS));
 		switches[i] = kt_task_nvcsw(r[i].tid);
 		ASSERT_GE(switches[i], 0);
 	}
 
-	ASSERT_EQ(3, kchan_send(self->fd, "one", 3));
+	ASSERT_EQ(3, kt_send(self->fd, "one", 3));
 	/* Once the first has returned (a slow machine may take a while). */
-	deadline = kt_now_ms() + KT_WAIT_MS;
+	deadline = kt_now_ms() + KT_TIMEOUT_MS;
 	while (!any_bg_done(r, NR_WAITERS) && kt_now_ms() < deadline)
 		usleep(1000);
 	kt_sleep_ms(SETTLE_MS);
 	for (i = 0; i < NR_WAITERS; i++) {
-		if (kt_bg_done(&r[i])) {
+		if (kt_op_done(&r[i])) {
 			returned++;
 			winner = i;
 		} else if (kt_task_nvcsw(r[i].tid) != switches[i]) {
@@ -751,9 +695,9 @@ TEST_F(chan, blocked_receivers_woken_one_per_message)
 		}
 	}
 
-	kchan_close(self->fd);
+	kt_close(self->fd);
 	for (i = 0; i < NR_WAITERS; i++)
-		kt_bg_wait(&r[i], KT_WAIT_MS);
+		kt_op_wait(&r[i], KT_TIMEOUT_MS);
 	ASSERT_EQ(1, returned);
 	ASSERT_EQ(3, r[winner].ret);
 	ASSERT_EQ(0, memcmp(r[winner].buf, "one", 3));

@@ -34,12 +34,15 @@
 #include <unistd.h>
 #include <liburing.h>
 
-#include "kchan_test.h"
-#include "kchan_wait.h"
+#include "kt.h"
+#include "kt_bg.h"
+#include "kt_sys.h"
+#include "kt_fault.h"
 /* The 6.1 harness's TEST() leaves a parameter unused. */
 #pragma GCC diagnostic ignored "-Wunused-parameter"
 #include "kselftest_harness.h"
-#include "kchan_select.h"
+#include "kt_select.h"
+#include "kt_fixture.h"
 
 #define MSG_MAX		64
 #define MSG_LEN		40
@@ -99,17 +102,17 @@ static void held_child(int fd, enum held_op op, unsigned int seed, int sock,
 		_exit(1);
 	memset(area, 0, pg);
 	memset(area + 2 * pg, 0, pg);
-	uffd = kchan_uffd_open();
-	if (uffd >= 0 && kchan_uffd_register(uffd, area + pg, pg)) {
+	uffd = kt_uffd_open();
+	if (uffd >= 0 && kt_uffd_register(uffd, area + pg, pg)) {
 		close(uffd);
 		uffd = -1;
 	}
 	page = (unsigned long)(area + pg);
 	/* No descriptor: userfaultfd is not available, the test skips. */
-	if (kchan_send_fd(sock, uffd, &page, sizeof(page)) || uffd < 0)
+	if (kt_send_fd(sock, uffd, &page, sizeof(page)) || uffd < 0)
 		_exit(1);
 
-	kchan_fill(msg, MSG_LEN, seed);
+	kt_fill(msg, MSG_LEN, seed);
 	buf = area + pg - HEAD;
 	switch (op) {
 	case HELD_READ:
@@ -192,14 +195,14 @@ static int held_start(struct held *h, int fd, enum held_op op,
 	close(sv[1]);
 	close(res[1]);
 	h->result = res[0];
-	h->uffd = kchan_recv_fd(sv[0], &h->page, sizeof(h->page),
-				KCHAN_WAIT_MS);
+	h->uffd = kt_recv_fd(sv[0], &h->page, sizeof(h->page),
+				KT_TIMEOUT_MS);
 	close(sv[0]);
 	if (h->uffd == -ENOENT)
 		return -EOPNOTSUPP;
 	if (h->uffd < 0)
 		return h->uffd;
-	ret = kchan_uffd_wait_fault(h->uffd, KCHAN_WAIT_MS, &addr);
+	ret = kt_uffd_wait_fault(h->uffd, KT_TIMEOUT_MS, &addr);
 	if (ret)
 		return ret;
 	if (addr < h->page || addr >= h->page + getpagesize())
@@ -211,8 +214,8 @@ static int held_start(struct held *h, int fd, enum held_op op,
 static int held_resolve(struct held *h, const void *content)
 {
 	if (!content)
-		return kchan_uffd_zero(h->uffd, h->page, getpagesize());
-	return kchan_uffd_copy(h->uffd, h->page, content, getpagesize());
+		return kt_uffd_zero(h->uffd, h->page, getpagesize());
+	return kt_uffd_copy(h->uffd, h->page, content, getpagesize());
 }
 
 /* The child's report, once it finished (within @ms); 0 or -errno. */
@@ -226,7 +229,7 @@ static int held_report(struct held *h, struct held_report *rep, int ms)
 	n = read(h->result, rep, sizeof(*rep));
 	if (n != sizeof(*rep))
 		return -EIO;
-	if (kchan_reap_within(h->pid, ms, &h->status))
+	if (kt_reap_within(h->pid, ms, &h->status))
 		return -ETIMEDOUT;
 	h->reaped = true;
 	return 0;
@@ -237,7 +240,7 @@ static int held_kill(struct held *h)
 {
 	if (kill(h->pid, SIGKILL))
 		return -errno;
-	if (kchan_reap_within(h->pid, KCHAN_WAIT_MS, &h->status))
+	if (kt_reap_within(h->pid, KT_TIMEOUT_MS, &h->status))
 		return -ETIMEDOUT;
 	h->reaped = true;
 	return WIFSIGNALED(h->status) && WTERMSIG(h->status) == SIGKILL ?
@@ -248,7 +251,7 @@ static void held_cleanup(struct held *h)
 {
 	if (h->pid > 0 && !h->reaped) {
 		kill(h->pid, SIGKILL);
-		kchan_reap_within(h->pid, KCHAN_WAIT_MS, &h->status);
+		kt_reap_within(h->pid, KT_TIMEOUT_MS, &h->status);
 		h->reaped = true;
 	}
 	if (h->uffd >= 0)
@@ -258,13 +261,13 @@ static void held_cleanup(struct held *h)
 	h->uffd = h->result = -1;
 }
 
-/* The page that completes a held write of kchan_fill(seed). */
+/* The page that completes a held write of kt_fill(seed). */
 static void *held_write_page(enum held_op op, unsigned int seed)
 {
 	static unsigned char page[65536];
 	unsigned char msg[MSG_LEN];
 
-	kchan_fill(msg, MSG_LEN, seed);
+	kt_fill(msg, MSG_LEN, seed);
 	memset(page, 0, sizeof(page));
 	if (op == HELD_WRITE)
 		memcpy(page, msg + HEAD, MSG_LEN - HEAD);
@@ -280,23 +283,13 @@ FIXTURE(race) {
 	__u64 id;
 	bool no_uffd;
 	struct held held;
-	struct kchan_op tx;	/* a rendezvous sender in a thread */
+	struct kt_op tx;	/* a rendezvous sender in a thread */
 	bool tx_started;
 	unsigned char msg[MSG_LEN];
 	unsigned char buf[MSG_MAX];
 };
 
-FIXTURE_VARIANT(race) {
-	unsigned int capacity;
-};
-
-FIXTURE_VARIANT_ADD(race, rendezvous) {
-	.capacity = 0,
-};
-
-FIXTURE_VARIANT_ADD(race, buffered) {
-	.capacity = CAPACITY,
-};
+KT_CHAN_VARIANTS(race, CAPACITY);
 
 FIXTURE_SETUP(race)
 {
@@ -307,20 +300,16 @@ FIXTURE_SETUP(race)
 	self->held.pid = -1;
 	self->held.uffd = -1;
 	self->held.result = -1;
-	uffd = kchan_uffd_open();
+	uffd = kt_uffd_open();
 	if (uffd < 0) {
 		self->no_uffd = true;
 		return;
 	}
 	close(uffd);
-	self->fd = kchan_make(variant->capacity, MSG_MAX, 0, O_CLOEXEC);
-	ASSERT_LE(0, self->fd) {
-		TH_LOG("creating a channel: %s (is the module loaded?)",
-		       strerror(-self->fd));
-	}
-	ASSERT_EQ(0, kchan_stat(self->fd, &st));
+	self->fd = kt_chan_setup(_metadata, variant->capacity, MSG_MAX);
+	ASSERT_EQ(0, kt_stat(self->fd, &st));
 	self->id = st.id;
-	kchan_fill(self->msg, MSG_LEN, 1);
+	kt_fill(self->msg, MSG_LEN, 1);
 }
 
 FIXTURE_TEARDOWN(race)
@@ -329,7 +318,7 @@ FIXTURE_TEARDOWN(race)
 	if (self->fd >= 0)
 		close(self->fd);
 	if (self->name[0])
-		kchan_unlink(self->name);
+		kt_unlink(self->name);
 }
 
 /*
@@ -343,12 +332,12 @@ static void use_named(struct __test_metadata *_metadata,
 	struct kchan_stat st;
 
 	close(self->fd);
-	kchan_test_name(self->name, sizeof(self->name), _metadata->name);
-	kchan_node_path(self->node, sizeof(self->node), self->name);
-	ASSERT_EQ(0, kchan_create_named(self->name, capacity, MSG_MAX, 0, 0600));
+	kt_name(self->name, sizeof(self->name), _metadata->name);
+	kt_node_path(self->node, sizeof(self->node), self->name);
+	ASSERT_EQ(0, kt_create_named(self->name, capacity, MSG_MAX, 0, 0600));
 	self->fd = open(self->node, O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, self->fd);
-	ASSERT_EQ(0, kchan_stat(self->fd, &st));
+	ASSERT_EQ(0, kt_stat(self->fd, &st));
 	self->id = st.id;
 }
 
@@ -372,25 +361,25 @@ static void use_named(struct __test_metadata *_metadata,
  */
 #define OFFER() do {							\
 	if (variant->capacity) {					\
-		ASSERT_EQ(MSG_LEN, kchan_send(self->fd, self->msg, MSG_LEN)); \
+		ASSERT_EQ(MSG_LEN, kt_send(self->fd, self->msg, MSG_LEN)); \
 	} else {							\
-		ASSERT_EQ(0, kchan_op_send(&self->tx, self->fd, self->msg, \
+		ASSERT_EQ(0, kt_op_send(&self->tx, self->fd, self->msg, \
 					   MSG_LEN));			\
 		self->tx_started = true;				\
-		ASSERT_EQ(0, kchan_wait_for(self->fd, senders, 1));	\
+		ASSERT_EQ(0, kt_wait_for(self->fd, senders, 1));	\
 	}								\
 } while (0)
 
 /* What the offering sender's write returned (or -ETIMEDOUT). */
 static ssize_t offer_result(FIXTURE_DATA(race) *self)
 {
-	return self->tx_started ? kchan_op_result(&self->tx) : MSG_LEN;
+	return self->tx_started ? kt_op_result(&self->tx) : MSG_LEN;
 }
 
 /* The offering sender has not returned yet (buffered: it never waits). */
 static bool offer_pending(FIXTURE_DATA(race) *self)
 {
-	return self->tx_started && !kchan_op_done(&self->tx);
+	return self->tx_started && !kt_op_done(&self->tx);
 }
 
 /* The counters of an idle channel. */
@@ -399,7 +388,7 @@ static void expect_idle(struct __test_metadata *_metadata, int fd,
 {
 	struct kchan_stat st;
 
-	ASSERT_EQ(0, kchan_stat(fd, &st));
+	ASSERT_EQ(0, kt_stat(fd, &st));
 	EXPECT_EQ(queued, st.queued);
 	EXPECT_EQ(0u, st.senders);
 	EXPECT_EQ(0u, st.receivers);
@@ -423,7 +412,7 @@ static void expect_held(struct __test_metadata *_metadata,
 {
 	struct kchan_stat st;
 
-	ASSERT_EQ(0, kchan_stat(self->fd, &st));
+	ASSERT_EQ(0, kt_stat(self->fd, &st));
 	EXPECT_EQ(0u, st.queued);
 	EXPECT_EQ(self->tx_started ? 1u : 0u, st.senders);
 	EXPECT_EQ(0ull, st.received);
@@ -433,13 +422,13 @@ static void expect_held(struct __test_metadata *_metadata,
 /* A blocking receive that must return within the guard. */
 static ssize_t recv_guarded(int fd, void *buf, size_t cap)
 {
-	struct kchan_guard g = { 0 };
+	struct kt_guard g = { 0 };
 	ssize_t n;
 
-	if (kchan_guard_start(&g, KCHAN_WAIT_MS))
+	if (kt_guard_start(&g, KT_TIMEOUT_MS))
 		return -EIO;
-	n = kchan_recv(fd, buf, cap);
-	kchan_guard_stop(&g);
+	n = kt_recv(fd, buf, cap);
+	kt_guard_stop(&g);
 	return n;
 }
 
@@ -453,7 +442,7 @@ static ssize_t recv_guarded(int fd, void *buf, size_t cap)
 TEST_F(race, close_during_held_receive_then_resolve)
 {
 	struct held_report rep;
-	struct kchan_op rx2;
+	struct kt_op rx2;
 	unsigned char buf2[MSG_MAX];
 	int peek;
 
@@ -464,39 +453,39 @@ TEST_F(race, close_during_held_receive_then_resolve)
 	expect_held(_metadata, self);
 	if (!variant->capacity) {
 		ASSERT_EQ(MSG_LEN, recv_guarded(self->fd, buf2, sizeof(buf2)));
-		EXPECT_TRUE(kchan_check(buf2, MSG_LEN, 1));
+		EXPECT_TRUE(kt_check(buf2, MSG_LEN, 1));
 		EXPECT_EQ(MSG_LEN, offer_result(self));
-		ASSERT_EQ(0, kchan_close(self->fd));
+		ASSERT_EQ(0, kt_close(self->fd));
 		EXPECT_EQ(0, recv_guarded(self->fd, buf2, sizeof(buf2)));
 		ASSERT_EQ(0, held_resolve(&self->held, NULL));
-		ASSERT_EQ(0, held_report(&self->held, &rep, KCHAN_WAIT_MS));
+		ASSERT_EQ(0, held_report(&self->held, &rep, KT_TIMEOUT_MS));
 		EXPECT_EQ(0, rep.ret);
 		expect_idle(_metadata, self->fd, 0, 1, 1);
 		return;
 	}
 
-	ASSERT_EQ(0, kchan_op_recv(&rx2, self->fd, buf2, sizeof(buf2)));
-	ASSERT_EQ(0, kchan_wait_for(self->fd, receivers, 1));
-	ASSERT_EQ(0, kchan_close(self->fd));
+	ASSERT_EQ(0, kt_op_recv(&rx2, self->fd, buf2, sizeof(buf2)));
+	ASSERT_EQ(0, kt_wait_for(self->fd, receivers, 1));
+	ASSERT_EQ(0, kt_close(self->fd));
 	peek = open(self->node, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	ASSERT_LE(0, peek);
 	/* The message may still come back: not drained yet. */
-	EXPECT_EQ(-EAGAIN, kchan_recv(peek, self->buf, sizeof(self->buf)));
-	EXPECT_EQ(-EAGAIN, kchan_next_len(peek));
-	kw_sleep_ms(KCHAN_SETTLE_MS);
-	EXPECT_FALSE(kchan_op_done(&rx2)) {
+	EXPECT_EQ(-EAGAIN, kt_recv(peek, self->buf, sizeof(self->buf)));
+	EXPECT_EQ(-EAGAIN, kt_next_len(peek));
+	kt_sleep_ms(KT_SETTLE_MS);
+	EXPECT_FALSE(kt_op_done(&rx2)) {
 		TH_LOG("a waiting receiver returned %zd while the message was in flight",
 		       rx2.ret);
 	}
 	EXPECT_TRUE(offer_pending(self) || !self->tx_started);
 
 	ASSERT_EQ(0, held_resolve(&self->held, NULL));
-	ASSERT_EQ(0, held_report(&self->held, &rep, KCHAN_WAIT_MS));
+	ASSERT_EQ(0, held_report(&self->held, &rep, KT_TIMEOUT_MS));
 	ASSERT_EQ(MSG_LEN, rep.ret);
-	EXPECT_TRUE(kchan_check(rep.data, MSG_LEN, 1));
+	EXPECT_TRUE(kt_check(rep.data, MSG_LEN, 1));
 	EXPECT_EQ(MSG_LEN, offer_result(self));
-	EXPECT_EQ(0, kchan_op_result(&rx2));
-	EXPECT_EQ(0, kchan_recv(peek, self->buf, sizeof(self->buf)));
+	EXPECT_EQ(0, kt_op_result(&rx2));
+	EXPECT_EQ(0, kt_recv(peek, self->buf, sizeof(self->buf)));
 	expect_idle(_metadata, self->fd, 0, 1, 1);
 	close(peek);
 }
@@ -509,7 +498,7 @@ TEST_F(race, close_during_held_receive_then_resolve)
  */
 TEST_F(race, close_during_held_receive_then_kill)
 {
-	struct kchan_op rx2;
+	struct kt_op rx2;
 	unsigned char buf2[MSG_MAX];
 
 	REQUIRE_UFFD();
@@ -517,21 +506,21 @@ TEST_F(race, close_during_held_receive_then_kill)
 	HOLD(HELD_READ, 0);
 	if (!variant->capacity) {
 		ASSERT_EQ(MSG_LEN, recv_guarded(self->fd, buf2, sizeof(buf2)));
-		EXPECT_TRUE(kchan_check(buf2, MSG_LEN, 1));
+		EXPECT_TRUE(kt_check(buf2, MSG_LEN, 1));
 		EXPECT_EQ(MSG_LEN, offer_result(self));
-		ASSERT_EQ(0, kchan_close(self->fd));
+		ASSERT_EQ(0, kt_close(self->fd));
 		ASSERT_EQ(0, held_kill(&self->held));
 		EXPECT_EQ(0, recv_guarded(self->fd, self->buf, sizeof(self->buf)));
 		expect_idle(_metadata, self->fd, 0, 1, 1);
 		return;
 	}
-	ASSERT_EQ(0, kchan_op_recv(&rx2, self->fd, buf2, sizeof(buf2)));
-	ASSERT_EQ(0, kchan_wait_for(self->fd, receivers, 1));
-	ASSERT_EQ(0, kchan_close(self->fd));
+	ASSERT_EQ(0, kt_op_recv(&rx2, self->fd, buf2, sizeof(buf2)));
+	ASSERT_EQ(0, kt_wait_for(self->fd, receivers, 1));
+	ASSERT_EQ(0, kt_close(self->fd));
 	ASSERT_EQ(0, held_kill(&self->held)) TH_LOG("the held receiver did not die");
 
-	ASSERT_EQ(MSG_LEN, kchan_op_result(&rx2));
-	EXPECT_TRUE(kchan_check(buf2, MSG_LEN, 1));
+	ASSERT_EQ(MSG_LEN, kt_op_result(&rx2));
+	EXPECT_TRUE(kt_check(buf2, MSG_LEN, 1));
 	EXPECT_EQ(0, recv_guarded(self->fd, self->buf, sizeof(self->buf)));
 	expect_idle(_metadata, self->fd, 0, 1, 1);
 }
@@ -546,26 +535,26 @@ TEST_F(race, unlink_during_held_receive_then_resolve)
 	use_named(_metadata, self, variant->capacity);
 	OFFER();
 	HOLD(HELD_READ, 0);
-	ASSERT_EQ(0, kchan_unlink(self->name));
+	ASSERT_EQ(0, kt_unlink(self->name));
 	EXPECT_NE(0, access(self->node, F_OK));
 	EXPECT_EQ(-1, open(self->node, O_RDWR | O_CLOEXEC));
-	ASSERT_EQ(0, kchan_stat(self->fd, &st));
+	ASSERT_EQ(0, kt_stat(self->fd, &st));
 	EXPECT_FALSE(!!(st.flags & KCHAN_STAT_NAMED));
 	expect_held(_metadata, self);
 
 	ASSERT_EQ(0, held_resolve(&self->held, NULL));
-	ASSERT_EQ(0, held_report(&self->held, &rep, KCHAN_WAIT_MS));
+	ASSERT_EQ(0, held_report(&self->held, &rep, KT_TIMEOUT_MS));
 	ASSERT_EQ(MSG_LEN, rep.ret);
-	EXPECT_TRUE(kchan_check(rep.data, MSG_LEN, 1));
+	EXPECT_TRUE(kt_check(rep.data, MSG_LEN, 1));
 	EXPECT_EQ(MSG_LEN, offer_result(self));
 	expect_idle(_metadata, self->fd, 0, 1, 1);
 
 	/* The file still carries messages. */
 	self->tx_started = false;
-	kchan_fill(self->msg, MSG_LEN, 2);
+	kt_fill(self->msg, MSG_LEN, 2);
 	OFFER();
 	ASSERT_EQ(MSG_LEN, recv_guarded(self->fd, self->buf, sizeof(self->buf)));
-	EXPECT_TRUE(kchan_check(self->buf, MSG_LEN, 2));
+	EXPECT_TRUE(kt_check(self->buf, MSG_LEN, 2));
 	EXPECT_EQ(MSG_LEN, offer_result(self));
 	expect_idle(_metadata, self->fd, 0, 2, 2);
 }
@@ -578,7 +567,7 @@ TEST_F(race, unlink_during_held_receive_then_resolve)
  */
 TEST_F(race, kill_held_readv_message_goes_to_next_receiver)
 {
-	struct kchan_op rx2;
+	struct kt_op rx2;
 	unsigned char buf2[MSG_MAX];
 
 	REQUIRE_UFFD();
@@ -586,18 +575,18 @@ TEST_F(race, kill_held_readv_message_goes_to_next_receiver)
 	HOLD(HELD_READV, 0);
 	expect_held(_metadata, self);
 	memset(buf2, 0, sizeof(buf2));
-	ASSERT_EQ(0, kchan_op_recv(&rx2, self->fd, buf2, sizeof(buf2)));
+	ASSERT_EQ(0, kt_op_recv(&rx2, self->fd, buf2, sizeof(buf2)));
 	if (variant->capacity) {
-		ASSERT_EQ(0, kchan_wait_for(self->fd, receivers, 1));
-		kw_sleep_ms(KCHAN_SETTLE_MS);
-		EXPECT_FALSE(kchan_op_done(&rx2));
+		ASSERT_EQ(0, kt_wait_for(self->fd, receivers, 1));
+		kt_sleep_ms(KT_SETTLE_MS);
+		EXPECT_FALSE(kt_op_done(&rx2));
 	}
 
 	ASSERT_EQ(0, held_kill(&self->held)) TH_LOG("the held receiver did not die");
-	ASSERT_EQ(MSG_LEN, kchan_op_result(&rx2)) {
+	ASSERT_EQ(MSG_LEN, kt_op_result(&rx2)) {
 		TH_LOG("the message of the killed receiver was not passed on");
 	}
-	EXPECT_TRUE(kchan_check(buf2, MSG_LEN, 1));
+	EXPECT_TRUE(kt_check(buf2, MSG_LEN, 1));
 	EXPECT_EQ(MSG_LEN, offer_result(self));
 	expect_idle(_metadata, self->fd, 0, 1, 1);
 }
@@ -615,21 +604,21 @@ TEST_F(race, kill_held_receive_message_stays_receivable)
 	OFFER();
 	HOLD(HELD_READ, 0);
 	ASSERT_EQ(0, held_kill(&self->held)) TH_LOG("the held receiver did not die");
-	ASSERT_EQ(0, kchan_stat(self->fd, &st));
+	ASSERT_EQ(0, kt_stat(self->fd, &st));
 	EXPECT_EQ(0ull, st.received);
 	if (variant->capacity) {
 		EXPECT_EQ(1u, st.queued);
 	} else {
 		EXPECT_EQ(1u, st.senders);
-		kw_sleep_ms(KCHAN_SETTLE_MS);
+		kt_sleep_ms(KT_SETTLE_MS);
 		EXPECT_TRUE(offer_pending(self)) {
 			TH_LOG("the sender returned %zd though no receive succeeded",
 			       self->tx.ret);
 		}
 	}
-	EXPECT_EQ((long)MSG_LEN, kchan_next_len(self->fd));
+	EXPECT_EQ((long)MSG_LEN, kt_next_len(self->fd));
 	ASSERT_EQ(MSG_LEN, recv_guarded(self->fd, self->buf, sizeof(self->buf)));
-	EXPECT_TRUE(kchan_check(self->buf, MSG_LEN, 1));
+	EXPECT_TRUE(kt_check(self->buf, MSG_LEN, 1));
 	EXPECT_EQ(MSG_LEN, offer_result(self));
 	expect_idle(_metadata, self->fd, 0, 1, 1);
 }
@@ -650,11 +639,11 @@ TEST_F(race, held_receive_outlives_every_other_file)
 	self->fd = -1;
 
 	ASSERT_EQ(0, held_resolve(&self->held, NULL));
-	ASSERT_EQ(0, held_report(&self->held, &rep, KCHAN_WAIT_MS));
+	ASSERT_EQ(0, held_report(&self->held, &rep, KT_TIMEOUT_MS));
 	ASSERT_EQ(MSG_LEN, rep.ret);
-	EXPECT_TRUE(kchan_check(rep.data, MSG_LEN, 1));
+	EXPECT_TRUE(kt_check(rep.data, MSG_LEN, 1));
 	EXPECT_EQ(MSG_LEN, offer_result(self));
-	EXPECT_EQ(0, kchan_wait_unlisted(self->id, FREE_MS)) {
+	EXPECT_EQ(0, kt_wait_unlisted(self->id, FREE_MS)) {
 		TH_LOG("channel %llu outlived its last file",
 		       (unsigned long long)self->id);
 	}
@@ -669,24 +658,24 @@ TEST_F(race, close_during_held_send_then_resolve)
 {
 	struct held_report rep;
 	struct kchan_stat st;
-	struct kchan_op rx;
+	struct kt_op rx;
 
 	REQUIRE_UFFD();
 	memset(self->buf, 0, sizeof(self->buf));
-	ASSERT_EQ(0, kchan_op_recv(&rx, self->fd, self->buf, sizeof(self->buf)));
-	ASSERT_EQ(0, kchan_wait_for(self->fd, receivers, 1));
+	ASSERT_EQ(0, kt_op_recv(&rx, self->fd, self->buf, sizeof(self->buf)));
+	ASSERT_EQ(0, kt_wait_for(self->fd, receivers, 1));
 	HOLD(HELD_WRITE, 5);
 	/* Not committed yet: no sender queued, nothing sent or handed over. */
-	ASSERT_EQ(0, kchan_stat(self->fd, &st));
+	ASSERT_EQ(0, kt_stat(self->fd, &st));
 	EXPECT_EQ(0u, st.senders);
 	EXPECT_EQ(0u, st.queued);
 	EXPECT_EQ(0ull, st.sent);
 	EXPECT_EQ(1u, st.receivers);
 
-	ASSERT_EQ(0, kchan_close(self->fd));
-	EXPECT_EQ(0, kchan_op_result(&rx));
+	ASSERT_EQ(0, kt_close(self->fd));
+	EXPECT_EQ(0, kt_op_result(&rx));
 	ASSERT_EQ(0, held_resolve(&self->held, held_write_page(HELD_WRITE, 5)));
-	ASSERT_EQ(0, held_report(&self->held, &rep, KCHAN_WAIT_MS));
+	ASSERT_EQ(0, held_report(&self->held, &rep, KT_TIMEOUT_MS));
 	EXPECT_EQ(-EPIPE, rep.ret);
 	EXPECT_EQ(0, recv_guarded(self->fd, self->buf, sizeof(self->buf)));
 	expect_idle(_metadata, self->fd, 0, 0, 0);
@@ -698,32 +687,32 @@ TEST_F(race, close_during_held_send_then_resolve)
  */
 TEST_F(race, kill_held_writev_sends_nothing)
 {
-	struct kchan_op rx;
+	struct kt_op rx;
 
 	REQUIRE_UFFD();
 	memset(self->buf, 0, sizeof(self->buf));
-	ASSERT_EQ(0, kchan_op_recv(&rx, self->fd, self->buf, sizeof(self->buf)));
-	ASSERT_EQ(0, kchan_wait_for(self->fd, receivers, 1));
+	ASSERT_EQ(0, kt_op_recv(&rx, self->fd, self->buf, sizeof(self->buf)));
+	ASSERT_EQ(0, kt_wait_for(self->fd, receivers, 1));
 	HOLD(HELD_WRITEV, 5);
 	ASSERT_EQ(0, held_kill(&self->held)) TH_LOG("the held sender did not die");
 
-	kw_sleep_ms(KCHAN_SETTLE_MS);
-	EXPECT_FALSE(kchan_op_done(&rx)) {
+	kt_sleep_ms(KT_SETTLE_MS);
+	EXPECT_FALSE(kt_op_done(&rx)) {
 		TH_LOG("the receiver returned %zd: a killed send delivered", rx.ret);
 	}
 	{
 		struct kchan_stat st;
 
-		ASSERT_EQ(0, kchan_stat(self->fd, &st));
+		ASSERT_EQ(0, kt_stat(self->fd, &st));
 		EXPECT_EQ(0ull, st.sent);
 		EXPECT_EQ(0u, st.queued);
 		EXPECT_EQ(0u, st.senders);
 		EXPECT_EQ(1u, st.receivers);
 	}
-	kchan_fill(self->msg, MSG_LEN, 6);
-	ASSERT_EQ(MSG_LEN, kchan_send(self->fd, self->msg, MSG_LEN));
-	ASSERT_EQ(MSG_LEN, kchan_op_result(&rx));
-	EXPECT_TRUE(kchan_check(self->buf, MSG_LEN, 6));
+	kt_fill(self->msg, MSG_LEN, 6);
+	ASSERT_EQ(MSG_LEN, kt_send(self->fd, self->msg, MSG_LEN));
+	ASSERT_EQ(MSG_LEN, kt_op_result(&rx));
+	EXPECT_TRUE(kt_check(self->buf, MSG_LEN, 6));
 	expect_idle(_metadata, self->fd, 0, 1, 1);
 }
 
@@ -738,15 +727,15 @@ TEST_F(race, unlink_during_held_writev_then_resolve)
 	REQUIRE_UFFD();
 	use_named(_metadata, self, variant->capacity);
 	HOLD(HELD_WRITEV, 7);
-	ASSERT_EQ(0, kchan_unlink(self->name));
+	ASSERT_EQ(0, kt_unlink(self->name));
 	EXPECT_NE(0, access(self->node, F_OK));
 	ASSERT_EQ(0, held_resolve(&self->held, held_write_page(HELD_WRITEV, 7)));
 	memset(self->buf, 0, sizeof(self->buf));
 	ASSERT_EQ(MSG_LEN, recv_guarded(self->fd, self->buf, sizeof(self->buf)));
-	EXPECT_TRUE(kchan_check(self->buf, MSG_LEN, 7)) {
+	EXPECT_TRUE(kt_check(self->buf, MSG_LEN, 7)) {
 		TH_LOG("the message was not assembled from its three parts");
 	}
-	ASSERT_EQ(0, held_report(&self->held, &rep, KCHAN_WAIT_MS));
+	ASSERT_EQ(0, held_report(&self->held, &rep, KT_TIMEOUT_MS));
 	EXPECT_EQ(MSG_LEN, rep.ret);
 	expect_idle(_metadata, self->fd, 0, 1, 1);
 }
@@ -768,16 +757,16 @@ TEST_F(race, held_send_outlives_every_other_file)
 	self->fd = -1;
 	ASSERT_EQ(0, held_resolve(&self->held, held_write_page(HELD_WRITE, 8)));
 	if (variant->capacity) {
-		ASSERT_EQ(0, held_report(&self->held, &rep, KCHAN_WAIT_MS));
+		ASSERT_EQ(0, held_report(&self->held, &rep, KT_TIMEOUT_MS));
 		EXPECT_EQ(MSG_LEN, rep.ret);
 	} else {
 		EXPECT_EQ(-ETIMEDOUT, held_report(&self->held, &rep,
-						  KCHAN_SETTLE_MS));
+						  KT_SETTLE_MS));
 		ASSERT_EQ(0, held_kill(&self->held)) {
 			TH_LOG("a sender waiting for a receiver did not die");
 		}
 	}
-	EXPECT_EQ(0, kchan_wait_unlisted(self->id, FREE_MS)) {
+	EXPECT_EQ(0, kt_wait_unlisted(self->id, FREE_MS)) {
 		TH_LOG("channel %llu outlived its last file",
 		       (unsigned long long)self->id);
 	}
@@ -798,36 +787,36 @@ TEST(killed_sender_of_a_held_receive_sends_nothing)
 	int fd, ret, status;
 	pid_t tx;
 
-	fd = kchan_make(0, MSG_MAX, 0, O_CLOEXEC);
+	fd = kt_make(0, MSG_MAX, 0, O_CLOEXEC);
 	ASSERT_LE(0, fd);
 	tx = fork();
 	ASSERT_LE(0, tx);
 	if (tx == 0) {
-		kchan_fill(msg, MSG_LEN, 1);
-		_exit(kchan_send(fd, msg, MSG_LEN) == MSG_LEN ? 0 : 1);
+		kt_fill(msg, MSG_LEN, 1);
+		_exit(kt_send(fd, msg, MSG_LEN) == MSG_LEN ? 0 : 1);
 	}
-	ASSERT_EQ(0, kchan_wait_for(fd, senders, 1));
+	ASSERT_EQ(0, kt_wait_for(fd, senders, 1));
 	ret = held_start(&h, fd, HELD_READ, 0);
 	if (ret == -EOPNOTSUPP) {
 		kill(tx, SIGKILL);
-		kchan_reap_within(tx, KCHAN_WAIT_MS, &status);
+		kt_reap_within(tx, KT_TIMEOUT_MS, &status);
 		SKIP(return, "userfaultfd is not available");
 	}
 	ASSERT_EQ(0, ret);
-	ASSERT_EQ(0, kchan_stat(fd, &st));
+	ASSERT_EQ(0, kt_stat(fd, &st));
 	EXPECT_EQ(1u, st.senders);
 
 	ASSERT_EQ(0, kill(tx, SIGKILL));
-	EXPECT_EQ(0, kchan_reap_within(tx, KCHAN_WAIT_MS, &status)) {
+	EXPECT_EQ(0, kt_reap_within(tx, KT_TIMEOUT_MS, &status)) {
 		TH_LOG("the sender did not die while a receiver was held");
 	}
-	ASSERT_EQ(0, kchan_wait_for(fd, senders, 0));
+	ASSERT_EQ(0, kt_wait_for(fd, senders, 0));
 	ASSERT_EQ(0, held_resolve(&h, NULL));
-	ASSERT_EQ(0, kchan_wait_for(fd, receivers, 1));
-	EXPECT_EQ(-ETIMEDOUT, held_report(&h, &rep, KCHAN_SETTLE_MS));
+	ASSERT_EQ(0, kt_wait_for(fd, receivers, 1));
+	EXPECT_EQ(-ETIMEDOUT, held_report(&h, &rep, KT_SETTLE_MS));
 	ASSERT_EQ(0, held_kill(&h));
 
-	ASSERT_EQ(0, kchan_stat(fd, &st));
+	ASSERT_EQ(0, kt_stat(fd, &st));
 	EXPECT_EQ(0u, st.senders);
 	EXPECT_EQ(0u, st.receivers);
 	EXPECT_EQ(0ull, st.received);
@@ -856,32 +845,32 @@ static void claimed_select_sees_close(struct __test_metadata *_metadata,
 	unsigned char buf[MSG_MAX], buf2[MSG_MAX];
 	struct held h = { .pid = -1, .uffd = -1, .result = -1 };
 	struct kchan_stat st;
-	struct ks_op op = { 0 };
+	struct kt_sel_op op = { 0 };
 	int a, b, ret;
 
-	a = kchan_make(0, MSG_MAX, 0, O_CLOEXEC);
+	a = kt_make(0, MSG_MAX, 0, O_CLOEXEC);
 	ASSERT_LE(0, a);
-	b = kchan_make(0, MSG_MAX, 0, O_CLOEXEC);
+	b = kt_make(0, MSG_MAX, 0, O_CLOEXEC);
 	ASSERT_LE(0, b);
-	kchan_fill(msg_a, MSG_LEN, 1);
-	kchan_fill(msg_b, MSG_LEN, 2);
-	op.cases[0] = ks_send(a, msg_a, MSG_LEN);
-	op.cases[1] = other_send ? ks_send(b, msg_b, MSG_LEN) :
-				   ks_recv(b, buf, sizeof(buf));
+	kt_fill(msg_a, MSG_LEN, 1);
+	kt_fill(msg_b, MSG_LEN, 2);
+	op.cases[0] = kt_case_send(a, msg_a, MSG_LEN);
+	op.cases[1] = other_send ? kt_case_send(b, msg_b, MSG_LEN) :
+				   kt_case_recv(b, buf, sizeof(buf));
 	op.n = 2;
-	ASSERT_EQ(0, ks_op_start(&op));
-	ASSERT_EQ(0, kchan_wait_for(a, senders, 1));
+	ASSERT_EQ(0, kt_sel_op_start(&op));
+	ASSERT_EQ(0, kt_wait_for(a, senders, 1));
 	if (other_send) {
-		ASSERT_EQ(0, kchan_wait_for(b, senders, 1));
+		ASSERT_EQ(0, kt_wait_for(b, senders, 1));
 	} else {
-		ASSERT_EQ(0, kchan_wait_for(b, receivers, 1));
+		ASSERT_EQ(0, kt_wait_for(b, receivers, 1));
 	}
 
 	ret = held_start(&h, a, HELD_READ, 0);
 	if (ret == -EOPNOTSUPP) {
 		held_cleanup(&h);
-		kchan_close(a);
-		ks_op_result(&op, KCHAN_WAIT_MS);
+		kt_close(a);
+		kt_sel_op_result(&op, KT_TIMEOUT_MS);
 		SKIP(return, "userfaultfd is not available");
 	}
 	ASSERT_EQ(0, ret) TH_LOG("held child: %s", strerror(-ret));
@@ -892,12 +881,12 @@ static void claimed_select_sees_close(struct __test_metadata *_metadata,
 	 */
 	EXPECT_FALSE(atomic_load(&op.done));
 
-	ASSERT_EQ(0, kchan_close(b));
+	ASSERT_EQ(0, kt_close(b));
 	ASSERT_EQ(0, held_kill(&h)) TH_LOG("the held receiver did not die");
 
 	/* Nothing may come out of B after its close. */
 	EXPECT_EQ(0, recv_guarded(b, buf2, sizeof(buf2)));
-	ret = ks_op_result(&op, KCHAN_WAIT_MS);
+	ret = kt_sel_op_result(&op, KT_TIMEOUT_MS);
 	if (other_send) {
 		EXPECT_EQ(-EPIPE, ret) {
 			TH_LOG("select with a send on closed B returned %d", ret);
@@ -913,15 +902,15 @@ static void claimed_select_sees_close(struct __test_metadata *_metadata,
 	}
 	if (ret == -ETIMEDOUT) {
 		/* Unblock it through A, whatever it still waits for. */
-		kchan_close(a);
-		ks_op_result(&op, KCHAN_WAIT_MS);
+		kt_close(a);
+		kt_sel_op_result(&op, KT_TIMEOUT_MS);
 	}
-	ASSERT_EQ(0, kchan_stat(b, &st));
+	ASSERT_EQ(0, kt_stat(b, &st));
 	EXPECT_EQ(0ull, st.sent);
 	EXPECT_EQ(0ull, st.received);
 	EXPECT_EQ(0u, st.senders);
 	EXPECT_EQ(0u, st.receivers);
-	ASSERT_EQ(0, kchan_stat(a, &st));
+	ASSERT_EQ(0, kt_stat(a, &st));
 	EXPECT_EQ(0ull, st.sent);
 	EXPECT_EQ(0ull, st.received);
 	EXPECT_EQ(0u, st.senders);
@@ -1016,10 +1005,10 @@ static void *stall_sender_thread(void *arg)
 /* Wait up to @ms for @flag; 0 or -ETIMEDOUT. */
 static int stall_wait_flag(atomic_int *flag, int ms)
 {
-	uint64_t deadline = kw_now_ns() + (uint64_t)ms * 1000000ull;
+	uint64_t deadline = kt_now_ns() + (uint64_t)ms * 1000000ull;
 
 	while (!atomic_load(flag)) {
-		if (kw_now_ns() > deadline)
+		if (kt_now_ns() > deadline)
 			return -ETIMEDOUT;
 		usleep(1000);
 	}
@@ -1031,9 +1020,9 @@ enum stall_recv { RX_READ, RX_BATCH, RX_SELECT };
 
 struct stall_receiver {
 	enum stall_recv how;
-	struct kchan_op op;
+	struct kt_op op;
 	struct kchan_mmsg m;
-	struct ks_op sel;
+	struct kt_sel_op sel;
 };
 
 static int stall_recv_start(struct stall_receiver *r, int fd, void *buf)
@@ -1042,21 +1031,21 @@ static int stall_recv_start(struct stall_receiver *r, int fd, void *buf)
 	case RX_BATCH:
 		r->m = (struct kchan_mmsg){ .buf = (uintptr_t)buf,
 					    .len = MSG_MAX };
-		return kchan_op_batch(&r->op, fd, KOP_RECV_BATCH, &r->m, 1);
+		return kt_op_batch(&r->op, fd, KT_RECV_BATCH, &r->m, 1);
 	case RX_SELECT:
 		memset(&r->sel, 0, sizeof(r->sel));
-		r->sel.cases[0] = ks_recv(fd, buf, MSG_MAX);
+		r->sel.cases[0] = kt_case_recv(fd, buf, MSG_MAX);
 		r->sel.n = 1;
-		return ks_op_start(&r->sel);
+		return kt_sel_op_start(&r->sel);
 	default:
-		return kchan_op_recv(&r->op, fd, buf, MSG_MAX);
+		return kt_op_recv(&r->op, fd, buf, MSG_MAX);
 	}
 }
 
 static bool stall_recv_done(struct stall_receiver *r)
 {
 	return r->how == RX_SELECT ? atomic_load(&r->sel.done) :
-				     kchan_op_done(&r->op);
+				     kt_op_done(&r->op);
 }
 
 /* The length received, or -errno. */
@@ -1066,13 +1055,13 @@ static ssize_t stall_recv_result(struct stall_receiver *r)
 
 	switch (r->how) {
 	case RX_BATCH:
-		ret = kchan_op_result(&r->op);
+		ret = kt_op_result(&r->op);
 		return ret == 1 ? (ssize_t)r->m.len : (ret < 0 ? ret : -EIO);
 	case RX_SELECT:
-		ret = ks_op_result(&r->sel, KCHAN_WAIT_MS);
+		ret = kt_sel_op_result(&r->sel, KT_TIMEOUT_MS);
 		return ret == 0 ? (ssize_t)r->sel.out.len : (ret < 0 ? ret : -EIO);
 	default:
-		return kchan_op_result(&r->op);
+		return kt_op_result(&r->op);
 	}
 }
 
@@ -1090,48 +1079,48 @@ static void claimed_sender_never_waits_for_a_fault(
 	int fd, uffd, ret;
 	char *page;
 
-	uffd = kchan_uffd_open();
+	uffd = kt_uffd_open();
 	if (uffd < 0)
 		SKIP(return, "userfaultfd is not available");
 	page = mmap(NULL, pg, PROT_READ | PROT_WRITE,
 		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, page);
-	ASSERT_EQ(0, kchan_uffd_register(uffd, page, pg));
+	ASSERT_EQ(0, kt_uffd_register(uffd, page, pg));
 	/* Present while the receiver commits, gone when it copies. */
-	ASSERT_EQ(0, kchan_uffd_zero(uffd, (unsigned long)page, pg));
-	fd = kchan_make(0, MSG_MAX, 0, O_CLOEXEC);
+	ASSERT_EQ(0, kt_uffd_zero(uffd, (unsigned long)page, pg));
+	fd = kt_make(0, MSG_MAX, 0, O_CLOEXEC);
 	ASSERT_LE(0, fd);
 	if (how == STALL_SIGNAL)
-		ASSERT_EQ(0, kchan_catch(SIGUSR1, false));
+		ASSERT_EQ(0, kt_catch(SIGUSR1, false));
 
 	ASSERT_EQ(0, stall_recv_start(&rx, fd, page));
-	ASSERT_EQ(0, kchan_wait_for(fd, receivers, 1));
+	ASSERT_EQ(0, kt_wait_for(fd, receivers, 1));
 	ASSERT_EQ(0, madvise(page, pg, MADV_DONTNEED));
 
 	/* The receiver decided it blocks; the sender does not. */
 	if (how == STALL_NONBLOCK)
-		ASSERT_EQ(0, kchan_set_nonblock(fd, true));
+		ASSERT_EQ(0, kt_set_nonblock(fd, true));
 	s.fd = fd;
-	kchan_fill(s.msg, MSG_LEN, 1);
+	kt_fill(s.msg, MSG_LEN, 1);
 	ASSERT_EQ(0, -pthread_create(&s.thread, NULL, stall_sender_thread, &s));
 
 	/* The receiver's fault is held from here until we resolve it. */
-	ASSERT_EQ(0, kchan_uffd_wait_fault(uffd, KCHAN_WAIT_MS, &addr));
+	ASSERT_EQ(0, kt_uffd_wait_fault(uffd, KT_TIMEOUT_MS, &addr));
 	EXPECT_EQ((unsigned long)page, addr & ~(__u64)(pg - 1));
 	if (how == STALL_SIGNAL) {
 		/* Not claimed any more: an ordinary signal ends the wait. */
-		ASSERT_EQ(0, kchan_wait_for(fd, senders, 1));
+		ASSERT_EQ(0, kt_wait_for(fd, senders, 1));
 		ASSERT_EQ(0, syscall(SYS_tgkill, getpid(),
 				     __atomic_load_n(&s.tid, __ATOMIC_ACQUIRE),
 				     SIGUSR1));
 	}
 	if (how == STALL_BLOCKING) {
 		/* Back in line, waiting for a receiver that can copy. */
-		EXPECT_EQ(0, kchan_wait_for(fd, senders, 1));
-		kw_sleep_ms(KCHAN_SETTLE_MS);
+		EXPECT_EQ(0, kt_wait_for(fd, senders, 1));
+		kt_sleep_ms(KT_SETTLE_MS);
 		EXPECT_FALSE(atomic_load(&s.returned));
 	} else {
-		ret = stall_wait_flag(&s.returned, KCHAN_WAIT_MS);
+		ret = stall_wait_flag(&s.returned, KT_TIMEOUT_MS);
 		EXPECT_EQ(0, ret) {
 			TH_LOG("the sender waited for another process's page fault");
 		}
@@ -1146,28 +1135,28 @@ static void claimed_sender_never_waits_for_a_fault(
 	}
 
 	/* Resolve: the receiver takes again. */
-	ASSERT_EQ(0, kchan_uffd_zero(uffd, (unsigned long)page, pg));
-	ASSERT_EQ(0, kchan_set_nonblock(fd, false));
+	ASSERT_EQ(0, kt_uffd_zero(uffd, (unsigned long)page, pg));
+	ASSERT_EQ(0, kt_set_nonblock(fd, false));
 	delivered = how == STALL_URING || how == STALL_BLOCKING || stuck;
 	if (!delivered) {
 		/* Nothing was sent: the receiver gets the next message. */
-		kchan_fill(marker, MSG_LEN, 2);
-		ASSERT_EQ(MSG_LEN, kchan_send(fd, marker, MSG_LEN));
+		kt_fill(marker, MSG_LEN, 2);
+		ASSERT_EQ(MSG_LEN, kt_send(fd, marker, MSG_LEN));
 	}
 	ASSERT_EQ(MSG_LEN, stall_recv_result(&rx));
-	EXPECT_TRUE(kchan_check(page, MSG_LEN, delivered ? 1 : 2));
-	ASSERT_EQ(0, stall_wait_flag(&s.done, KCHAN_WAIT_MS));
+	EXPECT_TRUE(kt_check(page, MSG_LEN, delivered ? 1 : 2));
+	ASSERT_EQ(0, stall_wait_flag(&s.done, KT_TIMEOUT_MS));
 	pthread_join(s.thread, NULL);
 	if (delivered)
 		EXPECT_EQ(MSG_LEN, s.ret);
 	/* Exactly once: one message sent, one received, nothing left. */
-	ASSERT_EQ(0, kchan_stat(fd, &st));
+	ASSERT_EQ(0, kt_stat(fd, &st));
 	EXPECT_EQ(1ull, st.sent);
 	EXPECT_EQ(1ull, st.received);
 	EXPECT_EQ(0u, st.senders);
 	EXPECT_EQ(0u, st.receivers);
-	ASSERT_EQ(0, kchan_set_nonblock(fd, true));
-	EXPECT_EQ(-EAGAIN, kchan_recv(fd, marker, sizeof(marker)));
+	ASSERT_EQ(0, kt_set_nonblock(fd, true));
+	EXPECT_EQ(-EAGAIN, kt_recv(fd, marker, sizeof(marker)));
 	close(fd);
 	close(uffd);
 	munmap(page, pg);
@@ -1223,40 +1212,6 @@ TEST(claimed_blocking_write_is_delivered_after_a_select_fault)
 					       RX_SELECT);
 }
 
-static const char *ko_path(void)
-{
-	const char *p = getenv("KCHAN_MODULE");
-
-	return p && *p ? p : "build/mod/kmod/kchan.ko";
-}
-
-static int unload_module(int ms)
-{
-	uint64_t deadline = kw_now_ns() + (uint64_t)ms * 1000000ull;
-
-	for (;;) {
-		if (!syscall(SYS_delete_module, "kchan", O_NONBLOCK))
-			return 0;
-		if (errno != EAGAIN && errno != EBUSY)
-			return -errno;
-		if (kw_now_ns() > deadline)
-			return -errno;
-		usleep(20000);
-	}
-}
-
-static int load_module(void)
-{
-	int fd, ret;
-
-	fd = open(ko_path(), O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	ret = syscall(SYS_finit_module, fd, "", 0) ? -errno : 0;
-	close(fd);
-	return ret;
-}
-
 /* A fixture of its own, registered last, so that this runs last. */
 FIXTURE(module) {
 };
@@ -1268,8 +1223,8 @@ FIXTURE_SETUP(module)
 FIXTURE_TEARDOWN(module)
 {
 	/* Whatever happened, leave the module loaded. */
-	if (access("/sys/module/kchan", F_OK))
-		load_module();
+	if (!kt_module_loaded())
+		kt_load("");
 }
 
 /*
@@ -1284,22 +1239,22 @@ TEST_F(module, unloads_after_a_held_receive)
 
 	if (access("/sys/module/kchan/initstate", F_OK))
 		SKIP(return, "kchan is not a loaded module");
-	ko = open(ko_path(), O_RDONLY | O_CLOEXEC);
+	ko = open(kt_ko_path(), O_RDONLY | O_CLOEXEC);
 	if (ko < 0)
-		SKIP(return, "%s: %s", ko_path(), strerror(errno));
+		SKIP(return, "%s: %s", kt_ko_path(), strerror(errno));
 	close(ko);
 
-	fd = kchan_make(CAPACITY, MSG_MAX, 0, O_CLOEXEC);
+	fd = kt_make(CAPACITY, MSG_MAX, 0, O_CLOEXEC);
 	ASSERT_LE(0, fd);
-	kchan_fill(msg, MSG_LEN, 1);
-	ASSERT_EQ(MSG_LEN, kchan_send(fd, msg, MSG_LEN));
+	kt_fill(msg, MSG_LEN, 1);
+	ASSERT_EQ(MSG_LEN, kt_send(fd, msg, MSG_LEN));
 	ret = held_start(&h, fd, HELD_READ, 0);
 	close(fd);
 	if (ret == -EOPNOTSUPP)
 		SKIP(return, "userfaultfd is not available");
 	ASSERT_EQ(0, ret);
 
-	ret = syscall(SYS_delete_module, "kchan", O_NONBLOCK) ? -errno : 0;
+	ret = kt_unload();
 	ASSERT_EQ(-EWOULDBLOCK, ret) {
 		TH_LOG("delete_module with a receive in flight: %s",
 		       ret ? strerror(-ret) : "succeeded");
@@ -1307,15 +1262,15 @@ TEST_F(module, unloads_after_a_held_receive)
 	ASSERT_EQ(0, held_kill(&h));
 	held_cleanup(&h);
 
-	ret = unload_module(RELEASE_MS);
+	ret = kt_unload_within(RELEASE_MS);
 	EXPECT_EQ(0, ret) TH_LOG("delete_module: %s", strerror(-ret));
-	EXPECT_NE(0, access(CHANCTL, F_OK));
-	ret = load_module();
-	ASSERT_EQ(0, ret) TH_LOG("loading %s again: %s", ko_path(), strerror(-ret));
-	fd = kchan_make(CAPACITY, MSG_MAX, 0, O_CLOEXEC | O_NONBLOCK);
+	EXPECT_NE(0, access(KT_CHANCTL, F_OK));
+	ret = kt_load("");
+	ASSERT_EQ(0, ret) TH_LOG("loading %s again: %s", kt_ko_path(), strerror(-ret));
+	fd = kt_make(CAPACITY, MSG_MAX, 0, O_CLOEXEC | O_NONBLOCK);
 	ASSERT_LE(0, fd) TH_LOG("no channel after reloading: %s", strerror(-fd));
-	ASSERT_EQ(MSG_LEN, kchan_send(fd, msg, MSG_LEN));
-	ASSERT_EQ(MSG_LEN, kchan_recv(fd, msg, sizeof(msg)));
+	ASSERT_EQ(MSG_LEN, kt_send(fd, msg, MSG_LEN));
+	ASSERT_EQ(MSG_LEN, kt_recv(fd, msg, sizeof(msg)));
 	close(fd);
 }
 

@@ -24,8 +24,8 @@
 /* TEST() leaves its variant unused; failed ASSERTs longjmp() out. */
 #pragma GCC diagnostic ignored "-Wunused-parameter"
 #pragma GCC diagnostic ignored "-Wclobbered"
-#include "kchan_wait.h"
-#include "kchan_select.h"
+#include "kt.h"
+#include "kt_select.h"
 
 #define MSG_MAX		16
 #define FAIR_CASES	4
@@ -48,21 +48,21 @@ TEST(fairness_chi_square)
 	double chi2 = 0, expect = (double)FAIR_ROUNDS / FAIR_CASES;
 
 	for (i = 0; i < FAIR_CASES; i++) {
-		fd[i] = kchan_make(1, MSG_MAX, 0, O_CLOEXEC);
+		fd[i] = kt_make(1, MSG_MAX, 0, O_CLOEXEC);
 		ASSERT_LE(0, fd[i]);
-		ASSERT_EQ(8, kchan_send(fd[i], m, 8));
-		c[i] = ks_recv(fd[i], b, sizeof(b));
+		ASSERT_EQ(8, kt_send(fd[i], m, 8));
+		c[i] = kt_case_recv(fd[i], b, sizeof(b));
 	}
 	for (sample = 0; sample < 2; sample++) {
 		memset(hits, 0, sizeof(hits));
 		for (round = 0; round < FAIR_ROUNDS; round++) {
-			idx = ks_select(c, FAIR_CASES, KCHAN_SELECT_NONBLOCK,
+			idx = kt_select(c, FAIR_CASES, KCHAN_SELECT_NONBLOCK,
 					NULL);
 			ASSERT_LE(0, idx) TH_LOG("round %u: %s", round,
 						 strerror(-idx));
 			ASSERT_GT(FAIR_CASES, idx);
 			hits[idx]++;
-			ASSERT_EQ(8, kchan_send(fd[idx], m, 8));
+			ASSERT_EQ(8, kt_send(fd[idx], m, 8));
 		}
 		chi2 = 0;
 		for (i = 0; i < FAIR_CASES; i++)
@@ -88,26 +88,26 @@ TEST(priority_order)
 	int fd[FAIR_CASES], i, round;
 
 	for (i = 0; i < FAIR_CASES; i++) {
-		fd[i] = kchan_make(1, MSG_MAX, 0, O_CLOEXEC);
+		fd[i] = kt_make(1, MSG_MAX, 0, O_CLOEXEC);
 		ASSERT_LE(0, fd[i]);
 	}
 	/* nil, empty, then three ready channels */
-	c[0] = ks_recv(-1, b, sizeof(b));
+	c[0] = kt_case_recv(-1, b, sizeof(b));
 	for (i = 0; i < FAIR_CASES; i++)
-		c[i + 1] = ks_recv(fd[i], b, sizeof(b));
+		c[i + 1] = kt_case_recv(fd[i], b, sizeof(b));
 	for (i = 1; i < FAIR_CASES; i++)
-		ASSERT_EQ(8, kchan_send(fd[i], m, 8));
+		ASSERT_EQ(8, kt_send(fd[i], m, 8));
 	for (round = 0; round < 1000; round++) {
-		ASSERT_EQ(2, ks_select(c, FAIR_CASES + 1,
+		ASSERT_EQ(2, kt_select(c, FAIR_CASES + 1,
 				       KCHAN_SELECT_PRIORITY |
 				       KCHAN_SELECT_NONBLOCK, NULL));
-		ASSERT_EQ(8, kchan_send(fd[1], m, 8));
+		ASSERT_EQ(8, kt_send(fd[1], m, 8));
 	}
 	/* Without the flag the other ready cases get their turns. */
 	for (round = 0; round < 100; round++) {
-		i = ks_select(c, FAIR_CASES + 1, KCHAN_SELECT_NONBLOCK, NULL);
+		i = kt_select(c, FAIR_CASES + 1, KCHAN_SELECT_NONBLOCK, NULL);
 		ASSERT_LE(2, i);
-		ASSERT_EQ(8, kchan_send(fd[i - 1], m, 8));
+		ASSERT_EQ(8, kt_send(fd[i - 1], m, 8));
 		if (i != 2)
 			break;
 	}
@@ -153,8 +153,8 @@ static void ds_worker(const int *chans, uint16_t me, int out)
 	int i, idx, live;
 
 	for (i = 0; i < DS_CHANS; i++) {
-		c[2 * i] = ks_send(chans[i], msg, sizeof(msg));
-		c[2 * i + 1] = ks_recv(chans[i], got, sizeof(got));
+		c[2 * i] = kt_case_send(chans[i], msg, sizeof(msg));
+		c[2 * i + 1] = kt_case_recv(chans[i], got, sizeof(got));
 	}
 	for (;;) {
 		msg[0] = me;
@@ -168,7 +168,7 @@ static void ds_worker(const int *chans, uint16_t me, int out)
 			live += c[i].fd >= 0;
 		if (!live)
 			break;
-		idx = ks_select(c, 2 * DS_CHANS, 0, &res);
+		idx = kt_select(c, 2 * DS_CHANS, 0, &res);
 		if (idx == -EPIPE) {
 			c[res.index].fd = -1;	/* closed: try the others */
 			continue;
@@ -211,7 +211,7 @@ static void doubleselect(struct __test_metadata *_metadata,
 	memset(recvd, 0, sizeof(recvd));
 	memset(sent, 0, sizeof(sent));
 	for (i = 0; i < DS_CHANS; i++) {
-		chans[i] = kchan_make(capacity, MSG_MAX, 0, O_CLOEXEC);
+		chans[i] = kt_make(capacity, MSG_MAX, 0, O_CLOEXEC);
 		ASSERT_LE(0, chans[i]);
 	}
 	ASSERT_EQ(0, pipe2(pfd, O_CLOEXEC));
@@ -240,7 +240,7 @@ static void doubleselect(struct __test_metadata *_metadata,
 		}
 		if (!closed && nrecv >= close_after) {
 			for (i = 0; i < DS_CHANS; i++)
-				ASSERT_EQ(0, kchan_close(chans[i]));
+				ASSERT_EQ(0, kt_close(chans[i]));
 			closed = true;
 		}
 	}

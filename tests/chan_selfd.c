@@ -26,9 +26,11 @@
 /* TEST() leaves its variant unused; failed ASSERTs longjmp() out. */
 #pragma GCC diagnostic ignored "-Wunused-parameter"
 #pragma GCC diagnostic ignored "-Wclobbered"
-#include "kchan_wait.h"
-#include "kchan_select.h"
-#include "kchan_wait_poll.h"
+#include "kt.h"
+#include "kt_bg.h"
+#include "kt_fault.h"
+#include "kt_select.h"
+#include "kt_fixture.h"
 
 #define MSG_MAX		64
 #define CAPACITY	2
@@ -41,17 +43,7 @@ FIXTURE(sfd) {
 	unsigned int capacity;
 };
 
-FIXTURE_VARIANT(sfd) {
-	unsigned int capacity;
-};
-
-FIXTURE_VARIANT_ADD(sfd, rendezvous) {
-	.capacity = 0,
-};
-
-FIXTURE_VARIANT_ADD(sfd, buffered) {
-	.capacity = CAPACITY,
-};
+KT_CHAN_VARIANTS(sfd, CAPACITY);
 
 FIXTURE_SETUP(sfd)
 {
@@ -59,14 +51,9 @@ FIXTURE_SETUP(sfd)
 
 	self->capacity = variant->capacity;
 	for (i = 0; i < 2; i++) {
-		self->ch[i] = kchan_make(variant->capacity, MSG_MAX, 0,
-					 O_CLOEXEC);
-		ASSERT_LE(0, self->ch[i]) {
-			TH_LOG("creating a channel: %s (is the module loaded?)",
-			       strerror(-self->ch[i]));
-		}
+		self->ch[i] = kt_chan_setup(_metadata, variant->capacity, MSG_MAX);
 	}
-	self->sfd = ks_selfd(O_CLOEXEC);
+	self->sfd = kt_selfd(O_CLOEXEC);
 	ASSERT_LE(0, self->sfd) TH_LOG("select fd: %s", strerror(-self->sfd));
 }
 
@@ -91,14 +78,14 @@ TEST_F(sfd, sel_arm_is_iowr_and_its_old_iow_number_is_enotty)
 	char b[MSG_MAX];
 
 	EXPECT_EQ(_IOC_READ | _IOC_WRITE, _IOC_DIR(KCHAN_SEL_ARM));
-	c = ks_recv(self->ch[0], b, sizeof(b));
+	c = kt_case_recv(self->ch[0], b, sizeof(b));
 	req.cases = (uintptr_t)&c;
 	req.ncases = 1;
 	EXPECT_EQ(-1, ioctl(self->sfd, _IOW(KCHAN_IOC_MAGIC, 0x20,
 					    struct kchan_select), &req));
 	EXPECT_EQ(ENOTTY, errno);
-	ASSERT_EQ(0, kchan_set_nonblock(self->sfd, true));
-	EXPECT_EQ(-ENOTCONN, ks_read(self->sfd, &res));
+	ASSERT_EQ(0, kt_set_nonblock(self->sfd, true));
+	EXPECT_EQ(-ENOTCONN, kt_sel_read(self->sfd, &res));
 	ASSERT_EQ(0, ioctl(self->ch[0], KCHAN_IOC_VERSION, &v));
 	EXPECT_LE(2U, v.version);
 }
@@ -110,40 +97,40 @@ TEST_F(sfd, armed_receive)
 	char b[MSG_MAX], m[MSG_LEN];
 	struct kchan_case c[2];
 
-	c[0] = ks_recv(self->ch[0], b, sizeof(b));
-	c[1] = ks_recv(self->ch[1], b, sizeof(b));
-	EXPECT_EQ(-ENOTCONN, ks_read(self->sfd, &res));
-	ASSERT_EQ(0, ks_arm(self->sfd, c, 2, 0, NULL));
-	EXPECT_EQ(0, kchan_ready_now(self->sfd));
-	EXPECT_EQ(-EBUSY, ks_arm(self->sfd, c, 2, 0, NULL));
-	ASSERT_EQ(0, kchan_set_nonblock(self->sfd, true));
-	EXPECT_EQ(-EAGAIN, ks_read(self->sfd, &res));
+	c[0] = kt_case_recv(self->ch[0], b, sizeof(b));
+	c[1] = kt_case_recv(self->ch[1], b, sizeof(b));
+	EXPECT_EQ(-ENOTCONN, kt_sel_read(self->sfd, &res));
+	ASSERT_EQ(0, kt_arm(self->sfd, c, 2, 0, NULL));
+	EXPECT_EQ(0, kt_ready_now(self->sfd));
+	EXPECT_EQ(-EBUSY, kt_arm(self->sfd, c, 2, 0, NULL));
+	ASSERT_EQ(0, kt_set_nonblock(self->sfd, true));
+	EXPECT_EQ(-EAGAIN, kt_sel_read(self->sfd, &res));
 
 	/* An armed select is a partner even for a non-blocking send. */
-	kchan_fill(m, MSG_LEN, 1);
-	ASSERT_EQ(0, kchan_set_nonblock(self->ch[1], true));
-	EXPECT_EQ(POLLOUT, kchan_ready_now(self->ch[1]));
-	ASSERT_EQ(MSG_LEN, kchan_send(self->ch[1], m, MSG_LEN));
-	EXPECT_EQ(POLLIN, kchan_ready_now(self->sfd));
-	ASSERT_EQ(0, ks_read(self->sfd, &res));
+	kt_fill(m, MSG_LEN, 1);
+	ASSERT_EQ(0, kt_set_nonblock(self->ch[1], true));
+	EXPECT_EQ(POLLOUT, kt_ready_now(self->ch[1]));
+	ASSERT_EQ(MSG_LEN, kt_send(self->ch[1], m, MSG_LEN));
+	EXPECT_EQ(POLLIN, kt_ready_now(self->sfd));
+	ASSERT_EQ(0, kt_sel_read(self->sfd, &res));
 	EXPECT_EQ(1, res.index);
 	EXPECT_EQ(MSG_LEN, res.result);
 	EXPECT_EQ(0u, res.flags);
-	EXPECT_TRUE(kchan_check(b, MSG_LEN, 1));
+	EXPECT_TRUE(kt_check(b, MSG_LEN, 1));
 	/* Read once: disarmed, and nothing left behind. */
-	EXPECT_EQ(0, kchan_ready_now(self->sfd));
-	EXPECT_EQ(-ENOTCONN, ks_read(self->sfd, &res));
-	ks_expect_idle(_metadata, self->ch[0]);
-	ks_expect_idle(_metadata, self->ch[1]);
+	EXPECT_EQ(0, kt_ready_now(self->sfd));
+	EXPECT_EQ(-ENOTCONN, kt_sel_read(self->sfd, &res));
+	kt_expect_idle(_metadata, self->ch[0]);
+	kt_expect_idle(_metadata, self->ch[1]);
 
 	/* Re-arm: the same set works again. */
-	ASSERT_EQ(0, ks_arm(self->sfd, c, 2, 0, NULL));
-	kchan_fill(m, MSG_LEN, 2);
-	ASSERT_EQ(0, kchan_set_nonblock(self->ch[0], true));
-	ASSERT_EQ(MSG_LEN, kchan_send(self->ch[0], m, MSG_LEN));
-	ASSERT_EQ(0, ks_read(self->sfd, &res));
+	ASSERT_EQ(0, kt_arm(self->sfd, c, 2, 0, NULL));
+	kt_fill(m, MSG_LEN, 2);
+	ASSERT_EQ(0, kt_set_nonblock(self->ch[0], true));
+	ASSERT_EQ(MSG_LEN, kt_send(self->ch[0], m, MSG_LEN));
+	ASSERT_EQ(0, kt_sel_read(self->sfd, &res));
 	EXPECT_EQ(0, res.index);
-	EXPECT_TRUE(kchan_check(b, MSG_LEN, 2));
+	EXPECT_TRUE(kt_check(b, MSG_LEN, 2));
 }
 
 /* An armed send completes when a receiver takes it. */
@@ -153,19 +140,19 @@ TEST_F(sfd, armed_send)
 	char b[MSG_MAX], m[MSG_LEN];
 	struct kchan_case c[1];
 
-	kchan_fill(m, MSG_LEN, 3);
-	c[0] = ks_send(self->ch[0], m, MSG_LEN);
-	ASSERT_EQ(0, ks_arm(self->sfd, c, 1, 0, NULL));
+	kt_fill(m, MSG_LEN, 3);
+	c[0] = kt_case_send(self->ch[0], m, MSG_LEN);
+	ASSERT_EQ(0, kt_arm(self->sfd, c, 1, 0, NULL));
 	memset(m, 0, sizeof(m));	/* copied in at arming */
 	if (!self->capacity) {
-		EXPECT_EQ(0, kchan_ready_now(self->sfd));
-		EXPECT_EQ(POLLIN, kchan_ready_now(self->ch[0]));
-		ASSERT_EQ(0, kchan_set_nonblock(self->ch[0], true));
+		EXPECT_EQ(0, kt_ready_now(self->sfd));
+		EXPECT_EQ(POLLIN, kt_ready_now(self->ch[0]));
+		ASSERT_EQ(0, kt_set_nonblock(self->ch[0], true));
 	}
-	ASSERT_EQ(MSG_LEN, kchan_recv(self->ch[0], b, sizeof(b)));
-	EXPECT_TRUE(kchan_check(b, MSG_LEN, 3));
-	EXPECT_EQ(POLLIN, kchan_ready_now(self->sfd));
-	ASSERT_EQ(0, ks_read(self->sfd, &res));
+	ASSERT_EQ(MSG_LEN, kt_recv(self->ch[0], b, sizeof(b)));
+	EXPECT_TRUE(kt_check(b, MSG_LEN, 3));
+	EXPECT_EQ(POLLIN, kt_ready_now(self->sfd));
+	ASSERT_EQ(0, kt_sel_read(self->sfd, &res));
 	EXPECT_EQ(0, res.index);
 	EXPECT_EQ(MSG_LEN, res.result);
 }
@@ -177,25 +164,25 @@ TEST_F(sfd, armed_send_on_closed)
 	char m[MSG_LEN], b[MSG_MAX];
 	struct kchan_case c[2];
 
-	kchan_fill(m, MSG_LEN, 10);
+	kt_fill(m, MSG_LEN, 10);
 	if (self->capacity) {
-		ASSERT_EQ(MSG_LEN, kchan_send(self->ch[0], m, MSG_LEN));
-		ASSERT_EQ(MSG_LEN, kchan_send(self->ch[0], m, MSG_LEN));
+		ASSERT_EQ(MSG_LEN, kt_send(self->ch[0], m, MSG_LEN));
+		ASSERT_EQ(MSG_LEN, kt_send(self->ch[0], m, MSG_LEN));
 	}
-	c[0] = ks_send(self->ch[0], m, MSG_LEN);
-	c[1] = ks_recv(self->ch[1], b, sizeof(b));
-	ASSERT_EQ(0, ks_arm(self->sfd, c, 2, 0, NULL));
-	EXPECT_EQ(0, kchan_ready_now(self->sfd));
-	ASSERT_EQ(0, kchan_close(self->ch[0]));
-	ASSERT_EQ(0, ks_read(self->sfd, &res));
+	c[0] = kt_case_send(self->ch[0], m, MSG_LEN);
+	c[1] = kt_case_recv(self->ch[1], b, sizeof(b));
+	ASSERT_EQ(0, kt_arm(self->sfd, c, 2, 0, NULL));
+	EXPECT_EQ(0, kt_ready_now(self->sfd));
+	ASSERT_EQ(0, kt_close(self->ch[0]));
+	ASSERT_EQ(0, kt_sel_read(self->sfd, &res));
 	EXPECT_EQ(0, res.index);
 	EXPECT_EQ(-EPIPE, res.result);
-	ks_expect_idle(_metadata, self->ch[1]);
+	kt_expect_idle(_metadata, self->ch[1]);
 	/* And a receive on a closed channel reports it. */
-	ASSERT_EQ(0, kchan_close(self->ch[1]));
-	c[0] = ks_recv(self->ch[1], b, sizeof(b));
-	ASSERT_EQ(0, ks_arm(self->sfd, c, 1, 0, NULL));
-	ASSERT_EQ(0, ks_read(self->sfd, &res));
+	ASSERT_EQ(0, kt_close(self->ch[1]));
+	c[0] = kt_case_recv(self->ch[1], b, sizeof(b));
+	ASSERT_EQ(0, kt_arm(self->sfd, c, 1, 0, NULL));
+	ASSERT_EQ(0, kt_sel_read(self->sfd, &res));
 	EXPECT_EQ(0, res.index);
 	EXPECT_EQ(0, res.result);
 	EXPECT_EQ((__u32)KCHAN_SELECT_CLOSED, res.flags);
@@ -207,21 +194,21 @@ TEST_F(sfd, cancel_before_completion)
 	char b[MSG_MAX], m[MSG_LEN];
 	struct kchan_case c[2];
 
-	kchan_fill(m, MSG_LEN, 4);
-	EXPECT_EQ(0, ks_cancel(self->sfd, &res));	/* nothing armed */
+	kt_fill(m, MSG_LEN, 4);
+	EXPECT_EQ(0, kt_cancel(self->sfd, &res));	/* nothing armed */
 	EXPECT_EQ(-1, res.index);
-	c[0] = ks_recv(self->ch[0], b, sizeof(b));
-	c[1] = ks_recv(self->ch[1], b, sizeof(b));
-	ASSERT_EQ(0, ks_arm(self->sfd, c, 2, 0, NULL));
-	ASSERT_EQ(0, ks_cancel(self->sfd, &res));
+	c[0] = kt_case_recv(self->ch[0], b, sizeof(b));
+	c[1] = kt_case_recv(self->ch[1], b, sizeof(b));
+	ASSERT_EQ(0, kt_arm(self->sfd, c, 2, 0, NULL));
+	ASSERT_EQ(0, kt_cancel(self->sfd, &res));
 	EXPECT_EQ(-1, res.index);
-	ks_expect_idle(_metadata, self->ch[0]);
-	ks_expect_idle(_metadata, self->ch[1]);
+	kt_expect_idle(_metadata, self->ch[0]);
+	kt_expect_idle(_metadata, self->ch[1]);
 	/* A cancelled select takes nothing. */
-	ASSERT_EQ(0, kchan_set_nonblock(self->ch[0], true));
+	ASSERT_EQ(0, kt_set_nonblock(self->ch[0], true));
 	if (!self->capacity)
-		EXPECT_EQ(-EAGAIN, kchan_send(self->ch[0], m, MSG_LEN));
-	EXPECT_EQ(-ENOTCONN, ks_read(self->sfd, &res));
+		EXPECT_EQ(-EAGAIN, kt_send(self->ch[0], m, MSG_LEN));
+	EXPECT_EQ(-ENOTCONN, kt_sel_read(self->sfd, &res));
 }
 
 /* A reader blocked on a select file wakes when another thread cancels. */
@@ -230,17 +217,17 @@ TEST_F(sfd, cancel_wakes_a_blocked_reader)
 	struct kchan_select_result res;
 	char b[MSG_MAX];
 	struct kchan_case c[1];
-	struct kt_bg rd;
+	struct kt_op rd;
 
-	c[0] = ks_recv(self->ch[0], b, sizeof(b));
-	ASSERT_EQ(0, ks_arm(self->sfd, c, 1, 0, NULL));
-	ASSERT_EQ(0, kt_bg_recv(&rd, self->sfd, sizeof(res)));
+	c[0] = kt_case_recv(self->ch[0], b, sizeof(b));
+	ASSERT_EQ(0, kt_arm(self->sfd, c, 1, 0, NULL));
+	ASSERT_EQ(0, kt_op_recv(&rd, self->sfd, NULL, sizeof(res)));
 	while (!rd.tid)
 		usleep(1000);
 	/* Asleep in the read, not merely about to make it. */
-	ASSERT_EQ(0, kt_wait_sleeping_in(rd.tid, SYS_read, KT_WAIT_MS));
-	ASSERT_EQ(0, ks_cancel(self->sfd, &res));
-	ASSERT_TRUE(kt_bg_wait(&rd, KT_WAIT_MS));
+	ASSERT_EQ(0, kt_wait_sleeping_in(rd.tid, SYS_read, KT_TIMEOUT_MS));
+	ASSERT_EQ(0, kt_cancel(self->sfd, &res));
+	ASSERT_EQ(0, kt_op_wait(&rd, KT_TIMEOUT_MS));
 	EXPECT_EQ(-ENOTCONN, rd.ret);
 }
 
@@ -251,16 +238,16 @@ TEST_F(sfd, cancel_after_completion)
 	char b[MSG_MAX], m[MSG_LEN];
 	struct kchan_case c[1];
 
-	kchan_fill(m, MSG_LEN, 5);
-	c[0] = ks_recv(self->ch[0], b, sizeof(b));
-	ASSERT_EQ(0, ks_arm(self->sfd, c, 1, 0, NULL));
-	ASSERT_EQ(0, kchan_set_nonblock(self->ch[0], true));
-	ASSERT_EQ(MSG_LEN, kchan_send(self->ch[0], m, MSG_LEN));
-	ASSERT_EQ(1, ks_cancel(self->sfd, &res));
+	kt_fill(m, MSG_LEN, 5);
+	c[0] = kt_case_recv(self->ch[0], b, sizeof(b));
+	ASSERT_EQ(0, kt_arm(self->sfd, c, 1, 0, NULL));
+	ASSERT_EQ(0, kt_set_nonblock(self->ch[0], true));
+	ASSERT_EQ(MSG_LEN, kt_send(self->ch[0], m, MSG_LEN));
+	ASSERT_EQ(1, kt_cancel(self->sfd, &res));
 	EXPECT_EQ(0, res.index);
 	EXPECT_EQ(MSG_LEN, res.result);
-	EXPECT_TRUE(kchan_check(b, MSG_LEN, 5));
-	EXPECT_EQ(-ENOTCONN, ks_read(self->sfd, &res));
+	EXPECT_TRUE(kt_check(b, MSG_LEN, 5));
+	EXPECT_EQ(-ENOTCONN, kt_sel_read(self->sfd, &res));
 }
 
 /*
@@ -271,28 +258,28 @@ TEST_F(sfd, release_gives_the_message_back)
 {
 	char b[MSG_MAX], m[MSG_LEN];
 	struct kchan_case c[1];
-	struct kchan_op tx;
+	struct kt_op tx;
 	struct kchan_stat st;
 
-	kchan_fill(m, MSG_LEN, 6);
-	c[0] = ks_recv(self->ch[0], b, sizeof(b));
-	ASSERT_EQ(0, ks_arm(self->sfd, c, 1, 0, NULL));
-	ASSERT_EQ(0, kchan_op_send(&tx, self->ch[0], m, MSG_LEN));
+	kt_fill(m, MSG_LEN, 6);
+	c[0] = kt_case_recv(self->ch[0], b, sizeof(b));
+	ASSERT_EQ(0, kt_arm(self->sfd, c, 1, 0, NULL));
+	ASSERT_EQ(0, kt_op_send(&tx, self->ch[0], m, MSG_LEN));
 	ASSERT_EQ(1, poll(&(struct pollfd){ .fd = self->sfd, .events = POLLIN },
-			  1, KCHAN_WAIT_MS));
+			  1, KT_TIMEOUT_MS));
 	/*
 	 * The select took the message into custody: even a rendezvous
 	 * sender is done, though nobody has read the select yet.
 	 */
-	EXPECT_EQ(MSG_LEN, kchan_op_result(&tx));
+	EXPECT_EQ(MSG_LEN, kt_op_result(&tx));
 	close(self->sfd);
-	self->sfd = ks_selfd(O_CLOEXEC);
+	self->sfd = kt_selfd(O_CLOEXEC);
 	/* Released unread: the message goes back to the channel's head. */
-	EXPECT_EQ(POLLIN, kchan_ready_now(self->ch[0]) & POLLIN);
+	EXPECT_EQ(POLLIN, kt_ready_now(self->ch[0]) & POLLIN);
 	memset(b, 0, sizeof(b));
-	ASSERT_EQ(MSG_LEN, kchan_recv(self->ch[0], b, sizeof(b)));
-	EXPECT_TRUE(kchan_check(b, MSG_LEN, 6));
-	ASSERT_EQ(0, kchan_stat(self->ch[0], &st));
+	ASSERT_EQ(MSG_LEN, kt_recv(self->ch[0], b, sizeof(b)));
+	EXPECT_TRUE(kt_check(b, MSG_LEN, 6));
+	ASSERT_EQ(0, kt_stat(self->ch[0], &st));
 	EXPECT_EQ(1ull, st.received);
 	EXPECT_EQ(1ull, st.sent);
 	EXPECT_EQ(0u, st.queued);
@@ -305,18 +292,18 @@ TEST_F(sfd, bad_arguments)
 	struct kchan_case c[1];
 	int bad;
 
-	c[0] = ks_recv(self->ch[0], b, sizeof(b));
-	EXPECT_EQ(-EINVAL, ks_arm(self->sfd, c, 1, KCHAN_SELECT_NONBLOCK,
+	c[0] = kt_case_recv(self->ch[0], b, sizeof(b));
+	EXPECT_EQ(-EINVAL, kt_arm(self->sfd, c, 1, KCHAN_SELECT_NONBLOCK,
 				  NULL));
-	EXPECT_EQ(-EINVAL, ks_arm(self->sfd, c, 1, KCHAN_SELECT_DEADLINE,
+	EXPECT_EQ(-EINVAL, kt_arm(self->sfd, c, 1, KCHAN_SELECT_DEADLINE,
 				  NULL));
-	c[0] = ks_recv(self->sfd, b, sizeof(b));	/* not a channel */
-	EXPECT_EQ(-EINVAL, ks_arm(self->sfd, c, 1, 0, &bad));
+	c[0] = kt_case_recv(self->sfd, b, sizeof(b));	/* not a channel */
+	EXPECT_EQ(-EINVAL, kt_arm(self->sfd, c, 1, 0, &bad));
 	EXPECT_EQ(0, bad);
-	ASSERT_EQ(0, ks_arm(self->sfd, NULL, 0, 0, NULL));
+	ASSERT_EQ(0, kt_arm(self->sfd, NULL, 0, 0, NULL));
 	EXPECT_EQ(-EINVAL, read(self->sfd, &res, sizeof(res) - 1) < 0 ?
 			   -errno : 0);
-	ASSERT_EQ(0, ks_cancel(self->sfd, &res));
+	ASSERT_EQ(0, kt_cancel(self->sfd, &res));
 	EXPECT_EQ(-1, ioctl(self->sfd, KCHAN_IOC_STAT, &res));
 	EXPECT_EQ(ENOTTY, errno);
 	EXPECT_EQ(-1, ioctl(self->sfd, KCHAN_CTL_SELECT_FD, 0));
@@ -332,19 +319,19 @@ TEST_F(sfd, other_process_cannot_collect)
 	int status;
 	pid_t pid;
 
-	kchan_fill(m, MSG_LEN, 11);
-	c[0] = ks_recv(self->ch[0], b, sizeof(b));
-	ASSERT_EQ(0, ks_arm(self->sfd, c, 1, 0, NULL));
-	ASSERT_EQ(0, kchan_set_nonblock(self->ch[0], true));
-	ASSERT_EQ(MSG_LEN, kchan_send(self->ch[0], m, MSG_LEN));
+	kt_fill(m, MSG_LEN, 11);
+	c[0] = kt_case_recv(self->ch[0], b, sizeof(b));
+	ASSERT_EQ(0, kt_arm(self->sfd, c, 1, 0, NULL));
+	ASSERT_EQ(0, kt_set_nonblock(self->ch[0], true));
+	ASSERT_EQ(MSG_LEN, kt_send(self->ch[0], m, MSG_LEN));
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0)
-		_exit(ks_read(self->sfd, &res) == -EPERM &&
-		      ks_cancel(self->sfd, &res) == -EPERM ? 0 : 1);
+		_exit(kt_sel_read(self->sfd, &res) == -EPERM &&
+		      kt_cancel(self->sfd, &res) == -EPERM ? 0 : 1);
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_EQ(0, WEXITSTATUS(status));
-	ASSERT_EQ(0, ks_read(self->sfd, &res));
+	ASSERT_EQ(0, kt_sel_read(self->sfd, &res));
 	EXPECT_EQ(MSG_LEN, res.result);
 }
 
@@ -360,7 +347,7 @@ TEST_F(sfd, epoll_on_both_ends)
 	struct kchan_case tx[1], rx[1];
 	int other, ep, n;
 
-	other = ks_selfd(O_CLOEXEC | O_NONBLOCK);
+	other = kt_selfd(O_CLOEXEC | O_NONBLOCK);
 	ASSERT_LE(0, other);
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	ASSERT_LE(0, ep);
@@ -370,25 +357,25 @@ TEST_F(sfd, epoll_on_both_ends)
 	ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_ADD, other, &ev));
 	EXPECT_EQ(0, epoll_wait(ep, got, 2, 0));
 
-	kchan_fill(m, MSG_LEN, 7);
-	tx[0] = ks_send(self->ch[0], m, MSG_LEN);
-	rx[0] = ks_recv(self->ch[0], b, sizeof(b));
-	ASSERT_EQ(0, ks_arm(self->sfd, tx, 1, 0, NULL));
-	ASSERT_EQ(0, ks_arm(other, rx, 1, 0, NULL));
+	kt_fill(m, MSG_LEN, 7);
+	tx[0] = kt_case_send(self->ch[0], m, MSG_LEN);
+	rx[0] = kt_case_recv(self->ch[0], b, sizeof(b));
+	ASSERT_EQ(0, kt_arm(self->sfd, tx, 1, 0, NULL));
+	ASSERT_EQ(0, kt_arm(other, rx, 1, 0, NULL));
 
 	/*
 	 * Both complete: the receiving select took the message into its
 	 * custody, which is what a rendezvous send waits for.
 	 */
-	n = epoll_wait(ep, got, 2, KCHAN_WAIT_MS);
+	n = epoll_wait(ep, got, 2, KT_TIMEOUT_MS);
 	if (n == 1)
-		n += epoll_wait(ep, got + 1, 1, KCHAN_WAIT_MS);
+		n += epoll_wait(ep, got + 1, 1, KT_TIMEOUT_MS);
 	ASSERT_EQ(2, n);
 	EXPECT_NE(got[0].data.fd, got[1].data.fd);
-	ASSERT_EQ(0, ks_read(other, &res));
+	ASSERT_EQ(0, kt_sel_read(other, &res));
 	EXPECT_EQ(MSG_LEN, res.result);
-	EXPECT_TRUE(kchan_check(b, MSG_LEN, 7));
-	ASSERT_EQ(0, ks_read(self->sfd, &res));
+	EXPECT_TRUE(kt_check(b, MSG_LEN, 7));
+	ASSERT_EQ(0, kt_sel_read(self->sfd, &res));
 	EXPECT_EQ(MSG_LEN, res.result);
 	EXPECT_EQ(0, epoll_wait(ep, got, 2, 0));
 	close(ep);
@@ -416,8 +403,8 @@ TEST_F(sfd, io_uring_with_pipe_and_timerfd)
 	ASSERT_EQ(0, pipe2(pfd, O_CLOEXEC));
 	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
 	ASSERT_LE(0, tfd);
-	c[0] = ks_recv(self->ch[0], b, sizeof(b));
-	ASSERT_EQ(0, ks_arm(self->sfd, c, 1, 0, NULL));
+	c[0] = kt_case_recv(self->ch[0], b, sizeof(b));
+	ASSERT_EQ(0, kt_arm(self->sfd, c, 1, 0, NULL));
 
 	sqe = io_uring_get_sqe(&ring);
 	io_uring_prep_read(sqe, self->sfd, &res, sizeof(res), 0);
@@ -433,8 +420,8 @@ TEST_F(sfd, io_uring_with_pipe_and_timerfd)
 
 	ASSERT_EQ(0, timerfd_settime(tfd, 0, &its, NULL));
 	ASSERT_EQ(1, write(pfd[1], "x", 1));
-	kchan_fill(m, MSG_LEN, 8);
-	ASSERT_EQ(MSG_LEN, kchan_send(self->ch[0], m, MSG_LEN));
+	kt_fill(m, MSG_LEN, 8);
+	ASSERT_EQ(MSG_LEN, kt_send(self->ch[0], m, MSG_LEN));
 	for (i = 0; i < 3; i++) {
 		struct __kernel_timespec ts = { .tv_sec = 10 };
 
@@ -456,7 +443,7 @@ TEST_F(sfd, io_uring_with_pipe_and_timerfd)
 	EXPECT_EQ(0xe, seen);
 	EXPECT_EQ(0, res.index);
 	EXPECT_EQ(MSG_LEN, res.result);
-	EXPECT_TRUE(kchan_check(b, MSG_LEN, 8));
+	EXPECT_TRUE(kt_check(b, MSG_LEN, 8));
 	io_uring_queue_exit(&ring);
 	close(tfd);
 	close(pfd[0]);
@@ -474,18 +461,18 @@ TEST_F(sfd, io_uring_on_both_ends)
 	struct io_uring ring;
 	int other, i;
 
-	other = ks_selfd(O_CLOEXEC);
+	other = kt_selfd(O_CLOEXEC);
 	ASSERT_LE(0, other);
 	ASSERT_EQ(0, io_uring_queue_init(8, &ring, 0));
-	kchan_fill(m, MSG_LEN, 9);
-	tx[0] = ks_send(self->ch[0], m, MSG_LEN);
-	rx[0] = ks_recv(self->ch[0], b, sizeof(b));
-	ASSERT_EQ(0, ks_arm(self->sfd, tx, 1, 0, NULL));
+	kt_fill(m, MSG_LEN, 9);
+	tx[0] = kt_case_send(self->ch[0], m, MSG_LEN);
+	rx[0] = kt_case_recv(self->ch[0], b, sizeof(b));
+	ASSERT_EQ(0, kt_arm(self->sfd, tx, 1, 0, NULL));
 	sqe = io_uring_get_sqe(&ring);
 	io_uring_prep_read(sqe, self->sfd, &tres, sizeof(tres), 0);
 	sqe->user_data = 1;
 	ASSERT_EQ(1, io_uring_submit(&ring));
-	ASSERT_EQ(0, ks_arm(other, rx, 1, 0, NULL));
+	ASSERT_EQ(0, kt_arm(other, rx, 1, 0, NULL));
 	sqe = io_uring_get_sqe(&ring);
 	io_uring_prep_read(sqe, other, &rres, sizeof(rres), 0);
 	sqe->user_data = 2;
@@ -499,7 +486,7 @@ TEST_F(sfd, io_uring_on_both_ends)
 	}
 	EXPECT_EQ(MSG_LEN, tres.result);
 	EXPECT_EQ(MSG_LEN, rres.result);
-	EXPECT_TRUE(kchan_check(b, MSG_LEN, 9));
+	EXPECT_TRUE(kt_check(b, MSG_LEN, 9));
 	io_uring_queue_exit(&ring);
 	close(other);
 }
@@ -516,10 +503,10 @@ static void *race_send(void *arg)
 	struct racer *r = arg;
 	char m[MSG_LEN];
 
-	kchan_fill(m, MSG_LEN, r->seq);
+	kt_fill(m, MSG_LEN, r->seq);
 	if (r->delay_us)
 		usleep(r->delay_us);
-	r->ret = kchan_send(r->fd, m, MSG_LEN);
+	r->ret = kt_send(r->fd, m, MSG_LEN);
 	return NULL;
 }
 
@@ -538,21 +525,21 @@ TEST_F(sfd, cancel_races_completion)
 	pthread_t th;
 	int ret;
 
-	c[0] = ks_recv(self->ch[0], b, sizeof(b));
+	c[0] = kt_case_recv(self->ch[0], b, sizeof(b));
 	for (round = 1; round <= RACE_ROUNDS; round++) {
 		memset(b, 0, sizeof(b));
-		ASSERT_EQ(0, ks_arm(self->sfd, c, 1, 0, NULL));
+		ASSERT_EQ(0, kt_arm(self->sfd, c, 1, 0, NULL));
 		r = (struct racer){ .fd = self->ch[0], .seq = round,
 				    .delay_us = round % 7 * 20 };
 		ASSERT_EQ(0, pthread_create(&th, NULL, race_send, &r));
 		usleep(round % 5 * 30);
-		ret = ks_cancel(self->sfd, &res);
+		ret = kt_cancel(self->sfd, &res);
 		ASSERT_LE(0, ret);
 		if (ret == 1) {
 			completed++;
 			EXPECT_EQ(0, res.index);
 			EXPECT_EQ(MSG_LEN, res.result);
-			EXPECT_TRUE(kchan_check(b, MSG_LEN, round)) {
+			EXPECT_TRUE(kt_check(b, MSG_LEN, round)) {
 				TH_LOG("round %u: cancel reported a completion without the data",
 				       round);
 			}
@@ -560,15 +547,15 @@ TEST_F(sfd, cancel_races_completion)
 			not_completed++;
 			EXPECT_EQ(-1, res.index);
 			/* Still in the channel (or its sender): take it. */
-			ASSERT_EQ(MSG_LEN, kchan_recv(self->ch[0], got,
+			ASSERT_EQ(MSG_LEN, kt_recv(self->ch[0], got,
 						      sizeof(got)));
-			EXPECT_TRUE(kchan_check(got, MSG_LEN, round)) {
+			EXPECT_TRUE(kt_check(got, MSG_LEN, round)) {
 				TH_LOG("round %u: the message was lost", round);
 			}
 		}
 		pthread_join(th, NULL);
 		ASSERT_EQ(MSG_LEN, r.ret);
-		ASSERT_EQ(0, kchan_ready_now(self->ch[0]) & POLLIN) {
+		ASSERT_EQ(0, kt_ready_now(self->ch[0]) & POLLIN) {
 			TH_LOG("round %u: a message was duplicated", round);
 		}
 	}
@@ -589,13 +576,13 @@ static void take_into_custody(struct __test_metadata *_metadata, int ch,
 	struct kchan_case c[1];
 	char m[MSG_LEN];
 
-	kchan_fill(m, MSG_LEN, seed);
-	c[0] = ks_recv(ch, b, MSG_MAX);
-	ASSERT_EQ(0, ks_arm(sfd, c, 1, 0, NULL));
+	kt_fill(m, MSG_LEN, seed);
+	c[0] = kt_case_recv(ch, b, MSG_MAX);
+	ASSERT_EQ(0, kt_arm(sfd, c, 1, 0, NULL));
 	/* An armed receive is a partner even for a non-blocking send. */
-	ASSERT_EQ(0, kchan_set_nonblock(ch, true));
-	ASSERT_EQ(MSG_LEN, kchan_send(ch, m, MSG_LEN));
-	ASSERT_EQ(POLLIN, kchan_ready_now(sfd));
+	ASSERT_EQ(0, kt_set_nonblock(ch, true));
+	ASSERT_EQ(MSG_LEN, kt_send(ch, m, MSG_LEN));
+	ASSERT_EQ(POLLIN, kt_ready_now(sfd));
 }
 
 /*
@@ -619,26 +606,26 @@ TEST_F(sfd, closed_with_its_last_message_in_custody_reads_eof_once_collected)
 	ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_ADD, self->ch[0], &ev));
 	EXPECT_EQ(0, epoll_wait(ep, &ev, 1, 0));
 
-	ASSERT_EQ(0, kchan_close(self->ch[0]));
-	EXPECT_EQ(0, kchan_ready_now(self->ch[0]) & POLLIN);
-	EXPECT_EQ(-EAGAIN, kchan_recv(self->ch[0], got, sizeof(got)));
+	ASSERT_EQ(0, kt_close(self->ch[0]));
+	EXPECT_EQ(0, kt_ready_now(self->ch[0]) & POLLIN);
+	EXPECT_EQ(-EAGAIN, kt_recv(self->ch[0], got, sizeof(got)));
 	/* The close's edge: hung up, not readable. */
-	ASSERT_EQ(1, epoll_wait(ep, &ev, 1, KT_WAIT_MS));
+	ASSERT_EQ(1, epoll_wait(ep, &ev, 1, KT_TIMEOUT_MS));
 	EXPECT_NE(0u, ev.events & EPOLLHUP);
 	EXPECT_EQ(0u, ev.events & EPOLLIN);
 	EXPECT_EQ(0, epoll_wait(ep, &ev, 1, 0));
 
-	ASSERT_EQ(0, ks_read(self->sfd, &res));
+	ASSERT_EQ(0, kt_sel_read(self->sfd, &res));
 	EXPECT_EQ(0, res.index);
 	EXPECT_EQ(MSG_LEN, res.result);
-	EXPECT_TRUE(kchan_check(b, MSG_LEN, 12));
+	EXPECT_TRUE(kt_check(b, MSG_LEN, 12));
 	/* Drained now: an edge, and end-of-file. */
-	ASSERT_EQ(1, epoll_wait(ep, &ev, 1, KT_WAIT_MS)) {
+	ASSERT_EQ(1, epoll_wait(ep, &ev, 1, KT_TIMEOUT_MS)) {
 		TH_LOG("no edge when the channel became closed and drained");
 	}
 	EXPECT_NE(0u, ev.events & EPOLLIN);
-	EXPECT_NE(0, kchan_ready_now(self->ch[0]) & POLLIN);
-	EXPECT_EQ(0, kchan_recv(self->ch[0], got, sizeof(got)));
+	EXPECT_NE(0, kt_ready_now(self->ch[0]) & POLLIN);
+	EXPECT_EQ(0, kt_recv(self->ch[0], got, sizeof(got)));
 	close(ep);
 }
 
@@ -658,22 +645,22 @@ TEST_F(sfd, closed_with_its_last_message_in_custody_gets_it_back)
 	ASSERT_LE(0, ep);
 	ev = (struct epoll_event){ .events = EPOLLIN | EPOLLET };
 	ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_ADD, self->ch[0], &ev));
-	ASSERT_EQ(0, kchan_close(self->ch[0]));
-	EXPECT_EQ(0, kchan_ready_now(self->ch[0]) & POLLIN);
-	EXPECT_EQ(-EAGAIN, kchan_recv(self->ch[0], got, sizeof(got)));
-	ASSERT_EQ(1, epoll_wait(ep, &ev, 1, KT_WAIT_MS));
+	ASSERT_EQ(0, kt_close(self->ch[0]));
+	EXPECT_EQ(0, kt_ready_now(self->ch[0]) & POLLIN);
+	EXPECT_EQ(-EAGAIN, kt_recv(self->ch[0], got, sizeof(got)));
+	ASSERT_EQ(1, epoll_wait(ep, &ev, 1, KT_TIMEOUT_MS));
 	EXPECT_EQ(0u, ev.events & EPOLLIN);
 
 	close(self->sfd);
-	self->sfd = ks_selfd(O_CLOEXEC);
-	ASSERT_EQ(1, epoll_wait(ep, &ev, 1, KT_WAIT_MS)) {
+	self->sfd = kt_selfd(O_CLOEXEC);
+	ASSERT_EQ(1, epoll_wait(ep, &ev, 1, KT_TIMEOUT_MS)) {
 		TH_LOG("no edge when the message came back");
 	}
 	EXPECT_NE(0u, ev.events & EPOLLIN);
-	EXPECT_NE(0, kchan_ready_now(self->ch[0]) & POLLIN);
-	ASSERT_EQ(MSG_LEN, kchan_recv(self->ch[0], got, sizeof(got)));
-	EXPECT_TRUE(kchan_check(got, MSG_LEN, 13));
-	EXPECT_EQ(0, kchan_recv(self->ch[0], got, sizeof(got)));
+	EXPECT_NE(0, kt_ready_now(self->ch[0]) & POLLIN);
+	ASSERT_EQ(MSG_LEN, kt_recv(self->ch[0], got, sizeof(got)));
+	EXPECT_TRUE(kt_check(got, MSG_LEN, 13));
+	EXPECT_EQ(0, kt_recv(self->ch[0], got, sizeof(got)));
 	close(ep);
 }
 
@@ -690,55 +677,55 @@ TEST(custody_of_a_blocked_senders_message_holds_a_slot)
 	struct kchan_select_result res;
 	struct kchan_case c[1];
 	struct kchan_stat st;
-	struct kchan_op tx;
+	struct kt_op tx;
 	int ch, a, b;
 
-	ch = kchan_make(1, MSG_MAX, 0, O_CLOEXEC);
+	ch = kt_make(1, MSG_MAX, 0, O_CLOEXEC);
 	ASSERT_LE(0, ch);
-	a = ks_selfd(O_CLOEXEC);
+	a = kt_selfd(O_CLOEXEC);
 	ASSERT_LE(0, a);
-	b = ks_selfd(O_CLOEXEC);
+	b = kt_selfd(O_CLOEXEC);
 	ASSERT_LE(0, b);
-	kchan_fill(m, MSG_LEN, 1);
-	ASSERT_EQ(MSG_LEN, kchan_send(ch, m, MSG_LEN));
-	kchan_fill(m, MSG_LEN, 2);
-	ASSERT_EQ(0, kchan_op_send(&tx, ch, m, MSG_LEN));
-	ASSERT_EQ(0, kchan_wait_for(ch, senders, 1));
+	kt_fill(m, MSG_LEN, 1);
+	ASSERT_EQ(MSG_LEN, kt_send(ch, m, MSG_LEN));
+	kt_fill(m, MSG_LEN, 2);
+	ASSERT_EQ(0, kt_op_send(&tx, ch, m, MSG_LEN));
+	ASSERT_EQ(0, kt_wait_for(ch, senders, 1));
 
-	c[0] = ks_recv(ch, ba, sizeof(ba));
-	ASSERT_EQ(0, ks_arm(a, c, 1, 0, NULL));
-	ASSERT_EQ(POLLIN, kchan_ready_now(a));
-	c[0] = ks_recv(ch, bb, sizeof(bb));
-	ASSERT_EQ(0, ks_arm(b, c, 1, 0, NULL));
+	c[0] = kt_case_recv(ch, ba, sizeof(ba));
+	ASSERT_EQ(0, kt_arm(a, c, 1, 0, NULL));
+	ASSERT_EQ(POLLIN, kt_ready_now(a));
+	c[0] = kt_case_recv(ch, bb, sizeof(bb));
+	ASSERT_EQ(0, kt_arm(b, c, 1, 0, NULL));
 	/* A's message holds the only slot: S waits, and so does B. */
-	EXPECT_EQ(0, kchan_ready_now(ch) & (POLLIN | POLLOUT));
-	EXPECT_EQ(0, kchan_ready_now(b));
+	EXPECT_EQ(0, kt_ready_now(ch) & (POLLIN | POLLOUT));
+	EXPECT_EQ(0, kt_ready_now(b));
 
-	ASSERT_EQ(0, ks_read(a, &res));
+	ASSERT_EQ(0, kt_sel_read(a, &res));
 	EXPECT_EQ(MSG_LEN, res.result);
-	EXPECT_TRUE(kchan_check(ba, MSG_LEN, 1));
+	EXPECT_TRUE(kt_check(ba, MSG_LEN, 1));
 	/* The slot is free: B takes S's message into it, S returns. */
-	EXPECT_EQ(MSG_LEN, kchan_op_result(&tx));
+	EXPECT_EQ(MSG_LEN, kt_op_result(&tx));
 	ASSERT_EQ(1, poll(&(struct pollfd){ .fd = b, .events = POLLIN }, 1,
-			  KCHAN_WAIT_MS));
-	EXPECT_EQ(0, kchan_ready_now(ch) & POLLOUT);
-	ASSERT_EQ(0, kchan_set_nonblock(ch, true));
-	kchan_fill(m, MSG_LEN, 3);
-	EXPECT_EQ(-EAGAIN, kchan_send(ch, m, MSG_LEN)) {
+			  KT_TIMEOUT_MS));
+	EXPECT_EQ(0, kt_ready_now(ch) & POLLOUT);
+	ASSERT_EQ(0, kt_set_nonblock(ch, true));
+	kt_fill(m, MSG_LEN, 3);
+	EXPECT_EQ(-EAGAIN, kt_send(ch, m, MSG_LEN)) {
 		TH_LOG("a send took the slot of the message in custody");
 	}
 
 	/* Released unread, B's message goes back into its slot. */
 	close(b);
-	ASSERT_EQ(0, kchan_stat(ch, &st));
+	ASSERT_EQ(0, kt_stat(ch, &st));
 	EXPECT_GE(1u, st.queued) {
 		TH_LOG("%u messages queued in a channel of capacity 1",
 		       st.queued);
 	}
-	ASSERT_EQ(MSG_LEN, kchan_recv(ch, got, sizeof(got)));
-	EXPECT_TRUE(kchan_check(got, MSG_LEN, 2));
-	EXPECT_EQ(-EAGAIN, kchan_recv(ch, got, sizeof(got)));
-	ASSERT_EQ(0, kchan_stat(ch, &st));
+	ASSERT_EQ(MSG_LEN, kt_recv(ch, got, sizeof(got)));
+	EXPECT_TRUE(kt_check(got, MSG_LEN, 2));
+	EXPECT_EQ(-EAGAIN, kt_recv(ch, got, sizeof(got)));
+	ASSERT_EQ(0, kt_stat(ch, &st));
 	EXPECT_EQ(2ull, st.sent);
 	EXPECT_EQ(2ull, st.received);
 	close(a);
@@ -760,7 +747,7 @@ static void *canceller_main(void *arg)
 	struct canceller *cn = arg;
 
 	__atomic_store_n(&cn->tid, kt_gettid(), __ATOMIC_RELEASE);
-	cn->ret = ks_cancel(cn->sfd, cn->res);
+	cn->ret = kt_cancel(cn->sfd, cn->res);
 	atomic_store(&cn->done, 1);
 	return NULL;
 }
@@ -777,10 +764,10 @@ static int canceller_start(struct canceller *cn, int sfd,
 /* 0 once the cancel returned (the thread is joined), or -ETIMEDOUT. */
 static int canceller_wait(struct canceller *cn, int ms)
 {
-	uint64_t deadline = kw_now_ns() + (uint64_t)ms * 1000000ull;
+	uint64_t deadline = kt_now_ns() + (uint64_t)ms * 1000000ull;
 
 	while (!atomic_load(&cn->done)) {
-		if (kw_now_ns() > deadline)
+		if (kt_now_ns() > deadline)
 			return -ETIMEDOUT;
 		usleep(1000);
 	}
@@ -800,7 +787,7 @@ struct held_send {
 	int ch, sfd, uffd;
 	void *mem;		/* the reader's buffer, on the held pages */
 	char *msg;
-	struct kchan_op rx;
+	struct kt_op rx;
 };
 
 /* 0 once the reader is held in its fault, -EOPNOTSUPP without userfaultfd. */
@@ -810,20 +797,20 @@ static int held_send_start(struct __test_metadata *_metadata,
 	struct kchan_case c[1];
 	__u64 addr;
 
-	h->ch = kchan_make(0, BIG_LEN, 0, O_CLOEXEC);
+	h->ch = kt_make(0, BIG_LEN, 0, O_CLOEXEC);
 	ASSERT_LE(0, h->ch);
-	h->sfd = ks_selfd(O_CLOEXEC);
+	h->sfd = kt_selfd(O_CLOEXEC);
 	ASSERT_LE(0, h->sfd);
-	h->uffd = kchan_uffd_stalling(&h->mem, BIG_LEN / getpagesize());
+	h->uffd = kt_uffd_stalling(&h->mem, BIG_LEN / getpagesize());
 	if (h->uffd < 0)
 		return -EOPNOTSUPP;
 	h->msg = malloc(BIG_LEN);
 	ASSERT_NE(NULL, h->msg);
-	kchan_fill(h->msg, BIG_LEN, BIG_SEED);
-	c[0] = ks_send(h->ch, h->msg, BIG_LEN);
-	ASSERT_EQ(0, ks_arm(h->sfd, c, 1, 0, NULL));
-	ASSERT_EQ(0, kchan_op_recv(&h->rx, h->ch, h->mem, BIG_LEN));
-	ASSERT_EQ(0, kchan_uffd_wait_fault(h->uffd, KCHAN_WAIT_MS, &addr));
+	kt_fill(h->msg, BIG_LEN, BIG_SEED);
+	c[0] = kt_case_send(h->ch, h->msg, BIG_LEN);
+	ASSERT_EQ(0, kt_arm(h->sfd, c, 1, 0, NULL));
+	ASSERT_EQ(0, kt_op_recv(&h->rx, h->ch, h->mem, BIG_LEN));
+	ASSERT_EQ(0, kt_uffd_wait_fault(h->uffd, KT_TIMEOUT_MS, &addr));
 	return 0;
 }
 
@@ -851,22 +838,22 @@ TEST(cancel_is_not_held_by_the_page_fault_of_a_reader_of_its_send)
 
 	if (held_send_start(_metadata, &h))
 		SKIP(return, "userfaultfd is not available");
-	ASSERT_EQ(0, kchan_stat(h.ch, &st));
+	ASSERT_EQ(0, kt_stat(h.ch, &st));
 	EXPECT_EQ(1u, st.senders);
 	ASSERT_EQ(0, canceller_start(&cn, h.sfd, &res));
-	ASSERT_EQ(0, canceller_wait(&cn, KCHAN_WAIT_MS)) {
+	ASSERT_EQ(0, canceller_wait(&cn, KT_TIMEOUT_MS)) {
 		TH_LOG("KCHAN_SEL_CANCEL waits for another process's fault");
 	}
 	EXPECT_EQ(0, cn.ret);
-	ASSERT_EQ(0, kchan_stat(h.ch, &st));
+	ASSERT_EQ(0, kt_stat(h.ch, &st));
 	EXPECT_EQ(0u, st.senders);
 
-	ASSERT_EQ(0, kchan_uffd_copy(h.uffd, (uintptr_t)h.mem, zero,
+	ASSERT_EQ(0, kt_uffd_copy(h.uffd, (uintptr_t)h.mem, zero,
 				     BIG_LEN));
-	ASSERT_EQ(0, kchan_wait_for(h.ch, receivers, 1));
+	ASSERT_EQ(0, kt_wait_for(h.ch, receivers, 1));
 	ASSERT_EQ(0, ioctl(h.ch, KCHAN_IOC_CLOSE));
-	EXPECT_EQ(0, kchan_op_result(&h.rx));
-	ASSERT_EQ(0, kchan_stat(h.ch, &st));
+	EXPECT_EQ(0, kt_op_result(&h.rx));
+	ASSERT_EQ(0, kt_stat(h.ch, &st));
 	EXPECT_EQ(0ull, st.sent);
 	EXPECT_EQ(0ull, st.received);
 	held_send_end(&h);
@@ -882,7 +869,7 @@ TEST(cancel_racing_a_reader_of_its_send_finds_the_message_once)
 	struct kchan_select_result res;
 	int round, completed = 0, ret;
 	struct kchan_case c[1];
-	struct kchan_op rx;
+	struct kt_op rx;
 	char *msg, *got;
 	int ch, sfd;
 
@@ -891,33 +878,33 @@ TEST(cancel_racing_a_reader_of_its_send_finds_the_message_once)
 	ASSERT_NE(NULL, msg);
 	ASSERT_NE(NULL, got);
 	for (round = 0; round < CANCEL_ROUNDS; round++) {
-		ch = kchan_make(0, BIG_LEN, 0, O_CLOEXEC);
+		ch = kt_make(0, BIG_LEN, 0, O_CLOEXEC);
 		ASSERT_LE(0, ch);
-		sfd = ks_selfd(O_CLOEXEC);
+		sfd = kt_selfd(O_CLOEXEC);
 		ASSERT_LE(0, sfd);
-		kchan_fill(msg, BIG_LEN, BIG_SEED + round);
-		c[0] = ks_send(ch, msg, BIG_LEN);
-		ASSERT_EQ(0, ks_arm(sfd, c, 1, 0, NULL));
-		ASSERT_EQ(0, kchan_op_recv(&rx, ch, got, BIG_LEN));
+		kt_fill(msg, BIG_LEN, BIG_SEED + round);
+		c[0] = kt_case_send(ch, msg, BIG_LEN);
+		ASSERT_EQ(0, kt_arm(sfd, c, 1, 0, NULL));
+		ASSERT_EQ(0, kt_op_recv(&rx, ch, got, BIG_LEN));
 		/* Cancel at once, once the reader runs, or after its read. */
 		if (round % 3 == 1)
 			while (!__atomic_load_n(&rx.tid, __ATOMIC_ACQUIRE))
 				sched_yield();
 		else if (round % 3 == 2)
-			while (!kchan_op_done(&rx))
+			while (!kt_op_done(&rx))
 				usleep(1000);
 		memset(&res, 0, sizeof(res));
-		ret = ks_cancel(sfd, &res);
+		ret = kt_cancel(sfd, &res);
 		ASSERT_LE(0, ret);
 		if (ret == 1) {
 			completed++;
 			EXPECT_EQ(0, res.index);
 			EXPECT_EQ(BIG_LEN, res.result);
-			ASSERT_EQ(BIG_LEN, kchan_op_result(&rx));
-			EXPECT_TRUE(kchan_check(got, BIG_LEN, BIG_SEED + round));
+			ASSERT_EQ(BIG_LEN, kt_op_result(&rx));
+			EXPECT_TRUE(kt_check(got, BIG_LEN, BIG_SEED + round));
 		} else {
 			ASSERT_EQ(0, ioctl(ch, KCHAN_IOC_CLOSE));
-			ASSERT_EQ(0, kchan_op_result(&rx)) {
+			ASSERT_EQ(0, kt_op_result(&rx)) {
 				TH_LOG("round %d: a cancelled send was received",
 				       round);
 			}
@@ -946,25 +933,25 @@ TEST(cancel_whose_result_cannot_be_written_collects_nothing)
 
 	out = mmap(NULL, pg, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, out);
-	ch = kchan_make(0, MSG_LEN, 0, O_CLOEXEC);
+	ch = kt_make(0, MSG_LEN, 0, O_CLOEXEC);
 	ASSERT_LE(0, ch);
-	sfd = ks_selfd(O_CLOEXEC);
+	sfd = kt_selfd(O_CLOEXEC);
 	ASSERT_LE(0, sfd);
-	kchan_fill(m, MSG_LEN, BIG_SEED);
-	c[0] = ks_send(ch, m, MSG_LEN);
-	ASSERT_EQ(0, ks_arm(sfd, c, 1, 0, NULL));
+	kt_fill(m, MSG_LEN, BIG_SEED);
+	c[0] = kt_case_send(ch, m, MSG_LEN);
+	ASSERT_EQ(0, kt_arm(sfd, c, 1, 0, NULL));
 	ASSERT_EQ(MSG_LEN, read(ch, b, sizeof(b)));
-	ASSERT_EQ(POLLIN, kchan_ready_now(sfd));
+	ASSERT_EQ(POLLIN, kt_ready_now(sfd));
 
-	EXPECT_EQ(-EFAULT, ks_cancel(sfd, out));
+	EXPECT_EQ(-EFAULT, kt_cancel(sfd, out));
 	/* Still armed, the send's result kept for the next read. */
-	EXPECT_EQ(POLLIN, kchan_ready_now(sfd));
-	ASSERT_EQ(0, ks_read(sfd, &res)) {
+	EXPECT_EQ(POLLIN, kt_ready_now(sfd));
+	ASSERT_EQ(0, kt_sel_read(sfd, &res)) {
 		TH_LOG("the completed send's result was lost");
 	}
 	EXPECT_EQ(0, res.index);
 	EXPECT_EQ(MSG_LEN, res.result);
-	EXPECT_EQ(-ENOTCONN, ks_read(sfd, &res));
+	EXPECT_EQ(-ENOTCONN, kt_sel_read(sfd, &res));
 	close(sfd);
 	close(ch);
 	munmap(out, pg);
@@ -983,37 +970,37 @@ TEST_F(sfd, read_whose_result_cannot_be_written_collects_nothing)
 	char b[MSG_MAX], m[MSG_LEN];
 	struct kchan_case c[1];
 	struct kchan_stat st;
-	struct kchan_op rd;
+	struct kt_op rd;
 
 	out = mmap(NULL, pg, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, out);
 	memset(out, 0, pg);
-	c[0] = ks_recv(self->ch[0], b, sizeof(b));
-	ASSERT_EQ(0, ks_arm(self->sfd, c, 1, 0, NULL));
-	ASSERT_EQ(0, kchan_op_recv(&rd, self->sfd, out, sizeof(*out)));
+	c[0] = kt_case_recv(self->ch[0], b, sizeof(b));
+	ASSERT_EQ(0, kt_arm(self->sfd, c, 1, 0, NULL));
+	ASSERT_EQ(0, kt_op_recv(&rd, self->sfd, out, sizeof(*out)));
 	while (!__atomic_load_n(&rd.tid, __ATOMIC_ACQUIRE))
 		usleep(1000);
-	ASSERT_EQ(0, kt_wait_sleeping_in(rd.tid, SYS_read, KT_WAIT_MS));
+	ASSERT_EQ(0, kt_wait_sleeping_in(rd.tid, SYS_read, KT_TIMEOUT_MS));
 	ASSERT_EQ(0, mprotect(out, pg, PROT_READ));
 
-	kchan_fill(m, MSG_LEN, 14);
-	ASSERT_EQ(0, kchan_set_nonblock(self->ch[0], true));
-	ASSERT_EQ(MSG_LEN, kchan_send(self->ch[0], m, MSG_LEN));
-	EXPECT_EQ(-EFAULT, kchan_op_result(&rd));
-	EXPECT_EQ(POLLIN, kchan_ready_now(self->sfd));
-	ASSERT_EQ(0, kchan_stat(self->ch[0], &st));
+	kt_fill(m, MSG_LEN, 14);
+	ASSERT_EQ(0, kt_set_nonblock(self->ch[0], true));
+	ASSERT_EQ(MSG_LEN, kt_send(self->ch[0], m, MSG_LEN));
+	EXPECT_EQ(-EFAULT, kt_op_result(&rd));
+	EXPECT_EQ(POLLIN, kt_ready_now(self->sfd));
+	ASSERT_EQ(0, kt_stat(self->ch[0], &st));
 	EXPECT_EQ(0ull, st.received);
 
 	ASSERT_EQ(0, mprotect(out, pg, PROT_READ | PROT_WRITE));
 	memset(b, 0, sizeof(b));
-	ASSERT_EQ(0, ks_read(self->sfd, out)) {
+	ASSERT_EQ(0, kt_sel_read(self->sfd, out)) {
 		TH_LOG("the received message was lost");
 	}
 	EXPECT_EQ(0, out->index);
 	EXPECT_EQ(MSG_LEN, out->result);
-	EXPECT_TRUE(kchan_check(b, MSG_LEN, 14));
-	ASSERT_EQ(0, kchan_stat(self->ch[0], &st));
+	EXPECT_TRUE(kt_check(b, MSG_LEN, 14));
+	ASSERT_EQ(0, kt_stat(self->ch[0], &st));
 	EXPECT_EQ(1ull, st.sent);
 	EXPECT_EQ(1ull, st.received);
 	EXPECT_EQ(0u, st.queued);

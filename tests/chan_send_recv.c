@@ -12,8 +12,9 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "kchan_test.h"
-#include "kchan_wait.h"
+#include "kt.h"
+#include "kt_bg.h"
+#include "kt_fault.h"
 /* The 6.1 harness's TEST() leaves a parameter unused. */
 #pragma GCC diagnostic ignored "-Wunused-parameter"
 #include "kselftest_harness.h"
@@ -22,20 +23,8 @@
 #define CAPACITY	4u
 #define NR_PEERS	4
 
-#include "kchan_fixture.h"
-
-static int create_raw(struct kchan_create *req)
-{
-	int ctl, ret, err;
-
-	ctl = open(CHANCTL, O_RDWR | O_CLOEXEC);
-	if (ctl < 0)
-		return -errno;
-	ret = ioctl(ctl, KCHAN_CTL_CREATE, req);
-	err = errno;
-	close(ctl);
-	return ret < 0 ? -err : ret;
-}
+#define KT_CHAN_FIXTURE
+#include "kt_fixture.h"
 
 static int get_version(int fd, struct kchan_version *v)
 {
@@ -47,38 +36,38 @@ TEST_F(chan, one_write_is_one_message)
 {
 	static const size_t lens[] = { 1, 2, 3, MSG_MAX, 5, 1 };
 	unsigned char buf[2 * MSG_MAX];
-	struct kchan_feeder f;
+	struct kt_feeder f;
 	unsigned int i;
 
-	ASSERT_EQ(0, kchan_feeder_start(&f, self->fd, ARRAY_SIZE(lens),
+	ASSERT_EQ(0, kt_feeder_start(&f, self->fd, ARRAY_SIZE(lens),
 					lens, 10));
 	for (i = 0; i < ARRAY_SIZE(lens); i++) {
 		ASSERT_EQ((ssize_t)lens[i],
-			  kchan_recv(self->fd, buf, sizeof(buf)));
-		ASSERT_TRUE(kchan_check(buf, lens[i], 10 + i));
+			  kt_recv(self->fd, buf, sizeof(buf)));
+		ASSERT_TRUE(kt_check(buf, lens[i], 10 + i));
 	}
-	ASSERT_EQ(0, kchan_feeder_finish(&f));
+	ASSERT_EQ(0, kt_feeder_finish(&f));
 }
 
 TEST_F(chan, messages_from_one_sender_arrive_in_order)
 {
 	size_t lens[32];
 	unsigned char buf[MSG_MAX];
-	struct kchan_feeder f;
+	struct kt_feeder f;
 	unsigned int i;
 
 	for (i = 0; i < ARRAY_SIZE(lens); i++)
 		lens[i] = 1 + i % 8;
-	ASSERT_EQ(0, kchan_feeder_start(&f, self->fd, ARRAY_SIZE(lens),
+	ASSERT_EQ(0, kt_feeder_start(&f, self->fd, ARRAY_SIZE(lens),
 					lens, 0));
 	for (i = 0; i < ARRAY_SIZE(lens); i++) {
 		ASSERT_EQ((ssize_t)lens[i],
-			  kchan_recv(self->fd, buf, sizeof(buf)));
-		ASSERT_TRUE(kchan_check(buf, lens[i], i)) {
+			  kt_recv(self->fd, buf, sizeof(buf)));
+		ASSERT_TRUE(kt_check(buf, lens[i], i)) {
 			TH_LOG("message %u out of order", i);
 		}
 	}
-	ASSERT_EQ(0, kchan_feeder_finish(&f));
+	ASSERT_EQ(0, kt_feeder_finish(&f));
 }
 
 TEST_F(chan, writev_gathers_one_message)
@@ -89,15 +78,15 @@ TEST_F(chan, writev_gathers_one_message)
 		{ .iov_base = "f", .iov_len = 1 },
 	};
 	char buf[MSG_MAX];
-	struct kchan_op op = {
-		.fd = self->fd, .kind = KOP_WRITEV,
+	struct kt_op op = {
+		.fd = self->fd, .kind = KT_WRITEV,
 		.iov = iov, .iovcnt = ARRAY_SIZE(iov),
 	};
 
-	ASSERT_EQ(0, kchan_op_start(&op));
-	ASSERT_EQ(6, kchan_recv(self->fd, buf, sizeof(buf)));
+	ASSERT_EQ(0, kt_op_start(&op));
+	ASSERT_EQ(6, kt_recv(self->fd, buf, sizeof(buf)));
 	ASSERT_EQ(0, memcmp(buf, "abcdef", 6));
-	ASSERT_EQ(6, kchan_op_result(&op));
+	ASSERT_EQ(6, kt_op_result(&op));
 }
 
 TEST_F(chan, readv_scatters_one_message)
@@ -109,53 +98,53 @@ TEST_F(chan, readv_scatters_one_message)
 		{ .iov_base = b, .iov_len = sizeof(b) },
 		{ .iov_base = c, .iov_len = sizeof(c) },
 	};
-	struct kchan_feeder f;
+	struct kt_feeder f;
 
-	ASSERT_EQ(0, kchan_feeder_start(&f, self->fd, 2, lens, 50));
+	ASSERT_EQ(0, kt_feeder_start(&f, self->fd, 2, lens, 50));
 	ASSERT_EQ(6, readv(self->fd, iov, ARRAY_SIZE(iov)));
 	memcpy(all, a, 2);
 	memcpy(all + 2, b, 3);
 	memcpy(all + 5, c, 1);
-	ASSERT_TRUE(kchan_check(all, 6, 50));
+	ASSERT_TRUE(kt_check(all, 6, 50));
 	/* The second message was not pulled into the spare iovec space. */
-	ASSERT_EQ(2, kchan_recv(self->fd, buf, sizeof(buf)));
-	ASSERT_TRUE(kchan_check(buf, 2, 51));
-	ASSERT_EQ(0, kchan_feeder_finish(&f));
+	ASSERT_EQ(2, kt_recv(self->fd, buf, sizeof(buf)));
+	ASSERT_TRUE(kt_check(buf, 2, 51));
+	ASSERT_EQ(0, kt_feeder_finish(&f));
 }
 
 TEST_F(chan, empty_write_is_einval_and_sends_nothing)
 {
-	struct kchan_guard g = { 0 };
+	struct kt_guard g = { 0 };
 	struct kchan_stat st;
 	char buf[MSG_MAX] = "x";
 
-	ASSERT_EQ(0, kchan_guard_start(&g, 3000));
-	EXPECT_EQ(-EINVAL, kchan_send(self->fd, buf, 0));
-	kchan_guard_stop(&g);
-	ASSERT_EQ(0, kchan_stat(self->fd, &st));
+	ASSERT_EQ(0, kt_guard_start(&g, 3000));
+	EXPECT_EQ(-EINVAL, kt_send(self->fd, buf, 0));
+	kt_guard_stop(&g);
+	ASSERT_EQ(0, kt_stat(self->fd, &st));
 	EXPECT_EQ(0u, st.queued);
 	EXPECT_EQ(0u, st.sent);
 	EXPECT_EQ(0u, st.senders);
-	ASSERT_EQ(0, kchan_set_nonblock(self->fd, true));
-	EXPECT_EQ(-EAGAIN, kchan_recv(self->fd, buf, sizeof(buf)));
+	ASSERT_EQ(0, kt_set_nonblock(self->fd, true));
+	EXPECT_EQ(-EAGAIN, kt_recv(self->fd, buf, sizeof(buf)));
 }
 
 TEST_F(chan, write_above_msg_max_is_emsgsize_and_sends_nothing)
 {
-	struct kchan_guard g = { 0 };
+	struct kt_guard g = { 0 };
 	struct kchan_stat st;
 	char buf[MSG_MAX + 1];
 
 	memset(buf, 'x', sizeof(buf));
-	ASSERT_EQ(0, kchan_guard_start(&g, 3000));
-	EXPECT_EQ(-EMSGSIZE, kchan_send(self->fd, buf, MSG_MAX + 1));
-	kchan_guard_stop(&g);
-	ASSERT_EQ(0, kchan_stat(self->fd, &st));
+	ASSERT_EQ(0, kt_guard_start(&g, 3000));
+	EXPECT_EQ(-EMSGSIZE, kt_send(self->fd, buf, MSG_MAX + 1));
+	kt_guard_stop(&g);
+	ASSERT_EQ(0, kt_stat(self->fd, &st));
 	EXPECT_EQ(0u, st.queued);
 	EXPECT_EQ(0u, st.sent);
 	EXPECT_EQ(0u, st.senders);
-	ASSERT_EQ(0, kchan_set_nonblock(self->fd, true));
-	EXPECT_EQ(-EAGAIN, kchan_recv(self->fd, buf, sizeof(buf)));
+	ASSERT_EQ(0, kt_set_nonblock(self->fd, true));
+	EXPECT_EQ(-EAGAIN, kt_recv(self->fd, buf, sizeof(buf)));
 }
 
 TEST_F(chan, nonblocking_receive_on_empty_open_channel_is_eagain)
@@ -163,31 +152,31 @@ TEST_F(chan, nonblocking_receive_on_empty_open_channel_is_eagain)
 	struct kchan_stat st;
 	char buf[MSG_MAX];
 
-	ASSERT_EQ(0, kchan_set_nonblock(self->fd, true));
-	EXPECT_EQ(-EAGAIN, kchan_recv(self->fd, buf, sizeof(buf)));
-	ASSERT_EQ(0, kchan_stat(self->fd, &st));
+	ASSERT_EQ(0, kt_set_nonblock(self->fd, true));
+	EXPECT_EQ(-EAGAIN, kt_recv(self->fd, buf, sizeof(buf)));
+	ASSERT_EQ(0, kt_stat(self->fd, &st));
 	EXPECT_EQ(0u, st.receivers);
 	EXPECT_EQ(0u, st.received);
 }
 
 TEST_F(chan, waiting_receivers_get_messages_in_arrival_order)
 {
-	struct kchan_op rx[NR_PEERS];
+	struct kt_op rx[NR_PEERS];
 	unsigned char bufs[NR_PEERS][MSG_MAX], msg[8];
 	unsigned int i;
 
 	for (i = 0; i < NR_PEERS; i++) {
-		ASSERT_EQ(0, kchan_op_recv(&rx[i], self->fd, bufs[i], MSG_MAX));
-		ASSERT_EQ(0, kchan_wait_for(self->fd, receivers, i + 1));
+		ASSERT_EQ(0, kt_op_recv(&rx[i], self->fd, bufs[i], MSG_MAX));
+		ASSERT_EQ(0, kt_wait_for(self->fd, receivers, i + 1));
 	}
 	for (i = 0; i < NR_PEERS; i++) {
-		kchan_fill(msg, sizeof(msg), i);
+		kt_fill(msg, sizeof(msg), i);
 		ASSERT_EQ((ssize_t)sizeof(msg),
-			  kchan_send(self->fd, msg, sizeof(msg)));
+			  kt_send(self->fd, msg, sizeof(msg)));
 	}
 	for (i = 0; i < NR_PEERS; i++) {
-		ASSERT_EQ((ssize_t)sizeof(msg), kchan_op_result(&rx[i]));
-		EXPECT_TRUE(kchan_check(bufs[i], sizeof(msg), i)) {
+		ASSERT_EQ((ssize_t)sizeof(msg), kt_op_result(&rx[i]));
+		EXPECT_TRUE(kt_check(bufs[i], sizeof(msg), i)) {
 			TH_LOG("receiver %u got message %u", i, bufs[i][0]);
 		}
 	}
@@ -196,31 +185,31 @@ TEST_F(chan, waiting_receivers_get_messages_in_arrival_order)
 TEST_F(chan, blocked_senders_are_served_in_arrival_order)
 {
 	unsigned char msgs[NR_PEERS][8], buf[MSG_MAX];
-	struct kchan_op tx[NR_PEERS];
+	struct kt_op tx[NR_PEERS];
 	unsigned int i;
 
 	/* Fill the buffer (if any) so that the next senders block. */
 	for (i = 0; i < variant->capacity; i++) {
-		kchan_fill(buf, 8, 100 + i);
-		ASSERT_EQ(8, kchan_send(self->fd, buf, 8));
+		kt_fill(buf, 8, 100 + i);
+		ASSERT_EQ(8, kt_send(self->fd, buf, 8));
 	}
 	for (i = 0; i < NR_PEERS; i++) {
-		kchan_fill(msgs[i], 8, i);
-		ASSERT_EQ(0, kchan_op_send(&tx[i], self->fd, msgs[i], 8));
-		ASSERT_EQ(0, kchan_wait_for(self->fd, senders, i + 1));
+		kt_fill(msgs[i], 8, i);
+		ASSERT_EQ(0, kt_op_send(&tx[i], self->fd, msgs[i], 8));
+		ASSERT_EQ(0, kt_wait_for(self->fd, senders, i + 1));
 	}
 	for (i = 0; i < variant->capacity; i++) {
-		ASSERT_EQ(8, kchan_recv(self->fd, buf, sizeof(buf)));
-		EXPECT_TRUE(kchan_check(buf, 8, 100 + i));
+		ASSERT_EQ(8, kt_recv(self->fd, buf, sizeof(buf)));
+		EXPECT_TRUE(kt_check(buf, 8, 100 + i));
 	}
 	for (i = 0; i < NR_PEERS; i++) {
-		ASSERT_EQ(8, kchan_recv(self->fd, buf, sizeof(buf)));
-		EXPECT_TRUE(kchan_check(buf, 8, i)) {
+		ASSERT_EQ(8, kt_recv(self->fd, buf, sizeof(buf)));
+		EXPECT_TRUE(kt_check(buf, 8, i)) {
 			TH_LOG("receive %u got sender %u's message", i, buf[0]);
 		}
 	}
 	for (i = 0; i < NR_PEERS; i++) {
-		EXPECT_EQ(8, kchan_op_result(&tx[i]));
+		EXPECT_EQ(8, kt_op_result(&tx[i]));
 	}
 }
 
@@ -228,30 +217,30 @@ TEST_F(chan, next_len_reports_the_next_message_length)
 {
 	static const size_t lens[] = { 5, 3 };
 	unsigned char buf[MSG_MAX];
-	struct kchan_feeder f;
+	struct kt_feeder f;
 
-	ASSERT_EQ(0, kchan_feeder_start(&f, self->fd, 2, lens, 0));
+	ASSERT_EQ(0, kt_feeder_start(&f, self->fd, 2, lens, 0));
 	if (variant->capacity) {
-		ASSERT_EQ(0, kchan_feeder_wait_sent(&f, 2));
+		ASSERT_EQ(0, kt_feeder_wait_sent(&f, 2));
 	} else {
-		ASSERT_EQ(0, kchan_wait_for(self->fd, senders, 1));
+		ASSERT_EQ(0, kt_wait_for(self->fd, senders, 1));
 	}
-	EXPECT_EQ(5, kchan_next_len(self->fd));
+	EXPECT_EQ(5, kt_next_len(self->fd));
 	/* Asking does not consume. */
-	EXPECT_EQ(5, kchan_next_len(self->fd));
-	ASSERT_EQ(5, kchan_recv(self->fd, buf, sizeof(buf)));
+	EXPECT_EQ(5, kt_next_len(self->fd));
+	ASSERT_EQ(5, kt_recv(self->fd, buf, sizeof(buf)));
 	if (!variant->capacity) {
-		ASSERT_EQ(0, kchan_feeder_wait_sent(&f, 1));
-		ASSERT_EQ(0, kchan_wait_for(self->fd, senders, 1));
+		ASSERT_EQ(0, kt_feeder_wait_sent(&f, 1));
+		ASSERT_EQ(0, kt_wait_for(self->fd, senders, 1));
 	}
-	EXPECT_EQ(3, kchan_next_len(self->fd));
-	ASSERT_EQ(3, kchan_recv(self->fd, buf, sizeof(buf)));
-	ASSERT_EQ(0, kchan_feeder_finish(&f));
+	EXPECT_EQ(3, kt_next_len(self->fd));
+	ASSERT_EQ(3, kt_recv(self->fd, buf, sizeof(buf)));
+	ASSERT_EQ(0, kt_feeder_finish(&f));
 }
 
 TEST_F(chan, next_len_on_empty_open_channel_is_eagain)
 {
-	EXPECT_EQ(-EAGAIN, kchan_next_len(self->fd));
+	EXPECT_EQ(-EAGAIN, kt_next_len(self->fd));
 }
 
 TEST_F(chan, next_len_on_closed_drained_channel_is_enodata)
@@ -259,15 +248,15 @@ TEST_F(chan, next_len_on_closed_drained_channel_is_enodata)
 	unsigned char buf[MSG_MAX];
 
 	if (variant->capacity) {
-		kchan_fill(buf, 7, 0);
-		ASSERT_EQ(7, kchan_send(self->fd, buf, 7));
+		kt_fill(buf, 7, 0);
+		ASSERT_EQ(7, kt_send(self->fd, buf, 7));
 	}
-	ASSERT_EQ(0, kchan_close(self->fd));
+	ASSERT_EQ(0, kt_close(self->fd));
 	if (variant->capacity) {
-		EXPECT_EQ(7, kchan_next_len(self->fd));
-		ASSERT_EQ(7, kchan_recv(self->fd, buf, sizeof(buf)));
+		EXPECT_EQ(7, kt_next_len(self->fd));
+		ASSERT_EQ(7, kt_recv(self->fd, buf, sizeof(buf)));
 	}
-	EXPECT_EQ(-ENODATA, kchan_next_len(self->fd));
+	EXPECT_EQ(-ENODATA, kt_next_len(self->fd));
 }
 
 TEST_F(chan, unknown_ioctl_is_enotty)
@@ -303,21 +292,21 @@ TEST_F(chan, version_ioctl_reports_version_and_features)
 
 TEST(buffered_sends_complete_at_once_up_to_capacity)
 {
-	struct kchan_guard g = { 0 };
+	struct kt_guard g = { 0 };
 	unsigned char buf[8];
 	struct kchan_stat st;
 	unsigned int i;
 	int fd;
 
-	fd = kchan_make(CAPACITY, MSG_MAX, 0, O_CLOEXEC);
+	fd = kt_make(CAPACITY, MSG_MAX, 0, O_CLOEXEC);
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, kchan_guard_start(&g, 3000));
+	ASSERT_EQ(0, kt_guard_start(&g, 3000));
 	for (i = 0; i < CAPACITY; i++) {
-		kchan_fill(buf, sizeof(buf), i);
-		EXPECT_EQ(8, kchan_send(fd, buf, sizeof(buf)));
+		kt_fill(buf, sizeof(buf), i);
+		EXPECT_EQ(8, kt_send(fd, buf, sizeof(buf)));
 	}
-	kchan_guard_stop(&g);
-	ASSERT_EQ(0, kchan_stat(fd, &st));
+	kt_guard_stop(&g);
+	ASSERT_EQ(0, kt_stat(fd, &st));
 	EXPECT_EQ(CAPACITY, st.queued);
 	EXPECT_EQ(CAPACITY, st.sent);
 	EXPECT_EQ(0u, st.received);
@@ -331,18 +320,18 @@ TEST(buffered_full_nonblocking_send_is_eagain)
 	unsigned int i;
 	int fd;
 
-	fd = kchan_make(CAPACITY, MSG_MAX, 0, O_CLOEXEC | O_NONBLOCK);
+	fd = kt_make(CAPACITY, MSG_MAX, 0, O_CLOEXEC | O_NONBLOCK);
 	ASSERT_LE(0, fd);
 	for (i = 0; i < CAPACITY; i++) {
-		ASSERT_EQ(8, kchan_send(fd, buf, sizeof(buf)));
+		ASSERT_EQ(8, kt_send(fd, buf, sizeof(buf)));
 	}
-	EXPECT_EQ(-EAGAIN, kchan_send(fd, buf, sizeof(buf)));
-	ASSERT_EQ(0, kchan_stat(fd, &st));
+	EXPECT_EQ(-EAGAIN, kt_send(fd, buf, sizeof(buf)));
+	ASSERT_EQ(0, kt_stat(fd, &st));
 	EXPECT_EQ(CAPACITY, st.queued);
 	EXPECT_EQ(CAPACITY, st.sent);
 	/* Once there is room again the same send goes through. */
-	ASSERT_EQ(8, kchan_recv(fd, buf, sizeof(buf)));
-	EXPECT_EQ(8, kchan_send(fd, buf, sizeof(buf)));
+	ASSERT_EQ(8, kt_recv(fd, buf, sizeof(buf)));
+	EXPECT_EQ(8, kt_send(fd, buf, sizeof(buf)));
 	close(fd);
 }
 
@@ -350,31 +339,31 @@ TEST(buffered_full_blocking_send_waits_for_a_receive)
 {
 	unsigned char buf[MSG_MAX], msg[8];
 	struct kchan_stat st;
-	struct kchan_op tx;
+	struct kt_op tx;
 	unsigned int i;
 	int fd;
 
-	fd = kchan_make(CAPACITY, MSG_MAX, 0, O_CLOEXEC);
+	fd = kt_make(CAPACITY, MSG_MAX, 0, O_CLOEXEC);
 	ASSERT_LE(0, fd);
 	for (i = 0; i < CAPACITY; i++) {
-		kchan_fill(buf, 8, i);
-		ASSERT_EQ(8, kchan_send(fd, buf, 8));
+		kt_fill(buf, 8, i);
+		ASSERT_EQ(8, kt_send(fd, buf, 8));
 	}
-	kchan_fill(msg, 8, CAPACITY);
-	ASSERT_EQ(0, kchan_op_send(&tx, fd, msg, 8));
-	ASSERT_EQ(0, kchan_wait_for(fd, senders, 1));
-	kw_sleep_ms(KCHAN_SETTLE_MS);
-	ASSERT_FALSE(kchan_op_done(&tx)) {
+	kt_fill(msg, 8, CAPACITY);
+	ASSERT_EQ(0, kt_op_send(&tx, fd, msg, 8));
+	ASSERT_EQ(0, kt_wait_for(fd, senders, 1));
+	kt_sleep_ms(KT_SETTLE_MS);
+	ASSERT_FALSE(kt_op_done(&tx)) {
 		TH_LOG("send into a full buffer returned %zd", tx.ret);
 	}
-	ASSERT_EQ(8, kchan_recv(fd, buf, sizeof(buf)));
-	EXPECT_TRUE(kchan_check(buf, 8, 0));
-	ASSERT_EQ(8, kchan_op_result(&tx));
-	ASSERT_EQ(0, kchan_stat(fd, &st));
+	ASSERT_EQ(8, kt_recv(fd, buf, sizeof(buf)));
+	EXPECT_TRUE(kt_check(buf, 8, 0));
+	ASSERT_EQ(8, kt_op_result(&tx));
+	ASSERT_EQ(0, kt_stat(fd, &st));
 	EXPECT_EQ(CAPACITY, st.queued);
 	for (i = 1; i <= CAPACITY; i++) {
-		ASSERT_EQ(8, kchan_recv(fd, buf, sizeof(buf)));
-		EXPECT_TRUE(kchan_check(buf, 8, i));
+		ASSERT_EQ(8, kt_recv(fd, buf, sizeof(buf)));
+		EXPECT_TRUE(kt_check(buf, 8, i));
 	}
 	close(fd);
 }
@@ -383,39 +372,39 @@ TEST(buffered_receive_moves_first_blocked_sender_into_buffer)
 {
 	unsigned char buf[MSG_MAX], msgs[2][8];
 	struct kchan_stat st;
-	struct kchan_op tx[2];
+	struct kt_op tx[2];
 	unsigned int i;
 	int fd;
 
-	fd = kchan_make(CAPACITY, MSG_MAX, 0, O_CLOEXEC);
+	fd = kt_make(CAPACITY, MSG_MAX, 0, O_CLOEXEC);
 	ASSERT_LE(0, fd);
 	for (i = 0; i < CAPACITY; i++) {
-		kchan_fill(buf, 8, i);
-		ASSERT_EQ(8, kchan_send(fd, buf, 8));
+		kt_fill(buf, 8, i);
+		ASSERT_EQ(8, kt_send(fd, buf, 8));
 	}
 	for (i = 0; i < 2; i++) {
-		kchan_fill(msgs[i], 8, CAPACITY + i);
-		ASSERT_EQ(0, kchan_op_send(&tx[i], fd, msgs[i], 8));
-		ASSERT_EQ(0, kchan_wait_for(fd, senders, i + 1));
+		kt_fill(msgs[i], 8, CAPACITY + i);
+		ASSERT_EQ(0, kt_op_send(&tx[i], fd, msgs[i], 8));
+		ASSERT_EQ(0, kt_wait_for(fd, senders, i + 1));
 	}
 
-	ASSERT_EQ(8, kchan_recv(fd, buf, sizeof(buf)));
-	EXPECT_TRUE(kchan_check(buf, 8, 0));
+	ASSERT_EQ(8, kt_recv(fd, buf, sizeof(buf)));
+	EXPECT_TRUE(kt_check(buf, 8, 0));
 	/* The first blocked sender completes; its message is now queued. */
-	ASSERT_EQ(8, kchan_op_result(&tx[0]));
-	ASSERT_EQ(0, kchan_stat(fd, &st));
+	ASSERT_EQ(8, kt_op_result(&tx[0]));
+	ASSERT_EQ(0, kt_stat(fd, &st));
 	EXPECT_EQ(CAPACITY, st.queued);
 	EXPECT_EQ(1u, st.senders);
-	kw_sleep_ms(KCHAN_SETTLE_MS);
-	EXPECT_FALSE(kchan_op_done(&tx[1]));
+	kt_sleep_ms(KT_SETTLE_MS);
+	EXPECT_FALSE(kt_op_done(&tx[1]));
 
 	for (i = 1; i <= CAPACITY + 1; i++) {
-		ASSERT_EQ(8, kchan_recv(fd, buf, sizeof(buf)));
-		EXPECT_TRUE(kchan_check(buf, 8, i)) {
+		ASSERT_EQ(8, kt_recv(fd, buf, sizeof(buf)));
+		EXPECT_TRUE(kt_check(buf, 8, i)) {
 			TH_LOG("receive %u got message %u", i, buf[0]);
 		}
 	}
-	EXPECT_EQ(8, kchan_op_result(&tx[1]));
+	EXPECT_EQ(8, kt_op_result(&tx[1]));
 	close(fd);
 }
 
@@ -425,42 +414,42 @@ TEST(rendezvous_nonblocking_send_without_receiver_is_eagain)
 	struct kchan_stat st;
 	int fd;
 
-	fd = kchan_make(0, MSG_MAX, 0, O_CLOEXEC | O_NONBLOCK);
+	fd = kt_make(0, MSG_MAX, 0, O_CLOEXEC | O_NONBLOCK);
 	ASSERT_LE(0, fd);
-	EXPECT_EQ(-EAGAIN, kchan_send(fd, buf, sizeof(buf)));
-	ASSERT_EQ(0, kchan_stat(fd, &st));
+	EXPECT_EQ(-EAGAIN, kt_send(fd, buf, sizeof(buf)));
+	ASSERT_EQ(0, kt_stat(fd, &st));
 	EXPECT_EQ(0u, st.sent);
 	EXPECT_EQ(0u, st.senders);
-	EXPECT_EQ(-EAGAIN, kchan_recv(fd, buf, sizeof(buf)));
+	EXPECT_EQ(-EAGAIN, kt_recv(fd, buf, sizeof(buf)));
 	close(fd);
 }
 
 TEST(rendezvous_send_returns_only_after_receiver_took_the_message)
 {
 	unsigned char msg[8], buf[MSG_MAX];
-	struct kchan_op rx;
+	struct kt_op rx;
 	uint64_t t0, t1;
 	int fd;
 
-	fd = kchan_make(0, MSG_MAX, 0, O_CLOEXEC);
+	fd = kt_make(0, MSG_MAX, 0, O_CLOEXEC);
 	ASSERT_LE(0, fd);
 	memset(&rx, 0, sizeof(rx));
 	rx.fd = fd;
-	rx.kind = KOP_READ;
+	rx.kind = KT_READ;
 	rx.buf = buf;
 	rx.len = sizeof(buf);
 	rx.delay_ms = 200;
 	rx.senders = 1;		/* a loaded machine may take longer */
 	rx.stat_before = true;
-	kchan_fill(msg, sizeof(msg), 7);
+	kt_fill(msg, sizeof(msg), 7);
 
-	t0 = kw_now_ns();
-	ASSERT_EQ(0, kchan_op_start(&rx));
-	ASSERT_EQ(8, kchan_send(fd, msg, sizeof(msg)));
-	t1 = kw_now_ns();
+	t0 = kt_now_ns();
+	ASSERT_EQ(0, kt_op_start(&rx));
+	ASSERT_EQ(8, kt_send(fd, msg, sizeof(msg)));
+	t1 = kt_now_ns();
 
-	ASSERT_EQ(8, kchan_op_result(&rx));
-	EXPECT_TRUE(kchan_check(buf, 8, 7));
+	ASSERT_EQ(8, kt_op_result(&rx));
+	EXPECT_TRUE(kt_check(buf, 8, 7));
 	ASSERT_EQ(0, rx.wait_ret) TH_LOG("the sender was never seen blocked");
 	/* While the receiver slept, the sender was parked in the channel. */
 	EXPECT_EQ(1u, rx.before.senders);
@@ -476,36 +465,36 @@ TEST(anonymous_fd_is_read_write)
 	unsigned char buf[MSG_MAX];
 	int fd, fl;
 
-	fd = kchan_make(CAPACITY, MSG_MAX, 0, O_CLOEXEC);
+	fd = kt_make(CAPACITY, MSG_MAX, 0, O_CLOEXEC);
 	ASSERT_LE(0, fd);
 	fl = fcntl(fd, F_GETFL);
 	ASSERT_LE(0, fl);
 	EXPECT_EQ(O_RDWR, fl & O_ACCMODE);
-	kchan_fill(buf, 9, 3);
-	ASSERT_EQ(9, kchan_send(fd, buf, 9));
+	kt_fill(buf, 9, 3);
+	ASSERT_EQ(9, kt_send(fd, buf, 9));
 	memset(buf, 0, sizeof(buf));
-	ASSERT_EQ(9, kchan_recv(fd, buf, sizeof(buf)));
-	EXPECT_TRUE(kchan_check(buf, 9, 3));
+	ASSERT_EQ(9, kt_recv(fd, buf, sizeof(buf)));
+	EXPECT_TRUE(kt_check(buf, 9, 3));
 	close(fd);
 }
 
 TEST(create_honours_nonblock_fd_flag)
 {
-	struct kchan_guard g = { 0 };
+	struct kt_guard g = { 0 };
 	unsigned char buf[MSG_MAX];
 	int fd, fl;
 
-	fd = kchan_make(0, MSG_MAX, 0, O_NONBLOCK);
+	fd = kt_make(0, MSG_MAX, 0, O_NONBLOCK);
 	ASSERT_LE(0, fd);
 	fl = fcntl(fd, F_GETFL);
 	ASSERT_LE(0, fl);
 	EXPECT_TRUE(fl & O_NONBLOCK);
-	ASSERT_EQ(0, kchan_guard_start(&g, 3000));
-	EXPECT_EQ(-EAGAIN, kchan_recv(fd, buf, sizeof(buf)));
-	kchan_guard_stop(&g);
+	ASSERT_EQ(0, kt_guard_start(&g, 3000));
+	EXPECT_EQ(-EAGAIN, kt_recv(fd, buf, sizeof(buf)));
+	kt_guard_stop(&g);
 	close(fd);
 
-	fd = kchan_make(0, MSG_MAX, 0, 0);
+	fd = kt_make(0, MSG_MAX, 0, 0);
 	ASSERT_LE(0, fd);
 	fl = fcntl(fd, F_GETFL);
 	ASSERT_LE(0, fl);
@@ -517,14 +506,14 @@ TEST(create_honours_cloexec_fd_flag)
 {
 	int fd, fl;
 
-	fd = kchan_make(0, MSG_MAX, 0, O_CLOEXEC);
+	fd = kt_make(0, MSG_MAX, 0, O_CLOEXEC);
 	ASSERT_LE(0, fd);
 	fl = fcntl(fd, F_GETFD);
 	ASSERT_LE(0, fl);
 	EXPECT_TRUE(fl & FD_CLOEXEC);
 	close(fd);
 
-	fd = kchan_make(0, MSG_MAX, 0, 0);
+	fd = kt_make(0, MSG_MAX, 0, 0);
 	ASSERT_LE(0, fd);
 	fl = fcntl(fd, F_GETFD);
 	ASSERT_LE(0, fl);
@@ -541,7 +530,7 @@ static int create_anon(unsigned int capacity, unsigned int msg_max,
 
 	if (tweak)
 		tweak(&req, arg);
-	ret = create_raw(&req);
+	ret = kt_create(&req);
 	if (ret >= 0)
 		close(ret);
 	return ret < 0 ? ret : 0;
@@ -629,7 +618,7 @@ TEST(create_rejects_capacity_above_limit)
 	struct kchan_version v;
 	int ctl;
 
-	ctl = open(CHANCTL, O_RDWR | O_CLOEXEC);
+	ctl = open(KT_CHANCTL, O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, ctl);
 	ASSERT_EQ(0, get_version(ctl, &v));
 	close(ctl);
@@ -644,7 +633,7 @@ TEST(create_rejects_msg_max_above_limit)
 	struct kchan_version v;
 	int ctl;
 
-	ctl = open(CHANCTL, O_RDWR | O_CLOEXEC);
+	ctl = open(KT_CHANCTL, O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, ctl);
 	ASSERT_EQ(0, get_version(ctl, &v));
 	close(ctl);
@@ -661,7 +650,7 @@ TEST(unknown_ioctl_on_chanctl_is_enotty)
 	__u64 arg[8] = { 0 };
 	int ctl;
 
-	ctl = open(CHANCTL, O_RDWR | O_CLOEXEC);
+	ctl = open(KT_CHANCTL, O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, ctl);
 	EXPECT_EQ(-1, ioctl(ctl, _IO(KCHAN_IOC_MAGIC, 0x7f), arg));
 	EXPECT_EQ(ENOTTY, errno);
@@ -677,7 +666,7 @@ TEST(version_ioctl_on_chanctl_reports_version_and_features)
 	struct kchan_version v;
 	int ctl;
 
-	ctl = open(CHANCTL, O_RDWR | O_CLOEXEC);
+	ctl = open(KT_CHANCTL, O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, ctl);
 	ASSERT_EQ(0, get_version(ctl, &v));
 	EXPECT_EQ((__u32)KCHAN_VERSION, v.version);
@@ -688,24 +677,24 @@ TEST(version_ioctl_on_chanctl_reports_version_and_features)
 TEST_F(named, rendezvous_nonblocking_send_succeeds_when_receiver_waits)
 {
 	unsigned char msg[8], buf[MSG_MAX];
-	struct kchan_op rx;
+	struct kt_op rx;
 	int rd, wr;
 
-	ASSERT_EQ(0, kchan_create_named(self->name, 0, MSG_MAX, 0, 0600));
+	ASSERT_EQ(0, kt_create_named(self->name, 0, MSG_MAX, 0, 0600));
 	self->created = true;
 	rd = open(self->path, O_RDONLY | O_CLOEXEC);
 	ASSERT_LE(0, rd);
 	wr = open(self->path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
 	ASSERT_LE(0, wr);
 
-	kchan_fill(msg, sizeof(msg), 9);
+	kt_fill(msg, sizeof(msg), 9);
 	/* Nobody is receiving yet. */
-	ASSERT_EQ(-EAGAIN, kchan_send(wr, msg, sizeof(msg)));
-	ASSERT_EQ(0, kchan_op_recv(&rx, rd, buf, sizeof(buf)));
-	ASSERT_EQ(0, kchan_wait_for(rd, receivers, 1));
-	EXPECT_EQ(8, kchan_send(wr, msg, sizeof(msg)));
-	ASSERT_EQ(8, kchan_op_result(&rx));
-	EXPECT_TRUE(kchan_check(buf, 8, 9));
+	ASSERT_EQ(-EAGAIN, kt_send(wr, msg, sizeof(msg)));
+	ASSERT_EQ(0, kt_op_recv(&rx, rd, buf, sizeof(buf)));
+	ASSERT_EQ(0, kt_wait_for(rd, receivers, 1));
+	EXPECT_EQ(8, kt_send(wr, msg, sizeof(msg)));
+	ASSERT_EQ(8, kt_op_result(&rx));
+	EXPECT_TRUE(kt_check(buf, 8, 9));
 	close(wr);
 	close(rd);
 }
@@ -720,16 +709,16 @@ TEST_F(chan, message_lengths_up_and_down)
 	/* Small first: its spare is too small for the next, then big enough. */
 	static const size_t lens[] = { 1, MSG_MAX, 17, MSG_MAX - 1, 2, 40, 1 };
 	unsigned char msg[MSG_MAX], buf[MSG_MAX];
-	struct kchan_op rx;
+	struct kt_op rx;
 	unsigned int i;
 
 	for (i = 0; i < ARRAY_SIZE(lens); i++) {
-		kchan_fill(msg, lens[i], 30 + i);
+		kt_fill(msg, lens[i], 30 + i);
 		memset(buf, 0xee, sizeof(buf));
-		ASSERT_EQ(0, kchan_op_recv(&rx, self->fd, buf, sizeof(buf)));
-		ASSERT_EQ((ssize_t)lens[i], kchan_send(self->fd, msg, lens[i]));
-		ASSERT_EQ((ssize_t)lens[i], kchan_op_result(&rx));
-		EXPECT_TRUE(kchan_check(buf, lens[i], 30 + i));
+		ASSERT_EQ(0, kt_op_recv(&rx, self->fd, buf, sizeof(buf)));
+		ASSERT_EQ((ssize_t)lens[i], kt_send(self->fd, msg, lens[i]));
+		ASSERT_EQ((ssize_t)lens[i], kt_op_result(&rx));
+		EXPECT_TRUE(kt_check(buf, lens[i], 30 + i));
 		if (lens[i] < sizeof(buf))
 			EXPECT_EQ(0xee, buf[lens[i]]);
 	}
@@ -743,20 +732,20 @@ TEST_F(chan, message_lengths_up_and_down)
 TEST(rendezvous_nonblocking_send_whose_receiver_faults_is_eagain)
 {
 	unsigned char msg[8];
-	struct kchan_op rx;
+	struct kt_op rx;
 	struct kchan_stat st;
-	void *bad = kchan_bad_mem(1);
-	int fd = kchan_make(0, MSG_MAX, 0, O_CLOEXEC);
+	void *bad = kt_bad_mem(1);
+	int fd = kt_make(0, MSG_MAX, 0, O_CLOEXEC);
 
 	ASSERT_NE(NULL, bad);
 	ASSERT_LE(0, fd);
-	kchan_fill(msg, sizeof(msg), 10);
-	ASSERT_EQ(0, kchan_op_recv(&rx, fd, bad, MSG_MAX));
-	ASSERT_EQ(0, kchan_wait_for(fd, receivers, 1));
-	ASSERT_EQ(0, kchan_set_nonblock(fd, true));
-	EXPECT_EQ(-EAGAIN, kchan_send(fd, msg, sizeof(msg)));
-	EXPECT_EQ(-EFAULT, kchan_op_result(&rx));
-	ASSERT_EQ(0, kchan_stat(fd, &st));
+	kt_fill(msg, sizeof(msg), 10);
+	ASSERT_EQ(0, kt_op_recv(&rx, fd, bad, MSG_MAX));
+	ASSERT_EQ(0, kt_wait_for(fd, receivers, 1));
+	ASSERT_EQ(0, kt_set_nonblock(fd, true));
+	EXPECT_EQ(-EAGAIN, kt_send(fd, msg, sizeof(msg)));
+	EXPECT_EQ(-EFAULT, kt_op_result(&rx));
+	ASSERT_EQ(0, kt_stat(fd, &st));
 	EXPECT_EQ(0u, st.senders);
 	EXPECT_EQ(0ull, st.sent);
 	EXPECT_EQ(0ull, st.received);
@@ -769,13 +758,13 @@ TEST_F(named, read_only_fd_cannot_send)
 	struct kchan_stat st;
 	int rd;
 
-	ASSERT_EQ(0, kchan_create_named(self->name, CAPACITY, MSG_MAX, 0,
+	ASSERT_EQ(0, kt_create_named(self->name, CAPACITY, MSG_MAX, 0,
 					0600));
 	self->created = true;
 	rd = open(self->path, O_RDONLY | O_CLOEXEC);
 	ASSERT_LE(0, rd);
-	EXPECT_EQ(-EBADF, kchan_send(rd, msg, sizeof(msg)));
-	ASSERT_EQ(0, kchan_stat(rd, &st));
+	EXPECT_EQ(-EBADF, kt_send(rd, msg, sizeof(msg)));
+	ASSERT_EQ(0, kt_stat(rd, &st));
 	EXPECT_EQ(0u, st.queued);
 	EXPECT_EQ(0u, st.sent);
 	close(rd);
@@ -787,14 +776,14 @@ TEST_F(named, write_only_fd_cannot_receive)
 	struct kchan_stat st;
 	int wr;
 
-	ASSERT_EQ(0, kchan_create_named(self->name, CAPACITY, MSG_MAX, 0,
+	ASSERT_EQ(0, kt_create_named(self->name, CAPACITY, MSG_MAX, 0,
 					0600));
 	self->created = true;
 	wr = open(self->path, O_WRONLY | O_CLOEXEC);
 	ASSERT_LE(0, wr);
-	ASSERT_EQ(8, kchan_send(wr, msg, sizeof(msg)));
-	EXPECT_EQ(-EBADF, kchan_recv(wr, buf, sizeof(buf)));
-	ASSERT_EQ(0, kchan_stat(wr, &st));
+	ASSERT_EQ(8, kt_send(wr, msg, sizeof(msg)));
+	EXPECT_EQ(-EBADF, kt_recv(wr, buf, sizeof(buf)));
+	ASSERT_EQ(0, kt_stat(wr, &st));
 	EXPECT_EQ(1u, st.queued);
 	EXPECT_EQ(0u, st.received);
 	close(wr);
@@ -808,11 +797,11 @@ TEST_F(named, create_rejects_fd_flags_for_a_named_channel)
 	};
 
 	snprintf(req.name, sizeof(req.name), "%s", self->name);
-	EXPECT_EQ(-EINVAL, create_raw(&req));
+	EXPECT_EQ(-EINVAL, kt_create(&req));
 	EXPECT_EQ(-1, access(self->path, F_OK));
 	/* The same request without fd_flags is fine. */
 	req.fd_flags = 0;
-	EXPECT_EQ(0, create_raw(&req));
+	EXPECT_EQ(0, kt_create(&req));
 	self->created = true;
 }
 

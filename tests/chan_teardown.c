@@ -45,9 +45,10 @@
 #pragma GCC diagnostic ignored "-Wunused-parameter"
 #include "kselftest_harness.h"
 #pragma GCC diagnostic pop
-#include "kchan_test.h"
-#include "kchan_wait.h"
-#include "kchan_wait_poll.h"
+#include "kt.h"
+#include "kt_bg.h"
+#include "kt_sys.h"
+#include "kt_fixture.h"
 
 #define MSG_MAX		64
 #define NR_CHANS	200
@@ -78,7 +79,6 @@
 #define GONE_MS		20000
 #define JOIN_MS		15000
 
-#define SYS_MODULE	"/sys/module/kchan"
 
 /* The four ways a channel file is opened here. */
 enum { FD_RD, FD_WR, FD_RDWR, FD_NB, NR_FDS };
@@ -101,16 +101,6 @@ static uint32_t rnd(uint32_t *s)
 	x ^= x << 5;
 	*s = x ? x : 0x2545f491u;
 	return *s;
-}
-
-static int open_node(const char *name, int flags)
-{
-	char path[128];
-	int fd;
-
-	kchan_node_path(path, sizeof(path), name);
-	fd = open(path, flags | O_CLOEXEC);
-	return fd < 0 ? -errno : fd;
 }
 
 static int stat_errno(const char *fmt, const char *name)
@@ -136,7 +126,7 @@ static __u64 chan_id(int fd)
 {
 	struct kchan_stat st;
 
-	return kchan_stat(fd, &st) ? 0 : st.id;
+	return kt_stat(fd, &st) ? 0 : st.id;
 }
 
 /* One line of /proc/kchan: id and name ("-" once unnamed). */
@@ -228,7 +218,7 @@ static int dir_count_prefix(const char *dir, const char *prefix)
 static int wait_gone(struct __test_metadata *_metadata, const __u64 *ids,
 		     size_t nr_ids, const char *prefix)
 {
-	uint64_t deadline = kw_now_ns() + GONE_MS * 1000000ull;
+	uint64_t deadline = kt_now_ns() + GONE_MS * 1000000ull;
 	struct listed *l;
 	size_t n, i;
 	int left, ret;
@@ -240,7 +230,7 @@ static int wait_gone(struct __test_metadata *_metadata, const __u64 *ids,
 		left = prefix ? (int)count_prefix(l, n, prefix) : 0;
 		for (i = 0; i < nr_ids; i++)
 			left += ids[i] && find_id(l, n, ids[i]);
-		if (!left || kw_now_ns() > deadline)
+		if (!left || kt_now_ns() > deadline)
 			break;
 		free(l);
 		usleep(20000);
@@ -267,7 +257,7 @@ static void raise_nofile(void)
 	}
 }
 
-/* The prefix kchan_test_name() gives every name of this process. */
+/* The prefix kt_name() gives every name of this process. */
 static void name_prefix(char *buf, size_t size)
 {
 	snprintf(buf, size, "kt-%d-", (int)getpid());
@@ -361,11 +351,11 @@ static void hammer_nowait(struct hammer *h, int c)
 	case 2:
 		fd = td->fd[c][FD_NB];
 		if (rnd(&h->rng) % 2) {
-			n = kchan_send(fd, buf, 8);
+			n = kt_send(fd, buf, 8);
 			if (n != 8 && n != -EAGAIN && n != -EPIPE)
 				unexpected(h, "write(O_NONBLOCK)", n, c);
 		} else {
-			n = kchan_recv(fd, buf, sizeof(buf));
+			n = kt_recv(fd, buf, sizeof(buf));
 			if (n < 0 && n != -EAGAIN)
 				unexpected(h, "read(O_NONBLOCK)", n, c);
 		}
@@ -376,12 +366,12 @@ static void hammer_nowait(struct hammer *h, int c)
 			unexpected(h, "poll", n < 0 ? -errno : pfd.revents, c);
 		break;
 	case 4:
-		n = kchan_stat(fd, &st);
+		n = kt_stat(fd, &st);
 		if (n || st.id != td->id[c])
 			unexpected(h, "KCHAN_IOC_STAT", n ? n : (long)st.id, c);
 		break;
 	case 5:
-		len = kchan_next_len(fd);
+		len = kt_next_len(fd);
 		if (len < 0 && len != -EAGAIN && len != -ENODATA)
 			unexpected(h, "KCHAN_IOC_NEXT_LEN", len, c);
 		break;
@@ -406,12 +396,12 @@ static void hammer_blocking(struct hammer *h, int c)
 
 	switch (rnd(&h->rng) % 3) {
 	case 0:
-		n = kchan_send(td->fd[c][FD_WR], buf, 1 + rnd(&h->rng) % MSG_MAX);
+		n = kt_send(td->fd[c][FD_WR], buf, 1 + rnd(&h->rng) % MSG_MAX);
 		if (n <= 0 && n != -EPIPE)
 			unexpected(h, "write", n, c);
 		break;
 	case 1:
-		n = kchan_recv(td->fd[c][FD_RD], buf, sizeof(buf));
+		n = kt_recv(td->fd[c][FD_RD], buf, sizeof(buf));
 		if (n < 0)
 			unexpected(h, "read", n, c);
 		break;
@@ -461,7 +451,7 @@ FIXTURE_SETUP(many)
 	for (c = 0; c < NR_CHANS; c++)
 		for (k = 0; k < NR_FDS; k++)
 			self->td.fd[c][k] = -1;
-	ASSERT_EQ(0, access(CHANCTL, F_OK)) TH_LOG("is the module loaded?");
+	ASSERT_EQ(0, access(KT_CHANCTL, F_OK)) TH_LOG("is the module loaded?");
 }
 
 FIXTURE_TEARDOWN(many)
@@ -472,7 +462,7 @@ FIXTURE_TEARDOWN(many)
 	atomic_store(&td->stop, true);
 	for (c = 0; c < td->nr; c++)
 		if (td->fd[c][FD_WR] >= 0)
-			kchan_close(td->fd[c][FD_WR]);
+			kt_close(td->fd[c][FD_WR]);
 	for (i = 0; i < td->nh; i++)
 		if (td->h[i].started)
 			pthread_join(td->h[i].thread, NULL);
@@ -481,7 +471,7 @@ FIXTURE_TEARDOWN(many)
 			if (td->fd[c][k] >= 0)
 				close(td->fd[c][k]);
 		if (td->named[c])
-			kchan_unlink(td->name[c]);
+			kt_unlink(td->name[c]);
 	}
 }
 
@@ -494,15 +484,15 @@ static void stop_hammers(struct __test_metadata *_metadata, struct td *td)
 
 	atomic_store(&td->stop, true);
 	for (c = 0; c < td->nr; c++) {
-		ret = kchan_close(td->fd[c][FD_WR]);
+		ret = kt_close(td->fd[c][FD_WR]);
 		EXPECT_TRUE(ret == 0 || ret == -EPIPE)
 			TH_LOG("closing channel %d: %s", c, strerror(-ret));
 	}
-	deadline = kw_now_ns() + JOIN_MS * 1000000ull;
+	deadline = kt_now_ns() + JOIN_MS * 1000000ull;
 	for (i = 0; i < td->nh; i++) {
 		struct hammer *h = &td->h[i];
 
-		while (!atomic_load(&h->done) && kw_now_ns() < deadline)
+		while (!atomic_load(&h->done) && kt_now_ns() < deadline)
 			usleep(2000);
 		ASSERT_TRUE(atomic_load(&h->done))
 			TH_LOG("%s thread %d still blocked after every channel was closed",
@@ -538,21 +528,21 @@ TEST_F_TIMEOUT(many, unlinked_channels_vanish_after_hammered_fds_close, 120)
 	size_t n;
 
 	/* Channels 0..NR_QUIET-1 are buffered: they are checked by hand. */
-	start = kw_now_ns();
+	start = kt_now_ns();
 	for (c = 0; c < NR_CHANS; c++) {
-		if (c >= MIN_CHANS && kw_now_ns() - start > CREATE_MS * 1000000ull)
+		if (c >= MIN_CHANS && kt_now_ns() - start > CREATE_MS * 1000000ull)
 			break;
 		snprintf(tag, sizeof(tag), "td%d", c);
-		kchan_test_name(td->name[c], KCHAN_NAME_SIZE, tag);
+		kt_name(td->name[c], KCHAN_NAME_SIZE, tag);
 		td->capacity[c] = c < NR_QUIET ? 2 : c % 3 ? c % 5 : 0;
-		ret = kchan_create_named(td->name[c], td->capacity[c], MSG_MAX,
+		ret = kt_create_named(td->name[c], td->capacity[c], MSG_MAX,
 					 0, 0600);
 		ASSERT_EQ(0, ret) TH_LOG("creating %s: %s", td->name[c],
 					 strerror(-ret));
 		td->named[c] = true;
 		td->nr = c + 1;
 		for (k = 0; k < NR_FDS; k++) {
-			td->fd[c][k] = open_node(td->name[c], open_flags[k]);
+			td->fd[c][k] = kt_open_named(td->name[c], open_flags[k]);
 			ASSERT_LE(0, td->fd[c][k])
 				TH_LOG("opening %s: %s", td->name[c],
 				       strerror(-td->fd[c][k]));
@@ -564,7 +554,7 @@ TEST_F_TIMEOUT(many, unlinked_channels_vanish_after_hammered_fds_close, 120)
 	}
 	ksft_print_msg("made %d named channels with %d files each in %llu ms\n",
 		       td->nr, NR_FDS,
-		       (unsigned long long)(kw_now_ns() - start) / 1000000);
+		       (unsigned long long)(kt_now_ns() - start) / 1000000);
 	/* The test ends in _exit(): flush what a pipe buffers. */
 	fflush(stdout);
 	ASSERT_EQ(0, proc_list(&l, &n));
@@ -587,7 +577,7 @@ TEST_F_TIMEOUT(many, unlinked_channels_vanish_after_hammered_fds_close, 120)
 		h->started = true;
 		td->nh = i + 1;
 	}
-	kw_sleep_ms(300);
+	kt_sleep_ms(300);
 
 	/* Remove every name, in random order, under fire. */
 	for (c = 0; c < td->nr; c++)
@@ -598,19 +588,19 @@ TEST_F_TIMEOUT(many, unlinked_channels_vanish_after_hammered_fds_close, 120)
 		order[c] = order[i];
 		order[i] = k;
 	}
-	phase = kw_now_ns();
+	phase = kt_now_ns();
 	for (i = 0; i < td->nr; i++) {
 		c = order[i];
-		ret = kchan_unlink(td->name[c]);
+		ret = kt_unlink(td->name[c]);
 		ASSERT_EQ(0, ret) TH_LOG("unlinking %s: %s", td->name[c],
 					 strerror(-ret));
 		td->named[c] = false;
 	}
-	unlink_ms = (kw_now_ns() - phase) / 1000000;
+	unlink_ms = (kt_now_ns() - phase) / 1000000;
 	for (c = 0; c < td->nr; c++) {
 		EXPECT_FALSE(node_exists(td->name[c]));
 		EXPECT_FALSE(sysfs_exists(td->name[c]));
-		EXPECT_EQ(-ENOENT, open_node(td->name[c], O_RDWR));
+		EXPECT_EQ(-ENOENT, kt_open_named(td->name[c], O_RDWR));
 	}
 	/* Unnamed now, but alive: listed without a name, and working. */
 	ASSERT_EQ(0, proc_list(&l, &n));
@@ -626,19 +616,19 @@ TEST_F_TIMEOUT(many, unlinked_channels_vanish_after_hammered_fds_close, 120)
 		char got[MSG_MAX] = "";
 		ssize_t len;
 
-		ASSERT_EQ(0, kchan_stat(td->fd[c][FD_RD], &st));
+		ASSERT_EQ(0, kt_stat(td->fd[c][FD_RD], &st));
 		EXPECT_EQ(0u, st.flags & KCHAN_STAT_NAMED);
 		len = snprintf(buf, sizeof(buf), "after unlink %d", c);
-		EXPECT_EQ(len, kchan_send(td->fd[c][FD_WR], buf, len));
-		EXPECT_EQ(len, kchan_recv(td->fd[c][FD_RD], got, sizeof(got)));
+		EXPECT_EQ(len, kt_send(td->fd[c][FD_WR], buf, len));
+		EXPECT_EQ(len, kt_recv(td->fd[c][FD_RD], got, sizeof(got)));
 		EXPECT_EQ(0, memcmp(buf, got, len));
 	}
-	kw_sleep_ms(300);
+	kt_sleep_ms(300);
 
 	/* Close half of them under fire, then the rest. */
 	for (i = 0; i < td->nr / 2; i++)
-		EXPECT_EQ(0, kchan_close(td->fd[order[i]][FD_WR]));
-	kw_sleep_ms(200);
+		EXPECT_EQ(0, kt_close(td->fd[order[i]][FD_WR]));
+	kt_sleep_ms(200);
 	stop_hammers(_metadata, td);
 
 	for (c = 0; c < td->nr; c++) {
@@ -647,11 +637,11 @@ TEST_F_TIMEOUT(many, unlinked_channels_vanish_after_hammered_fds_close, 120)
 			td->fd[c][k] = -1;
 		}
 	}
-	phase = kw_now_ns();
+	phase = kt_now_ns();
 	EXPECT_EQ(0, wait_gone(_metadata, td->id, td->nr, self->prefix));
 	ksft_print_msg("names removed under fire in %llu ms; channels gone %llu ms after their last close\n",
 		       (unsigned long long)unlink_ms,
-		       (unsigned long long)(kw_now_ns() - phase) / 1000000);
+		       (unsigned long long)(kt_now_ns() - phase) / 1000000);
 	/* The test ends in _exit(): flush what a pipe buffers. */
 	fflush(stdout);
 	EXPECT_EQ(0, dir_count_prefix("/dev/chan", self->prefix));
@@ -712,14 +702,14 @@ static void racer_use(struct racer *r, int fd)
 	ssize_t n;
 	int ret;
 
-	n = kchan_send(fd, "r", 1);
+	n = kt_send(fd, "r", 1);
 	if (n != 1 && n != -EAGAIN && n != -EPIPE)
 		racer_bad(r, "write", n);
-	n = kchan_recv(fd, buf, sizeof(buf));
+	n = kt_recv(fd, buf, sizeof(buf));
 	if (n < 0 && n != -EAGAIN)
 		racer_bad(r, "read", n);
 	if (rnd(&r->rng) % 4 == 0) {
-		ret = kchan_close(fd);
+		ret = kt_close(fd);
 		if (ret && ret != -EPIPE)
 			racer_bad(r, "KCHAN_IOC_CLOSE", ret);
 	}
@@ -772,7 +762,7 @@ static void *racer_main(void *arg)
 		switch (rnd(&r->rng) % 8) {
 		case 0:
 		case 1:
-			ret = kchan_create_named(name, rnd(&r->rng) % 3,
+			ret = kt_create_named(name, rnd(&r->rng) % 3,
 						 MSG_MAX, 0, 0600);
 			if (!ret)
 				r->created++;
@@ -783,7 +773,7 @@ static void *racer_main(void *arg)
 			break;
 		case 2:
 		case 3:
-			ret = kchan_unlink(name);
+			ret = kt_unlink(name);
 			if (!ret)
 				r->unlinked++;
 			else if (ret == -ENOENT)
@@ -793,7 +783,7 @@ static void *racer_main(void *arg)
 			break;
 		case 4:
 		case 5:
-			ret = open_node(name, O_RDWR | O_NONBLOCK);
+			ret = kt_open_named(name, O_RDWR | O_NONBLOCK);
 			if (ret >= 0) {
 				r->opened++;
 				racer_use(r, ret);
@@ -844,9 +834,9 @@ FIXTURE_SETUP(race)
 	name_prefix(self->prefix, sizeof(self->prefix));
 	for (i = 0; i < NR_POOL; i++) {
 		snprintf(tag, sizeof(tag), "pool%d", i);
-		kchan_test_name(self->race.pool[i], KCHAN_NAME_SIZE, tag);
+		kt_name(self->race.pool[i], KCHAN_NAME_SIZE, tag);
 	}
-	ASSERT_EQ(0, access(CHANCTL, F_OK)) TH_LOG("is the module loaded?");
+	ASSERT_EQ(0, access(KT_CHANCTL, F_OK)) TH_LOG("is the module loaded?");
 }
 
 FIXTURE_TEARDOWN(race)
@@ -863,7 +853,7 @@ FIXTURE_TEARDOWN(race)
 		race->r[i].nkeep = 0;
 	}
 	for (i = 0; i < NR_POOL; i++)
-		kchan_unlink(race->pool[i]);
+		kt_unlink(race->pool[i]);
 }
 
 TEST_F_TIMEOUT(race, colliding_names_from_many_threads_leave_nothing_behind,
@@ -872,7 +862,7 @@ TEST_F_TIMEOUT(race, colliding_names_from_many_threads_leave_nothing_behind,
 	struct race *race = &self->race;
 	unsigned long created = 0, eexist = 0, unlinked = 0, enoent = 0;
 	unsigned long opened = 0;
-	uint64_t start = kw_now_ns();
+	uint64_t start = kt_now_ns();
 	__u64 *ids;
 	size_t nids = 0;
 	int i, k, ret;
@@ -885,10 +875,10 @@ TEST_F_TIMEOUT(race, colliding_names_from_many_threads_leave_nothing_behind,
 		ASSERT_EQ(0, pthread_create(&r->thread, NULL, racer_main, r));
 		r->started = true;
 	}
-	kw_sleep_ms(RACE_MS);
+	kt_sleep_ms(RACE_MS);
 	while (!race_collided(race) &&
-	       kw_now_ns() - start < RACE_MAX_MS * 1000000ull)
-		kw_sleep_ms(100);
+	       kt_now_ns() - start < RACE_MAX_MS * 1000000ull)
+		kt_sleep_ms(100);
 	atomic_store(&race->stop, true);
 
 	ids = calloc(NR_RACERS * MAX_SEEN, sizeof(*ids));
@@ -917,13 +907,13 @@ TEST_F_TIMEOUT(race, colliding_names_from_many_threads_leave_nothing_behind,
 	for (i = 0; i < NR_POOL; i++) {
 		bool there = node_exists(race->pool[i]);
 
-		ret = kchan_unlink(race->pool[i]);
+		ret = kt_unlink(race->pool[i]);
 		EXPECT_EQ(there ? 0 : -ENOENT, ret)
 			TH_LOG("%s: node %s, unlink: %s", race->pool[i],
 			       there ? "present" : "absent", strerror(-ret));
 		if (!ret)
 			unlinked++;
-		EXPECT_EQ(-ENOENT, kchan_unlink(race->pool[i]));
+		EXPECT_EQ(-ENOENT, kt_unlink(race->pool[i]));
 		EXPECT_FALSE(node_exists(race->pool[i]));
 		EXPECT_FALSE(sysfs_exists(race->pool[i]));
 	}
@@ -965,7 +955,7 @@ static void *poller_main(void *arg)
 
 	atomic_store(&p->tid, kt_gettid());
 	/* poll(2) itself, so that the test can see the thread sleep in it. */
-	p->ret = syscall(SYS_poll, &pfd, 1, 2 * KCHAN_WAIT_MS);
+	p->ret = syscall(SYS_poll, &pfd, 1, 2 * KT_TIMEOUT_MS);
 	if (p->ret < 0)
 		p->ret = -errno;
 	p->revents = pfd.revents;
@@ -979,24 +969,14 @@ FIXTURE(blocked) {
 	bool rnamed, wnamed;
 	int rctl, wctl;			/* O_WRONLY, for the close ioctl */
 	int rfd[NR_BLOCKED], wfd[NR_BLOCKED], pfd;
-	struct kchan_op rop[NR_BLOCKED], wop[NR_BLOCKED];
+	struct kt_op rop[NR_BLOCKED], wop[NR_BLOCKED];
 	char rbuf[NR_BLOCKED][MSG_MAX];
 	struct poller poller;
 	bool started;
 	__u64 ids[2];
 };
 
-FIXTURE_VARIANT(blocked) {
-	unsigned int capacity;
-};
-
-FIXTURE_VARIANT_ADD(blocked, rendezvous) {
-	.capacity = 0,
-};
-
-FIXTURE_VARIANT_ADD(blocked, buffered) {
-	.capacity = 2,
-};
+KT_CHAN_VARIANTS(blocked, 2);
 
 static void close_fd(int *fd)
 {
@@ -1012,52 +992,52 @@ FIXTURE_SETUP(blocked)
 	self->rctl = self->wctl = self->pfd = -1;
 	for (i = 0; i < NR_BLOCKED; i++)
 		self->rfd[i] = self->wfd[i] = -1;
-	kchan_test_name(self->rname, KCHAN_NAME_SIZE, "blocked-rx");
-	kchan_test_name(self->wname, KCHAN_NAME_SIZE, "blocked-tx");
-	ret = kchan_create_named(self->rname, variant->capacity, MSG_MAX, 0,
+	kt_name(self->rname, KCHAN_NAME_SIZE, "blocked-rx");
+	kt_name(self->wname, KCHAN_NAME_SIZE, "blocked-tx");
+	ret = kt_create_named(self->rname, variant->capacity, MSG_MAX, 0,
 				 0600);
 	ASSERT_EQ(0, ret) TH_LOG("creating: %s (is the module loaded?)",
 				 strerror(-ret));
 	self->rnamed = true;
-	ASSERT_EQ(0, kchan_create_named(self->wname, variant->capacity,
+	ASSERT_EQ(0, kt_create_named(self->wname, variant->capacity,
 					MSG_MAX, 0, 0600));
 	self->wnamed = true;
 
-	self->rctl = open_node(self->rname, O_WRONLY);
-	self->wctl = open_node(self->wname, O_WRONLY);
+	self->rctl = kt_open_named(self->rname, O_WRONLY);
+	self->wctl = kt_open_named(self->wname, O_WRONLY);
 	ASSERT_LE(0, self->rctl);
 	ASSERT_LE(0, self->wctl);
 	self->ids[0] = chan_id(self->rctl);
 	self->ids[1] = chan_id(self->wctl);
 	for (i = 0; i < NR_BLOCKED; i++) {
-		self->rfd[i] = open_node(self->rname, O_RDONLY);
-		self->wfd[i] = open_node(self->wname, O_WRONLY);
+		self->rfd[i] = kt_open_named(self->rname, O_RDONLY);
+		self->wfd[i] = kt_open_named(self->wname, O_WRONLY);
 		ASSERT_LE(0, self->rfd[i]);
 		ASSERT_LE(0, self->wfd[i]);
 	}
-	self->pfd = open_node(self->rname, O_RDONLY);
+	self->pfd = kt_open_named(self->rname, O_RDONLY);
 	ASSERT_LE(0, self->pfd);
 
 	/* The senders' channel is full, so that they block. */
 	for (i = 0; i < (int)variant->capacity; i++)
-		ASSERT_EQ(4, kchan_send(self->wctl, "full", 4));
+		ASSERT_EQ(4, kt_send(self->wctl, "full", 4));
 
 	self->started = true;
 	for (i = 0; i < NR_BLOCKED; i++) {
-		ASSERT_EQ(0, kchan_op_recv(&self->rop[i], self->rfd[i],
+		ASSERT_EQ(0, kt_op_recv(&self->rop[i], self->rfd[i],
 					   self->rbuf[i], MSG_MAX));
-		ASSERT_EQ(0, kchan_op_send(&self->wop[i], self->wfd[i],
+		ASSERT_EQ(0, kt_op_send(&self->wop[i], self->wfd[i],
 					   "waiting", 7));
 	}
 	self->poller.fd = self->pfd;
 	ASSERT_EQ(0, pthread_create(&self->poller.thread, NULL, poller_main,
 				    &self->poller));
-	ASSERT_EQ(0, kchan_wait_for(self->rctl, receivers, NR_BLOCKED));
-	ASSERT_EQ(0, kchan_wait_for(self->wctl, senders, NR_BLOCKED));
+	ASSERT_EQ(0, kt_wait_for(self->rctl, receivers, NR_BLOCKED));
+	ASSERT_EQ(0, kt_wait_for(self->wctl, senders, NR_BLOCKED));
 	while (!atomic_load(&self->poller.tid))
 		usleep(1000);
 	ASSERT_EQ(0, kt_wait_sleeping_in(atomic_load(&self->poller.tid),
-					 SYS_poll, KCHAN_WAIT_MS));
+					 SYS_poll, KT_TIMEOUT_MS));
 }
 
 FIXTURE_TEARDOWN(blocked)
@@ -1066,12 +1046,12 @@ FIXTURE_TEARDOWN(blocked)
 
 	if (self->started) {
 		if (self->rctl >= 0)
-			kchan_close(self->rctl);
+			kt_close(self->rctl);
 		if (self->wctl >= 0)
-			kchan_close(self->wctl);
+			kt_close(self->wctl);
 		for (i = 0; i < NR_BLOCKED; i++) {
-			kchan_op_wait(&self->rop[i], KCHAN_WAIT_MS);
-			kchan_op_wait(&self->wop[i], KCHAN_WAIT_MS);
+			kt_op_wait(&self->rop[i], KT_TIMEOUT_MS);
+			kt_op_wait(&self->wop[i], KT_TIMEOUT_MS);
 		}
 		pthread_join(self->poller.thread, NULL);
 	}
@@ -1083,17 +1063,17 @@ FIXTURE_TEARDOWN(blocked)
 	close_fd(&self->rctl);
 	close_fd(&self->wctl);
 	if (self->rnamed)
-		kchan_unlink(self->rname);
+		kt_unlink(self->rname);
 	if (self->wnamed)
-		kchan_unlink(self->wname);
+		kt_unlink(self->wname);
 }
 
 static void unlink_both(struct __test_metadata *_metadata,
 			FIXTURE_DATA(blocked) *self)
 {
-	ASSERT_EQ(0, kchan_unlink(self->rname));
+	ASSERT_EQ(0, kt_unlink(self->rname));
 	self->rnamed = false;
-	ASSERT_EQ(0, kchan_unlink(self->wname));
+	ASSERT_EQ(0, kt_unlink(self->wname));
 	self->wnamed = false;
 }
 
@@ -1101,16 +1081,16 @@ static void unlink_both(struct __test_metadata *_metadata,
 static void check_woken(struct __test_metadata *_metadata,
 			FIXTURE_DATA(blocked) *self, bool fds_were_closed)
 {
-	uint64_t deadline = kw_now_ns() + KCHAN_WAIT_MS * 1000000ull;
+	uint64_t deadline = kt_now_ns() + KT_TIMEOUT_MS * 1000000ull;
 	int i;
 
 	for (i = 0; i < NR_BLOCKED; i++) {
-		EXPECT_EQ(0, kchan_op_result(&self->rop[i]))
+		EXPECT_EQ(0, kt_op_result(&self->rop[i]))
 			TH_LOG("receiver %d", i);
-		EXPECT_EQ(-EPIPE, kchan_op_result(&self->wop[i]))
+		EXPECT_EQ(-EPIPE, kt_op_result(&self->wop[i]))
 			TH_LOG("sender %d", i);
 	}
-	while (!atomic_load(&self->poller.done) && kw_now_ns() < deadline)
+	while (!atomic_load(&self->poller.done) && kt_now_ns() < deadline)
 		usleep(1000);
 	ASSERT_TRUE(atomic_load(&self->poller.done))
 		TH_LOG("poll still blocked after the close");
@@ -1153,8 +1133,8 @@ static void close_last_and_check_gone(struct __test_metadata *_metadata,
 TEST_F(blocked, close_ioctl_then_closing_the_fds_wakes_every_blocked_thread)
 {
 	unlink_both(_metadata, self);
-	ASSERT_EQ(0, kchan_close(self->rctl));
-	ASSERT_EQ(0, kchan_close(self->wctl));
+	ASSERT_EQ(0, kt_close(self->rctl));
+	ASSERT_EQ(0, kt_close(self->wctl));
 	/* At once, while the woken threads are still on their way out. */
 	close_blocked_fds(_metadata, self);
 	check_woken(_metadata, self, false);
@@ -1168,20 +1148,20 @@ TEST_F(blocked, closing_the_fds_leaves_threads_blocked_until_the_close_ioctl)
 
 	unlink_both(_metadata, self);
 	close_blocked_fds(_metadata, self);
-	kw_sleep_ms(KCHAN_SETTLE_MS);
+	kt_sleep_ms(KT_SETTLE_MS);
 	/* The calls in progress hold their files: nothing changed. */
 	for (i = 0; i < NR_BLOCKED; i++) {
-		EXPECT_FALSE(kchan_op_done(&self->rop[i]));
-		EXPECT_FALSE(kchan_op_done(&self->wop[i]));
+		EXPECT_FALSE(kt_op_done(&self->rop[i]));
+		EXPECT_FALSE(kt_op_done(&self->wop[i]));
 	}
 	EXPECT_FALSE(atomic_load(&self->poller.done));
-	ASSERT_EQ(0, kchan_stat(self->rctl, &st));
+	ASSERT_EQ(0, kt_stat(self->rctl, &st));
 	EXPECT_EQ((__u32)NR_BLOCKED, st.receivers);
-	ASSERT_EQ(0, kchan_stat(self->wctl, &st));
+	ASSERT_EQ(0, kt_stat(self->wctl, &st));
 	EXPECT_EQ((__u32)NR_BLOCKED, st.senders);
 
-	ASSERT_EQ(0, kchan_close(self->rctl));
-	ASSERT_EQ(0, kchan_close(self->wctl));
+	ASSERT_EQ(0, kt_close(self->rctl));
+	ASSERT_EQ(0, kt_close(self->wctl));
 	check_woken(_metadata, self, true);
 	close_last_and_check_gone(_metadata, self);
 }
@@ -1190,56 +1170,13 @@ TEST_F(blocked, closing_the_fds_leaves_threads_blocked_until_the_close_ioctl)
 
 #define NR_RELOAD_CHANS	40
 
-static const char *ko_path(void)
-{
-	const char *p = getenv("KCHAN_MODULE");
-
-	return p && *p ? p : "build/mod/kmod/kchan.ko";
-}
-
-static bool module_loaded(void)
-{
-	return access(SYS_MODULE, F_OK) == 0;
-}
-
-static long long module_refcnt(void)
-{
-	char buf[32] = "";
-	ssize_t n;
-	int fd;
-
-	fd = open(SYS_MODULE "/refcnt", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	return n > 0 ? strtoll(buf, NULL, 10) : -1;
-}
-
-static int load_module(void)
-{
-	int fd, ret;
-
-	fd = open(ko_path(), O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	ret = syscall(SYS_finit_module, fd, "", 0) < 0 ? -errno : 0;
-	close(fd);
-	return ret;
-}
-
-static int unload_module(void)
-{
-	return syscall(SYS_delete_module, "kchan", O_NONBLOCK) < 0 ? -errno : 0;
-}
-
 /* The refcount drops as the last references go, some of them deferred. */
 static long long wait_refcnt_zero(int ms)
 {
-	uint64_t deadline = kw_now_ns() + (uint64_t)ms * 1000000ull;
+	uint64_t deadline = kt_now_ns() + (uint64_t)ms * 1000000ull;
 	long long v;
 
-	while ((v = module_refcnt()) > 0 && kw_now_ns() < deadline)
+	while ((v = kt_module_refcnt()) > 0 && kt_now_ns() < deadline)
 		usleep(20000);
 	return v;
 }
@@ -1271,8 +1208,8 @@ FIXTURE_SETUP(reload)
 	for (c = 0; c < NR_RELOAD_CHANS; c++)
 		self->fd[c][0] = self->fd[c][1] = -1;
 	name_prefix(self->prefix, sizeof(self->prefix));
-	self->skip = getuid() != 0 || access(ko_path(), R_OK) ||
-		     access(SYS_MODULE "/refcnt", R_OK);
+	self->skip = getuid() != 0 || access(kt_ko_path(), R_OK) ||
+		     access(KT_SYS_MODULE "/refcnt", R_OK);
 }
 
 FIXTURE_TEARDOWN(reload)
@@ -1282,13 +1219,13 @@ FIXTURE_TEARDOWN(reload)
 	for (c = 0; c < NR_RELOAD_CHANS; c++) {
 		for (k = 0; k < 2; k++)
 			close_fd(&self->fd[c][k]);
-		if (self->named[c] && module_loaded())
-			kchan_unlink(self->name[c]);
+		if (self->named[c] && kt_module_loaded())
+			kt_unlink(self->name[c]);
 	}
-	if (!self->skip && !module_loaded()) {
-		ret = load_module();
+	if (!self->skip && !kt_module_loaded()) {
+		ret = kt_load("");
 		if (ret)
-			TH_LOG("could not load %s again: %s", ko_path(),
+			TH_LOG("could not load %s again: %s", kt_ko_path(),
 			       strerror(-ret));
 	}
 }
@@ -1313,7 +1250,7 @@ static int uring_abandon_read(int fd)
 
 TEST_F_TIMEOUT(reload, module_unloads_and_loads_again_after_teardown, 90)
 {
-	struct kchan_op op;
+	struct kt_op op;
 	char buf[MSG_MAX], tag[16];
 	struct listed *l;
 	long long refcnt;
@@ -1321,7 +1258,7 @@ TEST_F_TIMEOUT(reload, module_unloads_and_loads_again_after_teardown, 90)
 	size_t n;
 
 	if (self->skip)
-		SKIP(return, "needs root, %s and a loadable kchan", ko_path());
+		SKIP(return, "needs root, %s and a loadable kchan", kt_ko_path());
 
 	/*
 	 * Even channels lose their names while open; odd ones keep them and
@@ -1329,28 +1266,28 @@ TEST_F_TIMEOUT(reload, module_unloads_and_loads_again_after_teardown, 90)
 	 */
 	for (c = 0; c < NR_RELOAD_CHANS; c++) {
 		snprintf(tag, sizeof(tag), "rl%d", c);
-		kchan_test_name(self->name[c], KCHAN_NAME_SIZE, tag);
-		ASSERT_EQ(0, kchan_create_named(self->name[c], c % 4 < 2 ? 0 : 2,
+		kt_name(self->name[c], KCHAN_NAME_SIZE, tag);
+		ASSERT_EQ(0, kt_create_named(self->name[c], c % 4 < 2 ? 0 : 2,
 						MSG_MAX, 0, 0600));
 		self->named[c] = true;
-		self->fd[c][0] = open_node(self->name[c], O_RDONLY);
-		self->fd[c][1] = open_node(self->name[c], O_WRONLY);
+		self->fd[c][0] = kt_open_named(self->name[c], O_RDONLY);
+		self->fd[c][1] = kt_open_named(self->name[c], O_WRONLY);
 		ASSERT_LE(0, self->fd[c][0]);
 		ASSERT_LE(0, self->fd[c][1]);
 		if (c % 4 >= 2)
-			ASSERT_EQ(4, kchan_send(self->fd[c][1], "left", 4));
+			ASSERT_EQ(4, kt_send(self->fd[c][1], "left", 4));
 	}
 	for (c = 0; c < NR_RELOAD_CHANS; c += 2) {
-		ASSERT_EQ(0, kchan_unlink(self->name[c]));
+		ASSERT_EQ(0, kt_unlink(self->name[c]));
 		self->named[c] = false;
 	}
 	/* A receiver blocked on an unnamed channel, woken by its close. */
-	ASSERT_EQ(0, kchan_op_recv(&op, self->fd[0][0], buf, sizeof(buf)));
-	ASSERT_EQ(0, kchan_wait_for(self->fd[0][1], receivers, 1));
-	ASSERT_EQ(0, kchan_close(self->fd[0][1]));
-	ASSERT_EQ(0, kchan_op_result(&op));
+	ASSERT_EQ(0, kt_op_recv(&op, self->fd[0][0], buf, sizeof(buf)));
+	ASSERT_EQ(0, kt_wait_for(self->fd[0][1], receivers, 1));
+	ASSERT_EQ(0, kt_close(self->fd[0][1]));
+	ASSERT_EQ(0, kt_op_result(&op));
 	/* An anonymous channel with an io_uring read pending at ring exit. */
-	anon = kchan_make(0, MSG_MAX, 0, O_CLOEXEC);
+	anon = kt_make(0, MSG_MAX, 0, O_CLOEXEC);
 	ASSERT_LE(0, anon);
 	ASSERT_EQ(0, uring_abandon_read(anon));
 	close(anon);
@@ -1367,35 +1304,35 @@ TEST_F_TIMEOUT(reload, module_unloads_and_loads_again_after_teardown, 90)
 	EXPECT_EQ((size_t)NR_RELOAD_CHANS / 2, count_prefix(l, n, self->prefix));
 	free(l);
 
-	ret = unload_module();
+	ret = kt_unload();
 	ASSERT_EQ(0, ret) TH_LOG("delete_module: %s", strerror(-ret));
-	EXPECT_FALSE(module_loaded());
-	EXPECT_NE(0, access(CHANCTL, F_OK));
+	EXPECT_FALSE(kt_module_loaded());
+	EXPECT_NE(0, access(KT_CHANCTL, F_OK));
 	EXPECT_NE(0, access("/proc/kchan", F_OK));
 	EXPECT_NE(0, access("/sys/class/chan", F_OK));
 	EXPECT_EQ(0, dir_count_prefix("/dev/chan", self->prefix));
 	for (c = 0; c < NR_RELOAD_CHANS; c++)
 		self->named[c] = false;
 
-	ret = load_module();
-	ASSERT_EQ(0, ret) TH_LOG("loading %s again: %s", ko_path(),
+	ret = kt_load("");
+	ASSERT_EQ(0, ret) TH_LOG("loading %s again: %s", kt_ko_path(),
 				 strerror(-ret));
-	EXPECT_EQ(0, module_refcnt());
-	ASSERT_EQ(0, access(CHANCTL, F_OK));
+	EXPECT_EQ(0, kt_module_refcnt());
+	ASSERT_EQ(0, access(KT_CHANCTL, F_OK));
 	ASSERT_EQ(0, proc_list(&l, &n));
 	EXPECT_EQ(0u, count_prefix(l, n, self->prefix));
 	free(l);
 
 	/* Fresh and working: the old names are free again. */
-	anon = kchan_make(1, MSG_MAX, 0, O_CLOEXEC);
+	anon = kt_make(1, MSG_MAX, 0, O_CLOEXEC);
 	ASSERT_LE(0, anon);
-	EXPECT_EQ(2, kchan_send(anon, "ok", 2));
-	EXPECT_EQ(2, kchan_recv(anon, buf, sizeof(buf)));
+	EXPECT_EQ(2, kt_send(anon, "ok", 2));
+	EXPECT_EQ(2, kt_recv(anon, buf, sizeof(buf)));
 	close(anon);
-	ASSERT_EQ(0, kchan_create_named(self->name[1], 0, MSG_MAX, 0, 0600));
+	ASSERT_EQ(0, kt_create_named(self->name[1], 0, MSG_MAX, 0, 0600));
 	self->named[1] = true;
 	EXPECT_TRUE(node_exists(self->name[1]));
-	EXPECT_EQ(0, kchan_unlink(self->name[1]));
+	EXPECT_EQ(0, kt_unlink(self->name[1]));
 	self->named[1] = false;
 }
 

@@ -80,8 +80,10 @@
 /* The 6.1 harness's TEST() leaves a parameter unused. */
 #pragma GCC diagnostic ignored "-Wunused-parameter"
 #include "kselftest_harness.h"
-#include "kchan_test.h"
-#include "kchan_wait.h"
+#include "kt.h"
+#include "kt_bg.h"
+#include "kt_fault.h"
+#include "kt_fixture.h"
 
 #define TAG_SIZE	16		/* sizeof(struct tag) */
 #define MSG_MAX		32		/* tag + up to 16 bytes of payload */
@@ -313,7 +315,7 @@ static size_t make_msg(unsigned char *buf, uint32_t sender, uint32_t seq,
 	size_t len = msg_len(t.check);
 
 	memcpy(buf, &t, sizeof(t));
-	kchan_fill(buf + TAG_SIZE, len - TAG_SIZE, t.check);
+	kt_fill(buf + TAG_SIZE, len - TAG_SIZE, t.check);
 	return len;
 }
 
@@ -326,7 +328,7 @@ static bool valid_slot(const unsigned char *slot, struct tag *t)
 	if (t->check != tag_check(t->sender, t->seq, t->attempt))
 		return false;
 	len = msg_len(t->check);
-	if (!kchan_check(slot + TAG_SIZE, len - TAG_SIZE, t->check))
+	if (!kt_check(slot + TAG_SIZE, len - TAG_SIZE, t->check))
 		return false;
 	for (i = len; i < SLOT_SIZE; i++)
 		if (slot[i])
@@ -837,11 +839,7 @@ FIXTURE_SETUP(torture)
 
 	t->capacity = variant->capacity;
 	t->supervisor = getpid();
-	t->fd = kchan_make(variant->capacity, MSG_MAX, 0, O_CLOEXEC);
-	ASSERT_LE(0, t->fd) {
-		TH_LOG("creating a channel: %s (is the module loaded?)",
-		       strerror(-t->fd));
-	}
+	t->fd = kt_chan_setup(_metadata, variant->capacity, MSG_MAX);
 }
 
 FIXTURE_TEARDOWN(torture)
@@ -879,7 +877,7 @@ static uint32_t chaos_seed(void)
 
 	if (s && *s)
 		return (uint32_t)strtoul(s, NULL, 0) ?: 1;
-	return (uint32_t)(kw_now_ns() ^ (getpid() * 2654435761u)) | 1;
+	return (uint32_t)(kt_now_ns() ^ (getpid() * 2654435761u)) | 1;
 }
 
 /*
@@ -1140,7 +1138,7 @@ static bool chaos_enough(struct torture *t)
 static void run_chaos(struct __test_metadata *_metadata, struct torture *t,
 		      uint64_t end_ns)
 {
-	uint64_t now = kw_now_ns(), hard_end = end_ns + ms_ns(EXTRA_SECS * 1000);
+	uint64_t now = kt_now_ns(), hard_end = end_ns + ms_ns(EXTRA_SECS * 1000);
 	uint64_t next_kill = now + ms_ns(30 + rnd(&t->rng) % 100);
 	bool kill_sender = rnd(&t->rng) % 2;
 	uint64_t ok, eintr, ecanceled, ok_at_kill = 0;
@@ -1148,7 +1146,7 @@ static void run_chaos(struct __test_metadata *_metadata, struct torture *t,
 
 	if (target_msgs)
 		end_ns = hard_end = UINT64_MAX;
-	while ((now = kw_now_ns()) < hard_end) {
+	while ((now = kt_now_ns()) < hard_end) {
 		if (now >= end_ns && chaos_enough(t))
 			break;
 		if (target_msgs && chaos_enough(t)) {
@@ -1291,7 +1289,7 @@ static bool must_progress(struct torture *t, struct proc *p, unsigned int j,
 static void quiet_round(struct __test_metadata *_metadata, struct torture *t,
 			uint32_t pause)
 {
-	uint64_t deadline = kw_now_ns() + ms_ns(QUIET_MS);
+	uint64_t deadline = kt_now_ns() + ms_ns(QUIET_MS);
 	uint64_t base[MAX_PROCS][MAX_THREADS];
 	unsigned int i, j, waiting;
 
@@ -1314,7 +1312,7 @@ static void quiet_round(struct __test_metadata *_metadata, struct torture *t,
 				waiting += must_progress(t, p, j, pause) &&
 					   rec_of(t, p, j)->ok == base[i][j];
 		}
-	} while (waiting && kw_now_ns() < deadline);
+	} while (waiting && kt_now_ns() < deadline);
 
 	for (i = 0; i < t->nprocs; i++) {
 		struct proc *p = &t->procs[i];
@@ -1341,12 +1339,12 @@ static void quiet_round(struct __test_metadata *_metadata, struct torture *t,
 static void quiet_progress(struct __test_metadata *_metadata,
 			   struct torture *t)
 {
-	uint64_t start = kw_now_ns();
+	uint64_t start = kt_now_ns();
 
 	quiet_round(_metadata, t, PAUSE_BLOCKING_RCV);
 	quiet_round(_metadata, t, PAUSE_BLOCKING_SND);
 	atomic_store(&t->sh->pause, 0);
-	t->quiet_ms = (kw_now_ns() - start) / 1000000;
+	t->quiet_ms = (kt_now_ns() - start) / 1000000;
 }
 
 static unsigned int live_procs(struct torture *t)
@@ -1361,10 +1359,10 @@ static unsigned int live_procs(struct torture *t)
 /* After the close: every worker must come to its end by itself. */
 static void wait_workers(struct __test_metadata *_metadata, struct torture *t)
 {
-	uint64_t deadline = kw_now_ns() + ms_ns(EXIT_WAIT_MS);
+	uint64_t deadline = kt_now_ns() + ms_ns(EXIT_WAIT_MS);
 	unsigned int i, j;
 
-	while (live_procs(t) && kw_now_ns() < deadline) {
+	while (live_procs(t) && kt_now_ns() < deadline) {
 		reap(_metadata, t);
 		usleep(2000);
 	}
@@ -1640,9 +1638,9 @@ TEST_F(torture, every_message_is_accounted_for)
 	for (i = 0; i < t->nprocs; i++)
 		ASSERT_EQ(0, spawn(t, i));
 
-	chaos_ns = kw_now_ns();
+	chaos_ns = kt_now_ns();
 	run_chaos(_metadata, t, chaos_ns + ms_ns(secs * 1000ull));
-	chaos_ns = kw_now_ns() - chaos_ns;
+	chaos_ns = kt_now_ns() - chaos_ns;
 	chaos_continue(t, 0, true);
 	EXPECT_EQ(0u, io_workers(t)) {
 		TH_LOG("io_uring parked requests on io-wq threads");
@@ -1653,7 +1651,7 @@ TEST_F(torture, every_message_is_accounted_for)
 	t->stopping = true;
 	atomic_store(&t->sh->stop, 1);
 	reap(_metadata, t);
-	ASSERT_EQ(0, kchan_close(t->fd));
+	ASSERT_EQ(0, kt_close(t->fd));
 	wait_workers(_metadata, t);
 	drain_id = MAX_IDS - 1;
 	drain(_metadata, t, drain_id);
@@ -1662,7 +1660,7 @@ TEST_F(torture, every_message_is_accounted_for)
 	account(_metadata, t, t->nr_rcv, drain_id, &y);
 	y.drained = atomic_load(&t->sh->rcv[drain_id].logged);
 	sum_workers(_metadata, t, t->nr_rcv, &y);
-	ASSERT_EQ(0, kchan_stat(t->fd, &st));
+	ASSERT_EQ(0, kt_stat(t->fd, &st));
 
 	ksft_print_msg("torture %s %s: %.1fs of chaos, seed %#x: sent %llu (+%llu unrecorded from killed senders, %llu of them beyond the first of a batch), received %llu (%llu drained at the end), lost %u, duplicated %u, out of order %u, batch calls %llu (%llu sends stopped short), killed %lu senders + %lu receivers (%lu threads), stopped %lu, signals %lu, interrupted %llu (EINTR), cancelled %llu (ECANCELED, of %llu cancels for %lu requests), EPIPE %llu, ids %u+%u, progress of %u workers checked in %lu ms after the chaos\n",
 		       variant->capacity ? "buffered" : "rendezvous",
@@ -1748,21 +1746,21 @@ TEST(killed_sender_of_a_stalled_receiver_sends_nothing)
 	size_t pg = getpagesize();
 	static char zero[65536];
 	struct kchan_stat st;
-	struct kchan_op op;
+	struct kt_op op;
 	char *buf;
 	__u64 addr = 0;
 	int ch, uffd, status;
 	pid_t pid;
 
-	ch = kchan_make(0, MSG_MAX, 0, O_CLOEXEC);
+	ch = kt_make(0, MSG_MAX, 0, O_CLOEXEC);
 	ASSERT_LE(0, ch) TH_LOG("creating a channel: %s", strerror(-ch));
-	uffd = kchan_uffd_open();
+	uffd = kt_uffd_open();
 	if (uffd < 0)
 		SKIP(return, "no userfaultfd: %s", strerror(-uffd));
 	buf = mmap(NULL, pg, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, buf);
-	ASSERT_EQ(0, kchan_uffd_register(uffd, buf, pg));
+	ASSERT_EQ(0, kt_uffd_register(uffd, buf, pg));
 
 	pid = fork();
 	ASSERT_LE(0, pid);
@@ -1770,21 +1768,21 @@ TEST(killed_sender_of_a_stalled_receiver_sends_nothing)
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		_exit(write(ch, "claimed", 7) == 7 ? 0 : 1);
 	}
-	ASSERT_EQ(0, kchan_wait_for(ch, senders, 1));
+	ASSERT_EQ(0, kt_wait_for(ch, senders, 1));
 	/* The receiver stalls on its buffer; the sender stays in line. */
-	ASSERT_EQ(0, kchan_op_recv(&op, ch, buf, MSG_MAX));
-	ASSERT_EQ(0, kchan_uffd_wait_fault(uffd, KCHAN_WAIT_MS, &addr));
-	ASSERT_EQ(0, kchan_stat(ch, &st));
+	ASSERT_EQ(0, kt_op_recv(&op, ch, buf, MSG_MAX));
+	ASSERT_EQ(0, kt_uffd_wait_fault(uffd, KT_TIMEOUT_MS, &addr));
+	ASSERT_EQ(0, kt_stat(ch, &st));
 	EXPECT_EQ(1u, st.senders);
 	ASSERT_EQ(0, kill(pid, SIGKILL));
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
-	ASSERT_EQ(0, kchan_uffd_copy(uffd, addr & ~(__u64)(pg - 1), zero, pg));
+	ASSERT_EQ(0, kt_uffd_copy(uffd, addr & ~(__u64)(pg - 1), zero, pg));
 
 	ASSERT_EQ(4, write(ch, "next", 4));
-	EXPECT_EQ(4, kchan_op_result(&op));
+	EXPECT_EQ(4, kt_op_result(&op));
 	EXPECT_EQ(0, memcmp(buf, "next", 4));
-	ASSERT_EQ(0, kchan_stat(ch, &st));
+	ASSERT_EQ(0, kt_stat(ch, &st));
 	EXPECT_EQ(1ull, (unsigned long long)st.received);
 	EXPECT_EQ(st.received, st.sent) {
 		TH_LOG("kernel counts %llu sent, %llu received",
@@ -1819,22 +1817,22 @@ TEST(killed_batch_sender_delivers_a_prefix)
 	char first[MSG_MAX] = "";
 	struct kchan_batch b;
 	struct kchan_stat st;
-	struct kchan_op op;
+	struct kt_op op;
 	unsigned int i;
 	char *buf;
 	__u64 addr = 0;
 	int ch, uffd, status;
 	pid_t pid;
 
-	ch = kchan_make(0, MSG_MAX, 0, O_CLOEXEC);
+	ch = kt_make(0, MSG_MAX, 0, O_CLOEXEC);
 	ASSERT_LE(0, ch) TH_LOG("creating a channel: %s", strerror(-ch));
-	uffd = kchan_uffd_open();
+	uffd = kt_uffd_open();
 	if (uffd < 0)
 		SKIP(return, "no userfaultfd: %s", strerror(-uffd));
 	buf = mmap(NULL, pg, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, buf);
-	ASSERT_EQ(0, kchan_uffd_register(uffd, buf, pg));
+	ASSERT_EQ(0, kt_uffd_register(uffd, buf, pg));
 
 	for (i = 0; i < 4; i++)
 		m[i] = (struct kchan_mmsg){ .buf = (uintptr_t)text[i], .len = 7 };
@@ -1847,17 +1845,17 @@ TEST(killed_batch_sender_delivers_a_prefix)
 	}
 	ASSERT_EQ(7, read(ch, first, sizeof(first)));
 	EXPECT_EQ(0, memcmp(first, "batch-0", 7));
-	ASSERT_EQ(0, kchan_wait_for(ch, senders, 1));
+	ASSERT_EQ(0, kt_wait_for(ch, senders, 1));
 	/* The receiver stalls on its buffer; "batch-1" stays in line. */
-	ASSERT_EQ(0, kchan_op_recv(&op, ch, buf, MSG_MAX));
-	ASSERT_EQ(0, kchan_uffd_wait_fault(uffd, KCHAN_WAIT_MS, &addr));
+	ASSERT_EQ(0, kt_op_recv(&op, ch, buf, MSG_MAX));
+	ASSERT_EQ(0, kt_uffd_wait_fault(uffd, KT_TIMEOUT_MS, &addr));
 	ASSERT_EQ(0, kill(pid, SIGKILL));
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
-	ASSERT_EQ(0, kchan_uffd_copy(uffd, addr & ~(__u64)(pg - 1), zero, pg));
+	ASSERT_EQ(0, kt_uffd_copy(uffd, addr & ~(__u64)(pg - 1), zero, pg));
 
 	ASSERT_EQ(4, write(ch, "next", 4));
-	EXPECT_EQ(4, kchan_op_result(&op));
+	EXPECT_EQ(4, kt_op_result(&op));
 	EXPECT_EQ(0, memcmp(buf, "next", 4));
 	/* Nothing more: the sender is gone with the rest of its batch. */
 	m[0] = (struct kchan_mmsg){ .buf = (uintptr_t)first, .len = MSG_MAX };
@@ -1866,7 +1864,7 @@ TEST(killed_batch_sender_delivers_a_prefix)
 	};
 	EXPECT_EQ(-1, ioctl(ch, KCHAN_IOC_RECV_BATCH, &b));
 	EXPECT_EQ(EAGAIN, errno);
-	ASSERT_EQ(0, kchan_stat(ch, &st));
+	ASSERT_EQ(0, kt_stat(ch, &st));
 	EXPECT_EQ(0u, st.senders);
 	EXPECT_EQ(0u, st.queued);
 	EXPECT_EQ(2ull, (unsigned long long)st.received);

@@ -20,12 +20,12 @@
 #pragma GCC diagnostic ignored "-Wunused-parameter"
 #include "kselftest_harness.h"
 #pragma GCC diagnostic pop
-#include "kchan_test.h"
-#include "kchan_wait_poll.h"
+#include "kt.h"
+#include "kt_bg.h"
+#include "kt_fixture.h"
 
 #define MSG_MAX		64
 #define CAPACITY	4
-#define NR_BG		2
 /* How long a request that must stay pending is watched. */
 #define PENDING_MS	150
 
@@ -150,8 +150,7 @@ struct rc {
 	unsigned int capacity;
 	struct io_uring ring;
 	bool ring_ok;
-	struct kt_bg bg[NR_BG];
-	int nbg;
+	struct kt_ops bg;
 };
 
 static void rc_setup(struct __test_metadata *_metadata, struct rc *c,
@@ -160,8 +159,7 @@ static void rc_setup(struct __test_metadata *_metadata, struct rc *c,
 	int ret;
 
 	c->capacity = capacity;
-	c->fd = kchan_make(capacity, MSG_MAX, 0, O_CLOEXEC);
-	ASSERT_GE(c->fd, 0) TH_LOG("kchan_make: %s", strerror(-c->fd));
+	c->fd = kt_chan_setup(_metadata, capacity, MSG_MAX);
 	ret = io_uring_queue_init(8, &c->ring, 0);
 	ASSERT_EQ(0, ret) TH_LOG("io_uring_queue_init: %s", strerror(-ret));
 	c->ring_ok = true;
@@ -169,80 +167,41 @@ static void rc_setup(struct __test_metadata *_metadata, struct rc *c,
 
 static void rc_teardown(struct rc *c)
 {
-	int i;
-
 	/* Closing the channel releases any thread still blocked on it. */
-	kchan_close(c->fd);
-	for (i = 0; i < c->nbg; i++)
-		kt_bg_wait(&c->bg[i], KT_WAIT_MS);
+	kt_close(c->fd);
+	kt_ops_wait_all(&c->bg);
 	if (c->ring_ok)
 		io_uring_queue_exit(&c->ring);
 	close(c->fd);
 }
 
-static struct kt_bg *bg_send(struct rc *c, const char *msg)
-{
-	struct kt_bg *bg = &c->bg[c->nbg];
-
-	if (c->nbg == NR_BG || kt_bg_send(bg, c->fd, msg))
-		return NULL;
-	c->nbg++;
-	return bg;
-}
-
-static struct kt_bg *bg_recv(struct rc *c)
-{
-	struct kt_bg *bg = &c->bg[c->nbg];
-
-	if (c->nbg == NR_BG || kt_bg_recv(bg, c->fd, MSG_MAX))
-		return NULL;
-	c->nbg++;
-	return bg;
-}
-
 /*
  * A peer on another thread that acts only once we sleep in io_uring_enter
  * waiting for the completion, so that the completion has to be driven by
- * its wake-up.
+ * its wake-up: a send of @msg, or with @msg NULL a receive.
  */
-static struct kt_bg *peer_send(struct rc *c, const char *msg)
+static struct kt_op *peer(struct rc *c, const char *msg)
 {
-	struct kt_bg *bg = &c->bg[c->nbg];
-
-	if (c->nbg == NR_BG ||
-	    kt_bg_send_when(bg, c->fd, msg, kt_gettid(), SYS_io_uring_enter))
-		return NULL;
-	c->nbg++;
-	return bg;
-}
-
-static struct kt_bg *peer_recv(struct rc *c)
-{
-	struct kt_bg *bg = &c->bg[c->nbg];
-
-	if (c->nbg == NR_BG ||
-	    kt_bg_recv_when(bg, c->fd, MSG_MAX, kt_gettid(), SYS_io_uring_enter))
-		return NULL;
-	c->nbg++;
-	return bg;
+	return kt_ops_start(&c->bg, c->fd, msg, kt_gettid(),
+			    SYS_io_uring_enter);
 }
 
 /*
  * Put @msg on offer: queued (buffered) or held by a sender parked in
  * write() (rendezvous). Returns the parked sender, or NULL.
  */
-static struct kt_bg *offer(struct __test_metadata *_metadata, struct rc *c,
+static struct kt_op *offer(struct __test_metadata *_metadata, struct rc *c,
 			   const char *msg)
 {
-	struct kt_bg *bg;
+	struct kt_op *bg;
 
 	if (c->capacity) {
-		EXPECT_EQ((ssize_t)strlen(msg), kchan_send(c->fd, msg, strlen(msg)));
+		EXPECT_EQ((ssize_t)strlen(msg), kt_send(c->fd, msg, strlen(msg)));
 		return NULL;
 	}
-	bg = bg_send(c, msg);
+	bg = kt_ops_start(&c->bg, c->fd, msg, 0, 0);
 	EXPECT_NE(NULL, bg);
-	EXPECT_EQ(0, kt_wait_blocked(c->fd, 1, 0, KT_WAIT_MS));
+	EXPECT_EQ(0, kt_wait_blocked(c->fd, 1, 0, KT_TIMEOUT_MS));
 	return bg;
 }
 
@@ -254,7 +213,7 @@ static int fill(struct rc *c)
 
 	for (i = 0; i < c->capacity; i++) {
 		snprintf(m, sizeof(m), "f%u", i);
-		if (kchan_send(c->fd, m, strlen(m)) != (ssize_t)strlen(m))
+		if (kt_send(c->fd, m, strlen(m)) != (ssize_t)strlen(m))
 			return -EIO;
 	}
 	return 0;
@@ -264,17 +223,7 @@ FIXTURE(uring) {
 	struct rc c;
 };
 
-FIXTURE_VARIANT(uring) {
-	unsigned int capacity;
-};
-
-FIXTURE_VARIANT_ADD(uring, rendezvous) {
-	.capacity = 0,
-};
-
-FIXTURE_VARIANT_ADD(uring, buffered) {
-	.capacity = CAPACITY,
-};
+KT_CHAN_VARIANTS(uring, CAPACITY);
 
 FIXTURE_SETUP(uring)
 {
@@ -322,25 +271,25 @@ TEST_F(buffered, write_then_read_complete_at_once)
 	int res;
 
 	ASSERT_EQ(1, submit_rw(&c->ring, true, c->fd, "hello", 5, 0, 1));
-	ASSERT_EQ(0, reap(&c->ring, KT_WAIT_MS, &res, &ud));
+	ASSERT_EQ(0, reap(&c->ring, KT_TIMEOUT_MS, &res, &ud));
 	ASSERT_EQ(1ULL, ud);
 	ASSERT_EQ(5, res);
 
 	ASSERT_EQ(1, submit_rw(&c->ring, true, c->fd, "world!", 6, -1, 2));
-	ASSERT_EQ(0, reap(&c->ring, KT_WAIT_MS, &res, &ud));
+	ASSERT_EQ(0, reap(&c->ring, KT_TIMEOUT_MS, &res, &ud));
 	ASSERT_EQ(2ULL, ud);
 	ASSERT_EQ(6, res);
 
 	memset(buf, 0, sizeof(buf));
 	ASSERT_EQ(1, submit_rw(&c->ring, false, c->fd, buf, sizeof(buf), -1, 3));
-	ASSERT_EQ(0, reap(&c->ring, KT_WAIT_MS, &res, &ud));
+	ASSERT_EQ(0, reap(&c->ring, KT_TIMEOUT_MS, &res, &ud));
 	ASSERT_EQ(3ULL, ud);
 	ASSERT_EQ(5, res);
 	ASSERT_EQ(0, memcmp(buf, "hello", 5));
 
 	memset(buf, 0, sizeof(buf));
 	ASSERT_EQ(1, submit_rw(&c->ring, false, c->fd, buf, sizeof(buf), 0, 4));
-	ASSERT_EQ(0, reap(&c->ring, KT_WAIT_MS, &res, &ud));
+	ASSERT_EQ(0, reap(&c->ring, KT_TIMEOUT_MS, &res, &ud));
 	ASSERT_EQ(4ULL, ud);
 	ASSERT_EQ(6, res);
 	ASSERT_EQ(0, memcmp(buf, "world!", 6));
@@ -349,7 +298,7 @@ TEST_F(buffered, write_then_read_complete_at_once)
 TEST_F(uring, pending_read_completes_when_a_message_is_sent)
 {
 	struct rc *c = &self->c;
-	struct kt_bg *sender;
+	struct kt_op *sender;
 	struct kchan_stat st;
 	char buf[MSG_MAX];
 	int res;
@@ -359,13 +308,13 @@ TEST_F(uring, pending_read_completes_when_a_message_is_sent)
 	ASSERT_TRUE(stays_pending(&c->ring, PENDING_MS));
 
 	/* Buffered: a write() that does not block. Rendezvous: one that does. */
-	ASSERT_NE(NULL, sender = peer_send(c, "ping!"));
-	ASSERT_EQ(0, reap(&c->ring, KT_WAIT_MS, &res, NULL));
+	ASSERT_NE(NULL, sender = peer(c, "ping!"));
+	ASSERT_EQ(0, reap(&c->ring, KT_TIMEOUT_MS, &res, NULL));
 	ASSERT_EQ(5, res);
 	ASSERT_EQ(0, memcmp(buf, "ping!", 5));
-	ASSERT_TRUE(kt_bg_wait(sender, KT_WAIT_MS));
+	ASSERT_EQ(0, kt_op_wait(sender, KT_TIMEOUT_MS));
 	ASSERT_EQ(5, sender->ret);
-	ASSERT_EQ(0, kchan_stat(c->fd, &st));
+	ASSERT_EQ(0, kt_stat(c->fd, &st));
 	EXPECT_EQ(0U, st.queued);
 	EXPECT_EQ(1ULL, st.received);
 }
@@ -373,7 +322,7 @@ TEST_F(uring, pending_read_completes_when_a_message_is_sent)
 TEST_F(uring, pending_write_completes_when_a_receive_makes_room)
 {
 	struct rc *c = &self->c;
-	struct kt_bg *receiver;
+	struct kt_op *receiver;
 	struct kchan_stat st;
 	char buf[MSG_MAX];
 	unsigned int i;
@@ -383,15 +332,15 @@ TEST_F(uring, pending_write_completes_when_a_receive_makes_room)
 	ASSERT_EQ(0, fill(c));
 	ASSERT_EQ(1, submit_rw(&c->ring, true, c->fd, "last", 4, -1, 1));
 	ASSERT_TRUE(stays_pending(&c->ring, PENDING_MS));
-	ASSERT_EQ(0, kchan_stat(c->fd, &st));
+	ASSERT_EQ(0, kt_stat(c->fd, &st));
 	ASSERT_EQ(c->capacity, st.queued);
 	ASSERT_EQ(c->capacity, st.sent);
 
 	/* Buffered: a read() of the head. Rendezvous: a read() that blocks. */
-	ASSERT_NE(NULL, receiver = peer_recv(c));
-	ASSERT_EQ(0, reap(&c->ring, KT_WAIT_MS, &res, NULL));
+	ASSERT_NE(NULL, receiver = peer(c, NULL));
+	ASSERT_EQ(0, reap(&c->ring, KT_TIMEOUT_MS, &res, NULL));
 	ASSERT_EQ(4, res);
-	ASSERT_TRUE(kt_bg_wait(receiver, KT_WAIT_MS));
+	ASSERT_EQ(0, kt_op_wait(receiver, KT_TIMEOUT_MS));
 	if (!c->capacity) {
 		ASSERT_EQ(4, receiver->ret);
 		ASSERT_EQ(0, memcmp(receiver->buf, "last", 4));
@@ -404,25 +353,25 @@ TEST_F(uring, pending_write_completes_when_a_receive_makes_room)
 		char want[16];
 
 		snprintf(want, sizeof(want), "f%u", i);
-		ASSERT_EQ(2, kchan_recv(c->fd, buf, sizeof(buf)));
+		ASSERT_EQ(2, kt_recv(c->fd, buf, sizeof(buf)));
 		ASSERT_EQ(0, memcmp(buf, want, 2));
 	}
-	ASSERT_EQ(4, kchan_recv(c->fd, buf, sizeof(buf)));
+	ASSERT_EQ(4, kt_recv(c->fd, buf, sizeof(buf)));
 	ASSERT_EQ(0, memcmp(buf, "last", 4));
 }
 
 TEST_F(rendezvous, pending_write_completes_when_a_reader_blocks)
 {
 	struct rc *c = &self->c;
-	struct kt_bg *receiver;
+	struct kt_op *receiver;
 	int res;
 
 	ASSERT_EQ(1, submit_rw(&c->ring, true, c->fd, "meet", 4, -1, 1));
 	ASSERT_TRUE(stays_pending(&c->ring, PENDING_MS));
-	ASSERT_NE(NULL, receiver = peer_recv(c));
-	ASSERT_EQ(0, reap(&c->ring, KT_WAIT_MS, &res, NULL));
+	ASSERT_NE(NULL, receiver = peer(c, NULL));
+	ASSERT_EQ(0, reap(&c->ring, KT_TIMEOUT_MS, &res, NULL));
 	ASSERT_EQ(4, res);
-	ASSERT_TRUE(kt_bg_wait(receiver, KT_WAIT_MS));
+	ASSERT_EQ(0, kt_op_wait(receiver, KT_TIMEOUT_MS));
 	ASSERT_EQ(4, receiver->ret);
 	ASSERT_EQ(0, memcmp(receiver->buf, "meet", 4));
 }
@@ -430,15 +379,15 @@ TEST_F(rendezvous, pending_write_completes_when_a_reader_blocks)
 TEST_F(rendezvous, write_to_an_already_blocked_reader_completes)
 {
 	struct rc *c = &self->c;
-	struct kt_bg *receiver;
+	struct kt_op *receiver;
 	int res;
 
-	ASSERT_NE(NULL, receiver = bg_recv(c));
-	ASSERT_EQ(0, kt_wait_blocked(c->fd, 0, 1, KT_WAIT_MS));
+	ASSERT_NE(NULL, receiver = kt_ops_start(&c->bg, c->fd, NULL, 0, 0));
+	ASSERT_EQ(0, kt_wait_blocked(c->fd, 0, 1, KT_TIMEOUT_MS));
 	ASSERT_EQ(1, submit_rw(&c->ring, true, c->fd, "meet", 4, 0, 1));
-	ASSERT_EQ(0, reap(&c->ring, KT_WAIT_MS, &res, NULL));
+	ASSERT_EQ(0, reap(&c->ring, KT_TIMEOUT_MS, &res, NULL));
 	ASSERT_EQ(4, res);
-	ASSERT_TRUE(kt_bg_wait(receiver, KT_WAIT_MS));
+	ASSERT_EQ(0, kt_op_wait(receiver, KT_TIMEOUT_MS));
 	ASSERT_EQ(4, receiver->ret);
 	ASSERT_EQ(0, memcmp(receiver->buf, "meet", 4));
 }
@@ -446,17 +395,17 @@ TEST_F(rendezvous, write_to_an_already_blocked_reader_completes)
 TEST_F(rendezvous, read_takes_from_an_already_blocked_sender)
 {
 	struct rc *c = &self->c;
-	struct kt_bg *sender;
+	struct kt_op *sender;
 	char buf[MSG_MAX];
 	int res;
 
-	ASSERT_NE(NULL, sender = bg_send(c, "given"));
-	ASSERT_EQ(0, kt_wait_blocked(c->fd, 1, 0, KT_WAIT_MS));
+	ASSERT_NE(NULL, sender = kt_ops_start(&c->bg, c->fd, "given", 0, 0));
+	ASSERT_EQ(0, kt_wait_blocked(c->fd, 1, 0, KT_TIMEOUT_MS));
 	ASSERT_EQ(1, submit_rw(&c->ring, false, c->fd, buf, sizeof(buf), 0, 1));
-	ASSERT_EQ(0, reap(&c->ring, KT_WAIT_MS, &res, NULL));
+	ASSERT_EQ(0, reap(&c->ring, KT_TIMEOUT_MS, &res, NULL));
 	ASSERT_EQ(5, res);
 	ASSERT_EQ(0, memcmp(buf, "given", 5));
-	ASSERT_TRUE(kt_bg_wait(sender, KT_WAIT_MS));
+	ASSERT_EQ(0, kt_op_wait(sender, KT_TIMEOUT_MS));
 	ASSERT_EQ(5, sender->ret);
 }
 
@@ -473,32 +422,32 @@ TEST_F(uring, no_io_wq_worker_is_used)
 
 	if (c->capacity) {
 		ASSERT_EQ(1, submit_rw(&c->ring, true, c->fd, "zero", 4, -1, 1));
-		ASSERT_EQ(0, reap(&c->ring, KT_WAIT_MS, &res, NULL));
+		ASSERT_EQ(0, reap(&c->ring, KT_TIMEOUT_MS, &res, NULL));
 		ASSERT_EQ(4, res);
 		ASSERT_EQ(1, submit_rw(&c->ring, false, c->fd, buf, sizeof(buf), -1, 2));
-		ASSERT_EQ(0, reap(&c->ring, KT_WAIT_MS, &res, NULL));
+		ASSERT_EQ(0, reap(&c->ring, KT_TIMEOUT_MS, &res, NULL));
 		ASSERT_EQ(4, res);
 	}
 
 	ASSERT_EQ(1, submit_rw(&c->ring, false, c->fd, buf, sizeof(buf), -1, 3));
 	ASSERT_TRUE(stays_pending(&c->ring, PENDING_MS));
 	if (c->capacity) {
-		ASSERT_EQ(3, kchan_send(c->fd, "one", 3));
+		ASSERT_EQ(3, kt_send(c->fd, "one", 3));
 	} else {
-		ASSERT_NE(NULL, bg_send(c, "one"));
+		ASSERT_NE(NULL, kt_ops_start(&c->bg, c->fd, "one", 0, 0));
 	}
-	ASSERT_EQ(0, reap(&c->ring, KT_WAIT_MS, &res, NULL));
+	ASSERT_EQ(0, reap(&c->ring, KT_TIMEOUT_MS, &res, NULL));
 	ASSERT_EQ(3, res);
 
 	ASSERT_EQ(0, fill(c));
 	ASSERT_EQ(1, submit_rw(&c->ring, true, c->fd, "two", 3, -1, 4));
 	ASSERT_TRUE(stays_pending(&c->ring, PENDING_MS));
 	if (c->capacity) {
-		ASSERT_LT(0, kchan_recv(c->fd, buf, sizeof(buf)));
+		ASSERT_LT(0, kt_recv(c->fd, buf, sizeof(buf)));
 	} else {
-		ASSERT_NE(NULL, bg_recv(c));
+		ASSERT_NE(NULL, kt_ops_start(&c->bg, c->fd, NULL, 0, 0));
 	}
-	ASSERT_EQ(0, reap(&c->ring, KT_WAIT_MS, &res, NULL));
+	ASSERT_EQ(0, reap(&c->ring, KT_TIMEOUT_MS, &res, NULL));
 	ASSERT_EQ(3, res);
 
 	mine = count_workers_in("/proc/self/task");
@@ -510,25 +459,25 @@ TEST_F(uring, no_io_wq_worker_is_used)
 TEST_F(uring, read_into_a_short_buffer_fails_and_keeps_the_message)
 {
 	struct rc *c = &self->c;
-	struct kt_bg *sender;
+	struct kt_op *sender;
 	struct kchan_stat st;
 	char small[4], buf[MSG_MAX];
 	int res;
 
 	sender = offer(_metadata, c, "0123456789");
 	ASSERT_EQ(1, submit_rw(&c->ring, false, c->fd, small, sizeof(small), -1, 1));
-	ASSERT_EQ(0, reap(&c->ring, KT_WAIT_MS, &res, NULL));
+	ASSERT_EQ(0, reap(&c->ring, KT_TIMEOUT_MS, &res, NULL));
 	ASSERT_EQ(-EMSGSIZE, res);
 
-	ASSERT_EQ(0, kchan_stat(c->fd, &st));
+	ASSERT_EQ(0, kt_stat(c->fd, &st));
 	EXPECT_EQ(0ULL, st.received);
 	if (sender) {
-		EXPECT_FALSE(kt_bg_done(sender));
+		EXPECT_FALSE(kt_op_done(sender));
 	}
-	ASSERT_EQ(10, kchan_recv(c->fd, buf, sizeof(buf)));
+	ASSERT_EQ(10, kt_recv(c->fd, buf, sizeof(buf)));
 	ASSERT_EQ(0, memcmp(buf, "0123456789", 10));
 	if (sender) {
-		ASSERT_TRUE(kt_bg_wait(sender, KT_WAIT_MS));
+		ASSERT_EQ(0, kt_op_wait(sender, KT_TIMEOUT_MS));
 		ASSERT_EQ(10, sender->ret);
 	}
 }
@@ -538,9 +487,9 @@ TEST_F(uring, write_on_a_closed_channel_fails_with_epipe)
 	struct rc *c = &self->c;
 	int res;
 
-	ASSERT_EQ(0, kchan_close(c->fd));
+	ASSERT_EQ(0, kt_close(c->fd));
 	ASSERT_EQ(1, submit_rw(&c->ring, true, c->fd, "late", 4, -1, 1));
-	ASSERT_EQ(0, reap(&c->ring, KT_WAIT_MS, &res, NULL));
+	ASSERT_EQ(0, reap(&c->ring, KT_TIMEOUT_MS, &res, NULL));
 	ASSERT_EQ(-EPIPE, res);
 }
 
@@ -553,10 +502,10 @@ TEST_F(uring, pending_write_fails_with_epipe_on_close)
 	ASSERT_EQ(0, fill(c));
 	ASSERT_EQ(1, submit_rw(&c->ring, true, c->fd, "late", 4, -1, 1));
 	ASSERT_TRUE(stays_pending(&c->ring, PENDING_MS));
-	ASSERT_EQ(0, kchan_close(c->fd));
-	ASSERT_EQ(0, reap(&c->ring, KT_WAIT_MS, &res, NULL));
+	ASSERT_EQ(0, kt_close(c->fd));
+	ASSERT_EQ(0, reap(&c->ring, KT_TIMEOUT_MS, &res, NULL));
 	ASSERT_EQ(-EPIPE, res);
-	ASSERT_EQ(0, kchan_stat(c->fd, &st));
+	ASSERT_EQ(0, kt_stat(c->fd, &st));
 	EXPECT_EQ(c->capacity, st.sent);
 }
 
@@ -566,9 +515,9 @@ TEST_F(uring, read_of_a_closed_drained_channel_returns_zero)
 	char buf[MSG_MAX];
 	int res;
 
-	ASSERT_EQ(0, kchan_close(c->fd));
+	ASSERT_EQ(0, kt_close(c->fd));
 	ASSERT_EQ(1, submit_rw(&c->ring, false, c->fd, buf, sizeof(buf), -1, 1));
-	ASSERT_EQ(0, reap(&c->ring, KT_WAIT_MS, &res, NULL));
+	ASSERT_EQ(0, reap(&c->ring, KT_TIMEOUT_MS, &res, NULL));
 	ASSERT_EQ(0, res);
 }
 
@@ -580,15 +529,15 @@ TEST_F(uring, pending_read_returns_zero_on_close)
 
 	ASSERT_EQ(1, submit_rw(&c->ring, false, c->fd, buf, sizeof(buf), -1, 1));
 	ASSERT_TRUE(stays_pending(&c->ring, PENDING_MS));
-	ASSERT_EQ(0, kchan_close(c->fd));
-	ASSERT_EQ(0, reap(&c->ring, KT_WAIT_MS, &res, NULL));
+	ASSERT_EQ(0, kt_close(c->fd));
+	ASSERT_EQ(0, reap(&c->ring, KT_TIMEOUT_MS, &res, NULL));
 	ASSERT_EQ(0, res);
 }
 
 TEST_F(uring, cancelled_pending_read_loses_no_message)
 {
 	struct rc *c = &self->c;
-	struct kt_bg *sender = NULL;
+	struct kt_op *sender = NULL;
 	int res, i, got_read = 0, got_cancel = 0;
 	char buf[MSG_MAX];
 	__u64 ud;
@@ -597,7 +546,7 @@ TEST_F(uring, cancelled_pending_read_loses_no_message)
 	ASSERT_TRUE(stays_pending(&c->ring, PENDING_MS));
 	ASSERT_EQ(1, submit_cancel(&c->ring, 1, 2));
 	for (i = 0; i < 2; i++) {
-		ASSERT_EQ(0, reap(&c->ring, KT_WAIT_MS, &res, &ud));
+		ASSERT_EQ(0, reap(&c->ring, KT_TIMEOUT_MS, &res, &ud));
 		if (ud == 1) {
 			EXPECT_EQ(-ECANCELED, res);
 			got_read++;
@@ -613,21 +562,21 @@ TEST_F(uring, cancelled_pending_read_loses_no_message)
 	/* The cancelled read does not linger as a committed receiver. */
 	if (!c->capacity) {
 		ASSERT_EQ(0, set_nonblock(c->fd, true));
-		EXPECT_EQ(-EAGAIN, kchan_send(c->fd, "x", 1));
+		EXPECT_EQ(-EAGAIN, kt_send(c->fd, "x", 1));
 		ASSERT_EQ(0, set_nonblock(c->fd, false));
 	}
 
 	/* The next message goes to a plain read(), and only to it. */
 	if (c->capacity) {
-		ASSERT_EQ(5, kchan_send(c->fd, "after", 5));
+		ASSERT_EQ(5, kt_send(c->fd, "after", 5));
 	} else {
-		ASSERT_NE(NULL, sender = bg_send(c, "after"));
+		ASSERT_NE(NULL, sender = kt_ops_start(&c->bg, c->fd, "after", 0, 0));
 	}
 	memset(buf, 0, sizeof(buf));
-	ASSERT_EQ(5, kchan_recv(c->fd, buf, sizeof(buf)));
+	ASSERT_EQ(5, kt_recv(c->fd, buf, sizeof(buf)));
 	ASSERT_EQ(0, memcmp(buf, "after", 5));
 	if (sender) {
-		ASSERT_TRUE(kt_bg_wait(sender, KT_WAIT_MS));
+		ASSERT_EQ(0, kt_op_wait(sender, KT_TIMEOUT_MS));
 		ASSERT_EQ(5, sender->ret);
 	}
 	ASSERT_TRUE(stays_pending(&c->ring, PENDING_MS));
@@ -637,7 +586,7 @@ TEST_F(uring, poll_add_completes_when_a_message_is_offered)
 {
 	struct rc *c = &self->c;
 	struct io_uring_sqe *sqe;
-	struct kt_bg *sender;
+	struct kt_op *sender;
 	char buf[MSG_MAX];
 	int res;
 
@@ -648,12 +597,12 @@ TEST_F(uring, poll_add_completes_when_a_message_is_offered)
 	ASSERT_EQ(1, io_uring_submit(&c->ring));
 	ASSERT_TRUE(stays_pending(&c->ring, PENDING_MS));
 
-	ASSERT_NE(NULL, sender = peer_send(c, "poke"));
-	ASSERT_EQ(0, reap(&c->ring, KT_WAIT_MS, &res, NULL));
+	ASSERT_NE(NULL, sender = peer(c, "poke"));
+	ASSERT_EQ(0, reap(&c->ring, KT_TIMEOUT_MS, &res, NULL));
 	ASSERT_LT(0, res);
 	ASSERT_NE(0, res & POLLIN);
-	ASSERT_EQ(4, kchan_recv(c->fd, buf, sizeof(buf)));
-	ASSERT_TRUE(kt_bg_wait(sender, KT_WAIT_MS));
+	ASSERT_EQ(4, kt_recv(c->fd, buf, sizeof(buf)));
+	ASSERT_EQ(0, kt_op_wait(sender, KT_TIMEOUT_MS));
 	ASSERT_EQ(4, sender->ret);
 }
 
@@ -669,7 +618,7 @@ TEST_F(uring, nowait_read_with_nothing_offered_fails_with_eagain)
 	io_uring_prep_read(sqe, c->fd, buf, sizeof(buf), -1);
 	sqe->rw_flags = RWF_NOWAIT;
 	ASSERT_EQ(1, io_uring_submit(&c->ring));
-	ASSERT_EQ(0, reap(&c->ring, KT_WAIT_MS, &res, NULL));
+	ASSERT_EQ(0, reap(&c->ring, KT_TIMEOUT_MS, &res, NULL));
 	ASSERT_EQ(-EAGAIN, res);
 }
 
@@ -686,9 +635,9 @@ TEST_F(uring, nowait_write_that_would_block_fails_with_eagain)
 	io_uring_prep_write(sqe, c->fd, "no", 2, -1);
 	sqe->rw_flags = RWF_NOWAIT;
 	ASSERT_EQ(1, io_uring_submit(&c->ring));
-	ASSERT_EQ(0, reap(&c->ring, KT_WAIT_MS, &res, NULL));
+	ASSERT_EQ(0, reap(&c->ring, KT_TIMEOUT_MS, &res, NULL));
 	ASSERT_EQ(-EAGAIN, res);
-	ASSERT_EQ(0, kchan_stat(c->fd, &st));
+	ASSERT_EQ(0, kt_stat(c->fd, &st));
 	EXPECT_EQ(c->capacity, st.queued);
 	EXPECT_EQ(0U, st.senders);
 }
@@ -713,16 +662,16 @@ TEST_F(buffered, writev_and_readv_move_one_message)
 	ASSERT_NE(NULL, sqe);
 	io_uring_prep_writev(sqe, c->fd, out, 2, -1);
 	ASSERT_EQ(1, io_uring_submit(&c->ring));
-	ASSERT_EQ(0, reap(&c->ring, KT_WAIT_MS, &res, NULL));
+	ASSERT_EQ(0, reap(&c->ring, KT_TIMEOUT_MS, &res, NULL));
 	ASSERT_EQ(5, res);
-	ASSERT_EQ(0, kchan_stat(c->fd, &st));
+	ASSERT_EQ(0, kt_stat(c->fd, &st));
 	ASSERT_EQ(1U, st.queued);
 
 	sqe = io_uring_get_sqe(&c->ring);
 	ASSERT_NE(NULL, sqe);
 	io_uring_prep_readv(sqe, c->fd, in, 2, -1);
 	ASSERT_EQ(1, io_uring_submit(&c->ring));
-	ASSERT_EQ(0, reap(&c->ring, KT_WAIT_MS, &res, NULL));
+	ASSERT_EQ(0, reap(&c->ring, KT_TIMEOUT_MS, &res, NULL));
 	ASSERT_EQ(5, res);
 	ASSERT_EQ(0, memcmp(a, "hel", 3));
 	ASSERT_EQ(0, memcmp(b, "lo", 2));

@@ -1,44 +1,34 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Select helpers for the selftests: case builders, the KCHAN_CTL_SELECT
- * call, select files, and a select run in a background thread. Include
- * after kselftest_harness.h, kchan_test.h and kchan_wait.h.
+ * Select: case builders, the KCHAN_CTL_SELECT call, select files, and a
+ * select run in a background thread. Include after kselftest_harness.h.
  */
-#ifndef KCHAN_SELECT_H
-#define KCHAN_SELECT_H
+#ifndef KT_SELECT_H
+#define KT_SELECT_H
 
 #include <pthread.h>
 #include <stdatomic.h>
-#include <stdint.h>
-#include <time.h>
 
-static inline struct kchan_case ks_send(int fd, const void *buf, size_t len)
+#include "kt.h"
+
+static inline struct kchan_case kt_case_send(int fd, const void *buf,
+					     size_t len)
 {
 	return (struct kchan_case){ .fd = fd, .op = KCHAN_OP_SEND,
 				    .buf = (uintptr_t)buf, .len = len };
 }
 
-static inline struct kchan_case ks_recv(int fd, void *buf, size_t cap)
+static inline struct kchan_case kt_case_recv(int fd, void *buf, size_t cap)
 {
 	return (struct kchan_case){ .fd = fd, .op = KCHAN_OP_RECV,
 				    .buf = (uintptr_t)buf, .len = cap };
-}
-
-/* CLOCK_MONOTONIC now plus @ms, in nanoseconds: a select deadline. */
-static inline int64_t ks_deadline_ms(long ms)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec +
-	       (int64_t)ms * 1000000;
 }
 
 /*
  * One select through /dev/chanctl. Returns the case index or -errno; @out
  * (may be NULL) gets the request as the kernel wrote it back.
  */
-static inline int ks_select_full(const struct kchan_case *cases,
+static inline int kt_select_full(const struct kchan_case *cases,
 				 unsigned int n, unsigned int flags,
 				 int64_t deadline_ns, struct kchan_select *out)
 {
@@ -50,7 +40,7 @@ static inline int ks_select_full(const struct kchan_case *cases,
 	int ret;
 
 	if (ctl < 0) {
-		ctl = open(CHANCTL, O_RDWR | O_CLOEXEC);
+		ctl = open(KT_CHANCTL, O_RDWR | O_CLOEXEC);
 		if (ctl < 0)
 			return -errno;
 	}
@@ -62,27 +52,19 @@ static inline int ks_select_full(const struct kchan_case *cases,
 	return ret;
 }
 
-static inline int ks_select(const struct kchan_case *cases, unsigned int n,
+static inline int kt_select(const struct kchan_case *cases, unsigned int n,
 			    unsigned int flags, struct kchan_select *out)
 {
-	return ks_select_full(cases, n, flags, 0, out);
+	return kt_select_full(cases, n, flags, 0, out);
 }
 
 /* A new select file, or -errno. */
-static inline int ks_selfd(unsigned int fd_flags)
+static inline int kt_selfd(unsigned int fd_flags)
 {
-	int ctl, fd, err;
-
-	ctl = open(CHANCTL, O_RDWR | O_CLOEXEC);
-	if (ctl < 0)
-		return -errno;
-	fd = ioctl(ctl, KCHAN_CTL_SELECT_FD, fd_flags);
-	err = errno;
-	close(ctl);
-	return fd < 0 ? -err : fd;
+	return kt_ctl(KCHAN_CTL_SELECT_FD, fd_flags);
 }
 
-static inline int ks_arm(int sfd, const struct kchan_case *cases,
+static inline int kt_arm(int sfd, const struct kchan_case *cases,
 			 unsigned int n, unsigned int flags, int *bad)
 {
 	struct kchan_select req = {
@@ -96,7 +78,7 @@ static inline int ks_arm(int sfd, const struct kchan_case *cases,
 }
 
 /* KCHAN_SEL_CANCEL: 1 (a case completed, @res says which), 0, or -errno. */
-static inline int ks_cancel(int sfd, struct kchan_select_result *res)
+static inline int kt_cancel(int sfd, struct kchan_select_result *res)
 {
 	int ret = ioctl(sfd, KCHAN_SEL_CANCEL, res);
 
@@ -104,7 +86,7 @@ static inline int ks_cancel(int sfd, struct kchan_select_result *res)
 }
 
 /* read() of a select file: 0 with @res filled, or -errno. */
-static inline int ks_read(int sfd, struct kchan_select_result *res)
+static inline int kt_sel_read(int sfd, struct kchan_select_result *res)
 {
 	ssize_t n = read(sfd, res, sizeof(*res));
 
@@ -114,7 +96,7 @@ static inline int ks_read(int sfd, struct kchan_select_result *res)
 }
 
 /* A select in a background thread. */
-struct ks_op {
+struct kt_sel_op {
 	struct kchan_case cases[8];
 	unsigned int n;
 	unsigned int flags;
@@ -125,44 +107,39 @@ struct ks_op {
 	pthread_t thread;
 };
 
-static inline void *ks_op_thread(void *arg)
+static inline void *kt_sel_op_thread(void *arg)
 {
-	struct ks_op *op = arg;
+	struct kt_sel_op *op = arg;
 
-	op->ret = ks_select_full(op->cases, op->n, op->flags,
+	op->ret = kt_select_full(op->cases, op->n, op->flags,
 				 op->deadline_ns, &op->out);
 	atomic_store(&op->done, 1);
 	return NULL;
 }
 
-static inline int ks_op_start(struct ks_op *op)
+static inline int kt_sel_op_start(struct kt_sel_op *op)
 {
 	atomic_store(&op->done, 0);
-	return -pthread_create(&op->thread, NULL, ks_op_thread, op);
+	return -pthread_create(&op->thread, NULL, kt_sel_op_thread, op);
 }
 
 /* The select's return value, or -ETIMEDOUT if it did not return in @ms. */
-static inline int ks_op_result(struct ks_op *op, int ms)
+static inline int kt_sel_op_result(struct kt_sel_op *op, int ms)
 {
-	uint64_t deadline = kw_now_ns() + (uint64_t)ms * 1000000ull;
-
-	while (!atomic_load(&op->done)) {
-		if (kw_now_ns() > deadline)
-			return -ETIMEDOUT;
-		usleep(1000);
-	}
+	if (kt_poll_until(atomic_load(&op->done), ms, 1000))
+		return -ETIMEDOUT;
 	pthread_join(op->thread, NULL);
 	return op->ret;
 }
 
 /* Nobody left queued on the channel of @fd: no sender, no receiver. */
-static inline void ks_expect_idle(struct __test_metadata *_metadata, int fd)
+static inline void kt_expect_idle(struct __test_metadata *_metadata, int fd)
 {
 	struct kchan_stat st;
 
-	ASSERT_EQ(0, kchan_stat(fd, &st));
+	ASSERT_EQ(0, kt_stat(fd, &st));
 	EXPECT_EQ(0u, st.senders);
 	EXPECT_EQ(0u, st.receivers);
 }
 
-#endif /* KCHAN_SELECT_H */
+#endif /* KT_SELECT_H */

@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Fixtures: KT_CHAN_VARIANTS() runs every test of a fixture twice, on a
+ * rendezvous channel and on a buffered one; kt_chan_setup() makes the
+ * channel. Include after kselftest_harness.h.
+ *
+ * With KT_CHAN_FIXTURE defined (and MSG_MAX, CAPACITY) it also gives the
+ * fixture "chan" (self->fd, in both variants) and "named" (a unique
+ * name, self->name and its node self->path, removed at teardown if the
+ * test set self->created).
+ */
+#ifndef KT_FIXTURE_H
+#define KT_FIXTURE_H
+
+#include "kt.h"
+
+/* variant->capacity: 0, then @buffered_capacity. */
+#define KT_CHAN_VARIANTS(fixture, buffered_capacity)			\
+	FIXTURE_VARIANT(fixture) {					\
+		unsigned int capacity;					\
+	};								\
+	FIXTURE_VARIANT_ADD(fixture, rendezvous) {			\
+		.capacity = 0,						\
+	};								\
+	FIXTURE_VARIANT_ADD(fixture, buffered) {			\
+		.capacity = (buffered_capacity),			\
+	}
+
+/* A new anonymous channel (O_CLOEXEC), or the test fails. */
+static inline int kt_chan_setup(struct __test_metadata *_metadata,
+				unsigned int capacity, unsigned int msg_max)
+{
+	int fd = kt_make(capacity, msg_max, 0, O_CLOEXEC);
+
+	ASSERT_LE(0, fd) {
+		TH_LOG("creating a channel: %s (is the module loaded?)",
+		       strerror(-fd));
+	}
+	return fd;
+}
+
+#ifdef KT_CHAN_FIXTURE
+FIXTURE(chan) {
+	int fd;
+};
+
+KT_CHAN_VARIANTS(chan, CAPACITY);
+
+FIXTURE_SETUP(chan)
+{
+	self->fd = -1;
+	self->fd = kt_chan_setup(_metadata, variant->capacity, MSG_MAX);
+}
+
+FIXTURE_TEARDOWN(chan)
+{
+	if (self->fd >= 0)
+		close(self->fd);
+}
+
+FIXTURE(named) {
+	char name[KCHAN_NAME_SIZE];
+	char path[128];
+	bool created;
+};
+
+FIXTURE_SETUP(named)
+{
+	kt_name(self->name, sizeof(self->name), _metadata->name);
+	kt_node_path(self->path, sizeof(self->path), self->name);
+}
+
+FIXTURE_TEARDOWN(named)
+{
+	if (self->created)
+		kt_unlink(self->name);
+}
+#endif /* KT_CHAN_FIXTURE */
+
+#endif /* KT_FIXTURE_H */
