@@ -39,7 +39,7 @@ KMOD_SRCS := $(filter-out %.mod.c,$(wildcard kmod/*.c)) $(wildcard kmod/*.h)
 MOD_COPIES := $(addprefix $(MOD_DIR)/,Kbuild kmod/Kbuild $(KMOD_SRCS) uapi/linux/kchan.h)
 CHANCTL   := $(BUILD)/bin/chanctl
 
-TEST_SRCS := $(wildcard tests/*.c)
+TEST_SRCS := $(wildcard tests/*.c) $(wildcard tests/stress/*.c)
 TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 HARNESS   := $(BUILD)/include/kselftest_harness.h
 
@@ -111,9 +111,11 @@ $(HARNESS):
 		linux-source-6.1/tools/testing/selftests/kselftest.h
 	touch $@
 
+# tests/*.c test the interface, tests/stress/*.c load it; one library,
+# tests/kt*.h, serves both.
 $(BUILD)/tests/%: tests/%.c $(wildcard tests/*.h) uapi/linux/kchan.h $(HARNESS)
-	@mkdir -p $(BUILD)/tests
-	$(CC) $(CFLAGS) -o $@ $< $(LDLIBS_TESTS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests -o $@ $< $(LDLIBS_TESTS)
 
 # libkchan and its tests (build/tests/lib_*), see userlib/Makefile.
 userlib: $(HARNESS) $(BUILD)/userlib/libkchan.a

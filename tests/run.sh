@@ -3,8 +3,11 @@
 #
 # Run the kchan test suite (inside the test VM, with kchan.ko loaded).
 #
-#   tests/run.sh              every program in build/tests/ and tests/*.sh
-#   tests/run.sh NAME...      only these (e.g. chan_close shell_named)
+#   tests/run.sh              every program in build/tests/ (the spec tests),
+#                             build/tests/stress/ (the stress programs) and
+#                             tests/*.sh
+#   tests/run.sh NAME...      only these (e.g. chan_close shell_named
+#                             chan_torture)
 #
 # Each program runs under a timeout. Its kernel log is checked from a
 # /dev/kmsg marker written just before it started: any line
@@ -222,7 +225,7 @@ run_one() {
 list_all() {
 	local f
 
-	for f in build/tests/*; do
+	for f in build/tests/* build/tests/stress/*; do
 		[ -f "$f" ] && [ -x "$f" ] && echo "kselftest $f"
 	done
 	for f in tests/*.sh; do

@@ -45,7 +45,7 @@
  * Environment:
  *   KCHAN_TORTURE_SECS  seconds of chaos per variant (default 3, for CI);
  *                       the harness timeout grows to match, so
- *                       KCHAN_TORTURE_SECS=600 build/tests/chan_torture
+ *                       KCHAN_TORTURE_SECS=600 build/tests/stress/chan_torture
  *                       is a ten-minute run of each variant. On a slow
  *                       kernel the chaos goes on (up to 20 s more) until
  *                       each kind of event happened a few times.
