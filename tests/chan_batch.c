@@ -22,9 +22,7 @@
 #include "kt.h"
 #include "kt_bg.h"
 #include "kt_fault.h"
-/* The 6.1 harness's TEST() leaves a parameter unused. */
-#pragma GCC diagnostic ignored "-Wunused-parameter"
-#include "kselftest_harness.h"
+#include "kt_harness.h"
 
 #define MSG_MAX		64
 #define CAPACITY	4u

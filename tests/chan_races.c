@@ -38,9 +38,7 @@
 #include "kt_bg.h"
 #include "kt_sys.h"
 #include "kt_fault.h"
-/* The 6.1 harness's TEST() leaves a parameter unused. */
-#pragma GCC diagnostic ignored "-Wunused-parameter"
-#include "kselftest_harness.h"
+#include "kt_harness.h"
 #include "kt_select.h"
 #include "kt_fixture.h"
 

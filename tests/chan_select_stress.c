@@ -16,14 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* The 6.1 harness leaves parameters unused, which -Wextra reports. */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wunused-parameter"
-#include "kselftest_harness.h"
-#pragma GCC diagnostic pop
-/* TEST() leaves its variant unused; failed ASSERTs longjmp() out. */
-#pragma GCC diagnostic ignored "-Wunused-parameter"
-#pragma GCC diagnostic ignored "-Wclobbered"
+#include "kt_harness.h"
 #include "kt.h"
 #include "kt_select.h"
 

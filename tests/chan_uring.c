@@ -15,11 +15,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-/* The 6.1 harness leaves parameters unused, which -Wextra reports. */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wunused-parameter"
-#include "kselftest_harness.h"
-#pragma GCC diagnostic pop
+#include "kt_harness.h"
 #include "kt.h"
 #include "kt_bg.h"
 #include "kt_fixture.h"

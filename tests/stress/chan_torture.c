@@ -77,9 +77,7 @@
 #include <time.h>
 #include <unistd.h>
 
-/* The 6.1 harness's TEST() leaves a parameter unused. */
-#pragma GCC diagnostic ignored "-Wunused-parameter"
-#include "kselftest_harness.h"
+#include "kt_harness.h"
 #include "kt.h"
 #include "kt_bg.h"
 #include "kt_fault.h"
