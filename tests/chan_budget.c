@@ -90,17 +90,7 @@ static int fill(int fd, int max, int *err)
  */
 static long long sunreclaim_kb(void)
 {
-	char line[256];
-	long long kb = -1;
-	FILE *f = fopen("/proc/meminfo", "re");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "SUnreclaim: %lld kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb;
+	return kt_file_field("/proc/meminfo", "SUnreclaim: %lld kB");
 }
 
 /* Become @uid (group too): no capability left, CAP_SYS_RESOURCE included. */

@@ -327,6 +327,25 @@ static inline int kt_wait_blocked(int fd, unsigned int senders,
 	return kt_wait_stat(fd, ms, kt_stat_blocked, senders, receivers);
 }
 
+/*
+ * The number of the first line of file @path that matches @fmt (a
+ * sscanf() format with one %lld, "SUnreclaim: %lld kB"), or -1.
+ */
+static inline long long kt_file_field(const char *path, const char *fmt)
+{
+	char line[256];
+	long long v = -1;
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, fmt, &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
+
 /* Message content derived from a seed, so a receiver can check it. */
 static inline void kt_fill(void *buf, size_t len, unsigned int seed)
 {
@@ -346,6 +365,18 @@ static inline bool kt_check(const void *buf, size_t len, unsigned int seed)
 		if (p[i] != (unsigned char)(seed + i * 7))
 			return false;
 	return true;
+}
+
+/* xorshift32: the next of a test's own pseudo-random numbers, never 0. */
+static inline uint32_t kt_rand(uint32_t *s)
+{
+	uint32_t x = *s;
+
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	*s = x ? x : 0x2545f491u;
+	return *s;
 }
 
 #endif /* KT_H */

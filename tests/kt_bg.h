@@ -122,19 +122,10 @@ static inline int kt_wait_tid_sleeping_in(const pid_t *tidp, long nr, long ms)
 /* voluntary_ctxt_switches of thread @tid, or -1. */
 static inline long kt_task_nvcsw(pid_t tid)
 {
-	char path[64], line[256];
-	long v = -1;
-	FILE *f;
+	char path[64];
 
 	snprintf(path, sizeof(path), "/proc/self/task/%d/status", tid);
-	f = fopen(path, "re");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "voluntary_ctxt_switches: %ld", &v) == 1)
-			break;
-	fclose(f);
-	return v;
+	return (long)kt_file_field(path, "voluntary_ctxt_switches: %lld");
 }
 
 enum kt_op_kind {

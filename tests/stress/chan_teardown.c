@@ -88,17 +88,6 @@ static const int open_flags[NR_FDS] = {
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static uint32_t rnd(uint32_t *s)
-{
-	uint32_t x = *s;
-
-	x ^= x << 13;
-	x ^= x >> 17;
-	x ^= x << 5;
-	*s = x ? x : 0x2545f491u;
-	return *s;
-}
-
 static int stat_errno(const char *fmt, const char *name)
 {
 	char path[160];
@@ -318,7 +307,7 @@ static bool read_fdinfo_id(int fd, __u64 want)
 static void hammer_nowait(struct hammer *h, int c)
 {
 	struct td *td = h->td;
-	int k = rnd(&h->rng) % NR_FDS, fd = td->fd[c][k];
+	int k = kt_rand(&h->rng) % NR_FDS, fd = td->fd[c][k];
 	bool rd = k != FD_WR, wr = k != FD_RD;
 	char buf[MSG_MAX] = "hammered";
 	struct iovec iov = { .iov_base = buf };
@@ -328,9 +317,9 @@ static void hammer_nowait(struct hammer *h, int c)
 	ssize_t n;
 	long len;
 
-	switch (rnd(&h->rng) % 8) {
+	switch (kt_rand(&h->rng) % 8) {
 	case 0:
-		iov.iov_len = 1 + rnd(&h->rng) % MSG_MAX;
+		iov.iov_len = 1 + kt_rand(&h->rng) % MSG_MAX;
 		n = pwritev2(fd, &iov, 1, -1, RWF_NOWAIT);
 		n = n < 0 ? -errno : n;
 		if (!(wr ? n == (ssize_t)iov.iov_len || n == -EAGAIN ||
@@ -346,7 +335,7 @@ static void hammer_nowait(struct hammer *h, int c)
 		break;
 	case 2:
 		fd = td->fd[c][FD_NB];
-		if (rnd(&h->rng) % 2) {
+		if (kt_rand(&h->rng) % 2) {
 			n = kt_send(fd, buf, 8);
 			if (n != 8 && n != -EAGAIN && n != -EPIPE)
 				unexpected(h, "write(O_NONBLOCK)", n, c);
@@ -390,9 +379,9 @@ static void hammer_blocking(struct hammer *h, int c)
 	struct pollfd pfd = { .fd = td->fd[c][FD_RDWR], .events = POLLIN };
 	ssize_t n;
 
-	switch (rnd(&h->rng) % 3) {
+	switch (kt_rand(&h->rng) % 3) {
 	case 0:
-		n = kt_send(td->fd[c][FD_WR], buf, 1 + rnd(&h->rng) % MSG_MAX);
+		n = kt_send(td->fd[c][FD_WR], buf, 1 + kt_rand(&h->rng) % MSG_MAX);
 		if (n <= 0 && n != -EPIPE)
 			unexpected(h, "write", n, c);
 		break;
@@ -419,10 +408,10 @@ static void *hammer_main(void *arg)
 	setpriority(PRIO_PROCESS, kt_gettid(), HAMMER_NICE);
 
 	while (!atomic_load(&td->stop)) {
-		if (rnd(&h->rng) % 4)
-			c = NR_QUIET + rnd(&h->rng) % NR_HOT;
+		if (kt_rand(&h->rng) % 4)
+			c = NR_QUIET + kt_rand(&h->rng) % NR_HOT;
 		else
-			c = NR_QUIET + rnd(&h->rng) % (td->nr - NR_QUIET);
+			c = NR_QUIET + kt_rand(&h->rng) % (td->nr - NR_QUIET);
 		if (h->blocking)
 			hammer_blocking(h, c);
 		else
@@ -579,7 +568,7 @@ TEST_F_TIMEOUT(many, unlinked_channels_vanish_after_hammered_fds_close, 120)
 	for (c = 0; c < td->nr; c++)
 		order[c] = c;
 	for (c = td->nr - 1; c > 0; c--) {
-		i = rnd(&rng) % (c + 1);
+		i = kt_rand(&rng) % (c + 1);
 		k = order[c];
 		order[c] = order[i];
 		order[i] = k;
@@ -704,7 +693,7 @@ static void racer_use(struct racer *r, int fd)
 	n = kt_recv(fd, buf, sizeof(buf));
 	if (n < 0 && n != -EAGAIN)
 		racer_bad(r, "read", n);
-	if (rnd(&r->rng) % 4 == 0) {
+	if (kt_rand(&r->rng) % 4 == 0) {
 		ret = kt_close(fd);
 		if (ret && ret != -EPIPE)
 			racer_bad(r, "KCHAN_IOC_CLOSE", ret);
@@ -718,7 +707,7 @@ static void racer_sysfs(struct racer *r, const char *name)
 	int fd;
 
 	snprintf(path, sizeof(path), "/sys/class/chan/%s/%s", name,
-		 rnd(&r->rng) % 2 ? "id" : "queued");
+		 kt_rand(&r->rng) % 2 ? "id" : "queued");
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		/* Gone (ENOENT), or being removed while we opened (ENODEV). */
@@ -754,11 +743,11 @@ static void *racer_main(void *arg)
 	int ret;
 
 	while (!atomic_load(&race->stop)) {
-		name = race->pool[rnd(&r->rng) % NR_POOL];
-		switch (rnd(&r->rng) % 8) {
+		name = race->pool[kt_rand(&r->rng) % NR_POOL];
+		switch (kt_rand(&r->rng) % 8) {
 		case 0:
 		case 1:
-			ret = kt_create_named(name, rnd(&r->rng) % 3,
+			ret = kt_create_named(name, kt_rand(&r->rng) % 3,
 						 MSG_MAX, 0, 0600);
 			if (!ret)
 				r->created++;

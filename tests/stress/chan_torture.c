@@ -275,17 +275,6 @@ static const char *only_variant;
 static const int chaos_signals[] = { SIGUSR1, SIGUSR2, SIGWINCH };
 #define NR_CHAOS_SIGNALS (sizeof(chaos_signals) / sizeof(chaos_signals[0]))
 
-static uint32_t rnd(uint32_t *s)
-{
-	uint32_t x = *s;
-
-	x ^= x << 13;
-	x ^= x >> 17;
-	x ^= x << 5;
-	*s = x ? x : 0x2545f491u;
-	return *s;
-}
-
 static uint32_t tag_check(uint32_t sender, uint32_t seq, uint32_t attempt)
 {
 	uint32_t h = (sender * 0x9e3779b9u) ^ (seq * 0x85ebca6bu) ^
@@ -396,8 +385,8 @@ static void note_error(struct worker_rec *w, int err, long op_result)
 
 static void maybe_pause(struct wctx *c)
 {
-	if (rnd(&c->rng) % 16 == 0)
-		usleep(rnd(&c->rng) % 400);
+	if (kt_rand(&c->rng) % 16 == 0)
+		usleep(kt_rand(&c->rng) % 400);
 }
 
 /*
@@ -493,9 +482,9 @@ static unsigned int batch_size(struct wctx *c, uint32_t room)
 {
 	unsigned int n;
 
-	if (c->uring || rnd(&c->rng) % 2)
+	if (c->uring || kt_rand(&c->rng) % 2)
 		return 0;
-	n = 1 + rnd(&c->rng) % BATCH_MSGS;
+	n = 1 + kt_rand(&c->rng) % BATCH_MSGS;
 	return n < room ? n : room;
 }
 
@@ -968,7 +957,7 @@ static void reap(struct __test_metadata *_metadata, struct torture *t)
 
 static struct proc *random_proc(struct torture *t, int want_sender)
 {
-	unsigned int i, start = rnd(&t->rng) % t->nprocs;
+	unsigned int i, start = kt_rand(&t->rng) % t->nprocs;
 	struct proc *p;
 
 	for (i = 0; i < t->nprocs; i++) {
@@ -996,14 +985,14 @@ static struct worker_rec *rec_of(struct torture *t, struct proc *p,
 static void chaos_signal(struct torture *t)
 {
 	struct proc *p = random_proc(t, -1);
-	int sig = chaos_signals[rnd(&t->rng) % NR_CHAOS_SIGNALS];
+	int sig = chaos_signals[kt_rand(&t->rng) % NR_CHAOS_SIGNALS];
 	unsigned int i, start;
 	pid_t tid = 0;
 
 	if (!p)
 		return;
-	start = rnd(&t->rng) % p->nthreads;
-	for (i = 0; i < p->nthreads && rnd(&t->rng) % 4; i++) {
+	start = kt_rand(&t->rng) % p->nthreads;
+	for (i = 0; i < p->nthreads && kt_rand(&t->rng) % 4; i++) {
 		struct worker_rec *w = rec_of(t, p, (start + i) % p->nthreads);
 
 		if (!w->uring) {
@@ -1021,7 +1010,7 @@ static void chaos_signal(struct torture *t)
 /* Ask a random io_uring thread to cancel the request it has pending. */
 static void chaos_cancel(struct torture *t)
 {
-	unsigned int i, j, start = rnd(&t->rng) % t->nprocs;
+	unsigned int i, j, start = kt_rand(&t->rng) % t->nprocs;
 
 	for (i = 0; i < t->nprocs; i++) {
 		struct proc *p = &t->procs[(start + i) % t->nprocs];
@@ -1055,7 +1044,7 @@ static void chaos_stop(struct torture *t, uint64_t now)
 	if (kill(p->pid, SIGSTOP))
 		return;
 	p->stopped = true;
-	p->cont_ns = now + ms_ns(1 + rnd(&t->rng) % 25);
+	p->cont_ns = now + ms_ns(1 + kt_rand(&t->rng) % 25);
 	t->stops++;
 }
 
@@ -1137,8 +1126,8 @@ static void run_chaos(struct __test_metadata *_metadata, struct torture *t,
 		      uint64_t end_ns)
 {
 	uint64_t now = kt_now_ns(), hard_end = end_ns + ms_ns(EXTRA_SECS * 1000);
-	uint64_t next_kill = now + ms_ns(30 + rnd(&t->rng) % 100);
-	bool kill_sender = rnd(&t->rng) % 2;
+	uint64_t next_kill = now + ms_ns(30 + kt_rand(&t->rng) % 100);
+	bool kill_sender = kt_rand(&t->rng) % 2;
 	uint64_t ok, eintr, ecanceled, ok_at_kill = 0;
 	uint32_t r;
 
@@ -1154,7 +1143,7 @@ static void run_chaos(struct __test_metadata *_metadata, struct torture *t,
 		}
 		reap(_metadata, t);
 		chaos_continue(t, now, false);
-		r = rnd(&t->rng) % 100;
+		r = kt_rand(&t->rng) % 100;
 		if (r < 60)
 			chaos_signal(t);
 		else if (r < 90)
@@ -1168,9 +1157,9 @@ static void run_chaos(struct __test_metadata *_metadata, struct torture *t,
 				kill_sender = !kill_sender;
 				ok_at_kill = ok;
 			}
-			next_kill = now + ms_ns(40 + rnd(&t->rng) % 200);
+			next_kill = now + ms_ns(40 + kt_rand(&t->rng) % 200);
 		}
-		usleep(50 + rnd(&t->rng) % 1000);
+		usleep(50 + kt_rand(&t->rng) % 1000);
 	}
 }
 
