@@ -53,11 +53,7 @@ FIXTURE_TEARDOWN(chan)
  */
 #define offer_message(tx) do {						\
 	ASSERT_EQ(0, kt_op_send(tx, self->fd, self->msg, MSG_LEN));	\
-	if (variant->capacity) {					\
-		ASSERT_EQ(0, kt_wait_for(self->fd, queued, 1));	\
-	} else {							\
-		ASSERT_EQ(0, kt_wait_for(self->fd, senders, 1));	\
-	}								\
+	ASSERT_EQ(0, kt_wait_offered(self->fd, variant->capacity));	\
 } while (0)
 
 /*
@@ -196,11 +192,7 @@ TEST_F(chan, blocked_receiver_with_a_small_buffer_wakes_with_emsgsize)
 	ASSERT_EQ(0, kt_op_send(&tx, self->fd, self->msg, MSG_LEN));
 	EXPECT_EQ(-EMSGSIZE, kt_op_result(&rx));
 	/* The message was not lost: a later receive gets it. */
-	if (variant->capacity) {
-		ASSERT_EQ(0, kt_wait_for(self->fd, queued, 1));
-	} else {
-		ASSERT_EQ(0, kt_wait_for(self->fd, senders, 1));
-	}
+	ASSERT_EQ(0, kt_wait_offered(self->fd, variant->capacity));
 	assert_message_kept(&tx);
 	assert_message_delivered(&tx);
 }
@@ -337,11 +329,7 @@ TEST_F(chan, fatal_signal_during_the_copy_out_keeps_the_message)
 	ASSERT_TRUE(WIFSIGNALED(status));
 
 	/* The receiver died mid-copy: the message is back at the head. */
-	if (variant->capacity) {
-		ASSERT_EQ(0, kt_wait_for(self->fd, queued, 1));
-	} else {
-		ASSERT_EQ(0, kt_wait_for(self->fd, senders, 1));
-	}
+	ASSERT_EQ(0, kt_wait_offered(self->fd, variant->capacity));
 	assert_message_kept(&tx);
 	assert_message_delivered(&tx);
 }

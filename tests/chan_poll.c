@@ -487,24 +487,6 @@ static int count_done_ex(struct ex_waiter *w, int nr)
 	return done;
 }
 
-struct closer {
-	pthread_t thread;
-	int fd;
-	pid_t sleeper;
-	int ret;
-};
-
-/* Close c->fd once thread c->sleeper sleeps in poll(). */
-static void *closer_main(void *arg)
-{
-	struct closer *c = arg;
-
-	c->ret = kt_wait_sleeping_in(c->sleeper, SYS_poll, KT_TIMEOUT_MS);
-	if (!c->ret)
-		c->ret = kt_close(c->fd);
-	return NULL;
-}
-
 /*
  * NR_WAITERS threads, each asleep in epoll_wait on its own epoll instance
  * holding the channel with EPOLLEXCLUSIVE | @events.
@@ -613,16 +595,17 @@ TEST_F(chan, close_wakes_every_exclusive_epoll_waiter)
 TEST_F(chan, sleeping_poller_woken_by_close)
 {
 	struct pollfd p = { .fd = self->fd, .events = POLLIN };
-	struct closer c = { .fd = self->fd, .sleeper = kt_gettid() };
+	struct kt_op closer;
 	long long took_ms;
 	int n;
 
-	ASSERT_EQ(0, pthread_create(&c.thread, NULL, closer_main, &c));
+	/* Close the channel once this thread sleeps in poll(). */
+	kt_op_init(&closer, self->fd, KT_CLOSE, NULL, 0);
+	ASSERT_EQ(0, kt_op_start_after(&closer, kt_gettid(), SYS_poll));
 	took_ms = kt_now_ms();
 	n = poll(&p, 1, POLL_TIMEOUT_MS);
 	took_ms = kt_now_ms() - took_ms;
-	pthread_join(c.thread, NULL);
-	ASSERT_EQ(0, c.ret);
+	ASSERT_EQ(0, kt_op_result(&closer));
 	ASSERT_LT(took_ms, KT_TIMEOUT_MS);
 	ASSERT_EQ(1, n);
 	ASSERT_NE(0, p.revents & POLLHUP);

@@ -725,49 +725,6 @@ TEST(custody_of_a_blocked_senders_message_holds_a_slot)
 	close(ch);
 }
 
-/* A KCHAN_SEL_CANCEL run on its own thread. */
-struct canceller {
-	int sfd;
-	struct kchan_select_result *res;	/* where the cancel writes */
-	int ret;
-	pid_t tid;
-	atomic_int done;
-	pthread_t thread;
-};
-
-static void *canceller_main(void *arg)
-{
-	struct canceller *cn = arg;
-
-	__atomic_store_n(&cn->tid, kt_gettid(), __ATOMIC_RELEASE);
-	cn->ret = kt_cancel(cn->sfd, cn->res);
-	atomic_store(&cn->done, 1);
-	return NULL;
-}
-
-static int canceller_start(struct canceller *cn, int sfd,
-			   struct kchan_select_result *res)
-{
-	memset(cn, 0, sizeof(*cn));
-	cn->sfd = sfd;
-	cn->res = res;
-	return -pthread_create(&cn->thread, NULL, canceller_main, cn);
-}
-
-/* 0 once the cancel returned (the thread is joined), or -ETIMEDOUT. */
-static int canceller_wait(struct canceller *cn, int ms)
-{
-	uint64_t deadline = kt_now_ns() + (uint64_t)ms * 1000000ull;
-
-	while (!atomic_load(&cn->done)) {
-		if (kt_now_ns() > deadline)
-			return -ETIMEDOUT;
-		usleep(1000);
-	}
-	pthread_join(cn->thread, NULL);
-	return 0;
-}
-
 #define BIG_LEN		(32 * 1024)
 #define BIG_SEED	21
 #define CANCEL_ROUNDS	100
@@ -827,14 +784,14 @@ TEST(cancel_is_not_held_by_the_page_fault_of_a_reader_of_its_send)
 	struct kchan_select_result res = { .index = -2 };
 	struct held_send h;
 	struct kchan_stat st;
-	struct canceller cn;
+	struct kt_op cn;
 
 	if (held_send_start(_metadata, &h))
 		SKIP(return, "userfaultfd is not available");
 	ASSERT_EQ(0, kt_stat(h.ch, &st));
 	EXPECT_EQ(1u, st.senders);
-	ASSERT_EQ(0, canceller_start(&cn, h.sfd, &res));
-	ASSERT_EQ(0, canceller_wait(&cn, KT_TIMEOUT_MS)) {
+	ASSERT_EQ(0, kt_op_run(&cn, h.sfd, KT_SEL_CANCEL, &res));
+	ASSERT_EQ(0, kt_op_wait(&cn, KT_TIMEOUT_MS)) {
 		TH_LOG("KCHAN_SEL_CANCEL waits for another process's fault");
 	}
 	EXPECT_EQ(0, cn.ret);

@@ -318,6 +318,16 @@ static inline bool kt_stat_blocked(const struct kchan_stat *st,
 })
 
 /*
+ * Wait until a message is on offer on the channel of @fd: queued if it
+ * is buffered (@capacity > 0), held by a blocked sender if not.
+ */
+static inline int kt_wait_offered(int fd, unsigned int capacity)
+{
+	return capacity ? kt_wait_for(fd, queued, 1) :
+			  kt_wait_for(fd, senders, 1);
+}
+
+/*
  * Wait until at least @senders senders and @receivers receivers are
  * blocked on the channel of @fd.
  */

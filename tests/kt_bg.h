@@ -130,11 +130,14 @@ static inline long kt_task_nvcsw(pid_t tid)
 
 enum kt_op_kind {
 	KT_READ, KT_WRITE, KT_READV, KT_WRITEV, KT_SEND_BATCH, KT_RECV_BATCH,
+	KT_POLL, KT_CLOSE, KT_SEL_CANCEL,
 };
 
 /*
- * One read/write/readv/writev, or batch ioctl, in a background thread. A
- * batch's messages are @buf (struct kchan_mmsg[@len]). kt_op_send() and
+ * One read/write/readv/writev, batch ioctl, poll(2) for POLLIN (its
+ * revents in @revents), Go's close (KCHAN_IOC_CLOSE) or KCHAN_SEL_CANCEL
+ * in a background thread. A batch's messages are @buf (struct
+ * kchan_mmsg[@len]), a cancel's result goes to @buf. kt_op_send() and
  * kt_op_recv() with a NULL buffer use @data.
  */
 struct kt_op {
@@ -156,6 +159,7 @@ struct kt_op {
 	int wait_ret;		/* of the wait for @senders: 0 or -errno */
 	struct kchan_stat before;
 	ssize_t ret;		/* length or -errno */
+	short revents;		/* of KT_POLL */
 	uint64_t call_ns;	/* CLOCK_MONOTONIC just before the call */
 	uint64_t ret_ns;	/* ... and just after it returned */
 	atomic_int done;
@@ -166,6 +170,8 @@ struct kt_op {
 static inline ssize_t kt_op_call(struct kt_op *op)
 {
 	struct kchan_batch b = { .msgs = (uintptr_t)op->buf, .nmsgs = op->len };
+	struct pollfd pfd = { .fd = op->fd, .events = POLLIN };
+	ssize_t n;
 
 	switch (op->kind) {
 	case KT_READ:
@@ -180,6 +186,15 @@ static inline ssize_t kt_op_call(struct kt_op *op)
 		return ioctl(op->fd, KCHAN_IOC_SEND_BATCH, &b);
 	case KT_RECV_BATCH:
 		return ioctl(op->fd, KCHAN_IOC_RECV_BATCH, &b);
+	case KT_POLL:
+		/* poll(2) itself, so that a test can see it sleep in it. */
+		n = syscall(SYS_poll, &pfd, 1, 2 * KT_TIMEOUT_MS);
+		op->revents = pfd.revents;
+		return n;
+	case KT_CLOSE:
+		return ioctl(op->fd, KCHAN_IOC_CLOSE);
+	case KT_SEL_CANCEL:
+		return ioctl(op->fd, KCHAN_SEL_CANCEL, op->buf);
 	}
 	errno = EINVAL;
 	return -1;
@@ -252,6 +267,14 @@ static inline int kt_op_batch(struct kt_op *op, int fd, enum kt_op_kind kind,
 			      struct kchan_mmsg *m, unsigned int n)
 {
 	kt_op_init(op, fd, kind, m, n);
+	return kt_op_start(op);
+}
+
+/* Start @kind on @fd (a KT_SEL_CANCEL's result to @buf). */
+static inline int kt_op_run(struct kt_op *op, int fd, enum kt_op_kind kind,
+			    void *buf)
+{
+	kt_op_init(op, fd, kind, buf, 0);
 	return kt_op_start(op);
 }
 

@@ -924,30 +924,6 @@ TEST_F_TIMEOUT(race, colliding_names_from_many_threads_leave_nothing_behind,
 
 /* ---- closing files under blocked threads ------------------------------- */
 
-struct poller {
-	pthread_t thread;
-	_Atomic pid_t tid;
-	int fd;
-	int ret;
-	short revents;
-	atomic_int done;
-};
-
-static void *poller_main(void *arg)
-{
-	struct poller *p = arg;
-	struct pollfd pfd = { .fd = p->fd, .events = POLLIN };
-
-	atomic_store(&p->tid, kt_gettid());
-	/* poll(2) itself, so that the test can see the thread sleep in it. */
-	p->ret = syscall(SYS_poll, &pfd, 1, 2 * KT_TIMEOUT_MS);
-	if (p->ret < 0)
-		p->ret = -errno;
-	p->revents = pfd.revents;
-	atomic_store(&p->done, 1);
-	return NULL;
-}
-
 FIXTURE(blocked) {
 	char rname[KCHAN_NAME_SIZE];	/* receivers wait here */
 	char wname[KCHAN_NAME_SIZE];	/* senders wait here */
@@ -956,7 +932,7 @@ FIXTURE(blocked) {
 	int rfd[NR_BLOCKED], wfd[NR_BLOCKED], pfd;
 	struct kt_op rop[NR_BLOCKED], wop[NR_BLOCKED];
 	char rbuf[NR_BLOCKED][MSG_MAX];
-	struct poller poller;
+	struct kt_op poller;
 	bool started;
 	__u64 ids[2];
 };
@@ -1014,15 +990,10 @@ FIXTURE_SETUP(blocked)
 		ASSERT_EQ(0, kt_op_send(&self->wop[i], self->wfd[i],
 					   "waiting", 7));
 	}
-	self->poller.fd = self->pfd;
-	ASSERT_EQ(0, pthread_create(&self->poller.thread, NULL, poller_main,
-				    &self->poller));
+	ASSERT_EQ(0, kt_op_run(&self->poller, self->pfd, KT_POLL, NULL));
 	ASSERT_EQ(0, kt_wait_for(self->rctl, receivers, NR_BLOCKED));
 	ASSERT_EQ(0, kt_wait_for(self->wctl, senders, NR_BLOCKED));
-	while (!atomic_load(&self->poller.tid))
-		usleep(1000);
-	ASSERT_EQ(0, kt_wait_sleeping_in(atomic_load(&self->poller.tid),
-					 SYS_poll, KT_TIMEOUT_MS));
+	ASSERT_EQ(0, kt_op_wait_sleeping(&self->poller, SYS_poll));
 }
 
 FIXTURE_TEARDOWN(blocked)
@@ -1038,7 +1009,7 @@ FIXTURE_TEARDOWN(blocked)
 			kt_op_wait(&self->rop[i], KT_TIMEOUT_MS);
 			kt_op_wait(&self->wop[i], KT_TIMEOUT_MS);
 		}
-		pthread_join(self->poller.thread, NULL);
+		kt_op_wait(&self->poller, KT_TIMEOUT_MS);
 	}
 	for (i = 0; i < NR_BLOCKED; i++) {
 		close_fd(&self->rfd[i]);
@@ -1066,7 +1037,6 @@ static void unlink_both(struct __test_metadata *_metadata,
 static void check_woken(struct __test_metadata *_metadata,
 			FIXTURE_DATA(blocked) *self, bool fds_were_closed)
 {
-	uint64_t deadline = kt_now_ns() + KT_TIMEOUT_MS * 1000000ull;
 	int i;
 
 	for (i = 0; i < NR_BLOCKED; i++) {
@@ -1075,11 +1045,8 @@ static void check_woken(struct __test_metadata *_metadata,
 		EXPECT_EQ(-EPIPE, kt_op_result(&self->wop[i]))
 			TH_LOG("sender %d", i);
 	}
-	while (!atomic_load(&self->poller.done) && kt_now_ns() < deadline)
-		usleep(1000);
-	ASSERT_TRUE(atomic_load(&self->poller.done))
+	ASSERT_EQ(0, kt_op_wait(&self->poller, KT_TIMEOUT_MS))
 		TH_LOG("poll still blocked after the close");
-	pthread_join(self->poller.thread, NULL);
 	self->started = false;
 	EXPECT_EQ(1, self->poller.ret);
 	if (fds_were_closed) {
@@ -1139,7 +1106,7 @@ TEST_F(blocked, closing_the_fds_leaves_threads_blocked_until_the_close_ioctl)
 		EXPECT_FALSE(kt_op_done(&self->rop[i]));
 		EXPECT_FALSE(kt_op_done(&self->wop[i]));
 	}
-	EXPECT_FALSE(atomic_load(&self->poller.done));
+	EXPECT_FALSE(kt_op_done(&self->poller));
 	ASSERT_EQ(0, kt_stat(self->rctl, &st));
 	EXPECT_EQ((__u32)NR_BLOCKED, st.receivers);
 	ASSERT_EQ(0, kt_stat(self->wctl, &st));
