@@ -11,37 +11,9 @@
 #
 # Exit status: 0 pass, 1 fail (the first difference is printed), 4 skip.
 
-set -u
-
-repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-export PATH="$repo/tools:$PATH"
-
-T=120
 names="cc-buf cc-rv cc-small cc-top"
-tmp=
-
-cleanup() {
-	local pid n
-
-	for pid in $(jobs -p); do
-		kill "$pid" 2>/dev/null
-	done
-	wait 2>/dev/null
-	for n in $names; do
-		[ -e "/dev/chan/$n" ] && chanctl rm "$n" 2>/dev/null
-	done
-	[ -n "$tmp" ] && rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-fail() {
-	echo "shell_chanctl: FAIL: $*" >&2
-	exit 1
-}
-
-expect_eq() {
-	[ "$2" = "$3" ] || fail "$1: expected '$2', got '$3'"
-}
+# shellcheck source=tests/kt.bash
+. "$(dirname "${BASH_SOURCE[0]}")/kt.bash"
 
 # slurp FILE: its content in $REPLY, with no program started.
 slurp() {
@@ -69,28 +41,6 @@ err_has() {
 	[[ $err == *"$1"* ]] || fail "$2: expected '$1' on stderr, got: $err"
 }
 
-stat_field() {
-	local k v
-
-	while IFS=': ' read -r k v; do
-		[ "$k" = "$2" ] && echo "$v"
-	done <<<"$(chanctl stat "$1")"
-}
-
-stat_is() {
-	[ "$(stat_field "$1" "$2")" = "$3" ]
-}
-
-wait_for() {
-	local i
-
-	for ((i = 0; i < T * 10; i++)); do
-		"$@" && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
 # json_check WHAT FILE EXPR: FILE holds one line of JSON, and the Python
 # expression EXPR over it (as j) is true. Checked at the end, all at once
 # (python3 starts slowly in the emulated guest): each line is validated by
@@ -102,15 +52,6 @@ json_check() {
 	printf '%s' "$REPLY" >>"$tmp/all.jsonl"
 	printf '%s\t%s\n' "$1" "$3" >>"$tmp/all.expr"
 }
-
-if [ ! -e /dev/chanctl ]; then
-	echo "shell_chanctl: SKIP: /dev/chanctl missing (kchan.ko not loaded)"
-	exit 4
-fi
-tmp=$(mktemp -d /tmp/shell_chanctl.XXXXXX) || exit 1
-for n in $names; do
-	[ -e "/dev/chan/$n" ] && chanctl rm "$n"
-done
 
 echo "# send: each argument is one message; recv -n takes that many"
 chanctl create cc-buf --capacity 8 --msg-max 32 || fail "chanctl create cc-buf"

@@ -7,51 +7,9 @@
 #
 # Exit status: 0 pass, 1 fail (the first difference is printed), 4 skip.
 
-set -u
-
-repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-export PATH="$repo/tools:$PATH"
-
-# Seconds any single step may take. Generous: a step in the background
-# also waits out the commands run meanwhile, and on the debug kernel under
-# emulation each of those takes seconds.
-T=120
 names="sh-buf sh-rv sh-auto sh-mode sh-head"
-tmp=
-
-cleanup() {
-	local pid n
-
-	for pid in $(jobs -p); do
-		kill "$pid" 2>/dev/null
-	done
-	wait 2>/dev/null
-	for n in $names; do
-		[ -e "/dev/chan/$n" ] && chanctl rm "$n" 2>/dev/null
-	done
-	[ -n "$tmp" ] && rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-fail() {
-	echo "shell_named: FAIL: $*" >&2
-	exit 1
-}
-
-# expect_eq WHAT EXPECTED ACTUAL
-expect_eq() {
-	[ "$2" = "$3" ] || fail "$1: expected '$2', got '$3'"
-}
-
-# stat_field NAME KEY: one value from 'chanctl stat NAME'.
-stat_field() {
-	chanctl stat "$1" | awk -F': ' -v k="$2" '$1 == k { print $2 }'
-}
-
-# stat_is NAME KEY VALUE: for wait_for.
-stat_is() {
-	[ "$(stat_field "$1" "$2")" = "$3" ]
-}
+# shellcheck source=tests/kt.bash
+. "$(dirname "${BASH_SOURCE[0]}")/kt.bash"
 
 # expect_stat NAME KEY VALUE...
 expect_stat() {
@@ -73,17 +31,6 @@ expect_file() {
 		fail "$1: expected $(printf "$2" | od -An -c | tr -s ' '), got $(od -An -c "$1" | tr -s ' ')"
 }
 
-# wait_for CONDITION...: retry CONDITION for up to $T seconds.
-wait_for() {
-	local i
-
-	for ((i = 0; i < T * 10; i++)); do
-		"$@" && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
 # wait_status PID EXPECTED WHAT: the background job ends with EXPECTED.
 wait_status() {
 	local status=0
@@ -92,15 +39,6 @@ wait_status() {
 	[ "$status" = 124 ] && fail "$3: timed out after ${T}s"
 	expect_eq "$3: exit status" "$2" "$status"
 }
-
-if [ ! -e /dev/chanctl ]; then
-	echo "shell_named: SKIP: /dev/chanctl missing (kchan.ko not loaded)"
-	exit 4
-fi
-tmp=$(mktemp -d /tmp/shell_named.XXXXXX) || exit 1
-for n in $names; do
-	[ -e "/dev/chan/$n" ] && chanctl rm "$n"
-done
 
 echo "# buffered channel: messages queue, close, then cat drains to EOF"
 chanctl create sh-buf --capacity 4 --msg-max 64 || fail "chanctl create sh-buf"
