@@ -356,12 +356,9 @@ TEST(sender_stays_killable_while_its_message_is_copied_out)
 	if (uffd < 0)
 		SKIP(return, "userfaultfd is not available");
 
-	pid = fork();
+	kt_fill(msg, MSG_LEN, 1);
+	pid = kt_fork_send(fd, msg, MSG_LEN);
 	ASSERT_LE(0, pid);
-	if (pid == 0) {
-		kt_fill(msg, MSG_LEN, 1);
-		_exit(kt_send(fd, msg, MSG_LEN) == MSG_LEN ? 0 : 1);
-	}
 	ASSERT_EQ(0, kt_wait_for(fd, senders, 1));
 	ASSERT_EQ(0, kt_op_recv(&rx, fd, page, MSG_MAX));
 	/*
@@ -402,7 +399,7 @@ TEST(sender_stays_killable_while_its_message_is_copied_out)
  */
 TEST(failed_receive_from_a_full_buffer_keeps_it_within_capacity)
 {
-	unsigned char buf[MSG_MAX], msg[8];
+	unsigned char buf[MSG_MAX];
 	struct kchan_stat st;
 	struct kt_op tx;
 	unsigned int i;
@@ -413,13 +410,7 @@ TEST(failed_receive_from_a_full_buffer_keeps_it_within_capacity)
 	ASSERT_NE(NULL, bad);
 	fd = kt_make(CAPACITY, MSG_MAX, 0, O_CLOEXEC);
 	ASSERT_LE(0, fd);
-	for (i = 0; i < CAPACITY; i++) {
-		kt_fill(buf, 8, i);
-		ASSERT_EQ(8, kt_send(fd, buf, 8));
-	}
-	kt_fill(msg, 8, CAPACITY);
-	ASSERT_EQ(0, kt_op_send(&tx, fd, msg, 8));
-	ASSERT_EQ(0, kt_wait_for(fd, senders, 1));
+	ASSERT_EQ(0, kt_op_send_behind_full(&tx, fd, CAPACITY, 8));
 
 	EXPECT_EQ(-EFAULT, kt_recv(fd, bad, MSG_MAX));
 	ASSERT_EQ(0, kt_stat(fd, &st));

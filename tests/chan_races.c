@@ -787,12 +787,9 @@ TEST(killed_sender_of_a_held_receive_sends_nothing)
 
 	fd = kt_make(0, MSG_MAX, 0, O_CLOEXEC);
 	ASSERT_LE(0, fd);
-	tx = fork();
+	kt_fill(msg, MSG_LEN, 1);
+	tx = kt_fork_send(fd, msg, MSG_LEN);
 	ASSERT_LE(0, tx);
-	if (tx == 0) {
-		kt_fill(msg, MSG_LEN, 1);
-		_exit(kt_send(fd, msg, MSG_LEN) == MSG_LEN ? 0 : 1);
-	}
 	ASSERT_EQ(0, kt_wait_for(fd, senders, 1));
 	ret = held_start(&h, fd, HELD_READ, 0);
 	if (ret == -EOPNOTSUPP) {

@@ -335,7 +335,7 @@ TEST(buffered_full_nonblocking_send_is_eagain)
 
 TEST(buffered_full_blocking_send_waits_for_a_receive)
 {
-	unsigned char buf[MSG_MAX], msg[8];
+	unsigned char buf[MSG_MAX];
 	struct kchan_stat st;
 	struct kt_op tx;
 	unsigned int i;
@@ -343,13 +343,7 @@ TEST(buffered_full_blocking_send_waits_for_a_receive)
 
 	fd = kt_make(CAPACITY, MSG_MAX, 0, O_CLOEXEC);
 	ASSERT_LE(0, fd);
-	for (i = 0; i < CAPACITY; i++) {
-		kt_fill(buf, 8, i);
-		ASSERT_EQ(8, kt_send(fd, buf, 8));
-	}
-	kt_fill(msg, 8, CAPACITY);
-	ASSERT_EQ(0, kt_op_send(&tx, fd, msg, 8));
-	ASSERT_EQ(0, kt_wait_for(fd, senders, 1));
+	ASSERT_EQ(0, kt_op_send_behind_full(&tx, fd, CAPACITY, 8));
 	kt_sleep_ms(KT_SETTLE_MS);
 	ASSERT_FALSE(kt_op_done(&tx)) {
 		TH_LOG("send into a full buffer returned %zd", tx.ret);

@@ -13,6 +13,7 @@
 #include <ctype.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
@@ -322,6 +323,29 @@ static inline int kt_op_wait_sleeping(struct kt_op *op, long nr)
 }
 
 /*
+ * Fill the buffered channel of @fd with @capacity messages of @len bytes
+ * (message i kt_fill()ed with seed i), then start @tx, a sender of one
+ * more (seed @capacity, in @tx's @data), and wait until it is blocked.
+ */
+static inline int kt_op_send_behind_full(struct kt_op *tx, int fd,
+					 unsigned int capacity, size_t len)
+{
+	unsigned char buf[sizeof(tx->data)];
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < capacity; i++) {
+		kt_fill(buf, len, i);
+		if (kt_send(fd, buf, len) != (ssize_t)len)
+			return -EIO;
+	}
+	kt_op_init(tx, fd, KT_WRITE, NULL, len);
+	kt_fill(tx->data, len, capacity);
+	ret = kt_op_start(tx);
+	return ret ? ret : kt_wait_for(fd, senders, 1);
+}
+
+/*
  * The background operations of one test, waited for at its teardown
  * (after a close released any still blocked).
  */
@@ -527,6 +551,22 @@ static inline void kt_guard_stop(struct kt_guard *g)
 	if (g->armed)
 		timer_delete(g->timer);
 	g->armed = false;
+}
+
+/*
+ * A child process that sends @len bytes of @msg on @fd and exits 0 once
+ * the whole message went (1 if not), killed if the test dies first: its
+ * pid, or -errno.
+ */
+static inline pid_t kt_fork_send(int fd, const void *msg, size_t len)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		_exit(kt_send(fd, msg, len) == (ssize_t)len ? 0 : 1);
+	}
+	return pid < 0 ? -errno : pid;
 }
 
 /* waitpid() with a deadline: 0 once @pid is reaped, -ETIMEDOUT if not. */

@@ -1749,12 +1749,8 @@ TEST(killed_sender_of_a_stalled_receiver_sends_nothing)
 	ASSERT_NE(MAP_FAILED, buf);
 	ASSERT_EQ(0, kt_uffd_register(uffd, buf, pg));
 
-	pid = fork();
+	pid = kt_fork_send(ch, "claimed", 7);
 	ASSERT_LE(0, pid);
-	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		_exit(write(ch, "claimed", 7) == 7 ? 0 : 1);
-	}
 	ASSERT_EQ(0, kt_wait_for(ch, senders, 1));
 	/* The receiver stalls on its buffer; the sender stays in line. */
 	ASSERT_EQ(0, kt_op_recv(&op, ch, buf, MSG_MAX));
