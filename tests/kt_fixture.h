@@ -39,6 +39,28 @@ static inline int kt_chan_setup(struct __test_metadata *_metadata,
 	return fd;
 }
 
+/* Nobody left queued on the channel of @fd: no sender, no receiver. */
+static inline void kt_expect_idle(struct __test_metadata *_metadata, int fd)
+{
+	struct kchan_stat st;
+
+	ASSERT_EQ(0, kt_stat(fd, &st));
+	EXPECT_EQ(0u, st.senders);
+	EXPECT_EQ(0u, st.receivers);
+}
+
+/*
+ * Nothing to receive on @fd now: a non-blocking read fails with EAGAIN.
+ * @fd is left non-blocking.
+ */
+static inline void kt_expect_empty(struct __test_metadata *_metadata, int fd)
+{
+	char buf[256];
+
+	ASSERT_EQ(0, kt_set_nonblock(fd, true));
+	EXPECT_EQ(-EAGAIN, kt_recv(fd, buf, sizeof(buf)));
+}
+
 #ifdef KT_CHAN_FIXTURE
 FIXTURE(chan) {
 	int fd;

@@ -132,14 +132,4 @@ static inline int kt_sel_op_result(struct kt_sel_op *op, int ms)
 	return op->ret;
 }
 
-/* Nobody left queued on the channel of @fd: no sender, no receiver. */
-static inline void kt_expect_idle(struct __test_metadata *_metadata, int fd)
-{
-	struct kchan_stat st;
-
-	ASSERT_EQ(0, kt_stat(fd, &st));
-	EXPECT_EQ(0u, st.senders);
-	EXPECT_EQ(0u, st.receivers);
-}
-
 #endif /* KT_SELECT_H */
