@@ -31,11 +31,10 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "kchan_test.h"
-#include "kchan_wait.h"
-/* The 6.1 harness's TEST() leaves a parameter unused. */
-#pragma GCC diagnostic ignored "-Wunused-parameter"
-#include "kselftest_harness.h"
+#include "kt.h"
+#include "kt_bg.h"
+#include "kt_sys.h"
+#include "kt_harness.h"
 
 #define MSG_MAX		64
 #define MSG_LEN		40
@@ -312,7 +311,7 @@ static void expect_counts(struct __test_metadata *_metadata, int fd,
 {
 	struct kchan_stat st;
 
-	ASSERT_EQ(0, kchan_stat(fd, &st));
+	ASSERT_EQ(0, kt_stat(fd, &st));
 	EXPECT_EQ(queued, st.queued);
 	EXPECT_EQ(sent, st.sent);
 	EXPECT_EQ(received, st.received);
@@ -327,15 +326,15 @@ static void check_fresh_channel(struct __test_metadata *_metadata, int fd,
 	unsigned char msg[MSG_LEN], buf[MSG_MAX];
 	struct kchan_stat st;
 
-	ASSERT_EQ(0, kchan_stat(fd, &st));
+	ASSERT_EQ(0, kt_stat(fd, &st));
 	EXPECT_EQ((__u32)CAPACITY, st.capacity);
 	EXPECT_EQ((__u32)MSG_MAX, st.msg_max);
 	EXPECT_EQ(0u, st.flags & KCHAN_STAT_CLOSED);
 	expect_counts(_metadata, fd, 0, 0, 0, 0, 0);
-	kchan_fill(msg, MSG_LEN, seed);
-	ASSERT_EQ(MSG_LEN, kchan_send(fd, msg, MSG_LEN));
-	ASSERT_EQ(MSG_LEN, kchan_recv(fd, buf, sizeof(buf)));
-	EXPECT_TRUE(kchan_check(buf, MSG_LEN, seed));
+	kt_fill(msg, MSG_LEN, seed);
+	ASSERT_EQ(MSG_LEN, kt_send(fd, msg, MSG_LEN));
+	ASSERT_EQ(MSG_LEN, kt_recv(fd, buf, sizeof(buf)));
+	EXPECT_TRUE(kt_check(buf, MSG_LEN, seed));
 }
 
 /*
@@ -379,7 +378,7 @@ FIXTURE(fi) {
 	__u32 len;
 	struct kchan_stat st;
 	struct kchan_version ver;
-	struct kchan_op op;	/* the other side of a rendezvous */
+	struct kt_op op;	/* the other side of a rendezvous */
 	unsigned char msg[NBATCH + 1][MSG_LEN];	/* message i: seed i */
 	unsigned char buf[NBATCH][MSG_MAX];
 	struct kchan_mmsg mm[NBATCH];
@@ -406,17 +405,17 @@ FIXTURE_SETUP(fi)
 	self->nth = self->ctl = -1;
 	self->fd = self->fd2 = -1;
 	for (int i = 0; i <= NBATCH; i++)
-		kchan_fill(self->msg[i], MSG_LEN, i);
+		kt_fill(self->msg[i], MSG_LEN, i);
 	if (fi_env.skip[0])
 		return;
 	snprintf(path, sizeof(path), "/proc/self/task/%d/fail-nth",
 		 (int)syscall(SYS_gettid));
 	self->nth = open(path, O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, self->nth) TH_LOG("%s: %s", path, strerror(errno));
-	self->ctl = open(CHANCTL, O_RDWR | O_CLOEXEC);
-	ASSERT_LE(0, self->ctl) TH_LOG("%s: is the module loaded?", CHANCTL);
-	kchan_test_name(self->name, sizeof(self->name), _metadata->name);
-	kchan_node_path(self->node, sizeof(self->node), self->name);
+	self->ctl = open(KT_CHANCTL, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, self->ctl) TH_LOG("%s: is the module loaded?", KT_CHANCTL);
+	kt_name(self->name, sizeof(self->name), _metadata->name);
+	kt_node_path(self->node, sizeof(self->node), self->name);
 	snprintf(self->sys, sizeof(self->sys), "/sys/class/chan/%s",
 		 self->name);
 	snprintf(self->squat, sizeof(self->squat), "/dev/%s", self->name);
@@ -433,7 +432,7 @@ FIXTURE_TEARDOWN(fi)
 		close(self->nth);
 	}
 	if (self->ctl >= 0) {
-		kchan_unlink(self->name);
+		kt_unlink(self->name);
 		/* Nodes a fault left behind, so that no later run trips on them. */
 		if (our_node(self->squat))
 			unlink(self->squat);
@@ -455,20 +454,20 @@ FIXTURE_TEARDOWN(fi)
  */
 STEP(note_watermark)
 {
-	int fd = kchan_make(0, 1, 0, O_CLOEXEC);
+	int fd = kt_make(0, 1, 0, O_CLOEXEC);
 
 	ASSERT_LE(0, fd) TH_LOG("cannot make a probe channel: %s", strerror(-fd));
-	ASSERT_EQ(0, kchan_stat(fd, &self->st));
+	ASSERT_EQ(0, kt_stat(fd, &self->st));
 	self->base = self->st.id;
 	close(fd);
 }
 
 STEP(channels_released)
 {
-	uint64_t deadline = kw_now_ns() + RELEASE_MS * 1000000ull;
+	uint64_t deadline = kt_now_ns() + RELEASE_MS * 1000000ull;
 	int n;
 
-	while ((n = kchan_proc_scan(self->base, NULL)) > 0 && kw_now_ns() < deadline)
+	while ((n = kt_proc_scan(self->base, NULL)) > 0 && kt_now_ns() < deadline)
 		usleep(20000);
 	EXPECT_EQ(0, n) TH_LOG("channels made by the sweep are never freed");
 }
@@ -494,7 +493,7 @@ STEP(anonymous_created)
 		check_fresh_channel(_metadata, self->ret, self->n);
 		close(self->ret);
 	}
-	EXPECT_EQ(0, kchan_proc_scan(self->base, NULL)) TH_LOG("a channel is left");
+	EXPECT_EQ(0, kt_proc_scan(self->base, NULL)) TH_LOG("a channel is left");
 }
 
 /* A failed create leaves no trace of the name: node, sysfs, table entry. */
@@ -506,7 +505,7 @@ STEP(named_created)
 	if (self->ret < 0) {
 		EXPECT_FALSE(exists(self->node)) TH_LOG("%s", self->node);
 		EXPECT_FALSE(exists(self->sys)) TH_LOG("%s", self->sys);
-		EXPECT_EQ(-ENOENT, kchan_unlink(self->name));
+		EXPECT_EQ(-ENOENT, kt_unlink(self->name));
 		return;
 	}
 	EXPECT_EQ(0, self->ret);
@@ -517,11 +516,11 @@ STEP(named_created)
 	EXPECT_TRUE(exists(self->sys)) TH_LOG("%s is missing", self->sys);
 	fd = open(self->node, O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, fd) TH_LOG("open: %s", strerror(errno));
-	ASSERT_EQ(0, kchan_stat(fd, &self->st));
+	ASSERT_EQ(0, kt_stat(fd, &self->st));
 	EXPECT_TRUE(!!(self->st.flags & KCHAN_STAT_NAMED));
 	check_fresh_channel(_metadata, fd, self->n);
 	close(fd);
-	ASSERT_EQ(0, kchan_unlink(self->name));
+	ASSERT_EQ(0, kt_unlink(self->name));
 	EXPECT_FALSE(exists(self->node)) TH_LOG("%s outlived its name", self->node);
 }
 
@@ -544,7 +543,7 @@ STEP(no_squat)
 static void open_named(struct __test_metadata *_metadata,
 		       FIXTURE_DATA(fi) *self, bool autoclose, int fd_mode)
 {
-	ASSERT_EQ(0, kchan_create_named(self->name, CAPACITY, MSG_MAX,
+	ASSERT_EQ(0, kt_create_named(self->name, CAPACITY, MSG_MAX,
 					autoclose ? KCHAN_CREATE_AUTOCLOSE : 0, 0600));
 	self->fd = open(self->node, fd_mode | O_CLOEXEC);
 	ASSERT_LE(0, self->fd) TH_LOG("open: %s", strerror(errno));
@@ -580,9 +579,9 @@ STEP(unlinked)
 	if (fd2 >= 0)
 		close(fd2);
 	EXPECT_EQ(kept, exists(self->sys)) TH_LOG("%s", self->sys);
-	ASSERT_EQ(0, kchan_stat(self->fd, &self->st));
+	ASSERT_EQ(0, kt_stat(self->fd, &self->st));
 	EXPECT_EQ(kept, !!(self->st.flags & KCHAN_STAT_NAMED));
-	EXPECT_EQ(kept ? 0 : -ENOENT, kchan_unlink(self->name));
+	EXPECT_EQ(kept ? 0 : -ENOENT, kt_unlink(self->name));
 	if (!kept)
 		check_fresh_channel(_metadata, self->fd, self->n);
 }
@@ -602,14 +601,14 @@ CALL(open_writer, open(self->node, O_WRONLY | O_CLOEXEC))
 STEP(writer_gone)
 {
 	if (self->ret >= 0) {
-		ASSERT_EQ(MSG_LEN, kchan_send(self->ret, self->msg[1], MSG_LEN));
+		ASSERT_EQ(MSG_LEN, kt_send(self->ret, self->msg[1], MSG_LEN));
 		self->sent++;
-		ASSERT_EQ(MSG_LEN, kchan_recv(self->fd2, self->buf[0], MSG_MAX));
-		EXPECT_TRUE(kchan_check(self->buf[0], MSG_LEN, 1));
-		EXPECT_EQ(-EBADF, kchan_recv(self->ret, self->buf[0], MSG_MAX));
+		ASSERT_EQ(MSG_LEN, kt_recv(self->fd2, self->buf[0], MSG_MAX));
+		EXPECT_TRUE(kt_check(self->buf[0], MSG_LEN, 1));
+		EXPECT_EQ(-EBADF, kt_recv(self->ret, self->buf[0], MSG_MAX));
 		close(self->ret);
 	}
-	ASSERT_EQ(0, kchan_stat(self->fd2, &self->st));
+	ASSERT_EQ(0, kt_stat(self->fd2, &self->st));
 	EXPECT_FALSE(!!(self->st.flags & KCHAN_STAT_CLOSED));
 	EXPECT_EQ(self->sent, self->st.sent);
 	EXPECT_EQ(0u, self->st.queued);
@@ -619,13 +618,13 @@ STEP(writer_gone)
 static void expect_drained(struct __test_metadata *_metadata,
 			   FIXTURE_DATA(fi) *self, int fd, bool queued)
 {
-	ASSERT_EQ(0, kchan_stat(fd, &self->st));
+	ASSERT_EQ(0, kt_stat(fd, &self->st));
 	EXPECT_TRUE(!!(self->st.flags & KCHAN_STAT_CLOSED)) TH_LOG("not closed");
 	if (queued) {
-		ASSERT_EQ(MSG_LEN, kchan_recv(fd, self->buf[0], MSG_MAX));
-		EXPECT_TRUE(kchan_check(self->buf[0], MSG_LEN, 0));
+		ASSERT_EQ(MSG_LEN, kt_recv(fd, self->buf[0], MSG_MAX));
+		EXPECT_TRUE(kt_check(self->buf[0], MSG_LEN, 0));
 	}
-	EXPECT_EQ(0, kchan_recv(fd, self->buf[0], MSG_MAX));
+	EXPECT_EQ(0, kt_recv(fd, self->buf[0], MSG_MAX));
 	close(fd);
 }
 
@@ -645,10 +644,10 @@ STEP(buffered)
 {
 	bool send = self->p->send;
 
-	self->fd = kchan_make(CAPACITY, MSG_MAX, 0, O_CLOEXEC | O_NONBLOCK);
+	self->fd = kt_make(CAPACITY, MSG_MAX, 0, O_CLOEXEC | O_NONBLOCK);
 	ASSERT_LE(0, self->fd);
 	for (unsigned int i = 0; i < self->p->queued; i++)
-		ASSERT_EQ(MSG_LEN, kchan_send(self->fd, self->msg[i], MSG_LEN));
+		ASSERT_EQ(MSG_LEN, kt_send(self->fd, self->msg[i], MSG_LEN));
 	memset(self->buf, 0, sizeof(self->buf));
 	for (int i = 0; i < NBATCH; i++)
 		self->mm[i] = (struct kchan_mmsg){
@@ -705,15 +704,15 @@ STEP(moved_whole)
 		self->partial++;
 	}
 	for (long i = 0; !send && i < k; i++) {
-		EXPECT_TRUE(kchan_check(self->buf[i], MSG_LEN, i)) TH_LOG("message %ld damaged", i);
+		EXPECT_TRUE(kt_check(self->buf[i], MSG_LEN, i)) TH_LOG("message %ld damaged", i);
 		EXPECT_EQ((__u32)MSG_LEN, batch ? self->mm[i].len : MSG_LEN);
 	}
 	expect_counts(_metadata, self->fd, left, send ? left : q, send ? 0 : k, 0, 0);
 	if (!send && k < q)
-		EXPECT_EQ((long)MSG_LEN, kchan_next_len(self->fd));
+		EXPECT_EQ((long)MSG_LEN, kt_next_len(self->fd));
 	/* The rest, whole and in order: messages 0.. (send) or k.. (receive). */
-	for (n = 0; memset(buf, 0, sizeof(buf)), kchan_recv(self->fd, buf, MSG_MAX) == MSG_LEN; n++)
-		EXPECT_TRUE(kchan_check(buf, MSG_LEN, (send ? 0 : k) + n)) TH_LOG("%ld moved", k);
+	for (n = 0; memset(buf, 0, sizeof(buf)), kt_recv(self->fd, buf, MSG_MAX) == MSG_LEN; n++)
+		EXPECT_TRUE(kt_check(buf, MSG_LEN, (send ? 0 : k) + n)) TH_LOG("%ld moved", k);
 	EXPECT_EQ(left, n) TH_LOG("%ld moved", k);
 	close(self->fd);
 }
@@ -737,13 +736,13 @@ STEP(peer_blocked)
 {
 	bool send = self->p->send;
 
-	self->fd = kchan_make(0, MSG_MAX, 0, O_CLOEXEC);
+	self->fd = kt_make(0, MSG_MAX, 0, O_CLOEXEC);
 	ASSERT_LE(0, self->fd);
 	memset(self->buf, 0, sizeof(self->buf));
-	ASSERT_EQ(0, send ? kchan_op_recv(&self->op, self->fd, self->buf[1], MSG_MAX) :
-			    kchan_op_send(&self->op, self->fd, self->msg[0], MSG_LEN));
-	ASSERT_EQ(0, send ? kchan_wait_for(self->fd, receivers, 1) :
-			    kchan_wait_for(self->fd, senders, 1));
+	ASSERT_EQ(0, send ? kt_op_recv(&self->op, self->fd, self->buf[1], MSG_MAX) :
+			    kt_op_send(&self->op, self->fd, self->msg[0], MSG_LEN));
+	ASSERT_EQ(0, send ? kt_wait_for(self->fd, receivers, 1) :
+			    kt_wait_for(self->fd, senders, 1));
 }
 
 /* One message went from one side to the other, whole; nobody waits. */
@@ -753,17 +752,17 @@ STEP(rendezvous_done)
 
 	if (self->ret < 0) {
 		expect_counts(_metadata, self->fd, 0, 0, 0, send, !send);
-		kw_sleep_ms(KCHAN_SETTLE_MS / 2);
-		EXPECT_FALSE(kchan_op_done(&self->op)) TH_LOG("the other side got %zd", self->op.ret);
+		kt_sleep_ms(KT_SETTLE_MS / 2);
+		EXPECT_FALSE(kt_op_done(&self->op)) TH_LOG("the other side got %zd", self->op.ret);
 		/* The next good call: message 2 to the receiver, or message 0. */
 		memset(self->buf[0], 0, MSG_MAX);
-		ASSERT_EQ(MSG_LEN, send ? kchan_send(self->fd, self->msg[2], MSG_LEN) :
-					  kchan_recv(self->fd, self->buf[0], MSG_MAX));
+		ASSERT_EQ(MSG_LEN, send ? kt_send(self->fd, self->msg[2], MSG_LEN) :
+					  kt_recv(self->fd, self->buf[0], MSG_MAX));
 	} else {
 		EXPECT_EQ(MSG_LEN, self->ret);
 	}
-	EXPECT_EQ(MSG_LEN, kchan_op_result(&self->op));
-	EXPECT_TRUE(kchan_check(self->buf[send], MSG_LEN, send && self->ret < 0 ? 2 : 0));
+	EXPECT_EQ(MSG_LEN, kt_op_result(&self->op));
+	EXPECT_TRUE(kt_check(self->buf[send], MSG_LEN, send && self->ret < 0 ? 2 : 0));
 	expect_counts(_metadata, self->fd, 0, 1, 1, 0, 0);
 	close(self->fd);
 }
@@ -812,11 +811,11 @@ CALL(ioc_close_call, ioctl(self->fd, KCHAN_IOC_CLOSE))
 
 STEP(closed_drains)
 {
-	ASSERT_EQ(0, kchan_stat(self->fd, &self->st));
+	ASSERT_EQ(0, kt_stat(self->fd, &self->st));
 	EXPECT_EQ(self->ret >= 0, !!(self->st.flags & KCHAN_STAT_CLOSED));
 	/* Closing again: done now if the call failed, EPIPE if not. */
-	EXPECT_EQ(self->ret < 0 ? 0 : -EPIPE, kchan_close(self->fd));
-	EXPECT_EQ(-EPIPE, kchan_send(self->fd, self->msg[1], MSG_LEN));
+	EXPECT_EQ(self->ret < 0 ? 0 : -EPIPE, kt_close(self->fd));
+	EXPECT_EQ(-EPIPE, kt_send(self->fd, self->msg[1], MSG_LEN));
 	expect_drained(_metadata, self, self->fd, true);
 }
 
@@ -829,14 +828,14 @@ STEP(closed_drains)
 STEP(last_file_setup)
 {
 	buffered(_metadata, self);
-	ASSERT_EQ(0, kchan_stat(self->fd, &self->st));
+	ASSERT_EQ(0, kt_stat(self->fd, &self->st));
 }
 
 STEP(last_writer_setup)
 {
 	open_named(_metadata, self, true, O_WRONLY);
-	ASSERT_EQ(0, kchan_unlink(self->name));
-	ASSERT_EQ(MSG_LEN, kchan_send(self->fd, self->msg[0], MSG_LEN));
+	ASSERT_EQ(0, kt_unlink(self->name));
+	ASSERT_EQ(MSG_LEN, kt_send(self->fd, self->msg[0], MSG_LEN));
 }
 
 CALL(close_call, close(self->fd))
@@ -846,7 +845,7 @@ STEP(channel_freed)
 	bool listed;
 
 	EXPECT_EQ(0, self->ret) TH_LOG("%s", strerror(self->err));
-	ASSERT_LE(0, kchan_proc_scan(self->st.id, &listed));
+	ASSERT_LE(0, kt_proc_scan(self->st.id, &listed));
 	EXPECT_FALSE(listed) TH_LOG("the channel outlived its last file");
 }
 
@@ -864,7 +863,7 @@ STEP(autoclosed)
  */
 STEP(epoll_setup)
 {
-	self->fd = kchan_make(CAPACITY, MSG_MAX, 0, O_CLOEXEC | O_NONBLOCK);
+	self->fd = kt_make(CAPACITY, MSG_MAX, 0, O_CLOEXEC | O_NONBLOCK);
 	ASSERT_LE(0, self->fd);
 	self->fd2 = epoll_create1(EPOLL_CLOEXEC);
 	ASSERT_LE(0, self->fd2);
@@ -884,14 +883,14 @@ STEP(epoll_wake)
 
 	if (self->ret < 0)
 		close(self->fd2);
-	ASSERT_EQ(MSG_LEN, kchan_send(self->fd, self->msg[0], MSG_LEN));
+	ASSERT_EQ(MSG_LEN, kt_send(self->fd, self->msg[0], MSG_LEN));
 	if (self->ret >= 0) {
 		EXPECT_EQ(1, epoll_wait(self->fd2, &ev, 1, 0));
 		EXPECT_TRUE(!!(ev.events & EPOLLIN));
 		close(self->fd2);
 	}
-	ASSERT_EQ(MSG_LEN, kchan_recv(self->fd, self->buf[0], MSG_MAX));
-	ASSERT_EQ(0, kchan_close(self->fd));
+	ASSERT_EQ(MSG_LEN, kt_recv(self->fd, self->buf[0], MSG_MAX));
+	ASSERT_EQ(0, kt_close(self->fd));
 	close(self->fd);
 }
 
