@@ -29,23 +29,6 @@
 /* poll() reports readiness when it times out: wait well past KT_TIMEOUT_MS. */
 #define POLL_TIMEOUT_MS	(2 * KT_TIMEOUT_MS)
 
-static int epoll_for(int fd, unsigned int events)
-{
-	struct epoll_event ev = { .events = events, .data.fd = fd };
-	int ep;
-
-	ep = epoll_create1(EPOLL_CLOEXEC);
-	if (ep < 0)
-		return -errno;
-	if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
-		int err = errno;
-
-		close(ep);
-		return -err;
-	}
-	return ep;
-}
-
 /* Voluntary context switches of the calling thread. */
 static long my_nvcsw(void)
 {
@@ -317,7 +300,7 @@ TEST_F(chan, edge_triggered_epollin_once_per_transition)
 	char buf[MSG_MAX];
 	int ep, i, events = 0;
 
-	ep = epoll_for(self->fd, EPOLLIN | EPOLLET);
+	ep = kt_epoll_for(self->fd, EPOLLIN | EPOLLET);
 	ASSERT_GE(ep, 0);
 	ASSERT_EQ(0, epoll_wait(ep, &ev, 1, 0));
 
@@ -355,7 +338,7 @@ TEST_F(chan, edge_triggered_epollout_once_per_transition)
 	int ep, i, events = 0;
 
 	ASSERT_EQ(0, fill(self->fd, variant->capacity));
-	ep = epoll_for(self->fd, EPOLLOUT | EPOLLET);
+	ep = kt_epoll_for(self->fd, EPOLLOUT | EPOLLET);
 	ASSERT_GE(ep, 0);
 	ASSERT_EQ(0, epoll_wait(ep, &ev, 1, 0));
 
@@ -400,7 +383,7 @@ static void wait_out_other_side(struct __test_metadata *_metadata, int fd,
 	long before;
 	int ep;
 
-	ep = epoll_for(fd, events);
+	ep = kt_epoll_for(fd, events);
 	ASSERT_GE(ep, 0);
 	ASSERT_EQ(0, waker_start(&w, fd, send, SYS_epoll_wait));
 	before = my_nvcsw();
@@ -499,7 +482,7 @@ static void ex_waiters_start(struct __test_metadata *_metadata, int fd,
 	for (i = 0; i < NR_WAITERS; i++) {
 		memset(&w[i], 0, sizeof(w[i]));
 		w[i].fd = fd;
-		w[i].ep = epoll_for(fd, events | EPOLLEXCLUSIVE);
+		w[i].ep = kt_epoll_for(fd, events | EPOLLEXCLUSIVE);
 		ASSERT_GE(w[i].ep, 0);
 		ASSERT_EQ(0, pthread_create(&w[i].thread, NULL,
 					    ex_waiter_main, &w[i]));
@@ -617,7 +600,7 @@ TEST_F(chan, edge_triggered_event_on_close)
 	struct epoll_event ev;
 	int ep;
 
-	ep = epoll_for(self->fd, EPOLLIN | EPOLLET);
+	ep = kt_epoll_for(self->fd, EPOLLIN | EPOLLET);
 	ASSERT_GE(ep, 0);
 	ASSERT_EQ(0, epoll_wait(ep, &ev, 1, 0));
 	ASSERT_EQ(0, kt_close(self->fd));

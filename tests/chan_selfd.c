@@ -593,10 +593,8 @@ TEST_F(sfd, closed_with_its_last_message_in_custody_reads_eof_once_collected)
 	int ep;
 
 	take_into_custody(_metadata, self->ch[0], self->sfd, b, 12);
-	ep = epoll_create1(EPOLL_CLOEXEC);
+	ep = kt_epoll_for(self->ch[0], EPOLLIN | EPOLLET);
 	ASSERT_LE(0, ep);
-	ev = (struct epoll_event){ .events = EPOLLIN | EPOLLET };
-	ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_ADD, self->ch[0], &ev));
 	EXPECT_EQ(0, epoll_wait(ep, &ev, 1, 0));
 
 	ASSERT_EQ(0, kt_close(self->ch[0]));
@@ -634,10 +632,8 @@ TEST_F(sfd, closed_with_its_last_message_in_custody_gets_it_back)
 	int ep;
 
 	take_into_custody(_metadata, self->ch[0], self->sfd, b, 13);
-	ep = epoll_create1(EPOLL_CLOEXEC);
+	ep = kt_epoll_for(self->ch[0], EPOLLIN | EPOLLET);
 	ASSERT_LE(0, ep);
-	ev = (struct epoll_event){ .events = EPOLLIN | EPOLLET };
-	ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_ADD, self->ch[0], &ev));
 	ASSERT_EQ(0, kt_close(self->ch[0]));
 	EXPECT_EQ(0, kt_ready_now(self->ch[0]) & POLLIN);
 	EXPECT_EQ(-EAGAIN, kt_recv(self->ch[0], got, sizeof(got)));

@@ -28,6 +28,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
@@ -267,6 +268,23 @@ static inline short kt_ready_now(int fd)
 	if (poll(&p, 1, 0) < 0)
 		return -1;
 	return p.revents;
+}
+
+/* A new epoll instance watching @fd for @events: its fd, or -errno. */
+static inline int kt_epoll_for(int fd, unsigned int events)
+{
+	struct epoll_event ev = { .events = events, .data.fd = fd };
+	int ep, err;
+
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	if (ep < 0)
+		return -errno;
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		err = errno;
+		close(ep);
+		return -err;
+	}
+	return ep;
 }
 
 /*
