@@ -22,9 +22,7 @@
 #include "kt_bg.h"
 #include "kt_sys.h"
 #include "kt_fault.h"
-/* The 6.1 harness's TEST() leaves a parameter unused. */
-#pragma GCC diagnostic ignored "-Wunused-parameter"
-#include "kselftest_harness.h"
+#include "kt_harness.h"
 #include "kt_select.h"
 
 #define MSG_MAX		64
@@ -167,12 +165,6 @@ static int bg_start(struct bg_send *b, int fd, const char *text,
 	return pthread_create(&b->thread, NULL, bg_send_thread, b) ? -1 : 0;
 }
 
-/* Wait until the message is offered: queued, or its sender blocked. */
-static int bg_offered(int c, unsigned int capacity)
-{
-	return capacity ? kt_wait_for(c, queued, 1) : kt_wait_for(c, senders, 1);
-}
-
 static ssize_t bg_finish(struct bg_send *b)
 {
 	pthread_join(b->thread, NULL);
@@ -239,7 +231,7 @@ TEST_F(carrier, the_sender_may_close_its_fd_at_once_and_the_receiver_still_uses_
 	keep = dup(self->n);
 	ASSERT_LE(0, keep);
 	ASSERT_EQ(0, bg_start(&b, self->c, "reply-to", &out, 1));
-	ASSERT_EQ(0, bg_offered(self->c, variant->capacity));
+	ASSERT_EQ(0, kt_wait_offered(self->c, variant->capacity));
 	if (variant->capacity)
 		ASSERT_EQ(8, bg_finish(&b));
 	/* Every descriptor of the sender's is gone; only the message holds it. */
@@ -461,7 +453,7 @@ TEST_F(carrier, a_receive_without_room_for_the_channels_is_etoomanyrefs_and_the_
 	char buf[MSG_MAX];
 
 	ASSERT_EQ(0, bg_start(&b, self->c, "carried", &out, 1));
-	ASSERT_EQ(0, bg_offered(self->c, variant->capacity));
+	ASSERT_EQ(0, kt_wait_offered(self->c, variant->capacity));
 	ASSERT_EQ(0, kt_stat(self->c, &st));
 	EXPECT_EQ(7u, st.next_len);
 	EXPECT_EQ(1u, st.next_nchans);
@@ -512,7 +504,7 @@ TEST_F(carrier, a_receiver_with_a_full_fd_table_gets_emfile_and_the_message_stay
 	int free_fd, before;
 
 	ASSERT_EQ(0, bg_start(&b, self->c, "two", out, 2));
-	ASSERT_EQ(0, bg_offered(self->c, variant->capacity));
+	ASSERT_EQ(0, kt_wait_offered(self->c, variant->capacity));
 	/* Room for one more descriptor only. */
 	ASSERT_EQ(0, getrlimit(RLIMIT_NOFILE, &rl));
 	free_fd = dup(0);
@@ -581,7 +573,7 @@ TEST_F(carrier, a_receiver_killed_mid_receive_leaves_the_message_and_its_channel
 	pid_t pid;
 
 	ASSERT_EQ(0, bg_start(&b, self->c, "held", &out, 1));
-	ASSERT_EQ(0, bg_offered(self->c, variant->capacity));
+	ASSERT_EQ(0, kt_wait_offered(self->c, variant->capacity));
 	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv));
 	pid = fork();
 	ASSERT_LE(0, pid);
