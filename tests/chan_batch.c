@@ -121,13 +121,10 @@ static bool read_in_order(int fd, unsigned int n, unsigned int seed0)
 
 TEST(the_batch_feature_is_reported)
 {
-	struct kchan_version v = { 0 };
-	int ctl = open(KT_CHANCTL, O_RDWR | O_CLOEXEC);
+	struct kchan_version v;
 
-	ASSERT_LE(0, ctl);
-	ASSERT_EQ(0, ioctl(ctl, KCHAN_IOC_VERSION, &v));
+	ASSERT_EQ(0, kt_version(&v));
 	EXPECT_TRUE((v.features & KCHAN_FEATURE_BATCH) != 0);
-	close(ctl);
 }
 
 TEST(a_batch_is_sent_and_received_whole_and_in_order)
@@ -291,7 +288,6 @@ TEST_F(chan, every_length_is_checked_before_anything_is_sent)
 {
 	const unsigned int n = 40, last = n - 1;
 	struct set *out = msgs(n, 0);
-	struct kchan_stat st;
 
 	ASSERT_NE(NULL, out);
 	out->m[last].len = 0;
@@ -304,10 +300,7 @@ TEST_F(chan, every_length_is_checked_before_anything_is_sent)
 	out->m[last].reserved = 1;
 	EXPECT_EQ(-EINVAL, batch(self->fd, KCHAN_IOC_SEND_BATCH, out->m, n,
 				 KCHAN_BATCH_NONBLOCK));
-	ASSERT_EQ(0, kt_stat(self->fd, &st));
-	EXPECT_EQ(0u, st.sent);
-	EXPECT_EQ(0u, st.queued);
-	EXPECT_EQ(0u, st.senders);
+	kt_expect_nothing_sent(_metadata, self->fd);
 	free(out);
 }
 

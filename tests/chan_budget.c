@@ -51,14 +51,10 @@ static char payload[MSG];
 /* KCHAN_IOC_VERSION, or a zeroed struct on failure. */
 static struct kchan_version version(void)
 {
-	struct kchan_version v = { 0 };
-	int ctl = open(KT_CHANCTL, O_RDWR | O_CLOEXEC);
+	struct kchan_version v;
 
-	if (ctl >= 0) {
-		if (ioctl(ctl, KCHAN_IOC_VERSION, &v))
-			memset(&v, 0, sizeof(v));
-		close(ctl);
-	}
+	if (kt_version(&v))
+		memset(&v, 0, sizeof(v));
 	return v;
 }
 

@@ -223,7 +223,6 @@ static void check_bad_send(struct __test_metadata *_metadata, int fd,
 			   const unsigned char *good)
 {
 	unsigned char buf[MSG_MAX];
-	struct kchan_stat st;
 	struct kt_op rx;
 
 	ASSERT_EQ(0, kt_op_recv(&rx, fd, buf, sizeof(buf)));
@@ -235,10 +234,7 @@ static void check_bad_send(struct __test_metadata *_metadata, int fd,
 		TH_LOG("the receiver returned %zd after a failed send",
 		       rx.ret);
 	}
-	ASSERT_EQ(0, kt_stat(fd, &st));
-	EXPECT_EQ(0ull, st.sent);
-	EXPECT_EQ(0u, st.queued);
-	EXPECT_EQ(0u, st.senders);
+	kt_expect_nothing_sent(_metadata, fd);
 	ASSERT_EQ(MSG_LEN, kt_send(fd, good, MSG_LEN));
 	ASSERT_EQ(MSG_LEN, kt_op_result(&rx));
 	EXPECT_TRUE(kt_check(buf, MSG_LEN, 1));

@@ -113,33 +113,25 @@ TEST_F(chan, readv_scatters_one_message)
 TEST_F(chan, empty_write_is_einval_and_sends_nothing)
 {
 	struct kt_guard g = { 0 };
-	struct kchan_stat st;
 	char buf[MSG_MAX] = "x";
 
 	ASSERT_EQ(0, kt_guard_start(&g, 3000));
 	EXPECT_EQ(-EINVAL, kt_send(self->fd, buf, 0));
 	kt_guard_stop(&g);
-	ASSERT_EQ(0, kt_stat(self->fd, &st));
-	EXPECT_EQ(0u, st.queued);
-	EXPECT_EQ(0u, st.sent);
-	EXPECT_EQ(0u, st.senders);
+	kt_expect_nothing_sent(_metadata, self->fd);
 	kt_expect_empty(_metadata, self->fd);
 }
 
 TEST_F(chan, write_above_msg_max_is_emsgsize_and_sends_nothing)
 {
 	struct kt_guard g = { 0 };
-	struct kchan_stat st;
 	char buf[MSG_MAX + 1];
 
 	memset(buf, 'x', sizeof(buf));
 	ASSERT_EQ(0, kt_guard_start(&g, 3000));
 	EXPECT_EQ(-EMSGSIZE, kt_send(self->fd, buf, MSG_MAX + 1));
 	kt_guard_stop(&g);
-	ASSERT_EQ(0, kt_stat(self->fd, &st));
-	EXPECT_EQ(0u, st.queued);
-	EXPECT_EQ(0u, st.sent);
-	EXPECT_EQ(0u, st.senders);
+	kt_expect_nothing_sent(_metadata, self->fd);
 	kt_expect_empty(_metadata, self->fd);
 }
 
@@ -604,12 +596,8 @@ TEST(create_rejects_unknown_fd_flags)
 TEST(create_rejects_capacity_above_limit)
 {
 	struct kchan_version v;
-	int ctl;
 
-	ctl = open(KT_CHANCTL, O_RDWR | O_CLOEXEC);
-	ASSERT_LE(0, ctl);
-	ASSERT_EQ(0, get_version(ctl, &v));
-	close(ctl);
+	ASSERT_EQ(0, kt_version(&v));
 	ASSERT_GT(v.max_capacity, 0u);
 	ASSERT_LT(v.max_capacity, UINT32_MAX);
 	EXPECT_EQ(-EINVAL, create_anon(v.max_capacity + 1, MSG_MAX, NULL, 0));
@@ -619,12 +607,8 @@ TEST(create_rejects_capacity_above_limit)
 TEST(create_rejects_msg_max_above_limit)
 {
 	struct kchan_version v;
-	int ctl;
 
-	ctl = open(KT_CHANCTL, O_RDWR | O_CLOEXEC);
-	ASSERT_LE(0, ctl);
-	ASSERT_EQ(0, get_version(ctl, &v));
-	close(ctl);
+	ASSERT_EQ(0, kt_version(&v));
 	ASSERT_GT(v.max_msg_size, 0u);
 	ASSERT_LT(v.max_msg_size, UINT32_MAX);
 	EXPECT_EQ(0, create_anon(0, v.max_msg_size, NULL, 0));
@@ -652,14 +636,10 @@ TEST(version_ioctl_on_chanctl_reports_version_and_features)
 	const __u64 want = KCHAN_FEATURE_NAMED | KCHAN_FEATURE_AUTOCLOSE |
 			   KCHAN_FEATURE_NEXT_LEN;
 	struct kchan_version v;
-	int ctl;
 
-	ctl = open(KT_CHANCTL, O_RDWR | O_CLOEXEC);
-	ASSERT_LE(0, ctl);
-	ASSERT_EQ(0, get_version(ctl, &v));
+	ASSERT_EQ(0, kt_version(&v));
 	EXPECT_EQ((__u32)KCHAN_VERSION, v.version);
 	EXPECT_EQ(want, v.features & want);
-	close(ctl);
 }
 
 TEST_F(named, rendezvous_nonblocking_send_succeeds_when_receiver_waits)

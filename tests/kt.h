@@ -141,6 +141,13 @@ static inline int kt_create(struct kchan_create *req)
 	return kt_ctl(KCHAN_CTL_CREATE, (unsigned long)req);
 }
 
+/* KCHAN_IOC_VERSION on /dev/chanctl. */
+static inline int kt_version(struct kchan_version *v)
+{
+	memset(v, 0, sizeof(*v));
+	return kt_ctl(KCHAN_IOC_VERSION, (unsigned long)v);
+}
+
 /* Anonymous channel: returns the fd. */
 static inline int kt_make(unsigned int capacity, unsigned int msg_max,
 			  unsigned int flags, unsigned int fd_flags)

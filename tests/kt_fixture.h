@@ -49,6 +49,18 @@ static inline void kt_expect_idle(struct __test_metadata *_metadata, int fd)
 	EXPECT_EQ(0u, st.receivers);
 }
 
+/* Nothing was sent on @fd: none counted, queued or blocked sending. */
+static inline void kt_expect_nothing_sent(struct __test_metadata *_metadata,
+					  int fd)
+{
+	struct kchan_stat st;
+
+	ASSERT_EQ(0, kt_stat(fd, &st));
+	EXPECT_EQ(0ull, st.sent);
+	EXPECT_EQ(0u, st.queued);
+	EXPECT_EQ(0u, st.senders);
+}
+
 /*
  * Nothing to receive on @fd now: a non-blocking read fails with EAGAIN.
  * @fd is left non-blocking.
