@@ -12,7 +12,7 @@ set -u
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 dir=${KCHAN_EXAMPLES_DIR:-$repo/build/userlib/examples}
-talk="timer select_default sieve gophers"
+talk="timer select_default sieve gophers loadbalancer"
 status=0
 n=0
 
@@ -90,6 +90,43 @@ check_gophers() {
 		/ 1 gopher / { if ($NF != "1.00x") exit 1 }'
 }
 
+# For 1, 2 and 4 workers: every request completed and answered right, the
+# requests per worker add up, the rates are numbers, the first ratio is 1.
+# Run with -v, it names the channels: each answer a worker sends goes on
+# a channel some requester made, which came to the worker in a message.
+check_loadbalancer() {
+	expect_count loadbalancer "$1" 3 \
+		'^loadbalancer: [124] workers?: [0-9]+ of [0-9]+ requests completed, [0-9]+ answered right, in [0-9.]+ s: [0-9]+\.[0-9] requests/s +[0-9]+\.[0-9]{2}x$' &&
+	expect_count loadbalancer "$1" 3 \
+		'^loadbalancer: [124] workers?: requests per worker [0-9 ]+: mean [0-9.]+, spread [0-9.]+; pending: the most and least loaded differ by [0-9.]+$' &&
+	awk_check loadbalancer "$1" \
+		"the counts do not add up, or an answer went on a channel no requester made" '
+		/requests completed/ {
+			if ($4 != $6 || $9 != $6 || $15 <= 0) exit 1
+			if ($2 == 1 && $17 != "1.00x") exit 1
+			total = $6; runs++
+		}
+		/requests per worker/ {
+			s = $0; sub(/.*requests per worker /, "", s); sub(/:.*/, "", s)
+			k = split(s, c, " "); t = 0
+			for (i = 1; i <= k; i++) t += c[i]
+			if (k != $2 || t != total) exit 1
+			loads++
+		}
+		/^  requester [0-9]+: .*come back on channel #[0-9]+$/ {
+			id = $NF; sub(/#/, "", id); made[id] = 1
+		}
+		/^  worker [0-9]+: .*answered on channel #[0-9]+, which came with it as fd [0-9]+, send-only$/ {
+			match($0, /channel #[0-9]+/)
+			used[substr($0, RSTART + 9, RLENGTH - 9)] = 1
+			answers++
+		}
+		END {
+			for (id in used) if (!(id in made)) exit 1
+			exit !(runs == 3 && loads == 3 && answers >= 4)
+		}'
+}
+
 for name in $talk; do
 	if [ ! -x "$dir/$name" ]; then
 		echo "lib_examples: $name is missing from $dir (make userlib)"
@@ -101,7 +138,9 @@ for prog in "$dir"/*; do
 	[ -x "$prog" ] || continue
 	name=$(basename "$prog")
 	n=$((n + 1))
-	out=$(timeout 120 "$prog")
+	args=()
+	[ "$name" = loadbalancer ] && args=(-v)
+	out=$(timeout 120 "$prog" "${args[@]}")
 	rc=$?
 	[ -n "$out" ] && echo "$out"
 	if [ "$rc" -ne 0 ]; then
