@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # make            build the module, the tools and the tests, all into build/
-# make demo       boot the test VM, load the module, show a rendezvous
+# make demo       boot the test VM, load the module, run Pike's load balancer
+# make demo-rendezvous  the same VM, a rendezvous between two processes
 # make check      install what is missing, build, check-man, every test in the VM
 #                 (and the commit protocol's model, make model, on the host)
 # make check-man  render every man page, failing on any warning
@@ -43,7 +44,7 @@ TEST_SRCS := $(wildcard tests/*.c) $(wildcard tests/stress/*.c)
 TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 HARNESS   := $(BUILD)/include/kselftest_harness.h
 
-.PHONY: all module tools tests userlib install dkms-install deb check-pkg check-man deps deps-quiet demo model check check-debug check-kcsan debug-kernel bench clean style
+.PHONY: all module tools tests userlib install dkms-install deb check-pkg check-man deps deps-quiet demo demo-rendezvous model check check-debug check-kcsan debug-kernel bench clean style
 
 all: module tools tests userlib
 
@@ -179,6 +180,10 @@ check-man:
 demo: deps-quiet
 	$(MAKE) all
 	tools/vm -- tools/demo.sh
+
+demo-rendezvous: deps-quiet
+	$(MAKE) all
+	tools/vm -- tools/demo-rendezvous.sh
 
 # The commit protocol's model (tools/model/), on the host: its outcome is
 # counted by tests/model.sh in the suite's summary, so a failure here does

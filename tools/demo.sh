@@ -1,92 +1,67 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# A first look at kchan (run in the test VM by 'make demo'): two processes
-# meet on an unbuffered channel, /dev/chan/demo. The receiver takes one
-# message a second; each send returns only once the receiver has taken
-# its message, so the sender keeps pace with the receiver.
+# A first look at kchan (run in the test VM by 'make demo'): Rob Pike's
+# load balancer from "Concurrency Is Not Parallelism", with processes for
+# goroutines and kchan channels between them; every request carries its
+# reply channel inside the message. userlib/examples/loadbalancer.c is
+# the program; this script tells what it shows.
 
 set -u
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-export PATH="$repo/tools:$PATH"
-
-chan=/dev/chan/demo
-receiver=
-
-cleanup() {
-	[ -n "$receiver" ] && kill "$receiver" 2>/dev/null
-	[ -e "$chan" ] && chanctl rm demo 2>/dev/null
-}
-trap cleanup EXIT
+lb=$repo/build/userlib/examples/loadbalancer
 
 die() {
 	echo "demo: $*" >&2
 	exit 1
 }
 
-# Timestamps without forking (a fork is slow in an emulated VM): sets
-# $now to milliseconds since the epoch.
-stamp() {
-	now=${EPOCHREALTIME/[.,]/}
-	now=$((now / 1000))
-}
+[ -x "$lb" ] || die "$lb is missing (make)"
+[ -e /dev/chanctl ] || die "/dev/chanctl is missing: is kchan.ko loaded?"
 
-# say WHO WHAT: one line stamped with the current time.
-say() {
-	stamp
-	printf '%(%T)T.%03d  %-9s %s\n' $((now / 1000)) $((now % 1000)) "$1" "$2"
-}
+cat <<'TEXT'
+kchan demo: Rob Pike's load balancer, as Linux processes and kchan channels
 
-echo "kchan demo: two processes meet on an unbuffered channel"
+  requesters ---- work ----> balancer ---- w.requests ----> workers
+       ^                          ^                            |
+       |                          +----------- done -----------+
+       +------------ the answer, on the request's own channel -+
+
+Each requester makes its own reply channel and sends it inside every
+request (kchan_send_chans): the balancer receives it as a new descriptor,
+passes it on to the least loaded worker, and the worker answers on it,
+straight to the requester. The balancer keeps the workers in a heap by
+pending requests and selects between new requests and done notices.
+No locks and no shared memory: each process has only its channels.
+
+TEXT
+
+echo "\$ build/userlib/examples/loadbalancer -v     # the same requests, 1, 2, 4 workers"
+out=$("$lb" -v) || die "the load balancer failed:"$'\n'"$out"
+echo "$out" | sed -n 's/^loadbalancer: \(.*requester processes.*\)$/  \1/p'
 echo
-echo "\$ chanctl create demo        # capacity 0: a send waits for a receive"
-chanctl create demo || die "cannot create the channel (is kchan.ko loaded?)"
-echo "  $(stat -c '%A %U:%G' "$chan")  $chan"
+
+# Who runs where (the round with the most workers), then every round.
+echo "$out" | sed -n 's/^loadbalancer: with \(.*\), who runs where:$/Who runs where, with \1:/p'
+echo "$out" | grep '^  the balancer:'
+echo "$out" | grep '^  requester ' | sort -s -n -k2,2
+echo "$out" | grep '^  worker ' | sort -s -n -k2,2
 echo
-
-# The receiver: one read() is one message. head -n 1 reads once, so each
-# round takes exactly one message; at end of channel it prints nothing.
-receive_loop() {
-	local msg
-
-	while :; do
-		sleep 1
-		msg=$(timeout 20 head -n 1 "$chan") || die "receiver: head failed"
-		if [ -z "$msg" ]; then
-			say receiver "end of channel: closed and drained"
-			return 0
-		fi
-		say receiver "got \"$msg\""
-	done
-}
-receive_loop &
-receiver=$!
-
-for msg in hello from kchan; do
-	say sender "send \"$msg\" ..."
-	start=$now
-	timeout 20 echo "$msg" >"$chan" || die "sender: send of \"$msg\" failed"
-	stamp
-	waited=$((now - start))
-	say sender "... returned after ${waited} ms, once the receiver had it"
-	[ "$waited" -ge 300 ] ||
-		die "the send returned before the receiver took the message"
-	sleep 0.5	# other work; lets the receiver print first
-done
-
+echo "Each answer went on the channel its requester made, which travelled in"
+echo "the request: the same channel (#), a new descriptor in every process,"
+echo "send-only for the worker."
 echo
-echo "\$ chanctl stat demo"
-stat=$(chanctl stat demo) || die "chanctl stat failed"
-echo "$stat" | sed 's/^/  /'
-
+echo "Requests completed, the load per worker, the throughput:"
+echo "$out" | grep -E '^loadbalancer: [0-9]+ workers?:' | sed 's/^loadbalancer: /  /'
 echo
-echo "\$ chanctl close demo         # like Go's close(): the receiver sees EOF"
-chanctl close demo || die "chanctl close failed"
-wait "$receiver" || die "the receiver failed"
-receiver=
-
-echo "\$ chanctl rm demo"
-chanctl rm demo || die "chanctl rm failed"
-[ -e "$chan" ] && die "$chan still exists after chanctl rm"
-echo "demo: done"
+rates=$(echo "$out" |
+	sed -n 's/^loadbalancer: \([0-9]*\) workers\{0,1\}: .* \([0-9.]*x\)$/\1: \2/p' |
+	paste -sd, - | sed 's/,/, /g')
+cat <<TEXT
+Throughput against one worker, by workers: $rates.
+The heap keeps the workers' loads within about one request of each
+other. A request is mostly waiting, so more workers than the $(nproc) CPUs
+still add throughput: concurrency is not parallelism, and enables it.
+TEXT
+echo "demo: done (make demo-rendezvous shows a rendezvous on /dev/chan/demo)"
