@@ -1400,7 +1400,7 @@ TEST_F_TIMEOUT(names, creates_do_not_wait_for_readers_of_proc_kchan, 300)
 	static int fds[STALL_CHANNELS];
 	struct rlimit rl = { STALL_CHANNELS + 256, STALL_CHANNELS + 256 };
 	uint64_t other, proc;
-	unsigned int i;
+	unsigned int i, round;
 	int ctl;
 
 	ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &rl));
@@ -1412,14 +1412,23 @@ TEST_F_TIMEOUT(names, creates_do_not_wait_for_readers_of_proc_kchan, 300)
 	ctl = open(KT_CHANCTL, O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, ctl);
 
-	/* The same load on the other CPU, but not on kchan's list. */
-	other = create_mean_ns(ctl, "/proc/self/smaps");
-	proc = create_mean_ns(ctl, "/proc/kchan");
-	TH_LOG("mean create: %llu us beside a reader of smaps, %llu us beside a reader of /proc/kchan (%u channels)",
-	       (unsigned long long)other / 1000,
-	       (unsigned long long)proc / 1000, STALL_CHANNELS);
-	ASSERT_NE(0ULL, other);
-	ASSERT_NE(0ULL, proc);
+	/*
+	 * The same load on the other CPU, but not on kchan's list. A walk
+	 * under the creates' lock slows every measurement (18 times, when
+	 * it did); a busy emulated machine slows one now and then: up to
+	 * three, and one within the bound passes.
+	 */
+	for (round = 0; round < 3; round++) {
+		other = create_mean_ns(ctl, "/proc/self/smaps");
+		proc = create_mean_ns(ctl, "/proc/kchan");
+		TH_LOG("mean create: %llu us beside a reader of smaps, %llu us beside a reader of /proc/kchan (%u channels)",
+		       (unsigned long long)other / 1000,
+		       (unsigned long long)proc / 1000, STALL_CHANNELS);
+		ASSERT_NE(0ULL, other);
+		ASSERT_NE(0ULL, proc);
+		if (proc < 4 * other)
+			break;
+	}
 	EXPECT_LT(proc, 4 * other);
 
 	close(ctl);

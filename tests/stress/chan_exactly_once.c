@@ -27,6 +27,8 @@
 #define MSG_MAX		64
 #define CAPACITY	4u
 #define STORM_MS	1500
+#define STORM_MIN_SENT	64	/* and on, until this many were sent ... */
+#define STORM_MAX_MS	60000	/* ... or this long: a loaded emulated VM */
 #define STORM_SIGNAL	SIGUSR1
 
 struct tag {
@@ -105,7 +107,7 @@ static void *sender_main(void *arg)
 			goto out;
 		}
 		/* Sent: never again. */
-		w->sent++;
+		__atomic_store_n(&w->sent, w->sent + 1, __ATOMIC_RELAXED);
 		maybe_pause(w);
 	}
 out:
@@ -268,7 +270,22 @@ static void run_storm(struct __test_metadata *_metadata, struct storm *s,
 	}
 	ASSERT_EQ(0, pthread_create(&s->signaller, NULL, signaller_main, s));
 
+	/*
+	 * The storm lasts STORM_MS, and longer on a slow machine, until it
+	 * has moved enough messages for the checks to mean something.
+	 */
 	kt_sleep_ms(STORM_MS);
+	for (i = STORM_MS; i < STORM_MAX_MS; i += 50) {
+		unsigned long sent = 0;
+		unsigned int k;
+
+		for (k = 0; k < nr_senders; k++)
+			sent += __atomic_load_n(&s->senders[k].sent,
+						__ATOMIC_RELAXED);
+		if (sent >= STORM_MIN_SENT)
+			break;
+		kt_sleep_ms(50);
+	}
 	atomic_store(&s->stop_sending, true);
 	ASSERT_EQ(0, wait_all_done(s->senders, nr_senders)) {
 		TH_LOG("senders did not finish");
