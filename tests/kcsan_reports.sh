@@ -55,114 +55,95 @@ expect_no_line() {
 	! has_line "$2" || fail "$1: a line matches '$2' in:" $'\n'"$OUT"
 }
 
+# The sample reports, built as 6.1 prints one: begin_report, then its
+# stacks and lines, then end_report; the report is in $REPORT.
+RULE===================================================================
+STAMP=
+
+# begin_report FIRST STAMP TITLE: FIRST stamps the opening rule, STAMP
+# every other line.
+begin_report() {
+	REPORT="[$1] $RULE"$'\n'
+	STAMP=$2
+	line "BUG: KCSAN: $3"
+	line ""
+}
+
+line() {
+	REPORT+="[$STAMP] $1"$'\n'
+}
+
+# stack ACCESS FRAME...: one racing access, its frames innermost first;
+# every stack ends in the system call entry.
+stack() {
+	local frame
+
+	line "$1"
+	shift
+	for frame in "$@" do_syscall_64+0x3b/0x90 \
+		entry_SYSCALL_64_after_hwframe+0x64/0xce; do
+		line " $frame"
+	done
+	line ""
+}
+
+# end_report TASK: TASK is "CPU: n PID: n Comm: name" of the reporting task.
+end_report() {
+	line "Reported by Kernel Concurrency Sanitizer on:"
+	line "$1 Tainted: G           O       6.1.0 #1"
+	line "Hardware name: QEMU Standard PC (i440FX + PIIX, 1996), BIOS 1.16.2-debian-1.16.2-1 04/01/2014"
+	line "$RULE"
+}
+
 # The race that panicked the lane: 6.1's own, met through a test's pipe.
-IFS= read -r -d '' NOISE_REPORT <<'EOF'
-[  412.091230] ==================================================================
-[  412.092011] BUG: KCSAN: data-race in generic_update_time / inode_needs_update_time
-[  412.092011] 
-[  412.092011] write to 0xffff888003e2c1e8 of 16 bytes by task 612 on cpu 1:
-[  412.092011]  generic_update_time+0x8b/0x110
-[  412.092011]  file_update_time+0x11f/0x130
-[  412.092011]  pipe_write+0x2ab/0x9d0
-[  412.092011]  vfs_write+0x4d4/0x5a0
-[  412.092011]  ksys_write+0x8d/0x120
-[  412.092011]  do_syscall_64+0x3b/0x90
-[  412.092011]  entry_SYSCALL_64_after_hwframe+0x64/0xce
-[  412.092011] 
-[  412.092011] read to 0xffff888003e2c1e8 of 8 bytes by task 611 on cpu 0:
-[  412.092011]  inode_needs_update_time+0x6e/0x150
-[  412.092011]  file_update_time+0x3c/0x130
-[  412.092011]  pipe_write+0x2ab/0x9d0
-[  412.092011]  vfs_write+0x4d4/0x5a0
-[  412.092011]  ksys_write+0x8d/0x120
-[  412.092011]  do_syscall_64+0x3b/0x90
-[  412.092011]  entry_SYSCALL_64_after_hwframe+0x64/0xce
-[  412.092011] 
-[  412.092011] value changed: 0x0000000019e4c0a1 -> 0x000000001a7b2d4f
-[  412.092011] 
-[  412.092011] Reported by Kernel Concurrency Sanitizer on:
-[  412.092011] CPU: 0 PID: 611 Comm: chan_select_str Tainted: G           O       6.1.0 #1
-[  412.092011] Hardware name: QEMU Standard PC (i440FX + PIIX, 1996), BIOS 1.16.2-debian-1.16.2-1 04/01/2014
-[  412.092011] ==================================================================
-EOF
+begin_report '  412.091230' '  412.092011' \
+	'data-race in generic_update_time / inode_needs_update_time'
+stack 'write to 0xffff888003e2c1e8 of 16 bytes by task 612 on cpu 1:' \
+	generic_update_time+0x8b/0x110 file_update_time+0x11f/0x130 \
+	pipe_write+0x2ab/0x9d0 vfs_write+0x4d4/0x5a0 ksys_write+0x8d/0x120
+stack 'read to 0xffff888003e2c1e8 of 8 bytes by task 611 on cpu 0:' \
+	inode_needs_update_time+0x6e/0x150 file_update_time+0x3c/0x130 \
+	pipe_write+0x2ab/0x9d0 vfs_write+0x4d4/0x5a0 ksys_write+0x8d/0x120
+line 'value changed: 0x0000000019e4c0a1 -> 0x000000001a7b2d4f'
+line ''
+end_report 'CPU: 0 PID: 611 Comm: chan_select_str'
+NOISE_REPORT=$REPORT
 
 # A race in kchan's own code: module frames in both stacks.
-IFS= read -r -d '' KCHAN_REPORT <<'EOF'
-[  518.301442] ==================================================================
-[  518.302017] BUG: KCSAN: data-race in kchan_poll [kchan] / kchan_wake_senders [kchan]
-[  518.302017] 
-[  518.302017] write to 0xffff888004a1c0d0 of 4 bytes by task 733 on cpu 1:
-[  518.302017]  kchan_wake_senders+0x4c/0x120 [kchan]
-[  518.302017]  kchan_recv+0x1f3/0x380 [kchan]
-[  518.302017]  kchan_read_iter+0x9e/0x140 [kchan]
-[  518.302017]  vfs_read+0x3b1/0x4a0
-[  518.302017]  ksys_read+0x8d/0x120
-[  518.302017]  do_syscall_64+0x3b/0x90
-[  518.302017]  entry_SYSCALL_64_after_hwframe+0x64/0xce
-[  518.302017] 
-[  518.302017] read to 0xffff888004a1c0d0 of 4 bytes by task 731 on cpu 0:
-[  518.302017]  kchan_poll+0x2d/0x90 [kchan]
-[  518.302017]  do_sys_poll+0x3a4/0x6c0
-[  518.302017]  __x64_sys_poll+0x6e/0x1a0
-[  518.302017]  do_syscall_64+0x3b/0x90
-[  518.302017]  entry_SYSCALL_64_after_hwframe+0x64/0xce
-[  518.302017] 
-[  518.302017] value changed: 0x00000001 -> 0x00000000
-[  518.302017] 
-[  518.302017] Reported by Kernel Concurrency Sanitizer on:
-[  518.302017] CPU: 0 PID: 731 Comm: chan_poll Tainted: G           O       6.1.0 #1
-[  518.302017] Hardware name: QEMU Standard PC (i440FX + PIIX, 1996), BIOS 1.16.2-debian-1.16.2-1 04/01/2014
-[  518.302017] ==================================================================
-EOF
+begin_report '  518.301442' '  518.302017' \
+	'data-race in kchan_poll [kchan] / kchan_wake_senders [kchan]'
+stack 'write to 0xffff888004a1c0d0 of 4 bytes by task 733 on cpu 1:' \
+	'kchan_wake_senders+0x4c/0x120 [kchan]' 'kchan_recv+0x1f3/0x380 [kchan]' \
+	'kchan_read_iter+0x9e/0x140 [kchan]' vfs_read+0x3b1/0x4a0 ksys_read+0x8d/0x120
+stack 'read to 0xffff888004a1c0d0 of 4 bytes by task 731 on cpu 0:' \
+	'kchan_poll+0x2d/0x90 [kchan]' do_sys_poll+0x3a4/0x6c0 __x64_sys_poll+0x6e/0x1a0
+line 'value changed: 0x00000001 -> 0x00000000'
+line ''
+end_report 'CPU: 0 PID: 731 Comm: chan_poll'
+KCHAN_REPORT=$REPORT
 
 # Both racing accesses in core code, kchan deep in the second stack only.
-IFS= read -r -d '' DEEP_REPORT <<'EOF'
-[  601.774120] ==================================================================
-[  601.774433] BUG: KCSAN: data-race in __wake_up_common / add_wait_queue
-[  601.774433] 
-[  601.774433] write to 0xffff888004a1c118 of 8 bytes by task 802 on cpu 1:
-[  601.774433]  add_wait_queue+0x5e/0xb0
-[  601.774433]  __pollwait+0xe1/0x130
-[  601.774433]  do_sys_poll+0x3a4/0x6c0
-[  601.774433]  __x64_sys_poll+0x6e/0x1a0
-[  601.774433]  do_syscall_64+0x3b/0x90
-[  601.774433]  entry_SYSCALL_64_after_hwframe+0x64/0xce
-[  601.774433] 
-[  601.774433] read to 0xffff888004a1c118 of 8 bytes by task 803 on cpu 0:
-[  601.774433]  __wake_up_common+0x61/0x1c0
-[  601.774433]  __wake_up+0x3d/0x60
-[  601.774433]  kchan_close_locked+0x8a/0x140 [kchan]
-[  601.774433]  kchan_ioctl+0x2b4/0x5e0 [kchan]
-[  601.774433]  __x64_sys_ioctl+0xb9/0xf0
-[  601.774433]  do_syscall_64+0x3b/0x90
-[  601.774433]  entry_SYSCALL_64_after_hwframe+0x64/0xce
-[  601.774433] 
-[  601.774433] Reported by Kernel Concurrency Sanitizer on:
-[  601.774433] CPU: 0 PID: 803 Comm: chan_close Tainted: G           O       6.1.0 #1
-[  601.774433] Hardware name: QEMU Standard PC (i440FX + PIIX, 1996), BIOS 1.16.2-debian-1.16.2-1 04/01/2014
-[  601.774433] ==================================================================
-EOF
+begin_report '  601.774120' '  601.774433' \
+	'data-race in __wake_up_common / add_wait_queue'
+stack 'write to 0xffff888004a1c118 of 8 bytes by task 802 on cpu 1:' \
+	add_wait_queue+0x5e/0xb0 __pollwait+0xe1/0x130 do_sys_poll+0x3a4/0x6c0 \
+	__x64_sys_poll+0x6e/0x1a0
+stack 'read to 0xffff888004a1c118 of 8 bytes by task 803 on cpu 0:' \
+	__wake_up_common+0x61/0x1c0 __wake_up+0x3d/0x60 \
+	'kchan_close_locked+0x8a/0x140 [kchan]' 'kchan_ioctl+0x2b4/0x5e0 [kchan]' \
+	__x64_sys_ioctl+0xb9/0xf0
+end_report 'CPU: 0 PID: 803 Comm: chan_close'
+DEEP_REPORT=$REPORT
 
 # One stack only, and a module whose name merely contains "kchan".
-IFS= read -r -d '' UNKNOWN_ORIGIN_REPORT <<'EOF'
-[  700.100100] ==================================================================
-[  700.100200] BUG: KCSAN: data-race in do_nanosleep
-[  700.100200] 
-[  700.100200] race at unknown origin, with read to 0xffffc900004bfd28 of 8 bytes by task 900 on cpu 1:
-[  700.100200]  do_nanosleep+0x101/0x290
-[  700.100200]  hrtimer_nanosleep+0xa4/0x150
-[  700.100200]  notkchan_helper+0x10/0x20 [notkchan]
-[  700.100200]  kchan_lookalike+0x10/0x20 [kchan_extra]
-[  700.100200]  do_syscall_64+0x3b/0x90
-[  700.100200]  entry_SYSCALL_64_after_hwframe+0x64/0xce
-[  700.100200] 
-[  700.100200] value changed: 0xffff888003f1a000 -> 0x0000000000000000
-[  700.100200] 
-[  700.100200] Reported by Kernel Concurrency Sanitizer on:
-[  700.100200] CPU: 1 PID: 900 Comm: chan_torture Tainted: G           O       6.1.0 #1
-[  700.100200] Hardware name: QEMU Standard PC (i440FX + PIIX, 1996), BIOS 1.16.2-debian-1.16.2-1 04/01/2014
-[  700.100200] ==================================================================
-EOF
+begin_report '  700.100100' '  700.100200' 'data-race in do_nanosleep'
+stack 'race at unknown origin, with read to 0xffffc900004bfd28 of 8 bytes by task 900 on cpu 1:' \
+	do_nanosleep+0x101/0x290 hrtimer_nanosleep+0xa4/0x150 \
+	'notkchan_helper+0x10/0x20 [notkchan]' 'kchan_lookalike+0x10/0x20 [kchan_extra]'
+line 'value changed: 0xffff888003f1a000 -> 0x0000000000000000'
+line ''
+end_report 'CPU: 1 PID: 900 Comm: chan_torture'
+UNKNOWN_ORIGIN_REPORT=$REPORT
 
 IFS= read -r -d '' OTHER_LINES <<'EOF'
 [  400.000001] kchan-run: start chan_select_stress #12 400000000001
