@@ -11,18 +11,8 @@
 #
 # Few processes: under emulation each one costs a good part of a second.
 
-set -u
-
-repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-tool=$repo/tools/kcsan-reports
-tmp=$(mktemp -d /tmp/kcsan_reports.XXXXXX) || exit 1
-trap 'rm -rf "$tmp"' EXIT
-bad=0
-
-fail() {
-	echo "kcsan_reports: $*"
-	bad=1
-}
+# shellcheck source=tests/kt_tool.bash
+. "$(dirname "${BASH_SOURCE[0]}")/kt_tool.bash"
 
 # Runs the tool on LOG; OUT and STATUS hold what it printed and returned.
 sort_log() {
@@ -57,7 +47,7 @@ expect_no_line() {
 
 # The sample reports, built as 6.1 prints one: begin_report, then its
 # stacks and lines, then end_report; the report is in $REPORT.
-RULE===================================================================
+RULE='=================================================================='
 STAMP=
 
 # begin_report FIRST STAMP TITLE: FIRST stamps the opening rule, STAMP

@@ -10,18 +10,8 @@
 #
 # Exit status: 0 pass, 1 fail (each failed check is printed).
 
-set -u
-
-repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-tool=$repo/tools/kernel-failures
-tmp=$(mktemp -d /tmp/kernel_failures.XXXXXX) || exit 1
-trap 'rm -rf "$tmp"' EXIT
-bad=0
-
-fail() {
-	echo "kernel_failures: $*"
-	bad=1
-}
+# shellcheck source=tests/kt_tool.bash
+. "$(dirname "${BASH_SOURCE[0]}")/kt_tool.bash"
 
 # One report of each kind, as the 6.1 kernel prints its first line.
 cat >"$tmp/splats" <<'EOF'
