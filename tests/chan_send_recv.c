@@ -440,15 +440,29 @@ TEST(rendezvous_send_returns_only_after_receiver_took_the_message)
 	close(fd);
 }
 
+/*
+ * Creates an anonymous channel with open FLAGS; *fl gets fcntl(fd, CMD).
+ * Returns the channel's fd.
+ */
+static int make_and_get(struct __test_metadata *_metadata,
+			unsigned int capacity, unsigned int flags, int cmd,
+			int *fl)
+{
+	int fd;
+
+	fd = kt_make(capacity, MSG_MAX, 0, flags);
+	ASSERT_LE(0, fd);
+	*fl = fcntl(fd, cmd);
+	ASSERT_LE(0, *fl);
+	return fd;
+}
+
 TEST(anonymous_fd_is_read_write)
 {
 	unsigned char buf[MSG_MAX];
 	int fd, fl;
 
-	fd = kt_make(CAPACITY, MSG_MAX, 0, O_CLOEXEC);
-	ASSERT_LE(0, fd);
-	fl = fcntl(fd, F_GETFL);
-	ASSERT_LE(0, fl);
+	fd = make_and_get(_metadata, CAPACITY, O_CLOEXEC, F_GETFL, &fl);
 	EXPECT_EQ(O_RDWR, fl & O_ACCMODE);
 	kt_fill(buf, 9, 3);
 	ASSERT_EQ(9, kt_send(fd, buf, 9));
@@ -464,20 +478,14 @@ TEST(create_honours_nonblock_fd_flag)
 	unsigned char buf[MSG_MAX];
 	int fd, fl;
 
-	fd = kt_make(0, MSG_MAX, 0, O_NONBLOCK);
-	ASSERT_LE(0, fd);
-	fl = fcntl(fd, F_GETFL);
-	ASSERT_LE(0, fl);
+	fd = make_and_get(_metadata, 0, O_NONBLOCK, F_GETFL, &fl);
 	EXPECT_TRUE(fl & O_NONBLOCK);
 	ASSERT_EQ(0, kt_guard_start(&g, 3000));
 	EXPECT_EQ(-EAGAIN, kt_recv(fd, buf, sizeof(buf)));
 	kt_guard_stop(&g);
 	close(fd);
 
-	fd = kt_make(0, MSG_MAX, 0, 0);
-	ASSERT_LE(0, fd);
-	fl = fcntl(fd, F_GETFL);
-	ASSERT_LE(0, fl);
+	fd = make_and_get(_metadata, 0, 0, F_GETFL, &fl);
 	EXPECT_FALSE(fl & O_NONBLOCK);
 	close(fd);
 }
@@ -486,17 +494,11 @@ TEST(create_honours_cloexec_fd_flag)
 {
 	int fd, fl;
 
-	fd = kt_make(0, MSG_MAX, 0, O_CLOEXEC);
-	ASSERT_LE(0, fd);
-	fl = fcntl(fd, F_GETFD);
-	ASSERT_LE(0, fl);
+	fd = make_and_get(_metadata, 0, O_CLOEXEC, F_GETFD, &fl);
 	EXPECT_TRUE(fl & FD_CLOEXEC);
 	close(fd);
 
-	fd = kt_make(0, MSG_MAX, 0, 0);
-	ASSERT_LE(0, fd);
-	fl = fcntl(fd, F_GETFD);
-	ASSERT_LE(0, fl);
+	fd = make_and_get(_metadata, 0, 0, F_GETFD, &fl);
 	EXPECT_FALSE(fl & FD_CLOEXEC);
 	close(fd);
 }
@@ -642,16 +644,27 @@ TEST(version_ioctl_on_chanctl_reports_version_and_features)
 	EXPECT_EQ(want, v.features & want);
 }
 
+/* Creates the fixture's channel and opens it with OFLAGS: returns the fd. */
+static int create_and_open(struct __test_metadata *_metadata,
+			   FIXTURE_DATA(named) *self, unsigned int capacity,
+			   int oflags)
+{
+	int fd;
+
+	ASSERT_EQ(0, kt_create_named(self->name, capacity, MSG_MAX, 0, 0600));
+	self->created = true;
+	fd = open(self->path, oflags | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	return fd;
+}
+
 TEST_F(named, rendezvous_nonblocking_send_succeeds_when_receiver_waits)
 {
 	unsigned char msg[8], buf[MSG_MAX];
 	struct kt_op rx;
 	int rd, wr;
 
-	ASSERT_EQ(0, kt_create_named(self->name, 0, MSG_MAX, 0, 0600));
-	self->created = true;
-	rd = open(self->path, O_RDONLY | O_CLOEXEC);
-	ASSERT_LE(0, rd);
+	rd = create_and_open(_metadata, self, 0, O_RDONLY);
 	wr = open(self->path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
 	ASSERT_LE(0, wr);
 
@@ -726,11 +739,7 @@ TEST_F(named, read_only_fd_cannot_send)
 	struct kchan_stat st;
 	int rd;
 
-	ASSERT_EQ(0, kt_create_named(self->name, CAPACITY, MSG_MAX, 0,
-					0600));
-	self->created = true;
-	rd = open(self->path, O_RDONLY | O_CLOEXEC);
-	ASSERT_LE(0, rd);
+	rd = create_and_open(_metadata, self, CAPACITY, O_RDONLY);
 	EXPECT_EQ(-EBADF, kt_send(rd, msg, sizeof(msg)));
 	ASSERT_EQ(0, kt_stat(rd, &st));
 	EXPECT_EQ(0u, st.queued);
@@ -744,11 +753,7 @@ TEST_F(named, write_only_fd_cannot_receive)
 	struct kchan_stat st;
 	int wr;
 
-	ASSERT_EQ(0, kt_create_named(self->name, CAPACITY, MSG_MAX, 0,
-					0600));
-	self->created = true;
-	wr = open(self->path, O_WRONLY | O_CLOEXEC);
-	ASSERT_LE(0, wr);
+	wr = create_and_open(_metadata, self, CAPACITY, O_WRONLY);
 	ASSERT_EQ(8, kt_send(wr, msg, sizeof(msg)));
 	EXPECT_EQ(-EBADF, kt_recv(wr, buf, sizeof(buf)));
 	ASSERT_EQ(0, kt_stat(wr, &st));
