@@ -58,7 +58,7 @@ static bool node_exists(const char *name)
 	char path[128];
 	struct stat st;
 
-	snprintf(path, sizeof(path), "/dev/chan/%s", name);
+	kt_node_path(path, sizeof(path), name);
 	return stat(path, &st) == 0;
 }
 
@@ -195,13 +195,11 @@ TEST_F_TIMEOUT(module, rmmod_fails_while_a_channel_fd_is_open, MODULE_TEST_TIMEO
 TEST_F_TIMEOUT(module, unload_is_refused_while_a_named_channel_fd_is_open, MODULE_TEST_TIMEOUT)
 {
 	const char *name = new_name(self, "busy");
-	char path[128];
 	int fd;
 
 	NEED_MODULE_FILE();
 	ASSERT_EQ(0, kt_create_named(name, 1, 8, 0, 0));
-	snprintf(path, sizeof(path), "/dev/chan/%s", name);
-	fd = keep_fd(self, open(path, O_RDONLY | O_CLOEXEC));
+	fd = keep_fd(self, kt_open_named(name, O_RDONLY));
 	ASSERT_GE(fd, 0);
 
 	ASSERT_EQ(-EWOULDBLOCK, kt_unload());
@@ -248,13 +246,11 @@ TEST_F_TIMEOUT(module, unload_destroys_idle_named_channels, MODULE_TEST_TIMEOUT)
 TEST_F_TIMEOUT(module, unload_destroys_named_channels_holding_messages, MODULE_TEST_TIMEOUT)
 {
 	const char *name = new_name(self, "full");
-	char path[128];
 	int fd;
 
 	NEED_MODULE_FILE();
 	ASSERT_EQ(0, kt_create_named(name, 2, 8, 0, 0));
-	snprintf(path, sizeof(path), "/dev/chan/%s", name);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
+	fd = kt_open_named(name, O_WRONLY);
 	ASSERT_GE(fd, 0);
 	ASSERT_EQ(4, kt_send(fd, "left", 4));
 	/* Queued messages do not make a channel busy: only open files do. */
@@ -290,41 +286,38 @@ TEST_F_TIMEOUT(module, parameters_are_read_only_in_sysfs, MODULE_TEST_TIMEOUT)
 	}
 }
 
-TEST_F_TIMEOUT(module, parameters_default_to_the_documented_limits, MODULE_TEST_TIMEOUT)
+/* The module parameter @name reads @want. */
+static void expect_param(struct __test_metadata *_metadata, const char *name,
+			 unsigned long long want)
 {
 	unsigned long long v;
 
+	ASSERT_EQ(0, kt_param(name, &v)) TH_LOG("%s", name);
+	EXPECT_EQ(want, v) TH_LOG("%s", name);
+}
+
+TEST_F_TIMEOUT(module, parameters_default_to_the_documented_limits, MODULE_TEST_TIMEOUT)
+{
 	NEED_MODULE_FILE();
-	ASSERT_EQ(0, kt_param("max_capacity", &v));
-	EXPECT_EQ((unsigned long long)KT_DEFAULT_MAX_CAPACITY, v);
-	ASSERT_EQ(0, kt_param("max_msg_size", &v));
-	EXPECT_EQ((unsigned long long)KT_DEFAULT_MAX_MSG_SIZE, v);
-	ASSERT_EQ(0, kt_param("max_channels_per_user", &v));
-	EXPECT_EQ((unsigned long long)KT_DEFAULT_MAX_CHANNELS_PER_USER, v);
-	ASSERT_EQ(0, kt_param("max_select_cases", &v));
-	EXPECT_EQ((unsigned long long)KT_DEFAULT_MAX_SELECT_CASES, v);
-	ASSERT_EQ(0, kt_param("max_bytes_per_user", &v));
-	EXPECT_EQ(KT_DEFAULT_MAX_BYTES_PER_USER, v);
-	ASSERT_EQ(0, kt_param("max_names_per_user", &v));
-	EXPECT_EQ((unsigned long long)KT_DEFAULT_MAX_NAMES_PER_USER, v);
-	ASSERT_EQ(0, kt_param("max_minors", &v));
-	EXPECT_EQ((unsigned long long)KT_DEFAULT_MAX_MINORS, v);
+	expect_param(_metadata, "max_capacity", KT_DEFAULT_MAX_CAPACITY);
+	expect_param(_metadata, "max_msg_size", KT_DEFAULT_MAX_MSG_SIZE);
+	expect_param(_metadata, "max_channels_per_user", KT_DEFAULT_MAX_CHANNELS_PER_USER);
+	expect_param(_metadata, "max_select_cases", KT_DEFAULT_MAX_SELECT_CASES);
+	expect_param(_metadata, "max_bytes_per_user", KT_DEFAULT_MAX_BYTES_PER_USER);
+	expect_param(_metadata, "max_names_per_user", KT_DEFAULT_MAX_NAMES_PER_USER);
+	expect_param(_metadata, "max_minors", KT_DEFAULT_MAX_MINORS);
 }
 
 TEST_F_TIMEOUT(module, parameters_given_at_load_are_shown_and_reported, MODULE_TEST_TIMEOUT)
 {
 	struct kchan_version ver = { 0 };
-	unsigned long long v;
 	int ctl;
 
 	NEED_MODULE_FILE();
 	ASSERT_EQ(0, kt_reload(SMALL_LIMITS));
-	ASSERT_EQ(0, kt_param("max_capacity", &v));
-	EXPECT_EQ((unsigned long long)SMALL_CAPACITY, v);
-	ASSERT_EQ(0, kt_param("max_msg_size", &v));
-	EXPECT_EQ((unsigned long long)SMALL_MSG_SIZE, v);
-	ASSERT_EQ(0, kt_param("max_channels_per_user", &v));
-	EXPECT_EQ((unsigned long long)SMALL_CHANNELS, v);
+	expect_param(_metadata, "max_capacity", SMALL_CAPACITY);
+	expect_param(_metadata, "max_msg_size", SMALL_MSG_SIZE);
+	expect_param(_metadata, "max_channels_per_user", SMALL_CHANNELS);
 
 	ctl = keep_fd(self, open(KT_CHANCTL, O_RDWR | O_CLOEXEC));
 	ASSERT_GE(ctl, 0);
@@ -480,26 +473,18 @@ TEST_F_TIMEOUT(module, load_with_a_limit_out_of_range_fails_with_einval, MODULE_
 
 TEST_F_TIMEOUT(module, load_with_limits_at_their_ceilings_succeeds, MODULE_TEST_TIMEOUT)
 {
-	unsigned long long v;
-
 	NEED_MODULE_FILE();
 	ASSERT_EQ(0, kt_reload("max_capacity=1048576 max_msg_size=4194304 "
 			    "max_channels_per_user=1048576 "
 			    "max_select_cases=65536 "
 			    "max_bytes_per_user=1099511627776 "
 			    "max_names_per_user=65536"));
-	ASSERT_EQ(0, kt_param("max_capacity", &v));
-	EXPECT_EQ(1048576ULL, v);
-	ASSERT_EQ(0, kt_param("max_msg_size", &v));
-	EXPECT_EQ(4194304ULL, v);
-	ASSERT_EQ(0, kt_param("max_channels_per_user", &v));
-	EXPECT_EQ(1048576ULL, v);
-	ASSERT_EQ(0, kt_param("max_select_cases", &v));
-	EXPECT_EQ(65536ULL, v);
-	ASSERT_EQ(0, kt_param("max_bytes_per_user", &v));
-	EXPECT_EQ(1ULL << 40, v);
-	ASSERT_EQ(0, kt_param("max_names_per_user", &v));
-	EXPECT_EQ(65536ULL, v);
+	expect_param(_metadata, "max_capacity", 1048576ULL);
+	expect_param(_metadata, "max_msg_size", 4194304ULL);
+	expect_param(_metadata, "max_channels_per_user", 1048576ULL);
+	expect_param(_metadata, "max_select_cases", 65536ULL);
+	expect_param(_metadata, "max_bytes_per_user", 1ULL << 40);
+	expect_param(_metadata, "max_names_per_user", 65536ULL);
 }
 
 TEST_HARNESS_MAIN
