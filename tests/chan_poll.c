@@ -243,55 +243,54 @@ static int waker_start(struct waker *w, int fd, bool send, long nr)
 	return -pthread_create(&w->thread, NULL, waker_main, w);
 }
 
-TEST_F(chan, sleeping_poller_woken_by_send_from_another_thread)
+/*
+ * Polls @fd for @events while a waker sends (@waker_sends) or receives
+ * once this thread sleeps in poll(); if poll() says ready and @answer,
+ * does the other side of the waker's call, which a rendezvous partner
+ * waits for. The poller must have been woken, not merely found ready
+ * when the timeout ran out.
+ */
+static void expect_poll_woken(struct __test_metadata *_metadata, int fd,
+			      short events, bool waker_sends, bool answer)
 {
-	struct pollfd p = { .fd = self->fd, .events = POLLIN };
+	struct pollfd p = { .fd = fd, .events = events };
 	long long took_ms;
 	struct waker w;
 	char buf[MSG_MAX];
 	int n;
 
-	ASSERT_EQ(0, waker_start(&w, self->fd, true, SYS_poll));
+	ASSERT_EQ(0, waker_start(&w, fd, waker_sends, SYS_poll));
 	took_ms = kt_now_ms();
 	n = poll(&p, 1, POLL_TIMEOUT_MS);
 	took_ms = kt_now_ms() - took_ms;
-	/* Take the message: a rendezvous sender waits for that. */
-	if (n == 1) {
-		ASSERT_EQ(4, kt_recv(self->fd, buf, sizeof(buf)));
+	if (n == 1 && answer) {
+		if (waker_sends) {
+			ASSERT_EQ(4, kt_recv(fd, buf, sizeof(buf)));
+		} else {
+			ASSERT_EQ(4, kt_send(fd, "take", 4));
+		}
 	}
-	kt_close(self->fd);
+	kt_close(fd);
 	pthread_join(w.thread, NULL);
 	ASSERT_EQ(1, w.slept);
-	/* Woken, not merely ready when the timeout ran out. */
 	ASSERT_LT(took_ms, KT_TIMEOUT_MS);
 	ASSERT_EQ(1, n);
-	ASSERT_NE(0, p.revents & POLLIN);
+	ASSERT_NE(0, p.revents & events);
 	ASSERT_EQ(4, w.ret);
+}
+
+TEST_F(chan, sleeping_poller_woken_by_send_from_another_thread)
+{
+	/* Take the message: a rendezvous sender waits for that. */
+	expect_poll_woken(_metadata, self->fd, POLLIN, true, true);
 }
 
 TEST_F(chan, sleeping_poller_woken_when_a_send_becomes_possible)
 {
-	struct pollfd p = { .fd = self->fd, .events = POLLOUT };
-	long long took_ms;
-	struct waker w;
-	int n;
-
 	/* Buffered: the waker frees a slot. Rendezvous: it starts receiving. */
 	ASSERT_EQ(0, fill(self->fd, variant->capacity));
-	ASSERT_EQ(0, waker_start(&w, self->fd, false, SYS_poll));
-	took_ms = kt_now_ms();
-	n = poll(&p, 1, POLL_TIMEOUT_MS);
-	took_ms = kt_now_ms() - took_ms;
-	if (n == 1 && variant->capacity == 0) {
-		ASSERT_EQ(4, kt_send(self->fd, "take", 4));
-	}
-	kt_close(self->fd);
-	pthread_join(w.thread, NULL);
-	ASSERT_EQ(1, w.slept);
-	ASSERT_LT(took_ms, KT_TIMEOUT_MS);
-	ASSERT_EQ(1, n);
-	ASSERT_NE(0, p.revents & POLLOUT);
-	ASSERT_EQ(4, w.ret);
+	expect_poll_woken(_metadata, self->fd, POLLOUT, false,
+			  variant->capacity == 0);
 }
 
 TEST_F(chan, edge_triggered_epollin_once_per_transition)
@@ -415,29 +414,32 @@ FIXTURE_TEARDOWN(rendezvous)
 	close(self->fd);
 }
 
-TEST_F(rendezvous, epollout_waiter_not_woken_by_message_arrival)
+/*
+ * The other side arrives while this thread sleeps in epoll_wait for
+ * @events, which it cannot make true: the sleep is one context switch.
+ */
+static void expect_sleep_unbroken(struct __test_metadata *_metadata, int fd,
+				  unsigned int events, bool send)
 {
 	struct unkeyed_probe probe;
 
-	wait_out_other_side(_metadata, self->fd, EPOLLOUT, true, &probe);
-	/* The sender arrived while we slept. */
+	wait_out_other_side(_metadata, fd, events, send, &probe);
 	ASSERT_LT(probe.acted_ms, probe.end_ms);
 	EXPECT_EQ(0, probe.n);
 	EXPECT_EQ(1, probe.switches)
-		TH_LOG("an EPOLLOUT sleeper was woken %ld times by a sender",
-		       probe.switches - 1);
+		TH_LOG("an %s sleeper was woken %ld times by a %s",
+		       events == EPOLLOUT ? "EPOLLOUT" : "EPOLLIN",
+		       probe.switches - 1, send ? "sender" : "receiver");
+}
+
+TEST_F(rendezvous, epollout_waiter_not_woken_by_message_arrival)
+{
+	expect_sleep_unbroken(_metadata, self->fd, EPOLLOUT, true);
 }
 
 TEST_F(rendezvous, epollin_waiter_not_woken_by_receiver_arrival)
 {
-	struct unkeyed_probe probe;
-
-	wait_out_other_side(_metadata, self->fd, EPOLLIN, false, &probe);
-	ASSERT_LT(probe.acted_ms, probe.end_ms);
-	EXPECT_EQ(0, probe.n);
-	EXPECT_EQ(1, probe.switches)
-		TH_LOG("an EPOLLIN sleeper was woken %ld times by a receiver",
-		       probe.switches - 1);
+	expect_sleep_unbroken(_metadata, self->fd, EPOLLIN, false);
 }
 
 struct ex_waiter {
@@ -523,6 +525,31 @@ static void ex_waiters_finish(int fd, struct ex_waiter *w)
 }
 
 /*
+ * Sixteen exclusive waiters for @events, then what makes it true once: one
+ * message for EPOLLIN, one free slot or one receiver for EPOLLOUT. Returns
+ * how many waiters woke.
+ */
+static int ex_waiters_woken_by_one(struct __test_metadata *_metadata,
+				   FIXTURE_DATA(chan) *self,
+				   const FIXTURE_VARIANT(chan) *variant,
+				   unsigned int events)
+{
+	struct ex_waiter w[NR_WAITERS];
+	int woken;
+
+	ex_waiters_start(_metadata, self->fd, w, events);
+	if (events == EPOLLIN) {
+		ASSERT_EQ(0, kt_ops_offer(&self->bg, self->fd,
+					  variant->capacity, "one"));
+	} else {
+		ASSERT_EQ(0, offer_room(self, variant));
+	}
+	woken = ex_waiters_woken(w);
+	ex_waiters_finish(self->fd, w);
+	return woken;
+}
+
+/*
  * One message, sixteen EPOLLEXCLUSIVE epoll instances each with a thread
  * asleep in epoll_wait: a keyed wake-up of one exclusive waiter reaches
  * exactly one of them (fs/eventpoll.c ep_poll_callback), where a
@@ -530,13 +557,8 @@ static void ex_waiters_finish(int fd, struct ex_waiter *w)
  */
 TEST_F(chan, exclusive_epoll_waiters_woken_one_per_message)
 {
-	struct ex_waiter w[NR_WAITERS];
-	int woken;
+	int woken = ex_waiters_woken_by_one(_metadata, self, variant, EPOLLIN);
 
-	ex_waiters_start(_metadata, self->fd, w, EPOLLIN);
-	ASSERT_EQ(0, kt_ops_offer(&self->bg, self->fd, variant->capacity, "one"));
-	woken = ex_waiters_woken(w);
-	ex_waiters_finish(self->fd, w);
 	ASSERT_EQ(1, woken) TH_LOG("%d exclusive waiters woke for one message",
 				   woken);
 }
@@ -544,14 +566,10 @@ TEST_F(chan, exclusive_epoll_waiters_woken_one_per_message)
 /* The same on the sending side: one free slot or one receiver, one waiter. */
 TEST_F(chan, exclusive_epoll_waiters_woken_one_per_send_made_possible)
 {
-	struct ex_waiter w[NR_WAITERS];
 	int woken;
 
 	ASSERT_EQ(0, fill(self->fd, variant->capacity));
-	ex_waiters_start(_metadata, self->fd, w, EPOLLOUT);
-	ASSERT_EQ(0, offer_room(self, variant));
-	woken = ex_waiters_woken(w);
-	ex_waiters_finish(self->fd, w);
+	woken = ex_waiters_woken_by_one(_metadata, self, variant, EPOLLOUT);
 	ASSERT_EQ(1, woken) TH_LOG("%d exclusive waiters woke for one slot",
 				   woken);
 }
