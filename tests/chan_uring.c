@@ -73,6 +73,27 @@ static int reap(struct io_uring *ring, long ms, int *res, __u64 *user_data)
 	return 0;
 }
 
+/* A free submission queue entry of @ring, for the caller to prepare. */
+static struct io_uring_sqe *get_sqe(struct __test_metadata *_metadata,
+				    struct io_uring *ring)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+
+	ASSERT_NE(NULL, sqe);
+	return sqe;
+}
+
+/* Submits the prepared entry of @ring and returns its completion's result. */
+static int submit_and_reap(struct __test_metadata *_metadata,
+			   struct io_uring *ring)
+{
+	int res;
+
+	ASSERT_EQ(1, io_uring_submit(ring));
+	ASSERT_EQ(0, reap(ring, KT_TIMEOUT_MS, &res, NULL));
+	return res;
+}
+
 /* True if no completion shows up within @ms. */
 static bool stays_pending(struct io_uring *ring, long ms)
 {
@@ -589,8 +610,7 @@ TEST_F(uring, poll_add_completes_when_a_message_is_offered)
 	char buf[MSG_MAX];
 	int res;
 
-	sqe = io_uring_get_sqe(&c->ring);
-	ASSERT_NE(NULL, sqe);
+	sqe = get_sqe(_metadata, &c->ring);
 	io_uring_prep_poll_add(sqe, c->fd, POLLIN);
 	sqe->user_data = 1;
 	ASSERT_EQ(1, io_uring_submit(&c->ring));
@@ -610,15 +630,11 @@ TEST_F(uring, nowait_read_with_nothing_offered_fails_with_eagain)
 	struct rc *c = &self->c;
 	struct io_uring_sqe *sqe;
 	char buf[MSG_MAX];
-	int res;
 
-	sqe = io_uring_get_sqe(&c->ring);
-	ASSERT_NE(NULL, sqe);
+	sqe = get_sqe(_metadata, &c->ring);
 	io_uring_prep_read(sqe, c->fd, buf, sizeof(buf), -1);
 	sqe->rw_flags = RWF_NOWAIT;
-	ASSERT_EQ(1, io_uring_submit(&c->ring));
-	ASSERT_EQ(0, reap(&c->ring, KT_TIMEOUT_MS, &res, NULL));
-	ASSERT_EQ(-EAGAIN, res);
+	ASSERT_EQ(-EAGAIN, submit_and_reap(_metadata, &c->ring));
 }
 
 TEST_F(uring, nowait_write_that_would_block_fails_with_eagain)
@@ -626,16 +642,12 @@ TEST_F(uring, nowait_write_that_would_block_fails_with_eagain)
 	struct rc *c = &self->c;
 	struct io_uring_sqe *sqe;
 	struct kchan_stat st;
-	int res;
 
 	ASSERT_EQ(0, fill(c));
-	sqe = io_uring_get_sqe(&c->ring);
-	ASSERT_NE(NULL, sqe);
+	sqe = get_sqe(_metadata, &c->ring);
 	io_uring_prep_write(sqe, c->fd, "no", 2, -1);
 	sqe->rw_flags = RWF_NOWAIT;
-	ASSERT_EQ(1, io_uring_submit(&c->ring));
-	ASSERT_EQ(0, reap(&c->ring, KT_TIMEOUT_MS, &res, NULL));
-	ASSERT_EQ(-EAGAIN, res);
+	ASSERT_EQ(-EAGAIN, submit_and_reap(_metadata, &c->ring));
 	ASSERT_EQ(0, kt_stat(c->fd, &st));
 	EXPECT_EQ(c->capacity, st.queued);
 	EXPECT_EQ(0U, st.senders);
@@ -655,23 +667,16 @@ TEST_F(buffered, writev_and_readv_move_one_message)
 	};
 	struct io_uring_sqe *sqe;
 	struct kchan_stat st;
-	int res;
 
-	sqe = io_uring_get_sqe(&c->ring);
-	ASSERT_NE(NULL, sqe);
+	sqe = get_sqe(_metadata, &c->ring);
 	io_uring_prep_writev(sqe, c->fd, out, 2, -1);
-	ASSERT_EQ(1, io_uring_submit(&c->ring));
-	ASSERT_EQ(0, reap(&c->ring, KT_TIMEOUT_MS, &res, NULL));
-	ASSERT_EQ(5, res);
+	ASSERT_EQ(5, submit_and_reap(_metadata, &c->ring));
 	ASSERT_EQ(0, kt_stat(c->fd, &st));
 	ASSERT_EQ(1U, st.queued);
 
-	sqe = io_uring_get_sqe(&c->ring);
-	ASSERT_NE(NULL, sqe);
+	sqe = get_sqe(_metadata, &c->ring);
 	io_uring_prep_readv(sqe, c->fd, in, 2, -1);
-	ASSERT_EQ(1, io_uring_submit(&c->ring));
-	ASSERT_EQ(0, reap(&c->ring, KT_TIMEOUT_MS, &res, NULL));
-	ASSERT_EQ(5, res);
+	ASSERT_EQ(5, submit_and_reap(_metadata, &c->ring));
 	ASSERT_EQ(0, memcmp(a, "hel", 3));
 	ASSERT_EQ(0, memcmp(b, "lo", 2));
 }
