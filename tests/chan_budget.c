@@ -43,7 +43,7 @@
 #define NOBODY		65534
 #define TEST_TIMEOUT	600
 
-/* What one user may pin beyond the budget: spares, files, slab slack. */
+/* What one user may pin beyond the budget: files, slab slack. */
 #define SLACK		(4 * 1024 * 1024)
 
 static char payload[MSG];

@@ -2,8 +2,8 @@
 /*
  * Helpers for the libkchan tests. Built twice: NAME runs kchan_select()'s
  * epoll backend, NAME_uring (KCHAN_TEST_BACKEND) its io_uring backend.
- * The channel tests' own helpers (tests/kchan_test.h) define functions of
- * the library's names, so these tests keep theirs here.
+ * They test the library, so they call it and keep their few helpers here;
+ * the kernel tests' helpers (tests/kt*.h) test the raw interface.
  */
 #ifndef LIB_TEST_H
 #define LIB_TEST_H
