@@ -9,7 +9,8 @@
 # a batch is a few dozen when the machine is quiet, but on a preemptible
 # kernel under load a woken receiver runs at once and can take as few as
 # two per call) and with a positive, finite ratio to its transport one message per call
-# (T4's). Speed is not judged here (tools/bench.sh).
+# (T4's). Speed is not judged here (tools/bench.sh), but the CSV must
+# make a report (tools/bench_plot.py) with a verdict for T1 to T7.
 #
 # Exit status: 0 pass, 1 fail.
 
@@ -107,4 +108,18 @@ awk -F, -v want="rtt stream uring batch fan wake select memory" '
 			printf "bench_quick: %d rows, every median a number, positive but for whole slab pages\n", rows
 		exit bad
 	}' "$tmp/quick.csv" || { cat "$tmp/out"; exit 1; }
+
+if ! python3 tools/bench_plot.py "$tmp/quick.csv" --md "$tmp/quick.md" \
+		--svg "$tmp/quick.svg" >"$tmp/plot" 2>&1; then
+	cat "$tmp/plot"
+	echo "bench_quick: tools/bench_plot.py failed on the CSV"
+	exit 1
+fi
+for t in T1 T3 T4 T5 T6 T7; do
+	if ! grep -Eq "^\| $t \|.*\| (met|not met) \|\$" "$tmp/quick.md"; then
+		sed -n '/^## Targets/,/^## Ping/p' "$tmp/quick.md"
+		echo "bench_quick: no verdict for $t in the report"
+		exit 1
+	fi
+done
 exit 0

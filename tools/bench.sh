@@ -3,20 +3,35 @@
 #
 # Runs chanbench in the test VM and writes, from its CSV only:
 #
-#   bench/results.csv   the rows as chanbench wrote them
-#   bench/results.md    the headline ratios, the targets and every row
+#   bench/results.csv   the rows as chanbench wrote them, each headed by
+#                       its block (1, 2, 3)
+#   bench/results.md    the targets (the median over the blocks and each
+#                       block's value), the tables and every row
 #   bench/ratios.svg    bar charts of the ratios (tools/bench_plot.py)
 #   README.md           its Performance section's generated part (only
 #                       when writing to bench/)
 #
-#   tools/bench.sh [CHANBENCH OPTIONS]     e.g. --full, --runs 15, --quick
+#   tools/bench.sh [--blocks N] [CHANBENCH OPTIONS]
+#                       e.g. --full, --runs 15, --quick, --only rtt,uring
+#
+# Blocks: the whole run is made BLOCKS times (default 3; 1 with --quick),
+# each in a guest of its own, one boot after the other. A target is met
+# only when the median over the blocks meets it, so one lucky or unlucky
+# stretch of host load cannot decide a verdict. Separate boots rather than
+# blocks inside one guest: each block then also gets its own kernel
+# layout, slab state and module load, and the blocks spread over the
+# whole run's time; a boot costs about 10 s, little beside a block.
+# Within a block every group still interleaves its mechanisms run by run
+# (A B A B ...). Unless --runs or --quick is given, a block makes 5
+# runs per mechanism (RUNS_PER_BLOCK), so that the three blocks of
+# a default run take about as long as one block of 10 runs did.
 #
 # The guest's /tmp goes away with the guest, so the CSV comes back on the
-# guest's output between two marker lines. Nothing is written unless the
-# run succeeded (chanbench's status and tools/vm's kernel log check).
+# guest's output between two marker lines. Nothing is written unless every
+# block succeeded (chanbench's status and tools/vm's kernel log check).
 #
 # Environment: KCHAN_BENCH_OUT (output directory, default bench),
-# KCHAN_BENCH_TIMEOUT (seconds for the whole guest, default 3000).
+# KCHAN_BENCH_TIMEOUT (seconds for each guest, default 3000).
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -27,6 +42,43 @@ out=${KCHAN_BENCH_OUT:-bench}
 timeout_s=${KCHAN_BENCH_TIMEOUT:-3000}
 begin='@@chanbench-csv-begin@@'
 end='@@chanbench-csv-end@@'
+readonly RUNS_PER_BLOCK=5
+
+blocks=
+args=()
+while [[ $# -gt 0 ]]; do
+	case $1 in
+	--blocks)
+		[[ $# -ge 2 && $2 =~ ^[1-9][0-9]*$ ]] || {
+			echo "bench.sh: --blocks wants a number above 0" >&2
+			exit 2
+		}
+		blocks=$2
+		shift 2
+		;;
+	-h | --help)
+		sed -n '3,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"
+		exit 0
+		;;
+	*)
+		args+=("$1")
+		shift
+		;;
+	esac
+done
+set -- "${args[@]}"
+quick=0
+runs_given=0
+for a in "$@"; do
+	case $a in
+	--quick) quick=1 ;;
+	--runs) runs_given=1 ;;
+	esac
+done
+[[ -n $blocks ]] || blocks=$((quick ? 1 : 3))
+if [[ $quick -eq 0 && $runs_given -eq 0 ]]; then
+	set -- --runs "$RUNS_PER_BLOCK" "$@"
+fi
 
 if [[ ! -x $bin ]]; then
 	echo "bench.sh: no $bin: build it first (make build/chanbench)" >&2
@@ -49,25 +101,33 @@ if [ -s /tmp/chanbench.csv ]; then
 fi
 exit $status'
 
-status=0
-tools/vm --timeout "$timeout_s" -- bash -c "$guest" "$bin" "$@" |
-	tee "$work/vm.log" || status=$?
-if [[ $status -ne 0 ]]; then
-	echo "bench.sh: the run failed (status $status); $out/ left as it was" >&2
-	exit "$status"
-fi
-
-tr -d '\r' <"$work/vm.log" |
-	awk -v b="$begin" -v e="$end" '
-		$0 == e { inside = 0 }
-		inside { print }
-		$0 == b { inside = 1 }' >"$work/results.csv"
-if [[ $(head -c 16 "$work/results.csv") != "bench,mechanism," ]] ||
-		[[ $(wc -l <"$work/results.csv") -lt 2 ]]; then
-	echo "bench.sh: no CSV came back from the guest" >&2
-	exit 1
-fi
-guest_kernel=$(tr -d '\r' <"$work/vm.log" |
+start=$(date +%s)
+for ((k = 1; k <= blocks; k++)); do
+	echo "bench.sh: block $k of $blocks, a guest of its own"
+	status=0
+	tools/vm --timeout "$timeout_s" -- bash -c "$guest" "$bin" "$@" |
+		tee "$work/vm$k.log" || status=$?
+	if [[ $status -ne 0 ]]; then
+		echo "bench.sh: block $k failed (status $status); $out/ left as it was" >&2
+		exit "$status"
+	fi
+	tr -d '\r' <"$work/vm$k.log" |
+		awk -v b="$begin" -v e="$end" '
+			$0 == e { inside = 0 }
+			inside { print }
+			$0 == b { inside = 1 }' >"$work/block$k.csv"
+	if [[ $(head -c 16 "$work/block$k.csv") != "bench,mechanism," ]] ||
+			[[ $(wc -l <"$work/block$k.csv") -lt 2 ]]; then
+		echo "bench.sh: no CSV came back from the guest in block $k" >&2
+		exit 1
+	fi
+	# One CSV: every row headed by its block.
+	awk -v k="$k" -v first="$((k == 1))" '
+		NR == 1 { if (first) print "block," $0; next }
+		{ print k "," $0 }' "$work/block$k.csv" >>"$work/results.csv"
+done
+elapsed=$(($(date +%s) - start))
+guest_kernel=$(tr -d '\r' <"$work/vm1.log" |
 	sed -n 's/^@@guest-kernel@@ //p' | head -n 1)
 
 rev=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -91,5 +151,6 @@ python3 tools/bench_plot.py "$out/results.csv" \
 	--meta "module=$module" \
 	--meta "guest kernel=${guest_kernel:-unknown}" \
 	--meta "VM=QEMU $accel, 2 vCPUs (tools/vm), host CPU ${cpu:-unknown}, $(nproc) host cores" \
-	--meta "chanbench options=${*:-(default)}"
+	--meta "chanbench options=${*:-(default)}" \
+	--meta "blocks=$blocks, each a boot of its own; $((elapsed / 60)) min $((elapsed % 60)) s in all"
 echo "bench.sh: wrote $out/results.csv, $out/results.md, $out/ratios.svg${readme:+ and the Performance section of README.md}"

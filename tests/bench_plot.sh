@@ -1,0 +1,93 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# tools/bench_plot.py, which turns make bench's CSV into bench/results.md,
+# on canned CSVs: a target is met only when the median over the blocks
+# meets it (met in 1 block of 3 reads "not met", in 2 of 3 "met"), every
+# block's value is shown beside the median, an io-wq worker in any block
+# fails T5, a CSV without a block column is one block, and T8 waits for
+# the event-loop rows.
+#
+# Exit status: 0 pass, 1 fail (each failed check is printed).
+
+# shellcheck source=tests/kt_tool.bash
+. "$(dirname "${BASH_SOURCE[0]}")/kt_tool.bash"
+tool=$repo/tools/bench_plot.py
+
+HEAD='bench,mechanism,size,capacity,mode,placement,iterations,runs,median,iqr,unit,x_eventfd,x_futex,x_pipe,x_seqpacket,x_mqueue,x_seqpacket-mmsg,x_one_per_call,x_pipe-uring,x_eventfd-uring,syscalls_per_op,switches_per_op,wakeups_per_op,note'
+
+# rtt BLOCK MECH MODE MEDIAN X_EVENTFD X_PIPE X_ONECALL X_PIPE_URING NOTE:
+# a pinned 8 B ping-pong row (BLOCK empty: no block column).
+rtt() {
+	printf '%srtt,%s,8,1,%s,pinned,100,5,%s,1,ns/op,%s,,%s,,,,%s,%s,,2,2,1,"%s"\n' \
+		"${1:+$1,}" "$2" "$3" "$4" "$5" "$6" "$7" "$8" "$9"
+}
+
+# report CSV: the targets table of the report written from CSV, in $OUT.
+report() {
+	OUT=
+	if ! python3 "$tool" "$1" --md "$tmp/out.md" >"$tmp/err" 2>&1; then
+		fail "$1: bench_plot.py failed: $(cat "$tmp/err")"
+		return
+	fi
+	OUT=$(sed -n '/^## Targets/,/^## Ping/p' "$tmp/out.md")
+}
+
+# expect WHAT ERE: a line of $OUT matches the extended regular expression.
+expect() {
+	grep -Eq -- "$2" <<<"$OUT" || fail "$1: no line matching '$2' in:" $'\n'"$OUT"
+}
+
+{
+	echo "block,$HEAD"
+	# T1, threads: met in block 1 only. Processes: met in blocks 1 and 3.
+	rtt 1 kchan-c0 threads 100 1.00 0.70 '' '' ''
+	rtt 2 kchan-c0 threads 130 1.30 0.90 '' '' ''
+	rtt 3 kchan-c0 threads 125 1.25 0.85 '' '' ''
+	rtt 1 kchan-c0 processes 100 1.05 0.75 '' '' ''
+	rtt 2 kchan-c0 processes 140 1.40 0.95 '' '' ''
+	rtt 3 kchan-c0 processes 108 1.08 0.78 '' '' ''
+	# T5, threads: every ratio met in every block, but block 2 saw an
+	# io-wq worker. Processes: met by the median.
+	for k in 1 2 3; do
+		rtt $k kchan-c1 threads 100 '' '' '' '' ''
+		rtt $k kchan-c1 processes 100 '' '' '' '' ''
+	done
+	rtt 1 kchan-c1-uring threads 110 '' '' 1.10 0.95 'iou-wrk threads seen: 0'
+	rtt 2 kchan-c1-uring threads 110 '' '' 1.10 0.95 'iou-wrk threads seen: 1'
+	rtt 3 kchan-c1-uring threads 110 '' '' 1.10 0.95 'iou-wrk threads seen: 0'
+	rtt 1 kchan-c1-uring processes 130 '' '' 1.30 1.10 'iou-wrk threads seen: 0'
+	rtt 2 kchan-c1-uring processes 115 '' '' 1.15 0.97 'iou-wrk threads seen: 0'
+	rtt 3 kchan-c1-uring processes 118 '' '' 1.18 0.99 'iou-wrk threads seen: 0'
+} >"$tmp/blocks.csv"
+
+report "$tmp/blocks.csv"
+expect "three blocks: header" '^\| id \| what \| target \| median over 3 blocks \| block 1 \| block 2 \| block 3 \| verdict \|$'
+expect "T1 met in 1 of 3 blocks" '^\| T1 \| rendezvous RTT 8 B, pinned threads \| .* \| 1\.25x eventfd, 0\.85x pipe \| 1\.00x eventfd, 0\.70x pipe \(met\) \| 1\.30x eventfd, 0\.90x pipe \(not met\) \| 1\.25x eventfd, 0\.85x pipe \(not met\) \| not met \(1 of 3 blocks met it\) \|$'
+expect "T1 met in 2 of 3 blocks" '^\| T1 \| rendezvous RTT 8 B, pinned processes \| .* \| 1\.08x eventfd, 0\.78x pipe \|.* \| met \(2 of 3 blocks met it\) \|$'
+expect "T5 with an io-wq worker in one block" '^\| T5 \| io_uring RTT 8 B, capacity 1, pinned threads \| .* \| 0\.95x pipe-uring, 1\.10x blocking; 1 iou-wrk \|.*\| not met \(2 of 3 blocks met it\) \|$'
+expect "T5 met by the median" '^\| T5 \| io_uring RTT 8 B, capacity 1, pinned processes \| .* \| 0\.99x pipe-uring, 1\.18x blocking; 0 iou-wrk \|.*\| met \(2 of 3 blocks met it\) \|$'
+expect "T8 without event-loop rows" '^\| T8 \| .* \| no data \|$'
+
+# One chanbench run, no block column: one block, no block columns.
+{
+	echo "$HEAD"
+	rtt '' kchan-c0 threads 100 1.00 0.70 '' '' ''
+} >"$tmp/one.csv"
+report "$tmp/one.csv"
+expect "one block: header" '^\| id \| what \| target \| measured \| verdict \|$'
+expect "one block: T1" '^\| T1 \| rendezvous RTT 8 B, pinned threads \| .* \| 1\.00x eventfd, 0\.70x pipe \| met \|$'
+
+# The event-loop rows fill T8: per event at N = 1024 against N = 1.
+{
+	echo "block,$HEAD"
+	for k in 1 2 3; do
+		for n in 1 64 1024; do
+			echo "$k,evloop,kchan-multishot,8,1,$n cases,-,100,5,$((1000 + (n == 1024) * k * 100)),1,ns/op,,,,,,,,,,1,0,0,\"\""
+		done
+	done
+} >"$tmp/evloop.csv"
+report "$tmp/evloop.csv"
+expect "T8 from evloop rows" '^\| T8 \| event loop on an armed select over N channels, kchan-multishot \| .* \| 1\.20x N = 1 at N = 1024 \| 1\.10x N = 1 at N = 1024 \(met\) \| 1\.20x N = 1 at N = 1024 \(met\) \| 1\.30x N = 1 at N = 1024 \(not met\) \| met \(2 of 3 blocks met it\) \|$'
+
+exit "$bad"
