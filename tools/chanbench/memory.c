@@ -2,14 +2,14 @@
 /*
  * chanbench: kernel memory per idle object. Slab use is read before and
  * after making N objects of a kind (anonymous channels of capacity 0 and
- * 64, pipes, POSIX message queues), from /proc/meminfo (whole slab pages)
- * and, when readable, /proc/slabinfo (active objects times their size,
- * with the caches that grew most named in the row's note).
+ * 64, eventfds, pipes, POSIX message queues), from /proc/meminfo (whole
+ * slab pages) and, when readable, /proc/slabinfo (active objects times
+ * their size, with the caches that grew most named in the row's note).
  */
 #include "chanbench.h"
 
 #include <mqueue.h>
-#include <sys/fsuid.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
 
@@ -119,21 +119,22 @@ static void growth_note(const struct growth *g, int runs, char *buf,
 	}
 }
 
-enum { MEM_KCHAN0, MEM_KCHAN64, MEM_PIPE, MEM_MQUEUE, NR_MEM };
+enum { MEM_KCHAN0, MEM_KCHAN64, MEM_EVENTFD, MEM_PIPE, MEM_MQUEUE, NR_MEM };
 static const char *const mem_names[NR_MEM] = {
-	"kchan-c0", "kchan-c64", "pipe", "mqueue",
+	"kchan-c0", "kchan-c64", "eventfd", "pipe", "mqueue",
 };
 
 /*
  * Creates @n objects of @which into @fds (2 per pipe); returns how many
- * were made. kchan limits channels per user (by fsuid): as root, later
- * blocks are made under other fsuids.
+ * were made. kchan limits channels per user (by real uid): as root, later
+ * blocks are made under other real uids, keeping euid 0 to come back.
  */
 static int mem_make(int which, int n, int *fds, int per_user)
 {
 	struct kchan_create req = { .msg_max = 64, .fd_flags = O_CLOEXEC };
 	struct mq_attr attr = { .mq_maxmsg = 1, .mq_msgsize = 8 };
 	int ctl = -1, i, fd, p[2];
+	bool switched = false;
 	char name[64];
 
 	if (which == MEM_KCHAN0 || which == MEM_KCHAN64) {
@@ -146,9 +147,18 @@ static int mem_make(int which, int n, int *fds, int per_user)
 		switch (which) {
 		case MEM_KCHAN0:
 		case MEM_KCHAN64:
-			if (i % per_user == 0)
-				setfsuid(i ? 60000 + i / per_user : 0);
+			if (i && i % per_user == 0) {
+				if (setresuid(60000 + i / per_user, 0, 0))
+					goto out;
+				switched = true;
+			}
 			fd = ioctl(ctl, KCHAN_CTL_CREATE, &req);
+			if (fd < 0)
+				goto out;
+			fds[i] = fd;
+			break;
+		case MEM_EVENTFD:
+			fd = eventfd(0, EFD_CLOEXEC);
 			if (fd < 0)
 				goto out;
 			fds[i] = fd;
@@ -174,10 +184,10 @@ out:
 	if (i < n)
 		warn_msg("%s: made %d of %d: %s", mem_names[which], i, n,
 			 strerror(errno));
-	if (ctl >= 0) {
-		setfsuid(0);
+	if (switched && setresuid(0, 0, 0))
+		die("setresuid: %s", strerror(errno));
+	if (ctl >= 0)
 		close(ctl);
-	}
 	return i;
 }
 
@@ -298,11 +308,12 @@ void bench_memory(void)
 			strcpy(row->mech, mem_names[w]);
 			strcpy(row->cap, w == MEM_KCHAN64 ? "64" :
 			       w == MEM_MQUEUE ? "1" : w == MEM_PIPE ? "64KiB" :
-			       "0");
+			       w == MEM_EVENTFD ? "-" : "0");
 			strcpy(row->mode, k ? "slab-objs" : "slab-pages");
 			strcpy(row->place, "idle");
 			strcpy(row->unit, "B/obj");
-			row->size = w == MEM_MQUEUE ? 8 : w == MEM_PIPE ? 0 : 64;
+			row->size = w == MEM_MQUEUE || w == MEM_EVENTFD ? 8 :
+				    w == MEM_PIPE ? 0 : 64;
 			row->iters = made[w];
 			row_set_runs(row, k ? objs[w] : pages[w], runs);
 			if (k)
