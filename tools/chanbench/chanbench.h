@@ -15,7 +15,7 @@
  *   libsel.c  libkchan's kchan_select against the raw ioctl, and over a
  *             channel and a socket against epoll_wait on two eventfds
  *   fan.c     fan-in and fan-out: 4->1, 1->4, 4->4 threads on one object
- *   memory.c  slab memory per idle object
+ *   memory.c  slab memory per idle object; the objects, made and freed
  */
 #ifndef CHANBENCH_H
 #define CHANBENCH_H
@@ -145,5 +145,34 @@ void bench_select(void);
 void bench_libselect(void);
 void bench_fan(void);
 void bench_memory(void);
+
+/* memory.c: objects held idle, and the slab memory they take */
+
+#define MAX_CACHES	512
+#define CACHE_NAME	40
+#define CHAN_DIR	"/dev/chan"
+
+enum obj_kind {
+	OBJ_KCHAN0, OBJ_KCHAN64, OBJ_KCHAN_NAMED,	/* kchan: these first */
+	OBJ_EVENTFD, OBJ_PIPE, OBJ_MQUEUE, NR_OBJ
+};
+
+struct slab_use {
+	double pages_b;		/* /proc/meminfo Slab */
+	double objs_b;		/* /proc/slabinfo active objects x size */
+	bool have_objs;
+	int ncache;
+	char name[MAX_CACHES][CACHE_NAME];
+	double bytes[MAX_CACHES];	/* per cache: active objects x size */
+};
+
+void slab_read(struct slab_use *u);
+const char *obj_name(enum obj_kind kind);
+const char *obj_cap(enum obj_kind kind);
+unsigned int obj_size(enum obj_kind kind);
+void obj_limits_raise(int n);
+void obj_limits_restore(void);
+int obj_make(enum obj_kind kind, int n, int *fds);
+void obj_free(enum obj_kind kind, int n, int *fds);
 
 #endif /* CHANBENCH_H */

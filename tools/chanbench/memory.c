@@ -5,25 +5,15 @@
  * 64, eventfds, pipes, POSIX message queues), from /proc/meminfo (whole
  * slab pages) and, when readable, /proc/slabinfo (active objects times
  * their size, with the caches that grew most named in the row's note).
+ *
+ * The objects (those above, and named channels) are made here for
+ * create.c too.
  */
 #include "chanbench.h"
 
 #include <mqueue.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
-#include <sys/resource.h>
-
-#define MAX_CACHES	512
-#define CACHE_NAME	40
-
-struct slab_use {
-	double pages_b;		/* /proc/meminfo Slab */
-	double objs_b;		/* /proc/slabinfo active objects x size */
-	bool have_objs;
-	int ncache;
-	char name[MAX_CACHES][CACHE_NAME];
-	double bytes[MAX_CACHES];	/* per cache: active objects x size */
-};
 
 /* Per kind of object: which caches grew, summed over the runs. */
 struct growth {
@@ -32,7 +22,7 @@ struct growth {
 	double per_obj[MAX_CACHES];
 };
 
-static void slab_read(struct slab_use *u)
+void slab_read(struct slab_use *u)
 {
 	char line[512], name[CACHE_NAME];
 	long kb, active, num, size;
@@ -119,96 +109,162 @@ static void growth_note(const struct growth *g, int runs, char *buf,
 	}
 }
 
-enum { MEM_KCHAN0, MEM_KCHAN64, MEM_EVENTFD, MEM_PIPE, MEM_MQUEUE, NR_MEM };
-static const char *const mem_names[NR_MEM] = {
-	"kchan-c0", "kchan-c64", "eventfd", "pipe", "mqueue",
+static const char *const obj_names[NR_OBJ] = {
+	"kchan-c0", "kchan-c64", "kchan-named", "eventfd", "pipe", "mqueue",
 };
 
+const char *obj_name(enum obj_kind kind)
+{
+	return obj_names[kind];
+}
+
+/* An object's capacity as a row reports it. */
+const char *obj_cap(enum obj_kind kind)
+{
+	return kind == OBJ_KCHAN64 ? "64" : kind == OBJ_MQUEUE ? "1" :
+	       kind == OBJ_PIPE ? "64KiB" : kind == OBJ_EVENTFD ? "-" : "0";
+}
+
+/* The largest message it takes, as a row reports it (0: a byte stream). */
+unsigned int obj_size(enum obj_kind kind)
+{
+	return kind == OBJ_PIPE ? 0 : kind == OBJ_MQUEUE ||
+	       kind == OBJ_EVENTFD ? 8 : 64;
+}
+
+/* The name of named object @i (a channel or a message queue). */
+static void obj_path(enum obj_kind kind, int i, char *buf, size_t len)
+{
+	snprintf(buf, len, kind == OBJ_MQUEUE ? "/chanbench-mem.%d.%d" :
+		 "chanbench-mem.%d.%d", getpid(), i);
+}
+
 /*
- * Creates @n objects of @which into @fds (2 per pipe); returns how many
- * were made. kchan limits channels per user (by real uid): as root, later
- * blocks are made under other real uids, keeping euid 0 to come back.
+ * How many channels (and names) of @kind one real uid may hold, with a
+ * margin for those the rest of the run holds.
  */
-static int mem_make(int which, int n, int *fds, int per_user)
+static int obj_per_user(enum obj_kind kind)
+{
+	struct kchan_version ver;
+	unsigned int n;
+
+	if (kchan_version(&ver))
+		return 4096;
+	n = ver.max_channels_per_user;
+	if (kind == OBJ_KCHAN_NAMED && ver.max_names_per_user &&
+	    ver.max_names_per_user < n)
+		n = ver.max_names_per_user;
+	return n > 32 ? (int)n - 16 : (int)n;
+}
+
+/* Makes named channel @i and opens it: its descriptor or -1. */
+static int named_make(int ctl, int i)
+{
+	struct kchan_create req = { .msg_max = 64 };
+	char path[sizeof(CHAN_DIR) + KCHAN_NAME_SIZE];
+
+	obj_path(OBJ_KCHAN_NAMED, i, req.name, sizeof(req.name));
+	if (ioctl(ctl, KCHAN_CTL_CREATE, &req) < 0)
+		return -1;
+	snprintf(path, sizeof(path), CHAN_DIR "/%s", req.name);
+	return open(path, O_RDWR | O_CLOEXEC);
+}
+
+/*
+ * Creates @n objects of @kind into @fds (2 per pipe); returns how many
+ * were made. kchan limits channels and names per real uid: as root, later
+ * blocks are made under other real uids.
+ */
+int obj_make(enum obj_kind kind, int n, int *fds)
 {
 	struct kchan_create req = { .msg_max = 64, .fd_flags = O_CLOEXEC };
 	struct mq_attr attr = { .mq_maxmsg = 1, .mq_msgsize = 8 };
-	int ctl = -1, i, fd, p[2];
-	bool switched = false;
+	int per_user = obj_per_user(kind), ctl = -1, i, fd = -1, p[2];
+	bool kchan = kind <= OBJ_KCHAN_NAMED;
 	char name[64];
 
-	if (which == MEM_KCHAN0 || which == MEM_KCHAN64) {
+	if (kchan) {
 		ctl = open(CHANCTL, O_RDWR | O_CLOEXEC);
 		if (ctl < 0)
 			die(CHANCTL ": %s", strerror(errno));
-		req.capacity = which == MEM_KCHAN64 ? 64 : 0;
+		req.capacity = kind == OBJ_KCHAN64 ? 64 : 0;
 	}
 	for (i = 0; i < n; i++) {
-		switch (which) {
-		case MEM_KCHAN0:
-		case MEM_KCHAN64:
-			if (i && i % per_user == 0) {
-				if (setresuid(60000 + i / per_user, 0, 0))
-					goto out;
-				switched = true;
-			}
+		if (kchan && i && i % per_user == 0 &&
+		    !as_real_uid(60000 + i / per_user))
+			break;
+		switch (kind) {
+		case OBJ_KCHAN0:
+		case OBJ_KCHAN64:
 			fd = ioctl(ctl, KCHAN_CTL_CREATE, &req);
-			if (fd < 0)
-				goto out;
-			fds[i] = fd;
 			break;
-		case MEM_EVENTFD:
+		case OBJ_KCHAN_NAMED:
+			fd = named_make(ctl, i);
+			break;
+		case OBJ_EVENTFD:
 			fd = eventfd(0, EFD_CLOEXEC);
-			if (fd < 0)
-				goto out;
-			fds[i] = fd;
 			break;
-		case MEM_PIPE:
-			if (pipe2(p, O_CLOEXEC))
-				goto out;
-			fds[2 * i] = p[0];
-			fds[2 * i + 1] = p[1];
+		case OBJ_PIPE:
+			fd = pipe2(p, O_CLOEXEC);
+			if (!fd) {
+				fds[2 * i] = p[0];
+				fds[2 * i + 1] = p[1];
+				continue;
+			}
 			break;
-		case MEM_MQUEUE:
-			snprintf(name, sizeof(name), "/chanbench-mem.%d.%d",
-				 getpid(), i);
+		case OBJ_MQUEUE:
+			obj_path(kind, i, name, sizeof(name));
 			fd = mq_open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC,
 				     0600, &attr);
-			if (fd < 0)
-				goto out;
-			fds[i] = fd;
 			break;
+		default:
+			fd = -1;
 		}
+		if (fd < 0)
+			break;
+		fds[i] = fd;
 	}
-out:
 	if (i < n)
-		warn_msg("%s: made %d of %d: %s", mem_names[which], i, n,
+		warn_msg("%s: made %d of %d: %s", obj_names[kind], i, n,
 			 strerror(errno));
-	if (switched && setresuid(0, 0, 0))
-		die("setresuid: %s", strerror(errno));
-	if (ctl >= 0)
+	if (kchan) {
+		as_real_uid(0);
 		close(ctl);
+	}
 	return i;
 }
 
-static void mem_free(int which, int n, int *fds)
+/* Closes (and for named ones, removes) the @n objects obj_make() made. */
+void obj_free(enum obj_kind kind, int n, int *fds)
 {
+	struct kchan_name req;
+	int i, ctl = -1;
 	char name[64];
-	int i;
 
+	if (kind == OBJ_KCHAN_NAMED) {
+		ctl = open(CHANCTL, O_RDWR | O_CLOEXEC);
+		if (ctl < 0)
+			die(CHANCTL ": %s", strerror(errno));
+	}
 	for (i = 0; i < n; i++) {
-		if (which == MEM_PIPE) {
+		if (kind == OBJ_PIPE) {
 			close(fds[2 * i]);
 			close(fds[2 * i + 1]);
 			continue;
 		}
 		close(fds[i]);
-		if (which == MEM_MQUEUE) {
-			snprintf(name, sizeof(name), "/chanbench-mem.%d.%d",
-				 getpid(), i);
+		if (kind == OBJ_MQUEUE) {
+			obj_path(kind, i, name, sizeof(name));
 			mq_unlink(name);
+		} else if (kind == OBJ_KCHAN_NAMED) {
+			memset(&req, 0, sizeof(req));
+			obj_path(kind, i, req.name, sizeof(req.name));
+			if (ioctl(ctl, KCHAN_CTL_UNLINK, &req))
+				die("unlink %s: %s", req.name, strerror(errno));
 		}
 	}
+	if (ctl >= 0)
+		close(ctl);
 }
 
 /* Raises a sysctl to at least @want; returns the old value or -1. */
@@ -243,35 +299,46 @@ static void sysctl_set(const char *path, long v)
 	}
 }
 
+static const char queues_max[] = "/proc/sys/fs/mqueue/queues_max";
+static long old_queues_max = -1;
+
+/*
+ * Lets this process hold @n objects of every kind at once: descriptors
+ * and message queues. obj_limits_restore() puts the sysctl back.
+ */
+void obj_limits_raise(int n)
+{
+	raise_nofile(2L * n + 256);
+	if (old_queues_max < 0)
+		old_queues_max = sysctl_raise(queues_max, n + 256);
+}
+
+void obj_limits_restore(void)
+{
+	if (old_queues_max >= 0)
+		sysctl_set(queues_max, old_queues_max);
+	old_queues_max = -1;
+}
+
 void bench_memory(void)
 {
-	static const char qmax[] = "/proc/sys/fs/mqueue/queues_max";
+	static const enum obj_kind kinds[] = {
+		OBJ_KCHAN0, OBJ_KCHAN64, OBJ_EVENTFD, OBJ_PIPE, OBJ_MQUEUE,
+	};
+	enum { NR_MEM = ARRAY_SIZE(kinds) };
 	int n = opt.quick ? 1000 : opt.mem_objects;
 	int runs = opt.quick ? 2 : opt.runs, r, w, k;
-	int per_user = 4096, made[NR_MEM];
+	int made[NR_MEM];
 	double pages[NR_MEM][MAX_RUNS], objs[NR_MEM][MAX_RUNS];
 	static struct slab_use u0, u1;
 	static struct growth grown[NR_MEM];
-	struct kchan_version ver;
-	struct rlimit rl;
-	long old_qmax;
 	bool have_objs = true;
 	int *fds;
 
 	if (runs > MAX_RUNS)
 		runs = MAX_RUNS;
 	progress("memory, %d objects each", n);
-	if (!kchan_version(&ver) && ver.max_channels_per_user > 16)
-		per_user = ver.max_channels_per_user - 16;
-	if (!getrlimit(RLIMIT_NOFILE, &rl) &&
-	    rl.rlim_cur < (rlim_t)(2 * n + 256)) {
-		rl.rlim_cur = 2 * n + 256;
-		if (rl.rlim_max < rl.rlim_cur)
-			rl.rlim_max = rl.rlim_cur;
-		if (setrlimit(RLIMIT_NOFILE, &rl))
-			warn_msg("cannot raise RLIMIT_NOFILE: %s", strerror(errno));
-	}
-	old_qmax = sysctl_raise(qmax, n + 256);
+	obj_limits_raise(n);
 	fds = calloc(2 * n, sizeof(int));
 	if (!fds)
 		die("out of memory");
@@ -281,13 +348,14 @@ void bench_memory(void)
 		for (w = 0; w < NR_MEM; w++) {
 			sleep_ms(opt.quick ? 20 : 150);
 			slab_read(&u0);
-			k = mem_make(w, n, fds, per_user);
+			k = obj_make(kinds[w], n, fds);
 			slab_read(&u1);
-			mem_free(w, k, fds);
+			obj_free(kinds[w], k, fds);
 			if (k < made[w])
 				made[w] = k;
 			if (k <= 0)
-				die("%s: no object could be made", mem_names[w]);
+				die("%s: no object could be made",
+				    obj_name(kinds[w]));
 			pages[w][r] = (u1.pages_b - u0.pages_b) / k;
 			objs[w][r] = (u1.objs_b - u0.objs_b) / k;
 			have_objs &= u0.have_objs && u1.have_objs;
@@ -295,8 +363,7 @@ void bench_memory(void)
 				growth_add(&grown[w], &u0, &u1, k);
 		}
 	}
-	if (old_qmax >= 0)
-		sysctl_set(qmax, old_qmax);
+	obj_limits_restore();
 	free(fds);
 	for (k = 0; k < (have_objs ? 2 : 1); k++) {
 		int group = new_group();
@@ -305,15 +372,12 @@ void bench_memory(void)
 			struct row *row = new_row(group);
 
 			strcpy(row->bench, "memory");
-			strcpy(row->mech, mem_names[w]);
-			strcpy(row->cap, w == MEM_KCHAN64 ? "64" :
-			       w == MEM_MQUEUE ? "1" : w == MEM_PIPE ? "64KiB" :
-			       w == MEM_EVENTFD ? "-" : "0");
+			strcpy(row->mech, obj_name(kinds[w]));
+			strcpy(row->cap, obj_cap(kinds[w]));
 			strcpy(row->mode, k ? "slab-objs" : "slab-pages");
 			strcpy(row->place, "idle");
 			strcpy(row->unit, "B/obj");
-			row->size = w == MEM_MQUEUE || w == MEM_EVENTFD ? 8 :
-				    w == MEM_PIPE ? 0 : 64;
+			row->size = obj_size(kinds[w]);
 			row->iters = made[w];
 			row_set_runs(row, k ? objs[w] : pages[w], runs);
 			if (k)
@@ -321,8 +385,8 @@ void bench_memory(void)
 					    sizeof(row->note));
 			else
 				snprintf(row->note, sizeof(row->note), "%s",
-					 w == MEM_PIPE ? "meminfo Slab; pages come with the first write" :
-					 w == MEM_MQUEUE ? "meminfo Slab; named queue, maxmsg 1" :
+					 kinds[w] == OBJ_PIPE ? "meminfo Slab; pages come with the first write" :
+					 kinds[w] == OBJ_MQUEUE ? "meminfo Slab; named queue, maxmsg 1" :
 					 "meminfo Slab; struct file included");
 		}
 		group_ratios(group);

@@ -137,6 +137,38 @@ void thread_switches(long *nv, long *niv)
 	*niv = ru.ru_nivcsw;
 }
 
+/* At least @n descriptors may be open (RLIMIT_NOFILE), if root allows. */
+void raise_nofile(long n)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= (rlim_t)n)
+		return;
+	rl.rlim_cur = n;
+	if (rl.rlim_max < rl.rlim_cur)
+		rl.rlim_max = rl.rlim_cur;
+	if (setrlimit(RLIMIT_NOFILE, &rl))
+		warn_msg("cannot raise RLIMIT_NOFILE to %ld: %s", n,
+			 strerror(errno));
+}
+
+/*
+ * Runs on as real uid @uid, keeping uid 0 as effective and saved uid and
+ * so every capability; false when not root. kchan counts channels and
+ * names per real uid (max_channels_per_user, max_names_per_user), without
+ * exemption: root makes more than one user may hold by spreading them
+ * over other real uids.
+ */
+bool as_real_uid(uid_t uid)
+{
+	if (geteuid())
+		return false;
+	if (setresuid(uid, 0, 0))
+		die("setresuid(%u, 0, 0): %s", (unsigned int)uid,
+		    strerror(errno));
+	return true;
+}
+
 /* Threads of this process whose name starts with "iou-wrk". */
 int count_iou_workers(void)
 {

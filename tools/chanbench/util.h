@@ -50,6 +50,8 @@ int kchan_new(unsigned int capacity, unsigned int msg_max,
 	      unsigned int fd_flags);
 int kchan_version(struct kchan_version *v);
 void thread_switches(long *nv, long *niv);
+void raise_nofile(long n);
+bool as_real_uid(uid_t uid);
 int count_iou_workers(void);
 
 #endif /* CHANBENCH_UTIL_H */
