@@ -11,7 +11,8 @@
  *   batch.c   the stream 64 messages per call: KCHAN_IOC_SEND_BATCH /
  *             RECV_BATCH and sendmmsg/recvmmsg against one per call
  *   wake.c    16 idle receivers, one message
- *   select.c  select over 1, 8, 64 cases against poll() over eventfds
+ *   select.c  select over 1 .. 1024 cases against poll() and epoll over
+ *             eventfds
  *   libsel.c  libkchan's kchan_select against the raw ioctl, and over a
  *             channel and a socket against epoll_wait on two eventfds
  *   fan.c     fan-in and fan-out: 4->1, 1->4, 4->4 threads on one object

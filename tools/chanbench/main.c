@@ -15,8 +15,8 @@
  *           RECV_BATCH, sendmmsg/recvmmsg, io_uring) against one per call,
  *           time per message
  *   wake    16 idle receivers, one message: wake-ups per message
- *   select  select over 1, 8 and 64 cases, one ready, against poll() over
- *           as many eventfds
+ *   select  select over 1, 8, 64, 512 and 1024 cases, one ready, against
+ *           poll() and epoll_wait() over as many eventfds
  *   libselect  libkchan's kchan_select() against the raw KCHAN_CTL_SELECT,
  *           and over a channel and a socket (each backend, ready and
  *           waiting) against epoll_wait + read on two eventfds
