@@ -15,7 +15,8 @@
  *             eventfds
  *   libsel.c  libkchan's kchan_select against the raw ioctl, and over a
  *             channel and a socket against epoll_wait on two eventfds
- *   fan.c     fan-in and fan-out: 4->1, 1->4, 4->4 threads on one object
+ *   fan.c     fan-in and fan-out: 1..16 -> 1, 1 -> 1..16 and 4 -> 4
+ *             threads on one object
  *   memory.c  slab memory per idle object; the objects, made and freed
  */
 #ifndef CHANBENCH_H
@@ -80,7 +81,8 @@ enum kind { K_KCHAN, K_EVENTFD, K_FUTEX, K_PIPE, K_SEQPACKET, K_MQUEUE };
 struct mech {
 	const char *name;
 	enum kind kind;
-	unsigned int cap;	/* kchan capacity (0: rendezvous) */
+	unsigned int cap;	/* kchan capacity (0: rendezvous); eventfd:
+				 * 1 for EFD_SEMAPHORE (a read takes one) */
 	bool uring;		/* kchan through io_uring */
 	unsigned int batch;	/* stream: messages per call, 0: one */
 };

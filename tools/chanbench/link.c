@@ -79,8 +79,11 @@ int link_open(struct link *l, const struct mech *m, unsigned int size,
 		}
 		break;
 	case K_EVENTFD:
+		if (m->cap)
+			strcpy(l->cap, "sem");
 		for (d = 0; d < ndir; d++) {
-			fd = eventfd(0, EFD_CLOEXEC);
+			fd = eventfd(0, EFD_CLOEXEC |
+				     (m->cap ? EFD_SEMAPHORE : 0));
 			if (fd < 0)
 				return -errno;
 			link_addfd(l, fd);

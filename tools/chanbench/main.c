@@ -20,7 +20,8 @@
  *   libselect  libkchan's kchan_select() against the raw KCHAN_CTL_SELECT,
  *           and over a channel and a socket (each backend, ready and
  *           waiting) against epoll_wait + read on two eventfds
- *   fan     fan-in and fan-out: 4->1, 1->4 and 4->4 threads on one object
+ *   fan     fan-in and fan-out: 1, 2, 4, 8, 16 senders -> 1 receiver,
+ *           1 -> 1..16, and 4 -> 4 threads on one object
  *   memory  kernel slab memory per idle object (10^4 of each)
  *
  * Counts beside the times: syscalls per op (those the loop issued, counted
