@@ -18,6 +18,7 @@
  *   fan.c     fan-in and fan-out: 1..16 -> 1, 1 -> 1..16 and 4 -> 4
  *             threads on one object
  *   memory.c  slab memory per idle object; the objects, made and freed
+ *   create.c  create + close of 10^2 .. 10^5 objects, time and memory
  */
 #ifndef CHANBENCH_H
 #define CHANBENCH_H
@@ -130,7 +131,7 @@ bool mech_batched(const struct mech *m);
 void stream_many(struct side *s, bool wr, long total, long warm,
 		 void (*mark)(void *), void *arg);
 
-/* pair.c, batch.c, wake.c, select.c, libsel.c, fan.c, memory.c */
+/* pair.c, batch.c, wake.c, select.c, libsel.c, fan.c, memory.c, create.c */
 
 enum bench { BENCH_RTT, BENCH_STREAM };
 
@@ -148,6 +149,7 @@ void bench_select(void);
 void bench_libselect(void);
 void bench_fan(void);
 void bench_memory(void);
+void bench_create(void);
 
 /* memory.c: objects held idle, and the slab memory they take */
 

@@ -23,6 +23,9 @@
  *   fan     fan-in and fan-out: 1, 2, 4, 8, 16 senders -> 1 receiver,
  *           1 -> 1..16, and 4 -> 4 threads on one object
  *   memory  kernel slab memory per idle object (10^4 of each)
+ *   create  create + close of 10^2 .. 10^5 objects of each kind (anonymous
+ *           and named channels, eventfds, pipes, message queues): time
+ *           per object, and slab memory per object while all are held
  *
  * Counts beside the times: syscalls per op (those the loop issued, counted
  * as it issues them), context switches per op (getrusage RUSAGE_THREAD of
@@ -77,7 +80,7 @@ static bool bench_selected(const char *name)
 
 static const char usage_text[] =
 	"Usage: chanbench [--quick | --full] [--runs N] [--target-ms MS]\n"
-	"                 [--objects N] [--only LIST] [--csv PATH]\n"
+	"                 [--objects N] [--create N] [--only LIST] [--csv PATH]\n"
 	"\n"
 	"  --quick        a tiny run of every workload (a smoke test)\n"
 	"  --full         also sizes 1, 256 and 4096 in the ping-pong,\n"
@@ -86,12 +89,15 @@ static const char usage_text[] =
 	"  --runs N       measured runs per mechanism (default 10)\n"
 	"  --target-ms MS length of one timed batch (default 100)\n"
 	"  --objects N    objects per mechanism in the memory bench (10000)\n"
+	"  --create N     largest count in the create bench\n"
+	"                 (100000, --quick 1000; named channels a tenth)\n"
 	"  --only LIST    comma-separated: rtt,stream,uring,batch,fan,wake,\n"
-	"                 select,libselect,memory\n"
+	"                 select,libselect,memory,create\n"
 	"  --csv PATH     also write the results as CSV\n";
 
 static void parse_args(int argc, char **argv)
 {
+	bool create_set = false;
 	int i;
 
 	for (i = 1; i < argc; i++) {
@@ -114,6 +120,10 @@ static void parse_args(int argc, char **argv)
 		} else if (v && !strcmp(a, "--objects")) {
 			opt.mem_objects = atoi(v);
 			i++;
+		} else if (v && !strcmp(a, "--create")) {
+			opt.create_max = atoi(v);
+			create_set = true;
+			i++;
 		} else if (v && !strcmp(a, "--only")) {
 			opt.only = v;
 			i++;
@@ -127,8 +137,10 @@ static void parse_args(int argc, char **argv)
 	}
 	if (opt.quick)
 		opt.runs = 2;
+	if (opt.quick && !create_set)
+		opt.create_max = 1000;
 	if (opt.runs < 1 || opt.runs > MAX_RUNS || opt.target_ms <= 0 ||
-	    opt.mem_objects < 1) {
+	    opt.mem_objects < 1 || opt.create_max < 10) {
 		fputs(usage_text, stderr);
 		exit(2);
 	}
@@ -172,6 +184,8 @@ int main(int argc, char **argv)
 		bench_libselect();
 	if (bench_selected("memory"))
 		bench_memory();
+	if (bench_selected("create"))
+		bench_create();
 
 	printf("chanbench: medians of %d runs per mechanism; x_BASE = median over runs of (run / BASE's run), same group (< 1: faster); x_1call's BASE: the same transport, one message per call\n",
 	       opt.runs);

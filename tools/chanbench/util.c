@@ -12,7 +12,9 @@
 #include <sys/resource.h>
 #include <time.h>
 
-struct options opt = { .runs = 10, .target_ms = 100, .mem_objects = 10000 };
+struct options opt = {
+	.runs = 10, .target_ms = 100, .mem_objects = 10000, .create_max = 100000,
+};
 
 static cpu_set_t orig_mask;
 static uint64_t start_ns;

@@ -31,6 +31,7 @@ struct options {
 	int runs;		/* measured runs per mechanism */
 	double target_ms;	/* calibrated batch length */
 	int mem_objects;
+	int create_max;		/* largest count, create workload */
 	const char *csv;
 	const char *only;	/* comma-separated bench names, NULL: all */
 };
