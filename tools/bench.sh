@@ -8,6 +8,8 @@
 #   bench/results.md    the targets (the median over the blocks and each
 #                       block's value), the tables and every row
 #   bench/ratios.svg    bar charts of the ratios (tools/bench_plot.py)
+#   bench/scaling-*.svg cost against N (select cases, fan-in/fan-out
+#                       peers, objects created), a line per mechanism
 #   README.md           its Performance section's generated part (only
 #                       when writing to bench/)
 #
@@ -145,7 +147,8 @@ cp "$work/results.csv" "$out/results.csv"
 readme=()
 [[ $out == bench ]] && readme=(--readme README.md)
 python3 tools/bench_plot.py "$out/results.csv" \
-	--md "$out/results.md" --svg "$out/ratios.svg" "${readme[@]}" \
+	--md "$out/results.md" --svg "$out/ratios.svg" --scaling-dir "$out" \
+	"${readme[@]}" \
 	--meta "date=$(date -u '+%Y-%m-%d %H:%M UTC')" \
 	--meta "commit=$rev" \
 	--meta "module=$module" \
@@ -153,4 +156,4 @@ python3 tools/bench_plot.py "$out/results.csv" \
 	--meta "VM=QEMU $accel, 2 vCPUs (tools/vm), host CPU ${cpu:-unknown}, $(nproc) host cores" \
 	--meta "chanbench options=${*:-(default)}" \
 	--meta "blocks=$blocks, each a boot of its own; $((elapsed / 60)) min $((elapsed % 60)) s in all"
-echo "bench.sh: wrote $out/results.csv, $out/results.md, $out/ratios.svg${readme:+ and the Performance section of README.md}"
+echo "bench.sh: wrote $out/results.csv, $out/results.md, $out/ratios.svg, $out/scaling-*.svg${readme:+ and the Performance section of README.md}"
