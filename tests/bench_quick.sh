@@ -10,7 +10,13 @@
 # kernel under load a woken receiver runs at once and can take as few as
 # two per call) and with a positive, finite ratio to its transport one message per call
 # (T4's). Speed is not judged here (tools/bench.sh), but the CSV must
-# make a report (tools/bench_plot.py) with a verdict for T1 to T7.
+# make a report (tools/bench_plot.py) with a verdict for T1 to T7. The
+# scaling workloads must give every point their plots need: select at 1
+# and 1024 cases for each mechanism (epoll included), fan-in 16->1 and
+# fan-out 1->16 for each mechanism, create at each count for each kind;
+# and tools/bench_plot.py, as bench.sh runs it on the host, must draw a
+# line for each of those mechanisms in scaling-select.svg, scaling-fan.svg
+# and scaling-create.svg and link them from the report.
 #
 # Exit status: 0 pass, 1 fail.
 
@@ -45,12 +51,27 @@ fi
 # Memory counted in whole slab pages (meminfo's Slab) is the exception: a
 # slab that other work shrinks meanwhile can make its delta negative, so
 # there it must only be a number; the slab-objs rows are the exact count.
-awk -F, -v want="rtt stream uring batch fan wake select memory" '
+# The mechanisms of the scaling workloads, each a line of its plot.
+sel="kchan-select kchan-poll eventfd eventfd-epoll"
+fan="kchan-c64 pipe eventfd mqueue"
+create="kchan-c0 kchan-named eventfd pipe mqueue"
+awk -F, -v want="rtt stream uring batch fan wake select memory create" \
+	-v sel="$sel" -v fan="$fan" -v create="$create" '
 	function number(v) {
 		return v ~ /^-?[0-9]*\.?[0-9]+([eE][-+]?[0-9]+)?$/
 	}
 	function positive(v) {
 		return number(v) && v + 0 > 0
+	}
+	function need_all(bench, mechs, mode, place,    m, k, i, key) {
+		k = split(mechs, m, " ")
+		for (i = 1; i <= k; i++) {
+			key = bench "|" m[i] "|" mode "|" place
+			if (!point[key]) {
+				print "bench_quick: no row for " key
+				bad = 1
+			}
+		}
 	}
 	NR == 1 {
 		for (i = 1; i <= NF; i++)
@@ -70,6 +91,11 @@ awk -F, -v want="rtt stream uring batch fan wake select memory" '
 		ok = positive(m)
 		if ($col["bench"] == "memory" && index($0, ",slab-pages,"))
 			ok = number(m)
+		# Slab memory of a few hundred objects: a number, as above.
+		if ($col["bench"] == "create" && $col["placement"] == "idle")
+			ok = number(m)
+		point[$col["bench"] "|" $col["mechanism"] "|" $col["mode"] "|" \
+		      $col["placement"]] = 1
 		if (!ok) {
 			print "bench_quick: bad median \"" m "\": " $0
 			bad = 1
@@ -99,6 +125,17 @@ awk -F, -v want="rtt stream uring batch fan wake select memory" '
 				print "bench_quick: no row for " w[i]
 				bad = 1
 			}
+		# The points the scaling plots need.
+		need_all("select", sel, "1 cases", "cpu0")
+		need_all("select", sel, "1024 cases", "cpu0")
+		need_all("fan", fan, "16->1", "any")
+		need_all("fan", fan, "1->16", "any")
+		need_all("create", create, "10 objs", "cpu0")
+		need_all("create", create, "100 objs", "cpu0")
+		# Named channels go to a tenth of the largest count.
+		sub(/ kchan-named/, "", create)
+		need_all("create", create, "1000 objs", "cpu0")
+		need_all("create", create, "1000 objs", "idle")
 		# Capacities 64 and 4096, between threads and between processes.
 		if (kbatch < 4) {
 			print "bench_quick: " kbatch " kchan batched rows, not 4 (KCHAN_FEATURE_BATCH?)"
@@ -109,8 +146,10 @@ awk -F, -v want="rtt stream uring batch fan wake select memory" '
 		exit bad
 	}' "$tmp/quick.csv" || { cat "$tmp/out"; exit 1; }
 
+# The report and the plots, drawn from the CSV alone as tools/bench.sh
+# draws them.
 if ! python3 tools/bench_plot.py "$tmp/quick.csv" --md "$tmp/quick.md" \
-		--svg "$tmp/quick.svg" >"$tmp/plot" 2>&1; then
+		--svg "$tmp/quick.svg" --scaling-dir "$tmp" >"$tmp/plot" 2>&1; then
 	cat "$tmp/plot"
 	echo "bench_quick: tools/bench_plot.py failed on the CSV"
 	exit 1
@@ -122,4 +161,31 @@ for t in T1 T3 T4 T5 T6 T7; do
 		exit 1
 	fi
 done
-exit 0
+
+# A line is a polyline with its points, each titled "MECH, N = n: ...".
+lines() { # FILE MECH: the points of MECH drawn in FILE
+	grep -c "<title>$2, N = " "$tmp/$1"
+}
+status=0
+for plot in "scaling-select.svg:$sel" "scaling-fan.svg:$fan" \
+	    "scaling-create.svg:$create"; do
+	file=${plot%%:*}
+	if [ ! -s "$tmp/$file" ] || ! grep -q "<polyline" "$tmp/$file"; then
+		echo "bench_quick: bench_plot.py drew no $file"
+		status=1
+		continue
+	fi
+	for mech in ${plot#*:}; do
+		points=$(lines "$file" "$mech")
+		if [ "$points" -lt 2 ]; then
+			echo "bench_quick: $file has $points points of $mech, not a line"
+			status=1
+		fi
+	done
+	if ! grep -q "]($file)" "$tmp/quick.md"; then
+		echo "bench_quick: the report does not link $file"
+		status=1
+	fi
+done
+[ "$status" -eq 0 ] && echo "bench_quick: the scaling plots draw a line per mechanism"
+exit "$status"
