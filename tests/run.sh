@@ -21,6 +21,11 @@
 # are the Go package's tests (build/go/kchan.test, from go test -c: its
 # top-level "--- PASS/FAIL/SKIP" lines; a test started and never
 # finished, a panic or a timeout, is a failure too).
+# After each program: "run.sh: NAME: W s, cpu C s", its wall-clock
+# seconds and the CPU seconds it and its children used (user + system);
+# before the summary, every program's share of the run, longest first
+# ("run.sh: time: ..."), with the total: a program that takes much longer
+# than its CPU seconds waits (sleeps, timeouts, module unloads).
 # The last line of output is the summary: "N passed, N failed[, N skipped]".
 # Exit status 0 only if nothing failed and at least one test ran.
 #
@@ -42,6 +47,8 @@ passed=0
 failed=0
 skipped=0
 xfailed=0
+run_start=$EPOCHREALTIME
+clk_tck=$(getconf CLK_TCK 2>/dev/null) || clk_tck=100
 workdir=$(mktemp -d /tmp/kchan-run.XXXXXX) || exit 1
 trap 'rm -rf "$workdir"' EXIT
 
@@ -169,12 +176,31 @@ count_gotest() {
 	count_kselftest "$name" $((f + e > 0 ? 1 : 0)) "$log"
 }
 
+# The CPU time, in clock ticks, of this shell's children that ended
+# (user + system: fields 16 and 17 of /proc/PID/stat, after the name).
+children_ticks() {
+	local stat
+
+	stat=$(</proc/$$/stat) || { echo 0; return; }
+	stat=${stat##*) }
+	# shellcheck disable=SC2086 # split into fields
+	set -- $stat
+	echo $((${14} + ${15}))
+}
+
+# Seconds from EPOCHREALTIME $1 to now, with one decimal.
+secs_since() {
+	awk -v s="$1" -v e="$EPOCHREALTIME" 'BEGIN { printf "%.1f", e - s }'
+}
+
 # Run one program: KIND is "kselftest", "unittest", "gotest" or "shell".
 run_one() {
-	local kind=$1 path=$2 n=$3 name mark log status problems start had_module
+	local kind=$1 path=$2 n=$3 name mark log status problems start ticks
+	local had_module wall cpu
 
 	name=$(basename "$path")
-	start=$SECONDS
+	start=$EPOCHREALTIME
+	ticks=$(children_ticks)
 	had_module=0
 	[ -d /sys/module/kchan ] && had_module=1
 	log="$workdir/$n.log"
@@ -218,7 +244,25 @@ run_one() {
 		echo "$problems" | sed 's/^/  kernel: /'
 		failed=$((failed + 1))
 	fi
-	echo "run.sh: $name: $((SECONDS - start)) s"
+	wall=$(secs_since "$start")
+	cpu=$(awk -v t=$(($(children_ticks) - ticks)) -v hz="$clk_tck" \
+		'BEGIN { printf "%.1f", t / hz }')
+	echo "run.sh: $name: $wall s, cpu $cpu s"
+	echo "$wall $cpu $name" >>"$workdir/times"
+}
+
+# Every program's share of the run, longest first.
+print_times() {
+	local total
+
+	[ -s "$workdir/times" ] || return 0
+	total=$(secs_since "$run_start")
+	sort -rn "$workdir/times" | awk -v total="$total" '
+		{ printf "run.sh: time: %7.1f s %5.1f%%  cpu %7.1f s  %s\n",
+			$1, (total > 0 ? 100 * $1 / total : 0), $2, $3
+		  cpu += $2 }
+		END { printf "run.sh: time: %7.1f s in all, cpu %.1f s, %d programs\n",
+			total, cpu, NR }'
 }
 
 # The programs to run, as "kind path" lines.
@@ -264,6 +308,7 @@ while read -r kind path; do
 done <<<"$selected"
 
 [ "$n" -gt 0 ] || echo "run.sh: no test program found (run 'make tests' first?)"
+print_times
 [ "$xfailed" -gt 0 ] && echo "run.sh: $xfailed expected failure(s) (xfail) counted as passed"
 [ $((passed + failed)) -gt 0 ] || echo "run.sh: no test ran"
 
