@@ -8,6 +8,9 @@
 #                             tests/*.sh
 #   tests/run.sh NAME...      only these (e.g. chan_close shell_named
 #                             chan_torture)
+#   tests/run.sh --list [NAME...]  print the names of the programs it
+#                             would run, one a line, and run nothing (a
+#                             NAME that matches none is printed as it is)
 #
 # Each program runs under a timeout. Its kernel log is checked from a
 # /dev/kmsg marker written just before it started: any line
@@ -279,6 +282,11 @@ list_all() {
 	echo "gotest build/go/kchan.test"
 }
 
+list_only=0
+if [ "${1-}" = --list ]; then
+	list_only=1
+	shift
+fi
 all=$(list_all)
 if [ $# -eq 0 ]; then
 	selected=$all
@@ -289,13 +297,19 @@ else
 		match=$(echo "$all" | awk -v w="$want" '{
 			b = $2; sub(".*/", "", b); s = b; sub("\\.(sh|py|test)$", "", s)
 			if (b == w || s == w) print }')
-		if [ -z "$match" ]; then
+		if [ -z "$match" ] && [ "$list_only" = 1 ]; then
+			echo "$want"
+		elif [ -z "$match" ]; then
 			echo "run.sh: $want: no such test program"
 			failed=$((failed + 1))
 		else
 			selected+="$match"$'\n'
 		fi
 	done
+fi
+if [ "$list_only" = 1 ]; then
+	echo -n "$selected" | awk 'NF { sub(".*/", "", $2); print $2 }'
+	exit 0
 fi
 
 [ -e /dev/chanctl ] || echo "run.sh: warning: /dev/chanctl is missing: is kchan.ko loaded?"
