@@ -10,7 +10,8 @@
  * Also the per-user limit on names, and the shares of the device minors.
  *
  * These tests load kchan.ko with a small budget ($KCHAN_MODULE, as
- * chan_module does) and leave it loaded with its default parameters. Run
+ * chan_module does), once for as many tests as leave nothing behind, and
+ * leave it loaded with its default parameters. Run
  * them as root in the test VM; the routes are tried as user nobody.
  */
 #include <errno.h>
@@ -125,10 +126,18 @@ static int as_nobody(int (*fn)(void))
 	return as_user(NOBODY, fn);
 }
 
+/* Named channels are freed late on kernels that delay kobject release. */
+#define RELEASE_MS	15000
+
 FIXTURE(budget) {
 	bool no_ko;
 };
 
+/*
+ * Each test starts as on a fresh load with PARAMS_SMALL, no channel
+ * left: the tests share one load when they can (unloading takes seconds
+ * on a debug kernel), and leave_defaults() loads the defaults back.
+ */
 FIXTURE_SETUP(budget)
 {
 	int ret;
@@ -137,20 +146,40 @@ FIXTURE_SETUP(budget)
 	self->no_ko = access(kt_ko_path(), R_OK) != 0 || getuid() != 0;
 	if (self->no_ko)
 		SKIP(return, "needs root and %s", kt_ko_path());
-	ret = kt_reload(PARAMS_SMALL);
+	ret = kt_ensure_params_fresh(PARAMS_SMALL, RELEASE_MS);
 	ASSERT_EQ(0, ret) TH_LOG("loading %s: %s", kt_ko_path(), strerror(-ret));
 }
 
 FIXTURE_TEARDOWN(budget)
 {
+}
+
+static pid_t harness_pid;
+
+static void __attribute__((constructor)) note_harness_pid(void)
+{
+	harness_pid = getpid();
+}
+
+/*
+ * After the last test, in the harness's own process (the tests' processes
+ * end in _exit()): kchan is left loaded with its default parameters, or
+ * the program fails.
+ */
+static void __attribute__((destructor)) leave_defaults(void)
+{
 	int ret;
 
-	if (self->no_ko)
+	if (getpid() != harness_pid || getuid() != 0 ||
+	    access(kt_ko_path(), R_OK))
 		return;
 	ret = kt_ensure_defaults();
-	if (ret)
-		TH_LOG("could not restore kchan with default limits: %s",
+	if (ret) {
+		printf("# could not restore kchan with default limits: %s\n",
 		       strerror(-ret));
+		fflush(stdout);
+		_exit(1);
+	}
 }
 
 TEST_F_TIMEOUT(budget, the_budget_is_a_parameter_and_reported, TEST_TIMEOUT)
@@ -606,7 +635,6 @@ TEST_F_TIMEOUT(budget, uids_of_a_user_namespace_share_one_budget, TEST_TIMEOUT)
 }
 
 /* Names per user: ENOSPC beyond the limit; a removed name frees its slot. */
-#define RELEASE_MS	15000
 
 static const char *budget_name(int i)
 {
@@ -690,7 +718,7 @@ static int minors_one(void)
 	return !ret ? 0 : ret == -ENOSPC ? 1 : 2;
 }
 
-/* The names go with the module, which the teardown loads again. */
+/* The names go with the module, which the next load replaces. */
 TEST_F_TIMEOUT(budget, a_user_over_its_share_of_minors_is_enospc_not_others,
 	       TEST_TIMEOUT)
 {

@@ -71,7 +71,8 @@ static bool sysfs_dir_exists(const char *name)
 	return stat(path, &st) == 0;
 }
 
-FIXTURE(module) {
+/* The files and names a test made, closed and removed after it. */
+struct kept {
 	bool no_ko;
 	int fd[MAX_FDS];
 	int nfd;
@@ -79,14 +80,48 @@ FIXTURE(module) {
 	int nname;
 };
 
+/*
+ * Two fixtures, run in this order (the order they are declared in):
+ * "limits" runs its tests with SMALL_LIMITS, "module" with the defaults.
+ * Loading the module with other parameters means unloading it, which
+ * takes seconds on a debug kernel (its kobject's release is delayed on
+ * purpose), so each fixture reloads it only when its parameters are not
+ * the ones loaded: the limits tests share one load, and "module"'s
+ * teardown leaves the defaults behind.
+ */
+FIXTURE(limits) {
+	struct kept k;
+};
+
+FIXTURE(module) {
+	struct kept k;
+};
+
+/* Fills @k; false if the tests must be skipped. */
+static bool kept_init(struct kept *k)
+{
+	k->nfd = 0;
+	k->nname = 0;
+	k->no_ko = access(kt_ko_path(), R_OK) != 0 || getuid() != 0;
+	return !k->no_ko;
+}
+
+static void kept_release(struct kept *k)
+{
+	int i;
+
+	for (i = 0; i < k->nfd; i++)
+		close(k->fd[i]);
+	if (kt_module_loaded())
+		for (i = 0; i < k->nname; i++)
+			kt_unlink(k->name[i]);
+}
+
 FIXTURE_SETUP(module)
 {
 	int ret;
 
-	self->nfd = 0;
-	self->nname = 0;
-	self->no_ko = access(kt_ko_path(), R_OK) != 0 || getuid() != 0;
-	if (self->no_ko)
+	if (!kept_init(&self->k))
 		return;
 	ret = kt_ensure_defaults();
 	ASSERT_EQ(0, ret) TH_LOG("loading %s: %s", kt_ko_path(), strerror(-ret));
@@ -94,39 +129,53 @@ FIXTURE_SETUP(module)
 
 FIXTURE_TEARDOWN(module)
 {
-	int i, ret;
+	int ret;
 
-	if (self->no_ko)
+	if (self->k.no_ko)
 		return;
-	for (i = 0; i < self->nfd; i++)
-		close(self->fd[i]);
-	if (kt_module_loaded())
-		for (i = 0; i < self->nname; i++)
-			kt_unlink(self->name[i]);
+	kept_release(&self->k);
 	ret = kt_ensure_defaults();
 	if (ret)
 		TH_LOG("could not restore kchan with default limits: %s",
 		       strerror(-ret));
 }
 
+/* The limits tests count the channels of one user: they start with none. */
+FIXTURE_SETUP(limits)
+{
+	int ret;
+
+	if (!kept_init(&self->k))
+		return;
+	ret = kt_ensure_params_fresh(SMALL_LIMITS, RELEASE_MS);
+	ASSERT_EQ(0, ret) TH_LOG("loading %s %s: %s", kt_ko_path(),
+				 SMALL_LIMITS, strerror(-ret));
+}
+
+FIXTURE_TEARDOWN(limits)
+{
+	if (!self->k.no_ko)
+		kept_release(&self->k);
+}
+
 #define NEED_MODULE_FILE() do {						\
-	if (self->no_ko)						\
+	if (self->k.no_ko)						\
 		SKIP(return, "needs root and %s", kt_ko_path());		\
 } while (0)
 
 /* Remember @fd for the teardown; returns it. */
-static int keep_fd(FIXTURE_DATA(module) *self, int fd)
+static int keep_fd(struct kept *k, int fd)
 {
-	if (fd >= 0 && self->nfd < MAX_FDS)
-		self->fd[self->nfd++] = fd;
+	if (fd >= 0 && k->nfd < MAX_FDS)
+		k->fd[k->nfd++] = fd;
 	return fd;
 }
 
 /* Close the fd kept at @i now, so the teardown won't. */
-static void drop_fd(FIXTURE_DATA(module) *self, int i)
+static void drop_fd(struct kept *k, int i)
 {
-	close(self->fd[i]);
-	self->fd[i] = self->fd[--self->nfd];
+	close(k->fd[i]);
+	k->fd[i] = k->fd[--k->nfd];
 }
 
 /*
@@ -145,10 +194,9 @@ static int make_when_freed(void)
 }
 
 static __attribute__((noinline)) const char *
-new_name(FIXTURE_DATA(module) *self, const char *tag)
+new_name(struct kept *k, const char *tag)
 {
-	char *n = self->name[self->nname < MAX_NAMES - 1 ? self->nname++ :
-			     self->nname];
+	char *n = k->name[k->nname < MAX_NAMES - 1 ? k->nname++ : k->nname];
 
 	kt_name(n, KCHAN_NAME_SIZE, tag);
 	return n;
@@ -160,7 +208,7 @@ TEST_F_TIMEOUT(module, unload_is_refused_while_a_channel_fd_is_open, MODULE_TEST
 	int fd, ret;
 
 	NEED_MODULE_FILE();
-	fd = keep_fd(self, kt_make(1, 8, 0, O_CLOEXEC));
+	fd = keep_fd(&self->k, kt_make(1, 8, 0, O_CLOEXEC));
 	ASSERT_GE(fd, 0);
 
 	ret = kt_unload();
@@ -171,7 +219,7 @@ TEST_F_TIMEOUT(module, unload_is_refused_while_a_channel_fd_is_open, MODULE_TEST
 	ASSERT_EQ(2, kt_send(fd, "ok", 2));
 	ASSERT_EQ(2, kt_recv(fd, buf, sizeof(buf)));
 
-	drop_fd(self, 0);
+	drop_fd(&self->k, 0);
 	ASSERT_EQ(0, kt_unload());
 	ASSERT_FALSE(kt_module_loaded());
 	ASSERT_EQ(0, kt_load(""));
@@ -184,7 +232,7 @@ TEST_F_TIMEOUT(module, rmmod_fails_while_a_channel_fd_is_open, MODULE_TEST_TIMEO
 	NEED_MODULE_FILE();
 	if (access("/sbin/rmmod", X_OK) && access("/usr/sbin/rmmod", X_OK))
 		SKIP(return, "no rmmod");
-	fd = keep_fd(self, kt_make(0, 8, 0, O_CLOEXEC));
+	fd = keep_fd(&self->k, kt_make(0, 8, 0, O_CLOEXEC));
 	ASSERT_GE(fd, 0);
 	status = system("PATH=/usr/sbin:/sbin:$PATH rmmod kchan >/dev/null 2>&1");
 	ASSERT_TRUE(WIFEXITED(status));
@@ -194,19 +242,19 @@ TEST_F_TIMEOUT(module, rmmod_fails_while_a_channel_fd_is_open, MODULE_TEST_TIMEO
 
 TEST_F_TIMEOUT(module, unload_is_refused_while_a_named_channel_fd_is_open, MODULE_TEST_TIMEOUT)
 {
-	const char *name = new_name(self, "busy");
+	const char *name = new_name(&self->k, "busy");
 	int fd;
 
 	NEED_MODULE_FILE();
 	ASSERT_EQ(0, kt_create_named(name, 1, 8, 0, 0));
-	fd = keep_fd(self, kt_open_named(name, O_RDONLY));
+	fd = keep_fd(&self->k, kt_open_named(name, O_RDONLY));
 	ASSERT_GE(fd, 0);
 
 	ASSERT_EQ(-EWOULDBLOCK, kt_unload());
 	ASSERT_TRUE(kt_module_loaded());
 	ASSERT_TRUE(node_exists(name));
 
-	drop_fd(self, 0);
+	drop_fd(&self->k, 0);
 	ASSERT_EQ(0, kt_unload());
 	ASSERT_FALSE(node_exists(name));
 }
@@ -216,7 +264,7 @@ TEST_F_TIMEOUT(module, unload_is_refused_while_chanctl_is_open, MODULE_TEST_TIME
 	int ctl;
 
 	NEED_MODULE_FILE();
-	ctl = keep_fd(self, open(KT_CHANCTL, O_RDWR | O_CLOEXEC));
+	ctl = keep_fd(&self->k, open(KT_CHANCTL, O_RDWR | O_CLOEXEC));
 	ASSERT_GE(ctl, 0);
 	ASSERT_EQ(-EWOULDBLOCK, kt_unload());
 	ASSERT_TRUE(kt_module_loaded());
@@ -224,8 +272,8 @@ TEST_F_TIMEOUT(module, unload_is_refused_while_chanctl_is_open, MODULE_TEST_TIME
 
 TEST_F_TIMEOUT(module, unload_destroys_idle_named_channels, MODULE_TEST_TIMEOUT)
 {
-	const char *a = new_name(self, "idle-a");
-	const char *b = new_name(self, "idle-b");
+	const char *a = new_name(&self->k, "idle-a");
+	const char *b = new_name(&self->k, "idle-b");
 
 	NEED_MODULE_FILE();
 	ASSERT_EQ(0, kt_create_named(a, 0, 8, 0, 0));
@@ -245,7 +293,7 @@ TEST_F_TIMEOUT(module, unload_destroys_idle_named_channels, MODULE_TEST_TIMEOUT)
 
 TEST_F_TIMEOUT(module, unload_destroys_named_channels_holding_messages, MODULE_TEST_TIMEOUT)
 {
-	const char *name = new_name(self, "full");
+	const char *name = new_name(&self->k, "full");
 	int fd;
 
 	NEED_MODULE_FILE();
@@ -308,18 +356,17 @@ TEST_F_TIMEOUT(module, parameters_default_to_the_documented_limits, MODULE_TEST_
 	expect_param(_metadata, "max_minors", KT_DEFAULT_MAX_MINORS);
 }
 
-TEST_F_TIMEOUT(module, parameters_given_at_load_are_shown_and_reported, MODULE_TEST_TIMEOUT)
+TEST_F_TIMEOUT(limits, parameters_given_at_load_are_shown_and_reported, MODULE_TEST_TIMEOUT)
 {
 	struct kchan_version ver = { 0 };
 	int ctl;
 
 	NEED_MODULE_FILE();
-	ASSERT_EQ(0, kt_reload(SMALL_LIMITS));
 	expect_param(_metadata, "max_capacity", SMALL_CAPACITY);
 	expect_param(_metadata, "max_msg_size", SMALL_MSG_SIZE);
 	expect_param(_metadata, "max_channels_per_user", SMALL_CHANNELS);
 
-	ctl = keep_fd(self, open(KT_CHANCTL, O_RDWR | O_CLOEXEC));
+	ctl = keep_fd(&self->k, open(KT_CHANCTL, O_RDWR | O_CLOEXEC));
 	ASSERT_GE(ctl, 0);
 	ASSERT_EQ(0, ioctl(ctl, KCHAN_IOC_VERSION, &ver));
 	EXPECT_EQ((unsigned int)SMALL_CAPACITY, ver.max_capacity);
@@ -328,7 +375,7 @@ TEST_F_TIMEOUT(module, parameters_given_at_load_are_shown_and_reported, MODULE_T
 	EXPECT_EQ((unsigned int)SMALL_CASES, ver.max_select_cases);
 }
 
-TEST_F_TIMEOUT(module, select_above_max_select_cases_is_einval, MODULE_TEST_TIMEOUT)
+TEST_F_TIMEOUT(limits, select_above_max_select_cases_is_einval, MODULE_TEST_TIMEOUT)
 {
 	struct kchan_case *c = calloc(SMALL_CASES + 1, sizeof(*c));
 	struct kchan_select req = { .flags = KCHAN_SELECT_NONBLOCK };
@@ -336,10 +383,9 @@ TEST_F_TIMEOUT(module, select_above_max_select_cases_is_einval, MODULE_TEST_TIME
 
 	NEED_MODULE_FILE();
 	ASSERT_NE(NULL, c);
-	ASSERT_EQ(0, kt_reload(SMALL_LIMITS));
 	for (i = 0; i <= SMALL_CASES; i++)
 		c[i] = (struct kchan_case){ .fd = -1, .op = KCHAN_OP_RECV };
-	ctl = keep_fd(self, open(KT_CHANCTL, O_RDWR | O_CLOEXEC));
+	ctl = keep_fd(&self->k, open(KT_CHANCTL, O_RDWR | O_CLOEXEC));
 	ASSERT_GE(ctl, 0);
 	req.cases = (uintptr_t)c;
 	req.ncases = SMALL_CASES;
@@ -351,56 +397,52 @@ TEST_F_TIMEOUT(module, select_above_max_select_cases_is_einval, MODULE_TEST_TIME
 	free(c);
 }
 
-TEST_F_TIMEOUT(module, capacity_above_max_capacity_is_einval, MODULE_TEST_TIMEOUT)
+TEST_F_TIMEOUT(limits, capacity_above_max_capacity_is_einval, MODULE_TEST_TIMEOUT)
 {
 	NEED_MODULE_FILE();
-	ASSERT_EQ(0, kt_reload(SMALL_LIMITS));
 	EXPECT_EQ(-EINVAL, kt_make(SMALL_CAPACITY + 1, 8, 0, O_CLOEXEC));
-	EXPECT_EQ(-EINVAL, kt_create_named(new_name(self, "cap"),
+	EXPECT_EQ(-EINVAL, kt_create_named(new_name(&self->k, "cap"),
 					      SMALL_CAPACITY + 1, 8, 0, 0));
-	ASSERT_LE(0, keep_fd(self, kt_make(SMALL_CAPACITY, 8, 0, O_CLOEXEC)));
+	ASSERT_LE(0, keep_fd(&self->k, kt_make(SMALL_CAPACITY, 8, 0, O_CLOEXEC)));
 }
 
-TEST_F_TIMEOUT(module, msg_max_above_max_msg_size_or_zero_is_einval, MODULE_TEST_TIMEOUT)
+TEST_F_TIMEOUT(limits, msg_max_above_max_msg_size_or_zero_is_einval, MODULE_TEST_TIMEOUT)
 {
 	NEED_MODULE_FILE();
-	ASSERT_EQ(0, kt_reload(SMALL_LIMITS));
 	EXPECT_EQ(-EINVAL, kt_make(1, SMALL_MSG_SIZE + 1, 0, O_CLOEXEC));
 	EXPECT_EQ(-EINVAL, kt_make(1, 0, 0, O_CLOEXEC));
-	EXPECT_EQ(-EINVAL, kt_create_named(new_name(self, "msg"), 1,
+	EXPECT_EQ(-EINVAL, kt_create_named(new_name(&self->k, "msg"), 1,
 					      SMALL_MSG_SIZE + 1, 0, 0));
-	ASSERT_LE(0, keep_fd(self, kt_make(1, SMALL_MSG_SIZE, 0, O_CLOEXEC)));
+	ASSERT_LE(0, keep_fd(&self->k, kt_make(1, SMALL_MSG_SIZE, 0, O_CLOEXEC)));
 }
 
-TEST_F_TIMEOUT(module, channel_beyond_the_users_limit_is_emfile, MODULE_TEST_TIMEOUT)
+TEST_F_TIMEOUT(limits, channel_beyond_the_users_limit_is_emfile, MODULE_TEST_TIMEOUT)
 {
 	int i;
 
 	NEED_MODULE_FILE();
-	ASSERT_EQ(0, kt_reload(SMALL_LIMITS));
 	for (i = 0; i < SMALL_CHANNELS; i++) {
-		ASSERT_LE(0, keep_fd(self, kt_make(0, 8, 0, O_CLOEXEC)))
+		ASSERT_LE(0, keep_fd(&self->k, kt_make(0, 8, 0, O_CLOEXEC)))
 			TH_LOG("channel %d", i + 1);
 	}
 	EXPECT_EQ(-EMFILE, kt_make(0, 8, 0, O_CLOEXEC));
-	EXPECT_EQ(-EMFILE, kt_create_named(new_name(self, "six"), 0, 8, 0, 0));
+	EXPECT_EQ(-EMFILE, kt_create_named(new_name(&self->k, "six"), 0, 8, 0, 0));
 
 	/* Freeing one channel frees its slot, and only one. */
-	drop_fd(self, 0);
-	ASSERT_LE(0, keep_fd(self, kt_make(0, 8, 0, O_CLOEXEC)));
+	drop_fd(&self->k, 0);
+	ASSERT_LE(0, keep_fd(&self->k, kt_make(0, 8, 0, O_CLOEXEC)));
 	EXPECT_EQ(-EMFILE, kt_make(0, 8, 0, O_CLOEXEC));
 }
 
-TEST_F_TIMEOUT(module, named_channels_count_toward_the_users_limit, MODULE_TEST_TIMEOUT)
+TEST_F_TIMEOUT(limits, named_channels_count_toward_the_users_limit, MODULE_TEST_TIMEOUT)
 {
-	const char *name = new_name(self, "counted");
+	const char *name = new_name(&self->k, "counted");
 	int i;
 
 	NEED_MODULE_FILE();
-	ASSERT_EQ(0, kt_reload(SMALL_LIMITS));
 	ASSERT_EQ(0, kt_create_named(name, 0, 8, 0, 0));
 	for (i = 1; i < SMALL_CHANNELS; i++) {
-		ASSERT_LE(0, keep_fd(self, kt_make(0, 8, 0, O_CLOEXEC)));
+		ASSERT_LE(0, keep_fd(&self->k, kt_make(0, 8, 0, O_CLOEXEC)));
 	}
 	EXPECT_EQ(-EMFILE, kt_make(0, 8, 0, O_CLOEXEC));
 
@@ -409,19 +451,18 @@ TEST_F_TIMEOUT(module, named_channels_count_toward_the_users_limit, MODULE_TEST_
 	 * most kernels, once the device is released on all of them.
 	 */
 	ASSERT_EQ(0, kt_unlink(name));
-	ASSERT_LE(0, keep_fd(self, make_when_freed()));
+	ASSERT_LE(0, keep_fd(&self->k, make_when_freed()));
 	EXPECT_EQ(-EMFILE, kt_make(0, 8, 0, O_CLOEXEC));
 }
 
-TEST_F_TIMEOUT(module, the_channel_limit_is_per_user, MODULE_TEST_TIMEOUT)
+TEST_F_TIMEOUT(limits, the_channel_limit_is_per_user, MODULE_TEST_TIMEOUT)
 {
 	int i, status;
 	pid_t pid;
 
 	NEED_MODULE_FILE();
-	ASSERT_EQ(0, kt_reload(SMALL_LIMITS));
 	for (i = 0; i < SMALL_CHANNELS; i++) {
-		ASSERT_LE(0, keep_fd(self, kt_make(0, 8, 0, O_CLOEXEC)));
+		ASSERT_LE(0, keep_fd(&self->k, kt_make(0, 8, 0, O_CLOEXEC)));
 	}
 	ASSERT_EQ(-EMFILE, kt_make(0, 8, 0, O_CLOEXEC));
 

@@ -126,26 +126,57 @@ static inline bool kt_param_is(const char *name, unsigned long long want)
 	return !kt_param(name, &v) && v == want;
 }
 
-static inline bool kt_has_default_params(void)
+/*
+ * Loaded, with each parameter as @params sets it ("name=value ...", as
+ * finit_module(2) takes them) and every other one at its default.
+ */
+static inline bool kt_has_params(const char *params)
 {
-	return kt_param_is("max_capacity", KT_DEFAULT_MAX_CAPACITY) &&
-	       kt_param_is("max_msg_size", KT_DEFAULT_MAX_MSG_SIZE) &&
-	       kt_param_is("max_channels_per_user",
-			   KT_DEFAULT_MAX_CHANNELS_PER_USER) &&
-	       kt_param_is("max_select_cases", KT_DEFAULT_MAX_SELECT_CASES) &&
-	       kt_param_is("max_bytes_per_user",
-			   KT_DEFAULT_MAX_BYTES_PER_USER) &&
-	       kt_param_is("max_names_per_user",
-			   KT_DEFAULT_MAX_NAMES_PER_USER) &&
-	       kt_param_is("max_minors", KT_DEFAULT_MAX_MINORS);
+	static const struct {
+		const char *name;
+		unsigned long long def;
+	} all[] = {
+		{ "max_capacity", KT_DEFAULT_MAX_CAPACITY },
+		{ "max_msg_size", KT_DEFAULT_MAX_MSG_SIZE },
+		{ "max_channels_per_user", KT_DEFAULT_MAX_CHANNELS_PER_USER },
+		{ "max_select_cases", KT_DEFAULT_MAX_SELECT_CASES },
+		{ "max_bytes_per_user", KT_DEFAULT_MAX_BYTES_PER_USER },
+		{ "max_names_per_user", KT_DEFAULT_MAX_NAMES_PER_USER },
+		{ "max_minors", KT_DEFAULT_MAX_MINORS },
+	};
+	unsigned int i;
+
+	for (i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+		size_t len = strlen(all[i].name);
+		unsigned long long want = all[i].def;
+		const char *p;
+
+		for (p = params; (p = strstr(p, all[i].name)); p += len)
+			if ((p == params || p[-1] == ' ') && p[len] == '=') {
+				want = strtoull(p + len + 1, NULL, 10);
+				break;
+			}
+		if (!kt_param_is(all[i].name, want))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Loaded with @params (see kt_has_params()): reloaded only if it is not
+ * already, as unloading takes seconds on a debug kernel. 0 or -errno.
+ */
+static inline int kt_ensure_params(const char *params)
+{
+	if (kt_module_loaded() && kt_has_params(params))
+		return 0;
+	return kt_reload(params);
 }
 
 /* Loaded, with the default limits: the state every test starts and ends in. */
 static inline int kt_ensure_defaults(void)
 {
-	if (kt_module_loaded() && kt_has_default_params())
-		return 0;
-	return kt_reload("");
+	return kt_ensure_params("");
 }
 
 /* The module's reference count, or -1. */
@@ -244,6 +275,20 @@ static inline int kt_wait_unlisted(__u64 id, long ms)
 			  ms, 10000))
 		return -ETIMEDOUT;
 	return ret < 0 ? ret : 0;
+}
+
+/*
+ * Loaded with @params and no channel left, as after a fresh load, for
+ * tests that count what a user holds: the load is kept if the channels
+ * of the test before are gone within @ms (a named channel's device may
+ * be released late), else the module is loaded again. 0 or -errno.
+ */
+static inline int kt_ensure_params_fresh(const char *params, long ms)
+{
+	if (kt_module_loaded() && kt_has_params(params) &&
+	    !kt_poll_until(kt_proc_scan(0, NULL) == 0, ms, 20000))
+		return 0;
+	return kt_reload(params);
 }
 
 #endif /* KT_SYS_H */
