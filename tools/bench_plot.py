@@ -487,11 +487,30 @@ def write_md(rows, meta, path, scaling=()):
                 blocking["median"] else None
             lines.append([int(key[1]), key[3], r["mechanism"],
                           fmt(r["median"], 0), fmt(vs), fmt(r["x_pipe"]),
+                          fmt(r.get("x_pipe-uring")),
                           fmt(r["syscalls_per_op"]), r["note"]])
     if lines:
         s += md_table(["size", "placement", "mechanism", "ns/msg",
-                       "x same channel, blocking calls (ratio of medians)",
-                       "x pipe", "sys/op", "note"], lines)
+                       "x same transport, blocking calls (ratio of medians)",
+                       "x pipe", "x pipe-uring", "sys/op", "note"], lines)
+        s += "\n"
+
+    s += "## Ping-pong through io_uring: kchan, pipe and eventfd\n\n"
+    lines = []
+    for key, g in groups(rows, "rtt").items():
+        for r in g:
+            if r["mechanism"].endswith("-uring"):
+                lines.append([int(key[1]), key[2], key[3], r["mechanism"],
+                              fmt(r["median"], 0),
+                              fmt(r.get("x_one_per_call")),
+                              fmt(r.get("x_pipe-uring")),
+                              fmt(r.get("x_eventfd-uring")),
+                              fmt(r["syscalls_per_op"]),
+                              fmt(r["switches_per_op"]), r["note"]])
+    if lines:
+        s += md_table(["size", "mode", "placement", "mechanism", "ns/RTT",
+                       "x same transport, blocking calls", "x pipe-uring",
+                       "x eventfd-uring", "sys/op", "sw/op", "note"], lines)
         s += "\n"
 
     s += "## Batched stream: 64 messages per call\n\n"
@@ -576,7 +595,8 @@ def write_md(rows, meta, path, scaling=()):
     cols = ["block", "bench", "mechanism", "size", "capacity", "mode", "placement",
             "iterations", "runs", "median", "iqr", "unit", "x_eventfd",
             "x_futex", "x_pipe", "x_seqpacket", "x_mqueue",
-            "x_seqpacket-mmsg", "x_one_per_call", "syscalls_per_op", "switches_per_op", "wakeups_per_op", "note"]
+            "x_seqpacket-mmsg", "x_one_per_call", "x_pipe-uring",
+            "x_eventfd-uring", "syscalls_per_op", "switches_per_op", "wakeups_per_op", "note"]
     lines = []
     for r in rows:
         line = []
@@ -606,6 +626,7 @@ COLORS = {
     "seqpacket": "#e377c2", "seqpacket-mmsg": "#f7b6d2",
     "mqueue": "#7f7f7f", "kchan-select": "#08519c", "kchan-poll": "#6a51a3",
     "kchan-named": "#6baed6", "eventfd-epoll": "#a63603",
+    "pipe-uring": "#e7969c", "eventfd-uring": "#ff9896",
 }
 PALETTE = ["#bcbd22", "#17becf", "#9467bd", "#aec7e8", "#ffbb78",
            "#98df8a", "#ff9896", "#c5b0d5", "#dbdb8d", "#9edae5"]

@@ -6,7 +6,7 @@
  *   util.c    helpers: messages, time, pinning, raw channels (util.h)
  *   report.c  medians, ratios, the table and the CSV
  *   link.c    the transports: kchan, eventfd, futex, pipe, seqpacket,
- *             mqueue, and kchan through io_uring
+ *             mqueue, and kchan, pipe and eventfd through io_uring
  *   pair.c    two-sided workloads (rtt, stream, uring): batches, groups
  *   batch.c   the stream 64 messages per call: KCHAN_IOC_SEND_BATCH /
  *             RECV_BATCH and sendmmsg/recvmmsg against one per call
@@ -46,7 +46,7 @@
  */
 enum {
 	B_EVENTFD, B_FUTEX, B_PIPE, B_SEQPACKET, B_MQUEUE, B_MMSG, B_ONECALL,
-	NR_BASE
+	B_PIPE_URING, B_EVENTFD_URING, NR_BASE
 };
 
 struct row {
@@ -84,7 +84,7 @@ struct mech {
 	enum kind kind;
 	unsigned int cap;	/* kchan capacity (0: rendezvous); eventfd:
 				 * 1 for EFD_SEMAPHORE (a read takes one) */
-	bool uring;		/* kchan through io_uring */
+	bool uring;		/* through io_uring (kchan, pipe, eventfd) */
 	unsigned int batch;	/* stream: messages per call, 0: one */
 };
 

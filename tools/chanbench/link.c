@@ -4,6 +4,15 @@
  * (stream) or both ways (ping-pong); xsend()/xrecv() move one message,
  * stream_many() several per call (io_uring, or batch.c's calls), and they
  * count the syscalls they issue.
+ *
+ * Through io_uring (mech.uring), kchan, pipe and eventfd take the same
+ * path: IORING_OP_READ / IORING_OP_WRITE, tried without blocking, and
+ * on EAGAIN retried when poll says the file is ready, never handed to
+ * an io-wq worker. In 6.1 a pipe has no FMODE_NOWAIT and an eventfd's
+ * write is a plain ->write, which io_uring tries without blocking only
+ * on an O_NONBLOCK file: on a blocking pipe or eventfd io_uring hands
+ * the request to io-wq. They are opened O_NONBLOCK, as a program using
+ * io_uring on them would.
  */
 #include "chanbench.h"
 
@@ -83,7 +92,8 @@ int link_open(struct link *l, const struct mech *m, unsigned int size,
 			strcpy(l->cap, "sem");
 		for (d = 0; d < ndir; d++) {
 			fd = eventfd(0, EFD_CLOEXEC |
-				     (m->cap ? EFD_SEMAPHORE : 0));
+				     (m->cap ? EFD_SEMAPHORE : 0) |
+				     (m->uring ? EFD_NONBLOCK : 0));
 			if (fd < 0)
 				return -errno;
 			link_addfd(l, fd);
@@ -93,7 +103,7 @@ int link_open(struct link *l, const struct mech *m, unsigned int size,
 	case K_PIPE:
 		strcpy(l->cap, "64KiB");
 		for (d = 0; d < ndir; d++) {
-			if (pipe2(p, O_CLOEXEC))
+			if (pipe2(p, O_CLOEXEC | (m->uring ? O_NONBLOCK : 0)))
 				return -errno;
 			link_addfd(l, p[0]);
 			link_addfd(l, p[1]);
@@ -231,17 +241,37 @@ static void fx_recv(struct side *s, int dir)
 	memcpy(s->buf, fx->data, s->l->size);
 }
 
+/*
+ * The bytes an io_uring read of one message asks for: an eventfd's
+ * counter; a pipe's message exactly, as a pipe keeps no boundaries; up
+ * to MAX_MSG elsewhere, as read() does.
+ */
+static unsigned int uring_room(const struct link *l)
+{
+	return l->m->kind == K_EVENTFD ? 8 :
+	       l->m->kind == K_PIPE ? l->size : MAX_MSG;
+}
+
+/* The length of one message through io_uring: an eventfd's counter. */
+static unsigned int uring_len(const struct link *l)
+{
+	return l->m->kind == K_EVENTFD ? 8 : l->size;
+}
+
 /* One io_uring read or write of a whole message, waited for. */
 static void uring_rw(struct side *s, bool wr, int fd, char *buf)
 {
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&s->ring);
 	struct io_uring_cqe *cqe;
+	uint64_t one = 1;
 	int ret;
 
+	if (s->l->m->kind == K_EVENTFD && wr)
+		buf = (char *)&one;
 	if (wr)
-		io_uring_prep_write(sqe, fd, buf, s->l->size, 0);
+		io_uring_prep_write(sqe, fd, buf, uring_len(s->l), 0);
 	else
-		io_uring_prep_read(sqe, fd, buf, MAX_MSG, 0);
+		io_uring_prep_read(sqe, fd, buf, uring_room(s->l), 0);
 	ret = io_uring_submit_and_wait(&s->ring, 1);
 	s->sys++;
 	if (ret < 0)
@@ -254,7 +284,7 @@ static void uring_rw(struct side *s, bool wr, int fd, char *buf)
 	}
 	if (ret)
 		die("io_uring_wait_cqe: %s", strerror(-ret));
-	if (cqe->res != (int)s->l->size)
+	if (cqe->res != (int)uring_len(s->l))
 		die("%s: io_uring %s: %d", s->l->m->name, wr ? "write" : "read",
 		    cqe->res);
 	io_uring_cqe_seen(&s->ring, cqe);
@@ -289,6 +319,10 @@ void xsend(struct side *s, int dir)
 	struct link *l = s->l;
 	uint64_t one = 1;
 
+	if (l->m->uring) {
+		uring_rw(s, true, l->wfd[dir], s->buf);
+		return;
+	}
 	switch (l->m->kind) {
 	case K_FUTEX:
 		fx_send(s, dir);
@@ -304,12 +338,6 @@ void xsend(struct side *s, int dir)
 			if (errno != EINTR)
 				die("mq_send: %s", strerror(errno));
 		return;
-	case K_KCHAN:
-		if (l->m->uring) {
-			uring_rw(s, true, l->wfd[dir], s->buf);
-			return;
-		}
-		/* fall through */
 	default:
 		xfer(s, true, l->wfd[dir], s->buf);
 	}
@@ -321,6 +349,10 @@ void xrecv(struct side *s, int dir)
 	uint64_t v;
 	ssize_t n;
 
+	if (l->m->uring) {
+		uring_rw(s, false, l->rfd[dir], s->buf);
+		return;
+	}
 	switch (l->m->kind) {
 	case K_FUTEX:
 		fx_recv(s, dir);
@@ -338,12 +370,6 @@ void xrecv(struct side *s, int dir)
 		if (n != (ssize_t)l->size)
 			die("mq_receive: %zd %s", n, strerror(errno));
 		return;
-	case K_KCHAN:
-		if (l->m->uring) {
-			uring_rw(s, false, l->rfd[dir], s->buf);
-			return;
-		}
-		/* fall through */
 	default:
 		xfer(s, false, l->rfd[dir], s->buf);
 	}
@@ -366,7 +392,7 @@ static int uring_call(struct side *s, bool wr, int k)
 		if (wr)
 			io_uring_prep_write(sqe, fd, slot, s->l->size, 0);
 		else
-			io_uring_prep_read(sqe, fd, slot, MAX_MSG, 0);
+			io_uring_prep_read(sqe, fd, slot, uring_room(s->l), 0);
 	}
 	ret = io_uring_submit_and_wait(&s->ring, k);
 	s->sys++;

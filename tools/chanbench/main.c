@@ -9,8 +9,10 @@
  *   rtt     ping-pong round trip between two threads or two processes, both
  *           pinned to CPU 0 or spread over CPUs 0 and 1
  *   stream  one producer, one consumer, N messages, time per message
- *   uring   the stream through io_uring on kchan (batches of reads and
- *           writes), with a check for io-wq ("iou-wrk") threads
+ *   uring   the stream through io_uring on kchan and on a pipe (batches
+ *           of reads and writes), with a check for io-wq ("iou-wrk")
+ *           threads; the ping-pong has kchan, pipe and eventfd through
+ *           io_uring too
  *   batch   the stream 64 messages per call (KCHAN_IOC_SEND_BATCH /
  *           RECV_BATCH, sendmmsg/recvmmsg, io_uring) against one per call,
  *           time per message

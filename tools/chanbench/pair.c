@@ -7,6 +7,11 @@
  *   rtt     A sends, B answers, A times the round trips
  *   stream  B produces, A consumes and times the messages
  *   uring   the stream with both sides on io_uring, against blocking calls
+ *           and against a pipe through io_uring
+ *
+ * The ping-pong has kchan, pipe and eventfd through io_uring too, each
+ * one SQE per submit: T5 divides kchan's by the pipe's (the same path
+ * through io_uring) and by kchan's blocking calls (x_one_per_call).
  *
  * The batch workload (batch.c) is a stream group run here too.
  */
@@ -374,6 +379,8 @@ static const struct mech rtt_mechs[] = {
 	{ "pipe", K_PIPE, 0, false, 0 },
 	{ "seqpacket", K_SEQPACKET, 0, false, 0 },
 	{ "mqueue", K_MQUEUE, 0, false, 0 },
+	{ "pipe-uring", K_PIPE, 0, true, 0 },
+	{ "eventfd-uring", K_EVENTFD, 0, true, 0 },
 };
 
 static const struct mech stream_mechs[] = {
@@ -392,6 +399,7 @@ static const struct mech uring_mechs[] = {
 	{ "kchan-c64-uring", K_KCHAN, 64, true, 0 },
 	{ "kchan-c4096-uring", K_KCHAN, 4096, true, 0 },
 	{ "pipe", K_PIPE, 0, false, 0 },
+	{ "pipe-uring", K_PIPE, 0, true, 0 },
 };
 
 void bench_rtt(void)

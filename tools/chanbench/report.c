@@ -49,7 +49,7 @@ void row_set_runs(struct row *r, const double *v, int n)
 /* The baselines' mechanisms; B_ONECALL's name only heads its CSV column. */
 static const char *const base_names[NR_BASE] = {
 	"eventfd", "futex", "pipe", "seqpacket", "mqueue", "seqpacket-mmsg",
-	"one_per_call",
+	"one_per_call", "pipe-uring", "eventfd-uring",
 };
 
 static struct row *rows;
@@ -176,7 +176,7 @@ static void fmt_num(char *buf, size_t len, double v, int prec)
 void print_table(FILE *f)
 {
 	static const char *const hdr =
-		"%-7s %-17s %5s %5s %-10s %-6s %7s %11s %9s %-11s %6s %6s %6s %6s %6s %6s %6s %6s %6s %6s  %s\n";
+		"%-7s %-17s %5s %5s %-10s %-6s %7s %11s %9s %-11s %6s %6s %6s %6s %6s %6s %6s %6s %6s %6s %6s %6s  %s\n";
 	/* median, IQR, the NR_BASE ratios, sys/op, sw/op, wk/op */
 	char c[2 + NR_BASE + 3][24];
 	int i, k, last = -1;
@@ -184,10 +184,10 @@ void print_table(FILE *f)
 	/* x_1call: the row's own transport, one message per call. */
 	fprintf(f, hdr, "bench", "mechanism", "size", "cap", "mode", "place",
 		"iters", "median", "IQR", "unit", "x_evfd", "x_ftx", "x_pipe",
-		"x_seqp", "x_mq", "x_mmsg", "x_1call", "sys/op", "sw/op",
-		"wk/op", "note");
-	/* The columns below are c[0..11]: a new baseline needs one more. */
-	_Static_assert(2 + NR_BASE + 3 == 12, "print_table's columns");
+		"x_seqp", "x_mq", "x_mmsg", "x_1call", "x_pu", "x_eu",
+		"sys/op", "sw/op", "wk/op", "note");
+	/* The columns below are c[0..13]: a new baseline needs one more. */
+	_Static_assert(2 + NR_BASE + 3 == 14, "print_table's columns");
 	for (i = 0; i < nrows; i++) {
 		const struct row *r = &rows[i];
 
@@ -201,10 +201,11 @@ void print_table(FILE *f)
 		fmt_num(c[2 + NR_BASE], sizeof(c[0]), r->sys_op, 2);
 		fmt_num(c[3 + NR_BASE], sizeof(c[0]), r->sw_op, 2);
 		fmt_num(c[4 + NR_BASE], sizeof(c[0]), r->wk_op, 2);
-		fprintf(f, "%-7s %-17s %5u %5s %-10s %-6s %7ld %11s %9s %-11s %6s %6s %6s %6s %6s %6s %6s %6s %6s %6s  %s\n",
+		fprintf(f, "%-7s %-17s %5u %5s %-10s %-6s %7ld %11s %9s %-11s %6s %6s %6s %6s %6s %6s %6s %6s %6s %6s %6s %6s  %s\n",
 			r->bench, r->mech, r->size, r->cap, r->mode, r->place,
 			r->iters, c[0], c[1], r->unit, c[2], c[3], c[4], c[5],
-			c[6], c[7], c[8], c[9], c[10], c[11], r->note);
+			c[6], c[7], c[8], c[9], c[10], c[11], c[12], c[13],
+			r->note);
 	}
 }
 
