@@ -8,6 +8,9 @@
 # fails T5, a CSV without a block column is one block, and T8 waits for
 # the event-loop rows.
 #
+# One Python process makes every report (a process costs a good part of
+# a second under emulation).
+#
 # Exit status: 0 pass, 1 fail (each failed check is printed).
 
 # shellcheck source=tests/kt_tool.bash
@@ -23,19 +26,31 @@ rtt() {
 		"${1:+$1,}" "$2" "$3" "$4" "$5" "$6" "$7" "$8" "$9"
 }
 
-# report CSV: the targets table of the report written from CSV, in $OUT.
-report() {
-	OUT=
-	if ! python3 "$tool" "$1" --md "$tmp/out.md" >"$tmp/err" 2>&1; then
-		fail "$1: bench_plot.py failed: $(cat "$tmp/err")"
-		return
-	fi
-	OUT=$(sed -n '/^## Targets/,/^## Ping/p' "$tmp/out.md")
+# The targets table of the report written from each CSV of $tmp/*.csv,
+# in $tmp/NAME.md.
+report_all() {
+	python3 - "$tool" "$tmp"/*.csv >"$tmp/err" 2>&1 <<'PY' ||
+import importlib.util, sys
+spec = importlib.util.spec_from_file_location("bench_plot", sys.argv[1])
+bp = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(bp)
+for path in sys.argv[2:]:
+    with open(path[:-len(".csv")] + ".md", "w") as f:
+        f.write(bp.targets_table(bp.load(path)))
+PY
+		fail "bench_plot.py failed: $(cat "$tmp/err")"
 }
 
-# expect WHAT ERE: a line of $OUT matches the extended regular expression.
+# expect NAME WHAT ERE: a line of $tmp/NAME.md matches the extended
+# regular expression ERE.
 expect() {
-	grep -Eq -- "$2" <<<"$OUT" || fail "$1: no line matching '$2' in:" $'\n'"$OUT"
+	local line
+
+	[ -f "$tmp/$1.md" ] || { fail "$2: no report from $1.csv"; return; }
+	while IFS= read -r line; do
+		[[ $line =~ $3 ]] && return 0
+	done <"$tmp/$1.md"
+	fail "$2: no line matching '$3' in:" $'\n'"$(cat "$tmp/$1.md")"
 }
 
 {
@@ -61,22 +76,11 @@ expect() {
 	rtt 3 kchan-c1-uring processes 118 '' '' 1.18 0.99 'iou-wrk threads seen: 0'
 } >"$tmp/blocks.csv"
 
-report "$tmp/blocks.csv"
-expect "three blocks: header" '^\| id \| what \| target \| median over 3 blocks \| block 1 \| block 2 \| block 3 \| verdict \|$'
-expect "T1 met in 1 of 3 blocks" '^\| T1 \| rendezvous RTT 8 B, pinned threads \| .* \| 1\.25x eventfd, 0\.85x pipe \| 1\.00x eventfd, 0\.70x pipe \(met\) \| 1\.30x eventfd, 0\.90x pipe \(not met\) \| 1\.25x eventfd, 0\.85x pipe \(not met\) \| not met \(1 of 3 blocks met it\) \|$'
-expect "T1 met in 2 of 3 blocks" '^\| T1 \| rendezvous RTT 8 B, pinned processes \| .* \| 1\.08x eventfd, 0\.78x pipe \|.* \| met \(2 of 3 blocks met it\) \|$'
-expect "T5 with an io-wq worker in one block" '^\| T5 \| io_uring RTT 8 B, capacity 1, pinned threads \| .* \| 0\.95x pipe-uring, 1\.10x blocking; 1 iou-wrk \|.*\| not met \(2 of 3 blocks met it\) \|$'
-expect "T5 met by the median" '^\| T5 \| io_uring RTT 8 B, capacity 1, pinned processes \| .* \| 0\.99x pipe-uring, 1\.18x blocking; 0 iou-wrk \|.*\| met \(2 of 3 blocks met it\) \|$'
-expect "T8 without event-loop rows" '^\| T8 \| .* \| no data \|$'
-
 # One chanbench run, no block column: one block, no block columns.
 {
 	echo "$HEAD"
 	rtt '' kchan-c0 threads 100 1.00 0.70 '' '' ''
 } >"$tmp/one.csv"
-report "$tmp/one.csv"
-expect "one block: header" '^\| id \| what \| target \| measured \| verdict \|$'
-expect "one block: T1" '^\| T1 \| rendezvous RTT 8 B, pinned threads \| .* \| 1\.00x eventfd, 0\.70x pipe \| met \|$'
 
 # The event-loop rows fill T8: per event at N = 1024 against N = 1.
 {
@@ -87,7 +91,18 @@ expect "one block: T1" '^\| T1 \| rendezvous RTT 8 B, pinned threads \| .* \| 1\
 		done
 	done
 } >"$tmp/evloop.csv"
-report "$tmp/evloop.csv"
-expect "T8 from evloop rows" '^\| T8 \| event loop on an armed select over N channels, kchan-multishot \| .* \| 1\.20x N = 1 at N = 1024 \| 1\.10x N = 1 at N = 1024 \(met\) \| 1\.20x N = 1 at N = 1024 \(met\) \| 1\.30x N = 1 at N = 1024 \(not met\) \| met \(2 of 3 blocks met it\) \|$'
+
+report_all
+expect blocks "three blocks: header" '^\| id \| what \| target \| median over 3 blocks \| block 1 \| block 2 \| block 3 \| verdict \|$'
+expect blocks "T1 met in 1 of 3 blocks" '^\| T1 \| rendezvous RTT 8 B, pinned threads \| .* \| 1\.25x eventfd, 0\.85x pipe \| 1\.00x eventfd, 0\.70x pipe \(met\) \| 1\.30x eventfd, 0\.90x pipe \(not met\) \| 1\.25x eventfd, 0\.85x pipe \(not met\) \| not met \(1 of 3 blocks met it\) \|$'
+expect blocks "T1 met in 2 of 3 blocks" '^\| T1 \| rendezvous RTT 8 B, pinned processes \| .* \| 1\.08x eventfd, 0\.78x pipe \|.* \| met \(2 of 3 blocks met it\) \|$'
+expect blocks "T5 with an io-wq worker in one block" '^\| T5 \| io_uring RTT 8 B, capacity 1, pinned threads \| .* \| 0\.95x pipe-uring, 1\.10x blocking; 1 iou-wrk \|.*\| not met \(2 of 3 blocks met it\) \|$'
+expect blocks "T5 met by the median" '^\| T5 \| io_uring RTT 8 B, capacity 1, pinned processes \| .* \| 0\.99x pipe-uring, 1\.18x blocking; 0 iou-wrk \|.*\| met \(2 of 3 blocks met it\) \|$'
+expect blocks "T8 without event-loop rows" '^\| T8 \| .* \| no data \|$'
+
+expect one "one block: header" '^\| id \| what \| target \| measured \| verdict \|$'
+expect one "one block: T1" '^\| T1 \| rendezvous RTT 8 B, pinned threads \| .* \| 1\.00x eventfd, 0\.70x pipe \| met \|$'
+
+expect evloop "T8 from evloop rows" '^\| T8 \| event loop on an armed select over N channels, kchan-multishot \| .* \| 1\.20x N = 1 at N = 1024 \| 1\.10x N = 1 at N = 1024 \(met\) \| 1\.20x N = 1 at N = 1024 \(met\) \| 1\.30x N = 1 at N = 1024 \(not met\) \| met \(2 of 3 blocks met it\) \|$'
 
 exit "$bad"
