@@ -38,8 +38,7 @@ struct kchan *kchan_alloc(u32 capacity, u32 msg_max, u32 flags)
 	INIT_LIST_HEAD(&ch->buf);
 	INIT_LIST_HEAD(&ch->sendq);
 	INIT_LIST_HEAD(&ch->recvq);
-	init_waitqueue_head(&ch->rd_wait);
-	init_waitqueue_head(&ch->wr_wait);
+	init_waitqueue_head(&ch->poll_wait);
 	atomic_set(&ch->writers, 0);
 	kref_init(&ch->ref);
 	ch->capacity = capacity;
@@ -139,11 +138,18 @@ __poll_t kchan_readiness(struct kchan *ch, fmode_t mode)
 static void kchan_wake_pollers_nr(struct kchan *ch, __poll_t events, int nr)
 {
 	events &= kchan_readiness(ch, FMODE_READ | FMODE_WRITE);
-	if ((events & EPOLLIN) && wq_has_sleeper(&ch->rd_wait))
-		__wake_up(&ch->rd_wait, TASK_INTERRUPTIBLE, nr,
+	if (!events || !wq_has_sleeper(&ch->poll_wait))
+		return;
+	/*
+	 * A poller of the other side does not take the wake-up: poll,
+	 * select, epoll and io_uring all match the key against the events
+	 * they wait for, and an exclusive one counts only when it matched.
+	 */
+	if (events & EPOLLIN)
+		__wake_up(&ch->poll_wait, TASK_INTERRUPTIBLE, nr,
 			  poll_to_key(EPOLLIN | EPOLLRDNORM));
-	if ((events & EPOLLOUT) && wq_has_sleeper(&ch->wr_wait))
-		__wake_up(&ch->wr_wait, TASK_INTERRUPTIBLE, nr,
+	if (events & EPOLLOUT)
+		__wake_up(&ch->poll_wait, TASK_INTERRUPTIBLE, nr,
 			  poll_to_key(EPOLLOUT | EPOLLWRNORM));
 }
 
@@ -997,10 +1003,9 @@ int kchan_close(struct kchan *ch)
 	kchan_unlock(ch);
 
 	/* Everyone polling either side learns about the close. */
-	__wake_up(&ch->rd_wait, TASK_INTERRUPTIBLE, 0,
-		  poll_to_key(EPOLLIN | EPOLLRDNORM | EPOLLHUP | EPOLLERR));
-	__wake_up(&ch->wr_wait, TASK_INTERRUPTIBLE, 0,
-		  poll_to_key(EPOLLOUT | EPOLLWRNORM | EPOLLHUP | EPOLLERR));
+	__wake_up(&ch->poll_wait, TASK_INTERRUPTIBLE, 0,
+		  poll_to_key(EPOLLIN | EPOLLRDNORM | EPOLLOUT | EPOLLWRNORM |
+			      EPOLLHUP | EPOLLERR));
 	return 0;
 }
 

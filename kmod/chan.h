@@ -192,8 +192,8 @@ struct kchan {
 	u32 flags;			/* KCHAN_CREATE_* */
 	u64 id;
 
-	wait_queue_head_t rd_wait;	/* pollers waiting for EPOLLIN */
-	wait_queue_head_t wr_wait;	/* pollers waiting for EPOLLOUT */
+	/* Pollers of both sides, woken with the events that came (keyed). */
+	wait_queue_head_t poll_wait;
 	atomic_t writers;		/* write-capable files, for autoclose */
 	struct kref ref;
 

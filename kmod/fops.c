@@ -51,12 +51,17 @@ static ssize_t kchan_fop_read_iter(struct kiocb *iocb, struct iov_iter *to)
 	return kchan_recv(file->private_data, to, kchan_nonblock(iocb));
 }
 
+/*
+ * One queue for both sides, as a socket has: io_uring arms one queue per
+ * request and pays for a second with an allocation per arm and a wake-up
+ * at every change of the other side (its double poll), and a channel's
+ * io_uring read or write is a try, then a poll, then a retry.
+ */
 static __poll_t kchan_fop_poll(struct file *file, poll_table *wait)
 {
 	struct kchan *ch = file->private_data;
 
-	poll_wait(file, &ch->rd_wait, wait);
-	poll_wait(file, &ch->wr_wait, wait);
+	poll_wait(file, &ch->poll_wait, wait);
 	/* Pairs with wq_has_sleeper() in kchan_wake_pollers(). */
 	smp_mb();
 	return kchan_readiness(ch, file->f_mode);
