@@ -13,6 +13,45 @@
 
 #include "kchan.h"
 
+/**
+ * DOC: io_uring
+ *
+ * io_uring reads and writes a channel file through read_iter and
+ * write_iter, first with IOCB_NOWAIT (the file is FMODE_NOWAIT): a
+ * message or room ready completes at once; otherwise -EAGAIN, and
+ * io_uring arms a poll on the channel and retries from the submitter's
+ * task_work when the poll fires (kchan_fop_poll(): one queue, so one
+ * poll entry per request). No io-wq worker is ever used.
+ *
+ * IORING_OP_URING_CMD (file_operations.uring_cmd, in 6.1) could instead
+ * queue a receive that a sender completes directly: ->uring_cmd returns
+ * -EIOCBQUEUED, the channel keeps the request, and a sender copies into
+ * the receiver's registered buffer (IORING_URING_CMD_FIXED,
+ * io_uring_cmd_import_fixed(), usable from the sender's task) and calls
+ * io_uring_cmd_done(). That saves the failed try, the poll arm and the
+ * retry. It is not done here, because 6.1 cannot cancel such a request:
+ *
+ *  - Nothing tells the driver that the ring is going away. 6.1's
+ *    io_uring_try_cancel_requests() cancels polls, timeouts, deferred
+ *    and io-wq work only; IORING_URING_CMD_CANCELABLE,
+ *    io_uring_cmd_mark_cancelable() and IO_URING_F_CANCEL, which hand a
+ *    queued command back to its driver at ring exit, came in 6.7. A
+ *    receive queued on a channel nobody sends on would keep
+ *    io_ring_exit_work() waiting forever (with a WARNING after five
+ *    minutes), and a task exiting with one would wait in
+ *    io_uring_cancel_generic() for a sender that may never come.
+ *  - The request holds a reference on the channel file, so its release
+ *    never runs either: only a send or KCHAN_IOC_CLOSE could end it.
+ *  - A command that returns -EAGAIN is not retried on poll (the
+ *    operation has no pollin): io_uring hands it to io-wq, which the
+ *    poll-retry path never does.
+ *
+ * What 6.1 lacks is the cancellation on ring exit; with it (6.7 and
+ * later) a queued receive could be withdrawn like a signalled one
+ * (kchan_cancel()). Until kchan targets such a kernel, the poll-retry
+ * path stays.
+ */
+
 static bool kchan_nonblock(struct kiocb *iocb)
 {
 	return (iocb->ki_filp->f_flags & O_NONBLOCK) ||
