@@ -223,8 +223,10 @@ static void kchan_unlock(struct kchan *ch)
  * Tell a waiter's owner that its state changed. Its task is woken after
  * @ch is unlocked, if it was locked by kchan_lock(): the reference taken
  * here keeps the task, which may have returned and gone on by then (a
- * spurious wake-up, which every sleep tolerates). ch->lock and w->lock
- * held.
+ * spurious wake-up, which every sleep tolerates). An owner that commits
+ * its own waiter (a receive offered onto a queued sender) is running and
+ * samples the state in kchan_wait() before it sleeps: no wake-up. ch->lock
+ * and w->lock held.
  */
 static void kchan_waiter_wake(struct kchan *ch, struct kchan_waiter *w)
 {
@@ -242,6 +244,8 @@ static void kchan_waiter_wake(struct kchan *ch, struct kchan_waiter *w)
 	 */
 	if (w->wq)
 		wake_up_poll(w->wq, EPOLLIN | EPOLLRDNORM);
+	else if (w->task == current)
+		return;	/* it checks its state before it sleeps */
 	else if (wake && wake->nr < KCHAN_WAKE_MAX)
 		wake->task[wake->nr++] = get_task_struct(w->task);
 	else
