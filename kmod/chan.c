@@ -472,6 +472,21 @@ static bool kchan_send_direct(struct kchan *ch)
 	       !ch->nrecv;
 }
 
+/*
+ * Rendezvous: @s's message goes out to a receiver, and the send is done
+ * only once the copy-out succeeded (kchan_settle_locked()). @s is not
+ * queued.
+ */
+static void kchan_claim(struct kchan *ch, struct kchan_ticket *s)
+{
+	lockdep_assert_held(&ch->lock);
+	lockdep_assert_held(&s->waiter->lock);
+	kchan_msg_out(ch, s->msg, false);
+	WRITE_ONCE(s->waiter->state, KCHAN_W_CLAIMED);
+	s->waiter->winner = s;
+	s->msg->sender = s;
+}
+
 /* Direct handoff from queued sender @s to queued receiver @r. */
 static void kchan_handoff(struct kchan *ch, struct kchan_ticket *r,
 			  struct kchan_ticket *s)
@@ -482,9 +497,9 @@ static void kchan_handoff(struct kchan *ch, struct kchan_ticket *r,
 	    s->waiter->state == KCHAN_W_WAITING &&
 	    kchan_check_room(ch, r, s->msg->len)) {
 		kchan_unqueue(ch, s);
-		/* Buffered: it keeps the slot kchan_match() found free. */
-		kchan_msg_out(ch, s->msg, ch->capacity);
 		if (ch->capacity || r->waiter->wq) {
+			/* Buffered: it keeps the slot kchan_match() found free. */
+			kchan_msg_out(ch, s->msg, ch->capacity);
 			/*
 			 * Buffered: the sender is done once the channel has
 			 * it, as if it had gone through the buffer. An armed
@@ -497,10 +512,7 @@ static void kchan_handoff(struct kchan *ch, struct kchan_ticket *r,
 			ch->sent++;
 			kchan_commit(ch, s, s->msg->len);
 		} else {
-			/* Rendezvous: done only once the copy-out succeeded. */
-			WRITE_ONCE(s->waiter->state, KCHAN_W_CLAIMED);
-			s->waiter->winner = s;
-			s->msg->sender = s;
+			kchan_claim(ch, s);
 		}
 		kchan_deliver(ch, r, s->msg);
 	}
@@ -618,25 +630,91 @@ static void kchan_eof(struct kchan *ch)
 		kchan_end_ticket(ch, r, 0);
 }
 
-/* The short way of a lone read or write (KCHAN_OFFER_DIRECT). */
-static bool kchan_offer_direct(struct kchan *ch, struct kchan_ticket *t)
+/*
+ * A lone send @t on a rendezvous channel goes to the first queued
+ * receiver, as kchan_match() would hand it over once @t were queued,
+ * if no sender is queued ahead of it and the message fits: @t is claimed
+ * without being queued. An armed select's receive, or one too small,
+ * takes the long way. Returns whether @t was claimed.
+ */
+static bool kchan_give_direct(struct kchan *ch, struct kchan_ticket *t)
+{
+	struct kchan_waiter *w = t->waiter;
+	struct kchan_ticket *r;
+	bool given = false;
+
+	lockdep_assert_held(&ch->lock);
+	if (ch->capacity || ch->closed || ch->nsend || !ch->nrecv)
+		return false;
+	r = kchan_first_live(ch, &ch->recvq, NULL);
+	if (!r || r->waiter->wq || t->msg->len > r->room)
+		return false;
+	kchan_pair_lock(ch, r->waiter, w);
+	if (r->waiter->state == KCHAN_W_WAITING &&
+	    w->state == KCHAN_W_WAITING) {
+		kchan_claim(ch, t);
+		kchan_deliver(ch, r, t->msg);
+		given = true;
+	}
+	kchan_pair_unlock(r->waiter, w);
+	return given;
+}
+
+/*
+ * A lone receive of @room bytes on a rendezvous channel claims the first
+ * queued sender's message, as kchan_match() would once the receive were
+ * queued, if no receiver is queued ahead of it and the message fits.
+ * Returns the message, or NULL.
+ */
+static struct kchan_msg *kchan_claim_direct(struct kchan *ch, size_t room)
+{
+	struct kchan_msg *msg = NULL;
+	struct kchan_ticket *s;
+
+	lockdep_assert_held(&ch->lock);
+	if (ch->capacity || ch->nrecv || !ch->nsend)
+		return NULL;
+	s = kchan_first_live(ch, &ch->sendq, NULL);
+	if (!s || s->msg->len > room)
+		return NULL;
+	kchan_pair_lock(ch, s->waiter, NULL);
+	if (s->waiter->state == KCHAN_W_WAITING) {
+		kchan_unqueue(ch, s);
+		kchan_claim(ch, s);
+		msg = s->msg;
+	}
+	kchan_pair_unlock(s->waiter, NULL);
+	return msg;
+}
+
+/*
+ * The short way of a lone read or write (KCHAN_OFFER_DIRECT): 1 if done
+ * (a send's message is the channel's; a receive's message is
+ * t->waiter->msg), 0 if a rendezvous send was claimed without queuing,
+ * -EAGAIN if there is none.
+ */
+static int kchan_offer_direct(struct kchan *ch, struct kchan_ticket *t)
 {
 	struct kchan_msg *msg;
 
 	lockdep_assert_held(&ch->lock);
 	if (t->send) {
+		if (kchan_give_direct(ch, t))
+			return 0;
 		if (!kchan_send_direct(ch))
-			return false;
+			return -EAGAIN;
 		kchan_buffer_add(ch, t->msg);
 		t->msg = NULL;
-		return true;
+		return 1;
 	}
 	msg = kchan_take_direct(ch, t->room);
 	if (!msg)
-		return false;
+		msg = kchan_claim_direct(ch, t->room);
+	if (!msg)
+		return -EAGAIN;
 	/* Nothing of the waiter's is queued: nobody else can see it. */
 	t->waiter->msg = msg;
-	return true;
+	return 1;
 }
 
 /**
@@ -645,7 +723,11 @@ static bool kchan_offer_direct(struct kchan *ch, struct kchan_ticket *t)
  * @how: KCHAN_OFFER_DIRECT: @t's waiter is a lone read or write, which
  *	takes the short way if there is one: a send into free buffer space
  *	with nobody queued, or a receive of the buffer's head into
- *	@t->waiter->msg, without queuing @t or committing its waiter.
+ *	@t->waiter->msg, without queuing @t or committing its waiter; on a
+ *	rendezvous channel, a send claimed by the first queued receiver or
+ *	a receive claiming the first queued sender, without queuing @t.
+ *	KCHAN_OFFER_NOQUEUE: with KCHAN_OFFER_DIRECT, only the short way:
+ *	-EAGAIN if there is none, @t not queued.
  *	KCHAN_OFFER_TRY: if @t's waiter is still waiting after the match,
  *	withdraw @t.
  *
@@ -657,21 +739,25 @@ static bool kchan_offer_direct(struct kchan *ch, struct kchan_ticket *t)
  *
  * Context: process context; takes kchan.lock, then waiter locks.
  * Return: 1 if done the short way (a send's message is the channel's,
- * @t->msg NULL); 0 if offered: the waiter may be committed already, and
- * is waited on with kchan_wait(); -EAGAIN if withdrawn (KCHAN_OFFER_TRY).
+ * @t->msg NULL); 0 if offered or claimed: the waiter may be committed
+ * already, and is waited on with kchan_wait(); -EAGAIN if withdrawn
+ * (KCHAN_OFFER_TRY) or not offered (KCHAN_OFFER_NOQUEUE).
  */
 int kchan_offer(struct kchan_ticket *t, unsigned int how)
 {
 	struct kchan_wake wake;
 	struct kchan_waiter *w = t->waiter;
 	struct kchan *ch = t->chan;
+	int ret;
 
 	kchan_lock(ch, &wake);
-	if ((how & KCHAN_OFFER_DIRECT) && kchan_offer_direct(ch, t)) {
+	ret = how & KCHAN_OFFER_DIRECT ? kchan_offer_direct(ch, t) : -EAGAIN;
+	if (ret >= 0 || (how & KCHAN_OFFER_NOQUEUE)) {
 		kchan_unlock(ch);
-		if (t->send)
+		/* A message buffered; a claim makes nothing ready. */
+		if (ret > 0 && t->send)
 			kchan_wake_pollers(ch, EPOLLIN);
-		return 1;
+		return ret;
 	}
 	/*
 	 * A closed channel ends the wait through this ticket; if a receiver

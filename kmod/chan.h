@@ -210,6 +210,7 @@ void kchan_put(struct kchan *ch);
 /* kchan_offer()'s @how */
 #define KCHAN_OFFER_DIRECT	BIT(0)	/* a lone read or write: short way */
 #define KCHAN_OFFER_TRY		BIT(1)	/* withdraw if nothing matched */
+#define KCHAN_OFFER_NOQUEUE	BIT(2)	/* the short way or nothing */
 
 /* chan.c: every change to a channel's state */
 int kchan_offer(struct kchan_ticket *t, unsigned int how);

@@ -309,6 +309,27 @@ int kchan_copy_to_user(struct kchan *ch, struct kchan_msg *msg,
 	return copy_to_user(buf, msg->data, msg->len) ? -EFAULT : 0;
 }
 
+/* kchan_take() with kchan_offer()'s @how besides KCHAN_OFFER_DIRECT. */
+static ssize_t kchan_take_how(struct kchan *ch, size_t room, unsigned int how,
+			      struct kchan_msg **msgp)
+{
+	struct kchan_waiter w;
+	struct kchan_ticket t;
+	ssize_t ret;
+
+	kchan_waiter_init(&w, &t, 1);
+	kchan_ticket_init(&t, &w, ch, false);
+	t.room = room;
+
+	ret = kchan_offer(&t, KCHAN_OFFER_DIRECT | how);
+	if (!ret)
+		ret = kchan_wait(&w, NULL);
+	if (ret <= 0)
+		return ret;
+	*msgp = w.msg;
+	return 1;
+}
+
 /**
  * kchan_take() - wait for the next message for a receiver of @room bytes.
  * @ch: the channel
@@ -323,22 +344,30 @@ int kchan_copy_to_user(struct kchan *ch, struct kchan_msg *msg,
 ssize_t kchan_take(struct kchan *ch, size_t room, bool nonblock,
 		   struct kchan_msg **msgp)
 {
-	struct kchan_waiter w;
-	struct kchan_ticket t;
+	return kchan_take_how(ch, room, nonblock ? KCHAN_OFFER_TRY : 0, msgp);
+}
+
+/*
+ * kchan_take() for @to. A rendezvous receiver that queues and waits is
+ * who a non-blocking sender counts on: its buffer is faulted in before it
+ * queues, or that sender gets EAGAIN if the copy would fault. One that
+ * finds a sender queued takes it without: its copy holds nobody who could
+ * fail for it (a fault puts that sender back in line, kchan_unclaim()).
+ * A hint: the copy decides.
+ */
+static ssize_t kchan_take_iter(struct kchan *ch, struct iov_iter *to,
+			       bool nonblock, struct kchan_msg **msgp)
+{
+	size_t room = iov_iter_count(to);
 	ssize_t ret;
 
-	kchan_waiter_init(&w, &t, 1);
-	kchan_ticket_init(&t, &w, ch, false);
-	t.room = room;
-
-	ret = kchan_offer(&t, KCHAN_OFFER_DIRECT |
-			      (nonblock ? KCHAN_OFFER_TRY : 0));
-	if (!ret)
-		ret = kchan_wait(&w, NULL);
-	if (ret <= 0)
+	if (nonblock || ch->capacity)
+		return kchan_take(ch, room, nonblock, msgp);
+	ret = kchan_take_how(ch, room, KCHAN_OFFER_NOQUEUE, msgp);
+	if (ret != -EAGAIN)
 		return ret;
-	*msgp = w.msg;
-	return 1;
+	fault_in_iov_iter_writeable(to, min_t(size_t, room, ch->msg_max));
+	return kchan_take(ch, room, false, msgp);
 }
 
 /**
@@ -361,16 +390,8 @@ ssize_t kchan_recv(struct kchan *ch, struct iov_iter *to, bool nonblock)
 	u32 len;
 	int err;
 
-	/*
-	 * A receiver that queues and waits is who a non-blocking sender
-	 * counts on: fault its buffer in first, or that sender gets EAGAIN
-	 * if the copy would fault. A hint: the copy decides.
-	 */
-	if (!nonblock && !ch->capacity)
-		fault_in_iov_iter_writeable(to, min_t(size_t, iov_iter_count(to),
-						      ch->msg_max));
 	for (;;) {
-		ret = kchan_take(ch, iov_iter_count(to), nonblock, &msg);
+		ret = kchan_take_iter(ch, to, nonblock, &msg);
 		if (ret <= 0)
 			return ret;
 		len = msg->len;
