@@ -1015,7 +1015,9 @@ void kchan_settle_run(struct kchan *ch, struct kchan_msg **msgs,
 	for (i = n; i-- > ok; )
 		msgs[i] = kchan_settle_locked(ch, msgs[i], false);
 	senders = ch->capacity && ch->nsend;
-	kchan_match(ch);
+	/* Nothing queued, nothing to match (the stream's common case). */
+	if (ch->nsend || ch->nrecv)
+		kchan_match(ch);
 	kchan_eof(ch);
 	/* These were in flight: if the channel is drained, it just became. */
 	drained = kchan_drained(ch);

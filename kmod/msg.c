@@ -11,11 +11,16 @@
 #include "chan.h"
 #include "kchan.h"
 
-/* The real size of @msg's allocation, as charged (kvmalloc rounds so). */
+/*
+ * The real size of @msg's allocation, as charged (kvmalloc rounds so): a
+ * slab object's size is rounded up already (kchan_msg_new()).
+ */
 static size_t kchan_msg_bytes(const struct kchan_msg *msg)
 {
-	return kmalloc_size_roundup(offsetof(struct kchan_msg, data) +
-				    msg->size);
+	size_t bytes = offsetof(struct kchan_msg, data) + msg->size;
+
+	return bytes <= KMALLOC_MAX_CACHE_SIZE ? bytes :
+						 kmalloc_size_roundup(bytes);
 }
 
 /**
@@ -39,21 +44,22 @@ void kchan_msg_free(struct kchan_msg *msg)
 static struct kchan_msg *kchan_msg_new(struct kchan_user *user, size_t len)
 {
 	size_t bytes = struct_size_t(struct kchan_msg, data, len);
+	size_t charged = kmalloc_size_roundup(bytes);
 	struct kchan_msg *msg;
 	int ret;
 
 	/* Charged and freed at the size the slab rounds up to. */
 	if (bytes <= KMALLOC_MAX_CACHE_SIZE)
-		bytes = kmalloc_size_roundup(bytes);
+		bytes = charged;
 	/* Charged first: a user over the budget allocates nothing. */
-	ret = kchan_user_charge_bytes(user, kmalloc_size_roundup(bytes));
+	ret = kchan_user_charge_bytes(user, charged);
 	if (ret) {
 		kchan_user_put(user);
 		return ERR_PTR(ret);
 	}
 	msg = kvmalloc(bytes, GFP_KERNEL_ACCOUNT);
 	if (!msg) {
-		kchan_user_uncharge_bytes(user, kmalloc_size_roundup(bytes));
+		kchan_user_uncharge_bytes(user, charged);
 		kchan_user_put(user);
 		return ERR_PTR(-ENOMEM);
 	}
