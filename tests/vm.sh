@@ -1,0 +1,99 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# tools/vm boots a guest again when it died before the command started
+# (a boot-time panic of a starved emulator), and only then: with a fake
+# qemu-system-x86_64 first in PATH, which plays the guest from the
+# options tools/vm gives it (the console log, the results share and its
+# "started" marker, the command's output on stdout):
+# - a boot that panics once is retried, the panic shown with the retry
+#   line, and the run gives the command's status 0;
+# - a boot that panics every time is tried three times and fails;
+# - a kernel report after the marker fails the run with no retry.
+#
+# Exit status: 0 pass, 1 fail (each failed check is printed).
+#
+# Few processes (the fake guest uses bash builtins only), few runs: under
+# emulation each process costs a good part of a second.
+
+# shellcheck source=tests/kt_tool.bash
+. "$(dirname "${BASH_SOURCE[0]}")/kt_tool.bash"
+
+mkdir "$tmp/bin"
+cat >"$tmp/bin/qemu-system-x86_64" <<'EOF'
+#!/bin/bash
+# The fake guest: $FAKE_GUEST is what each boot does, one word a boot
+# (the last one repeats); each boot is counted in $FAKE_BOOTS.
+console= results=
+while [ $# -gt 0 ]; do
+	case $1 in
+	file,id=console,path=*) console=${1#*path=} ;;
+	local,id=results,path=*) results=${1#*path=}; results=${results%,security_model=*} ;;
+	esac
+	shift
+done
+console=${console//,,/,} results=${results//,,/,}
+[ -n "$console" ] && [ -d "$results" ] || { echo "fake qemu: options not found" >&2; exit 1; }
+n=$(($(<"$FAKE_BOOTS") + 1))
+echo $n >"$FAKE_BOOTS"
+read -ra plan <<<"$FAKE_GUEST"
+what=${plan[n - 1]:-${plan[-1]}}
+echo "[    0.000000] Linux version 6.1.0 (fake)" >"$console"
+case $what in
+panic)	# as check_timer() dies when no timer tick came in time
+	echo "[    0.412345] Kernel panic - not syncing: IO-APIC + timer doesn't work!  Boot with apic=debug and send a report." >>"$console" ;;
+ok|splat)
+	: >"$results/started"
+	echo "command ran"
+	if [ "$what" = splat ]; then
+		echo "[   12.104512] BUG: KASAN: slab-use-after-free in kchan_recv+0x1a/0x2b0 [kchan]" >>"$console"
+	else
+		echo "[    0.000000] Linux version 6.1.0 (fake)" >"$results/dmesg"
+		echo 0 >"$results/status"
+	fi ;;
+esac
+exit 0
+EOF
+chmod 755 "$tmp/bin/qemu-system-x86_64"
+echo "not a kernel" >"$tmp/bzImage"
+export PATH=$tmp/bin:$PATH FAKE_BOOTS=$tmp/boots
+
+# Runs tools/vm on guests doing PLAN; STATUS, OUT (stdout), ERR (stderr)
+# and BOOTS (how many boots) hold the result.
+run_vm() {
+	export FAKE_GUEST=$1
+	echo 0 >"$FAKE_BOOTS"
+	STATUS=0
+	"$tool" --kernel "$tmp/bzImage" --no-module --timeout 60 -- true \
+		>"$tmp/out" 2>"$tmp/err" || STATUS=$?
+	OUT=$(<"$tmp/out") ERR=$(<"$tmp/err") BOOTS=$(<"$FAKE_BOOTS")
+}
+
+# Checks the last run against WHAT: its exit status, its number of boots,
+# and the number of retry lines on stderr.
+expect() {
+	local what=$1 status=$2 boots=$3 retries=$4 got=0 line
+
+	while read -r line; do
+		[[ $line == "tools/vm: "*"booting it again" ]] && got=$((got + 1))
+	done <<<"$ERR"
+	[ "$STATUS $BOOTS $got" = "$status $boots $retries" ] ||
+		fail "$what: exit status $STATUS, $BOOTS boot(s), $got retry line(s);" \
+			"expected $status, $boots, $retries; stdout:"$'\n'"$OUT"$'\n'"stderr:"$'\n'"$ERR"
+}
+
+run_vm "panic ok"
+expect "a panic in the first boot" 0 2 1
+[ "$OUT" = "command ran" ] || fail "a panic in the first boot: stdout: $OUT"
+[[ $ERR == *"IO-APIC + timer doesn't work"* ]] ||
+	fail "a panic in the first boot: the panic is not shown on stderr: $ERR"
+
+run_vm "panic"
+expect "a panic in every boot" 123 3 2
+
+run_vm "splat"
+expect "a report after the command started" 123 1 0
+[[ $ERR == *"BUG: KASAN"* ]] || fail "a report after the command started: not shown: $ERR"
+
+[ "$bad" = 0 ] && echo "vm: a boot that died is retried (at most twice), a run that started never"
+exit "$bad"
