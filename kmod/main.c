@@ -20,9 +20,12 @@ static int __init kchan_init(void)
 	ret = kchan_proc_init();
 	if (ret)
 		return ret;
-	ret = kchan_names_init();
+	ret = kchan_files_init();
 	if (ret)
 		goto out_proc;
+	ret = kchan_names_init();
+	if (ret)
+		goto out_files;
 	ret = kchan_ctl_init();
 	if (ret)
 		goto out_names;
@@ -30,6 +33,8 @@ static int __init kchan_init(void)
 
 out_names:
 	kchan_names_exit();
+out_files:
+	kchan_files_exit();
 out_proc:
 	kchan_proc_exit();
 	return ret;
@@ -39,6 +44,7 @@ static void __exit kchan_exit(void)
 {
 	kchan_ctl_exit();
 	kchan_names_exit();
+	kchan_files_exit();
 	kchan_proc_exit();
 }
 
