@@ -31,6 +31,7 @@ struct kchan *kchan_alloc(u32 capacity, u32 msg_max, u32 flags)
 {
 	struct kchan *ch;
 
+	BUILD_BUG_ON(KCHAN_CREATE_ALL > U16_MAX);
 	ch = kzalloc(sizeof(*ch), GFP_KERNEL_ACCOUNT);
 	if (!ch)
 		return NULL;
@@ -67,7 +68,6 @@ static void kchan_release(struct kref *ref)
 	list_for_each_entry_safe(msg, tmp, &ch->buf, node)
 		kchan_msg_free(msg);
 	kchan_user_uncharge_channel(ch->user);
-	kfree(ch->name);
 	kfree(ch);
 }
 

@@ -169,11 +169,16 @@ struct kchan_ticket {
 	struct kchan_cargo_dest dest;	/* fixed; select receive: its references */
 };
 
+/*
+ * An idle channel costs this struct, its file and no more (performance.md,
+ * M1), so it is laid out without holes to fit kmalloc-192: what only a
+ * named channel needs stays with its node (names.c).
+ */
 struct kchan {
 	spinlock_t lock;
 	/* Guarded by lock (see DOC: locking), READ_ONCE() for poll. */
-	struct list_head buf;		/* buffered messages, oldest first */
 	u32 count;			/* messages in buf */
+	struct list_head buf;		/* buffered messages, oldest first */
 	u32 inflight;			/* messages being copied out */
 	/* Of those, taken from buf: their slots stay reserved until done. */
 	u32 taken;
@@ -181,15 +186,16 @@ struct kchan {
 	u32 nrecv;			/* tickets on recvq */
 	struct list_head sendq;		/* queued senders, in arrival order */
 	struct list_head recvq;		/* queued receivers, in arrival order */
-	bool closed;
 	u64 sent;
 	u64 received;
 	struct kchan_wake *wake;	/* kchan_lock()'s: tasks to wake */
+	bool closed;
 
 	/* Fixed at creation. */
+	u16 flags;			/* KCHAN_CREATE_* */
 	u32 capacity;
 	u32 msg_max;
-	u32 flags;			/* KCHAN_CREATE_* */
+	kuid_t owner;			/* the creator's fsuid */
 	u64 id;
 
 	/* Pollers of both sides, woken with the events that came (keyed). */
@@ -197,10 +203,8 @@ struct kchan {
 	atomic_t writers;		/* write-capable files, for autoclose */
 	struct kref ref;
 
-	kuid_t owner;			/* fixed: the creator's fsuid */
 	struct kchan_user *user;	/* set before it is published */
 	struct kchan_node *node;	/* lock; named channel's device, or NULL */
-	const char *name;		/* set once, before node */
 };
 
 struct kchan *kchan_alloc(u32 capacity, u32 msg_max, u32 flags);

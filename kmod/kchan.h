@@ -60,6 +60,7 @@ bool kchan_name_valid(const char *name, size_t size);
 int kchan_name_create(struct kchan *ch, const char *name, umode_t mode);
 int kchan_name_unlink(const char *name);
 struct kchan *kchan_name_open(struct inode *inode, struct file *file);
+void kchan_name_copy(struct kchan *ch, char *buf, size_t size);
 
 /* proc.c: the global view, /proc/kchan */
 int kchan_list_add(struct kchan *ch);

@@ -331,9 +331,6 @@ int kchan_name_create(struct kchan *ch, const char *name, umode_t mode)
 	struct kchan_node *node;
 	int minor, ret;
 
-	ch->name = kstrdup(name, GFP_KERNEL_ACCOUNT);
-	if (!ch->name)
-		return -ENOMEM;
 	user = kchan_user_charge_name();
 	if (IS_ERR(user))
 		return PTR_ERR(user);
@@ -450,6 +447,24 @@ int kchan_name_unlink(const char *name)
 		kchan_node_remove(node);
 	mutex_unlock(&kchan_names_lock);
 	return ret;
+}
+
+/**
+ * kchan_name_copy() - @ch's name, or "-" when it has none (any more).
+ * @ch: the channel
+ * @buf: where to write it
+ * @size: the size of @buf
+ *
+ * The name is the node's device name: the node stays while ch->node
+ * points to it (kchan_node_remove() clears it before the last put).
+ *
+ * Context: any; takes @ch's lock.
+ */
+void kchan_name_copy(struct kchan *ch, char *buf, size_t size)
+{
+	spin_lock(&ch->lock);
+	strscpy(buf, ch->node ? dev_name(&ch->node->dev) : "-", size);
+	spin_unlock(&ch->lock);
 }
 
 /**

@@ -88,9 +88,7 @@ static void *kchan_proc_find(struct seq_file *m, loff_t *pos)
 		if (shown) {
 			memset(&it->st, 0, sizeof(it->st));
 			kchan_snapshot(ch, &it->st);
-			/* NAMED, read under ch->lock, orders the name's store. */
-			strscpy(it->name, it->st.flags & KCHAN_STAT_NAMED ?
-				ch->name : "-", sizeof(it->name));
+			kchan_name_copy(ch, it->name, sizeof(it->name));
 		}
 		xa_unlock(&kchan_all);
 		if (!ch)

@@ -192,11 +192,32 @@ static long long make_idle(struct __test_metadata *_metadata,
 	return slab_grown(_metadata, &self->before, &self->after, cache);
 }
 
+/* Objects carry no debugging metadata: kmalloc-192's are 192 bytes. */
+static bool slab_plain(const struct slab_use *u)
+{
+	int i;
+
+	for (i = 0; i < u->n; i++)
+		if (!strcmp(u->name[i], "kmalloc-192"))
+			return u->size[i] == 192;
+	return false;
+}
+
 TEST_F_TIMEOUT(idle, anonymous_channel_files_share_one_dentry, TEST_TIMEOUT)
 {
 	/* One dentry each would be its size, 192 B, per channel. */
 	EXPECT_GT(16, make_idle(_metadata, self, variant->capacity,
 				"dentry"));
+}
+
+TEST_F_TIMEOUT(idle, an_idle_channel_costs_at_most_512_bytes_with_its_file,
+	       TEST_TIMEOUT)
+{
+	long long grown = make_idle(_metadata, self, variant->capacity, NULL);
+
+	if (!slab_plain(&self->after))
+		SKIP(return, "slab objects carry debugging metadata here");
+	EXPECT_GE(IDLE_BYTES_MAX, grown);
 }
 
 TEST(an_anonymous_channel_file_reads_as_an_anon_inode_file)
