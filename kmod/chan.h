@@ -171,8 +171,9 @@ struct kchan_ticket {
 
 /*
  * An idle channel costs this struct, its file and no more (performance.md,
- * M1), so it is laid out without holes to fit kmalloc-192: what only a
- * named channel needs stays with its node (names.c).
+ * M1), so it is laid out without holes, in a cache of its own
+ * (kchan_cache_init()): what only a named channel needs stays with its
+ * node (names.c).
  */
 struct kchan {
 	spinlock_t lock;
@@ -207,6 +208,8 @@ struct kchan {
 	struct kchan_node *node;	/* lock; named channel's device, or NULL */
 };
 
+int kchan_cache_init(void);
+void kchan_cache_exit(void);
 struct kchan *kchan_alloc(u32 capacity, u32 msg_max, u32 flags);
 void kchan_get(struct kchan *ch);
 void kchan_put(struct kchan *ch);

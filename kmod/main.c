@@ -17,9 +17,12 @@ static int __init kchan_init(void)
 	ret = kchan_limits_check();
 	if (ret)
 		return ret;
-	ret = kchan_proc_init();
+	ret = kchan_cache_init();
 	if (ret)
 		return ret;
+	ret = kchan_proc_init();
+	if (ret)
+		goto out_cache;
 	ret = kchan_files_init();
 	if (ret)
 		goto out_proc;
@@ -37,6 +40,8 @@ out_files:
 	kchan_files_exit();
 out_proc:
 	kchan_proc_exit();
+out_cache:
+	kchan_cache_exit();
 	return ret;
 }
 
@@ -46,6 +51,7 @@ static void __exit kchan_exit(void)
 	kchan_names_exit();
 	kchan_files_exit();
 	kchan_proc_exit();
+	kchan_cache_exit();
 }
 
 module_init(kchan_init);
