@@ -6,12 +6,16 @@
  *
  * DOC: lifetime
  *
- * A kchan_node embeds the cdev and the struct device; cdev_device_add()
- * makes the cdev hold the device, and every open file holds the cdev, so
- * the node outlives its files. The node holds a channel reference, dropped
- * by the device's release. The name table holds the device reference that
- * kchan_name_unlink() drops; kchan_names_lock guards the table and orders
- * creation against removal of the same name.
+ * One cdev serves the whole minor range of the major (registering one
+ * per name would put every name on the one list of char device ranges
+ * that the kernel keeps per major, walked from the newest on every open
+ * and removal: a cost growing with the number of names). A kchan_node
+ * embeds the struct device and is found by its minor in kchan_nodes; an
+ * open takes a device reference under the xarray's lock, and a file holds
+ * the channel rather than the node. The node holds a channel reference,
+ * dropped by the device's release. The name table holds the device
+ * reference that kchan_name_unlink() drops; kchan_names_lock guards the
+ * table and orders creation against removal of the same name.
  */
 #include <linux/cdev.h>
 #include <linux/cred.h>
@@ -22,6 +26,7 @@
 #include <linux/module.h>
 #include <linux/slab.h>
 #include <linux/stringhash.h>
+#include <linux/xarray.h>
 
 #include "compat.h"
 #include "kchan.h"
@@ -48,7 +53,6 @@
 #define KCHAN_MINORS	(MINORMASK + 1)
 
 struct kchan_node {
-	struct cdev cdev;
 	struct device dev;
 	struct kchan *ch;
 	struct kchan_user *user;	/* the name is counted there */
@@ -63,6 +67,8 @@ struct kchan_node {
 static DEFINE_MUTEX(kchan_names_lock);
 static DEFINE_HASHTABLE(kchan_names, 8);
 static DEFINE_IDA(kchan_minors);
+static DEFINE_XARRAY(kchan_nodes);	/* minor -> node, while named */
+static struct cdev kchan_cdev;		/* all the minors */
 static DEFINE_SPINLOCK(kchan_minor_lock);
 static unsigned int kchan_minor_next;	/* where the next search starts */
 static unsigned int kchan_minors_used;	/* of max_minors */
@@ -357,8 +363,6 @@ int kchan_name_create(struct kchan *ch, const char *name, umode_t mode)
 	node->dev.class = kchan_class;
 	node->dev.type = &kchan_node_type;
 	node->dev.devt = MKDEV(MAJOR(kchan_devt), minor);
-	cdev_init(&node->cdev, &kchan_fops);
-	node->cdev.owner = THIS_MODULE;
 	ret = dev_set_name(&node->dev, "%s", name);
 	if (ret)
 		goto out_put;
@@ -373,9 +377,14 @@ int kchan_name_create(struct kchan *ch, const char *name, umode_t mode)
 		ret = -EEXIST;
 		goto out_unlock;
 	}
-	ret = cdev_device_add(&node->cdev, &node->dev);
+	ret = xa_err(xa_store(&kchan_nodes, minor, node, GFP_KERNEL));
 	if (ret)
 		goto out_unlock;
+	ret = device_add(&node->dev);
+	if (ret) {
+		xa_erase(&kchan_nodes, minor);
+		goto out_unlock;
+	}
 	hash_add(kchan_names, &node->hash, kchan_name_hash(name));
 	spin_lock(&ch->lock);
 	ch->node = node;
@@ -415,7 +424,8 @@ static void kchan_node_remove(struct kchan_node *node)
 	spin_lock(&ch->lock);
 	ch->node = NULL;
 	spin_unlock(&ch->lock);
-	cdev_device_del(&node->cdev, &node->dev);
+	xa_erase(&kchan_nodes, MINOR(node->dev.devt));
+	device_del(&node->dev);
 	put_device(&node->dev);
 }
 
@@ -469,7 +479,7 @@ void kchan_name_copy(struct kchan *ch, char *buf, size_t size)
 
 /**
  * kchan_name_open() - the channel behind a /dev/chan/NAME inode.
- * @inode: the inode being opened; its cdev is pinned by the open
+ * @inode: the inode being opened, of a minor of the chan major
  * @file: the file being opened
  *
  * The inode's permissions were checked by the VFS, but the inode may be
@@ -478,22 +488,32 @@ void kchan_name_copy(struct kchan *ch, char *buf, size_t size)
  * another owner or mode. So the owner, group and mode the channel was
  * created with are checked too, by the same rules.
  *
- * Context: process context.
+ * Context: process context; takes the lock of kchan_nodes.
  * Return: the channel with a new reference, ERR_PTR(-ENOENT) once the
  * name was removed, or ERR_PTR(-EACCES) if the channel's own owner and
  * mode do not allow the access @file asks for.
  */
 struct kchan *kchan_name_open(struct inode *inode, struct file *file)
 {
-	struct kchan_node *node = container_of(inode->i_cdev,
-					       struct kchan_node, cdev);
+	struct kchan_node *node;
+	struct kchan *ch;
 
-	if (READ_ONCE(node->unlinked))
-		return ERR_PTR(-ENOENT);
-	if (!kchan_node_permitted(node, ACC_MODE(file->f_flags)))
-		return ERR_PTR(-EACCES);
-	kchan_get(node->ch);
-	return node->ch;
+	xa_lock(&kchan_nodes);
+	node = xa_load(&kchan_nodes, iminor(inode));
+	if (node)
+		get_device(&node->dev);
+	xa_unlock(&kchan_nodes);
+	if (!node || READ_ONCE(node->unlinked))
+		ch = ERR_PTR(-ENOENT);
+	else if (!kchan_node_permitted(node, ACC_MODE(file->f_flags)))
+		ch = ERR_PTR(-EACCES);
+	else
+		ch = node->ch;
+	if (!IS_ERR(ch))
+		kchan_get(ch);
+	if (node)
+		put_device(&node->dev);
+	return ch;
 }
 
 int kchan_names_init(void)
@@ -503,12 +523,23 @@ int kchan_names_init(void)
 	ret = alloc_chrdev_region(&kchan_devt, 0, KCHAN_MINORS, "chan");
 	if (ret)
 		return ret;
+	cdev_init(&kchan_cdev, &kchan_fops);
+	kchan_cdev.owner = THIS_MODULE;
+	ret = cdev_add(&kchan_cdev, kchan_devt, KCHAN_MINORS);
+	if (ret)
+		goto out_region;
 	kchan_class = kchan_class_create("chan");
 	if (IS_ERR(kchan_class)) {
-		unregister_chrdev_region(kchan_devt, KCHAN_MINORS);
-		return PTR_ERR(kchan_class);
+		ret = PTR_ERR(kchan_class);
+		goto out_cdev;
 	}
 	return 0;
+
+out_cdev:
+	cdev_del(&kchan_cdev);
+out_region:
+	unregister_chrdev_region(kchan_devt, KCHAN_MINORS);
+	return ret;
 }
 
 /* Unloading destroys the channels that only a name kept alive. */
@@ -527,5 +558,6 @@ void kchan_names_exit(void)
 	mutex_unlock(&kchan_names_lock);
 	wait_var_event(&kchan_nodes_live, !atomic_read(&kchan_nodes_live));
 	class_destroy(kchan_class);
+	cdev_del(&kchan_cdev);
 	unregister_chrdev_region(kchan_devt, KCHAN_MINORS);
 }
