@@ -94,29 +94,18 @@ static void reset_results(struct kchan_op *ops, unsigned int n)
 }
 
 /*
- * Channels only: one call. -ENOTSUP asks for the mixed path, with the op
- * found not to be a channel in *@not_chan.
+ * KCHAN_CTL_SELECT over @cases, the channel cases of @ops in order.
+ * -ENOTSUP asks for the mixed path, with the op found not to be a
+ * channel in *@not_chan.
  */
-static int select_channels(struct kchan_op *ops, unsigned int n,
-			   unsigned int flags, int64_t deadline, int *not_chan)
+static int select_cases(struct kchan_op *ops, unsigned int n,
+			const struct kchan_case *cases, unsigned int flags,
+			int64_t deadline, int *not_chan)
 {
-	struct kchan_case stack[OPS_ON_STACK], *cases = stack;
 	__u64 len = 0;
-	unsigned int i;
 	int bad, ret;
 
-	if (n == 0)
-		return -ENOTSUP;
-	if (n > OPS_ON_STACK) {
-		cases = malloc(n * sizeof(*cases));
-		if (!cases)
-			return -ENOMEM;
-	}
-	for (i = 0; i < n; i++)
-		kchan__case_of(&cases[i], &ops[i]);
 	ret = kchan__select_cases(cases, n, flags, deadline, &len, &bad);
-	if (cases != stack)
-		free(cases);
 	if (ret >= 0) {
 		ops[ret].result = (ssize_t)len;
 		return ret;
@@ -130,6 +119,63 @@ static int select_channels(struct kchan_op *ops, unsigned int n,
 		ops[bad].result = ret;
 	}
 	return ret;
+}
+
+/* Channels only: one call, the cases translated from the ops. */
+static int select_channels(struct kchan_op *ops, unsigned int n,
+			   unsigned int flags, int64_t deadline, int *not_chan)
+{
+	struct kchan_case stack[OPS_ON_STACK], *cases = stack;
+	unsigned int i;
+	int ret;
+
+	if (n == 0)
+		return -ENOTSUP;
+	if (n > OPS_ON_STACK) {
+		cases = malloc(n * sizeof(*cases));
+		if (!cases)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++)
+		kchan__case_of(&cases[i], &ops[i]);
+	ret = select_cases(ops, n, cases, flags, deadline, not_chan);
+	if (cases != stack)
+		free(cases);
+	return ret;
+}
+
+/*
+ * The common case, kept to one pass over the ops and the ioctl: up to
+ * OPS_ON_STACK plain sends and receives, none on an fd this thread found
+ * not to be a channel. A plain op's kind is its case's op, so each case is
+ * four stores. -ENOTSUP with *@not_chan still -1: not that case (ask
+ * kchan_select()'s general path); anything else is kchan_select()'s answer.
+ */
+static int select_plain(struct kchan_op *ops, unsigned int n,
+			unsigned int flags, int64_t deadline, int *not_chan)
+{
+	_Static_assert(KCHAN_SEND == KCHAN_OP_SEND && KCHAN_RECV == KCHAN_OP_RECV,
+		       "a plain op's kind is its case's op");
+	struct kchan_case cases[OPS_ON_STACK];
+	const unsigned char *hint;
+	unsigned int i, nhint;
+
+	if (n == 0 || n > OPS_ON_STACK)
+		return -ENOTSUP;
+	hint = kchan__fd_hints(&nhint);
+	for (i = 0; i < n; i++) {
+		struct kchan_op *op = &ops[i];
+
+		op->result = -EAGAIN;
+		if ((op->kind != KCHAN_SEND && op->kind != KCHAN_RECV) ||
+		    ((unsigned int)op->fd < nhint && hint[op->fd] & KCHAN_FD_NOTCHAN))
+			return -ENOTSUP;
+		cases[i].fd = op->fd;
+		cases[i].op = (__u32)op->kind;
+		cases[i].buf = (uintptr_t)op->buf;
+		cases[i].len = op->len;
+	}
+	return select_cases(ops, n, cases, flags, deadline, not_chan);
 }
 
 /*
@@ -625,6 +671,11 @@ int kchan_select(struct kchan_op *ops, unsigned int n, unsigned int flags,
 
 	if ((n && !ops) || (flags & ~KCHAN_PRIORITY) || deadline < KCHAN_FOREVER)
 		return -EINVAL;
+	ret = select_plain(ops, n, flags, deadline, &not_chan);
+	if (ret != -ENOTSUP)
+		return ret;
+	if (not_chan >= 0)
+		return select_mixed(ops, n, flags, deadline, not_chan);
 	hint = kchan__fd_hints(&nhint);
 	for (i = 0; i < n; i++) {
 		struct kchan_op *op = &ops[i];
