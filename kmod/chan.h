@@ -162,8 +162,14 @@ struct kchan_ticket {
 	struct kchan *chan;		/* fixed; NULL: a case never ready */
 	bool send;			/* fixed */
 	bool offered;			/* the owner's: select, offered once */
-	/* Send: the message offered, while ours; dropped under chan->lock. */
-	struct kchan_msg *msg;
+	/* Fixed; a select file's readiness case: what it waits for, else 0. */
+	__poll_t watch_events;
+	union {
+		/* Send: the message offered, while ours; dropped under chan->lock. */
+		struct kchan_msg *msg;
+		/* Fixed; a readiness case (no channel): its file, held. */
+		struct file *watch;
+	};
 	size_t room;			/* fixed; receive: bytes it can take */
 	void __user *ubuf;		/* fixed; select receive: its buffer */
 	struct kchan_cargo_dest dest;	/* fixed; select receive: its references */

@@ -110,6 +110,8 @@ void kchan_sel_free(struct kchan_sel *sel)
 			kchan_msg_free(t->msg);
 		if (t->chan)
 			kchan_put(t->chan);
+		if (t->watch_events && t->watch)
+			fput(t->watch);
 	}
 	if (!sel->heap)
 		return;
@@ -177,12 +179,41 @@ static int kchan_probe_writable(void __user *buf, size_t len)
 	return 0;
 }
 
+/* Is @fd a channel now? (-1 and bad fds are not.) */
+static bool kchan_fd_is_chan(int fd)
+{
+	struct fd f = fdget(fd);
+	bool is = f.file && f.file->f_op == &kchan_fops;
+
+	if (f.file)
+		fdput(f);
+	return is;
+}
+
+/*
+ * A readiness case: hold the file to watch, which may be anything that
+ * polls; the select file watches it (selfd.c).
+ */
+static int kchan_case_watch(struct kchan_ticket *t,
+			    const struct kchan_case *c)
+{
+	if (c->buf || c->len)
+		return -EINVAL;
+	t->watch_events = c->op == KCHAN_OP_POLLIN ? EPOLLIN | EPOLLRDNORM :
+						     EPOLLOUT | EPOLLWRNORM;
+	if (c->fd == -1)
+		return 0;
+	t->watch = fget(c->fd);
+	return t->watch ? 0 : -EBADF;
+}
+
 /*
  * Resolve and check one case; a send case's message is copied in, with
- * the channels a KCHAN_OP_SENDMSG case carries.
+ * the channels a KCHAN_OP_SENDMSG case carries. @watch: readiness cases
+ * are allowed.
  */
 static int kchan_case_build(struct kchan_ticket *t,
-			    const struct kchan_case *c)
+			    const struct kchan_case *c, bool watch)
 {
 	struct kchan_msghdr hdr = { .nchans = 0 };
 	struct kchan_case plain;
@@ -191,6 +222,22 @@ static int kchan_case_build(struct kchan_ticket *t,
 	struct kchan *ch;
 	int ret;
 
+	if (watch && (c->op == KCHAN_OP_POLLIN || c->op == KCHAN_OP_POLLOUT))
+		return kchan_case_watch(t, c);
+	if (watch && (c->op & KCHAN_OP_OR_READY)) {
+		plain = *c;
+		plain.op &= ~KCHAN_OP_OR_READY;
+		if (plain.op != KCHAN_OP_SEND && plain.op != KCHAN_OP_RECV)
+			return -EINVAL;
+		if (!kchan_fd_is_chan(c->fd)) {
+			plain.op = plain.op == KCHAN_OP_RECV ? KCHAN_OP_POLLIN :
+							       KCHAN_OP_POLLOUT;
+			plain.buf = 0;
+			plain.len = 0;
+			return kchan_case_watch(t, &plain);
+		}
+		c = &plain;
+	}
 	if (c->op == KCHAN_OP_SENDMSG || c->op == KCHAN_OP_RECVMSG) {
 		ret = kchan_cargo_case(c, &plain, &hdr, &t->dest);
 		if (ret)
@@ -229,7 +276,8 @@ static int kchan_case_build(struct kchan_ticket *t,
 /**
  * kchan_sel_build() - check a whole case set and get it ready to offer.
  * @req: the request, copied in
- * @extra_flags: flags the caller allows besides KCHAN_SELECT_PRIORITY
+ * @extra_flags: flags the caller allows besides KCHAN_SELECT_PRIORITY,
+ *     and KCHAN_SEL_WATCH for readiness cases
  * @w: the waiter to use, initialised by the caller, or NULL for the
  *     select's own, for the current task
  * @small: the caller's room for a select of up to KCHAN_SEL_SMALL cases,
@@ -256,7 +304,8 @@ struct kchan_sel *kchan_sel_build(const struct kchan_select *req,
 	int ret;
 
 	*bad = -1;
-	if (req->flags & ~(KCHAN_SELECT_PRIORITY | extra_flags) ||
+	if (req->flags & ~(KCHAN_SELECT_PRIORITY |
+			   (extra_flags & KCHAN_SELECT_ALL)) ||
 	    req->reserved[0] || req->reserved[1] ||
 	    n > READ_ONCE(kchan_max_select_cases))
 		return ERR_PTR(-EINVAL);
@@ -303,7 +352,8 @@ struct kchan_sel *kchan_sel_build(const struct kchan_select *req,
 			ret = -EFAULT;
 			goto err;
 		}
-		ret = kchan_case_build(t, &chunk[k]);
+		ret = kchan_case_build(t, &chunk[k],
+				       extra_flags & KCHAN_SEL_WATCH);
 		if (ret)
 			goto err;
 		if (!t->chan || t->send)

@@ -37,6 +37,13 @@ struct kchan_sel_small {
 	u32 order[KCHAN_SEL_SMALL];
 };
 
+/*
+ * kchan_sel_build()'s @extra_flags, never a request's: readiness cases
+ * (KCHAN_OP_POLLIN, KCHAN_OP_POLLOUT) are allowed; their tickets have no
+ * channel, only the file to watch (a select file watches it).
+ */
+#define KCHAN_SEL_WATCH		(1U << 31)
+
 struct kchan_sel *kchan_sel_build(const struct kchan_select *req,
 				  u32 extra_flags, struct kchan_waiter *w,
 				  struct kchan_sel_small *small,

@@ -12,6 +12,17 @@
  *
  * sf->mutex serialises arming, reading, cancelling; it is never taken
  * under a channel or waiter lock.
+ *
+ * Readiness cases (KCHAN_OP_POLLIN, KCHAN_OP_POLLOUT) watch any other
+ * file, resolved from its fd at every arming: a hook on each wait queue
+ * its poll registers. A hook's wake only sets sf->watch_woken and wakes
+ * sf->rwq, where nothing but read() sleeps: never sf->wq, whose pollers
+ * (an epoll the watched file may itself be in) could wake back into a
+ * queue whose lock is held. So the file polls readable only for a
+ * completed channel case; read() also returns a ready readiness case,
+ * after cancelling the channel cases: if one completed first, it is
+ * that one. A POLLFREE wake (a queue going away before its file, as
+ * signalfd's) unhooks itself as epoll's does.
  */
 #include <linux/anon_inodes.h>
 #include <linux/file.h>
@@ -24,12 +35,38 @@
 
 #include "select.h"
 
+struct kchan_selfd;
+
+/* One wait queue a readiness case's file is watched on. */
+struct kchan_selfd_hook {
+	wait_queue_entry_t wait;
+	wait_queue_head_t *head;	/* NULL once POLLFREE unhooked it */
+	struct kchan_selfd *sf;
+	__poll_t events;		/* the case's, with EPOLLERR | EPOLLHUP */
+	struct kchan_selfd_hook *next;
+};
+
+/* Gathers the hooks of one readiness case while its file is polled. */
+struct kchan_selfd_watching {
+	poll_table pt;
+	struct kchan_selfd *sf;
+	__poll_t events;
+	int err;
+};
+
 struct kchan_selfd {
 	struct mutex mutex;
 	struct kchan_sel *sel;		/* armed, or NULL */
 	struct kchan_waiter w;		/* the armed select's waiter */
 	wait_queue_head_t wq;		/* woken when a case commits */
 	struct mm_struct *mm;		/* the armer's address space */
+	/* Armed with KCHAN_SELECT_DEADLINE: when a blocking read() gives up. */
+	bool has_deadline;
+	ktime_t deadline;
+	/* Readiness cases: their hooks (mutex), and a wake seen since. */
+	struct kchan_selfd_hook *hooks;
+	bool watch_woken;		/* WRITE_ONCE() by hooks, mutex clears */
+	wait_queue_head_t rwq;		/* readers only: woken by hooks */
 };
 
 /* Armed, and a case completed: a read returns at once. */
@@ -41,6 +78,127 @@ static bool kchan_selfd_ready(struct kchan_selfd *sf)
 	return smp_load_acquire(&sf->w.state) == KCHAN_W_DONE;
 }
 
+static int kchan_selfd_hook_wake(wait_queue_entry_t *wait, unsigned int mode,
+				 int sync, void *key)
+{
+	struct kchan_selfd_hook *h = container_of(wait, struct kchan_selfd_hook,
+						  wait);
+	__poll_t mask = key_to_poll(key);
+	struct kchan_selfd *sf = h->sf;
+
+	if (mask & POLLFREE) {
+		/* As ep_poll_callback(): the queue is freed after an RCU GP. */
+		list_del_init(&wait->entry);
+		/* Pairs with smp_load_acquire() in kchan_selfd_unwatch(). */
+		smp_store_release(&h->head, NULL);
+	} else if (mask && !(mask & h->events)) {
+		return 0;
+	}
+	WRITE_ONCE(sf->watch_woken, true);
+	wake_up_interruptible(&sf->rwq);
+	return 0;
+}
+
+static void kchan_selfd_hook_queue(struct file *file, wait_queue_head_t *head,
+				   poll_table *pt)
+{
+	struct kchan_selfd_watching *wg =
+		container_of(pt, struct kchan_selfd_watching, pt);
+	struct kchan_selfd *sf = wg->sf;
+	struct kchan_selfd_hook *h;
+
+	h = kmalloc(sizeof(*h), GFP_KERNEL_ACCOUNT);
+	if (!h) {
+		wg->err = -ENOMEM;
+		return;
+	}
+	h->sf = sf;
+	h->events = wg->events;
+	h->head = head;
+	init_waitqueue_func_entry(&h->wait, kchan_selfd_hook_wake);
+	h->next = sf->hooks;
+	sf->hooks = h;
+	add_wait_queue(head, &h->wait);
+}
+
+/*
+ * Hook the armed select's readiness cases onto their files' queues; a
+ * file ready already counts as a wake. sf->mutex held.
+ * Return: 0, or -ENOMEM with *@bad the case (whose hooks are undone
+ * with the rest by kchan_selfd_unwatch()).
+ */
+static int kchan_selfd_watch(struct kchan_selfd *sf, int *bad)
+{
+	struct kchan_selfd_watching wg = { .sf = sf };
+	struct kchan_ticket *t;
+	unsigned int i;
+
+	lockdep_assert_held(&sf->mutex);
+	init_poll_funcptr(&wg.pt, kchan_selfd_hook_queue);
+	for (i = 0; i < sf->sel->n; i++) {
+		t = &sf->sel->tickets[i];
+		if (!t->watch_events || !t->watch)
+			continue;
+		wg.events = t->watch_events | EPOLLERR | EPOLLHUP;
+		wg.pt._key = wg.events;
+		if (vfs_poll(t->watch, &wg.pt) & wg.events)
+			WRITE_ONCE(sf->watch_woken, true);
+		if (wg.err) {
+			*bad = i;
+			return wg.err;
+		}
+	}
+	return 0;
+}
+
+/* Take every hook off its queue and free it. sf->mutex held. */
+static void kchan_selfd_unwatch(struct kchan_selfd *sf)
+{
+	struct kchan_selfd_hook *h, *next;
+	wait_queue_head_t *head;
+
+	for (h = sf->hooks; h; h = next) {
+		next = h->next;
+		/* As ep_remove_wait_queue(): a POLLFREE may race with us. */
+		rcu_read_lock();
+		/* Pairs with smp_store_release() in kchan_selfd_hook_wake(). */
+		head = smp_load_acquire(&h->head);
+		if (head)
+			remove_wait_queue(head, &h->wait);
+		rcu_read_unlock();
+		kfree(h);
+	}
+	sf->hooks = NULL;
+	WRITE_ONCE(sf->watch_woken, false);
+}
+
+/*
+ * A readiness case whose file polls ready now: its index, with what it
+ * polls in *@mask, or -1. The first in case order with
+ * KCHAN_SELECT_PRIORITY, else from a random case on. sf->mutex held.
+ */
+static int kchan_selfd_watch_ready(struct kchan_selfd *sf, __poll_t *mask)
+{
+	struct kchan_sel *sel = sf->sel;
+	unsigned int i, k, first = 0;
+	struct kchan_ticket *t;
+
+	lockdep_assert_held(&sf->mutex);
+	if (!(sel->flags & KCHAN_SELECT_PRIORITY) && sel->n > 1)
+		first = get_random_u32_below(sel->n);
+	for (k = 0; k < sel->n; k++) {
+		i = (first + k) % sel->n;
+		t = &sel->tickets[i];
+		if (!t->watch_events || !t->watch)
+			continue;
+		*mask = vfs_poll(t->watch, NULL) &
+			(t->watch_events | EPOLLERR | EPOLLHUP);
+		if (*mask)
+			return i;
+	}
+	return -1;
+}
+
 /*
  * Forget the armed select, whose tickets are all off their queues, and
  * wake the readers waiting on it: they find nothing armed. sf->mutex held.
@@ -48,11 +206,13 @@ static bool kchan_selfd_ready(struct kchan_selfd *sf)
 static void kchan_selfd_disarm(struct kchan_selfd *sf)
 {
 	lockdep_assert_held(&sf->mutex);
+	kchan_selfd_unwatch(sf);
 	kchan_sel_free(sf->sel);
 	WRITE_ONCE(sf->sel, NULL);
 	mmdrop(sf->mm);
 	sf->mm = NULL;
 	wake_up_interruptible_poll(&sf->wq, EPOLLIN | EPOLLRDNORM);
+	wake_up_interruptible(&sf->rwq);
 }
 
 /*
@@ -87,20 +247,32 @@ static int kchan_selfd_arm(struct kchan_selfd *sf,
 	kchan_waiter_init(&sf->w, NULL, 0);
 	sf->w.task = NULL;
 	sf->w.wq = &sf->wq;
-	sel = kchan_sel_build(&req, 0, &sf->w, NULL, NULL, &bad);
+	sel = kchan_sel_build(&req, KCHAN_SELECT_DEADLINE | KCHAN_SEL_WATCH,
+			      &sf->w, NULL, NULL, &bad);
 	if (IS_ERR(sel)) {
-		if (put_user(bad, &ureq->index))
-			pr_debug("kchan: select case index not written back\n");
 		ret = PTR_ERR(sel);
-		WRITE_ONCE(sf->w.state, KCHAN_W_CANCELLED);
-		goto out;
+		goto out_bad;
 	}
 	sf->w.tickets = sel->tickets;
 	sf->w.nr = sel->n;
+	sf->has_deadline = req.flags & KCHAN_SELECT_DEADLINE;
+	sf->deadline = ns_to_ktime(req.deadline_ns);
 	mmgrab(current->mm);
 	sf->mm = current->mm;
 	WRITE_ONCE(sf->sel, sel);
+	ret = kchan_selfd_watch(sf, &bad);
+	if (ret) {
+		/* Nothing was offered: undone as a cancel. */
+		WRITE_ONCE(sf->w.state, KCHAN_W_CANCELLED);
+		kchan_selfd_disarm(sf);
+		goto out_bad;
+	}
 	kchan_sel_start(sel, true);
+	goto out;
+out_bad:
+	if (put_user(bad, &ureq->index))
+		pr_debug("kchan: select case index not written back\n");
+	WRITE_ONCE(sf->w.state, KCHAN_W_CANCELLED);
 out:
 	mutex_unlock(&sf->mutex);
 	return ret;
@@ -173,13 +345,106 @@ static long kchan_selfd_ioctl(struct file *file, unsigned int cmd,
 	}
 }
 
+/*
+ * Wait for a read() to have something to look at: a commit (sf->wq), a
+ * hook's wake (sf->rwq), a disarm, or the armed deadline.
+ * Return: 0, -ERESTARTSYS, or -ETIMEDOUT.
+ */
+static int kchan_selfd_wait(struct kchan_selfd *sf)
+{
+	DEFINE_WAIT(commit);
+	DEFINE_WAIT(watch);
+	ktime_t deadline = sf->deadline;
+	bool timed = sf->has_deadline;
+	int ret = 0;
+
+	prepare_to_wait(&sf->wq, &commit, TASK_INTERRUPTIBLE);
+	prepare_to_wait(&sf->rwq, &watch, TASK_INTERRUPTIBLE);
+	if (!kchan_selfd_ready(sf) && !READ_ONCE(sf->watch_woken) &&
+	    READ_ONCE(sf->sel)) {
+		if (signal_pending(current))
+			ret = -ERESTARTSYS;
+		else if (!timed)
+			schedule();
+		else if (!schedule_hrtimeout(&deadline, HRTIMER_MODE_ABS))
+			ret = -ETIMEDOUT;
+	}
+	finish_wait(&sf->rwq, &watch);
+	finish_wait(&sf->wq, &commit);
+	return ret;
+}
+
+/*
+ * Hand @res to the reader and settle the select (a commit's result) or
+ * not (@watched: the select was disarmed already). sf->mutex held.
+ */
+static ssize_t kchan_selfd_hand(struct kchan_selfd *sf,
+				struct kchan_select_result *res,
+				struct iov_iter *to, bool watched)
+{
+	lockdep_assert_held(&sf->mutex);
+	if (copy_to_iter(res, sizeof(*res), to) != sizeof(*res)) {
+		if (!watched)
+			kchan_sel_unreport(sf->sel);
+		return -EFAULT;
+	}
+	if (!watched)
+		kchan_selfd_collected(sf);
+	return sizeof(*res);
+}
+
+/*
+ * Look once, sf->mutex held: 1 with @res filled when a case completed or
+ * a readiness case is ready (the channel cases then cancelled, unless one
+ * completed first: that one is @res, *@watched false); 0: not yet;
+ * -errno. At the deadline (@late), the select is cancelled: 1 if a case
+ * completed after all, else -ETIMEDOUT.
+ */
+static int kchan_selfd_look(struct kchan_selfd *sf,
+			    struct kchan_select_result *res, bool *watched,
+			    bool late)
+{
+	__poll_t mask = 0;
+	int i, ret;
+
+	lockdep_assert_held(&sf->mutex);
+	*watched = false;
+	if (!sf->sel)
+		return -ENOTCONN;
+	if (sf->mm != current->mm)
+		return -EPERM;
+	if (kchan_selfd_ready(sf)) {
+		kchan_sel_done(sf->sel, res);
+		return 1;
+	}
+	i = -1;
+	if (READ_ONCE(sf->watch_woken)) {
+		/* Cleared first: a wake from here on is seen next time. */
+		WRITE_ONCE(sf->watch_woken, false);
+		i = kchan_selfd_watch_ready(sf, &mask);
+	}
+	if (i < 0 && !late)
+		return 0;
+	ret = kchan_selfd_cancel_locked(sf, res);
+	if (ret)
+		return ret;	/* a case completed first, or -errno */
+	if (i < 0)
+		return -ETIMEDOUT;
+	res->index = i;
+	res->flags = KCHAN_SELECT_READY;
+	res->result = mask;
+	*watched = true;
+	return 1;
+}
+
 static ssize_t kchan_selfd_read_iter(struct kiocb *iocb, struct iov_iter *to)
 {
 	struct kchan_selfd *sf = iocb->ki_filp->private_data;
 	bool nonblock = (iocb->ki_filp->f_flags & O_NONBLOCK) ||
 			(iocb->ki_flags & IOCB_NOWAIT);
 	struct kchan_select_result res;
-	int ret;
+	bool watched, late = false;
+	ssize_t ret;
 
 	if (iov_iter_count(to) < sizeof(res))
 		return -EINVAL;
@@ -193,33 +458,22 @@ static ssize_t kchan_selfd_read_iter(struct kiocb *iocb, struct iov_iter *to)
 		} else if (mutex_lock_interruptible(&sf->mutex)) {
 			return -ERESTARTSYS;
 		}
-		if (!sf->sel) {
-			mutex_unlock(&sf->mutex);
-			return -ENOTCONN;
-		}
-		if (sf->mm != current->mm) {
-			mutex_unlock(&sf->mutex);
-			return -EPERM;
-		}
-		if (kchan_selfd_ready(sf))
+		ret = kchan_selfd_look(sf, &res, &watched, late);
+		if (ret)
 			break;
 		mutex_unlock(&sf->mutex);
 		if (nonblock)
 			return -EAGAIN;
-		ret = wait_event_interruptible(sf->wq,
-				kchan_selfd_ready(sf) || !READ_ONCE(sf->sel));
-		if (ret)
+		ret = kchan_selfd_wait(sf);
+		if (ret == -ETIMEDOUT)
+			late = true;
+		else if (ret)
 			return ret;
 	}
-	kchan_sel_done(sf->sel, &res);
-	if (copy_to_iter(&res, sizeof(res), to) != sizeof(res)) {
-		kchan_sel_unreport(sf->sel);
-		mutex_unlock(&sf->mutex);
-		return -EFAULT;
-	}
-	kchan_selfd_collected(sf);
+	if (ret > 0)
+		ret = kchan_selfd_hand(sf, &res, to, watched);
 	mutex_unlock(&sf->mutex);
-	return sizeof(res);
+	return ret;
 }
 
 static __poll_t kchan_selfd_poll(struct file *file, poll_table *wait)
@@ -237,6 +491,7 @@ static int kchan_selfd_release(struct inode *inode, struct file *file)
 	struct kchan_selfd *sf = file->private_data;
 
 	if (sf->sel) {
+		kchan_selfd_unwatch(sf);
 		kchan_sel_drop(sf->sel);
 		mmdrop(sf->mm);
 	}
@@ -287,6 +542,7 @@ long kchan_selfd_create(unsigned long fd_flags)
 		return -ENOMEM;
 	mutex_init(&sf->mutex);
 	init_waitqueue_head(&sf->wq);
+	init_waitqueue_head(&sf->rwq);
 	kchan_waiter_init(&sf->w, NULL, 0);
 	WRITE_ONCE(sf->w.state, KCHAN_W_CANCELLED);
 	sf->w.task = NULL;

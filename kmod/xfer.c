@@ -44,7 +44,8 @@ void kchan_ticket_init(struct kchan_ticket *t, struct kchan_waiter *w,
 	t->chan = ch;
 	t->send = send;
 	t->offered = false;
-	t->msg = NULL;
+	t->watch_events = 0;
+	t->msg = NULL;			/* and t->watch */
 	t->room = 0;
 	t->ubuf = NULL;
 	t->dest.count = NULL;

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
@@ -287,8 +288,6 @@ TEST_F(sfd, bad_arguments)
 
 	c[0] = kt_case_recv(self->ch[0], b, sizeof(b));
 	EXPECT_EQ(-EINVAL, kt_arm(self->sfd, c, 1, KCHAN_SELECT_NONBLOCK,
-				  NULL));
-	EXPECT_EQ(-EINVAL, kt_arm(self->sfd, c, 1, KCHAN_SELECT_DEADLINE,
 				  NULL));
 	c[0] = kt_case_recv(self->sfd, b, sizeof(b));	/* not a channel */
 	EXPECT_EQ(-EINVAL, kt_arm(self->sfd, c, 1, 0, &bad));
@@ -951,6 +950,184 @@ TEST_F(sfd, read_whose_result_cannot_be_written_collects_nothing)
 	EXPECT_EQ(1ull, st.received);
 	EXPECT_EQ(0u, st.queued);
 	munmap(out, pg);
+}
+
+/*
+ * Readiness cases: a select file watches any descriptor next to its
+ * channel cases, resolved at every arming, and a blocking read() returns
+ * the one that polls ready, the channel cases cancelled.
+ */
+TEST_F(sfd, a_blocking_read_returns_a_readiness_case_that_becomes_ready)
+{
+	struct kchan_select_result res;
+	struct kchan_stat st;
+	struct kchan_case c[2];
+	char b[MSG_MAX];
+	struct kt_op rd;
+	int pfd[2];
+
+	ASSERT_EQ(0, pipe2(pfd, O_CLOEXEC));
+	c[0] = kt_case_recv(self->ch[0], b, sizeof(b));
+	c[1] = kt_case_watch(pfd[0], true);
+	ASSERT_EQ(0, kt_arm(self->sfd, c, 2, 0, NULL));
+	ASSERT_EQ(0, kt_op_recv(&rd, self->sfd, NULL, sizeof(res)));
+	while (!__atomic_load_n(&rd.tid, __ATOMIC_ACQUIRE))
+		usleep(1000);
+	ASSERT_EQ(0, kt_wait_sleeping_in(rd.tid, SYS_read, KT_TIMEOUT_MS));
+	ASSERT_EQ(1, write(pfd[1], "x", 1));
+	ASSERT_EQ(0, kt_op_wait(&rd, KT_TIMEOUT_MS));
+	ASSERT_EQ((ssize_t)sizeof(res), rd.ret);
+	memcpy(&res, rd.data, sizeof(res));
+	EXPECT_EQ(1, res.index);
+	EXPECT_EQ(KCHAN_SELECT_READY, res.flags);
+	EXPECT_TRUE(res.result & POLLIN);
+	/* Readiness consumed nothing; the channel case is cancelled. */
+	EXPECT_EQ(1, read(pfd[0], b, sizeof(b)));
+	EXPECT_EQ(-ENOTCONN, kt_sel_read(self->sfd, &res));
+	ASSERT_EQ(0, kt_stat(self->ch[0], &st));
+	EXPECT_EQ(0u, st.receivers);
+	close(pfd[0]);
+	close(pfd[1]);
+}
+
+/* A case that completed wins over a readiness case ready as well. */
+TEST_F(sfd, a_completed_case_wins_over_a_ready_readiness_case)
+{
+	struct kchan_select_result res;
+	struct kchan_stat st;
+	struct kchan_case c[2];
+	char m[MSG_MAX], b[MSG_MAX];
+	struct kt_op snd;
+	int pfd[2];
+
+	ASSERT_EQ(0, pipe2(pfd, O_CLOEXEC));
+	ASSERT_EQ(1, write(pfd[1], "x", 1));
+	kt_fill(m, MSG_LEN, 3);
+	ASSERT_EQ(0, kt_op_send(&snd, self->ch[0], m, MSG_LEN));
+	if (!self->capacity) {
+		ASSERT_EQ(0, kt_wait_for(self->ch[0], senders, 1));
+	} else {
+		ASSERT_EQ(0, kt_op_wait(&snd, KT_TIMEOUT_MS));
+	}
+	c[0] = kt_case_watch(pfd[0], true);
+	c[1] = kt_case_recv(self->ch[0], b, sizeof(b));
+	ASSERT_EQ(0, kt_arm(self->sfd, c, 2, KCHAN_SELECT_PRIORITY, NULL));
+	ASSERT_EQ(0, kt_sel_read(self->sfd, &res));
+	EXPECT_EQ(1, res.index);
+	EXPECT_EQ(MSG_LEN, res.result);
+	EXPECT_TRUE(kt_check(b, MSG_LEN, 3));
+	ASSERT_EQ(0, kt_op_wait(&snd, KT_TIMEOUT_MS));
+	EXPECT_EQ(MSG_LEN, snd.ret);
+	ASSERT_EQ(0, kt_stat(self->ch[0], &st));
+	EXPECT_EQ(1ull, st.received);
+	/* The pipe's readiness is left for next time. */
+	EXPECT_EQ(1, read(pfd[0], b, sizeof(b)));
+	close(pfd[0]);
+	close(pfd[1]);
+}
+
+/* The fd number is resolved at every arming, never remembered. */
+TEST_F(sfd, a_new_file_at_a_watched_fd_number_is_watched_as_itself)
+{
+	struct kchan_select_result res;
+	struct kchan_case c[1];
+	int pfd[2], efd;
+
+	ASSERT_EQ(0, pipe2(pfd, O_CLOEXEC));
+	c[0] = kt_case_watch(pfd[0], true);
+	ASSERT_EQ(0, kt_arm(self->sfd, c, 1, 0, NULL));
+	ASSERT_EQ(0, kt_cancel(self->sfd, &res));
+	/* The same number, now an eventfd that is ready. */
+	efd = eventfd(1, EFD_CLOEXEC);
+	ASSERT_LE(0, efd);
+	ASSERT_EQ(pfd[0], dup3(efd, pfd[0], O_CLOEXEC));
+	ASSERT_EQ(0, kt_arm(self->sfd, c, 1, 0, NULL));
+	ASSERT_EQ(0, kt_sel_read(self->sfd, &res));
+	EXPECT_EQ(0, res.index);
+	/* And a closed number is EBADF, naming its case. */
+	close(pfd[0]);
+	c[0] = kt_case_watch(pfd[0], false);
+	EXPECT_EQ(-EBADF, kt_arm(self->sfd, c, 1, 0, &res.index));
+	EXPECT_EQ(0, res.index);
+	close(pfd[1]);
+	close(efd);
+}
+
+/*
+ * An armed deadline ends a blocking read(): ETIMEDOUT, the select
+ * cancelled, nothing taken.
+ */
+TEST_F(sfd, an_armed_deadline_ends_a_blocking_read_with_etimedout)
+{
+	struct kchan_select_result res;
+	struct kchan_stat st;
+	struct kchan_case c[1];
+	char b[MSG_MAX];
+
+	c[0] = kt_case_recv(self->ch[0], b, sizeof(b));
+	ASSERT_EQ(0, kt_arm_full(self->sfd, c, 1, KCHAN_SELECT_DEADLINE,
+				 kt_now_ns() + 50 * 1000000ull, NULL));
+	EXPECT_EQ(-ETIMEDOUT, kt_sel_read(self->sfd, &res));
+	EXPECT_EQ(-ENOTCONN, kt_sel_read(self->sfd, &res));
+	ASSERT_EQ(0, kt_stat(self->ch[0], &st));
+	EXPECT_EQ(0u, st.receivers);
+}
+
+/*
+ * A send or receive case or'ed with KCHAN_OP_OR_READY is a channel case
+ * on a channel and a readiness case on anything else, as the fd is at
+ * arming.
+ */
+TEST_F(sfd, a_case_or_ready_is_a_channel_case_on_a_channel_only)
+{
+	struct kchan_select_result res;
+	char m[MSG_MAX], b[MSG_MAX];
+	struct kchan_case c[1];
+	struct kt_op snd;
+	int pfd[2];
+
+	ASSERT_EQ(0, pipe2(pfd, O_CLOEXEC));
+	ASSERT_EQ(1, write(pfd[1], "x", 1));
+	c[0] = kt_case_recv(pfd[0], b, sizeof(b));
+	c[0].op |= KCHAN_OP_OR_READY;
+	EXPECT_EQ(-EINVAL, kt_select(c, 1, KCHAN_SELECT_NONBLOCK, NULL));
+	ASSERT_EQ(0, kt_arm(self->sfd, c, 1, 0, NULL));
+	ASSERT_EQ(0, kt_sel_read(self->sfd, &res));
+	EXPECT_EQ(0, res.index);
+	EXPECT_EQ(KCHAN_SELECT_READY, res.flags);
+	EXPECT_TRUE(res.result & POLLIN);
+	/* The same number, now a channel with a message for the case. */
+	ASSERT_EQ(pfd[0], dup3(self->ch[0], pfd[0], O_CLOEXEC));
+	kt_fill(m, MSG_LEN, 5);
+	ASSERT_EQ(0, kt_op_send(&snd, self->ch[0], m, MSG_LEN));
+	ASSERT_EQ(0, kt_arm(self->sfd, c, 1, 0, NULL));
+	ASSERT_EQ(0, kt_sel_read(self->sfd, &res));
+	EXPECT_EQ(0, res.index);
+	EXPECT_EQ(0u, res.flags);
+	EXPECT_EQ(MSG_LEN, res.result);
+	EXPECT_TRUE(kt_check(b, MSG_LEN, 5));
+	ASSERT_EQ(0, kt_op_wait(&snd, KT_TIMEOUT_MS));
+	EXPECT_EQ(MSG_LEN, snd.ret);
+	close(pfd[0]);
+	close(pfd[1]);
+}
+
+/* Readiness cases are the select file's only: and they take no buffer. */
+TEST_F(sfd, readiness_cases_are_for_a_select_file_and_take_no_buffer)
+{
+	struct kchan_version v;
+	struct kchan_case c[1];
+	char b[8];
+	int bad;
+
+	c[0] = kt_case_watch(self->ch[0], true);
+	EXPECT_EQ(-EINVAL, kt_select(c, 1, KCHAN_SELECT_NONBLOCK, NULL));
+	c[0].buf = (uintptr_t)b;
+	c[0].len = sizeof(b);
+	EXPECT_EQ(-EINVAL, kt_arm(self->sfd, c, 1, 0, &bad));
+	EXPECT_EQ(0, bad);
+	ASSERT_EQ(0, kt_version(&v));
+	EXPECT_TRUE(v.features & KCHAN_FEATURE_SEL_WATCH);
 }
 
 TEST_HARNESS_MAIN

@@ -24,6 +24,14 @@ static inline struct kchan_case kt_case_recv(int fd, void *buf, size_t cap)
 				    .buf = (uintptr_t)buf, .len = cap };
 }
 
+/* A select file's readiness case: @fd polls readable (@in) or writable. */
+static inline struct kchan_case kt_case_watch(int fd, bool in)
+{
+	return (struct kchan_case){
+		.fd = fd, .op = in ? KCHAN_OP_POLLIN : KCHAN_OP_POLLOUT,
+	};
+}
+
 /*
  * One select through /dev/chanctl. Returns the case index or -errno; @out
  * (may be NULL) gets the request as the kernel wrote it back.
@@ -64,17 +72,26 @@ static inline int kt_selfd(unsigned int fd_flags)
 	return kt_ctl(KCHAN_CTL_SELECT_FD, fd_flags);
 }
 
-static inline int kt_arm(int sfd, const struct kchan_case *cases,
-			 unsigned int n, unsigned int flags, int *bad)
+/* KCHAN_SEL_ARM, with @deadline_ns for KCHAN_SELECT_DEADLINE. */
+static inline int kt_arm_full(int sfd, const struct kchan_case *cases,
+			      unsigned int n, unsigned int flags,
+			      int64_t deadline_ns, int *bad)
 {
 	struct kchan_select req = {
 		.cases = (uintptr_t)cases, .ncases = n, .flags = flags,
+		.deadline_ns = deadline_ns,
 	};
 	int ret = ioctl(sfd, KCHAN_SEL_ARM, &req);
 
 	if (bad)
 		*bad = req.index;
 	return ret < 0 ? -errno : ret;
+}
+
+static inline int kt_arm(int sfd, const struct kchan_case *cases,
+			 unsigned int n, unsigned int flags, int *bad)
+{
+	return kt_arm_full(sfd, cases, n, flags, 0, bad);
 }
 
 /* KCHAN_SEL_CANCEL: 1 (a case completed, @res says which), 0, or -errno. */

@@ -195,9 +195,30 @@
  * KCHAN_SEL_ARM (struct kchan_select), on a select descriptor
  *	Arms the case set as KCHAN_CTL_SELECT would wait on it, and returns 0
  *	at once; a case may have completed already (poll, then read).
- *	KCHAN_SELECT_NONBLOCK and KCHAN_SELECT_DEADLINE are not allowed;
- *	EBUSY if already armed; the other errors as KCHAN_CTL_SELECT's,
- *	with the failing case's index written back to @index.
+ *	KCHAN_SELECT_NONBLOCK is not allowed; EBUSY if already armed; the
+ *	other errors as KCHAN_CTL_SELECT's, with the failing case's index
+ *	written back to @index.
+ *	Readiness cases (KCHAN_FEATURE_SEL_WATCH), only here: a case with
+ *	@op KCHAN_OP_POLLIN or KCHAN_OP_POLLOUT, @buf and @len 0, watches
+ *	any descriptor @fd (-1: never ready) for EPOLLIN or EPOLLOUT (or
+ *	EPOLLERR, EPOLLHUP), consuming nothing. Its fd is resolved at
+ *	every arming (EBADF), so a new file at a number watched before is
+ *	watched as itself. A blocking read() returns a readiness case that
+ *	polls ready as its result (@result: the poll mask, @flags
+ *	KCHAN_SELECT_READY), after
+ *	cancelling the other cases: if a case completed first, read()
+ *	returns that one instead, and the readiness is left for the next
+ *	arming. The descriptor itself polls readable only for a completed
+ *	case, never for a readiness case (event loops watch those fds
+ *	themselves). KCHAN_OP_SEND or KCHAN_OP_RECV or'ed with
+ *	KCHAN_OP_OR_READY is that channel case if @fd is a channel at
+ *	arming, else a readiness case for EPOLLOUT or EPOLLIN (@buf and
+ *	@len then unused): a library need not know, nor trust an fd number
+ *	to stay what it was.
+ *	KCHAN_SELECT_DEADLINE (with @deadline_ns) bounds a blocking read():
+ *	at the deadline it cancels the select and fails with ETIMEDOUT,
+ *	unless a case completed, which it then returns. It does not bound
+ *	poll.
  *
  * KCHAN_SEL_CANCEL (struct kchan_select_result), on a select descriptor
  *	Disarms. Returns 0 if no case completed (@index -1), or 1 if one had,
@@ -264,6 +285,7 @@
 #define KCHAN_FEATURE_BATCH	(1ULL << 4)
 #define KCHAN_FEATURE_BUDGET	(1ULL << 5) /* per-user memory budget */
 #define KCHAN_FEATURE_CHANS	(1ULL << 6) /* channels in messages */
+#define KCHAN_FEATURE_SEL_WATCH	(1ULL << 7) /* readiness cases, KCHAN_SEL_ARM */
 
 /* struct kchan_stat.flags */
 #define KCHAN_STAT_CLOSED	(1U << 0)
@@ -369,6 +391,10 @@ struct kchan_msghdr {
 #define KCHAN_OP_RECV		2
 #define KCHAN_OP_SENDMSG	3	/* buf: struct kchan_msghdr */
 #define KCHAN_OP_RECVMSG	4	/* buf: struct kchan_msghdr */
+#define KCHAN_OP_POLLIN		5	/* KCHAN_SEL_ARM: any fd polls readable */
+#define KCHAN_OP_POLLOUT	6	/* KCHAN_SEL_ARM: any fd polls writable */
+/* KCHAN_SEL_ARM, or'ed into SEND or RECV: a non-channel fd is POLLOUT or POLLIN */
+#define KCHAN_OP_OR_READY	(1U << 8)
 
 struct kchan_case {
 	__s32 fd;		/* a channel descriptor, or -1: never ready */
@@ -386,6 +412,7 @@ struct kchan_case {
 
 /* struct kchan_select.result_flags, struct kchan_select_result.flags */
 #define KCHAN_SELECT_CLOSED	(1U << 0) /* receive: channel closed, drained */
+#define KCHAN_SELECT_READY	(1U << 1) /* a readiness case: result is its poll mask */
 
 struct kchan_select {
 	__u64 cases;		/* user pointer to struct kchan_case[ncases] */
