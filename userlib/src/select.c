@@ -13,6 +13,14 @@
  * read() and write() receive and send one message). If that finds nothing
  * after all (EAGAIN), the next ready one is tried. Two calls.
  *
+ * Otherwise, under the epoll backend and a kernel with readiness cases
+ * (KCHAN_FEATURE_SEL_WATCH), every op is armed on the thread's select
+ * file, the other descriptors as readiness cases resolved by the kernel
+ * at that arming, and one blocking read() of the file returns the op:
+ * a channel op completed, or another op ready with the channel ops
+ * cancelled (select_watched()). Arm, read, and one call to complete a
+ * non-channel op: at most three.
+ *
  * Otherwise the channel ops are armed on the thread's select file, and
  * that file and the other descriptors are waited on together in the
  * thread's epoll or io_uring (wait.c). The select file completes a
@@ -305,7 +313,8 @@ static int disarm(struct mixed *m, int *ret)
 static int collect(struct mixed *m, int *ret)
 {
 	struct kchan_select_result r;
-	ssize_t got = read(m->sfd, &r, sizeof(r));
+	struct iovec iov = { .iov_base = &r, .iov_len = sizeof(r) };
+	ssize_t got = preadv2(m->sfd, &iov, 1, -1, RWF_NOWAIT);
 
 	if (got < 0 && errno == EAGAIN)
 		return 0;
@@ -412,8 +421,163 @@ static int thread_sfd(struct kchan_thread *t)
 		return t->sfd;
 	if (ctl < 0)
 		return ctl;
-	t->sfd = ioctl(ctl, KCHAN_CTL_SELECT_FD, O_CLOEXEC | O_NONBLOCK);
+	/* Blocking: the watched path waits in its read(). */
+	t->sfd = ioctl(ctl, KCHAN_CTL_SELECT_FD, O_CLOEXEC);
 	return t->sfd < 0 ? -errno : t->sfd;
+}
+
+/* Does the kernel take readiness cases (KCHAN_FEATURE_SEL_WATCH)? */
+static bool watch_ok(void)
+{
+	static int ok = -1;
+	struct kchan_version v = { .version = 0 };
+	int known = __atomic_load_n(&ok, __ATOMIC_RELAXED), ctl;
+
+	if (known >= 0)
+		return known;
+	ctl = kchan__ctl();
+	known = ctl >= 0 && !ioctl(ctl, KCHAN_IOC_VERSION, &v) &&
+		(v.features & KCHAN_FEATURE_SEL_WATCH);
+	__atomic_store_n(&ok, known, __ATOMIC_RELAXED);
+	return known;
+}
+
+/*
+ * The ops as the select file's cases: a send or receive as a channel
+ * case that the kernel makes a readiness case if its fd is not a channel
+ * when armed (KCHAN_OP_OR_READY), so no fd number is trusted; a
+ * readiness op as a readiness case; an op carrying channels as itself.
+ */
+static void watch_cases(const struct kchan_op *ops, unsigned int n,
+			struct kchan_case *cases)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		const struct kchan_op *op = &ops[i];
+
+		if (op->fd < 0) {
+			/* Never ready: Go's nil channel. */
+			cases[i] = (struct kchan_case){ .fd = -1, .op = KCHAN_OP_POLLIN };
+		} else if (op->kind == KCHAN_READABLE || op->kind == KCHAN_WRITABLE) {
+			cases[i] = (struct kchan_case){
+				.fd = op->fd,
+				.op = op->kind == KCHAN_READABLE ? KCHAN_OP_POLLIN :
+								   KCHAN_OP_POLLOUT,
+			};
+		} else {
+			kchan__case_of(&cases[i], op);
+			if (!carries(op->kind))
+				cases[i].op |= KCHAN_OP_OR_READY;
+		}
+	}
+}
+
+/*
+ * The op the select file's read() returned: its index, -errno, or 1
+ * more than the last index: ready after all but found nothing (arm
+ * again).
+ */
+static int watch_done(struct kchan_thread *t, struct kchan_op *ops,
+		      unsigned int n, const struct kchan_select_result *r)
+{
+	struct kchan_op *op;
+	ssize_t got;
+
+	if (r->index < 0 || (unsigned int)r->index >= n)
+		return -EIO;
+	op = &ops[r->index];
+	if (!(r->flags & KCHAN_SELECT_READY)) {
+		kchan__fd_hint_set(t, op->fd, KCHAN_FD_CHAN, KCHAN_FD_NOTCHAN);
+		op->result = (ssize_t)r->result;
+		return r->result < 0 ? (int)r->result : r->index;
+	}
+	if (op->kind == KCHAN_READABLE || op->kind == KCHAN_WRITABLE) {
+		op->result = 0;
+		return r->index;
+	}
+	/* Not a channel at this arming: straight here next time. */
+	kchan__fd_hint_set(t, op->fd, KCHAN_FD_NOTCHAN, KCHAN_FD_CHAN);
+	got = io_nowait(t, op);
+	if (got == -EAGAIN)
+		return (int)n;	/* taken by someone else */
+	op->result = got;
+	return got < 0 ? (int)got : r->index;
+}
+
+/*
+ * After a failed wait: cancel; the channel op that completed meanwhile
+ * if any, else @err.
+ */
+static int watch_cancel(int sfd, struct kchan_op *ops, unsigned int n, int err)
+{
+	struct kchan_select_result r;
+
+	if (ioctl(sfd, KCHAN_SEL_CANCEL, &r) != 1 || r.index < 0 ||
+	    (unsigned int)r.index >= n)
+		return err;
+	ops[r.index].result = (ssize_t)r.result;
+	return r.result < 0 ? (int)r.result : r.index;
+}
+
+/*
+ * The epoll backend's wait when the kernel takes readiness cases: every
+ * op armed on the thread's select file, and one blocking read() of it
+ * returns what happened, the armed deadline included. A channel op comes
+ * back completed; another comes back ready, the channel ops cancelled by
+ * that read (if one of them completed first, the read returns that one),
+ * and is completed here without waiting (if it finds nothing after all,
+ * EAGAIN, arm again). So: arm, read, and at most one call for the op.
+ * -ENOTSUP: not this way (the kernel cannot, or the thread waits in
+ * io_uring).
+ */
+static int select_watched(struct kchan_op *ops, unsigned int n,
+			  unsigned int flags, int64_t deadline,
+			  struct kchan_thread *t)
+{
+	struct kchan_case stack[OPS_ON_STACK], *cases = stack;
+	struct kchan_select req = { .ncases = n, .flags = flags };
+	struct kchan_select_result r;
+	int sfd, ret;
+	ssize_t got;
+
+	if (kchan__backend() != KCHAN_BACKEND_EPOLL || !watch_ok())
+		return -ENOTSUP;
+	sfd = thread_sfd(t);
+	if (sfd < 0)
+		return sfd;
+	if (n > OPS_ON_STACK) {
+		cases = malloc(n * sizeof(*cases));
+		if (!cases)
+			return -ENOMEM;
+	}
+	watch_cases(ops, n, cases);
+	req.cases = (uintptr_t)cases;
+	if (deadline >= 0) {
+		req.flags |= KCHAN_SELECT_DEADLINE;
+		req.deadline_ns = deadline;
+	}
+	do {
+		if (ioctl(sfd, KCHAN_SEL_ARM, &req)) {
+			ret = -errno;
+			if (req.index >= 0 && (unsigned int)req.index < n)
+				ops[req.index].result = ret;
+			break;
+		}
+		got = read(sfd, &r, sizeof(r));
+		if (got != sizeof(r)) {
+			ret = got < 0 ? -errno : -EIO;
+			if (ret == -ETIMEDOUT)	/* disarmed by the read */
+				ret = deadline == 0 ? -EAGAIN : ret;
+			else
+				ret = watch_cancel(sfd, ops, n, ret);
+			break;
+		}
+		ret = watch_done(t, ops, n, &r);
+	} while (ret == (int)n);
+	if (cases != stack)
+		free(cases);
+	return ret;
 }
 
 /* Which ops are channels; @checked[i]: op i's answer is from this call. */
@@ -645,19 +809,28 @@ static int select_mixed(struct kchan_op *ops, unsigned int n,
 			unsigned int flags, int64_t deadline, int not_chan)
 {
 	struct kchan_thread *t = kchan__thread();
+	bool probe = true;
 	unsigned int i;
 	int ret;
 
+	/* Found by the kernel not to be a channel: no channels-only try next time. */
+	if (not_chan >= 0)
+		kchan__fd_hint_set(t, ops[not_chan].fd, KCHAN_FD_NOTCHAN,
+				   KCHAN_FD_CHAN);
 	/* An op that carries channels is one the kernel's select does. */
 	for (i = 0; i < n; i++)
 		if (carries(ops[i].kind))
-			return select_wait(ops, n, flags, deadline, not_chan);
-	if (deadline == 0 || t->ready_last || ++t->waits % PROBE_EVERY == 0) {
+			probe = false;
+	if (probe && (deadline == 0 || t->ready_last ||
+		      ++t->waits % PROBE_EVERY == 0)) {
 		ret = select_ready(ops, n, flags, t);
 		t->ready_last = ret != -EAGAIN;
 		if (ret != -EAGAIN)
 			return ret;
 	}
+	ret = select_watched(ops, n, flags, deadline, t);
+	if (ret != -ENOTSUP)
+		return ret;
 	return select_wait(ops, n, flags, deadline, not_chan);
 }
 

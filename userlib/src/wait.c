@@ -21,7 +21,7 @@ int kchan_set_backend(int backend)
 	return 0;
 }
 
-static int backend_now(void)
+int kchan__backend(void)
 {
 	int b = __atomic_load_n(&backend_choice, __ATOMIC_RELAXED);
 	const char *env;
@@ -123,7 +123,7 @@ int kchan__wait_init(struct kchan_wait *w, unsigned int max)
 {
 	memset(w, 0, sizeof(*w));
 	w->bad = -1;
-	w->backend = backend_now();
+	w->backend = kchan__backend();
 	w->t = kchan__thread();
 	w->tag = (uint64_t)++w->t->gen << 32;
 	w->ent = calloc(max ? max : 1, sizeof(*w->ent));

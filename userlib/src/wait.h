@@ -43,6 +43,9 @@ struct kchan_thread {
 	unsigned int waits;	/* selects that waited since */
 };
 
+/* The backend kchan_select() waits in now: KCHAN_BACKEND_EPOLL or _URING. */
+KCHAN_HIDDEN int kchan__backend(void);
+
 KCHAN_HIDDEN struct kchan_thread *kchan__thread(void);
 KCHAN_HIDDEN unsigned int kchan__fd_hint(struct kchan_thread *t, int fd);
 /* The calling thread's hints, by fd (*@n of them), without setting its state up. */

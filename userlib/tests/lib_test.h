@@ -127,7 +127,10 @@ static inline int lt_wait_sleeping(pid_t tid)
 	return lt_wait_sleeping_in(tid, -1);
 }
 
-/* The system call a mixed kchan_select() waits in: the backend's. */
+/*
+ * The system call a mixed kchan_select() waits in: io_uring_enter, or
+ * under epoll the read() of its armed select file.
+ */
 static inline long lt_mixed_wait_nr(void)
 {
 	const char *env = getenv("KCHAN_BACKEND");
@@ -135,8 +138,7 @@ static inline long lt_mixed_wait_nr(void)
 #ifdef KCHAN_TEST_BACKEND
 	env = "uring";
 #endif
-	return env && !strcmp(env, "uring") ? SYS_io_uring_enter :
-					      SYS_epoll_pwait2;
+	return env && !strcmp(env, "uring") ? SYS_io_uring_enter : SYS_read;
 }
 
 static inline pid_t lt_gettid(void)
