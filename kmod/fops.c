@@ -1,17 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Channel files: read/write as receive/send of one whole message, poll,
- * the channel ioctls and fdinfo. Anonymous channels get a file on the one
- * inode and dentry of a small filesystem of ours (below); named ones are
- * opened through their character device (names.c). Every file holds a
- * reference on its channel.
+ * the channel ioctls and fdinfo. Anonymous channels get an anon-inode
+ * file; named ones are opened through their character device (names.c).
+ * Every file holds a reference on its channel.
  */
-#include <linux/cred.h>
+#include <linux/anon_inodes.h>
 #include <linux/file.h>
-#include <linux/magic.h>
-#include <linux/mount.h>
 #include <linux/poll.h>
-#include <linux/pseudo_fs.h>
 #include <linux/seq_file.h>
 #include <linux/uio.h>
 
@@ -176,105 +172,9 @@ static void kchan_file_setup(struct file *file, struct kchan *ch)
 		atomic_inc(&ch->writers);
 }
 
-/*
- * Anonymous channel files. anon_inode_getfile() shares one inode among
- * all its files but gives each a dentry of its own (alloc_file_pseudo()),
- * a fifth of what an idle channel would cost. Every anonymous channel
- * file is instead opened on one dentry, made at module load on a
- * filesystem of ours, whose inode opens with kchan_fops. The files look
- * as anon_inode_getfile()'s did: "anon_inode:[kchan]" in /proc/PID/fd,
- * mode 0600 with no file type, the anon-inode magic in fstatfs().
- */
-static struct vfsmount *kchan_anon_mnt;
-static struct path kchan_anon_path;
-
-static char *kchan_anon_dname(struct dentry *dentry, char *buf, int len)
-{
-	static const char name[] = "anon_inode:[kchan]";
-
-	if (len < (int)sizeof(name))
-		return ERR_PTR(-ENAMETOOLONG);
-	return memcpy(buf + len - sizeof(name), name, sizeof(name));
-}
-
-static const struct dentry_operations kchan_anon_dops = {
-	.d_dname	= kchan_anon_dname,
-};
-
-static int kchan_anon_init_fs_context(struct fs_context *fc)
-{
-	struct pseudo_fs_context *ctx = init_pseudo(fc, ANON_INODE_FS_MAGIC);
-
-	if (!ctx)
-		return -ENOMEM;
-	ctx->dops = &kchan_anon_dops;
-	return 0;
-}
-
-static struct file_system_type kchan_anon_fs_type = {
-	.name			= "kchanfs",
-	.init_fs_context	= kchan_anon_init_fs_context,
-	.kill_sb		= kill_anon_super,
-};
-
-static bool kchan_anon_inode(const struct inode *inode)
-{
-	return inode->i_sb == kchan_anon_mnt->mnt_sb;
-}
-
-/**
- * kchan_files_init() - mount the filesystem of anonymous channel files
- * and make their one inode and dentry.
- *
- * Context: module init.
- * Return: 0 or -errno.
- */
-int kchan_files_init(void)
-{
-	struct dentry *dentry;
-	struct inode *inode;
-
-	kchan_anon_mnt = kern_mount(&kchan_anon_fs_type);
-	if (IS_ERR(kchan_anon_mnt))
-		return PTR_ERR(kchan_anon_mnt);
-	inode = alloc_anon_inode(kchan_anon_mnt->mnt_sb);
-	if (IS_ERR(inode))
-		goto out_unmount;
-	inode->i_fop = &kchan_fops;
-	dentry = d_alloc_name(kchan_anon_mnt->mnt_root, "[kchan]");
-	if (!dentry) {
-		iput(inode);
-		goto out_unmount;
-	}
-	d_instantiate(dentry, inode);
-	kchan_anon_path.mnt = kchan_anon_mnt;
-	kchan_anon_path.dentry = dentry;
-	return 0;
-
-out_unmount:
-	kern_unmount(kchan_anon_mnt);
-	return -ENOMEM;
-}
-
-/**
- * kchan_files_exit() - undo kchan_files_init().
- *
- * Context: module exit; no channel file is left (each holds the module).
- */
-void kchan_files_exit(void)
-{
-	dput(kchan_anon_path.dentry);
-	kern_unmount(kchan_anon_mnt);
-}
-
 static int kchan_fop_open(struct inode *inode, struct file *file)
 {
-	struct kchan *ch;
-
-	/* An anonymous channel's file: kchan_file_new() sets it up. */
-	if (kchan_anon_inode(inode))
-		return 0;
-	ch = kchan_name_open(inode, file);
+	struct kchan *ch = kchan_name_open(inode, file);
 
 	if (IS_ERR(ch))
 		return PTR_ERR(ch);
@@ -346,8 +246,8 @@ struct file *kchan_file_new(struct kchan *ch, unsigned int flags)
 {
 	struct file *file;
 
-	file = dentry_open(&kchan_anon_path, flags & (O_ACCMODE | O_NONBLOCK),
-			   current_cred());
+	file = anon_inode_getfile("[kchan]", &kchan_fops, ch,
+				  flags & (O_ACCMODE | O_NONBLOCK));
 	if (!IS_ERR(file))
 		kchan_file_setup(file, ch);
 	return file;

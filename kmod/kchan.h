@@ -48,8 +48,6 @@ long kchan_batch_ioctl(struct file *file, unsigned int cmd,
 
 /* fops.c: channel files */
 extern const struct file_operations kchan_fops;
-int kchan_files_init(void);
-void kchan_files_exit(void);
 int kchan_install_fd(struct kchan *ch, unsigned int fd_flags);
 struct file *kchan_file_new(struct kchan *ch, unsigned int flags);
 

@@ -23,12 +23,9 @@ static int __init kchan_init(void)
 	ret = kchan_proc_init();
 	if (ret)
 		goto out_cache;
-	ret = kchan_files_init();
-	if (ret)
-		goto out_proc;
 	ret = kchan_names_init();
 	if (ret)
-		goto out_files;
+		goto out_proc;
 	ret = kchan_ctl_init();
 	if (ret)
 		goto out_names;
@@ -36,8 +33,6 @@ static int __init kchan_init(void)
 
 out_names:
 	kchan_names_exit();
-out_files:
-	kchan_files_exit();
 out_proc:
 	kchan_proc_exit();
 out_cache:
@@ -49,7 +44,6 @@ static void __exit kchan_exit(void)
 {
 	kchan_ctl_exit();
 	kchan_names_exit();
-	kchan_files_exit();
 	kchan_proc_exit();
 	kchan_cache_exit();
 }
