@@ -86,16 +86,21 @@ static int kchan_selfd_hook_wake(wait_queue_entry_t *wait, unsigned int mode,
 	__poll_t mask = key_to_poll(key);
 	struct kchan_selfd *sf = h->sf;
 
+	if (mask && !(mask & (h->events | POLLFREE)))
+		return 0;
+	WRITE_ONCE(sf->watch_woken, true);
+	wake_up_interruptible(&sf->rwq);
 	if (mask & POLLFREE) {
-		/* As ep_poll_callback(): the queue is freed after an RCU GP. */
+		/*
+		 * As ep_poll_callback(): the queue is freed after an RCU GP.
+		 * Once head reads NULL, kchan_selfd_unwatch() no longer waits
+		 * for this callback and may free @h and @sf: neither is
+		 * touched after the store.
+		 */
 		list_del_init(&wait->entry);
 		/* Pairs with smp_load_acquire() in kchan_selfd_unwatch(). */
 		smp_store_release(&h->head, NULL);
-	} else if (mask && !(mask & h->events)) {
-		return 0;
 	}
-	WRITE_ONCE(sf->watch_woken, true);
-	wake_up_interruptible(&sf->rwq);
 	return 0;
 }
 
