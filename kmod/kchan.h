@@ -41,6 +41,7 @@ long kchan_select_ioctl(struct kchan_select __user *ureq,
 			struct kchan_sel **spare);
 void kchan_sel_spare_free(struct kchan_sel *spare);
 long kchan_selfd_create(unsigned long fd_flags);
+bool kchan_is_selfd(const struct file *file);
 
 /* batch.c: many messages per call */
 long kchan_batch_ioctl(struct file *file, unsigned int cmd,

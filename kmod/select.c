@@ -204,7 +204,15 @@ static int kchan_case_watch(struct kchan_ticket *t,
 	if (c->fd == -1)
 		return 0;
 	t->watch = fget(c->fd);
-	return t->watch ? 0 : -EBADF;
+	if (!t->watch)
+		return -EBADF;
+	/* A select file held by a select file could end up holding itself. */
+	if (kchan_is_selfd(t->watch)) {
+		fput(t->watch);
+		t->watch = NULL;
+		return -EINVAL;
+	}
+	return 0;
 }
 
 /*

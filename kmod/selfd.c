@@ -528,6 +528,18 @@ static const struct file_operations kchan_selfd_fops = {
 };
 
 /**
+ * kchan_is_selfd() - whether @file is a select file.
+ * @file: any file
+ *
+ * Context: any.
+ * Return: true for a select file.
+ */
+bool kchan_is_selfd(const struct file *file)
+{
+	return file->f_op == &kchan_selfd_fops;
+}
+
+/**
  * kchan_selfd_create() - KCHAN_CTL_SELECT_FD: a new, unarmed select file.
  * @fd_flags: O_CLOEXEC and/or O_NONBLOCK
  *

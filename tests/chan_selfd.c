@@ -1130,4 +1130,18 @@ TEST_F(sfd, readiness_cases_are_for_a_select_file_and_take_no_buffer)
 	EXPECT_TRUE(v.features & KCHAN_FEATURE_SEL_WATCH);
 }
 
+/* A select file watching itself would hold itself open for good. */
+TEST_F(sfd, a_readiness_case_on_a_select_file_is_einval)
+{
+	struct kchan_case c[2];
+	int bad = -1;
+
+	c[0] = kt_case_watch(self->ch[0], true);
+	c[1] = kt_case_watch(self->sfd, true);
+	EXPECT_EQ(-EINVAL, kt_arm(self->sfd, c, 2, 0, &bad));
+	EXPECT_EQ(1, bad);
+	/* Nothing stayed armed: the same set without it arms. */
+	EXPECT_EQ(0, kt_arm(self->sfd, c, 1, 0, &bad));
+}
+
 TEST_HARNESS_MAIN

@@ -200,10 +200,13 @@
  *	written back to @index.
  *	Readiness cases (KCHAN_FEATURE_SEL_WATCH), only here: a case with
  *	@op KCHAN_OP_POLLIN or KCHAN_OP_POLLOUT, @buf and @len 0, watches
- *	any descriptor @fd (-1: never ready) for EPOLLIN or EPOLLOUT (or
+ *	any descriptor @fd but a select file (EINVAL: it could come to
+ *	hold itself; -1: never ready) for EPOLLIN or EPOLLOUT (or
  *	EPOLLERR, EPOLLHUP), consuming nothing. Its fd is resolved at
  *	every arming (EBADF), so a new file at a number watched before is
- *	watched as itself. A blocking read() returns a readiness case that
+ *	watched as itself. The armed select holds each watched file until
+ *	it is collected or cancelled: closing the fd meanwhile does not
+ *	close the file (a pipe's peer sees no EOF yet). A blocking read() returns a readiness case that
  *	polls ready as its result (@result: the poll mask, @flags
  *	KCHAN_SELECT_READY), after
  *	cancelling the other cases: if a case completed first, read()
