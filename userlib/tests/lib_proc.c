@@ -12,13 +12,19 @@
 
 TEST(after_gives_one_receive_at_its_deadline)
 {
-	int64_t deadline = kchan_in(50 * LT_MS);
+	int64_t deadline = kchan_in(200 * LT_MS);
 	int t = kchan_after(deadline);
 	uint64_t v = 0;
+	ssize_t got;
 
 	ASSERT_LE(0, t);
-	EXPECT_EQ(-EAGAIN, kchan_recv(t, &v, sizeof(v), 0));
-	EXPECT_EQ(8, kchan_recv(t, &v, sizeof(v), KCHAN_FOREVER));
+	got = kchan_recv(t, &v, sizeof(v), 0);
+	/* Before the deadline nothing is ready; a loaded guest may be late. */
+	if (kchan_now() < deadline)
+		EXPECT_EQ(-EAGAIN, got);
+	if (got == -EAGAIN)
+		got = kchan_recv(t, &v, sizeof(v), KCHAN_FOREVER);
+	EXPECT_EQ(8, got);
 	EXPECT_LE(deadline, kchan_now());
 	EXPECT_EQ(1u, v);
 	/* One receive only. */
