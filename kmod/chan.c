@@ -313,7 +313,10 @@ static void kchan_queue(struct kchan *ch, struct kchan_ticket *t)
 	}
 }
 
-/* Take queued @t off its queue. */
+/*
+ * Take queued @t off its queue. A persistent select's ticket is listed
+ * for its owner to offer again (see DOC: locking).
+ */
 static void kchan_unqueue(struct kchan *ch, struct kchan_ticket *t)
 {
 	lockdep_assert_held(&ch->lock);
@@ -322,6 +325,8 @@ static void kchan_unqueue(struct kchan *ch, struct kchan_ticket *t)
 		WRITE_ONCE(ch->nsend, ch->nsend - 1);
 	else
 		WRITE_ONCE(ch->nrecv, ch->nrecv - 1);
+	if (t->waiter->persistent)
+		kchan_selfd_unqueued(t);
 }
 
 /*
@@ -564,23 +569,30 @@ static void kchan_buffer_sender(struct kchan *ch, struct kchan_ticket *s)
  * A receiver and a sender of two different waiters, oldest first, when the
  * oldest live receiver's waiter also holds every live sender (a select
  * with both directions on this channel): then the next receiver of
- * another waiter gets the oldest sender.
+ * another waiter gets the oldest sender. Dead tickets passed on the way
+ * are dropped, as kchan_first_live() drops them.
  */
 static struct kchan_ticket *kchan_other_receiver(struct kchan *ch,
 						 struct kchan_ticket **sp)
 {
-	struct kchan_ticket *s, *r;
+	struct kchan_ticket *s, *r, *tmp;
+	int state;
 
 	lockdep_assert_held(&ch->lock);
 	s = kchan_first_live(ch, &ch->sendq, NULL);
 	if (!s)
 		return NULL;
-	list_for_each_entry(r, &ch->recvq, node) {
-		if (r->waiter != s->waiter &&
-		    READ_ONCE(r->waiter->state) == KCHAN_W_WAITING) {
+	list_for_each_entry_safe(r, tmp, &ch->recvq, node) {
+		if (r->waiter == s->waiter)
+			continue;
+		/* A peek: every commit re-checks under the waiter's lock. */
+		state = READ_ONCE(r->waiter->state);
+		if (state == KCHAN_W_WAITING) {
 			*sp = s;
 			return r;
 		}
+		if (state != KCHAN_W_CLAIMED)
+			kchan_unqueue(ch, r);
 	}
 	return NULL;
 }

@@ -12,6 +12,7 @@
 #include <linux/kref.h>
 #include <linux/ktime.h>
 #include <linux/list.h>
+#include <linux/llist.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/uidgid.h>
@@ -114,6 +115,17 @@
  * back to the head of the channel's buffer if that copy fails or never
  * happens, as a buffered message would.
  *
+ * A persistent select file (KCHAN_SELECT_PERSIST) stays armed across
+ * collections without unqueuing and requeuing every case: while it is
+ * done, its other tickets stay where they are, dead to matches as any
+ * committed waiter's, and every ticket that leaves a queue, whoever takes
+ * it off, goes on its select file's unqueued list (lockless, an llist:
+ * kchan_selfd_unqueued()), which the owner drains and offers again after
+ * the next collection. A match
+ * that passes a dead ticket drops it, so a ticket left queued is one that
+ * no match reached: had it been live, it would not have been matched
+ * either, and it becomes live again in place.
+ *
  * The protocol is modelled and checked with SPIN in tools/model/kchan.pml.
  */
 
@@ -151,6 +163,8 @@ struct kchan_waiter {
 	bool nonblock;			/* fixed: a failed claim ends, EAGAIN */
 	/* Set under lock by a claim that fell through; the owner clears it. */
 	bool reoffer;
+	/* Fixed: a persistent select file's, see kchan_selfd_unqueued(). */
+	bool persistent;
 	struct task_struct *task;	/* fixed: woken on every state change, */
 	wait_queue_head_t *wq;		/* or, fixed: polled (an armed select) */
 };
@@ -169,6 +183,8 @@ struct kchan_ticket {
 		struct kchan_msg *msg;
 		/* Fixed; a readiness case (no channel): its file, held. */
 		struct file *watch;
+		/* A persistent select's receive: off its queue, to offer again. */
+		struct llist_node unqueued;
 	};
 	size_t room;			/* fixed; receive: bytes it can take */
 	void __user *ubuf;		/* fixed; select receive: its buffer */
@@ -260,5 +276,8 @@ int kchan_copy_to_iter(struct kchan *ch, struct kchan_msg *msg,
 		       struct iov_iter *to);
 int kchan_copy_to_user(struct kchan *ch, struct kchan_msg *msg,
 		       void __user *buf);
+
+/* selfd.c: a persistent select's ticket left its queue (DOC above) */
+void kchan_selfd_unqueued(struct kchan_ticket *t);
 
 #endif /* KCHAN_CHAN_H */

@@ -100,7 +100,8 @@ long kchan_version_ioctl(void __user *arg)
 		.features = KCHAN_FEATURE_NAMED | KCHAN_FEATURE_AUTOCLOSE |
 			    KCHAN_FEATURE_NEXT_LEN | KCHAN_FEATURE_SELECT |
 			    KCHAN_FEATURE_BATCH | KCHAN_FEATURE_BUDGET |
-			    KCHAN_FEATURE_CHANS | KCHAN_FEATURE_SEL_WATCH,
+			    KCHAN_FEATURE_CHANS | KCHAN_FEATURE_SEL_WATCH |
+			    KCHAN_FEATURE_SELECT_PERSIST,
 		.max_capacity = kchan_max_capacity,
 		.max_msg_size = kchan_max_msg_size,
 		.max_channels_per_user = kchan_max_channels_per_user,

@@ -317,6 +317,10 @@ struct kchan_sel *kchan_sel_build(const struct kchan_select *req,
 	    req->reserved[0] || req->reserved[1] ||
 	    n > READ_ONCE(kchan_max_select_cases))
 		return ERR_PTR(-EINVAL);
+	/* A persistent select is waited for with poll, whose timeout bounds it. */
+	if ((req->flags & KCHAN_SELECT_PERSIST) &&
+	    (req->flags & KCHAN_SELECT_DEADLINE))
+		return ERR_PTR(-EINVAL);
 	/* Not zeroed: every field and ticket is set below. */
 	if (small && n <= KCHAN_SEL_SMALL) {
 		sel = &small->sel;
@@ -358,6 +362,17 @@ struct kchan_sel *kchan_sel_build(const struct kchan_select *req,
 					 min(n - i, KCHAN_SEL_CHUNK) *
 					 sizeof(*chunk))) {
 			ret = -EFAULT;
+			goto err;
+		}
+		/*
+		 * A persistent select takes receives only: a send would send
+		 * one message for ever, a readiness case would be reported
+		 * at every read.
+		 */
+		if ((req->flags & KCHAN_SELECT_PERSIST) &&
+		    chunk[k].op != KCHAN_OP_RECV &&
+		    chunk[k].op != KCHAN_OP_RECVMSG) {
+			ret = -EINVAL;
 			goto err;
 		}
 		ret = kchan_case_build(t, &chunk[k],
@@ -450,6 +465,126 @@ void kchan_sel_start(struct kchan_sel *sel, bool queue)
 		if (t->chan && !t->offered && kchan_sel_offer(sel, t))
 			return;
 	}
+}
+
+/**
+ * DOC: persistent select
+ *
+ * A KCHAN_SELECT_PERSIST select is armed once, by kchan_sel_start(), and
+ * then only its cases that left their queues are offered again, after
+ * each collection: the winner, and any ticket that a match dropped or a
+ * close ended while the select was done (see DOC: locking in chan.h).
+ * They come from the select file's unqueued list (struct
+ * kchan_sel_persist), filled by the channels without a lock of ours, into
+ * order[0..npending), which only the owner touches; a case stays there, not queued, until it is offered. So each
+ * collection costs what became ready since the last one, whatever the
+ * number of cases. The offers run in a random order, or in array order
+ * with KCHAN_SELECT_PRIORITY, until one commits: the others wait in
+ * order[] for the next collection. A ticket is at any time queued, on
+ * the unqueued list, or in order[], never two of them.
+ */
+
+/**
+ * kchan_sel_start_persistent() - arm a KCHAN_SELECT_PERSIST select.
+ * @sel: a built select, its waiter persistent
+ * @p: its select file's list, empty
+ *
+ * As kchan_sel_start(), and the cases it did not get to offer because
+ * one committed first are kept to be offered at the first collection.
+ *
+ * Context: process context; takes each channel's lock in turn.
+ */
+void kchan_sel_start_persistent(struct kchan_sel *sel,
+				struct kchan_sel_persist *p)
+{
+	unsigned int i, np = 0;
+
+	kchan_sel_start(sel, true);
+	for (i = 0; i < sel->n; i++) {
+		if (sel->tickets[i].chan && !sel->tickets[i].offered)
+			sel->order[np++] = i;
+	}
+	p->npending = np;
+}
+
+/**
+ * kchan_sel_collect() - the owner's side of a persistent select's commit:
+ * wait for the committer to let go of the waiter and report, leaving the
+ * other cases queued (see kchan_sel_report(); kchan_sel_settle() and
+ * kchan_sel_rearm() finish).
+ * @sel: a persistent select whose waiter is KCHAN_W_DONE
+ * @res: filled in
+ *
+ * Context: process context, in the address space the select was built in.
+ */
+void kchan_sel_collect(struct kchan_sel *sel, struct kchan_select_result *res)
+{
+	spin_lock(&sel->w->lock);
+	spin_unlock(&sel->w->lock);
+	/* A select file's receive case never claims a sender. */
+	WARN_ON_ONCE(kchan_sel_report(sel, res));
+}
+
+/* The next pending case to offer: the first in array order, or any. */
+static void kchan_sel_pick(struct kchan_sel *sel, unsigned int i,
+			   unsigned int np)
+{
+	unsigned int j, best = i;
+
+	if (np - i < 2)
+		return;
+	if (sel->flags & KCHAN_SELECT_PRIORITY) {
+		for (j = i + 1; j < np; j++)
+			if (sel->order[j] < sel->order[best])
+				best = j;
+	} else {
+		best = i + get_random_u32_below(np - i);
+	}
+	swap(sel->order[i], sel->order[best]);
+}
+
+/**
+ * kchan_sel_rearm() - a persistent select's result was collected and
+ * settled: wait again, offering the cases that left their queues (DOC:
+ * persistent select). A receive case that reported its channel closed
+ * leaves the set, as if its fd were -1.
+ * @sel: a persistent select, settled (kchan_sel_settle())
+ * @p: its select file's list
+ *
+ * Context: process context; takes each offered case's channel lock in
+ * turn.
+ */
+void kchan_sel_rearm(struct kchan_sel *sel, struct kchan_sel_persist *p)
+{
+	struct kchan_waiter *w = sel->w;
+	struct kchan_ticket *t = w->winner;
+	struct llist_node *list;
+	unsigned int i, np = p->npending;
+
+	if (t && !t->send && !w->result) {
+		kchan_put(t->chan);
+		t->chan = NULL;
+	}
+	spin_lock(&w->lock);
+	w->result = 0;
+	w->msg = NULL;
+	w->winner = NULL;
+	w->closed = NULL;
+	WRITE_ONCE(w->state, KCHAN_W_WAITING);
+	spin_unlock(&w->lock);
+
+	/* From here on a commit lists its winner for the next rearm. */
+	list = llist_del_all(&p->unqueued);
+	llist_for_each_entry(t, list, unqueued) {
+		if (t->chan && !WARN_ON_ONCE(np >= sel->n))
+			sel->order[np++] = t - sel->tickets;
+	}
+	for (i = 0; i < np && READ_ONCE(w->state) == KCHAN_W_WAITING; i++) {
+		kchan_sel_pick(sel, i, np);
+		kchan_offer(&sel->tickets[sel->order[i]], 0);
+	}
+	memmove(sel->order, sel->order + i, (np - i) * sizeof(*sel->order));
+	p->npending = np - i;
 }
 
 /**

@@ -25,6 +25,16 @@ struct kchan_sel {
 };
 
 /*
+ * A persistent select's (KCHAN_SELECT_PERSIST) cases to offer again: those
+ * taken off their queues since the last collection (kchan_selfd_unqueued()),
+ * and the owner's own list, order[0..npending) of the select.
+ */
+struct kchan_sel_persist {
+	struct llist_head unqueued;
+	unsigned int npending;
+};
+
+/*
  * Room for a small select on the caller's stack: no allocation, so
  * nothing of it stays charged to its user in the control file. Not for
  * speed: with the cached allocation (kchan_sel.spare) a small select
@@ -49,6 +59,10 @@ struct kchan_sel *kchan_sel_build(const struct kchan_select *req,
 				  struct kchan_sel_small *small,
 				  struct kchan_sel **spare, int *bad);
 void kchan_sel_start(struct kchan_sel *sel, bool queue);
+void kchan_sel_start_persistent(struct kchan_sel *sel,
+				struct kchan_sel_persist *p);
+void kchan_sel_collect(struct kchan_sel *sel, struct kchan_select_result *res);
+void kchan_sel_rearm(struct kchan_sel *sel, struct kchan_sel_persist *p);
 size_t kchan_sel_report(struct kchan_sel *sel,
 			struct kchan_select_result *res);
 void kchan_sel_settle(struct kchan_sel *sel);

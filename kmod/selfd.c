@@ -10,6 +10,11 @@
  * been unqueued and its committer has let go of the waiter lock, so no
  * poller ever sees it die (no POLLFREE needed).
  *
+ * A persistent select (KCHAN_SELECT_PERSIST: receives only, no deadline,
+ * no readiness case) is not disarmed by a read:
+ * the read reports, settles, and waits again on the cases that left their
+ * queues (kchan_sel_rearm(), DOC: persistent select in select.c).
+ *
  * sf->mutex serialises arming, reading, cancelling; it is never taken
  * under a channel or waiter lock.
  *
@@ -67,6 +72,7 @@ struct kchan_selfd {
 	struct kchan_selfd_hook *hooks;
 	bool watch_woken;		/* WRITE_ONCE() by hooks, mutex clears */
 	wait_queue_head_t rwq;		/* readers only: woken by hooks */
+	struct kchan_sel_persist persist; /* KCHAN_SELECT_PERSIST's cases */
 };
 
 /* Armed, and a case completed: a read returns at once. */
@@ -252,8 +258,8 @@ static int kchan_selfd_arm(struct kchan_selfd *sf,
 	kchan_waiter_init(&sf->w, NULL, 0);
 	sf->w.task = NULL;
 	sf->w.wq = &sf->wq;
-	sel = kchan_sel_build(&req, KCHAN_SELECT_DEADLINE | KCHAN_SEL_WATCH,
-			      &sf->w, NULL, NULL, &bad);
+	sel = kchan_sel_build(&req, KCHAN_SELECT_DEADLINE | KCHAN_SEL_WATCH |
+			      KCHAN_SELECT_PERSIST, &sf->w, NULL, NULL, &bad);
 	if (IS_ERR(sel)) {
 		ret = PTR_ERR(sel);
 		goto out_bad;
@@ -262,9 +268,17 @@ static int kchan_selfd_arm(struct kchan_selfd *sf,
 	sf->w.nr = sel->n;
 	sf->has_deadline = req.flags & KCHAN_SELECT_DEADLINE;
 	sf->deadline = ns_to_ktime(req.deadline_ns);
+	init_llist_head(&sf->persist.unqueued);
+	sf->persist.npending = 0;
+	sf->w.persistent = sel->flags & KCHAN_SELECT_PERSIST;
 	mmgrab(current->mm);
 	sf->mm = current->mm;
 	WRITE_ONCE(sf->sel, sel);
+	if (sel->flags & KCHAN_SELECT_PERSIST) {
+		/* Receives only, no deadline (kchan_sel_build()). */
+		kchan_sel_start_persistent(sel, &sf->persist);
+		goto out;
+	}
 	ret = kchan_selfd_watch(sf, &bad);
 	if (ret) {
 		/* Nothing was offered: undone as a cancel. */
@@ -381,7 +395,9 @@ static int kchan_selfd_wait(struct kchan_selfd *sf)
 
 /*
  * Hand @res to the reader and settle the select (a commit's result) or
- * not (@watched: the select was disarmed already). sf->mutex held.
+ * not (@watched: the select was disarmed already). A persistent select
+ * stays armed: it waits again on the cases that left their queues.
+ * sf->mutex held.
  */
 static ssize_t kchan_selfd_hand(struct kchan_selfd *sf,
 				struct kchan_select_result *res,
@@ -393,8 +409,14 @@ static ssize_t kchan_selfd_hand(struct kchan_selfd *sf,
 			kchan_sel_unreport(sf->sel);
 		return -EFAULT;
 	}
-	if (!watched)
+	if (watched)
+		return sizeof(*res);
+	if (sf->sel->flags & KCHAN_SELECT_PERSIST) {
+		kchan_sel_settle(sf->sel);
+		kchan_sel_rearm(sf->sel, &sf->persist);
+	} else {
 		kchan_selfd_collected(sf);
+	}
 	return sizeof(*res);
 }
 
@@ -419,7 +441,10 @@ static int kchan_selfd_look(struct kchan_selfd *sf,
 	if (sf->mm != current->mm)
 		return -EPERM;
 	if (kchan_selfd_ready(sf)) {
-		kchan_sel_done(sf->sel, res);
+		if (sf->sel->flags & KCHAN_SELECT_PERSIST)
+			kchan_sel_collect(sf->sel, res);
+		else
+			kchan_sel_done(sf->sel, res);
 		return 1;
 	}
 	i = -1;
@@ -511,9 +536,27 @@ static void kchan_selfd_show_fdinfo(struct seq_file *m, struct file *file)
 	mutex_lock(&sf->mutex);
 	seq_printf(m, "kchan-select-armed:\t%u\n"
 		      "kchan-select-cases:\t%u\n"
-		      "kchan-select-ready:\t%u\n",
-		   !!sf->sel, sf->sel ? sf->sel->n : 0, kchan_selfd_ready(sf));
+		      "kchan-select-ready:\t%u\n"
+		      "kchan-select-persistent:\t%u\n",
+		   !!sf->sel, sf->sel ? sf->sel->n : 0, kchan_selfd_ready(sf),
+		   sf->sel ? !!(sf->sel->flags & KCHAN_SELECT_PERSIST) : 0);
 	mutex_unlock(&sf->mutex);
+}
+
+/**
+ * kchan_selfd_unqueued() - a ticket of a persistent select file left its
+ * queue: list it to be offered again after the next collection.
+ * @t: the ticket, just unqueued
+ *
+ * Context: any; the caller holds the ticket's channel lock, which keeps
+ * the select file (and the ticket) alive: the owner unqueues every ticket
+ * before it frees them.
+ */
+void kchan_selfd_unqueued(struct kchan_ticket *t)
+{
+	struct kchan_selfd *sf = container_of(t->waiter, struct kchan_selfd, w);
+
+	llist_add(&t->unqueued, &sf->persist.unqueued);
 }
 
 static const struct file_operations kchan_selfd_fops = {

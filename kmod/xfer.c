@@ -34,6 +34,7 @@ void kchan_waiter_init(struct kchan_waiter *w, struct kchan_ticket *tickets,
 	w->nonblock = false;
 	w->task = current;
 	w->wq = NULL;
+	w->persistent = false;
 }
 
 void kchan_ticket_init(struct kchan_ticket *t, struct kchan_waiter *w,

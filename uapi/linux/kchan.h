@@ -222,6 +222,31 @@
  *	at the deadline it cancels the select and fails with ETIMEDOUT,
  *	unless a case completed, which it then returns. It does not bound
  *	poll.
+ *	With KCHAN_SELECT_PERSIST (KCHAN_FEATURE_SELECT_PERSIST) the case
+ *	set stays armed across collections, like an epoll set: each read()
+ *	collects one completed case, as a one-shot read would, and leaves
+ *	the set armed for the next, at a cost that depends on the cases
+ *	that became ready, not on how many there are. It is Go's
+ *	"for { select { ... } }": exactly one case commits per collection
+ *	(between two reads at most one message is in the descriptor's
+ *	custody; the other cases wait, their messages left in their
+ *	channels), each is chosen as KCHAN_CTL_SELECT would choose it, and
+ *	nothing is lost or received twice. Only receive cases
+ *	(KCHAN_OP_RECV, KCHAN_OP_RECVMSG) may be persistent: a send case is
+ *	EINVAL, since a message copied in once cannot follow a loop that
+ *	sends a new value each time (send with write() or a one-shot select
+ *	beside it). Readiness cases (KCHAN_OP_POLLIN, KCHAN_OP_POLLOUT, any
+ *	op or'ed with KCHAN_OP_OR_READY) are EINVAL too, with that case's
+ *	index in @index: watch other descriptors in the event loop's own
+ *	epoll set beside the select descriptor. KCHAN_SELECT_DEADLINE is
+ *	EINVAL with KCHAN_SELECT_PERSIST (bound a wait with poll's
+ *	timeout). A receive case whose channel is closed and drained is
+ *	reported once (KCHAN_SELECT_CLOSED) and then leaves the set, as a
+ *	Go loop sets such a channel to nil; a case whose buffer is too
+ *	small (EMSGSIZE) or faults (EFAULT) is reported each time it is
+ *	chosen and stays. KCHAN_SEL_CANCEL disarms the whole set, and
+ *	returns a completed case not yet read; release returns a message
+ *	in custody to its channel, as for a one-shot select.
  *
  * KCHAN_SEL_CANCEL (struct kchan_select_result), on a select descriptor
  *	Disarms. Returns 0 if no case completed (@index -1), or 1 if one had,
@@ -289,6 +314,7 @@
 #define KCHAN_FEATURE_BUDGET	(1ULL << 5) /* per-user memory budget */
 #define KCHAN_FEATURE_CHANS	(1ULL << 6) /* channels in messages */
 #define KCHAN_FEATURE_SEL_WATCH	(1ULL << 7) /* readiness cases, KCHAN_SEL_ARM */
+#define KCHAN_FEATURE_SELECT_PERSIST (1ULL << 8) /* KCHAN_SELECT_PERSIST */
 
 /* struct kchan_stat.flags */
 #define KCHAN_STAT_CLOSED	(1U << 0)
@@ -410,8 +436,9 @@ struct kchan_case {
 #define KCHAN_SELECT_NONBLOCK	(1U << 0) /* EAGAIN if no case is ready */
 #define KCHAN_SELECT_PRIORITY	(1U << 1) /* first ready case in array order */
 #define KCHAN_SELECT_DEADLINE	(1U << 2) /* ETIMEDOUT at deadline_ns */
+#define KCHAN_SELECT_PERSIST	(1U << 3) /* KCHAN_SEL_ARM: armed until cancel */
 #define KCHAN_SELECT_ALL	(KCHAN_SELECT_NONBLOCK | KCHAN_SELECT_PRIORITY | \
-				 KCHAN_SELECT_DEADLINE)
+				 KCHAN_SELECT_DEADLINE | KCHAN_SELECT_PERSIST)
 
 /* struct kchan_select.result_flags, struct kchan_select_result.flags */
 #define KCHAN_SELECT_CLOSED	(1U << 0) /* receive: channel closed, drained */
