@@ -29,6 +29,8 @@ extern "C" {
 
 /* kchan_select() and kchan_sel_arm() flags */
 #define KCHAN_PRIORITY		KCHAN_SELECT_PRIORITY
+/* kchan_sel_arm() only: armed across collections, receives only */
+#define KCHAN_PERSIST		KCHAN_SELECT_PERSIST
 
 /* struct kchan_op.kind */
 enum {

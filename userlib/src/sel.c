@@ -37,7 +37,7 @@ int kchan_sel_arm(int sfd, struct kchan_op *ops, unsigned int n,
 	unsigned int i;
 	int ret;
 
-	if ((n && !ops) || (flags & ~KCHAN_PRIORITY))
+	if ((n && !ops) || (flags & ~(KCHAN_PRIORITY | KCHAN_PERSIST)))
 		return -EINVAL;
 	for (i = 0; i < n; i++)
 		if (!kchan__chan_kind(ops[i].kind))

@@ -57,6 +57,26 @@ TEST_F(loop, an_epoll_loop_collects_the_op_that_completed)
 	close(sfd);
 }
 
+TEST_F(loop, a_persistent_arm_collects_event_after_event)
+{
+	int sfd = kchan_sel_open(O_NONBLOCK), i;
+	struct kchan_op send = { .fd = self->ch[0], .kind = KCHAN_SEND,
+				 .buf = "x", .len = 1 };
+
+	ASSERT_LE(0, sfd);
+	EXPECT_EQ(-EINVAL, kchan_sel_arm(sfd, &send, 1, KCHAN_PERSIST));
+	ASSERT_EQ(0, kchan_sel_arm(sfd, self->ops, 2, KCHAN_PERSIST));
+	for (i = 0; i < 6; i++) {
+		EXPECT_EQ(-EAGAIN, kchan_sel_collect(sfd, self->ops, 2));
+		ASSERT_EQ(1, kchan_send(self->ch[i % 2], i % 2 ? "b" : "a", 1, 0));
+		EXPECT_EQ(i % 2, kchan_sel_collect(sfd, self->ops, 2));
+		EXPECT_EQ(1, self->ops[i % 2].result);
+		EXPECT_EQ(i % 2 ? 'b' : 'a', self->buf[i % 2][0]);
+	}
+	EXPECT_EQ(0, kchan_sel_cancel(sfd, self->ops, 2) == -ECANCELED ? 0 : -1);
+	close(sfd);
+}
+
 TEST_F(loop, cancel_reports_an_op_that_completed_meanwhile)
 {
 	int sfd = kchan_sel_open(0);
