@@ -10,13 +10,15 @@
 # kernel under load a woken receiver runs at once and can take as few as
 # two per call) and with a positive, finite ratio to its transport one message per call
 # (T4's). Speed is not judged here (tools/bench.sh), but the CSV must
-# make a report (tools/bench_plot.py) with a verdict for T1 to T7. The
+# make a report (tools/bench_plot.py) with a verdict for T1 to T8. The
 # scaling workloads must give every point their plots need: select at 1
 # and 1024 cases for each mechanism (epoll included), fan-in 16->1 and
-# fan-out 1->16 for each mechanism, create at each count for each kind;
-# and tools/bench_plot.py, as bench.sh runs it on the host, must draw a
-# line for each of those mechanisms in scaling-select.svg, scaling-fan.svg
-# and scaling-create.svg and link them from the report.
+# fan-out 1->16 for each mechanism, create at each count for each kind,
+# the event loop at 1 and 1024 cases for each mechanism (T8 has a
+# verdict); and tools/bench_plot.py, as bench.sh runs it on the host,
+# must draw a line for each of those mechanisms in scaling-select.svg,
+# scaling-fan.svg, scaling-create.svg and scaling-eventloop.svg and link
+# them from the report.
 #
 # Exit status: 0 pass, 1 fail.
 
@@ -55,8 +57,9 @@ fi
 sel="kchan-select kchan-poll eventfd eventfd-epoll"
 fan="kchan-c64 pipe eventfd mqueue"
 create="kchan-c0 kchan-named eventfd pipe mqueue"
-awk -F, -v want="rtt stream uring batch fan wake select memory create" \
-	-v sel="$sel" -v fan="$fan" -v create="$create" '
+evl="kchan-persist kchan-rearm eventfd-epoll"
+awk -F, -v want="rtt stream uring batch fan wake select memory create evloop" \
+	-v sel="$sel" -v fan="$fan" -v create="$create" -v evl="$evl" '
 	function number(v) {
 		return v ~ /^-?[0-9]*\.?[0-9]+([eE][-+]?[0-9]+)?$/
 	}
@@ -128,6 +131,8 @@ awk -F, -v want="rtt stream uring batch fan wake select memory create" \
 		# The points the scaling plots need.
 		need_all("select", sel, "1 cases", "cpu0")
 		need_all("select", sel, "1024 cases", "cpu0")
+		need_all("evloop", evl, "1 cases", "cpu0")
+		need_all("evloop", evl, "1024 cases", "cpu0")
 		need_all("fan", fan, "16->1", "any")
 		need_all("fan", fan, "1->16", "any")
 		need_all("create", create, "10 objs", "cpu0")
@@ -154,7 +159,7 @@ if ! python3 tools/bench_plot.py "$tmp/quick.csv" --md "$tmp/quick.md" \
 	echo "bench_quick: tools/bench_plot.py failed on the CSV"
 	exit 1
 fi
-for t in T1 T3 T4 T5 T6 T7; do
+for t in T1 T3 T4 T5 T6 T7 T8; do
 	if ! grep -Eq "^\| $t \|.*\| (met|not met) \|\$" "$tmp/quick.md"; then
 		sed -n '/^## Targets/,/^## Ping/p' "$tmp/quick.md"
 		echo "bench_quick: no verdict for $t in the report"
@@ -168,7 +173,7 @@ lines() { # FILE MECH: the points of MECH drawn in FILE
 }
 status=0
 for plot in "scaling-select.svg:$sel" "scaling-fan.svg:$fan" \
-	    "scaling-create.svg:$create"; do
+	    "scaling-create.svg:$create" "scaling-eventloop.svg:$evl"; do
 	file=${plot%%:*}
 	if [ ! -s "$tmp/$file" ] || ! grep -q "<polyline" "$tmp/$file"; then
 		echo "bench_quick: bench_plot.py drew no $file"

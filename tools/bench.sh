@@ -9,7 +9,8 @@
 #                       block's value), the tables and every row
 #   bench/ratios.svg    bar charts of the ratios (tools/bench_plot.py)
 #   bench/scaling-*.svg cost against N (select cases, fan-in/fan-out
-#                       peers, objects created), a line per mechanism
+#                       peers, objects created, channels of an event
+#                       loop), a line per mechanism
 #   README.md           its Performance section's generated part (only
 #                       when writing to bench/)
 #

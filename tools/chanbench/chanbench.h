@@ -19,6 +19,8 @@
  *             threads on one object
  *   memory.c  slab memory per idle object; the objects, made and freed
  *   create.c  create + close of 10^2 .. 10^5 objects, time and memory
+ *   evloop.c  an event loop on an armed select over 1 .. 1024 channels:
+ *             persistent, re-armed per event, and epoll over eventfds
  */
 #ifndef CHANBENCH_H
 #define CHANBENCH_H
@@ -131,7 +133,10 @@ bool mech_batched(const struct mech *m);
 void stream_many(struct side *s, bool wr, long total, long warm,
 		 void (*mark)(void *), void *arg);
 
-/* pair.c, batch.c, wake.c, select.c, libsel.c, fan.c, memory.c, create.c */
+/*
+ * pair.c, batch.c, wake.c, select.c, libsel.c, fan.c, memory.c, create.c,
+ * evloop.c
+ */
 
 enum bench { BENCH_RTT, BENCH_STREAM };
 
@@ -150,6 +155,7 @@ void bench_libselect(void);
 void bench_fan(void);
 void bench_memory(void);
 void bench_create(void);
+void bench_evloop(void);
 
 /* memory.c: objects held idle, and the slab memory they take */
 

@@ -28,6 +28,10 @@
  *   create  create + close of 10^2 .. 10^5 objects of each kind (anonymous
  *           and named channels, eventfds, pipes, message queues): time
  *           per object, and slab memory per object while all are held
+ *   evloop  an event loop on a select file armed over 1, 8, 64, 512 and
+ *           1024 channels, one made ready per event: armed once
+ *           (KCHAN_SELECT_PERSIST) and re-armed per event, against
+ *           epoll_wait() over as many eventfds
  *
  * Counts beside the times: syscalls per op (those the loop issued, counted
  * as it issues them), context switches per op (getrusage RUSAGE_THREAD of
@@ -94,7 +98,7 @@ static const char usage_text[] =
 	"  --create N     largest count in the create bench\n"
 	"                 (100000, --quick 1000; named channels a tenth)\n"
 	"  --only LIST    comma-separated: rtt,stream,uring,batch,fan,wake,\n"
-	"                 select,libselect,memory,create\n"
+	"                 select,libselect,memory,create,evloop\n"
 	"  --csv PATH     also write the results as CSV\n";
 
 static void parse_args(int argc, char **argv)
@@ -188,6 +192,8 @@ int main(int argc, char **argv)
 		bench_memory();
 	if (bench_selected("create"))
 		bench_create();
+	if (bench_selected("evloop"))
+		bench_evloop();
 
 	printf("chanbench: medians of %d runs per mechanism; x_BASE = median over runs of (run / BASE's run), same group (< 1: faster); x_1call's BASE: the same transport, one message per call\n",
 	       opt.runs);
