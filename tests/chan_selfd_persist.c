@@ -178,6 +178,38 @@ TEST_F(persist, a_readiness_case_is_einval_and_arms_nothing)
 }
 
 /*
+ * A persistent select file stays armed for good: a readiness case of
+ * another select file cannot watch it (nor could two hold each other
+ * open), while it keeps working; an epoll set watches it instead.
+ */
+TEST_F(persist, a_readiness_case_on_a_persistent_select_file_is_einval)
+{
+	struct kchan_select_result res;
+	struct kchan_case c[2];
+	int other, bad = -2;
+
+	other = kt_selfd(O_CLOEXEC);
+	ASSERT_LE(0, other) TH_LOG("select fd: %s", strerror(-other));
+	ASSERT_EQ(0, arm_persist(self->sfd, self->c, NCH));
+	c[0] = kt_case_watch(self->ch[0], true);
+	c[1] = kt_case_watch(self->sfd, true);
+	EXPECT_EQ(-EINVAL, kt_arm(other, c, 2, 0, &bad));
+	EXPECT_EQ(1, bad);
+	EXPECT_EQ(0, armed(other));
+	/* Without that case the other file arms. */
+	EXPECT_EQ(0, kt_arm(other, c, 1, 0, NULL));
+	EXPECT_EQ(0, kt_cancel(other, &res));
+	/* The persistent one was not disturbed. */
+	EXPECT_EQ(1, armed(self->sfd));
+	ASSERT_EQ(0, send_pmsg(self->ch[2], 2, 5));
+	ASSERT_EQ(0, kt_sel_read(self->sfd, &res));
+	EXPECT_EQ(2, res.index);
+	EXPECT_EQ(5u, self->got[2].seq);
+	EXPECT_EQ(1, armed(self->sfd));
+	close(other);
+}
+
+/*
  * A deadline cannot persist (poll's timeout bounds the wait): EINVAL
  * with no case named, nothing armed, while a one-shot arm takes it.
  */

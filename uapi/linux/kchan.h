@@ -240,7 +240,9 @@
  *	index in @index: watch other descriptors in the event loop's own
  *	epoll set beside the select descriptor. KCHAN_SELECT_DEADLINE is
  *	EINVAL with KCHAN_SELECT_PERSIST (bound a wait with poll's
- *	timeout). A receive case whose channel is closed and drained is
+ *	timeout). A persistent select descriptor, like any other, cannot
+ *	be watched by a readiness case (EINVAL): an epoll set watches it.
+ *	A receive case whose channel is closed and drained is
  *	reported once (KCHAN_SELECT_CLOSED) and then leaves the set, as a
  *	Go loop sets such a channel to nil; a case whose buffer is too
  *	small (EMSGSIZE) or faults (EFAULT) is reported each time it is
