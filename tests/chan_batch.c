@@ -131,7 +131,7 @@ TEST(a_batch_is_sent_and_received_whole_and_in_order)
 {
 	struct set *out = msgs(40, 0), *in = rooms(64, MSG_MAX);
 	struct kchan_stat st;
-	int fd = kt_make(64, MSG_MAX, 0, O_CLOEXEC);
+	int fd = kchan_make(64, MSG_MAX, 0);
 
 	ASSERT_LE(0, fd);
 	ASSERT_TRUE(out && in);
@@ -153,7 +153,7 @@ TEST(a_batch_is_sent_and_received_whole_and_in_order)
 TEST(the_largest_batch_moves_in_one_call_each_way)
 {
 	struct set *out = msgs(SET_MAX, 7), *in = rooms(SET_MAX, MSG_MAX);
-	int fd = kt_make(SET_MAX, MSG_MAX, 0, O_CLOEXEC);
+	int fd = kchan_make(SET_MAX, MSG_MAX, 0);
 
 	ASSERT_LE(0, fd);
 	ASSERT_TRUE(out && in);
@@ -347,7 +347,7 @@ TEST_F(named, batches_need_the_right_direction)
 
 	ASSERT_NE(NULL, s);
 	ASSERT_NE(NULL, in);
-	ASSERT_EQ(0, kt_create_named(self->name, 4, MSG_MAX, 0, 0600));
+	ASSERT_EQ(0, kchan_create(self->name, 4, MSG_MAX, 0600, 0));
 	self->created = true;
 	rd = open(self->path, O_RDONLY | O_CLOEXEC);
 	wr = open(self->path, O_WRONLY | O_CLOEXEC);
@@ -369,7 +369,7 @@ TEST(a_send_batch_stops_at_a_bad_buffer_and_reports_what_it_sent)
 	struct set *out = msgs(6, 0);
 	void *bad = kt_bad_mem(1);
 	struct kchan_stat st;
-	int fd = kt_make(64, MSG_MAX, 0, O_CLOEXEC);
+	int fd = kchan_make(64, MSG_MAX, 0);
 
 	ASSERT_LE(0, fd);
 	ASSERT_TRUE(out && bad);
@@ -389,7 +389,7 @@ TEST(a_message_that_does_not_fit_stops_the_batch_and_stays)
 {
 	struct set *out = msgs(4, 0), *in = rooms(4, 8);
 	unsigned char buf[MSG_MAX];
-	int fd = kt_make(8, MSG_MAX, 0, O_CLOEXEC);
+	int fd = kchan_make(8, MSG_MAX, 0);
 	unsigned int i;
 
 	ASSERT_LE(0, fd);
@@ -428,7 +428,7 @@ TEST(a_failed_copy_stops_the_batch_and_loses_nothing)
 	void *bad = kt_bad_mem(1);
 	struct kchan_mmsg *ro;
 	struct kchan_stat st;
-	int fd = kt_make(8, MSG_MAX, 0, O_CLOEXEC);
+	int fd = kchan_make(8, MSG_MAX, 0);
 
 	ASSERT_LE(0, fd);
 	ASSERT_TRUE(out && in && bad);
@@ -470,7 +470,7 @@ TEST(a_receive_batch_makes_room_for_blocked_senders_and_takes_theirs)
 	struct set *out = msgs(CAPACITY, 0), *in = rooms(8, MSG_MAX);
 	unsigned char extra[MSG_MAX];
 	struct kt_op wr;
-	int fd = kt_make(CAPACITY, MSG_MAX, 0, O_CLOEXEC);
+	int fd = kchan_make(CAPACITY, MSG_MAX, 0);
 
 	ASSERT_LE(0, fd);
 	ASSERT_TRUE(out && in);
@@ -494,7 +494,7 @@ TEST_F(chan, a_closed_channel_drains_into_a_batch_then_gives_eof)
 	if (variant->capacity) {
 		ASSERT_EQ(3, send_batch(self->fd, out, 3));
 	}
-	ASSERT_EQ(0, kt_close(self->fd));
+	ASSERT_EQ(0, kchan_close(self->fd));
 	EXPECT_EQ(-EPIPE, send_batch(self->fd, out, 3));
 	if (variant->capacity) {
 		EXPECT_EQ(3, recv_batch(self->fd, in, 8));
@@ -516,7 +516,7 @@ TEST_F(chan, a_close_stops_a_blocked_send_batch_after_what_it_sent)
 	ASSERT_EQ(0, kt_op_batch(&b, self->fd, KT_SEND_BATCH, out->m,
 			      CAPACITY + 3));
 	ASSERT_EQ(0, kt_wait_for(self->fd, senders, 1));
-	ASSERT_EQ(0, kt_close(self->fd));
+	ASSERT_EQ(0, kchan_close(self->fd));
 	/* Buffered: the ones that fit were sent; rendezvous: none was. */
 	if (queued) {
 		EXPECT_EQ(queued, kt_op_result(&b));
@@ -533,7 +533,7 @@ TEST(a_signal_after_some_messages_returns_their_count)
 	struct set *out = msgs(3, 0);
 	struct kchan_stat st;
 	struct kt_op b;
-	int fd = kt_make(0, MSG_MAX, 0, O_CLOEXEC);
+	int fd = kchan_make(0, MSG_MAX, 0);
 
 	ASSERT_LE(0, fd);
 	ASSERT_NE(NULL, out);
@@ -559,7 +559,7 @@ TEST(a_signal_before_any_message_fails_or_restarts_the_batch)
 	struct kchan_stat st;
 	unsigned int seen;
 	struct kt_op b;
-	int fd = kt_make(0, MSG_MAX, 0, O_CLOEXEC);
+	int fd = kchan_make(0, MSG_MAX, 0);
 
 	ASSERT_LE(0, fd);
 	ASSERT_TRUE(out && in);
@@ -670,7 +670,7 @@ static unsigned int pollers_finish(struct poller *p, int fd)
 		usleep(1000);
 	kt_sleep_ms(POLL_SETTLE_MS);
 	woken = pollers_done(p);
-	kt_close(fd);
+	kchan_close(fd);
 	for (i = 0; i < NR_POLLERS; i++) {
 		pthread_join(p[i].thread, NULL);
 		close(p[i].ep);
@@ -896,7 +896,7 @@ TEST_F(chan, batches_under_signals_deliver_each_message_once)
 	}
 	for (i = 0; i < STORM_SENDERS; i++)
 		pthread_join(st.snd[i], NULL);
-	ASSERT_EQ(0, kt_close(self->fd));
+	ASSERT_EQ(0, kchan_close(self->fd));
 	for (r = 0; r < STORM_RECEIVERS; r++)
 		pthread_join(st.rcv[r], NULL);
 	ASSERT_EQ(0, atomic_load(&st.err)) {

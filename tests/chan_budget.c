@@ -380,7 +380,7 @@ static int sender_route(void)
 	if (ret != -ENOBUFS || i != 1)
 		return 8;
 	/* Close gives everything back. */
-	kt_close(fd);
+	kchan_close(fd);
 	for (i = 0; i < 8; i++)
 		pthread_join(t[i], NULL);
 	for (i = 0; i <= nsfd; i++)

@@ -32,12 +32,12 @@
 
 static int make_carrier(unsigned int capacity)
 {
-	return kt_make(capacity, MSG_MAX, KCHAN_CREATE_CARRIER, O_CLOEXEC);
+	return kchan_make(capacity, MSG_MAX, KCHAN_CARRIER);
 }
 
 static int make_plain(void)
 {
-	return kt_make(CAPACITY, MSG_MAX, 0, O_CLOEXEC);
+	return kchan_make(CAPACITY, MSG_MAX, 0);
 }
 
 static __u64 chan_id(int fd)
@@ -263,7 +263,7 @@ TEST_F(carrier, the_sender_may_send_a_receive_only_end)
 	EXPECT_EQ(KCHAN_DIR_RECV, in.dir);
 	EXPECT_EQ(O_RDONLY, fcntl(in.fd, F_GETFL) & O_ACCMODE);
 	EXPECT_EQ(-EBADF, kt_send(in.fd, "x", 1));
-	EXPECT_EQ(-EBADF, kt_close(in.fd));
+	EXPECT_EQ(-EBADF, kchan_close(in.fd));
 	EXPECT_EQ(0, works(self->n, in.fd, 4));
 	close(in.fd);
 }
@@ -676,7 +676,7 @@ TEST(channels_in_flight_count_in_the_senders_budget)
 TEST(a_write_end_in_flight_keeps_an_autoclose_channel_open)
 {
 	int c = make_carrier(CAPACITY);
-	int n = kt_make(CAPACITY, MSG_MAX, KCHAN_CREATE_AUTOCLOSE, O_CLOEXEC);
+	int n = kchan_make(CAPACITY, MSG_MAX, KCHAN_AUTOCLOSE);
 	struct kchan_chanref out = ref(n, 0), in;
 	unsigned int got = 1;
 	struct kchan_stat st;

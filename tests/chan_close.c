@@ -62,7 +62,7 @@ TEST_F(chan, receive_after_close_returns_eof_forever)
 	unsigned char buf[MSG_MAX];
 	int i;
 
-	ASSERT_EQ(0, kt_close(self->fd));
+	ASSERT_EQ(0, kchan_close(self->fd));
 	ASSERT_EQ(0, kt_guard_start(&g, 5000));
 	for (i = 0; i < EOF_REPEAT; i++) {
 		ASSERT_EQ(0, kt_recv(self->fd, buf, sizeof(buf)));
@@ -82,7 +82,7 @@ TEST_F(chan, send_after_close_is_epipe_without_sigpipe)
 	struct kchan_stat st;
 
 	ASSERT_EQ(0, catch_sigpipe());
-	ASSERT_EQ(0, kt_close(self->fd));
+	ASSERT_EQ(0, kchan_close(self->fd));
 	ASSERT_EQ(0, kt_guard_start(&g, 5000));
 	EXPECT_EQ(-EPIPE, kt_send(self->fd, buf, sizeof(buf)));
 	EXPECT_EQ(-EPIPE, kt_send(self->fd, buf, sizeof(buf)));
@@ -97,7 +97,7 @@ TEST_F(chan, nonblocking_send_after_close_is_epipe)
 	unsigned char buf[8] = { 1 };
 
 	ASSERT_EQ(0, catch_sigpipe());
-	ASSERT_EQ(0, kt_close(self->fd));
+	ASSERT_EQ(0, kchan_close(self->fd));
 	ASSERT_EQ(0, kt_set_nonblock(self->fd, true));
 	EXPECT_EQ(-EPIPE, kt_send(self->fd, buf, sizeof(buf)));
 	EXPECT_EQ(0, atomic_load(&sigpipe_count));
@@ -112,8 +112,8 @@ TEST_F(chan, close_twice_is_epipe_and_the_first_close_stands)
 		ASSERT_EQ(0, send_seq(self->fd, 1, 5));
 	}
 	ASSERT_EQ(0, catch_sigpipe());
-	ASSERT_EQ(0, kt_close(self->fd));
-	EXPECT_EQ(-EPIPE, kt_close(self->fd));
+	ASSERT_EQ(0, kchan_close(self->fd));
+	EXPECT_EQ(-EPIPE, kchan_close(self->fd));
 	EXPECT_EQ(0, atomic_load(&sigpipe_count));
 	ASSERT_EQ(0, kt_stat(self->fd, &st));
 	EXPECT_TRUE(!!(st.flags & KCHAN_STAT_CLOSED));
@@ -137,7 +137,7 @@ TEST_F(chan, close_wakes_every_blocked_receiver_with_eof)
 		ASSERT_EQ(0, kt_op_recv(&rx[i], self->fd, bufs[i], MSG_MAX));
 	}
 	ASSERT_EQ(0, kt_wait_for(self->fd, receivers, NR_PEERS));
-	ASSERT_EQ(0, kt_close(self->fd));
+	ASSERT_EQ(0, kchan_close(self->fd));
 	for (i = 0; i < NR_PEERS; i++) {
 		EXPECT_EQ(0, kt_op_result(&rx[i])) {
 			TH_LOG("receiver %d", i);
@@ -160,7 +160,7 @@ TEST_F(chan, close_wakes_every_blocked_sender_with_epipe_undelivered)
 		ASSERT_EQ(0, kt_op_send(&tx[i], self->fd, msgs[i], 8));
 	}
 	ASSERT_EQ(0, kt_wait_for(self->fd, senders, NR_PEERS));
-	ASSERT_EQ(0, kt_close(self->fd));
+	ASSERT_EQ(0, kchan_close(self->fd));
 	for (i = 0; i < NR_PEERS; i++) {
 		EXPECT_EQ(-EPIPE, kt_op_result(&tx[i])) {
 			TH_LOG("sender %u", i);
@@ -187,7 +187,7 @@ TEST_F(chan, stat_reports_closed_after_close)
 
 	ASSERT_EQ(0, kt_stat(self->fd, &st));
 	EXPECT_FALSE(!!(st.flags & KCHAN_STAT_CLOSED));
-	ASSERT_EQ(0, kt_close(self->fd));
+	ASSERT_EQ(0, kchan_close(self->fd));
 	ASSERT_EQ(0, kt_stat(self->fd, &st));
 	EXPECT_TRUE(!!(st.flags & KCHAN_STAT_CLOSED));
 }
@@ -199,10 +199,10 @@ TEST(close_drains_queued_messages_in_order_then_eof)
 	unsigned int i;
 	int fd;
 
-	fd = kt_make(CAPACITY, MSG_MAX, 0, O_CLOEXEC);
+	fd = kchan_make(CAPACITY, MSG_MAX, 0);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, send_seq(fd, 3, 20));
-	ASSERT_EQ(0, kt_close(fd));
+	ASSERT_EQ(0, kchan_close(fd));
 	ASSERT_EQ(0, kt_stat(fd, &st));
 	EXPECT_EQ(3u, st.queued);
 	for (i = 0; i < 3; i++) {
@@ -220,11 +220,11 @@ TEST(send_after_close_is_epipe_while_messages_remain)
 	struct kchan_stat st;
 	int fd;
 
-	fd = kt_make(CAPACITY, MSG_MAX, 0, O_CLOEXEC);
+	fd = kchan_make(CAPACITY, MSG_MAX, 0);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, catch_sigpipe());
 	ASSERT_EQ(0, send_seq(fd, 2, 0));
-	ASSERT_EQ(0, kt_close(fd));
+	ASSERT_EQ(0, kchan_close(fd));
 	/* There is room in the buffer, but the channel is closed. */
 	EXPECT_EQ(-EPIPE, kt_send(fd, buf, 8));
 	EXPECT_EQ(0, atomic_load(&sigpipe_count));
@@ -239,7 +239,7 @@ TEST(releasing_a_dup_keeps_queued_messages)
 	unsigned int i;
 	int fd, fd2;
 
-	fd = kt_make(CAPACITY, MSG_MAX, 0, O_CLOEXEC);
+	fd = kchan_make(CAPACITY, MSG_MAX, 0);
 	ASSERT_LE(0, fd);
 	fd2 = dup(fd);
 	ASSERT_LE(0, fd2);
@@ -258,12 +258,11 @@ TEST_F(named, close_on_read_only_fd_is_ebadf)
 	struct kchan_stat st;
 	int rd;
 
-	ASSERT_EQ(0, kt_create_named(self->name, CAPACITY, MSG_MAX, 0,
-					0600));
+	ASSERT_EQ(0, kchan_create(self->name, CAPACITY, MSG_MAX, 0600, 0));
 	self->created = true;
 	rd = open(self->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	ASSERT_LE(0, rd);
-	EXPECT_EQ(-EBADF, kt_close(rd));
+	EXPECT_EQ(-EBADF, kchan_close(rd));
 	ASSERT_EQ(0, kt_stat(rd, &st));
 	EXPECT_FALSE(!!(st.flags & KCHAN_STAT_CLOSED));
 	EXPECT_EQ(-EAGAIN, kt_recv(rd, buf, sizeof(buf)));
@@ -275,8 +274,7 @@ TEST_F(named, eof_is_seen_through_every_fd)
 	unsigned char buf[MSG_MAX];
 	int rd, rw, wr, i;
 
-	ASSERT_EQ(0, kt_create_named(self->name, CAPACITY, MSG_MAX, 0,
-					0600));
+	ASSERT_EQ(0, kchan_create(self->name, CAPACITY, MSG_MAX, 0600, 0));
 	self->created = true;
 	rd = open(self->path, O_RDONLY | O_CLOEXEC);
 	ASSERT_LE(0, rd);
@@ -285,7 +283,7 @@ TEST_F(named, eof_is_seen_through_every_fd)
 	wr = open(self->path, O_WRONLY | O_CLOEXEC);
 	ASSERT_LE(0, wr);
 	ASSERT_EQ(0, send_seq(wr, 1, 60));
-	ASSERT_EQ(0, kt_close(wr));
+	ASSERT_EQ(0, kchan_close(wr));
 	ASSERT_EQ(8, kt_recv(rd, buf, sizeof(buf)));
 	EXPECT_TRUE(kt_check(buf, 8, 60));
 	for (i = 0; i < EOF_REPEAT; i++) {
@@ -303,8 +301,8 @@ TEST_F(named, autoclose_closes_when_the_last_writer_is_released)
 	struct kchan_stat st;
 	int rd, wr, i;
 
-	ASSERT_EQ(0, kt_create_named(self->name, CAPACITY, MSG_MAX,
-					KCHAN_CREATE_AUTOCLOSE, 0600));
+	ASSERT_EQ(0, kchan_create(self->name, CAPACITY, MSG_MAX, 0600,
+				  KCHAN_AUTOCLOSE));
 	self->created = true;
 	rd = open(self->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	ASSERT_LE(0, rd);
@@ -331,8 +329,8 @@ TEST_F(named, autoclose_waits_for_the_last_of_several_writers)
 	struct kchan_stat st;
 	int rd, wr1, wr2;
 
-	ASSERT_EQ(0, kt_create_named(self->name, CAPACITY, MSG_MAX,
-					KCHAN_CREATE_AUTOCLOSE, 0600));
+	ASSERT_EQ(0, kchan_create(self->name, CAPACITY, MSG_MAX, 0600,
+				  KCHAN_AUTOCLOSE));
 	self->created = true;
 	rd = open(self->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	ASSERT_LE(0, rd);
@@ -360,8 +358,8 @@ TEST_F(named, autoclose_wakes_a_blocked_receiver_with_eof)
 	struct kt_op rx;
 	int rd, wr;
 
-	ASSERT_EQ(0, kt_create_named(self->name, 0, MSG_MAX,
-					KCHAN_CREATE_AUTOCLOSE, 0600));
+	ASSERT_EQ(0, kchan_create(self->name, 0, MSG_MAX, 0600,
+				  KCHAN_AUTOCLOSE));
 	self->created = true;
 	rd = open(self->path, O_RDONLY | O_CLOEXEC);
 	ASSERT_LE(0, rd);
@@ -380,8 +378,7 @@ TEST_F(named, without_autoclose_the_channel_outlives_its_writers)
 	struct kchan_stat st;
 	int rd, wr;
 
-	ASSERT_EQ(0, kt_create_named(self->name, CAPACITY, MSG_MAX, 0,
-					0600));
+	ASSERT_EQ(0, kchan_create(self->name, CAPACITY, MSG_MAX, 0600, 0));
 	self->created = true;
 	rd = open(self->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	ASSERT_LE(0, rd);
@@ -407,8 +404,7 @@ TEST_F(named, releasing_the_writer_keeps_queued_messages)
 	unsigned int i;
 	int rd, wr;
 
-	ASSERT_EQ(0, kt_create_named(self->name, CAPACITY, MSG_MAX, 0,
-					0600));
+	ASSERT_EQ(0, kchan_create(self->name, CAPACITY, MSG_MAX, 0600, 0));
 	self->created = true;
 	wr = open(self->path, O_WRONLY | O_CLOEXEC);
 	ASSERT_LE(0, wr);

@@ -432,7 +432,7 @@ FIXTURE_TEARDOWN(fi)
 		close(self->nth);
 	}
 	if (self->ctl >= 0) {
-		kt_unlink(self->name);
+		kchan_unlink(self->name);
 		/* Nodes a fault left behind, so that no later run trips on them. */
 		if (our_node(self->squat))
 			unlink(self->squat);
@@ -454,7 +454,7 @@ FIXTURE_TEARDOWN(fi)
  */
 STEP(note_watermark)
 {
-	int fd = kt_make(0, 1, 0, O_CLOEXEC);
+	int fd = kchan_make(0, 1, 0);
 
 	ASSERT_LE(0, fd) TH_LOG("cannot make a probe channel: %s", strerror(-fd));
 	ASSERT_EQ(0, kt_stat(fd, &self->st));
@@ -505,7 +505,7 @@ STEP(named_created)
 	if (self->ret < 0) {
 		EXPECT_FALSE(exists(self->node)) TH_LOG("%s", self->node);
 		EXPECT_FALSE(exists(self->sys)) TH_LOG("%s", self->sys);
-		EXPECT_EQ(-ENOENT, kt_unlink(self->name));
+		EXPECT_EQ(-ENOENT, kchan_unlink(self->name));
 		return;
 	}
 	EXPECT_EQ(0, self->ret);
@@ -520,7 +520,7 @@ STEP(named_created)
 	EXPECT_TRUE(!!(self->st.flags & KCHAN_STAT_NAMED));
 	check_fresh_channel(_metadata, fd, self->n);
 	close(fd);
-	ASSERT_EQ(0, kt_unlink(self->name));
+	ASSERT_EQ(0, kchan_unlink(self->name));
 	EXPECT_FALSE(exists(self->node)) TH_LOG("%s outlived its name", self->node);
 }
 
@@ -543,8 +543,8 @@ STEP(no_squat)
 static void open_named(struct __test_metadata *_metadata,
 		       FIXTURE_DATA(fi) *self, bool autoclose, int fd_mode)
 {
-	ASSERT_EQ(0, kt_create_named(self->name, CAPACITY, MSG_MAX,
-					autoclose ? KCHAN_CREATE_AUTOCLOSE : 0, 0600));
+	ASSERT_EQ(0, kchan_create(self->name, CAPACITY, MSG_MAX, 0600,
+				  autoclose ? KCHAN_AUTOCLOSE : 0));
 	self->fd = open(self->node, fd_mode | O_CLOEXEC);
 	ASSERT_LE(0, self->fd) TH_LOG("open: %s", strerror(errno));
 	self->fd2 = open(self->node, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
@@ -581,7 +581,7 @@ STEP(unlinked)
 	EXPECT_EQ(kept, exists(self->sys)) TH_LOG("%s", self->sys);
 	ASSERT_EQ(0, kt_stat(self->fd, &self->st));
 	EXPECT_EQ(kept, !!(self->st.flags & KCHAN_STAT_NAMED));
-	EXPECT_EQ(kept ? 0 : -ENOENT, kt_unlink(self->name));
+	EXPECT_EQ(kept ? 0 : -ENOENT, kchan_unlink(self->name));
 	if (!kept)
 		check_fresh_channel(_metadata, self->fd, self->n);
 }
@@ -736,7 +736,7 @@ STEP(peer_blocked)
 {
 	bool send = self->p->send;
 
-	self->fd = kt_make(0, MSG_MAX, 0, O_CLOEXEC);
+	self->fd = kchan_make(0, MSG_MAX, 0);
 	ASSERT_LE(0, self->fd);
 	memset(self->buf, 0, sizeof(self->buf));
 	ASSERT_EQ(0, send ? kt_op_recv(&self->op, self->fd, self->buf[1], MSG_MAX) :
@@ -814,7 +814,7 @@ STEP(closed_drains)
 	ASSERT_EQ(0, kt_stat(self->fd, &self->st));
 	EXPECT_EQ(self->ret >= 0, !!(self->st.flags & KCHAN_STAT_CLOSED));
 	/* Closing again: done now if the call failed, EPIPE if not. */
-	EXPECT_EQ(self->ret < 0 ? 0 : -EPIPE, kt_close(self->fd));
+	EXPECT_EQ(self->ret < 0 ? 0 : -EPIPE, kchan_close(self->fd));
 	EXPECT_EQ(-EPIPE, kt_send(self->fd, self->msg[1], MSG_LEN));
 	expect_drained(_metadata, self, self->fd, true);
 }
@@ -834,7 +834,7 @@ STEP(last_file_setup)
 STEP(last_writer_setup)
 {
 	open_named(_metadata, self, true, O_WRONLY);
-	ASSERT_EQ(0, kt_unlink(self->name));
+	ASSERT_EQ(0, kchan_unlink(self->name));
 	ASSERT_EQ(MSG_LEN, kt_send(self->fd, self->msg[0], MSG_LEN));
 }
 
@@ -890,7 +890,7 @@ STEP(epoll_wake)
 		close(self->fd2);
 	}
 	ASSERT_EQ(MSG_LEN, kt_recv(self->fd, self->buf[0], MSG_MAX));
-	ASSERT_EQ(0, kt_close(self->fd));
+	ASSERT_EQ(0, kchan_close(self->fd));
 	close(self->fd);
 }
 

@@ -250,7 +250,7 @@ TEST(an_anonymous_channel_file_reads_as_an_anon_inode_file)
 	ssize_t len;
 
 	for (i = 0; i < 2; i++) {
-		fd[i] = kt_make(0, MSG_MAX, 0, O_CLOEXEC);
+		fd[i] = kchan_make(0, MSG_MAX, 0);
 		ASSERT_LE(0, fd[i]);
 		ASSERT_EQ(0, fstat(fd[i], &st[i]));
 		EXPECT_EQ(0, st[i].st_mode & S_IFMT);

@@ -247,7 +247,7 @@ TEST_F_TIMEOUT(module, unload_is_refused_while_a_named_channel_fd_is_open, MODUL
 
 	NEED_MODULE_FILE();
 	ASSERT_EQ(0, kt_create_named(name, 1, 8, 0, 0));
-	fd = keep_fd(&self->k, kt_open_named(name, O_RDONLY));
+	fd = keep_fd(&self->k, kchan_open(name, O_RDONLY));
 	ASSERT_GE(fd, 0);
 
 	ASSERT_EQ(-EWOULDBLOCK, kt_unload());
@@ -298,7 +298,7 @@ TEST_F_TIMEOUT(module, unload_destroys_named_channels_holding_messages, MODULE_T
 
 	NEED_MODULE_FILE();
 	ASSERT_EQ(0, kt_create_named(name, 2, 8, 0, 0));
-	fd = kt_open_named(name, O_WRONLY);
+	fd = kchan_open(name, O_WRONLY);
 	ASSERT_GE(fd, 0);
 	ASSERT_EQ(4, kt_send(fd, "left", 4));
 	/* Queued messages do not make a channel busy: only open files do. */

@@ -174,7 +174,7 @@ static int child_op(const void *arg)
 	case CHILD_OPEN:
 	case CHILD_OPEN_PATH:
 		if (req->op == CHILD_OPEN) {
-			ret = kt_open_named(req->name, req->flags);
+			ret = kchan_open(req->name, req->flags);
 		} else {
 			ret = open(req->name, req->flags | O_CLOEXEC);
 			if (ret < 0)
@@ -263,7 +263,7 @@ TEST_F(names, named_channel_is_a_char_device_in_dev_chan)
 	ASSERT_EQ(0, create_named_mode(name, 0));
 	ASSERT_EQ(0, stat_node(name, &st));
 	ASSERT_TRUE(S_ISCHR(st.st_mode));
-	fd = kt_open_named(name, O_RDWR);
+	fd = kchan_open(name, O_RDWR);
 	ASSERT_GE(fd, 0);
 	ASSERT_EQ(3, kt_send(fd, "abc", 3));
 	ASSERT_EQ(3, kt_recv(fd, buf, sizeof(buf)));
@@ -434,13 +434,13 @@ TEST_F(names, name_clash_is_eexist)
 	int fd;
 
 	ASSERT_EQ(0, create_named_mode(name, 0));
-	fd = kt_open_named(name, O_RDWR);
+	fd = kchan_open(name, O_RDWR);
 	ASSERT_GE(fd, 0);
 	ASSERT_EQ(0, kt_stat(fd, &a));
 	ASSERT_EQ(-EEXIST, kt_create_named(name, 3, 16, 0, 0));
 	/* The first channel stands, unchanged. */
 	close(fd);
-	fd = kt_open_named(name, O_RDWR);
+	fd = kchan_open(name, O_RDWR);
 	ASSERT_GE(fd, 0);
 	ASSERT_EQ(0, kt_stat(fd, &b));
 	EXPECT_EQ(a.id, b.id);
@@ -645,13 +645,13 @@ TEST_F(names, name_can_be_created_again_as_a_new_channel)
 	int old, fresh;
 
 	ASSERT_EQ(0, create_named_mode(name, 0));
-	old = kt_open_named(name, O_RDWR);
+	old = kchan_open(name, O_RDWR);
 	ASSERT_GE(old, 0);
 	ASSERT_EQ(0, kt_stat(old, &before));
 	ASSERT_EQ(0, kt_unlink(name));
 
 	ASSERT_EQ(0, create_named_mode(name, 0));
-	fresh = kt_open_named(name, O_RDWR);
+	fresh = kchan_open(name, O_RDWR);
 	ASSERT_GE(fresh, 0);
 	ASSERT_EQ(0, kt_stat(fresh, &after));
 	EXPECT_NE(before.id, after.id);
@@ -685,14 +685,14 @@ FIXTURE_SETUP(named)
 	kt_name(self->name, sizeof(self->name), "view");
 	ret = kt_create_named(self->name, variant->capacity, MSG_MAX, 0, 0);
 	ASSERT_EQ(0, ret) TH_LOG("create %s: %s", self->name, strerror(-ret));
-	self->fd = kt_open_named(self->name, O_RDWR);
+	self->fd = kchan_open(self->name, O_RDWR);
 	ASSERT_GE(self->fd, 0);
 }
 
 FIXTURE_TEARDOWN(named)
 {
 	if (self->fd >= 0)
-		kt_close(self->fd);
+		kchan_close(self->fd);
 	kt_ops_wait_all(&self->bg);
 	if (self->fd >= 0)
 		close(self->fd);
@@ -705,7 +705,7 @@ TEST_F(named, open_fds_keep_working_after_unlink)
 	char buf[16];
 	int other;
 
-	other = kt_open_named(self->name, O_RDWR);
+	other = kchan_open(self->name, O_RDWR);
 	ASSERT_GE(other, 0);
 	ASSERT_EQ(0, kt_unlink(self->name));
 
@@ -937,7 +937,7 @@ static void check_closed(struct __test_metadata *_metadata,
 	(void)variant;
 	ASSERT_EQ(0, read(self, &v));
 	EXPECT_EQ(0ULL, v.closed);
-	ASSERT_EQ(0, kt_close(self->fd));
+	ASSERT_EQ(0, kchan_close(self->fd));
 	ASSERT_EQ(0, read(self, &v));
 	EXPECT_EQ(1ULL, v.closed);
 }
@@ -1119,7 +1119,7 @@ TEST_F(named, stat_ioctl_agrees_with_fdinfo)
 	EXPECT_FIELD(&want, &got, received);
 	EXPECT_NE(0U, st.flags & KCHAN_STAT_NAMED);
 
-	ASSERT_EQ(0, kt_close(self->fd));
+	ASSERT_EQ(0, kchan_close(self->fd));
 	ASSERT_EQ(0, kt_stat(self->fd, &st));
 	ASSERT_EQ(0, read_fdinfo(self, &got));
 	EXPECT_NE(0U, st.flags & KCHAN_STAT_CLOSED);
@@ -1170,7 +1170,7 @@ static unsigned long long named_id(const char *name)
 	struct kchan_stat st;
 	int fd, ret;
 
-	fd = kt_open_named(name, O_RDONLY);
+	fd = kchan_open(name, O_RDONLY);
 	if (fd < 0)
 		return 0;
 	ret = kt_stat(fd, &st);

@@ -346,7 +346,7 @@ TEST(sender_stays_killable_while_its_message_is_copied_out)
 	void *page = NULL;
 	pid_t pid;
 
-	fd = kt_make(0, MSG_MAX, 0, O_CLOEXEC);
+	fd = kchan_make(0, MSG_MAX, 0);
 	ASSERT_LE(0, fd);
 	uffd = kt_uffd_stalling(&page, 1);
 	if (uffd < 0)
@@ -404,7 +404,7 @@ TEST(failed_receive_from_a_full_buffer_keeps_it_within_capacity)
 
 	bad = kt_bad_mem(1);
 	ASSERT_NE(NULL, bad);
-	fd = kt_make(CAPACITY, MSG_MAX, 0, O_CLOEXEC);
+	fd = kchan_make(CAPACITY, MSG_MAX, 0);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, kt_op_send_behind_full(&tx, fd, CAPACITY, 8));
 

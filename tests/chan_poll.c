@@ -56,11 +56,11 @@ FIXTURE_SETUP(chan)
 FIXTURE_TEARDOWN(chan)
 {
 	/* Closing releases any thread still blocked on the channel. */
-	kt_close(self->fd);
+	kchan_close(self->fd);
 	kt_ops_wait_all(&self->bg);
 	close(self->fd);
 	if (self->name[0])
-		kt_unlink(self->name);
+		kchan_unlink(self->name);
 }
 
 /* Make a send possible on a channel that has no room: buffered must be full. */
@@ -128,7 +128,7 @@ TEST_F(chan, not_readable_once_drained)
 
 TEST_F(chan, readable_when_closed)
 {
-	ASSERT_EQ(0, kt_close(self->fd));
+	ASSERT_EQ(0, kchan_close(self->fd));
 	ASSERT_NE(0, kt_ready_now(self->fd) & POLLIN);
 }
 
@@ -152,7 +152,7 @@ TEST_F(chan, not_writable_when_a_send_would_block)
 TEST_F(chan, writable_when_closed)
 {
 	ASSERT_EQ(0, fill(self->fd, variant->capacity));
-	ASSERT_EQ(0, kt_close(self->fd));
+	ASSERT_EQ(0, kchan_close(self->fd));
 	ASSERT_NE(0, kt_ready_now(self->fd) & POLLOUT);
 }
 
@@ -163,14 +163,14 @@ TEST_F(chan, hangup_once_closed)
 		ASSERT_EQ(4, kt_send(self->fd, "left", 4));
 	}
 	ASSERT_EQ(0, kt_ready_now(self->fd) & POLLHUP);
-	ASSERT_EQ(0, kt_close(self->fd));
+	ASSERT_EQ(0, kchan_close(self->fd));
 	ASSERT_NE(0, kt_ready_now(self->fd) & POLLHUP);
 }
 
 TEST_F(chan, error_on_write_capable_fd_once_closed)
 {
 	ASSERT_EQ(0, kt_ready_now(self->fd) & POLLERR);
-	ASSERT_EQ(0, kt_close(self->fd));
+	ASSERT_EQ(0, kchan_close(self->fd));
 	ASSERT_NE(0, kt_ready_now(self->fd) & POLLERR);
 }
 
@@ -181,7 +181,7 @@ TEST_F(chan, no_error_on_read_only_fd_of_closed_channel)
 	short r;
 
 	kt_name(self->name, sizeof(self->name), "pollro");
-	ret = kt_create_named(self->name, variant->capacity, MSG_MAX, 0, 0);
+	ret = kchan_create(self->name, variant->capacity, MSG_MAX, 0, 0);
 	ASSERT_EQ(0, ret) TH_LOG("create %s: %s", self->name, strerror(-ret));
 	snprintf(path, sizeof(path), "/dev/chan/%s", self->name);
 	rd = open(path, O_RDONLY | O_CLOEXEC);
@@ -189,7 +189,7 @@ TEST_F(chan, no_error_on_read_only_fd_of_closed_channel)
 	wr = open(path, O_WRONLY | O_CLOEXEC);
 	ASSERT_GE(wr, 0);
 
-	ASSERT_EQ(0, kt_close(wr));
+	ASSERT_EQ(0, kchan_close(wr));
 
 	r = kt_ready_now(rd);
 	EXPECT_NE(0, r & POLLIN);
@@ -270,7 +270,7 @@ static void expect_poll_woken(struct __test_metadata *_metadata, int fd,
 			ASSERT_EQ(4, kt_send(fd, "take", 4));
 		}
 	}
-	kt_close(fd);
+	kchan_close(fd);
 	pthread_join(w.thread, NULL);
 	ASSERT_EQ(1, w.slept);
 	ASSERT_LT(took_ms, KT_TIMEOUT_MS);
@@ -391,7 +391,7 @@ static void wait_out_other_side(struct __test_metadata *_metadata, int fd,
 	probe->switches = my_nvcsw() - before;
 	probe->end_ms = kt_now_ms();
 	/* The waker is blocked in its send or receive: release it. */
-	ASSERT_EQ(0, kt_close(fd));
+	ASSERT_EQ(0, kchan_close(fd));
 	pthread_join(w.thread, NULL);
 	probe->acted_ms = w.acted_ms;
 	close(ep);
@@ -405,7 +405,7 @@ FIXTURE(rendezvous) {
 
 FIXTURE_SETUP(rendezvous)
 {
-	self->fd = kt_make(0, MSG_MAX, 0, O_CLOEXEC);
+	self->fd = kchan_make(0, MSG_MAX, 0);
 	ASSERT_GE(self->fd, 0);
 }
 
@@ -517,7 +517,7 @@ static void ex_waiters_finish(int fd, struct ex_waiter *w)
 {
 	int i;
 
-	kt_close(fd);
+	kchan_close(fd);
 	for (i = 0; i < NR_WAITERS; i++) {
 		pthread_join(w[i].thread, NULL);
 		close(w[i].ep);
@@ -582,7 +582,7 @@ TEST_F(chan, close_wakes_every_exclusive_epoll_waiter)
 	int i, woken;
 
 	ex_waiters_start(_metadata, self->fd, w, EPOLLIN);
-	ASSERT_EQ(0, kt_close(self->fd));
+	ASSERT_EQ(0, kchan_close(self->fd));
 	deadline = kt_now_ms() + KT_TIMEOUT_MS;
 	while ((woken = count_done_ex(w, NR_WAITERS)) < NR_WAITERS &&
 	       kt_now_ms() < deadline)
@@ -621,7 +621,7 @@ TEST_F(chan, edge_triggered_event_on_close)
 	ep = kt_epoll_for(self->fd, EPOLLIN | EPOLLET);
 	ASSERT_GE(ep, 0);
 	ASSERT_EQ(0, epoll_wait(ep, &ev, 1, 0));
-	ASSERT_EQ(0, kt_close(self->fd));
+	ASSERT_EQ(0, kchan_close(self->fd));
 	ASSERT_EQ(1, epoll_wait(ep, &ev, 1, KT_TIMEOUT_MS));
 	ASSERT_NE(0U, ev.events & EPOLLHUP);
 	ASSERT_NE(0U, ev.events & EPOLLIN);
@@ -675,7 +675,7 @@ TEST_F(chan, blocked_receivers_woken_one_per_message)
 		}
 	}
 
-	kt_close(self->fd);
+	kchan_close(self->fd);
 	for (i = 0; i < NR_WAITERS; i++)
 		kt_op_wait(&r[i], KT_TIMEOUT_MS);
 	ASSERT_EQ(1, returned);

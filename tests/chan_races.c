@@ -316,7 +316,7 @@ FIXTURE_TEARDOWN(race)
 	if (self->fd >= 0)
 		close(self->fd);
 	if (self->name[0])
-		kt_unlink(self->name);
+		kchan_unlink(self->name);
 }
 
 /*
@@ -332,7 +332,7 @@ static void use_named(struct __test_metadata *_metadata,
 	close(self->fd);
 	kt_name(self->name, sizeof(self->name), _metadata->name);
 	kt_node_path(self->node, sizeof(self->node), self->name);
-	ASSERT_EQ(0, kt_create_named(self->name, capacity, MSG_MAX, 0, 0600));
+	ASSERT_EQ(0, kchan_create(self->name, capacity, MSG_MAX, 0600, 0));
 	self->fd = open(self->node, O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, self->fd);
 	ASSERT_EQ(0, kt_stat(self->fd, &st));
@@ -453,7 +453,7 @@ TEST_F(race, close_during_held_receive_then_resolve)
 		ASSERT_EQ(MSG_LEN, recv_guarded(self->fd, buf2, sizeof(buf2)));
 		EXPECT_TRUE(kt_check(buf2, MSG_LEN, 1));
 		EXPECT_EQ(MSG_LEN, offer_result(self));
-		ASSERT_EQ(0, kt_close(self->fd));
+		ASSERT_EQ(0, kchan_close(self->fd));
 		EXPECT_EQ(0, recv_guarded(self->fd, buf2, sizeof(buf2)));
 		ASSERT_EQ(0, held_resolve(&self->held, NULL));
 		ASSERT_EQ(0, held_report(&self->held, &rep, KT_TIMEOUT_MS));
@@ -464,7 +464,7 @@ TEST_F(race, close_during_held_receive_then_resolve)
 
 	ASSERT_EQ(0, kt_op_recv(&rx2, self->fd, buf2, sizeof(buf2)));
 	ASSERT_EQ(0, kt_wait_for(self->fd, receivers, 1));
-	ASSERT_EQ(0, kt_close(self->fd));
+	ASSERT_EQ(0, kchan_close(self->fd));
 	peek = open(self->node, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	ASSERT_LE(0, peek);
 	/* The message may still come back: not drained yet. */
@@ -506,7 +506,7 @@ TEST_F(race, close_during_held_receive_then_kill)
 		ASSERT_EQ(MSG_LEN, recv_guarded(self->fd, buf2, sizeof(buf2)));
 		EXPECT_TRUE(kt_check(buf2, MSG_LEN, 1));
 		EXPECT_EQ(MSG_LEN, offer_result(self));
-		ASSERT_EQ(0, kt_close(self->fd));
+		ASSERT_EQ(0, kchan_close(self->fd));
 		ASSERT_EQ(0, held_kill(&self->held));
 		EXPECT_EQ(0, recv_guarded(self->fd, self->buf, sizeof(self->buf)));
 		expect_idle(_metadata, self->fd, 0, 1, 1);
@@ -514,7 +514,7 @@ TEST_F(race, close_during_held_receive_then_kill)
 	}
 	ASSERT_EQ(0, kt_op_recv(&rx2, self->fd, buf2, sizeof(buf2)));
 	ASSERT_EQ(0, kt_wait_for(self->fd, receivers, 1));
-	ASSERT_EQ(0, kt_close(self->fd));
+	ASSERT_EQ(0, kchan_close(self->fd));
 	ASSERT_EQ(0, held_kill(&self->held)) TH_LOG("the held receiver did not die");
 
 	ASSERT_EQ(MSG_LEN, kt_op_result(&rx2));
@@ -533,7 +533,7 @@ TEST_F(race, unlink_during_held_receive_then_resolve)
 	use_named(_metadata, self, variant->capacity);
 	OFFER();
 	HOLD(HELD_READ, 0);
-	ASSERT_EQ(0, kt_unlink(self->name));
+	ASSERT_EQ(0, kchan_unlink(self->name));
 	EXPECT_NE(0, access(self->node, F_OK));
 	EXPECT_EQ(-1, open(self->node, O_RDWR | O_CLOEXEC));
 	ASSERT_EQ(0, kt_stat(self->fd, &st));
@@ -670,7 +670,7 @@ TEST_F(race, close_during_held_send_then_resolve)
 	EXPECT_EQ(0ull, st.sent);
 	EXPECT_EQ(1u, st.receivers);
 
-	ASSERT_EQ(0, kt_close(self->fd));
+	ASSERT_EQ(0, kchan_close(self->fd));
 	EXPECT_EQ(0, kt_op_result(&rx));
 	ASSERT_EQ(0, held_resolve(&self->held, held_write_page(HELD_WRITE, 5)));
 	ASSERT_EQ(0, held_report(&self->held, &rep, KT_TIMEOUT_MS));
@@ -725,7 +725,7 @@ TEST_F(race, unlink_during_held_writev_then_resolve)
 	REQUIRE_UFFD();
 	use_named(_metadata, self, variant->capacity);
 	HOLD(HELD_WRITEV, 7);
-	ASSERT_EQ(0, kt_unlink(self->name));
+	ASSERT_EQ(0, kchan_unlink(self->name));
 	EXPECT_NE(0, access(self->node, F_OK));
 	ASSERT_EQ(0, held_resolve(&self->held, held_write_page(HELD_WRITEV, 7)));
 	memset(self->buf, 0, sizeof(self->buf));
@@ -785,7 +785,7 @@ TEST(killed_sender_of_a_held_receive_sends_nothing)
 	int fd, ret, status;
 	pid_t tx;
 
-	fd = kt_make(0, MSG_MAX, 0, O_CLOEXEC);
+	fd = kchan_make(0, MSG_MAX, 0);
 	ASSERT_LE(0, fd);
 	kt_fill(msg, MSG_LEN, 1);
 	tx = kt_fork_send(fd, msg, MSG_LEN);
@@ -843,9 +843,9 @@ static void claimed_select_sees_close(struct __test_metadata *_metadata,
 	struct kt_sel_op op = { 0 };
 	int a, b, ret;
 
-	a = kt_make(0, MSG_MAX, 0, O_CLOEXEC);
+	a = kchan_make(0, MSG_MAX, 0);
 	ASSERT_LE(0, a);
-	b = kt_make(0, MSG_MAX, 0, O_CLOEXEC);
+	b = kchan_make(0, MSG_MAX, 0);
 	ASSERT_LE(0, b);
 	kt_fill(msg_a, MSG_LEN, 1);
 	kt_fill(msg_b, MSG_LEN, 2);
@@ -864,7 +864,7 @@ static void claimed_select_sees_close(struct __test_metadata *_metadata,
 	ret = held_start(&h, a, HELD_READ, 0);
 	if (ret == -EOPNOTSUPP) {
 		held_cleanup(&h);
-		kt_close(a);
+		kchan_close(a);
 		kt_sel_op_result(&op, KT_TIMEOUT_MS);
 		SKIP(return, "userfaultfd is not available");
 	}
@@ -876,7 +876,7 @@ static void claimed_select_sees_close(struct __test_metadata *_metadata,
 	 */
 	EXPECT_FALSE(atomic_load(&op.done));
 
-	ASSERT_EQ(0, kt_close(b));
+	ASSERT_EQ(0, kchan_close(b));
 	ASSERT_EQ(0, held_kill(&h)) TH_LOG("the held receiver did not die");
 
 	/* Nothing may come out of B after its close. */
@@ -897,7 +897,7 @@ static void claimed_select_sees_close(struct __test_metadata *_metadata,
 	}
 	if (ret == -ETIMEDOUT) {
 		/* Unblock it through A, whatever it still waits for. */
-		kt_close(a);
+		kchan_close(a);
 		kt_sel_op_result(&op, KT_TIMEOUT_MS);
 	}
 	ASSERT_EQ(0, kt_stat(b, &st));
@@ -1083,7 +1083,7 @@ static void claimed_sender_never_waits_for_a_fault(
 	ASSERT_EQ(0, kt_uffd_register(uffd, page, pg));
 	/* Present while the receiver commits, gone when it copies. */
 	ASSERT_EQ(0, kt_uffd_zero(uffd, (unsigned long)page, pg));
-	fd = kt_make(0, MSG_MAX, 0, O_CLOEXEC);
+	fd = kchan_make(0, MSG_MAX, 0);
 	ASSERT_LE(0, fd);
 	if (how == STALL_SIGNAL)
 		ASSERT_EQ(0, kt_catch(SIGUSR1, false));

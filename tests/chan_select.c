@@ -50,7 +50,7 @@ FIXTURE_TEARDOWN(sel)
 
 	/* Closing wakes anything a failed test left blocked. */
 	for (i = 0; i < NCHANS; i++) {
-		kt_close(self->fd[i]);
+		kchan_close(self->fd[i]);
 		if (self->op_started[i])
 			kt_op_wait(&self->ops[i], KT_TIMEOUT_MS);
 	}
@@ -284,12 +284,12 @@ TEST_F(sel, receive_on_closed_reports_closed)
 	if (self->capacity) {
 		/* Close drains first: the queued message comes before "closed". */
 		offer(_metadata, self, 1, 13);
-		ASSERT_EQ(0, kt_close(self->fd[1]));
+		ASSERT_EQ(0, kchan_close(self->fd[1]));
 		ASSERT_EQ(1, kt_select(c, 2, 0, &out));
 		EXPECT_EQ(0u, out.result_flags);
 		EXPECT_TRUE(kt_check(b1, MSG_LEN, 13));
 	} else {
-		ASSERT_EQ(0, kt_close(self->fd[1]));
+		ASSERT_EQ(0, kchan_close(self->fd[1]));
 	}
 	ASSERT_EQ(1, kt_select(c, 2, 0, &out));
 	EXPECT_EQ(1, out.index);
@@ -308,7 +308,7 @@ TEST_F(sel, send_on_closed_fails_with_epipe_naming_the_case)
 	struct kchan_select out;
 
 	kt_fill(m, MSG_LEN, 14);
-	ASSERT_EQ(0, kt_close(self->fd[1]));
+	ASSERT_EQ(0, kchan_close(self->fd[1]));
 	c[0] = kt_case_recv(self->fd[0], b, sizeof(b));
 	c[1] = kt_case_send(self->fd[1], m, MSG_LEN);
 	EXPECT_EQ(-EPIPE, kt_select(c, 2, 0, &out));
@@ -334,10 +334,10 @@ TEST_F(sel, close_wakes_blocked_selects)
 	ASSERT_EQ(0, kt_wait_for(self->fd[0], receivers, 1));
 	ASSERT_EQ(0, kt_wait_for(self->fd[1], senders, 1));
 
-	ASSERT_EQ(0, kt_close(self->fd[0]));
+	ASSERT_EQ(0, kchan_close(self->fd[0]));
 	ASSERT_EQ(0, kt_sel_op_result(&rx, KT_TIMEOUT_MS));
 	EXPECT_EQ((__u32)KCHAN_SELECT_CLOSED, rx.out.result_flags);
-	ASSERT_EQ(0, kt_close(self->fd[1]));
+	ASSERT_EQ(0, kchan_close(self->fd[1]));
 	EXPECT_EQ(-EPIPE, kt_sel_op_result(&tx, KT_TIMEOUT_MS));
 	EXPECT_EQ(0, tx.out.index);
 	kt_expect_idle(_metadata, self->fd[2]);
@@ -386,9 +386,9 @@ TEST_F(sel, validation_before_commit)
 	ASSERT_EQ(0, pipe2(pfd, O_CLOEXEC));
 	kt_name(name, sizeof(name), _metadata->name);
 	kt_node_path(node, sizeof(node), name);
-	ASSERT_EQ(0, kt_create_named(name, self->capacity, MSG_MAX, 0, 0600));
+	ASSERT_EQ(0, kchan_create(name, self->capacity, MSG_MAX, 0600, 0));
 	ro = open(node, O_RDONLY | O_CLOEXEC);
-	kt_unlink(name);
+	kchan_unlink(name);
 	ASSERT_LE(0, ro);
 	kt_fill(m, sizeof(m), 16);
 
@@ -608,7 +608,7 @@ TEST(poll_sees_a_committed_select)
 {
 	char b[MSG_MAX], m[MSG_LEN];
 	struct kt_sel_op op = { .n = 1 };
-	int fd = kt_make(0, MSG_MAX, 0, O_CLOEXEC);
+	int fd = kchan_make(0, MSG_MAX, 0);
 	struct pollfd p = { .fd = fd, .events = POLLIN | POLLOUT };
 
 	ASSERT_LE(0, fd);
@@ -638,7 +638,7 @@ TEST_F(sel, many_channels)
 	ASSERT_NE(NULL, c);
 	ASSERT_NE(NULL, fds);
 	for (i = 0; i < N; i++) {
-		fds[i] = kt_make(self->capacity, MSG_MAX, 0, O_CLOEXEC);
+		fds[i] = kchan_make(self->capacity, MSG_MAX, 0);
 		ASSERT_LE(0, fds[i]);
 		c[i] = kt_case_recv(fds[i], b, sizeof(b));
 	}

@@ -41,7 +41,7 @@ TEST(fairness_chi_square)
 	double chi2 = 0, expect = (double)FAIR_ROUNDS / FAIR_CASES;
 
 	for (i = 0; i < FAIR_CASES; i++) {
-		fd[i] = kt_make(1, MSG_MAX, 0, O_CLOEXEC);
+		fd[i] = kchan_make(1, MSG_MAX, 0);
 		ASSERT_LE(0, fd[i]);
 		ASSERT_EQ(8, kt_send(fd[i], m, 8));
 		c[i] = kt_case_recv(fd[i], b, sizeof(b));
@@ -81,7 +81,7 @@ TEST(priority_order)
 	int fd[FAIR_CASES], i, round;
 
 	for (i = 0; i < FAIR_CASES; i++) {
-		fd[i] = kt_make(1, MSG_MAX, 0, O_CLOEXEC);
+		fd[i] = kchan_make(1, MSG_MAX, 0);
 		ASSERT_LE(0, fd[i]);
 	}
 	/* nil, empty, then three ready channels */
@@ -204,7 +204,7 @@ static void doubleselect(struct __test_metadata *_metadata,
 	memset(recvd, 0, sizeof(recvd));
 	memset(sent, 0, sizeof(sent));
 	for (i = 0; i < DS_CHANS; i++) {
-		chans[i] = kt_make(capacity, MSG_MAX, 0, O_CLOEXEC);
+		chans[i] = kchan_make(capacity, MSG_MAX, 0);
 		ASSERT_LE(0, chans[i]);
 	}
 	ASSERT_EQ(0, pipe2(pfd, O_CLOEXEC));
@@ -233,7 +233,7 @@ static void doubleselect(struct __test_metadata *_metadata,
 		}
 		if (!closed && nrecv >= close_after) {
 			for (i = 0; i < DS_CHANS; i++)
-				ASSERT_EQ(0, kt_close(chans[i]));
+				ASSERT_EQ(0, kchan_close(chans[i]));
 			closed = true;
 		}
 	}

@@ -167,13 +167,13 @@ TEST_F(sfd, armed_send_on_closed)
 	c[1] = kt_case_recv(self->ch[1], b, sizeof(b));
 	ASSERT_EQ(0, kt_arm(self->sfd, c, 2, 0, NULL));
 	EXPECT_EQ(0, kt_ready_now(self->sfd));
-	ASSERT_EQ(0, kt_close(self->ch[0]));
+	ASSERT_EQ(0, kchan_close(self->ch[0]));
 	ASSERT_EQ(0, kt_sel_read(self->sfd, &res));
 	EXPECT_EQ(0, res.index);
 	EXPECT_EQ(-EPIPE, res.result);
 	kt_expect_idle(_metadata, self->ch[1]);
 	/* And a receive on a closed channel reports it. */
-	ASSERT_EQ(0, kt_close(self->ch[1]));
+	ASSERT_EQ(0, kchan_close(self->ch[1]));
 	c[0] = kt_case_recv(self->ch[1], b, sizeof(b));
 	ASSERT_EQ(0, kt_arm(self->sfd, c, 1, 0, NULL));
 	ASSERT_EQ(0, kt_sel_read(self->sfd, &res));
@@ -596,7 +596,7 @@ TEST_F(sfd, closed_with_its_last_message_in_custody_reads_eof_once_collected)
 	ASSERT_LE(0, ep);
 	EXPECT_EQ(0, epoll_wait(ep, &ev, 1, 0));
 
-	ASSERT_EQ(0, kt_close(self->ch[0]));
+	ASSERT_EQ(0, kchan_close(self->ch[0]));
 	EXPECT_EQ(0, kt_ready_now(self->ch[0]) & POLLIN);
 	EXPECT_EQ(-EAGAIN, kt_recv(self->ch[0], got, sizeof(got)));
 	/* The close's edge: hung up, not readable. */
@@ -633,7 +633,7 @@ TEST_F(sfd, closed_with_its_last_message_in_custody_gets_it_back)
 	take_into_custody(_metadata, self->ch[0], self->sfd, b, 13);
 	ep = kt_epoll_for(self->ch[0], EPOLLIN | EPOLLET);
 	ASSERT_LE(0, ep);
-	ASSERT_EQ(0, kt_close(self->ch[0]));
+	ASSERT_EQ(0, kchan_close(self->ch[0]));
 	EXPECT_EQ(0, kt_ready_now(self->ch[0]) & POLLIN);
 	EXPECT_EQ(-EAGAIN, kt_recv(self->ch[0], got, sizeof(got)));
 	ASSERT_EQ(1, epoll_wait(ep, &ev, 1, KT_TIMEOUT_MS));
@@ -668,7 +668,7 @@ TEST(custody_of_a_blocked_senders_message_holds_a_slot)
 	struct kt_op tx;
 	int ch, a, b;
 
-	ch = kt_make(1, MSG_MAX, 0, O_CLOEXEC);
+	ch = kchan_make(1, MSG_MAX, 0);
 	ASSERT_LE(0, ch);
 	a = kt_selfd(O_CLOEXEC);
 	ASSERT_LE(0, a);
@@ -742,7 +742,7 @@ static int held_send_start(struct __test_metadata *_metadata,
 	struct kchan_case c[1];
 	__u64 addr;
 
-	h->ch = kt_make(0, BIG_LEN, 0, O_CLOEXEC);
+	h->ch = kchan_make(0, BIG_LEN, 0);
 	ASSERT_LE(0, h->ch);
 	h->sfd = kt_selfd(O_CLOEXEC);
 	ASSERT_LE(0, h->sfd);
@@ -823,7 +823,7 @@ TEST(cancel_racing_a_reader_of_its_send_finds_the_message_once)
 	ASSERT_NE(NULL, msg);
 	ASSERT_NE(NULL, got);
 	for (round = 0; round < CANCEL_ROUNDS; round++) {
-		ch = kt_make(0, BIG_LEN, 0, O_CLOEXEC);
+		ch = kchan_make(0, BIG_LEN, 0);
 		ASSERT_LE(0, ch);
 		sfd = kt_selfd(O_CLOEXEC);
 		ASSERT_LE(0, sfd);
@@ -878,7 +878,7 @@ TEST(cancel_whose_result_cannot_be_written_collects_nothing)
 
 	out = mmap(NULL, pg, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, out);
-	ch = kt_make(0, MSG_LEN, 0, O_CLOEXEC);
+	ch = kchan_make(0, MSG_LEN, 0);
 	ASSERT_LE(0, ch);
 	sfd = kt_selfd(O_CLOEXEC);
 	ASSERT_LE(0, sfd);

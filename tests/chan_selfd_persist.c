@@ -554,7 +554,7 @@ TEST_F(persist, a_closed_channel_is_reported_once_then_leaves)
 	ASSERT_EQ(0, kt_set_nonblock(self->ch[1], true));
 	ASSERT_EQ(0, arm_persist(self->sfd, self->c, 2));
 	ASSERT_EQ(0, send_pmsg(self->ch[0], 0, 1));
-	ASSERT_EQ(0, kt_close(self->ch[0]));
+	ASSERT_EQ(0, kchan_close(self->ch[0]));
 	ASSERT_EQ(0, kt_sel_read(self->sfd, &res));
 	EXPECT_EQ(0, res.index);
 	EXPECT_EQ((int)sizeof(struct pmsg), res.result);
@@ -572,7 +572,7 @@ TEST_F(persist, a_closed_channel_is_reported_once_then_leaves)
 	EXPECT_EQ(1u, self->got[1].seq);
 	/* A close while another case is in custody is reported after it. */
 	ASSERT_EQ(0, send_pmsg(self->ch[1], 1, 2));
-	ASSERT_EQ(0, kt_close(self->ch[1]));
+	ASSERT_EQ(0, kchan_close(self->ch[1]));
 	ASSERT_EQ(0, kt_sel_read(self->sfd, &res));
 	EXPECT_EQ(1, res.index);
 	EXPECT_EQ(2u, self->got[1].seq);

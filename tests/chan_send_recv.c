@@ -237,7 +237,7 @@ TEST_F(chan, next_len_on_closed_drained_channel_is_enodata)
 		kt_fill(buf, 7, 0);
 		ASSERT_EQ(7, kt_send(self->fd, buf, 7));
 	}
-	ASSERT_EQ(0, kt_close(self->fd));
+	ASSERT_EQ(0, kchan_close(self->fd));
 	if (variant->capacity) {
 		EXPECT_EQ(7, kt_next_len(self->fd));
 		ASSERT_EQ(7, kt_recv(self->fd, buf, sizeof(buf)));
@@ -284,7 +284,7 @@ TEST(buffered_sends_complete_at_once_up_to_capacity)
 	unsigned int i;
 	int fd;
 
-	fd = kt_make(CAPACITY, MSG_MAX, 0, O_CLOEXEC);
+	fd = kchan_make(CAPACITY, MSG_MAX, 0);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, kt_guard_start(&g, 3000));
 	for (i = 0; i < CAPACITY; i++) {
@@ -329,7 +329,7 @@ TEST(buffered_full_blocking_send_waits_for_a_receive)
 	unsigned int i;
 	int fd;
 
-	fd = kt_make(CAPACITY, MSG_MAX, 0, O_CLOEXEC);
+	fd = kchan_make(CAPACITY, MSG_MAX, 0);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, kt_op_send_behind_full(&tx, fd, CAPACITY, 8));
 	kt_sleep_ms(KT_SETTLE_MS);
@@ -356,7 +356,7 @@ TEST(buffered_receive_moves_first_blocked_sender_into_buffer)
 	unsigned int i;
 	int fd;
 
-	fd = kt_make(CAPACITY, MSG_MAX, 0, O_CLOEXEC);
+	fd = kchan_make(CAPACITY, MSG_MAX, 0);
 	ASSERT_LE(0, fd);
 	for (i = 0; i < CAPACITY; i++) {
 		kt_fill(buf, 8, i);
@@ -411,7 +411,7 @@ TEST(rendezvous_send_returns_only_after_receiver_took_the_message)
 	uint64_t t0, t1;
 	int fd;
 
-	fd = kt_make(0, MSG_MAX, 0, O_CLOEXEC);
+	fd = kchan_make(0, MSG_MAX, 0);
 	ASSERT_LE(0, fd);
 	memset(&rx, 0, sizeof(rx));
 	rx.fd = fd;
@@ -651,7 +651,7 @@ static int create_and_open(struct __test_metadata *_metadata,
 {
 	int fd;
 
-	ASSERT_EQ(0, kt_create_named(self->name, capacity, MSG_MAX, 0, 0600));
+	ASSERT_EQ(0, kchan_create(self->name, capacity, MSG_MAX, 0600, 0));
 	self->created = true;
 	fd = open(self->path, oflags | O_CLOEXEC);
 	ASSERT_LE(0, fd);
@@ -716,7 +716,7 @@ TEST(rendezvous_nonblocking_send_whose_receiver_faults_is_eagain)
 	struct kt_op rx;
 	struct kchan_stat st;
 	void *bad = kt_bad_mem(1);
-	int fd = kt_make(0, MSG_MAX, 0, O_CLOEXEC);
+	int fd = kchan_make(0, MSG_MAX, 0);
 
 	ASSERT_NE(NULL, bad);
 	ASSERT_LE(0, fd);

@@ -185,7 +185,7 @@ static void rc_setup(struct __test_metadata *_metadata, struct rc *c,
 static void rc_teardown(struct rc *c)
 {
 	/* Closing the channel releases any thread still blocked on it. */
-	kt_close(c->fd);
+	kchan_close(c->fd);
 	kt_ops_wait_all(&c->bg);
 	if (c->ring_ok)
 		io_uring_queue_exit(&c->ring);
@@ -507,7 +507,7 @@ TEST_F(uring, write_on_a_closed_channel_fails_with_epipe)
 	struct rc *c = &self->c;
 	int res;
 
-	ASSERT_EQ(0, kt_close(c->fd));
+	ASSERT_EQ(0, kchan_close(c->fd));
 	ASSERT_EQ(1, submit_rw(&c->ring, true, c->fd, "late", 4, -1, 1));
 	ASSERT_EQ(0, reap(&c->ring, KT_TIMEOUT_MS, &res, NULL));
 	ASSERT_EQ(-EPIPE, res);
@@ -522,7 +522,7 @@ TEST_F(uring, pending_write_fails_with_epipe_on_close)
 	ASSERT_EQ(0, fill(c));
 	ASSERT_EQ(1, submit_rw(&c->ring, true, c->fd, "late", 4, -1, 1));
 	ASSERT_TRUE(stays_pending(&c->ring, PENDING_MS));
-	ASSERT_EQ(0, kt_close(c->fd));
+	ASSERT_EQ(0, kchan_close(c->fd));
 	ASSERT_EQ(0, reap(&c->ring, KT_TIMEOUT_MS, &res, NULL));
 	ASSERT_EQ(-EPIPE, res);
 	ASSERT_EQ(0, kt_stat(c->fd, &st));
@@ -535,7 +535,7 @@ TEST_F(uring, read_of_a_closed_drained_channel_returns_zero)
 	char buf[MSG_MAX];
 	int res;
 
-	ASSERT_EQ(0, kt_close(c->fd));
+	ASSERT_EQ(0, kchan_close(c->fd));
 	ASSERT_EQ(1, submit_rw(&c->ring, false, c->fd, buf, sizeof(buf), -1, 1));
 	ASSERT_EQ(0, reap(&c->ring, KT_TIMEOUT_MS, &res, NULL));
 	ASSERT_EQ(0, res);
@@ -549,7 +549,7 @@ TEST_F(uring, pending_read_returns_zero_on_close)
 
 	ASSERT_EQ(1, submit_rw(&c->ring, false, c->fd, buf, sizeof(buf), -1, 1));
 	ASSERT_TRUE(stays_pending(&c->ring, PENDING_MS));
-	ASSERT_EQ(0, kt_close(c->fd));
+	ASSERT_EQ(0, kchan_close(c->fd));
 	ASSERT_EQ(0, reap(&c->ring, KT_TIMEOUT_MS, &res, NULL));
 	ASSERT_EQ(0, res);
 }

@@ -3,8 +3,17 @@
  * The kchan test library, its base: the timeout policy, the clock, test
  * names, the channel calls on the raw interface (each returns >= 0 or
  * -errno), waiting for a channel's state, and message content a receiver
- * can check. Everything is named kt_ / KT_, so that a test may also
- * include libkchan.h.
+ * can check. Everything is named kt_ / KT_; libkchan.h comes with it.
+ *
+ * A test that only needs a channel makes, names, opens, unlinks and
+ * closes it with libkchan (kchan_make(), kchan_create(), kchan_open(),
+ * kchan_unlink(), kchan_close(): >= 0 or -errno too). The raw calls here
+ * are for what the library does not do: a test of the ioctls themselves
+ * (a request the library would refuse before the kernel sees it, fd_flags
+ * such as O_NONBLOCK at creation), and a process that unloads the module,
+ * which the library's /dev/chanctl, kept open for the process's life,
+ * would pin: kt_make(), kt_create_named() and kt_unlink() open
+ * /dev/chanctl for one call only.
  *
  * The other headers, each for one concern:
  *   kt_bg.h       an operation in a background thread, threads' states,
@@ -33,6 +42,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <linux/kchan.h>
+#include <libkchan.h>
 
 #define KT_CHANCTL	"/dev/chanctl"
 
@@ -110,17 +120,6 @@ static inline void kt_node_path(char *buf, size_t size, const char *name)
 	snprintf(buf, size, "/dev/chan/%s", name);
 }
 
-/* open(2) of /dev/chan/@name, close-on-exec: the fd. */
-static inline int kt_open_named(const char *name, int flags)
-{
-	char path[128];
-	int fd;
-
-	kt_node_path(path, sizeof(path), name);
-	fd = open(path, flags | O_CLOEXEC);
-	return fd < 0 ? -errno : fd;
-}
-
 /* One ioctl on a fresh /dev/chanctl: its result or -errno. */
 static inline int kt_ctl(unsigned long cmd, unsigned long arg)
 {
@@ -148,7 +147,7 @@ static inline int kt_version(struct kchan_version *v)
 	return kt_ctl(KCHAN_IOC_VERSION, (unsigned long)v);
 }
 
-/* Anonymous channel: returns the fd. */
+/* Anonymous channel, raw, with any @fd_flags: returns the fd. */
 static inline int kt_make(unsigned int capacity, unsigned int msg_max,
 			  unsigned int flags, unsigned int fd_flags)
 {
@@ -160,7 +159,7 @@ static inline int kt_make(unsigned int capacity, unsigned int msg_max,
 	return kt_create(&req);
 }
 
-/* Named channel /dev/chan/NAME: returns 0. */
+/* Named channel /dev/chan/NAME, raw (the name as it is): returns 0. */
 static inline int kt_create_named(const char *name, unsigned int capacity,
 				  unsigned int msg_max, unsigned int flags,
 				  unsigned int mode)
@@ -176,6 +175,7 @@ static inline int kt_create_named(const char *name, unsigned int capacity,
 	return ret < 0 ? ret : 0;
 }
 
+/* KCHAN_CTL_UNLINK, raw (the name as it is): 0 or -errno. */
 static inline int kt_unlink(const char *name)
 {
 	struct kchan_name req = { 0 };
@@ -184,12 +184,6 @@ static inline int kt_unlink(const char *name)
 	snprintf(req.name, sizeof(req.name), "%s", name);
 	ret = kt_ctl(KCHAN_CTL_UNLINK, (unsigned long)&req);
 	return ret < 0 ? ret : 0;
-}
-
-/* KCHAN_IOC_CLOSE: Go's close, not close(2). */
-static inline int kt_close(int fd)
-{
-	return ioctl(fd, KCHAN_IOC_CLOSE) < 0 ? -errno : 0;
 }
 
 static inline int kt_stat(int fd, struct kchan_stat *st)

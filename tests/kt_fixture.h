@@ -30,7 +30,7 @@
 static inline int kt_chan_setup(struct __test_metadata *_metadata,
 				unsigned int capacity, unsigned int msg_max)
 {
-	int fd = kt_make(capacity, msg_max, 0, O_CLOEXEC);
+	int fd = kchan_make(capacity, msg_max, 0);
 
 	ASSERT_LE(0, fd) {
 		TH_LOG("creating a channel: %s (is the module loaded?)",
@@ -107,7 +107,7 @@ FIXTURE_SETUP(named)
 FIXTURE_TEARDOWN(named)
 {
 	if (self->created)
-		kt_unlink(self->name);
+		kchan_unlink(self->name);
 }
 #endif /* KT_CHAN_FIXTURE */
 

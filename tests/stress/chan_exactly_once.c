@@ -225,7 +225,7 @@ FIXTURE_SETUP(storm)
 	sa.sa_flags = variant->sa_restart ? SA_RESTART : 0;
 	ASSERT_EQ(0, sigaction(STORM_SIGNAL, &sa, NULL));
 	atomic_store(&signals_handled, 0);
-	self->s.fd = kt_make(variant->capacity, MSG_MAX, 0, O_CLOEXEC);
+	self->s.fd = kchan_make(variant->capacity, MSG_MAX, 0);
 	ASSERT_LE(0, self->s.fd) {
 		TH_LOG("creating a channel: %s (is the module loaded?)",
 		       strerror(-self->s.fd));
@@ -291,7 +291,7 @@ static void run_storm(struct __test_metadata *_metadata, struct storm *s,
 		TH_LOG("senders did not finish");
 	}
 	/* Every send has returned: close, and let the receivers drain. */
-	ASSERT_EQ(0, kt_close(s->fd));
+	ASSERT_EQ(0, kchan_close(s->fd));
 	ASSERT_EQ(0, wait_all_done(s->receivers, nr_receivers)) {
 		TH_LOG("receivers did not see the end of the channel");
 	}

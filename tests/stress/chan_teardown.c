@@ -447,7 +447,7 @@ FIXTURE_TEARDOWN(many)
 	atomic_store(&td->stop, true);
 	for (c = 0; c < td->nr; c++)
 		if (td->fd[c][FD_WR] >= 0)
-			kt_close(td->fd[c][FD_WR]);
+			kchan_close(td->fd[c][FD_WR]);
 	for (i = 0; i < td->nh; i++)
 		if (td->h[i].started)
 			pthread_join(td->h[i].thread, NULL);
@@ -469,7 +469,7 @@ static void stop_hammers(struct __test_metadata *_metadata, struct td *td)
 
 	atomic_store(&td->stop, true);
 	for (c = 0; c < td->nr; c++) {
-		ret = kt_close(td->fd[c][FD_WR]);
+		ret = kchan_close(td->fd[c][FD_WR]);
 		EXPECT_TRUE(ret == 0 || ret == -EPIPE)
 			TH_LOG("closing channel %d: %s", c, strerror(-ret));
 	}
@@ -527,7 +527,7 @@ TEST_F_TIMEOUT(many, unlinked_channels_vanish_after_hammered_fds_close, 120)
 		td->named[c] = true;
 		td->nr = c + 1;
 		for (k = 0; k < NR_FDS; k++) {
-			td->fd[c][k] = kt_open_named(td->name[c], open_flags[k]);
+			td->fd[c][k] = kchan_open(td->name[c], open_flags[k]);
 			ASSERT_LE(0, td->fd[c][k])
 				TH_LOG("opening %s: %s", td->name[c],
 				       strerror(-td->fd[c][k]));
@@ -585,7 +585,7 @@ TEST_F_TIMEOUT(many, unlinked_channels_vanish_after_hammered_fds_close, 120)
 	for (c = 0; c < td->nr; c++) {
 		EXPECT_FALSE(node_exists(td->name[c]));
 		EXPECT_FALSE(sysfs_exists(td->name[c]));
-		EXPECT_EQ(-ENOENT, kt_open_named(td->name[c], O_RDWR));
+		EXPECT_EQ(-ENOENT, kchan_open(td->name[c], O_RDWR));
 	}
 	/* Unnamed now, but alive: listed without a name, and working. */
 	ASSERT_EQ(0, proc_list(&l, &n));
@@ -612,7 +612,7 @@ TEST_F_TIMEOUT(many, unlinked_channels_vanish_after_hammered_fds_close, 120)
 
 	/* Close half of them under fire, then the rest. */
 	for (i = 0; i < td->nr / 2; i++)
-		EXPECT_EQ(0, kt_close(td->fd[order[i]][FD_WR]));
+		EXPECT_EQ(0, kchan_close(td->fd[order[i]][FD_WR]));
 	kt_sleep_ms(200);
 	stop_hammers(_metadata, td);
 
@@ -694,7 +694,7 @@ static void racer_use(struct racer *r, int fd)
 	if (n < 0 && n != -EAGAIN)
 		racer_bad(r, "read", n);
 	if (kt_rand(&r->rng) % 4 == 0) {
-		ret = kt_close(fd);
+		ret = kchan_close(fd);
 		if (ret && ret != -EPIPE)
 			racer_bad(r, "KCHAN_IOC_CLOSE", ret);
 	}
@@ -768,7 +768,7 @@ static void *racer_main(void *arg)
 			break;
 		case 4:
 		case 5:
-			ret = kt_open_named(name, O_RDWR | O_NONBLOCK);
+			ret = kchan_open(name, O_RDWR | O_NONBLOCK);
 			if (ret >= 0) {
 				r->opened++;
 				racer_use(r, ret);
@@ -964,19 +964,19 @@ FIXTURE_SETUP(blocked)
 					MSG_MAX, 0, 0600));
 	self->wnamed = true;
 
-	self->rctl = kt_open_named(self->rname, O_WRONLY);
-	self->wctl = kt_open_named(self->wname, O_WRONLY);
+	self->rctl = kchan_open(self->rname, O_WRONLY);
+	self->wctl = kchan_open(self->wname, O_WRONLY);
 	ASSERT_LE(0, self->rctl);
 	ASSERT_LE(0, self->wctl);
 	self->ids[0] = chan_id(self->rctl);
 	self->ids[1] = chan_id(self->wctl);
 	for (i = 0; i < NR_BLOCKED; i++) {
-		self->rfd[i] = kt_open_named(self->rname, O_RDONLY);
-		self->wfd[i] = kt_open_named(self->wname, O_WRONLY);
+		self->rfd[i] = kchan_open(self->rname, O_RDONLY);
+		self->wfd[i] = kchan_open(self->wname, O_WRONLY);
 		ASSERT_LE(0, self->rfd[i]);
 		ASSERT_LE(0, self->wfd[i]);
 	}
-	self->pfd = kt_open_named(self->rname, O_RDONLY);
+	self->pfd = kchan_open(self->rname, O_RDONLY);
 	ASSERT_LE(0, self->pfd);
 
 	/* The senders' channel is full, so that they block. */
@@ -1002,9 +1002,9 @@ FIXTURE_TEARDOWN(blocked)
 
 	if (self->started) {
 		if (self->rctl >= 0)
-			kt_close(self->rctl);
+			kchan_close(self->rctl);
 		if (self->wctl >= 0)
-			kt_close(self->wctl);
+			kchan_close(self->wctl);
 		for (i = 0; i < NR_BLOCKED; i++) {
 			kt_op_wait(&self->rop[i], KT_TIMEOUT_MS);
 			kt_op_wait(&self->wop[i], KT_TIMEOUT_MS);
@@ -1085,8 +1085,8 @@ static void close_last_and_check_gone(struct __test_metadata *_metadata,
 TEST_F(blocked, close_ioctl_then_closing_the_fds_wakes_every_blocked_thread)
 {
 	unlink_both(_metadata, self);
-	ASSERT_EQ(0, kt_close(self->rctl));
-	ASSERT_EQ(0, kt_close(self->wctl));
+	ASSERT_EQ(0, kchan_close(self->rctl));
+	ASSERT_EQ(0, kchan_close(self->wctl));
 	/* At once, while the woken threads are still on their way out. */
 	close_blocked_fds(_metadata, self);
 	check_woken(_metadata, self, false);
@@ -1112,8 +1112,8 @@ TEST_F(blocked, closing_the_fds_leaves_threads_blocked_until_the_close_ioctl)
 	ASSERT_EQ(0, kt_stat(self->wctl, &st));
 	EXPECT_EQ((__u32)NR_BLOCKED, st.senders);
 
-	ASSERT_EQ(0, kt_close(self->rctl));
-	ASSERT_EQ(0, kt_close(self->wctl));
+	ASSERT_EQ(0, kchan_close(self->rctl));
+	ASSERT_EQ(0, kchan_close(self->wctl));
 	check_woken(_metadata, self, true);
 	close_last_and_check_gone(_metadata, self);
 }
@@ -1222,8 +1222,8 @@ TEST_F_TIMEOUT(reload, module_unloads_and_loads_again_after_teardown, 90)
 		ASSERT_EQ(0, kt_create_named(self->name[c], c % 4 < 2 ? 0 : 2,
 						MSG_MAX, 0, 0600));
 		self->named[c] = true;
-		self->fd[c][0] = kt_open_named(self->name[c], O_RDONLY);
-		self->fd[c][1] = kt_open_named(self->name[c], O_WRONLY);
+		self->fd[c][0] = kchan_open(self->name[c], O_RDONLY);
+		self->fd[c][1] = kchan_open(self->name[c], O_WRONLY);
 		ASSERT_LE(0, self->fd[c][0]);
 		ASSERT_LE(0, self->fd[c][1]);
 		if (c % 4 >= 2)
@@ -1236,7 +1236,7 @@ TEST_F_TIMEOUT(reload, module_unloads_and_loads_again_after_teardown, 90)
 	/* A receiver blocked on an unnamed channel, woken by its close. */
 	ASSERT_EQ(0, kt_op_recv(&op, self->fd[0][0], buf, sizeof(buf)));
 	ASSERT_EQ(0, kt_wait_for(self->fd[0][1], receivers, 1));
-	ASSERT_EQ(0, kt_close(self->fd[0][1]));
+	ASSERT_EQ(0, kchan_close(self->fd[0][1]));
 	ASSERT_EQ(0, kt_op_result(&op));
 	/* An anonymous channel with an io_uring read pending at ring exit. */
 	anon = kt_make(0, MSG_MAX, 0, O_CLOEXEC);

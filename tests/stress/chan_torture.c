@@ -1638,7 +1638,7 @@ TEST_F(torture, every_message_is_accounted_for)
 	t->stopping = true;
 	atomic_store(&t->sh->stop, 1);
 	reap(_metadata, t);
-	ASSERT_EQ(0, kt_close(t->fd));
+	ASSERT_EQ(0, kchan_close(t->fd));
 	wait_workers(_metadata, t);
 	drain_id = MAX_IDS - 1;
 	drain(_metadata, t, drain_id);
@@ -1739,7 +1739,7 @@ TEST(killed_sender_of_a_stalled_receiver_sends_nothing)
 	int ch, uffd, status;
 	pid_t pid;
 
-	ch = kt_make(0, MSG_MAX, 0, O_CLOEXEC);
+	ch = kchan_make(0, MSG_MAX, 0);
 	ASSERT_LE(0, ch) TH_LOG("creating a channel: %s", strerror(-ch));
 	uffd = kt_uffd_open();
 	if (uffd < 0)
@@ -1807,7 +1807,7 @@ TEST(killed_batch_sender_delivers_a_prefix)
 	int ch, uffd, status;
 	pid_t pid;
 
-	ch = kt_make(0, MSG_MAX, 0, O_CLOEXEC);
+	ch = kchan_make(0, MSG_MAX, 0);
 	ASSERT_LE(0, ch) TH_LOG("creating a channel: %s", strerror(-ch));
 	uffd = kt_uffd_open();
 	if (uffd < 0)
