@@ -69,7 +69,9 @@ $(BUILD)/userlib/libkchan.a: $(wildcard userlib/src/*.c userlib/src/*.h) uapi/li
 
 CHANBENCH_SRCS := $(wildcard tools/chanbench/*.c)
 
-# libsel.c measures libkchan; the other rows use the raw ioctls.
+# libsel.c measures libkchan; the other rows measure the raw calls, on
+# channels libkchan makes (but create.c and memory.c, which measure
+# creation, call the create ioctl raw).
 $(BUILD)/chanbench: $(CHANBENCH_SRCS) $(wildcard tools/chanbench/*.h) uapi/linux/kchan.h \
 		$(BUILD)/userlib/libkchan.a
 	@mkdir -p $(BUILD)

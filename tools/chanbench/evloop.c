@@ -74,7 +74,7 @@ static void ev_open(struct ev_ctx *c, enum ev_mech m, int n)
 		if (m == E_EPOLL)
 			c->fds[i] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		else
-			c->fds[i] = kchan_new(1, sizeof(c->buf), O_NONBLOCK);
+			c->fds[i] = chan_new(1, sizeof(c->buf), O_NONBLOCK);
 		if (c->fds[i] < 0)
 			die("evloop bench: %s: %s", ev_names[m],
 			    strerror(c->fds[i] == -1 ? errno : -c->fds[i]));

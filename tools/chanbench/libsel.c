@@ -57,7 +57,7 @@ static void lch_open(struct lch *c, int m)
 	if (c->ctl < 0)
 		die(CHANCTL ": %s", strerror(errno));
 	for (i = 0; i < CHAN_CASES; i++) {
-		c->fds[i] = kchan_new(1, sizeof(c->buf), O_NONBLOCK);
+		c->fds[i] = chan_new(1, sizeof(c->buf), O_NONBLOCK);
 		if (c->fds[i] < 0)
 			die("libselect: channel: %s", strerror(-c->fds[i]));
 		c->cases[i] = (struct kchan_case){
@@ -190,7 +190,7 @@ static void mixed_open(struct mixed *x, int m, bool wait)
 				die("libselect: eventfd: %s", strerror(errno));
 		}
 	} else {
-		x->fd[0] = x->feed[0] = kchan_new(1, sizeof(x->buf), 0);
+		x->fd[0] = x->feed[0] = chan_new(1, sizeof(x->buf), 0);
 		if (x->fd[0] < 0 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
 			die("libselect: channel or socket: %s", strerror(errno));
 		x->fd[1] = sv[0];

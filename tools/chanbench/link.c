@@ -80,7 +80,7 @@ int link_open(struct link *l, const struct mech *m, unsigned int size,
 				l->wfd[1] = l->rfd[1] = l->wfd[0];
 				break;
 			}
-			fd = kchan_new(m->cap, size, 0);
+			fd = chan_new(m->cap, size, 0);
 			if (fd < 0)
 				return fd;
 			link_addfd(l, fd);

@@ -66,7 +66,7 @@ static void sel_open(struct sel_ctx *c, enum sel_mech m, int n)
 		if (sel_eventfd(m))
 			c->fds[i] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		else
-			c->fds[i] = kchan_new(1, sizeof(c->buf), O_NONBLOCK);
+			c->fds[i] = chan_new(1, sizeof(c->buf), O_NONBLOCK);
 		if (c->fds[i] < 0)
 			die("select bench: %s: %s", sel_names[m],
 			    strerror(c->fds[i] == -1 ? errno : -c->fds[i]));

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * chanbench's helpers, used by every other file: messages, time, CPU
- * pinning, channels by the raw ioctls (the kernel rows measure them, not
- * the library), switch counts, io-wq workers.
+ * pinning, channels made by libkchan (the rows measure the calls on them,
+ * raw), switch counts, io-wq workers.
  */
 #include "util.h"
+
+#include <libkchan.h>
 
 #include <dirent.h>
 #include <stdarg.h>
@@ -97,22 +99,25 @@ void unpin(void)
 	sched_setaffinity(0, sizeof(orig_mask), &orig_mask);
 }
 
-int kchan_new(unsigned int capacity, unsigned int msg_max,
-	      unsigned int fd_flags)
+/*
+ * A channel for a row to use, made by libkchan as a program would make
+ * it; @fd_flags (O_NONBLOCK) is set afterwards, as for the pipes. The
+ * rows that measure creation (create.c, memory.c) call the ioctl raw.
+ */
+int chan_new(unsigned int capacity, unsigned int msg_max, int fd_flags)
 {
-	struct kchan_create req = {
-		.capacity = capacity, .msg_max = msg_max,
-		.fd_flags = O_CLOEXEC | fd_flags,
-	};
-	int ctl, fd, err;
+	int fd = kchan_make(capacity, msg_max, 0);
+	int fl, err;
 
-	ctl = open(CHANCTL, O_RDWR | O_CLOEXEC);
-	if (ctl < 0)
-		return -errno;
-	fd = ioctl(ctl, KCHAN_CTL_CREATE, &req);
-	err = errno;
-	close(ctl);
-	return fd < 0 ? -err : fd;
+	if (fd < 0 || !fd_flags)
+		return fd;
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | fd_flags) < 0) {
+		err = errno;
+		close(fd);
+		return -err;
+	}
+	return fd;
 }
 
 /* KCHAN_IOC_VERSION of the loaded module: 0 or -errno. */

@@ -47,8 +47,7 @@ uint64_t now_ns(void);
 void sleep_ms(long ms);
 void pin(int cpu);
 void unpin(void);
-int kchan_new(unsigned int capacity, unsigned int msg_max,
-	      unsigned int fd_flags);
+int chan_new(unsigned int capacity, unsigned int msg_max, int fd_flags);
 int kchan_version(struct kchan_version *v);
 void thread_switches(long *nv, long *niv);
 void raise_nofile(long n);

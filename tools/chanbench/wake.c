@@ -142,7 +142,7 @@ static int wake_run(const struct waker *w, int msgs, double *lat,
 	c.w = w;
 	switch (w->kind) {
 	case K_KCHAN:
-		ret = kchan_new(w->cap, 8, w->poll ? O_NONBLOCK : 0);
+		ret = chan_new(w->cap, 8, w->poll ? O_NONBLOCK : 0);
 		if (ret < 0)
 			return ret;
 		c.rfd = c.wfd = ret;
