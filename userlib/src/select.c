@@ -50,6 +50,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -102,22 +103,13 @@ static void reset_results(struct kchan_op *ops, unsigned int n)
 }
 
 /*
- * KCHAN_CTL_SELECT over @cases, the channel cases of @ops in order.
- * -ENOTSUP asks for the mixed path, with the op found not to be a
- * channel in *@not_chan.
+ * KCHAN_CTL_SELECT over @cases, the channel cases of @ops in order, failed
+ * with @ret on case @bad (or -1): the answer, or -ENOTSUP to ask for the
+ * mixed path, with the op found not to be a channel in *@not_chan.
  */
-static int select_cases(struct kchan_op *ops, unsigned int n,
-			const struct kchan_case *cases, unsigned int flags,
-			int64_t deadline, int *not_chan)
+static int select_failed(struct kchan_op *ops, unsigned int n, int ret,
+			 int bad, int *not_chan)
 {
-	__u64 len = 0;
-	int bad, ret;
-
-	ret = kchan__select_cases(cases, n, flags, deadline, &len, &bad);
-	if (ret >= 0) {
-		ops[ret].result = (ssize_t)len;
-		return ret;
-	}
 	if (bad >= 0 && (unsigned int)bad < n) {
 		if (ret == -EINVAL && !carries(ops[bad].kind) &&
 		    kchan__is_chan(ops[bad].fd) == 0) {
@@ -126,6 +118,21 @@ static int select_cases(struct kchan_op *ops, unsigned int n,
 		}
 		ops[bad].result = ret;
 	}
+	return ret;
+}
+
+/* KCHAN_CTL_SELECT over @cases, the channel cases of @ops in order. */
+static int select_cases(struct kchan_op *ops, unsigned int n,
+			const struct kchan_case *cases, unsigned int flags,
+			int64_t deadline, int *not_chan)
+{
+	__u64 len = 0;
+	int bad, ret;
+
+	ret = kchan__select_cases(cases, n, flags, deadline, &len, &bad);
+	if (ret < 0)
+		return select_failed(ops, n, ret, bad, not_chan);
+	ops[ret].result = (ssize_t)len;
 	return ret;
 }
 
@@ -153,37 +160,63 @@ static int select_channels(struct kchan_op *ops, unsigned int n,
 }
 
 /*
+ * Where a plain op (KCHAN_SEND or KCHAN_RECV, whose kind is its case's op)
+ * begins with its case's layout, as on every 64-bit ABI, the case is a
+ * copy of the op's first bytes.
+ */
+#define OP_BEGINS_WITH_CASE						\
+	(offsetof(struct kchan_op, fd) == offsetof(struct kchan_case, fd) && \
+	 offsetof(struct kchan_op, kind) == offsetof(struct kchan_case, op) && \
+	 offsetof(struct kchan_op, buf) == offsetof(struct kchan_case, buf) && \
+	 offsetof(struct kchan_op, len) == offsetof(struct kchan_case, len) && \
+	 sizeof(void *) == sizeof(__u64) && sizeof(size_t) == sizeof(__u64) && \
+	 sizeof(struct kchan_op) >= sizeof(struct kchan_case))
+
+/*
  * The common case, kept to one pass over the ops and the ioctl: up to
  * OPS_ON_STACK plain sends and receives, none on an fd this thread found
- * not to be a channel. A plain op's kind is its case's op, so each case is
- * four stores. -ENOTSUP with *@not_chan still -1: not that case (ask
- * kchan_select()'s general path); anything else is kchan_select()'s answer.
+ * not to be a channel. -ENOTSUP with *@not_chan still -1: not that case
+ * (ask kchan_select()'s general path); anything else is kchan_select()'s
+ * answer.
  */
-static int select_plain(struct kchan_op *ops, unsigned int n,
-			unsigned int flags, int64_t deadline, int *not_chan)
+static inline __attribute__((always_inline)) int
+select_plain(struct kchan_op *ops, unsigned int n, unsigned int flags,
+	     int64_t deadline, int *not_chan)
 {
-	_Static_assert(KCHAN_SEND == KCHAN_OP_SEND && KCHAN_RECV == KCHAN_OP_RECV,
+	_Static_assert(KCHAN_SEND == KCHAN_OP_SEND && KCHAN_RECV == KCHAN_OP_RECV &&
+		       KCHAN_RECV == KCHAN_SEND + 1,
 		       "a plain op's kind is its case's op");
 	struct kchan_case cases[OPS_ON_STACK];
 	const unsigned char *hint;
 	unsigned int i, nhint;
+	__u64 len = 0;
+	int bad, ret;
 
 	if (n == 0 || n > OPS_ON_STACK)
 		return -ENOTSUP;
 	hint = kchan__fd_hints(&nhint);
 	for (i = 0; i < n; i++) {
 		struct kchan_op *op = &ops[i];
+		unsigned int fd = (unsigned int)op->fd;
 
-		op->result = -EAGAIN;
-		if ((op->kind != KCHAN_SEND && op->kind != KCHAN_RECV) ||
-		    ((unsigned int)op->fd < nhint && hint[op->fd] & KCHAN_FD_NOTCHAN))
+		if ((unsigned int)op->kind - KCHAN_SEND > KCHAN_RECV - KCHAN_SEND ||
+		    (fd < nhint && hint[fd] & KCHAN_FD_NOTCHAN))
 			return -ENOTSUP;
-		cases[i].fd = op->fd;
-		cases[i].op = (__u32)op->kind;
-		cases[i].buf = (uintptr_t)op->buf;
-		cases[i].len = op->len;
+		if (OP_BEGINS_WITH_CASE) {
+			memcpy(&cases[i], op, sizeof(cases[i]));
+		} else {
+			cases[i].fd = op->fd;
+			cases[i].op = (__u32)op->kind;
+			cases[i].buf = (uintptr_t)op->buf;
+			cases[i].len = op->len;
+		}
+		op->result = -EAGAIN;
 	}
-	return select_cases(ops, n, cases, flags, deadline, not_chan);
+	ret = kchan__select_cases(cases, n, flags, deadline, &len, &bad);
+	if (ret < 0)
+		return select_failed(ops, n, ret, bad, not_chan);
+	ops[ret].result = (ssize_t)len;
+	return ret;
 }
 
 /*
@@ -834,19 +867,16 @@ static int select_mixed(struct kchan_op *ops, unsigned int n,
 	return select_wait(ops, n, flags, deadline, not_chan);
 }
 
-int kchan_select(struct kchan_op *ops, unsigned int n, unsigned int flags,
-		 int64_t deadline)
+/* Anything but the common case, which select_plain() turned down. */
+static __attribute__((noinline)) int
+select_general(struct kchan_op *ops, unsigned int n, unsigned int flags,
+	       int64_t deadline, int not_chan)
 {
 	bool channels_only = n > 0;
 	const unsigned char *hint;
 	unsigned int i, nhint;
-	int ret, not_chan = -1;
+	int ret;
 
-	if ((n && !ops) || (flags & ~KCHAN_PRIORITY) || deadline < KCHAN_FOREVER)
-		return -EINVAL;
-	ret = select_plain(ops, n, flags, deadline, &not_chan);
-	if (ret != -ENOTSUP)
-		return ret;
 	if (not_chan >= 0)
 		return select_mixed(ops, n, flags, deadline, not_chan);
 	hint = kchan__fd_hints(&nhint);
@@ -868,4 +898,17 @@ int kchan_select(struct kchan_op *ops, unsigned int n, unsigned int flags,
 			return ret;
 	}
 	return select_mixed(ops, n, flags, deadline, not_chan);
+}
+
+int kchan_select(struct kchan_op *ops, unsigned int n, unsigned int flags,
+		 int64_t deadline)
+{
+	int ret, not_chan = -1;
+
+	if ((n && !ops) || (flags & ~KCHAN_PRIORITY) || deadline < KCHAN_FOREVER)
+		return -EINVAL;
+	ret = select_plain(ops, n, flags, deadline, &not_chan);
+	if (ret != -ENOTSUP)
+		return ret;
+	return select_general(ops, n, flags, deadline, not_chan);
 }
