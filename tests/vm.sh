@@ -1,15 +1,21 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# tools/vm boots a guest again when it died before the command started
-# (a boot-time panic of a starved emulator), and only then: with a fake
-# qemu-system-x86_64 first in PATH, which plays the guest from the
-# options tools/vm gives it (the console log, the results share and its
-# "started" marker, the command's output on stdout):
+# tools/vm boots a guest again when it died or hung before the command
+# started (a boot-time panic or hang of a starved emulator), and only
+# then: with a fake qemu-system-x86_64 first in PATH, which plays the
+# guest from the options tools/vm gives it (the console log, the results
+# share and its "started" marker, the command's output on stdout):
 # - a boot that panics once is retried, the panic shown with the retry
 #   line, and the run gives the command's status 0;
 # - a boot that panics every time is tried three times and fails;
-# - a kernel report after the marker fails the run with no retry.
+# - a kernel report after the marker fails the run with no retry;
+# - a boot that hangs once is stopped after --boot-timeout and retried,
+#   the end of its console shown; one that hangs every time is tried
+#   three times and fails as a timeout, also when there is no console
+#   (a boot stopped before QEMU made it);
+# - a guest that hangs after the marker is not retried: it runs until
+#   --timeout.
 #
 # Exit status: 0 pass, 1 fail (each failed check is printed).
 #
@@ -42,6 +48,15 @@ echo "[    0.000000] Linux version 6.1.0 (fake)" >"$console"
 case $what in
 panic)	# as check_timer() dies when no timer tick came in time
 	echo "[    0.412345] Kernel panic - not syncing: IO-APIC + timer doesn't work!  Boot with apic=debug and send a report." >>"$console" ;;
+hang)	# as a boot that stops in the middle, printing nothing more
+	echo "[    0.523456] smpboot: Allowing 2 CPUs, 0 hotplug CPUs" >>"$console"
+	exec sleep 30 ;;
+mute)	# as a boot stopped before QEMU made its console
+	rm -f "$console"
+	exec sleep 30 ;;
+late-hang)
+	: >"$results/started"
+	exec sleep 30 ;;
 ok|splat)
 	: >"$results/started"
 	echo "command ran"
@@ -58,25 +73,30 @@ chmod 755 "$tmp/bin/qemu-system-x86_64"
 echo "not a kernel" >"$tmp/bzImage"
 export PATH=$tmp/bin:$PATH FAKE_BOOTS=$tmp/boots
 
-# Runs tools/vm on guests doing PLAN; STATUS, OUT (stdout), ERR (stderr)
-# and BOOTS (how many boots) hold the result.
+# Runs tools/vm on guests doing PLAN, with tools/vm's OPTIONS after it;
+# STATUS, OUT (stdout), ERR (stderr) and BOOTS (how many boots) hold the
+# result.
 run_vm() {
 	export FAKE_GUEST=$1
+	shift
 	echo 0 >"$FAKE_BOOTS"
 	STATUS=0
-	"$tool" --kernel "$tmp/bzImage" --no-module --timeout 60 -- true \
+	"$tool" --kernel "$tmp/bzImage" --no-module --timeout 60 "$@" -- true \
 		>"$tmp/out" 2>"$tmp/err" || STATUS=$?
 	OUT=$(<"$tmp/out") ERR=$(<"$tmp/err") BOOTS=$(<"$FAKE_BOOTS")
 }
 
-# Checks the last run against WHAT: its exit status, its number of boots,
-# and the number of retry lines on stderr.
+# Checks the last run against WHAT: its exit status, its number of boots
+# (not checked if "-": a boot stopped for hanging may have been stopped
+# before the fake started, on a loaded host), and the number of retry
+# lines on stderr.
 expect() {
 	local what=$1 status=$2 boots=$3 retries=$4 got=0 line
 
 	while read -r line; do
 		[[ $line == "tools/vm: "*"booting it again" ]] && got=$((got + 1))
 	done <<<"$ERR"
+	[ "$boots" = - ] && boots=$BOOTS
 	[ "$STATUS $BOOTS $got" = "$status $boots $retries" ] ||
 		fail "$what: exit status $STATUS, $BOOTS boot(s), $got retry line(s);" \
 			"expected $status, $boots, $retries; stdout:"$'\n'"$OUT"$'\n'"stderr:"$'\n'"$ERR"
@@ -95,5 +115,21 @@ run_vm "splat"
 expect "a report after the command started" 123 1 0
 [[ $ERR == *"BUG: KASAN"* ]] || fail "a report after the command started: not shown: $ERR"
 
-[ "$bad" = 0 ] && echo "vm: a boot that died is retried (at most twice), a run that started never"
+run_vm "hang ok" --boot-timeout 8
+expect "a hang in the first boot" 0 2 1
+[ "$OUT" = "command ran" ] || fail "a hang in the first boot: stdout: $OUT"
+[[ $ERR == *"not started the command after 8s"*"smpboot: Allowing 2 CPUs"* ]] ||
+	fail "a hang in the first boot: the console's end is not shown on stderr: $ERR"
+
+run_vm "hang mute" --boot-timeout 2
+expect "a hang in every boot" 124 - 2
+grep -qx "tools/vm: the guest had not started the command after 2s" <<<"$ERR" ||
+	fail "a hang in every boot: the last one is not reported: $ERR"
+
+run_vm "late-hang" --boot-timeout 5 --timeout 10
+expect "a hang after the command started" 124 1 0
+[[ $ERR == *"did not finish within 10s"* ]] ||
+	fail "a hang after the command started: no timeout reported: $ERR"
+
+[ "$bad" = 0 ] && echo "vm: a boot that died or hung is retried (at most twice), a run that started never"
 exit "$bad"
