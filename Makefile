@@ -7,6 +7,8 @@
 #                 (and the commit protocol's model, make model, on the host)
 # make check-man  render every man page, failing on any warning
 # make model      SPIN model-checks the commit protocol (tools/model/)
+# make check-tools  on the host: the tests of the harness's tools
+#                 (tests/kt_tool.bash; results counted in make check)
 # make check-debug   the suite on a KASAN/lockdep/kmemleak/UBSAN kernel,
 #                    after the deeper worlds of the model
 # make check-kcsan   the concurrency tests on a KCSAN kernel
@@ -44,7 +46,7 @@ TEST_SRCS := $(wildcard tests/*.c) $(wildcard tests/stress/*.c)
 TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 HARNESS   := $(BUILD)/include/kselftest_harness.h
 
-.PHONY: all module tools tests userlib install dkms-install deb check-pkg check-man deps deps-quiet demo demo-rendezvous model check check-debug check-kcsan debug-kernel bench clean style
+.PHONY: all module tools tests userlib install dkms-install deb check-pkg check-man check-tools deps deps-quiet demo demo-rendezvous model check check-debug check-kcsan debug-kernel bench clean style
 
 all: module tools tests userlib
 
@@ -197,11 +199,25 @@ demo-rendezvous: deps-quiet
 model:
 	tools/model/check small --result $(BUILD)/model/small.result
 
+# The tests of the harness's own tools (those that source
+# tests/kt_tool.bash: tools/vm with a fake QEMU, kernel-failures,
+# kcsan-reports, bench_plot.py), on the host, where their many processes
+# cost nothing like what they cost in an emulated guest: each records its
+# result in build/tool-tests/, which the same test reports in the guest's
+# suite, so a failure here does not stop make check.
+TOOL_TESTS := $(shell grep -l 'kt_tool\.bash' tests/*.sh)
+
+check-tools:
+	@status=0; for t in $(TOOL_TESTS); do \
+		KCHAN_TOOL_RECORD=1 bash $$t || status=1; \
+	done; exit $$status
+
 check: deps-quiet
 	$(MAKE) all
 	$(MAKE) check-man
 	-$(MAKE) model
 	-$(MAKE) check-pkg
+	-$(MAKE) check-tools
 	tools/vm --timeout 1500 -- tests/run.sh
 
 # The kernels are built from linux-source-6.1 once and cached outside
@@ -210,6 +226,7 @@ check-debug: deps-quiet
 	$(MAKE) tools tests
 	-$(MAKE) model
 	tools/model/check deep
+	-$(MAKE) check-tools
 	tools/check-kernel debug
 
 check-kcsan: deps-quiet
