@@ -10,7 +10,7 @@
 # make check-tools  on the host: the tests of the harness's tools
 #                 (tests/kt_tool.bash; results counted in make check)
 # make check-debug   the suite on a KASAN/lockdep/kmemleak/UBSAN kernel,
-#                    after the deeper worlds of the model
+#                    and the deeper worlds of the model meanwhile
 # make check-kcsan   the concurrency tests on a KCSAN kernel
 # make debug-kernel  build (or find cached) the debug kernel; print its tree
 # make install    everything, under PREFIX=/usr/local (LIBDIR, BINDIR, MANDIR,
@@ -221,13 +221,22 @@ check: deps-quiet
 	tools/vm --timeout 1500 -- tests/run.sh
 
 # The kernels are built from linux-source-6.1 once and cached outside
-# the tree (tools/debug-kernel); the first run takes a while.
+# the tree (tools/debug-kernel); the first run takes a while. The deep
+# worlds of the model and the tools' tests run on the host while the
+# guests boot and run (much of a debug run waits on delayed releases,
+# which leaves the host's CPUs room): each tools' test the guest reaches
+# before the host has its result runs in the guest. The model's failure
+# fails the target, after the suite.
 check-debug: deps-quiet
 	$(MAKE) tools tests
 	-$(MAKE) model
-	tools/model/check deep
-	-$(MAKE) check-tools
-	tools/check-kernel debug
+	@status=0; \
+	$(MAKE) -s check-tools & tools=$$!; \
+	tools/model/check deep & model=$$!; \
+	tools/check-kernel debug || status=$$?; \
+	wait $$tools; \
+	wait $$model || { echo "make check-debug: tools/model/check deep failed"; status=1; }; \
+	exit $$status
 
 check-kcsan: deps-quiet
 	$(MAKE) tools tests
