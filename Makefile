@@ -204,7 +204,10 @@ model:
 # kcsan-reports, bench_plot.py), on the host, where their many processes
 # cost nothing like what they cost in an emulated guest: each records its
 # result in build/tool-tests/, which the same test reports in the guest's
-# suite, so a failure here does not stop make check.
+# suite, so a failure here does not stop make check. make check and make
+# check-debug run them while the guests boot and run the other programs
+# (on a host loaded by others they take minutes too); a guest that
+# reaches one before the host has its result runs it itself.
 TOOL_TESTS := $(shell grep -l 'kt_tool\.bash' tests/*.sh)
 
 check-tools:
@@ -217,8 +220,11 @@ check: deps-quiet
 	$(MAKE) check-man
 	-$(MAKE) model
 	-$(MAKE) check-pkg
-	-$(MAKE) check-tools
-	tools/vm --timeout 1500 -- tests/run.sh
+	@status=0; \
+	$(MAKE) -s check-tools & tools=$$!; \
+	tools/vm --timeout 1500 -- tests/run.sh || status=$$?; \
+	wait $$tools; \
+	exit $$status
 
 # The kernels are built from linux-source-6.1 once and cached outside
 # the tree (tools/debug-kernel); the first run takes a while. The deep
