@@ -34,12 +34,11 @@
 /*
  * DOC: device minors
  *
- * The minors come from the whole minor range of the major, handed out
- * cyclically, so that a minor freed by a removed name is the last to be
- * used again. At most max_minors are in use at once (the pool; by
- * default the whole range), and a user may hold max_names_per_user names
- * (ENOSPC beyond, user.c), so exhausting the default pool takes 4096
- * users at the default limit.
+ * The minors are 0 .. max_minors - 1 (the pool; by default the whole
+ * minor range of the major), handed out cyclically, so that a minor freed
+ * by a removed name is the last of the pool to be used again. A user may
+ * hold max_names_per_user names (ENOSPC beyond, user.c), so exhausting
+ * the default pool takes 4096 users at the default limit.
  *
  * So that a few users cannot exhaust it for the others, the last eighth
  * of the pool (the reserve) goes only to a user holding fewer names than
@@ -259,11 +258,13 @@ static void kchan_minor_give(void)
 }
 
 /*
- * The first free minor from kchan_minor_next on, wrapping around: a minor
- * is reused only after every other one was. Returns it, -ENOSPC, -ENOMEM.
+ * The first free minor of the pool from kchan_minor_next on, wrapping
+ * around: a minor is reused only after every other one of the pool was.
+ * Returns it, -ENOSPC, -ENOMEM.
  */
 static int kchan_minor_alloc(struct kchan_user *user)
 {
+	unsigned int pool = READ_ONCE(kchan_max_minors);
 	unsigned int start;
 	int minor;
 
@@ -273,8 +274,7 @@ static int kchan_minor_alloc(struct kchan_user *user)
 	spin_lock(&kchan_minor_lock);
 	start = kchan_minor_next;
 	spin_unlock(&kchan_minor_lock);
-	minor = ida_alloc_range(&kchan_minors, start, KCHAN_MINORS - 1,
-				GFP_KERNEL);
+	minor = ida_alloc_range(&kchan_minors, start, pool - 1, GFP_KERNEL);
 	if (minor == -ENOSPC && start)
 		minor = ida_alloc_range(&kchan_minors, 0, start - 1,
 					GFP_KERNEL);
@@ -283,7 +283,7 @@ static int kchan_minor_alloc(struct kchan_user *user)
 		return minor;
 	}
 	spin_lock(&kchan_minor_lock);
-	kchan_minor_next = (minor + 1) % KCHAN_MINORS;
+	kchan_minor_next = (minor + 1) % pool;
 	spin_unlock(&kchan_minor_lock);
 	return minor;
 }
