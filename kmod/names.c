@@ -40,6 +40,12 @@
  * hold max_names_per_user names (ENOSPC beyond, user.c), so exhausting
  * the default pool takes 4096 users at the default limit.
  *
+ * A minor that comes round again must not lead the node of a removed
+ * name to the channel that now holds it: such a node may still be open
+ * (an O_PATH descriptor, reopened through /proc/self/fd), and its inode
+ * names only the minor. devtmpfs unlinks it when the name goes, and
+ * kchan_name_open() refuses an inode that no directory links to.
+ *
  * So that a few users cannot exhaust it for the others, the last eighth
  * of the pool (the reserve) goes only to a user holding fewer names than
  * its share, max_minors / (users holding names + 1): the users holding
@@ -488,16 +494,23 @@ void kchan_name_copy(struct kchan *ch, char *buf, size_t size)
  * another owner or mode. So the owner, group and mode the channel was
  * created with are checked too, by the same rules.
  *
+ * An inode that no directory links to any more (the node of a removed
+ * name, reopened through /proc/self/fd) is refused: its minor may have
+ * gone to another channel since (DOC: device minors).
+ *
  * Context: process context; takes the lock of kchan_nodes.
  * Return: the channel with a new reference, ERR_PTR(-ENOENT) once the
- * name was removed, or ERR_PTR(-EACCES) if the channel's own owner and
- * mode do not allow the access @file asks for.
+ * name or the node was removed, or ERR_PTR(-EACCES) if the channel's own
+ * owner and mode do not allow the access @file asks for.
  */
 struct kchan *kchan_name_open(struct inode *inode, struct file *file)
 {
 	struct kchan_node *node;
 	struct kchan *ch;
 
+	/* Unlinked under us, the open may go either way, as for a file. */
+	if (!READ_ONCE(inode->i_nlink))
+		return ERR_PTR(-ENOENT);
 	xa_lock(&kchan_nodes);
 	node = xa_load(&kchan_nodes, iminor(inode));
 	if (node)

@@ -407,6 +407,64 @@ TEST_F(names, open_applies_the_channels_owner_and_mode_not_the_nodes)
 	rmdir(dir);
 }
 
+/*
+ * A removed name's node kept with O_PATH and reopened through
+ * /proc/self/fd, once another name holds its device minor, does not
+ * lead to that channel: ENOENT, as while the minor is free. A pool of
+ * REUSE_MINORS minors brings the minor round after as many creates.
+ */
+#define REUSE_MINORS	16
+#define REUSE_PARAMS	"max_minors=16"
+
+TEST_F(names, removed_names_node_is_enoent_after_its_minor_is_reused)
+{
+	char gone[KCHAN_NAME_SIZE], next[KCHAN_NAME_SIZE], tag[32];
+	char path[128], proc[64];
+	struct stat st, st_next;
+	int opath, fd, err, i;
+
+	ASSERT_EQ(0, kt_ensure_params(REUSE_PARAMS));
+	kt_name(gone, sizeof(gone), "reuse");
+	ASSERT_EQ(0, create_named_mode(gone, 0600));
+	kt_node_path(path, sizeof(path), gone);
+	opath = open(path, O_PATH | O_CLOEXEC);
+	ASSERT_LE(0, opath) TH_LOG("%s: %s", path, strerror(errno));
+	ASSERT_EQ(0, fstat(opath, &st));
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", opath);
+	/* While the name is there, the node reopens. */
+	fd = open(proc, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, fd) TH_LOG("reopen of a live node: %s", strerror(errno));
+	close(fd);
+	ASSERT_EQ(0, kt_unlink(gone));
+	fd = open(proc, O_RDWR | O_CLOEXEC);
+	err = errno;
+	EXPECT_EQ(-1, fd);
+	EXPECT_EQ(ENOENT, err);
+	if (fd >= 0)
+		close(fd);
+
+	for (i = 0; i < 2 * REUSE_MINORS; i++) {
+		snprintf(tag, sizeof(tag), "reuse-%d", i);
+		kt_name(next, sizeof(next), tag);
+		ASSERT_EQ(0, create_named_mode(next, 0666));
+		ASSERT_EQ(0, stat_node(next, &st_next));
+		if (st_next.st_rdev == st.st_rdev)
+			break;
+		ASSERT_EQ(0, kt_unlink(next));
+	}
+	ASSERT_LT(i, 2 * REUSE_MINORS) TH_LOG("the minor never came round");
+	fd = open(proc, O_RDWR | O_CLOEXEC);
+	err = errno;
+	EXPECT_EQ(-1, fd)
+		TH_LOG("the removed name's node opened the channel now holding its minor");
+	EXPECT_EQ(ENOENT, err);
+	if (fd >= 0)
+		close(fd);
+	close(opath);
+	EXPECT_EQ(0, kt_unlink(next));
+	EXPECT_EQ(0, kt_ensure_defaults());
+}
+
 TEST_F(names, mode_beyond_permission_bits_is_einval)
 {
 	const char *name = new_name(self, "badmode");

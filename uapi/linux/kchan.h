@@ -43,6 +43,9 @@
  * KCHAN_CTL_UNLINK (struct kchan_name)
  *	Removes a name, like unlink(2): the node disappears, open descriptors
  *	keep working, the channel is freed when its last descriptor closes.
+ *	The removed node itself no longer opens: reopening it through
+ *	/proc/self/fd (an O_PATH descriptor kept from before) is ENOENT,
+ *	also once another name has taken its device number.
  *	Only the channel's owner or CAP_SYS_ADMIN may do it (EPERM);
  *	ENOENT if no such name; ENOMEM (the name stays).
  *
