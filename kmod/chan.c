@@ -345,9 +345,14 @@ static void kchan_end_ticket(struct kchan *ch, struct kchan_ticket *t,
 	struct kchan_waiter *w = t->waiter;
 
 	lockdep_assert_held(&ch->lock);
+	spin_lock(&w->lock);
+	/*
+	 * Under the waiter's lock: a persistent select's ticket is listed
+	 * and committed at once, never listed by one rearm and committed
+	 * after it (see DOC: locking).
+	 */
 	if (!list_empty(&t->node))
 		kchan_unqueue(ch, t);
-	spin_lock(&w->lock);
 	if (w->state == KCHAN_W_WAITING) {
 		w->msg = NULL;
 		kchan_commit(ch, t, result);
@@ -358,11 +363,37 @@ static void kchan_end_ticket(struct kchan *ch, struct kchan_ticket *t,
 }
 
 /*
+ * Drop @t, whose waiter a lockless peek saw committed or cancelled, from
+ * its queue. A persistent select's waiter goes back to waiting
+ * (kchan_sel_rearm()) under its lock, so its state is read again under
+ * that lock: @t is then either dropped and listed before the rearm
+ * drains the list, or seen live. Returns whether @t was dropped.
+ */
+static bool kchan_drop_dead(struct kchan *ch, struct kchan_ticket *t)
+{
+	struct kchan_waiter *w = t->waiter;
+	bool dead;
+
+	lockdep_assert_held(&ch->lock);
+	if (!w->persistent) {
+		kchan_unqueue(ch, t);
+		return true;
+	}
+	spin_lock(&w->lock);
+	dead = w->state != KCHAN_W_WAITING;
+	if (dead)
+		kchan_unqueue(ch, t);
+	spin_unlock(&w->lock);
+	return dead;
+}
+
+/*
  * The first ticket on @q whose waiter may still be matched, skipping those
  * of @skip (a select never matches itself). Tickets of waiters that were
  * committed elsewhere or cancelled are dropped on the way; claimed ones
  * (a select's other tickets, too) stay, since a failed copy can put them
- * back into play.
+ * back into play. Takes the waiter lock of a persistent select's dead
+ * ticket (kchan_drop_dead()).
  */
 static struct kchan_ticket *kchan_first_live(struct kchan *ch,
 					     struct list_head *q,
@@ -377,9 +408,8 @@ static struct kchan_ticket *kchan_first_live(struct kchan *ch,
 
 		if (t->waiter == skip || state == KCHAN_W_CLAIMED)
 			continue;
-		if (state == KCHAN_W_WAITING)
+		if (state == KCHAN_W_WAITING || !kchan_drop_dead(ch, t))
 			return t;
-		kchan_unqueue(ch, t);
 	}
 	return NULL;
 }
@@ -587,12 +617,12 @@ static struct kchan_ticket *kchan_other_receiver(struct kchan *ch,
 			continue;
 		/* A peek: every commit re-checks under the waiter's lock. */
 		state = READ_ONCE(r->waiter->state);
-		if (state == KCHAN_W_WAITING) {
+		if (state == KCHAN_W_CLAIMED)
+			continue;
+		if (state == KCHAN_W_WAITING || !kchan_drop_dead(ch, r)) {
 			*sp = s;
 			return r;
 		}
-		if (state != KCHAN_W_CLAIMED)
-			kchan_unqueue(ch, r);
 	}
 	return NULL;
 }

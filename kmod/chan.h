@@ -59,7 +59,8 @@
  *    waiter lives on the owner's stack and must not be touched after.
  *  - kchan_first_live() peeks at the state of queued waiters with
  *    READ_ONCE() only to skip dead tickets; every commit re-checks the
- *    state under the waiter's lock. So does a select's owner, deciding
+ *    state under the waiter's lock, and so does the drop of a persistent
+ *    select's dead ticket, which can come back to life (below). So does a select's owner, deciding
  *    whether to go on offering (select.c). Every store to a waiter's
  *    state is therefore WRITE_ONCE() (or the smp_store_release() of
  *    kchan_commit()), made under the waiter's lock.
@@ -121,10 +122,14 @@
  * committed waiter's, and every ticket that leaves a queue, whoever takes
  * it off, goes on its select file's unqueued list (lockless, an llist:
  * kchan_selfd_unqueued()), which the owner drains and offers again after
- * the next collection. A match
- * that passes a dead ticket drops it, so a ticket left queued is one that
- * no match reached: had it been live, it would not have been matched
- * either, and it becomes live again in place.
+ * the next collection. A ticket is listed only under its waiter's lock
+ * (a dead one after its state is read again there), and the owner drains
+ * the list and goes back to KCHAN_W_WAITING in one critical section of
+ * that lock (kchan_sel_rearm()): a ticket is listed either before, and
+ * drained, or after, and then only as the winner of the next commit. A
+ * match that passes a dead ticket drops it, so a ticket left queued is
+ * one that no match reached: had it been live, it would not have been
+ * matched either, and it becomes live again in place.
  *
  * The protocol is modelled and checked with SPIN in tools/model/kchan.pml.
  */

@@ -475,7 +475,7 @@ void kchan_sel_start(struct kchan_sel *sel, bool queue)
  * each collection: the winner, and any ticket that a match dropped or a
  * close ended while the select was done (see DOC: locking in chan.h).
  * They come from the select file's unqueued list (struct
- * kchan_sel_persist), filled by the channels without a lock of ours, into
+ * kchan_sel_persist), filled by the channels under the waiter's lock, into
  * order[0..npending), which only the owner touches; a case stays there, not queued, until it is offered. So each
  * collection costs what became ready since the last one, whatever the
  * number of cases. The offers run in a random order, or in array order
@@ -565,16 +565,24 @@ void kchan_sel_rearm(struct kchan_sel *sel, struct kchan_sel_persist *p)
 		kchan_put(t->chan);
 		t->chan = NULL;
 	}
+	/*
+	 * Drained and waiting again at once, under the waiter's lock, under
+	 * which every ticket is listed (kchan_end_ticket(), kchan_drop_dead(),
+	 * a commit's kchan_unqueue()): a ticket listed before is drained now,
+	 * and after it only a commit lists one, its winner, for the next
+	 * rearm. So a ready case is never left off both its queue and
+	 * order[], and a winner is never in order[]: one that reported its
+	 * channel closed, its chan cleared above, is skipped below.
+	 */
 	spin_lock(&w->lock);
 	w->result = 0;
 	w->msg = NULL;
 	w->winner = NULL;
 	w->closed = NULL;
+	list = llist_del_all(&p->unqueued);
 	WRITE_ONCE(w->state, KCHAN_W_WAITING);
 	spin_unlock(&w->lock);
 
-	/* From here on a commit lists its winner for the next rearm. */
-	list = llist_del_all(&p->unqueued);
 	llist_for_each_entry(t, list, unqueued) {
 		if (t->chan && !WARN_ON_ONCE(np >= sel->n))
 			sel->order[np++] = t - sel->tickets;

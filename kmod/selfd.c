@@ -550,7 +550,8 @@ static void kchan_selfd_show_fdinfo(struct seq_file *m, struct file *file)
  *
  * Context: any; the caller holds the ticket's channel lock, which keeps
  * the select file (and the ticket) alive: the owner unqueues every ticket
- * before it frees them.
+ * before it frees them; and, unless the select is cancelled, the
+ * waiter's lock (DOC: locking in chan.h).
  */
 void kchan_selfd_unqueued(struct kchan_ticket *t)
 {

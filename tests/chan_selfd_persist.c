@@ -694,4 +694,160 @@ TEST_F(persist, charged_while_armed_and_given_back)
 	kt_expect_idle(_metadata, self->ch[0]);
 }
 
+/*
+ * Torture: senders on four channels, the last one in the set twice, a
+ * closer closing them all in a random order while the collector reads
+ * (each read re-arms the cases that left their queues). Every message
+ * sent is collected once, in order, and each case reports its close
+ * once; the select never stops seeing a case that is ready (a bounded
+ * poll), and no case of a closed channel is offered again.
+ */
+#define TORTURE_CASES	(NCH + 1)
+#define TORTURE_MSGS	200
+#define TORTURE_MS	4000
+
+struct torture {
+	int ch[NCH];
+	unsigned int sent[NCH];		/* by each sender, read after join */
+	int send_err[NCH];
+	int close_err;
+	unsigned int seed;
+};
+
+struct torture_sender {
+	struct torture *t;
+	unsigned int i;
+	pthread_t thread;
+};
+
+static void *torture_send(void *arg)
+{
+	struct torture_sender *s = arg;
+	struct torture *t = s->t;
+	unsigned int seq;
+	int err;
+
+	for (seq = 1; seq <= TORTURE_MSGS; seq++) {
+		err = send_pmsg(t->ch[s->i], s->i, seq);
+		if (err) {
+			/* Only the close may stop a sender. */
+			if (err != -EPIPE)
+				t->send_err[s->i] = err;
+			break;
+		}
+		t->sent[s->i] = seq;
+	}
+	return NULL;
+}
+
+static void *torture_close(void *arg)
+{
+	struct torture *t = arg;
+	unsigned int order[NCH], i, j, tmp, r = t->seed;
+	int err;
+
+	for (i = 0; i < NCH; i++)
+		order[i] = i;
+	for (i = NCH - 1; i > 0; i--) {
+		j = kt_rand(&r) % (i + 1);
+		tmp = order[i];
+		order[i] = order[j];
+		order[j] = tmp;
+	}
+	for (i = 0; i < NCH; i++) {
+		usleep(kt_rand(&r) % 500);
+		err = kchan_close(t->ch[order[i]]);
+		if (err)
+			t->close_err = err;
+	}
+	return NULL;
+}
+
+TEST_F(persist, torture_close_and_rearm_while_senders_race)
+{
+	static const unsigned int case_ch[TORTURE_CASES] = { 0, 1, 2, 3, 3 };
+	struct pmsg got[TORTURE_CASES];
+	struct kchan_case c[TORTURE_CASES];
+	struct torture_sender snd[NCH];
+	struct kchan_select_result res;
+	unsigned int round, i, k, nclosed, next[NCH];
+	bool closed[TORTURE_CASES];
+	long long start = kt_now_ms();
+	struct torture t;
+	pthread_t closer;
+	struct pollfd pfd;
+
+	/* A few rounds, then more for a while, within the harness's time. */
+	for (round = 0; round < 3 || kt_now_ms() - start < TORTURE_MS;
+	     round++) {
+		memset(&t, 0, sizeof(t));
+		t.seed = round + 1;
+		for (i = 0; i < NCH; i++) {
+			t.ch[i] = kt_chan_setup(_metadata, self->capacity,
+						MSG_MAX);
+			next[i] = 1;
+		}
+		for (i = 0; i < TORTURE_CASES; i++) {
+			c[i] = kt_case_recv(t.ch[case_ch[i]], &got[i],
+					    sizeof(got[i]));
+			closed[i] = false;
+		}
+		ASSERT_EQ(0, arm_persist(self->sfd, c, TORTURE_CASES));
+		for (i = 0; i < NCH; i++) {
+			snd[i] = (struct torture_sender){ .t = &t, .i = i };
+			ASSERT_EQ(0, pthread_create(&snd[i].thread, NULL,
+						    torture_send, &snd[i]));
+		}
+		ASSERT_EQ(0, pthread_create(&closer, NULL, torture_close,
+					    &t));
+		for (nclosed = 0; nclosed < TORTURE_CASES;) {
+			pfd = (struct pollfd){ .fd = self->sfd,
+					       .events = POLLIN };
+			ASSERT_EQ(1, poll(&pfd, 1, KT_TIMEOUT_MS)) {
+				TH_LOG("round %u: nothing collected for %d ms, %u of %u cases closed: a ready case stranded",
+				       round, KT_TIMEOUT_MS, nclosed,
+				       TORTURE_CASES);
+			}
+			ASSERT_EQ(0, kt_sel_read(self->sfd, &res));
+			ASSERT_LE(0, res.index);
+			ASSERT_GT(TORTURE_CASES, res.index);
+			i = res.index;
+			k = case_ch[i];
+			if (res.flags & KCHAN_SELECT_CLOSED) {
+				ASSERT_FALSE(closed[i])
+					TH_LOG("round %u case %u closed twice",
+					       round, i);
+				closed[i] = true;
+				nclosed++;
+				continue;
+			}
+			ASSERT_EQ((int)sizeof(struct pmsg), res.result)
+				TH_LOG("round %u case %u", round, i);
+			ASSERT_FALSE(closed[i]);
+			ASSERT_EQ(k, got[i].ch);
+			ASSERT_EQ(next[k], got[i].seq)
+				TH_LOG("round %u channel %u: lost or duplicated",
+				       round, k);
+			next[k]++;
+		}
+		pthread_join(closer, NULL);
+		EXPECT_EQ(0, t.close_err);
+		for (i = 0; i < NCH; i++) {
+			pthread_join(snd[i].thread, NULL);
+			EXPECT_EQ(0, t.send_err[i]);
+			EXPECT_EQ(t.sent[i], next[i] - 1)
+				TH_LOG("round %u channel %u: %u sent, %u collected",
+				       round, i, t.sent[i], next[i] - 1);
+		}
+		/* Every case left the set: nothing to report, nothing queued. */
+		ASSERT_EQ(0, kt_cancel(self->sfd, &res));
+		for (i = 0; i < NCH; i++) {
+			kt_expect_idle(_metadata, t.ch[i]);
+			close(t.ch[i]);
+		}
+	}
+	ksft_print_msg("%u rounds\n", round);
+	fflush(stdout);
+}
+
 TEST_HARNESS_MAIN
