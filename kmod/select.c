@@ -600,7 +600,10 @@ void kchan_sel_rearm(struct kchan_sel *sel, struct kchan_sel_persist *p)
  * message out to its case's buffer, and fill @res. The message stays in
  * the select's custody until kchan_sel_settle(), so that an owner that
  * cannot hand @res on loses nothing: it may report again, or drop.
- * @sel: a select whose waiter is KCHAN_W_DONE, all its tickets unqueued
+ * @sel: a select whose waiter is KCHAN_W_DONE, all its tickets unqueued;
+ *	or a persistent select's (kchan_sel_collect()), whose other tickets
+ *	may stay queued, dead: nothing but its owner touches the winner
+ *	and the result of a done waiter
  * @res: filled in
  *
  * A copy to the case's buffer that fails gives the message back at once

@@ -184,7 +184,8 @@
  *	KCHAN_SEL_ARM and completes without anyone blocking. It polls
  *	readable (EPOLLIN) once a case has completed; read() then returns
  *	that case's struct kchan_select_result (a receive case's message is
- *	copied into its buffer by that read) and disarms it. read() needs
+ *	copied into its buffer by that read) and disarms it (a
+ *	KCHAN_SELECT_PERSIST set stays armed: see KCHAN_SEL_ARM). read() needs
  *	room for the whole struct (EINVAL), blocks until a case completes
  *	(EAGAIN with O_NONBLOCK), and fails with ENOTCONN when nothing is
  *	armed. Only the process that armed it may read it (EPERM). If the
