@@ -411,12 +411,14 @@ TEST_F(names, open_applies_the_channels_owner_and_mode_not_the_nodes)
  * A removed name's node kept with O_PATH and reopened through
  * /proc/self/fd, once another name holds its device minor, does not
  * lead to that channel: ENOENT, as while the minor is free. A pool of
- * REUSE_MINORS minors brings the minor round after as many creates.
+ * REUSE_MINORS minors brings the minor round after as many creates; the
+ * two module reloads take seconds each on a debug kernel.
  */
 #define REUSE_MINORS	16
 #define REUSE_PARAMS	"max_minors=16"
 
-TEST_F(names, removed_names_node_is_enoent_after_its_minor_is_reused)
+TEST_F_TIMEOUT(names, removed_names_node_is_enoent_after_its_minor_is_reused,
+	       300)
 {
 	char gone[KCHAN_NAME_SIZE], next[KCHAN_NAME_SIZE], tag[32];
 	char path[128], proc[64];
