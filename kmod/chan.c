@@ -471,15 +471,22 @@ static struct kchan_msg *kchan_buffer_take(struct kchan *ch)
 	return msg;
 }
 
+/* Hand @msg, out already (kchan_msg_out()), to receiver @r, not queued. */
+static void kchan_hand(struct kchan *ch, struct kchan_ticket *r,
+		       struct kchan_msg *msg)
+{
+	lockdep_assert_held(&r->waiter->lock);
+	r->waiter->msg = msg;
+	kchan_commit(ch, r, msg->len);
+}
+
 /* Hand @msg, out already (kchan_msg_out()), to queued receiver @r. */
 static void kchan_deliver(struct kchan *ch, struct kchan_ticket *r,
 			  struct kchan_msg *msg)
 {
 	lockdep_assert_held(&ch->lock);
-	lockdep_assert_held(&r->waiter->lock);
 	kchan_unqueue(ch, r);
-	r->waiter->msg = msg;
-	kchan_commit(ch, r, msg->len);
+	kchan_hand(ch, r, msg);
 }
 
 /* A receiver too small for the next message wakes with EMSGSIZE. */
@@ -535,6 +542,16 @@ static bool kchan_send_direct(struct kchan *ch)
 	       !ch->nrecv;
 }
 
+/* kchan_claim() for @s whose message is out already (kchan_msg_out()). */
+static void kchan_claim_out(struct kchan *ch, struct kchan_ticket *s)
+{
+	lockdep_assert_held(&ch->lock);
+	lockdep_assert_held(&s->waiter->lock);
+	WRITE_ONCE(s->waiter->state, KCHAN_W_CLAIMED);
+	s->waiter->winner = s;
+	s->msg->sender = s;
+}
+
 /*
  * Rendezvous: @s's message goes out to a receiver, and the send is done
  * only once the copy-out succeeded (kchan_settle_locked()). @s is not
@@ -545,9 +562,7 @@ static void kchan_claim(struct kchan *ch, struct kchan_ticket *s)
 	lockdep_assert_held(&ch->lock);
 	lockdep_assert_held(&s->waiter->lock);
 	kchan_msg_out(ch, s->msg, false);
-	WRITE_ONCE(s->waiter->state, KCHAN_W_CLAIMED);
-	s->waiter->winner = s;
-	s->msg->sender = s;
+	kchan_claim_out(ch, s);
 }
 
 /* Direct handoff from queued sender @s to queued receiver @r. */
@@ -701,33 +716,61 @@ static void kchan_eof(struct kchan *ch)
 }
 
 /*
+ * Can send @t copy its message straight into the buffer of queued
+ * receiver @r (kchan_fill())? Only into a lone blocking read's buffer in
+ * user memory (@r->to), and only from a task of the same address space,
+ * whose user addresses are then @r's. A message that carries channels
+ * takes the receiver's way (cargo.c). Both waiters' locks held.
+ */
+static bool kchan_can_fill(struct kchan_ticket *t, struct kchan_ticket *r)
+{
+	lockdep_assert_held(&r->waiter->lock);
+	/* @r's task waits in kchan_wait(): neither gone nor in an exec. */
+	return r->to && user_backed_iter(r->to) && !t->msg->cargo &&
+	       current->mm && r->waiter->task->mm == current->mm;
+}
+
+/*
  * A lone send @t on a rendezvous channel goes to the first queued
  * receiver, as kchan_match() would hand it over once @t were queued,
  * if no sender is queued ahead of it and the message fits: @t is claimed
- * without being queued. An armed select's receive, or one too small,
- * takes the long way. Returns whether @t was claimed.
+ * without being queued, or, if it can (kchan_can_fill()), copies its
+ * message into the receiver's buffer itself: the receiver, off the
+ * queue, waits for that copy (KCHAN_W_FILLED) and @t->fill is it. An
+ * armed select's receive, or one too small, takes the long way. Returns
+ * 0 if @t was claimed, KCHAN_OFFER_FILL, or -EAGAIN if not given.
  */
-static bool kchan_give_direct(struct kchan *ch, struct kchan_ticket *t)
+static int kchan_give_direct(struct kchan *ch, struct kchan_ticket *t)
 {
 	struct kchan_waiter *w = t->waiter;
 	struct kchan_ticket *r;
-	bool given = false;
+	int ret = -EAGAIN;
 
 	lockdep_assert_held(&ch->lock);
 	if (ch->capacity || ch->closed || ch->nsend || !ch->nrecv)
-		return false;
+		return -EAGAIN;
 	r = kchan_first_live(ch, &ch->recvq, NULL);
 	if (!r || r->waiter->wq || t->msg->len > r->room)
-		return false;
+		return -EAGAIN;
 	kchan_pair_lock(ch, r->waiter, w);
 	if (r->waiter->state == KCHAN_W_WAITING &&
 	    w->state == KCHAN_W_WAITING) {
-		kchan_claim(ch, t);
-		kchan_deliver(ch, r, t->msg);
-		given = true;
+		if (kchan_can_fill(t, r)) {
+			/* In flight: a close meanwhile reports no EOF yet. */
+			kchan_unqueue(ch, r);
+			kchan_msg_out(ch, t->msg, false);
+			WRITE_ONCE(r->waiter->state, KCHAN_W_FILLED);
+			r->waiter->winner = r;
+			t->fill = r;
+			ret = KCHAN_OFFER_FILL;
+		} else {
+			kchan_claim(ch, t);
+			kchan_deliver(ch, r, t->msg);
+			ret = 0;
+		}
 	}
 	kchan_pair_unlock(r->waiter, w);
-	return given;
+	return ret;
 }
 
 /*
@@ -761,16 +804,19 @@ static struct kchan_msg *kchan_claim_direct(struct kchan *ch, size_t room)
  * The short way of a lone read or write (KCHAN_OFFER_DIRECT): 1 if done
  * (a send's message is the channel's; a receive's message is
  * t->waiter->msg), 0 if a rendezvous send was claimed without queuing,
+ * KCHAN_OFFER_FILL if it fills a receiver's buffer (kchan_give_direct()),
  * -EAGAIN if there is none.
  */
 static int kchan_offer_direct(struct kchan *ch, struct kchan_ticket *t)
 {
 	struct kchan_msg *msg;
+	int ret;
 
 	lockdep_assert_held(&ch->lock);
 	if (t->send) {
-		if (kchan_give_direct(ch, t))
-			return 0;
+		ret = kchan_give_direct(ch, t);
+		if (ret >= 0)
+			return ret;
 		if (!kchan_send_direct(ch))
 			return -EAGAIN;
 		kchan_buffer_add(ch, t->msg);
@@ -810,8 +856,10 @@ static int kchan_offer_direct(struct kchan *ch, struct kchan_ticket *t)
  * Context: process context; takes kchan.lock, then waiter locks.
  * Return: 1 if done the short way (a send's message is the channel's,
  * @t->msg NULL); 0 if offered or claimed: the waiter may be committed
- * already, and is waited on with kchan_wait(); -EAGAIN if withdrawn
- * (KCHAN_OFFER_TRY) or not offered (KCHAN_OFFER_NOQUEUE).
+ * already, and is waited on with kchan_wait(); KCHAN_OFFER_FILL if a send
+ * is to copy its message into the buffer of receiver @t->fill, and
+ * settle with kchan_fill_done(); -EAGAIN if withdrawn (KCHAN_OFFER_TRY)
+ * or not offered (KCHAN_OFFER_NOQUEUE).
  */
 int kchan_offer(struct kchan_ticket *t, unsigned int how)
 {
@@ -824,8 +872,8 @@ int kchan_offer(struct kchan_ticket *t, unsigned int how)
 	ret = how & KCHAN_OFFER_DIRECT ? kchan_offer_direct(ch, t) : -EAGAIN;
 	if (ret >= 0 || (how & KCHAN_OFFER_NOQUEUE)) {
 		kchan_unlock(ch);
-		/* A message buffered; a claim makes nothing ready. */
-		if (ret > 0 && t->send)
+		/* A message buffered; a claim or a fill makes nothing ready. */
+		if (ret == 1 && t->send)
 			kchan_wake_pollers(ch, EPOLLIN);
 		return ret;
 	}
@@ -928,6 +976,55 @@ bool kchan_disown(struct kchan_ticket *t)
 	spin_unlock(&w->lock);
 	spin_unlock(&ch->lock);
 	return disowned;
+}
+
+/**
+ * kchan_fill_done() - settle the copy of send @t's message into the
+ * buffer of the receiver it was given to (KCHAN_OFFER_FILL).
+ * @t: the send, still waiting, not queued; its receiver @t->fill is
+ *	KCHAN_W_FILLED, off its queue
+ * @copied: whether the whole message was copied
+ *
+ * Copied: the receive returns the message's length with no message
+ * handed over, and the send is done; @t->msg is the caller's to free.
+ * Otherwise nothing was received: the message goes to the receiver as
+ * kchan_give_direct() gives it when it cannot fill, @t claimed, and the
+ * receiver copies it out itself, faults and all, while @t waits.
+ *
+ * Context: process context; takes kchan.lock, then waiter locks.
+ * Return: true if copied; false if @t is claimed (kchan_wait() it).
+ */
+bool kchan_fill_done(struct kchan_ticket *t, bool copied)
+{
+	struct kchan_waiter *rw = t->fill->waiter;
+	struct kchan_msg *msg = t->msg;
+	struct kchan *ch = t->chan;
+	struct kchan_wake wake;
+	bool drained;
+
+	kchan_lock(ch, &wake);
+	kchan_pair_lock(ch, rw, t->waiter);
+	if (copied) {
+		WRITE_ONCE(ch->inflight, ch->inflight - 1);
+		ch->sent++;
+		ch->received++;
+		rw->msg = NULL;
+		kchan_commit(ch, t->fill, msg->len);
+	} else {
+		kchan_claim_out(ch, t);
+		kchan_hand(ch, t->fill, msg);
+	}
+	kchan_pair_unlock(rw, t->waiter);
+	/* No longer in flight: a channel closed meanwhile may be drained. */
+	kchan_eof(ch);
+	drained = copied && kchan_drained(ch);
+	kchan_unlock(ch);
+	/* As after a receiver's copy (kchan_settle_run()). */
+	if (copied)
+		kchan_wake_pollers(ch, EPOLLOUT);
+	if (drained)
+		kchan_wake_pollers_nr(ch, EPOLLIN, 0);
+	return copied;
 }
 
 /**

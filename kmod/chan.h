@@ -102,6 +102,16 @@
  * takes again. A page fault held by userfaultfd or FUSE in one process
  * therefore never holds a sender, nor the io_uring ring it writes from.
  *
+ * A lone send that finds a lone blocking read of the same address space
+ * queued may copy its message into that read's buffer itself
+ * (kchan_fill()): the receiver leaves its queue *filled*
+ * (KCHAN_W_FILLED), its message in flight, and waits for that copy
+ * whatever signal comes, because the copy writes through the iov_iter on
+ * its stack; so the copy is made with page faults disabled and no lock
+ * held. Copied, the sender commits the receiver with the length and
+ * returns: one wake-up, no sleep. Not copied, the sender is claimed and
+ * the message handed to the receiver as above (kchan_fill_done()).
+ *
  * A claimed select still has tickets queued on its other cases' channels.
  * Close ends every ticket on its queues whatever the waiter's state
  * (kchan_end_ticket()): a claimed waiter's ticket leaves the queue and is
@@ -148,6 +158,7 @@ struct kchan_wake;
 enum kchan_wstate {
 	KCHAN_W_WAITING,	/* tickets queued, may be matched */
 	KCHAN_W_CLAIMED,	/* a receiver is copying our message out */
+	KCHAN_W_FILLED,		/* a sender is copying into our buffer */
 	KCHAN_W_DONE,		/* committed: result (and msg) are final */
 	KCHAN_W_CANCELLED,	/* gave up; its tickets are being unqueued */
 };
@@ -192,6 +203,12 @@ struct kchan_ticket {
 		struct llist_node unqueued;
 	};
 	size_t room;			/* fixed; receive: bytes it can take */
+	union {
+		/* Fixed; a lone blocking read: its buffer (kchan_fill()). */
+		struct iov_iter *to;
+		/* Send, its owner's: the receiver it fills, once offered. */
+		struct kchan_ticket *fill;
+	};
 	void __user *ubuf;		/* fixed; select receive: its buffer */
 	struct kchan_cargo_dest dest;	/* fixed; select receive: its references */
 };
@@ -246,11 +263,15 @@ void kchan_put(struct kchan *ch);
 #define KCHAN_OFFER_TRY		BIT(1)	/* withdraw if nothing matched */
 #define KCHAN_OFFER_NOQUEUE	BIT(2)	/* the short way or nothing */
 
+/* kchan_offer()'s return: a send's receiver to fill, see kchan_fill() */
+#define KCHAN_OFFER_FILL	2
+
 /* chan.c: every change to a channel's state */
 int kchan_offer(struct kchan_ticket *t, unsigned int how);
 void kchan_withdraw(struct kchan_ticket *t);
 void kchan_rematch(struct kchan_ticket *t);
 bool kchan_disown(struct kchan_ticket *t);
+bool kchan_fill_done(struct kchan_ticket *t, bool copied);
 unsigned int kchan_send_run(struct kchan *ch, struct kchan_msg **msgs,
 			    unsigned int n);
 unsigned int kchan_take_run(struct kchan *ch, const struct kchan_mmsg *m,

@@ -50,6 +50,7 @@ void kchan_ticket_init(struct kchan_ticket *t, struct kchan_waiter *w,
 	t->room = 0;
 	t->ubuf = NULL;
 	t->dest.count = NULL;
+	t->to = NULL;			/* and t->fill */
 }
 
 /**
@@ -144,7 +145,10 @@ static void kchan_reoffer(struct kchan_waiter *w)
  * send may already have happened; that copy cannot stall on a page fault
  * (kchan_copy_to_iter()), and only a fatal signal ends the wait
  * (TASK_KILLABLE), abandoning the message. If the claim falls through,
- * the tickets of a select's other cases are offered again.
+ * the tickets of a select's other cases are offered again. A receiver
+ * whose buffer a sender is filling waits for that copy, which cannot
+ * stall either (kchan_fill()), whatever signal comes: it writes to
+ * memory the receive still owns (TASK_UNINTERRUPTIBLE).
  *
  * Context: process context, may sleep.
  * Return: the committed result; -ERESTARTSYS on a signal, -ETIMEDOUT at the
@@ -165,8 +169,12 @@ int kchan_wait(struct kchan_waiter *w, const ktime_t *deadline)
 			WRITE_ONCE(w->reoffer, false);
 			kchan_reoffer(w);
 		}
-		set_current_state(state == KCHAN_W_CLAIMED ? TASK_KILLABLE :
-							     TASK_INTERRUPTIBLE);
+		if (state == KCHAN_W_CLAIMED)
+			set_current_state(TASK_KILLABLE);
+		else if (state == KCHAN_W_FILLED)
+			set_current_state(TASK_UNINTERRUPTIBLE);
+		else
+			set_current_state(TASK_INTERRUPTIBLE);
 		if (READ_ONCE(w->state) != state) {
 			__set_current_state(TASK_RUNNING);
 			continue;
@@ -206,6 +214,31 @@ int kchan_wait(struct kchan_waiter *w, const ktime_t *deadline)
 	return w->result;
 }
 
+/*
+ * A lone send given to a blocked read of the same address space
+ * (KCHAN_OFFER_FILL) copies its message into that read's buffer itself,
+ * sparing the receiver the copy and the send a sleep until the receiver
+ * woke to make it. The copy is made with page faults disabled: the
+ * receiver waits on it and may not leave (its buffer's iov_iter lives on
+ * its stack), so it never waits for a fault (userfaultfd, FUSE...); if
+ * it would fault, the message goes to the receiver the usual way, which
+ * faults in its buffer holding nothing (kchan_fill_done()).
+ * Returns whether the message was received.
+ */
+static bool kchan_fill(struct kchan_ticket *t)
+{
+	struct iov_iter *to = t->fill->to;
+	struct kchan_msg *msg = t->msg;
+	size_t n;
+
+	pagefault_disable();
+	n = copy_to_iter(msg->data, msg->len, to);
+	pagefault_enable();
+	if (n != msg->len)
+		iov_iter_revert(to, n);
+	return kchan_fill_done(t, n == msg->len);
+}
+
 /**
  * kchan_send() - send one message.
  * @ch: the channel
@@ -232,6 +265,13 @@ ssize_t kchan_send(struct kchan *ch, struct kchan_msg *msg, bool nonblock)
 
 	ret = kchan_offer(&t, KCHAN_OFFER_DIRECT |
 			      (nonblock ? KCHAN_OFFER_TRY : 0));
+	if (ret == KCHAN_OFFER_FILL) {
+		if (kchan_fill(&t)) {
+			kchan_msg_free(msg);
+			return len;
+		}
+		ret = 0;	/* claimed: the receiver copies it */
+	}
 	if (ret > 0)
 		return len;
 	if (!ret)
@@ -311,9 +351,13 @@ int kchan_copy_to_user(struct kchan *ch, struct kchan_msg *msg,
 	return copy_to_user(buf, msg->data, msg->len) ? -EFAULT : 0;
 }
 
-/* kchan_take() with kchan_offer()'s @how besides KCHAN_OFFER_DIRECT. */
+/*
+ * kchan_take() with kchan_offer()'s @how besides KCHAN_OFFER_DIRECT and,
+ * if @to, the buffer a sender may fill (kchan_fill()): then, if one did,
+ * the message's length with *@msgp NULL.
+ */
 static ssize_t kchan_take_how(struct kchan *ch, size_t room, unsigned int how,
-			      struct kchan_msg **msgp)
+			      struct iov_iter *to, struct kchan_msg **msgp)
 {
 	struct kchan_waiter w;
 	struct kchan_ticket t;
@@ -322,6 +366,7 @@ static ssize_t kchan_take_how(struct kchan *ch, size_t room, unsigned int how,
 	kchan_waiter_init(&w, &t, 1);
 	kchan_ticket_init(&t, &w, ch, false);
 	t.room = room;
+	t.to = to;
 
 	ret = kchan_offer(&t, KCHAN_OFFER_DIRECT | how);
 	if (!ret)
@@ -329,7 +374,7 @@ static ssize_t kchan_take_how(struct kchan *ch, size_t room, unsigned int how,
 	if (ret <= 0)
 		return ret;
 	*msgp = w.msg;
-	return 1;
+	return w.msg ? 1 : ret;
 }
 
 /**
@@ -346,7 +391,8 @@ static ssize_t kchan_take_how(struct kchan *ch, size_t room, unsigned int how,
 ssize_t kchan_take(struct kchan *ch, size_t room, bool nonblock,
 		   struct kchan_msg **msgp)
 {
-	return kchan_take_how(ch, room, nonblock ? KCHAN_OFFER_TRY : 0, msgp);
+	return kchan_take_how(ch, room, nonblock ? KCHAN_OFFER_TRY : 0, NULL,
+			      msgp);
 }
 
 /*
@@ -355,7 +401,11 @@ ssize_t kchan_take(struct kchan *ch, size_t room, bool nonblock,
  * queues, or that sender gets EAGAIN if the copy would fault. One that
  * finds a sender queued takes it without: its copy holds nobody who could
  * fail for it (a fault puts that sender back in line, kchan_unclaim()).
- * A hint: the copy decides.
+ * A hint: the copy decides. A sender of the same address space may copy
+ * into @to itself while we wait (kchan_fill()).
+ *
+ * Return: as kchan_take(), or the length of a message copied into @to
+ * already, with *@msgp NULL.
  */
 static ssize_t kchan_take_iter(struct kchan *ch, struct iov_iter *to,
 			       bool nonblock, struct kchan_msg **msgp)
@@ -365,11 +415,11 @@ static ssize_t kchan_take_iter(struct kchan *ch, struct iov_iter *to,
 
 	if (nonblock || ch->capacity)
 		return kchan_take(ch, room, nonblock, msgp);
-	ret = kchan_take_how(ch, room, KCHAN_OFFER_NOQUEUE, msgp);
+	ret = kchan_take_how(ch, room, KCHAN_OFFER_NOQUEUE, NULL, msgp);
 	if (ret != -EAGAIN)
 		return ret;
 	fault_in_iov_iter_writeable(to, min_t(size_t, room, ch->msg_max));
-	return kchan_take(ch, room, false, msgp);
+	return kchan_take_how(ch, room, 0, to, msgp);
 }
 
 /**
@@ -394,7 +444,7 @@ ssize_t kchan_recv(struct kchan *ch, struct iov_iter *to, bool nonblock)
 
 	for (;;) {
 		ret = kchan_take_iter(ch, to, nonblock, &msg);
-		if (ret <= 0)
+		if (ret <= 0 || !msg)
 			return ret;
 		len = msg->len;
 		/* No room for channels: the message stays, with them. */

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -776,6 +777,324 @@ TEST_F(named, create_rejects_fd_flags_for_a_named_channel)
 	req.fd_flags = 0;
 	EXPECT_EQ(0, kt_create(&req));
 	self->created = true;
+}
+
+/*
+ * A rendezvous send to a thread of the same process blocked in read()
+ * copies the message into the reader's buffer itself: the send returns
+ * at once, without sleeping until the reader wakes to copy it out.
+ */
+#define FILL_ROUNDS	20
+
+TEST(rendezvous_send_to_a_waiting_thread_does_not_sleep)
+{
+	unsigned char msg[8], buf[MSG_MAX];
+	long nv0, nv1, slept = 0;
+	pid_t self = kt_gettid();
+	struct kchan_stat st;
+	struct kt_op rx;
+	unsigned int i;
+	int fd;
+
+	fd = kt_make(0, MSG_MAX, 0, O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	for (i = 0; i < FILL_ROUNDS; i++) {
+		memset(buf, 0xee, sizeof(buf));
+		ASSERT_EQ(0, kt_op_recv(&rx, fd, buf, sizeof(buf)));
+		ASSERT_EQ(0, kt_wait_for(fd, receivers, 1));
+		ASSERT_EQ(0, kt_op_wait_sleeping(&rx, SYS_read));
+		kt_fill(msg, sizeof(msg), i);
+		nv0 = kt_task_nvcsw(self);
+		ASSERT_EQ(8, kt_send(fd, msg, sizeof(msg)));
+		nv1 = kt_task_nvcsw(self);
+		ASSERT_LE(0, nv0);
+		slept += nv1 - nv0;
+		ASSERT_EQ(8, kt_op_result(&rx));
+		EXPECT_TRUE(kt_check(buf, 8, i));
+		EXPECT_EQ(0xee, buf[8]);
+	}
+	/* Before: one sleep per send, until the receiver's copy. */
+	EXPECT_GE(FILL_ROUNDS / 4, slept) {
+		TH_LOG("the sender slept %ld times in %d sends", slept,
+		       FILL_ROUNDS);
+	}
+	ASSERT_EQ(0, kt_stat(fd, &st));
+	EXPECT_EQ((__u64)FILL_ROUNDS, st.sent);
+	EXPECT_EQ((__u64)FILL_ROUNDS, st.received);
+	kt_expect_empty(_metadata, fd);
+	close(fd);
+}
+
+/*
+ * A thread blocked in read() into @rxbuf (@rxlen bytes) that cannot take
+ * the message a thread of its process sends: the receive fails with
+ * @err; the message stays with its sender, who waits, and goes, once, to
+ * the next receiver.
+ */
+static void thread_receiver_leaves_the_message(
+	struct __test_metadata *_metadata, void *rxbuf, size_t rxlen,
+	ssize_t err)
+{
+	unsigned char buf[MSG_MAX];
+	struct kchan_stat st;
+	struct kt_op rx, tx;
+	int fd;
+
+	fd = kt_make(0, MSG_MAX, 0, O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, kt_op_recv(&rx, fd, rxbuf, rxlen));
+	ASSERT_EQ(0, kt_wait_for(fd, receivers, 1));
+	kt_op_init(&tx, fd, KT_WRITE, NULL, 8);
+	kt_fill(tx.data, 8, 41);
+	ASSERT_EQ(0, kt_op_start(&tx));
+	EXPECT_EQ(err, kt_op_result(&rx));
+	/* Back in line, first, still waiting. */
+	ASSERT_EQ(0, kt_wait_for(fd, senders, 1));
+	EXPECT_FALSE(kt_op_done(&tx));
+	EXPECT_EQ(8, kt_next_len(fd));
+	ASSERT_EQ(8, kt_recv(fd, buf, sizeof(buf)));
+	EXPECT_TRUE(kt_check(buf, 8, 41));
+	EXPECT_EQ(8, kt_op_result(&tx));
+	ASSERT_EQ(0, kt_stat(fd, &st));
+	EXPECT_EQ(1ull, st.sent);
+	EXPECT_EQ(1ull, st.received);
+	kt_expect_empty(_metadata, fd);
+	close(fd);
+}
+
+/* Too small a buffer: EMSGSIZE, before anyone copies. */
+TEST(rendezvous_thread_receiver_too_small_gets_emsgsize)
+{
+	unsigned char small[4];
+
+	thread_receiver_leaves_the_message(_metadata, small, sizeof(small),
+					   -EMSGSIZE);
+}
+
+/*
+ * Memory that faults: the sender cannot copy into it, nor can the
+ * receiver, which fails with EFAULT.
+ */
+TEST(rendezvous_thread_receiver_that_faults_leaves_the_message)
+{
+	void *bad = kt_bad_mem(1);
+
+	ASSERT_NE(NULL, bad);
+	thread_receiver_leaves_the_message(_metadata, bad, MSG_MAX, -EFAULT);
+	munmap(bad, getpagesize());
+}
+
+/*
+ * Exactly once under signals: a thread receives messages numbered in
+ * order while another keeps interrupting it (no SA_RESTART: its reads
+ * fail with EINTR); the sending thread alternates blocking writes with
+ * non-blocking ones (EAGAIN: not sent, tried again). Every write that
+ * succeeded was received once, in order; none that failed was.
+ */
+#define SIG_ROUNDS	400
+
+struct sig_rx {
+	int fd;
+	pid_t tid;
+	unsigned int got;	/* messages received, each checked */
+	unsigned int bad;	/* out of order, or duplicated */
+	unsigned int eintr;
+	atomic_int stop;
+	pthread_t thread;
+};
+
+static void *sig_rx_thread(void *arg)
+{
+	struct sig_rx *r = arg;
+	__u32 seq;
+	ssize_t n;
+
+	__atomic_store_n(&r->tid, kt_gettid(), __ATOMIC_RELEASE);
+	while (r->got < SIG_ROUNDS) {
+		n = read(r->fd, &seq, sizeof(seq));
+		if (n < 0 && errno == EINTR) {
+			r->eintr++;
+			continue;
+		}
+		if (n != sizeof(seq) || seq != r->got)
+			r->bad++;
+		r->got++;
+	}
+	atomic_store(&r->stop, 1);
+	return NULL;
+}
+
+/* A write that may not block (RWF_NOWAIT): its length or -errno. */
+static ssize_t send_nowait(int fd, const void *buf, size_t len)
+{
+	struct iovec iov = { (void *)buf, len };
+	ssize_t n = pwritev2(fd, &iov, 1, -1, RWF_NOWAIT);
+
+	return n < 0 ? -errno : n;
+}
+
+struct sig_storm {
+	struct sig_rx *r;
+	unsigned int sent;
+	pthread_t thread;
+};
+
+static void *sig_storm_thread(void *arg)
+{
+	struct sig_storm *s = arg;
+	pid_t tid = __atomic_load_n(&s->r->tid, __ATOMIC_ACQUIRE);
+
+	while (!atomic_load(&s->r->stop)) {
+		syscall(SYS_tgkill, getpid(), tid, SIGUSR1);
+		s->sent++;
+		usleep(20);
+	}
+	return NULL;
+}
+
+TEST(rendezvous_thread_receiver_interrupted_gets_each_message_once)
+{
+	struct sig_rx r = { 0 };
+	struct sig_storm storm = { .r = &r };
+	struct pollfd pfd;
+	struct kchan_stat st;
+	unsigned int seq, eagain = 0;
+	ssize_t n;
+	int fd;
+
+	ASSERT_EQ(0, kt_catch(SIGUSR1, false));
+	fd = kt_make(0, MSG_MAX, 0, O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	r.fd = fd;
+	ASSERT_EQ(0, -pthread_create(&r.thread, NULL, sig_rx_thread, &r));
+	ASSERT_EQ(0, kt_poll_until(__atomic_load_n(&r.tid, __ATOMIC_ACQUIRE),
+				   KT_TIMEOUT_MS, 1000));
+	ASSERT_EQ(0, -pthread_create(&storm.thread, NULL, sig_storm_thread,
+				     &storm));
+	for (seq = 0; seq < SIG_ROUNDS; ) {
+		if (seq & 1) {
+			pfd = (struct pollfd){ .fd = fd, .events = POLLOUT };
+			ASSERT_EQ(1, poll(&pfd, 1, KT_TIMEOUT_MS));
+			n = send_nowait(fd, &seq, sizeof(seq));
+		} else {
+			n = kt_send(fd, &seq, sizeof(seq));
+		}
+		if (n == -EAGAIN) {
+			eagain++;
+			continue;
+		}
+		ASSERT_EQ((ssize_t)sizeof(seq), n);
+		seq++;
+	}
+	ASSERT_EQ(0, kt_poll_until(atomic_load(&r.stop), KT_TIMEOUT_MS,
+				   1000));
+	pthread_join(r.thread, NULL);
+	pthread_join(storm.thread, NULL);
+	EXPECT_EQ(0u, r.bad);
+	EXPECT_EQ((unsigned int)SIG_ROUNDS, r.got);
+	TH_LOG("%u signals, %u reads interrupted, %u sends EAGAIN",
+	       storm.sent, r.eintr, eagain);
+	ASSERT_EQ(0, kt_stat(fd, &st));
+	EXPECT_EQ((__u64)SIG_ROUNDS, st.sent);
+	EXPECT_EQ((__u64)SIG_ROUNDS, st.received);
+	kt_expect_empty(_metadata, fd);
+	close(fd);
+}
+
+/*
+ * Exactly once between threads: two senders and two receivers of one
+ * process, many rounds. Every message arrives once; the messages of one
+ * sender reach each receiver in the order sent; the counters balance.
+ */
+#define ONCE_SENDERS	2
+#define ONCE_RECEIVERS	2
+#define ONCE_PER_SENDER	500
+
+struct once_peer {
+	int fd;
+	unsigned int id;
+	unsigned int got;
+	unsigned int bad;
+	unsigned char *seen;	/* [sender][seq], shared */
+	pthread_t thread;
+};
+
+static void *once_send_thread(void *arg)
+{
+	struct once_peer *p = arg;
+	__u32 m[2] = { p->id };
+
+	for (m[1] = 0; m[1] < ONCE_PER_SENDER; m[1]++)
+		if (write(p->fd, m, sizeof(m)) != sizeof(m))
+			p->bad++;
+	return NULL;
+}
+
+static void *once_recv_thread(void *arg)
+{
+	struct once_peer *p = arg;
+	__u32 last[ONCE_SENDERS], m[2];
+	unsigned int i;
+	ssize_t n;
+
+	for (i = 0; i < ONCE_SENDERS; i++)
+		last[i] = ~0u;
+	for (;;) {
+		n = read(p->fd, m, sizeof(m));
+		if (n == 0)
+			return NULL;
+		if (n != sizeof(m) || m[0] >= ONCE_SENDERS ||
+		    m[1] >= ONCE_PER_SENDER ||
+		    (last[m[0]] != ~0u && m[1] <= last[m[0]])) {
+			p->bad++;
+			continue;
+		}
+		last[m[0]] = m[1];
+		__atomic_fetch_add(&p->seen[m[0] * ONCE_PER_SENDER + m[1]], 1,
+				   __ATOMIC_RELAXED);
+		p->got++;
+	}
+}
+
+TEST(rendezvous_threads_get_each_message_once)
+{
+	static unsigned char seen[ONCE_SENDERS * ONCE_PER_SENDER];
+	struct once_peer tx[ONCE_SENDERS], rx[ONCE_RECEIVERS];
+	unsigned int i, got = 0, once = 0;
+	struct kchan_stat st;
+	int fd;
+
+	fd = kt_make(0, MSG_MAX, 0, O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	memset(seen, 0, sizeof(seen));
+	for (i = 0; i < ONCE_RECEIVERS; i++) {
+		rx[i] = (struct once_peer){ .fd = fd, .id = i, .seen = seen };
+		ASSERT_EQ(0, -pthread_create(&rx[i].thread, NULL,
+					     once_recv_thread, &rx[i]));
+	}
+	for (i = 0; i < ONCE_SENDERS; i++) {
+		tx[i] = (struct once_peer){ .fd = fd, .id = i };
+		ASSERT_EQ(0, -pthread_create(&tx[i].thread, NULL,
+					     once_send_thread, &tx[i]));
+	}
+	for (i = 0; i < ONCE_SENDERS; i++) {
+		pthread_join(tx[i].thread, NULL);
+		EXPECT_EQ(0u, tx[i].bad);
+	}
+	ASSERT_EQ(0, ioctl(fd, KCHAN_IOC_CLOSE));
+	for (i = 0; i < ONCE_RECEIVERS; i++) {
+		pthread_join(rx[i].thread, NULL);
+		EXPECT_EQ(0u, rx[i].bad);
+		got += rx[i].got;
+	}
+	for (i = 0; i < ARRAY_SIZE(seen); i++)
+		once += seen[i] == 1;
+	EXPECT_EQ(ARRAY_SIZE(seen), got);
+	EXPECT_EQ(ARRAY_SIZE(seen), once);
+	ASSERT_EQ(0, kt_stat(fd, &st));
+	EXPECT_EQ((__u64)ARRAY_SIZE(seen), st.sent);
+	EXPECT_EQ((__u64)ARRAY_SIZE(seen), st.received);
+	close(fd);
 }
 
 TEST_HARNESS_MAIN
