@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "kt_harness.h"
@@ -89,6 +90,15 @@ static int armed(int sfd)
 {
 	unsigned long long v;
 	int ret = kt_fdinfo_u64(sfd, "kchan-select-armed", NULL, &v);
+
+	return ret ? ret : (int)v;
+}
+
+/* fdinfo's kchan-select-persistent, or -errno. */
+static int persistent(int sfd)
+{
+	unsigned long long v;
+	int ret = kt_fdinfo_u64(sfd, "kchan-select-persistent", NULL, &v);
 
 	return ret ? ret : (int)v;
 }
@@ -692,6 +702,166 @@ TEST_F(persist, charged_while_armed_and_given_back)
 	ASSERT_EQ(0, kt_version(&v));
 	EXPECT_EQ(before, v.user_bytes - (custody - armed_bytes));
 	kt_expect_idle(_metadata, self->ch[0]);
+}
+
+/*
+ * A case whose buffer is too small is reported (EMSGSIZE) each time it
+ * is chosen and stays in the set, its message left in its channel; the
+ * other cases are still chosen beside it.
+ */
+TEST_F(persist, a_too_small_buffer_is_emsgsize_each_time_and_stays)
+{
+	struct feeder f0 = { .fd = self->ch[0], .ch = 0, .count = 1 };
+	struct feeder f1 = { .fd = self->ch[1], .ch = 1, .count = 1 };
+	struct pollfd pfd = { .fd = self->sfd, .events = POLLIN };
+	char small[sizeof(struct pmsg) - 1];
+	struct kchan_select_result res;
+	struct kchan_case c[2];
+	long long deadline;
+	unsigned int n;
+	struct pmsg m;
+
+	c[0] = kt_case_recv(self->ch[0], small, sizeof(small));
+	c[1] = self->c[1];
+	ASSERT_EQ(0, arm_persist(self->sfd, c, 2));
+	ASSERT_EQ(0, pthread_create(&f0.thread, NULL, feed, &f0));
+	ASSERT_EQ(1, poll(&pfd, 1, KT_TIMEOUT_MS));
+	for (n = 0; n < 3; n++) {
+		ASSERT_EQ(0, kt_sel_read(self->sfd, &res));
+		EXPECT_EQ(0, res.index);
+		EXPECT_EQ(-EMSGSIZE, res.result);
+		ASSERT_EQ(1, armed(self->sfd));
+		/* Chosen again at once: the message is still there. */
+		ASSERT_EQ(POLLIN, kt_ready_now(self->sfd)) TH_LOG("read %u", n);
+	}
+	ASSERT_EQ(0, pthread_create(&f1.thread, NULL, feed, &f1));
+	/* Chosen at random beside the other one, once its sender came. */
+	res.index = -1;
+	deadline = kt_now_ms() + KT_TIMEOUT_MS;
+	while (res.index != 1 && kt_now_ms() < deadline) {
+		ASSERT_EQ(0, kt_sel_read(self->sfd, &res));
+		if (res.index == 0) {
+			EXPECT_EQ(-EMSGSIZE, res.result);
+			continue;
+		}
+		ASSERT_EQ(1, res.index);
+		ASSERT_EQ((int)sizeof(struct pmsg), res.result);
+		EXPECT_EQ(1u, self->got[1].ch);
+		EXPECT_EQ(1u, self->got[1].seq);
+	}
+	ASSERT_EQ(1, res.index) TH_LOG("the other case never chosen");
+	ASSERT_EQ(0, kt_sel_read(self->sfd, &res));
+	EXPECT_EQ(0, res.index);
+	EXPECT_EQ(-EMSGSIZE, res.result);
+	ASSERT_LE(0, kt_cancel(self->sfd, &res));
+	/* The message that did not fit is still first in its channel. */
+	ASSERT_EQ((ssize_t)sizeof(m), kt_recv(self->ch[0], &m, sizeof(m)));
+	EXPECT_EQ(1u, m.seq);
+	pthread_join(f0.thread, NULL);
+	pthread_join(f1.thread, NULL);
+	EXPECT_EQ(0, f0.err);
+	EXPECT_EQ(0, f1.err);
+	kt_expect_empty(_metadata, self->ch[0]);
+	kt_expect_empty(_metadata, self->ch[1]);
+}
+
+/*
+ * The same channel twice in the set: each message is collected once, in
+ * order, by one case or the other, and its close is reported once per
+ * case.
+ */
+TEST_F(persist, the_same_channel_twice_each_message_once)
+{
+	struct feeder f = { .fd = self->ch[0], .ch = 0, .count = ROUNDS };
+	struct pollfd pfd = { .fd = self->sfd, .events = POLLIN };
+	struct kchan_select_result res;
+	unsigned int seq, by[2] = { 0 };
+	struct pmsg got[2];
+	struct kchan_case c[2];
+	int first;
+
+	c[0] = kt_case_recv(self->ch[0], &got[0], sizeof(got[0]));
+	c[1] = kt_case_recv(self->ch[0], &got[1], sizeof(got[1]));
+	ASSERT_EQ(0, arm_persist(self->sfd, c, 2));
+	ASSERT_EQ(0, pthread_create(&f.thread, NULL, feed, &f));
+	for (seq = 1; seq <= ROUNDS; seq++) {
+		ASSERT_EQ(1, poll(&pfd, 1, KT_TIMEOUT_MS)) TH_LOG("seq %u", seq);
+		ASSERT_EQ(0, kt_sel_read(self->sfd, &res));
+		ASSERT_LE(0, res.index);
+		ASSERT_GT(2, res.index);
+		ASSERT_EQ((int)sizeof(struct pmsg), res.result);
+		ASSERT_EQ(seq, got[res.index].seq) TH_LOG("lost or duplicated");
+		by[res.index]++;
+	}
+	pthread_join(f.thread, NULL);
+	ASSERT_EQ(0, f.err);
+	ASSERT_EQ(0, kchan_close(self->ch[0]));
+	ASSERT_EQ(0, kt_sel_read(self->sfd, &res));
+	EXPECT_EQ(KCHAN_SELECT_CLOSED, res.flags);
+	first = res.index;
+	ASSERT_EQ(0, kt_sel_read(self->sfd, &res));
+	EXPECT_EQ(KCHAN_SELECT_CLOSED, res.flags);
+	EXPECT_EQ(1 - first, res.index);
+	ASSERT_EQ(0, kt_set_nonblock(self->sfd, true));
+	EXPECT_EQ(-EAGAIN, kt_sel_read(self->sfd, &res));
+	EXPECT_EQ(1, armed(self->sfd));
+	kt_expect_idle(_metadata, self->ch[0]);
+	ksft_print_msg("%u by the first case, %u by the second\n", by[0],
+		       by[1]);
+	fflush(stdout);
+}
+
+/*
+ * Only the process that armed the set collects it (EPERM, as for a
+ * one-shot set), and a refused read or cancel leaves it armed, its
+ * completed case in custody.
+ */
+TEST_F(persist, another_process_gets_eperm_and_the_set_stays)
+{
+	struct kchan_select_result res;
+	unsigned int seq;
+	int status;
+	pid_t pid;
+
+	ASSERT_EQ(0, kt_set_nonblock(self->ch[0], true));
+	ASSERT_EQ(0, arm_persist(self->sfd, self->c, NCH));
+	for (seq = 1; seq <= 2; seq++) {
+		ASSERT_EQ(0, send_pmsg(self->ch[0], 0, seq));
+		ASSERT_EQ(POLLIN, kt_ready_now(self->sfd));
+		pid = fork();
+		ASSERT_LE(0, pid);
+		if (pid == 0)
+			_exit(kt_sel_read(self->sfd, &res) == -EPERM &&
+			      kt_cancel(self->sfd, &res) == -EPERM ? 0 : 1);
+		ASSERT_EQ(pid, waitpid(pid, &status, 0));
+		ASSERT_TRUE(WIFEXITED(status));
+		EXPECT_EQ(0, WEXITSTATUS(status));
+		ASSERT_EQ(1, armed(self->sfd));
+		ASSERT_EQ(0, kt_sel_read(self->sfd, &res));
+		EXPECT_EQ(0, res.index);
+		EXPECT_EQ(seq, self->got[0].seq);
+	}
+	kt_expect_empty(_metadata, self->ch[0]);
+}
+
+/* fdinfo names a persistent set, and only while it is armed. */
+TEST_F(persist, fdinfo_says_persistent_while_armed)
+{
+	struct kchan_select_result res;
+
+	ASSERT_EQ(0, kt_set_nonblock(self->ch[0], true));
+	EXPECT_EQ(0, persistent(self->sfd));
+	ASSERT_EQ(0, arm_persist(self->sfd, self->c, NCH));
+	EXPECT_EQ(1, persistent(self->sfd));
+	ASSERT_EQ(0, send_pmsg(self->ch[0], 0, 1));
+	ASSERT_EQ(0, kt_sel_read(self->sfd, &res));
+	EXPECT_EQ(1, persistent(self->sfd));
+	ASSERT_EQ(0, kt_cancel(self->sfd, &res));
+	EXPECT_EQ(0, persistent(self->sfd));
+	ASSERT_EQ(0, kt_arm(self->sfd, self->c, NCH, 0, NULL));
+	EXPECT_EQ(1, armed(self->sfd));
+	EXPECT_EQ(0, persistent(self->sfd));
+	ASSERT_EQ(0, kt_cancel(self->sfd, &res));
 }
 
 /*
