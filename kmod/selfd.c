@@ -366,15 +366,15 @@ static long kchan_selfd_ioctl(struct file *file, unsigned int cmd,
 
 /*
  * Wait for a read() to have something to look at: a commit (sf->wq), a
- * hook's wake (sf->rwq), a disarm, or the armed deadline.
+ * hook's wake (sf->rwq), a disarm, or the deadline (@timed) of the select
+ * that was armed when the reader last looked, under sf->mutex.
  * Return: 0, -ERESTARTSYS, or -ETIMEDOUT.
  */
-static int kchan_selfd_wait(struct kchan_selfd *sf)
+static int kchan_selfd_wait(struct kchan_selfd *sf, bool timed,
+			    ktime_t deadline)
 {
 	DEFINE_WAIT(commit);
 	DEFINE_WAIT(watch);
-	ktime_t deadline = sf->deadline;
-	bool timed = sf->has_deadline;
 	int ret = 0;
 
 	prepare_to_wait(&sf->wq, &commit, TASK_INTERRUPTIBLE);
@@ -421,15 +421,26 @@ static ssize_t kchan_selfd_hand(struct kchan_selfd *sf,
 }
 
 /*
+ * Whether the select armed now has a deadline that has passed. Asked
+ * under sf->mutex, of that select: a reader's timeout may have been for
+ * a select cancelled since, whose file was armed again.
+ */
+static bool kchan_selfd_late(struct kchan_selfd *sf)
+{
+	lockdep_assert_held(&sf->mutex);
+	return sf->has_deadline && ktime_compare(ktime_get(), sf->deadline) >= 0;
+}
+
+/*
  * Look once, sf->mutex held: 1 with @res filled when a case completed or
  * a readiness case is ready (the channel cases then cancelled, unless one
  * completed first: that one is @res, *@watched false); 0: not yet;
- * -errno. At the deadline (@late), the select is cancelled: 1 if a case
- * completed after all, else -ETIMEDOUT.
+ * -errno. A @blocking reader past the armed select's deadline cancels the
+ * select: 1 if a case completed after all, else -ETIMEDOUT.
  */
 static int kchan_selfd_look(struct kchan_selfd *sf,
 			    struct kchan_select_result *res, bool *watched,
-			    bool late)
+			    bool blocking)
 {
 	__poll_t mask = 0;
 	int i, ret;
@@ -453,7 +464,7 @@ static int kchan_selfd_look(struct kchan_selfd *sf,
 		WRITE_ONCE(sf->watch_woken, false);
 		i = kchan_selfd_watch_ready(sf, &mask);
 	}
-	if (i < 0 && !late)
+	if (i < 0 && !(blocking && kchan_selfd_late(sf)))
 		return 0;
 	ret = kchan_selfd_cancel_locked(sf, res);
 	if (ret)
@@ -473,7 +484,8 @@ static ssize_t kchan_selfd_read_iter(struct kiocb *iocb, struct iov_iter *to)
 	bool nonblock = (iocb->ki_filp->f_flags & O_NONBLOCK) ||
 			(iocb->ki_flags & IOCB_NOWAIT);
 	struct kchan_select_result res;
-	bool watched, late = false;
+	ktime_t deadline;
+	bool watched, timed;
 	ssize_t ret;
 
 	if (iov_iter_count(to) < sizeof(res))
@@ -488,16 +500,17 @@ static ssize_t kchan_selfd_read_iter(struct kiocb *iocb, struct iov_iter *to)
 		} else if (mutex_lock_interruptible(&sf->mutex)) {
 			return -ERESTARTSYS;
 		}
-		ret = kchan_selfd_look(sf, &res, &watched, late);
+		ret = kchan_selfd_look(sf, &res, &watched, !nonblock);
 		if (ret)
 			break;
+		timed = sf->has_deadline;
+		deadline = sf->deadline;
 		mutex_unlock(&sf->mutex);
 		if (nonblock)
 			return -EAGAIN;
-		ret = kchan_selfd_wait(sf);
-		if (ret == -ETIMEDOUT)
-			late = true;
-		else if (ret)
+		/* At a deadline, the next look decides, for what is armed then. */
+		ret = kchan_selfd_wait(sf, timed, deadline);
+		if (ret && ret != -ETIMEDOUT)
 			return ret;
 	}
 	if (ret > 0)

@@ -9,6 +9,7 @@
 #include <liburing.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -23,6 +24,7 @@
 #include "kt.h"
 #include "kt_bg.h"
 #include "kt_fault.h"
+#include "kt_sys.h"
 #include "kt_select.h"
 #include "kt_fixture.h"
 
@@ -1071,6 +1073,85 @@ TEST_F(sfd, an_armed_deadline_ends_a_blocking_read_with_etimedout)
 	EXPECT_EQ(-ENOTCONN, kt_sel_read(self->sfd, &res));
 	ASSERT_EQ(0, kt_stat(self->ch[0], &st));
 	EXPECT_EQ(0u, st.receivers);
+}
+
+/*
+ * A blocking read() that timed out gives up on the select armed with that
+ * deadline only. Here the select is cancelled and armed again, without a
+ * deadline, after the reader's deadline passed but before the reader got
+ * back to the file: the new select stays armed and the reader waits on
+ * it. To hold the reader off in between, it and the test share one CPU,
+ * where the test runs SCHED_FIFO from before the deadline until the
+ * select is armed again.
+ */
+TEST_F(sfd, a_read_past_an_old_deadline_leaves_a_new_arming_armed)
+{
+	struct sched_param fifo = { .sched_priority = 1 }, other = { 0 };
+	struct kchan_select_result got, res;
+	uint64_t deadline, stop, ms = 200;
+	unsigned long long armed = 2;
+	struct kchan_case c[1];
+	cpu_set_t was, one;
+	char b[MSG_MAX];
+	struct kt_op rd;
+	bool held = false;
+	int cpu, try, ret;
+
+	c[0] = kt_case_recv(self->ch[0], b, sizeof(b));
+	ASSERT_EQ(0, sched_getaffinity(0, sizeof(was), &was));
+	for (cpu = 0; !CPU_ISSET(cpu, &was); cpu++)
+		;
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	ASSERT_EQ(0, sched_setaffinity(0, sizeof(one), &one));
+	/* A slow guest may need a later deadline: the reader must sleep first. */
+	for (try = 0; try < 5 && !held; try++, ms *= 2) {
+		deadline = kt_now_ns() + ms * 1000000ull;
+		ASSERT_EQ(0, kt_arm_full(self->sfd, c, 1,
+					 KCHAN_SELECT_DEADLINE, deadline, NULL));
+		/* The reader inherits the one CPU. */
+		ASSERT_EQ(0, kt_op_recv(&rd, self->sfd, &got, sizeof(got)));
+		ASSERT_EQ(0, kt_poll_until(kt_op_done(&rd) ||
+					   kt_task_in(rd.tid, 'S', SYS_read),
+					   KT_TIMEOUT_MS, 1000));
+		/* Only the last stretch before the deadline is spent spinning. */
+		stop = deadline - 50 * 1000000ull;
+		while (!kt_op_done(&rd) && kt_now_ns() < stop)
+			usleep(2000);
+		ret = pthread_setschedparam(pthread_self(), SCHED_FIFO, &fifo);
+		if (ret == EPERM)
+			SKIP(return, "SCHED_FIFO not permitted");
+		ASSERT_EQ(0, ret);
+		/* The reader's deadline passes while it cannot run. */
+		stop = deadline + 20 * 1000000ull;
+		while (kt_now_ns() < stop)
+			;
+		ret = kt_cancel(self->sfd, &res);
+		if (!ret)
+			ret = kt_arm(self->sfd, c, 1, 0, NULL);
+		held = !kt_op_done(&rd);
+		ASSERT_EQ(0, pthread_setschedparam(pthread_self(), SCHED_OTHER,
+						   &other));
+		ASSERT_EQ(0, ret);
+		if (held)
+			break;
+		/* The reader ran before the new arming: again, later. */
+		EXPECT_EQ(-ETIMEDOUT, kt_op_result(&rd));
+		EXPECT_EQ(0, kt_cancel(self->sfd, &res));
+	}
+	if (!held)
+		SKIP(return, "the reader could not be held off its CPU");
+	/* Back on the file, the reader waits on the new select. */
+	ASSERT_EQ(0, kt_poll_until(kt_op_done(&rd) ||
+				   kt_task_in(rd.tid, 'S', SYS_read),
+				   KT_TIMEOUT_MS, 1000));
+	EXPECT_EQ(0, kt_fdinfo_u64(self->sfd, "kchan-select-armed", NULL,
+				   &armed));
+	EXPECT_EQ(1ull, armed);
+	EXPECT_FALSE(kt_op_done(&rd)) TH_LOG("read: %zd", rd.ret);
+	EXPECT_EQ(0, kt_cancel(self->sfd, &res));
+	EXPECT_EQ(-ENOTCONN, kt_op_result(&rd));
+	EXPECT_EQ(0, sched_setaffinity(0, sizeof(was), &was));
 }
 
 /*
