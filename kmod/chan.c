@@ -24,7 +24,8 @@ static atomic64_t kchan_next_id = ATOMIC64_INIT(0);
 static struct kmem_cache *kchan_cache;
 
 /**
- * kchan_cache_init() - make the cache channels are allocated from.
+ * kchan_cache_init() - make the caches channels and small messages are
+ * allocated from.
  *
  * Context: module init.
  * Return: 0 or -ENOMEM.
@@ -32,16 +33,23 @@ static struct kmem_cache *kchan_cache;
 int kchan_cache_init(void)
 {
 	kchan_cache = KMEM_CACHE(kchan, SLAB_ACCOUNT);
-	return kchan_cache ? 0 : -ENOMEM;
+	if (!kchan_cache)
+		return -ENOMEM;
+	if (kchan_msg_cache_init()) {
+		kmem_cache_destroy(kchan_cache);
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 /**
- * kchan_cache_exit() - destroy it; every channel is gone.
+ * kchan_cache_exit() - destroy them; every channel and message is gone.
  *
  * Context: module exit.
  */
 void kchan_cache_exit(void)
 {
+	kchan_msg_cache_exit();
 	kmem_cache_destroy(kchan_cache);
 }
 

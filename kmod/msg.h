@@ -32,6 +32,8 @@ struct kchan_msg {
 	u8 data[];
 };
 
+int kchan_msg_cache_init(void);
+void kchan_msg_cache_exit(void);
 struct kchan_msg *kchan_msg_alloc(struct kchan *ch, size_t len);
 void kchan_msg_free(struct kchan_msg *msg);
 
