@@ -74,7 +74,7 @@ static ssize_t kchan_fop_write_iter(struct kiocb *iocb, struct iov_iter *from)
 	msg = kchan_msg_alloc(ch, len);
 	if (IS_ERR(msg))
 		return PTR_ERR(msg);
-	if (!copy_from_iter_full(msg->data, len, from)) {
+	if (!kchan_msg_copy_from_iter(msg, from)) {
 		kchan_msg_free(msg);
 		return -EFAULT;
 	}

@@ -7,6 +7,7 @@
  */
 #include <linux/mm.h>
 #include <linux/slab.h>
+#include <linux/uio.h>
 
 #include "chan.h"
 #include "kchan.h"
@@ -181,4 +182,50 @@ struct kchan_msg *kchan_msg_alloc(struct kchan *ch, size_t len)
 	msg->cargo = NULL;
 	msg->len = len;
 	return msg;
+}
+
+/*
+ * Message data is msg->size bytes at the end of the message's own
+ * allocation, from one of the caches above or kvmalloc, and a copy never
+ * goes past msg->len <= msg->size: that is what hardened usercopy would
+ * check, by looking the object up again on every copy, twice a message.
+ * The copies below check it here and copy without the lookup.
+ */
+
+/**
+ * kchan_msg_copy_from_iter() - fill @msg's data, @msg->len bytes, from
+ * @from.
+ * @msg: a message just allocated
+ * @from: the sender's data
+ *
+ * Context: process context, may sleep (page faults).
+ * Return: true if all of it was copied; false if not, @from unchanged.
+ */
+bool kchan_msg_copy_from_iter(struct kchan_msg *msg, struct iov_iter *from)
+{
+	size_t n;
+
+	if (WARN_ON_ONCE(msg->len > msg->size))
+		return false;
+	n = _copy_from_iter(msg->data, msg->len, from);
+	if (n == msg->len)
+		return true;
+	iov_iter_revert(from, n);
+	return false;
+}
+
+/**
+ * kchan_msg_copy_to_iter() - copy @msg's data out to @to.
+ * @msg: the message
+ * @to: the receiver's buffer, advanced by what was copied
+ *
+ * Context: process context; faults as the caller allows.
+ * Return: the bytes copied, @msg->len if all.
+ */
+size_t kchan_msg_copy_to_iter(const struct kchan_msg *msg,
+			      struct iov_iter *to)
+{
+	if (WARN_ON_ONCE(msg->len > msg->size))
+		return 0;
+	return _copy_to_iter(msg->data, msg->len, to);
 }

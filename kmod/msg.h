@@ -10,6 +10,7 @@
 #include <linux/list.h>
 #include <linux/types.h>
 
+struct iov_iter;
 struct kchan;
 struct kchan_cargo;
 struct kchan_ticket;
@@ -36,5 +37,8 @@ int kchan_msg_cache_init(void);
 void kchan_msg_cache_exit(void);
 struct kchan_msg *kchan_msg_alloc(struct kchan *ch, size_t len);
 void kchan_msg_free(struct kchan_msg *msg);
+bool kchan_msg_copy_from_iter(struct kchan_msg *msg, struct iov_iter *from);
+size_t kchan_msg_copy_to_iter(const struct kchan_msg *msg,
+			      struct iov_iter *to);
 
 #endif /* KCHAN_MSG_H */

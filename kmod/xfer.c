@@ -318,14 +318,14 @@ int kchan_copy_to_iter(struct kchan *ch, struct kchan_msg *msg,
 	size_t n;
 
 	pagefault_disable();
-	n = copy_to_iter(msg->data, msg->len, to);
+	n = kchan_msg_copy_to_iter(msg, to);
 	pagefault_enable();
 	if (n == msg->len)
 		return 0;
 	iov_iter_revert(to, n);
 	if (kchan_unclaim(ch, msg))
 		return -EAGAIN;
-	n = copy_to_iter(msg->data, msg->len, to);
+	n = kchan_msg_copy_to_iter(msg, to);
 	if (n == msg->len)
 		return 0;
 	iov_iter_revert(to, n);
