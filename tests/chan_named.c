@@ -423,7 +423,7 @@ TEST_F_TIMEOUT(names, removed_names_node_is_enoent_after_its_minor_is_reused,
 	char gone[KCHAN_NAME_SIZE], next[KCHAN_NAME_SIZE], tag[32];
 	char path[128], proc[64];
 	struct stat st, st_next;
-	int opath, fd, err, i;
+	int opath, fd, err, ret, i;
 
 	ASSERT_EQ(0, kt_ensure_params(REUSE_PARAMS));
 	kt_name(gone, sizeof(gone), "reuse");
@@ -448,7 +448,16 @@ TEST_F_TIMEOUT(names, removed_names_node_is_enoent_after_its_minor_is_reused,
 	for (i = 0; i < 2 * REUSE_MINORS; i++) {
 		snprintf(tag, sizeof(tag), "reuse-%d", i);
 		kt_name(next, sizeof(next), tag);
-		ASSERT_EQ(0, create_named_mode(next, 0666));
+		/*
+		 * A removed name's minor comes back at the device's
+		 * release, which a debug kernel delays by seconds
+		 * (CONFIG_DEBUG_KOBJECT_RELEASE): until then the pool can
+		 * be out of minors for this user (ENOSPC).
+		 */
+		ret = 0;
+		kt_poll_until((ret = create_named_mode(next, 0666)) != -ENOSPC,
+			      KT_TIMEOUT_MS, 50000);
+		ASSERT_EQ(0, ret);
 		ASSERT_EQ(0, stat_node(next, &st_next));
 		if (st_next.st_rdev == st.st_rdev)
 			break;
