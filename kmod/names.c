@@ -366,6 +366,13 @@ int kchan_name_create(struct kchan *ch, const char *name, umode_t mode)
 	kchan_get(ch);
 	atomic_inc(&kchan_nodes_live);
 	device_initialize(&node->dev);
+	/*
+	 * A channel has no power state: without this, every name would
+	 * carry a power/ directory of runtime PM files in sysfs, made and
+	 * removed with it (a third of the kernel functions that a create
+	 * and an unlink call).
+	 */
+	device_set_pm_not_required(&node->dev);
 	node->dev.class = kchan_class;
 	node->dev.type = &kchan_node_type;
 	node->dev.devt = MKDEV(MAJOR(kchan_devt), minor);
