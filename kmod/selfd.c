@@ -68,6 +68,8 @@ struct kchan_selfd {
 	/* Armed with KCHAN_SELECT_DEADLINE: when a blocking read() gives up. */
 	bool has_deadline;
 	ktime_t deadline;
+	/* Armings so far (mutex): a reader sees whether it slept on an old one. */
+	unsigned int arms;
 	/* Readiness cases: their hooks (mutex), and a wake seen since. */
 	struct kchan_selfd_hook *hooks;
 	bool watch_woken;		/* WRITE_ONCE() by hooks, mutex clears */
@@ -273,6 +275,7 @@ static int kchan_selfd_arm(struct kchan_selfd *sf,
 	sf->w.persistent = sel->flags & KCHAN_SELECT_PERSIST;
 	mmgrab(current->mm);
 	sf->mm = current->mm;
+	WRITE_ONCE(sf->arms, sf->arms + 1);
 	WRITE_ONCE(sf->sel, sel);
 	if (sel->flags & KCHAN_SELECT_PERSIST) {
 		/* Receives only, no deadline (kchan_sel_build()). */
@@ -367,11 +370,14 @@ static long kchan_selfd_ioctl(struct file *file, unsigned int cmd,
 /*
  * Wait for a read() to have something to look at: a commit (sf->wq), a
  * hook's wake (sf->rwq), a disarm, or the deadline (@timed) of the select
- * that was armed when the reader last looked, under sf->mutex.
+ * that was armed when the reader last looked, under sf->mutex (its @arms).
+ * A select armed since then, whose deadline the reader does not know,
+ * sends it back to look: a disarm wakes sf->wq, so a reader queued before
+ * the new arming is woken, and one queued after it sees @arms changed.
  * Return: 0, -ERESTARTSYS, or -ETIMEDOUT.
  */
 static int kchan_selfd_wait(struct kchan_selfd *sf, bool timed,
-			    ktime_t deadline)
+			    ktime_t deadline, unsigned int arms)
 {
 	DEFINE_WAIT(commit);
 	DEFINE_WAIT(watch);
@@ -380,7 +386,7 @@ static int kchan_selfd_wait(struct kchan_selfd *sf, bool timed,
 	prepare_to_wait(&sf->wq, &commit, TASK_INTERRUPTIBLE);
 	prepare_to_wait(&sf->rwq, &watch, TASK_INTERRUPTIBLE);
 	if (!kchan_selfd_ready(sf) && !READ_ONCE(sf->watch_woken) &&
-	    READ_ONCE(sf->sel)) {
+	    READ_ONCE(sf->sel) && READ_ONCE(sf->arms) == arms) {
 		if (signal_pending(current))
 			ret = -ERESTARTSYS;
 		else if (!timed)
@@ -486,6 +492,7 @@ static ssize_t kchan_selfd_read_iter(struct kiocb *iocb, struct iov_iter *to)
 	struct kchan_select_result res;
 	ktime_t deadline;
 	bool watched, timed;
+	unsigned int arms;
 	ssize_t ret;
 
 	if (iov_iter_count(to) < sizeof(res))
@@ -505,11 +512,12 @@ static ssize_t kchan_selfd_read_iter(struct kiocb *iocb, struct iov_iter *to)
 			break;
 		timed = sf->has_deadline;
 		deadline = sf->deadline;
+		arms = sf->arms;
 		mutex_unlock(&sf->mutex);
 		if (nonblock)
 			return -EAGAIN;
 		/* At a deadline, the next look decides, for what is armed then. */
-		ret = kchan_selfd_wait(sf, timed, deadline);
+		ret = kchan_selfd_wait(sf, timed, deadline, arms);
 		if (ret && ret != -ETIMEDOUT)
 			return ret;
 	}
