@@ -515,15 +515,18 @@ struct kchan *kchan_name_open(struct inode *inode, struct file *file)
 	struct kchan_node *node;
 	struct kchan *ch;
 
-	/* Unlinked under us, the open may go either way, as for a file. */
-	if (!READ_ONCE(inode->i_nlink))
-		return ERR_PTR(-ENOENT);
 	xa_lock(&kchan_nodes);
 	node = xa_load(&kchan_nodes, iminor(inode));
 	if (node)
 		get_device(&node->dev);
 	xa_unlock(&kchan_nodes);
-	if (!node || READ_ONCE(node->unlinked))
+	/*
+	 * Looked at after the lookup: a minor goes to a new node only once
+	 * the old node was released, after devtmpfs unlinked its inode; so
+	 * an inode still linked here did not find another name's node.
+	 * Unlinked under us, the open may go either way, as for a file.
+	 */
+	if (!node || READ_ONCE(node->unlinked) || !READ_ONCE(inode->i_nlink))
 		ch = ERR_PTR(-ENOENT);
 	else if (!kchan_node_permitted(node, ACC_MODE(file->f_flags)))
 		ch = ERR_PTR(-EACCES);
