@@ -345,8 +345,10 @@ func TestSelectContext(t *testing.T) {
 	needDevice(t)
 	for _, capacity := range []int{0, 1} {
 		c := mustNew(t, capacity, 8)
-		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		// Before the context's clock starts: its timer may fire the
+		// moment 50 ms have passed since WithTimeout read the time.
 		start := time.Now()
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 		_, err := c.RecvContext(ctx)
 		cancel()
 		if !errors.Is(err, context.DeadlineExceeded) {
