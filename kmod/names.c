@@ -73,7 +73,12 @@ static DEFINE_MUTEX(kchan_names_lock);
 static DEFINE_HASHTABLE(kchan_names, 8);
 static DEFINE_IDA(kchan_minors);
 static DEFINE_XARRAY(kchan_nodes);	/* minor -> node, while named */
-static struct cdev kchan_cdev;		/* all the minors */
+/*
+ * All the minors. Allocated, not static: its kobject's last release may
+ * come after the module's memory is gone (CONFIG_DEBUG_KOBJECT_RELEASE
+ * delays it), and the release of an allocated cdev is the kernel's own.
+ */
+static struct cdev *kchan_cdev;
 static DEFINE_SPINLOCK(kchan_minor_lock);
 static unsigned int kchan_minor_next;	/* where the next search starts */
 static unsigned int kchan_minors_used;	/* of max_minors */
@@ -546,11 +551,18 @@ int kchan_names_init(void)
 	ret = alloc_chrdev_region(&kchan_devt, 0, KCHAN_MINORS, "chan");
 	if (ret)
 		return ret;
-	cdev_init(&kchan_cdev, &kchan_fops);
-	kchan_cdev.owner = THIS_MODULE;
-	ret = cdev_add(&kchan_cdev, kchan_devt, KCHAN_MINORS);
-	if (ret)
+	kchan_cdev = cdev_alloc();
+	if (!kchan_cdev) {
+		ret = -ENOMEM;
 		goto out_region;
+	}
+	kchan_cdev->ops = &kchan_fops;
+	kchan_cdev->owner = THIS_MODULE;
+	ret = cdev_add(kchan_cdev, kchan_devt, KCHAN_MINORS);
+	if (ret) {
+		kobject_put(&kchan_cdev->kobj);
+		goto out_region;
+	}
 	kchan_class = kchan_class_create("chan");
 	if (IS_ERR(kchan_class)) {
 		ret = PTR_ERR(kchan_class);
@@ -559,7 +571,7 @@ int kchan_names_init(void)
 	return 0;
 
 out_cdev:
-	cdev_del(&kchan_cdev);
+	cdev_del(kchan_cdev);
 out_region:
 	unregister_chrdev_region(kchan_devt, KCHAN_MINORS);
 	return ret;
@@ -581,6 +593,6 @@ void kchan_names_exit(void)
 	mutex_unlock(&kchan_names_lock);
 	wait_var_event(&kchan_nodes_live, !atomic_read(&kchan_nodes_live));
 	class_destroy(kchan_class);
-	cdev_del(&kchan_cdev);
+	cdev_del(kchan_cdev);
 	unregister_chrdev_region(kchan_devt, KCHAN_MINORS);
 }
