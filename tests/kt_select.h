@@ -8,6 +8,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/wait.h>
 
 #include "kt.h"
 
@@ -110,6 +111,28 @@ static inline int kt_sel_read(int sfd, struct kchan_select_result *res)
 	if (n < 0)
 		return -errno;
 	return n == sizeof(*res) ? 0 : -EIO;
+}
+
+/*
+ * Whether a forked child, another process, gets EPERM from both read()
+ * and KCHAN_SEL_CANCEL on select file @sfd: 1 if so, 0 if not, -errno
+ * if the child could not be run.
+ */
+static inline int kt_sel_other_process_eperm(int sfd)
+{
+	struct kchan_select_result res;
+	int status;
+	pid_t pid;
+
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0)
+		_exit(kt_sel_read(sfd, &res) == -EPERM &&
+		      kt_cancel(sfd, &res) == -EPERM ? 0 : 1);
+	if (waitpid(pid, &status, 0) != pid)
+		return -errno;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
 /* A select in a background thread. */
