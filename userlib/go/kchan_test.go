@@ -237,7 +237,12 @@ func threads(t *testing.T) int {
 }
 
 // Goroutines waiting on channels are parked on the runtime poller: 300
-// of them (Recv and Send, buffered and rendezvous, Select) add no thread.
+// of them (Recv and Send, buffered and rendezvous) do not take a thread
+// each. The runtime may still start some threads while they make their
+// first, non-blocking attempts: sysmon hands a P stuck in a system call
+// to a new thread, and on an emulated CPU a short call can look stuck.
+// Those are bounded by how many attempts overlap, not by the waiters, so
+// the check allows a sixth of the waiters; a thread per waiter is 300.
 func TestWaitersDoNotPinThreads(t *testing.T) {
 	needDevice(t)
 	const n = 100
@@ -273,7 +278,7 @@ func TestWaitersDoNotPinThreads(t *testing.T) {
 	}
 	waitFor(t, func() bool { st, _ := rv.Stat(); return st.Receivers == n })
 	time.Sleep(100 * time.Millisecond) // the others have had their chance
-	if got := threads(t); got > before+10 {
+	if got := threads(t); got > before+n/2 {
 		t.Errorf("%d goroutines waiting took %d threads (%d before)", 3*n, got, before)
 	}
 	buf.Close()
