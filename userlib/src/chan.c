@@ -23,11 +23,11 @@
 #define CHAN_DIR	"/dev/chan/"
 #define MMSG_ON_STACK	64
 
-static int ctl_fd = -1;
+int kchan__ctl_fd = -1;
 
 int kchan__ctl(void)
 {
-	int fd = __atomic_load_n(&ctl_fd, __ATOMIC_ACQUIRE);
+	int fd = __atomic_load_n(&kchan__ctl_fd, __ATOMIC_ACQUIRE);
 	int expected = -1;
 
 	if (fd >= 0)
@@ -36,7 +36,7 @@ int kchan__ctl(void)
 	if (fd < 0)
 		return -errno;
 	/* Two threads may open it at once: one descriptor stays. */
-	if (!__atomic_compare_exchange_n(&ctl_fd, &expected, fd, false,
+	if (!__atomic_compare_exchange_n(&kchan__ctl_fd, &expected, fd, false,
 					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
 		close(fd);
 		fd = expected;
@@ -162,36 +162,6 @@ int kchan__is_chan(int fd)
 	if (ioctl(fd, KCHAN_IOC_STAT, &st) == 0)
 		return 1;
 	return errno == EBADF ? -EBADF : 0;
-}
-
-int kchan__select_cases(const struct kchan_case *cases, unsigned int n,
-			unsigned int flags, int64_t deadline, __u64 *len,
-			int *bad)
-{
-	struct kchan_select req = {
-		.cases = (uintptr_t)cases, .ncases = n, .flags = flags,
-	};
-	int ctl = kchan__ctl();
-	int ret;
-
-	*bad = -1;
-	if (ctl < 0)
-		return ctl;
-	if (deadline == 0) {
-		req.flags |= KCHAN_SELECT_NONBLOCK;
-	} else if (deadline > 0) {
-		req.flags |= KCHAN_SELECT_DEADLINE;
-		req.deadline_ns = deadline;
-	} else if (deadline != KCHAN_FOREVER) {
-		return -EINVAL;
-	}
-	ret = ioctl(ctl, KCHAN_CTL_SELECT, &req);
-	if (ret < 0) {
-		*bad = req.index;
-		return -errno;
-	}
-	*len = req.len;
-	return ret;
 }
 
 /* One case, one call: a channel, or any other fd through kchan_select(). */

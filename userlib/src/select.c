@@ -173,6 +173,38 @@ static int select_channels(struct kchan_op *ops, unsigned int n,
 	 sizeof(struct kchan_op) >= sizeof(struct kchan_case))
 
 /*
+ * The cases of up to OPS_ON_STACK plain sends and receives, none on one
+ * of the @nhint fds @hint says are not channels, each op's result reset:
+ * false if @ops are not that. Inlined twice, so that a thread without
+ * hints (one that never selected over other fds) checks only the kinds.
+ */
+static inline __attribute__((always_inline)) bool
+plain_cases(struct kchan_op *ops, unsigned int n, struct kchan_case *cases,
+	    const unsigned char *hint, unsigned int nhint)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		struct kchan_op *op = &ops[i];
+		unsigned int fd = (unsigned int)op->fd;
+
+		if ((unsigned int)op->kind - KCHAN_SEND > KCHAN_RECV - KCHAN_SEND ||
+		    (fd < nhint && hint[fd] & KCHAN_FD_NOTCHAN))
+			return false;
+		if (OP_BEGINS_WITH_CASE) {
+			memcpy(&cases[i], op, sizeof(cases[i]));
+		} else {
+			cases[i].fd = op->fd;
+			cases[i].op = (__u32)op->kind;
+			cases[i].buf = (uintptr_t)op->buf;
+			cases[i].len = op->len;
+		}
+		op->result = -EAGAIN;
+	}
+	return true;
+}
+
+/*
  * The common case, kept to one pass over the ops and the ioctl: up to
  * OPS_ON_STACK plain sends and receives, none on an fd this thread found
  * not to be a channel. -ENOTSUP with *@not_chan still -1: not that case
@@ -188,30 +220,16 @@ select_plain(struct kchan_op *ops, unsigned int n, unsigned int flags,
 		       "a plain op's kind is its case's op");
 	struct kchan_case cases[OPS_ON_STACK];
 	const unsigned char *hint;
-	unsigned int i, nhint;
+	unsigned int nhint;
 	__u64 len = 0;
 	int bad, ret;
 
 	if (n == 0 || n > OPS_ON_STACK)
 		return -ENOTSUP;
 	hint = kchan__fd_hints(&nhint);
-	for (i = 0; i < n; i++) {
-		struct kchan_op *op = &ops[i];
-		unsigned int fd = (unsigned int)op->fd;
-
-		if ((unsigned int)op->kind - KCHAN_SEND > KCHAN_RECV - KCHAN_SEND ||
-		    (fd < nhint && hint[fd] & KCHAN_FD_NOTCHAN))
-			return -ENOTSUP;
-		if (OP_BEGINS_WITH_CASE) {
-			memcpy(&cases[i], op, sizeof(cases[i]));
-		} else {
-			cases[i].fd = op->fd;
-			cases[i].op = (__u32)op->kind;
-			cases[i].buf = (uintptr_t)op->buf;
-			cases[i].len = op->len;
-		}
-		op->result = -EAGAIN;
-	}
+	if (!(nhint ? plain_cases(ops, n, cases, hint, nhint) :
+		      plain_cases(ops, n, cases, NULL, 0)))
+		return -ENOTSUP;
 	ret = kchan__select_cases(cases, n, flags, deadline, &len, &bad);
 	if (ret < 0)
 		return select_failed(ops, n, ret, bad, not_chan);

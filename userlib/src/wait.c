@@ -36,7 +36,7 @@ int kchan__backend(void)
 
 /* The thread's state */
 
-static __thread struct kchan_thread thread_state;
+__thread struct kchan_thread kchan__thread_state;
 static pthread_key_t thread_key;
 static pthread_once_t thread_once = PTHREAD_ONCE_INIT;
 
@@ -62,7 +62,7 @@ static void thread_exit(void *p)
 /* The child's copies share the parent's epoll and select file: drop them. */
 static void thread_forked_child(void)
 {
-	thread_drop(&thread_state);
+	thread_drop(&kchan__thread_state);
 }
 
 static void thread_setup_once(void)
@@ -73,7 +73,7 @@ static void thread_setup_once(void)
 
 struct kchan_thread *kchan__thread(void)
 {
-	struct kchan_thread *t = &thread_state;
+	struct kchan_thread *t = &kchan__thread_state;
 
 	if (t->init)
 		return t;
@@ -86,12 +86,6 @@ struct kchan_thread *kchan__thread(void)
 }
 
 #define FD_HINT_MAX	(1U << 20)
-
-const unsigned char *kchan__fd_hints(unsigned int *n)
-{
-	*n = thread_state.nfd_hint;
-	return thread_state.fd_hint;
-}
 
 unsigned int kchan__fd_hint(struct kchan_thread *t, int fd)
 {

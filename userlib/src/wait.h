@@ -46,10 +46,21 @@ struct kchan_thread {
 /* The backend kchan_select() waits in now: KCHAN_BACKEND_EPOLL or _URING. */
 KCHAN_HIDDEN int kchan__backend(void);
 
+/* The calling thread's state: kchan__thread() sets it up. */
+KCHAN_HIDDEN extern __thread struct kchan_thread kchan__thread_state;
+
 KCHAN_HIDDEN struct kchan_thread *kchan__thread(void);
 KCHAN_HIDDEN unsigned int kchan__fd_hint(struct kchan_thread *t, int fd);
-/* The calling thread's hints, by fd (*@n of them), without setting its state up. */
-KCHAN_HIDDEN const unsigned char *kchan__fd_hints(unsigned int *n);
+
+/*
+ * The calling thread's hints, by fd (*@n of them), without setting its
+ * state up: inline, read on every select.
+ */
+static inline const unsigned char *kchan__fd_hints(unsigned int *n)
+{
+	*n = kchan__thread_state.nfd_hint;
+	return kchan__thread_state.fd_hint;
+}
 KCHAN_HIDDEN void kchan__fd_hint_set(struct kchan_thread *t, int fd,
 				     unsigned int set, unsigned int clear);
 
