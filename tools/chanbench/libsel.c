@@ -7,6 +7,8 @@
  *   channels (8 cases, one ready, nothing waits):
  *     kchan-select   write one message, KCHAN_CTL_SELECT by hand
  *     lib-select     write one message, kchan_select()
+ *   each checking the case taken and its length, the two arms in short
+ *   slices that take turns (see lch_run()).
  *   mixed (a channel and a socket, one ready in turn, nothing waits):
  *     lib-epoll      kchan_select() on the epoll backend
  *     lib-uring      kchan_select() on the io_uring backend
@@ -80,22 +82,31 @@ static void lch_close(struct lch *c)
 	close(c->ctl);
 }
 
+/*
+ * Both arms do the same work around the select: make case k ready, select,
+ * check the case taken and the length it moved (req.len by hand, the op's
+ * result from the library).
+ */
 static void lch_op(struct lch *c)
 {
 	struct kchan_select req = {
 		.cases = (uintptr_t)c->cases, .ncases = CHAN_CASES,
 	};
 	int k = c->next, i;
+	long moved;
 
 	c->next = (k + 1) % CHAN_CASES;
 	if (write(c->fds[k], "ready", 5) != 5)
 		die("kchan write: %s", strerror(errno));
-	if (c->m == L_RAW)
+	if (c->m == L_RAW) {
 		i = ioctl(c->ctl, KCHAN_CTL_SELECT, &req);
-	else
+		moved = i == k ? (long)req.len : -1;
+	} else {
 		i = kchan_select(c->ops, CHAN_CASES, 0, KCHAN_FOREVER);
-	if (i != k)
-		die("select returned %d, not %d", i, k);
+		moved = i == k ? (long)c->ops[k].result : -1;
+	}
+	if (i != k || moved != 5)
+		die("select returned %d (%ld bytes), not %d (5)", i, moved, k);
 }
 
 /* mixed: a channel and a socket, or two eventfds */
@@ -253,6 +264,29 @@ static double lch_batch(struct lch *c, long iters)
 	return (double)(now_ns() - t0) / iters;
 }
 
+/*
+ * One run of each arm, ns/op in @t: LCH_SLICES slices of each, the arms
+ * taking turns to go first (A B B A ...), so that a stretch of host load
+ * falls on both arms alike rather than on whichever ran then. The two
+ * differ by a few percent, well inside what one loaded stretch does.
+ */
+#define LCH_SLICES	16
+
+static void lch_run(struct lch *c, long iters, double *t)
+{
+	long per = iters / LCH_SLICES > 0 ? iters / LCH_SLICES : 1;
+	double sum[NR_L] = { 0 };
+	int s, j, m;
+
+	for (s = 0; s < LCH_SLICES; s++)
+		for (j = 0; j < NR_L; j++) {
+			m = s & 1 ? NR_L - 1 - j : j;
+			sum[m] += lch_batch(&c[m], per);
+		}
+	for (m = 0; m < NR_L; m++)
+		t[m] = sum[m] / LCH_SLICES;
+}
+
 static long calibrate(double probe)
 {
 	long iters = opt.quick ? 100 : (long)(opt.target_ms * 1e6 / probe);
@@ -273,9 +307,13 @@ static void bench_channels(void)
 	lch_batch(&c[L_LIB], 50);
 	iters = calibrate(lch_batch(&c[L_LIB], 200));
 	alarm(BATCH_TIMEOUT_S);
-	for (r = 0; r < opt.runs; r++)
+	for (r = 0; r < opt.runs; r++) {
+		double run[NR_L];
+
+		lch_run(c, iters, run);
 		for (m = 0; m < NR_L; m++)
-			t[m][r] = lch_batch(&c[m], iters);
+			t[m][r] = run[m];
+	}
 	alarm(0);
 	for (m = 0; m < NR_L; m++) {
 		struct row *row = new_row(group);
