@@ -120,21 +120,22 @@ void kchan_put(struct kchan *ch)
 	kref_put(&ch->ref, kchan_release);
 }
 
-/**
- * kchan_readiness() - what poll reports for a file of mode @mode.
- * @ch: the channel
- * @mode: the file's FMODE_READ / FMODE_WRITE bits
- *
- * Context: any; reads the state without the lock (see DOC: locking).
- * Return: EPOLL* bits.
+/*
+ * What poll reports from the counters alone, read without the lock (see
+ * DOC: locking). The bits that rest only on a queued peer, a sender for
+ * EPOLLIN or a rendezvous receiver for EPOLLOUT, go to *@peer instead:
+ * the peer's waiter may have committed elsewhere (a select) and no
+ * longer be a partner, which only the lock can tell (kchan_readiness()).
  */
-__poll_t kchan_readiness(struct kchan *ch, fmode_t mode)
+static __poll_t kchan_readiness_counted(struct kchan *ch, fmode_t mode,
+					__poll_t *peer)
 {
 	bool closed = READ_ONCE(ch->closed);
 	u32 count = READ_ONCE(ch->count);
 	u32 used = count + READ_ONCE(ch->taken);
 	__poll_t mask = 0;
 
+	*peer = 0;
 	/*
 	 * Closed, a receive returns end-of-file only once no message can
 	 * come back (kchan_drained()): until then, one being copied out or
@@ -148,21 +149,44 @@ __poll_t kchan_readiness(struct kchan *ch, fmode_t mode)
 	 * rendezvous one; on a buffered one a free slot is what a send
 	 * needs.
 	 */
-	if ((mode & FMODE_READ) &&
-	    (count ||
-	     (READ_ONCE(ch->nsend) && (!ch->capacity || used < ch->capacity)) ||
-	     (closed && !READ_ONCE(ch->inflight))))
-		mask |= EPOLLIN | EPOLLRDNORM;
-	if ((mode & FMODE_WRITE) &&
-	    (used < ch->capacity || (!ch->capacity && READ_ONCE(ch->nrecv)) ||
-	     closed))
-		mask |= EPOLLOUT | EPOLLWRNORM;
+	if (mode & FMODE_READ) {
+		if (count || (closed && !READ_ONCE(ch->inflight)))
+			mask |= EPOLLIN | EPOLLRDNORM;
+		else if (READ_ONCE(ch->nsend) &&
+			 (!ch->capacity || used < ch->capacity))
+			*peer |= EPOLLIN | EPOLLRDNORM;
+	}
+	if (mode & FMODE_WRITE) {
+		if (used < ch->capacity || closed)
+			mask |= EPOLLOUT | EPOLLWRNORM;
+		else if (!ch->capacity && READ_ONCE(ch->nrecv))
+			*peer |= EPOLLOUT | EPOLLWRNORM;
+	}
 	if (closed) {
 		mask |= EPOLLHUP;
 		if (mode & FMODE_WRITE)
 			mask |= EPOLLERR;
 	}
 	return mask;
+}
+
+/**
+ * kchan_readiness_hint() - kchan_readiness() as the counters have it.
+ * @ch: the channel
+ * @mode: FMODE_READ / FMODE_WRITE bits
+ *
+ * Without the lock, every queued peer counts, live or not: never less
+ * than what poll reports, so it may filter wake-ups (a poller woken for
+ * a dead peer looks again and sleeps on), and guess what to try first.
+ *
+ * Context: any.
+ * Return: EPOLL* bits.
+ */
+__poll_t kchan_readiness_hint(struct kchan *ch, fmode_t mode)
+{
+	__poll_t peer, mask = kchan_readiness_counted(ch, mode, &peer);
+
+	return mask | peer;
 }
 
 /*
@@ -173,7 +197,7 @@ __poll_t kchan_readiness(struct kchan *ch, fmode_t mode)
  */
 static void kchan_wake_pollers_nr(struct kchan *ch, __poll_t events, int nr)
 {
-	events &= kchan_readiness(ch, FMODE_READ | FMODE_WRITE);
+	events &= kchan_readiness_hint(ch, FMODE_READ | FMODE_WRITE);
 	if (!events || !wq_has_sleeper(&ch->poll_wait))
 		return;
 	/*
@@ -420,6 +444,62 @@ static struct kchan_ticket *kchan_first_live(struct kchan *ch,
 			return t;
 	}
 	return NULL;
+}
+
+/*
+ * Is a ticket on @q still a partner for an operation that would find it
+ * now? Those of waiters committed elsewhere or cancelled are not: they
+ * are dropped on the way, as a match drops them (kchan_first_live()),
+ * so each is passed once and this costs what the operation's own search
+ * would. A claimed select's tickets still count: its claim may fall
+ * through (kchan_unclaim_locked()), and it lasts one copy that cannot
+ * stall (kchan_copy_to_iter()).
+ */
+static bool kchan_peer_live(struct kchan *ch, struct list_head *q)
+{
+	struct kchan_ticket *t, *tmp;
+	int state;
+
+	lockdep_assert_held(&ch->lock);
+	list_for_each_entry_safe(t, tmp, q, node) {
+		/* A peek: kchan_drop_dead() reads it again where it must. */
+		state = READ_ONCE(t->waiter->state);
+		if (state == KCHAN_W_WAITING || state == KCHAN_W_CLAIMED ||
+		    !kchan_drop_dead(ch, t))
+			return true;
+	}
+	return false;
+}
+
+/**
+ * kchan_readiness() - what poll reports for a file of mode @mode.
+ * @ch: the channel
+ * @mode: the file's FMODE_READ / FMODE_WRITE bits
+ *
+ * A queued peer makes the channel ready only while its waiter may still
+ * be matched: a select committed through another case leaves its
+ * tickets queued here until its owner takes them off (a persistent
+ * select's until it waits again), and an operation would find no
+ * partner in them. When a peer is all the readiness rests on, it is
+ * looked at under the lock (kchan_peer_live()); otherwise the counters
+ * answer without it.
+ *
+ * Context: process context; may take kchan.lock, then waiter locks.
+ * Return: EPOLL* bits.
+ */
+__poll_t kchan_readiness(struct kchan *ch, fmode_t mode)
+{
+	__poll_t peer, mask = kchan_readiness_counted(ch, mode, &peer);
+
+	if (!peer)
+		return mask;
+	spin_lock(&ch->lock);
+	if ((peer & EPOLLIN) && kchan_peer_live(ch, &ch->sendq))
+		mask |= EPOLLIN | EPOLLRDNORM;
+	if ((peer & EPOLLOUT) && kchan_peer_live(ch, &ch->recvq))
+		mask |= EPOLLOUT | EPOLLWRNORM;
+	spin_unlock(&ch->lock);
+	return mask;
 }
 
 /* @msg joins the tail of the buffer: it is sent. */

@@ -69,7 +69,15 @@
  *    and every change that can make the channel readable or writable is
  *    followed, after the lock is dropped, by kchan_wake_pollers(), whose
  *    wq_has_sleeper() barrier pairs with the smp_mb() after poll_wait()
- *    in kchan_fop_poll().
+ *    in kchan_fop_poll(). nsend and nrecv count queued tickets, dead
+ *    ones too (a select's, committed through another case): when a
+ *    queued peer is all that would make the channel ready, poll takes
+ *    kchan.lock and looks for a live one, dropping dead ones as a match
+ *    does (kchan_readiness()). A ticket turns dead without a wake-up
+ *    (readiness only falls); one that comes back to life in place, a
+ *    persistent select's, is one no poll passed while it was dead, or
+ *    that poll would have dropped it, and its offer after the rearm
+ *    wakes the pollers.
  *
  * A change that may commit waiters takes kchan.lock with kchan_lock():
  * the tasks it commits are woken by kchan_unlock() once the lock is
@@ -281,6 +289,7 @@ void kchan_settle_run(struct kchan *ch, struct kchan_msg **msgs,
 		      unsigned int n, unsigned int ok);
 int kchan_close(struct kchan *ch);
 __poll_t kchan_readiness(struct kchan *ch, fmode_t mode);
+__poll_t kchan_readiness_hint(struct kchan *ch, fmode_t mode);
 int kchan_next_len(struct kchan *ch, u32 *len);
 void kchan_snapshot(struct kchan *ch, struct kchan_stat *st);
 

@@ -418,13 +418,13 @@ static bool kchan_sel_offer(struct kchan_sel *sel, struct kchan_ticket *t)
 }
 
 /*
- * Could @t complete now? A lockless guess, as poll's: the offer under the
- * channel lock decides.
+ * Could @t complete now? A lockless guess from the channel's counters
+ * (kchan_readiness_hint()): the offer under the channel lock decides.
  */
 static bool kchan_sel_looks_ready(struct kchan_ticket *t)
 {
-	__poll_t mask = kchan_readiness(t->chan, t->send ? FMODE_WRITE :
-							   FMODE_READ);
+	__poll_t mask = kchan_readiness_hint(t->chan, t->send ? FMODE_WRITE :
+								FMODE_READ);
 
 	return mask & (EPOLLIN | EPOLLOUT | EPOLLHUP);
 }

@@ -247,6 +247,95 @@ TEST_F(sfd, cancel_after_completion)
 }
 
 /*
+ * Poll says what a non-blocking operation would do (contract section 5).
+ * A select committed through one case keeps its other cases queued until
+ * it is read, but they are nobody's partner any more: a rendezvous
+ * channel with only such a receive case polls not writable, as a
+ * non-blocking write there gets EAGAIN; epoll agrees.
+ */
+TEST_F(sfd, receive_cases_of_a_select_done_elsewhere_make_no_pollout)
+{
+	struct kchan_select_result res;
+	char b[2][MSG_MAX], m[MSG_LEN];
+	struct epoll_event ev;
+	struct kchan_case c[2];
+	int ep, edge;
+	ssize_t sent;
+
+	kt_fill(m, MSG_LEN, 40);
+	c[0] = kt_case_recv(self->ch[0], b[0], MSG_MAX);
+	c[1] = kt_case_recv(self->ch[1], b[1], MSG_MAX);
+	ASSERT_EQ(0, kt_set_nonblock(self->ch[0], true));
+	ASSERT_EQ(0, kt_set_nonblock(self->ch[1], true));
+	ASSERT_EQ(0, kt_arm(self->sfd, c, 2, 0, NULL));
+	/* Waiting, the select is a partner on both. */
+	if (!self->capacity)
+		EXPECT_EQ(POLLOUT, kt_ready_now(self->ch[1]));
+	ASSERT_EQ(MSG_LEN, kt_send(self->ch[0], m, MSG_LEN));
+	EXPECT_EQ(POLLIN, kt_ready_now(self->sfd));
+
+	/* Done through ch[0], not read: its case on ch[1] is still queued. */
+	ep = kt_epoll_for(self->ch[1], EPOLLOUT | EPOLLET);
+	ASSERT_LE(0, ep);
+	edge = epoll_wait(ep, &ev, 1, 0);
+	sent = kt_expect_poll_agrees(_metadata, self->ch[1], true, m, MSG_LEN);
+	EXPECT_EQ(sent == MSG_LEN, edge == 1);
+	if (!self->capacity)
+		EXPECT_EQ(-EAGAIN, sent);
+
+	ASSERT_EQ(0, kt_sel_read(self->sfd, &res));
+	EXPECT_EQ(0, res.index);
+	EXPECT_EQ(MSG_LEN, res.result);
+	EXPECT_TRUE(kt_check(b[0], MSG_LEN, 40));
+	kt_expect_idle(_metadata, self->ch[1]);
+	close(ep);
+}
+
+/*
+ * The send side of the same: a select done through a receive case keeps
+ * its send case queued until it is read, and the channel of that send
+ * polls readable only if a non-blocking read there gets a message (a
+ * buffered one is full first, so that the send case waits too).
+ */
+TEST_F(sfd, send_cases_of_a_select_done_elsewhere_make_no_pollin)
+{
+	char b[MSG_MAX], got[MSG_MAX], m[MSG_LEN], x[MSG_LEN];
+	struct kchan_select_result res;
+	struct kchan_case c[2];
+	ssize_t recvd;
+	unsigned int i;
+
+	kt_fill(m, MSG_LEN, 41);
+	kt_fill(x, MSG_LEN, 42);
+	ASSERT_EQ(0, kt_set_nonblock(self->ch[0], true));
+	ASSERT_EQ(0, kt_set_nonblock(self->ch[1], true));
+	for (i = 0; i < self->capacity; i++)
+		ASSERT_EQ(MSG_LEN, kt_send(self->ch[1], x, MSG_LEN));
+	c[0] = kt_case_recv(self->ch[0], b, sizeof(b));
+	c[1] = kt_case_send(self->ch[1], m, MSG_LEN);
+	ASSERT_EQ(0, kt_arm(self->sfd, c, 2, 0, NULL));
+	EXPECT_EQ(0, kt_ready_now(self->sfd));
+	if (!self->capacity)
+		EXPECT_EQ(POLLIN, kt_ready_now(self->ch[1]));
+	ASSERT_EQ(MSG_LEN, kt_send(self->ch[0], x, MSG_LEN));
+	EXPECT_EQ(POLLIN, kt_ready_now(self->sfd));
+
+	/* Done through ch[0], not read: its send on ch[1] is still queued. */
+	recvd = kt_expect_poll_agrees(_metadata, self->ch[1], false, got,
+				      sizeof(got));
+	if (recvd == MSG_LEN)
+		EXPECT_TRUE(kt_check(got, MSG_LEN, 42));
+	if (!self->capacity)
+		EXPECT_EQ(-EAGAIN, recvd);
+
+	ASSERT_EQ(0, kt_sel_read(self->sfd, &res));
+	EXPECT_EQ(0, res.index);
+	EXPECT_EQ(MSG_LEN, res.result);
+	EXPECT_TRUE(kt_check(b, MSG_LEN, 42));
+	kt_expect_idle(_metadata, self->ch[1]);
+}
+
+/*
  * Releasing a select file whose receive completed loses nothing: the
  * message goes back to the head of its channel.
  */

@@ -637,6 +637,56 @@ out:
 	close(ep);
 }
 
+/*
+ * Between a commit and the read that collects it, the set's other cases
+ * stay queued but are nobody's partner: their rendezvous channels poll
+ * writable again only once the set waits again, as non-blocking writes
+ * find them, and an edge-triggered epoll that looked in between gets the
+ * edge when they come back.
+ */
+TEST_F(persist, other_cases_make_a_channel_writable_only_while_the_set_waits)
+{
+	struct pmsg m = { .ch = 1, .seq = 1 };
+	struct kchan_select_result res;
+	struct epoll_event ev;
+	int ep, edge, i;
+	ssize_t sent;
+
+	for (i = 0; i < NCH; i++)
+		ASSERT_EQ(0, kt_set_nonblock(self->ch[i], true));
+	ASSERT_EQ(0, arm_persist(self->sfd, self->c, NCH));
+	for (i = 0; i < NCH && !self->capacity; i++)
+		EXPECT_EQ(POLLOUT, kt_ready_now(self->ch[i]));
+	ASSERT_EQ(0, send_pmsg(self->ch[0], 0, 1));
+	EXPECT_EQ(POLLIN, kt_ready_now(self->sfd));
+
+	/* Done through ch[0], not collected. */
+	ep = kt_epoll_for(self->ch[2], EPOLLOUT | EPOLLET);
+	ASSERT_LE(0, ep);
+	edge = epoll_wait(ep, &ev, 1, 0);
+	sent = kt_expect_poll_agrees(_metadata, self->ch[1], true, &m,
+				     sizeof(m));
+	EXPECT_EQ(sent > 0, edge == 1);
+	if (!self->capacity)
+		EXPECT_EQ(-EAGAIN, sent);
+
+	ASSERT_EQ(0, kt_sel_read(self->sfd, &res));
+	EXPECT_EQ(0, res.index);
+	EXPECT_EQ(1u, self->got[0].seq);
+	if (self->capacity)
+		goto out;
+	/* Waiting again: every other case is a partner again, and says so. */
+	EXPECT_EQ(1, epoll_wait(ep, &ev, 1, KT_TIMEOUT_MS));
+	for (i = 1; i < NCH; i++)
+		EXPECT_EQ(POLLOUT, kt_ready_now(self->ch[i]));
+	ASSERT_EQ(0, send_pmsg(self->ch[1], 1, 2));
+	ASSERT_EQ(0, kt_sel_read(self->sfd, &res));
+	EXPECT_EQ(1, res.index);
+	EXPECT_EQ(2u, self->got[1].seq);
+out:
+	close(ep);
+}
+
 /* One io_uring read per collection, on the same armed set. */
 TEST_F(persist, io_uring_reads_collect_again_and_again)
 {

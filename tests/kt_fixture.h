@@ -73,6 +73,29 @@ static inline void kt_expect_empty(struct __test_metadata *_metadata, int fd)
 	EXPECT_EQ(-EAGAIN, kt_recv(fd, buf, sizeof(buf)));
 }
 
+/*
+ * poll() of @fd agrees with the non-blocking call made just after it: a
+ * write of @len bytes from @buf (@send), or a read into @buf of @len
+ * bytes. Ready for it exactly when the call then moves a message.
+ * Returns the call's result (or -errno). @fd is left non-blocking.
+ */
+static inline ssize_t kt_expect_poll_agrees(struct __test_metadata *_metadata,
+					    int fd, bool send, void *buf,
+					    size_t len)
+{
+	short want = send ? POLLOUT : POLLIN, ready;
+	ssize_t ret;
+
+	EXPECT_EQ(0, kt_set_nonblock(fd, true));
+	ready = kt_ready_now(fd);
+	ret = send ? kt_send(fd, buf, len) : kt_recv(fd, buf, len);
+	EXPECT_EQ(ret > 0, !!(ready & want)) {
+		TH_LOG("poll says %#x, a non-blocking %s returns %zd", ready,
+		       send ? "write" : "read", ret);
+	}
+	return ret;
+}
+
 #ifdef KT_CHAN_FIXTURE
 FIXTURE(chan) {
 	int fd;

@@ -188,7 +188,13 @@
  *	KCHAN_SELECT_PERSIST set stays armed: see KCHAN_SEL_ARM). read() needs
  *	room for the whole struct (EINVAL), blocks until a case completes
  *	(EAGAIN with O_NONBLOCK), and fails with ENOTCONN when nothing is
- *	armed. Only the process that armed it may read it (EPERM). If the
+ *	armed. Only the process that armed it may read it (EPERM). A case
+ *	is a partner on its channel, for a non-blocking read() or write()
+ *	there and for that channel's poll (a rendezvous channel polls
+ *	writable for a receive case, any channel readable for a send case),
+ *	only while the set waits: once a case completed, the others are
+ *	not, though they stay queued until the result is read (a persistent
+ *	set's are partners again once it is). If the
  *	result cannot be written (EFAULT), nothing is collected: the case
  *	stays completed and armed, a received message in the descriptor's
  *	custody and not yet counted received, for the next read() or
