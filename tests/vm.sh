@@ -15,7 +15,9 @@
 #   three times and fails as a timeout, also when there is no console
 #   (a boot stopped before QEMU made it);
 # - a guest that hangs after the marker is not retried: it runs until
-#   --timeout.
+#   --timeout;
+# - a kernel with no PVH entry (a bzImage whose payload is not one) is
+#   decompressed on the first run only (a gzip first in PATH counts).
 #
 # Exit status: 0 pass, 1 fail (each failed check is printed).
 #
@@ -70,6 +72,12 @@ esac
 exit 0
 EOF
 chmod 755 "$tmp/bin/qemu-system-x86_64"
+cat >"$tmp/bin/gzip" <<'EOF'
+#!/bin/bash
+[ "$1" = -dcq ] && echo decompressed >>"$FAKE_GZIP_LOG"
+exec /bin/gzip "$@"
+EOF
+chmod 755 "$tmp/bin/gzip"
 echo "not a kernel" >"$tmp/bzImage"
 export PATH=$tmp/bin:$PATH FAKE_BOOTS=$tmp/boots
 
@@ -130,6 +138,22 @@ run_vm "late-hang" --boot-timeout 5 --timeout 10
 expect "a hang after the command started" 124 1 0
 [[ $ERR == *"did not finish within 10s"* ]] ||
 	fail "a hang after the command started: no timeout reported: $ERR"
+
+# Its key in build/vm is its name, size and time: fixed, and cleared
+# first, so that the first run is the first.
+mkdir "$tmp/nopvh"
+kernel=$tmp/nopvh/bzImage
+{ echo "a setup, then the payload:"; echo "not a vmlinux" | gzip -c; } >"$kernel"
+touch -d @1000000000 "$kernel"
+rm -f "$repo/build/vm/vmlinux-bzImage-$(stat -c %s "$kernel")-1000000000.no-pvh"
+export FAKE_GZIP_LOG=$tmp/gzip.log FAKE_GUEST=ok
+: >"$FAKE_GZIP_LOG"
+for run in 1 2; do
+	"$tool" --kernel "$kernel" --no-module --timeout 60 -- true >/dev/null 2>&1 ||
+		fail "a kernel without a PVH entry: run $run failed"
+done
+[ "$(wc -l <"$FAKE_GZIP_LOG")" = 1 ] ||
+	fail "a kernel without a PVH entry: decompressed $(wc -l <"$FAKE_GZIP_LOG") times in 2 runs, expected once"
 
 [ "$bad" = 0 ] && echo "vm: a boot that died or hung is retried (at most twice), a run that started never"
 exit "$bad"
