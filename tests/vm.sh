@@ -14,6 +14,8 @@
 #   the end of its console shown; one that hangs every time is tried
 #   three times and fails as a timeout, also when there is no console
 #   (a boot stopped before QEMU made it);
+# - a boot that spins is stopped once QEMU used --boot-cpu seconds of
+#   CPU, long before --boot-timeout, and retried;
 # - a guest that hangs after the marker is not retried: it runs until
 #   --timeout;
 # - a kernel with no PVH entry (a bzImage whose payload is not one) is
@@ -53,6 +55,9 @@ panic)	# as check_timer() dies when no timer tick came in time
 hang)	# as a boot that stops in the middle, printing nothing more
 	echo "[    0.523456] smpboot: Allowing 2 CPUs, 0 hotplug CPUs" >>"$console"
 	exec sleep 30 ;;
+spin)	# as a boot that loops without printing, the CPU busy
+	echo "[    0.634567] smp: Bringing up secondary CPUs ..." >>"$console"
+	while :; do :; done ;;
 mute)	# as a boot stopped before QEMU made its console
 	rm -f "$console"
 	exec sleep 30 ;;
@@ -133,6 +138,11 @@ run_vm "hang mute" --boot-timeout 2
 expect "a hang in every boot" 124 - 2
 grep -qx "tools/vm: the guest had not started the command after 2s" <<<"$ERR" ||
 	fail "a hang in every boot: the last one is not reported: $ERR"
+
+run_vm "spin ok" --boot-cpu 1 --boot-timeout 50
+expect "a boot that spins" 0 2 1
+[[ $ERR == *"not started the command when QEMU had used 1s of CPU"*"Bringing up secondary CPUs"* ]] ||
+	fail "a boot that spins: not stopped for its CPU time, or its console not shown: $ERR"
 
 run_vm "late-hang" --boot-timeout 5 --timeout 10
 expect "a hang after the command started" 124 1 0
