@@ -92,7 +92,8 @@ static const char usage_text[] =
 	"  --full         also sizes 1, 256 and 4096 in the ping-pong,\n"
 	"                 streams between processes across CPUs, and the\n"
 	"                 batch workload across CPUs\n"
-	"  --runs N       measured runs per mechanism (default 10)\n"
+	"  --runs N       measured runs per mechanism (default 10,\n"
+	"                 --quick 2)\n"
 	"  --target-ms MS length of one timed batch (default 100)\n"
 	"  --objects N    objects per mechanism in the memory bench (10000)\n"
 	"  --create N     largest count in the create bench\n"
@@ -103,7 +104,7 @@ static const char usage_text[] =
 
 static void parse_args(int argc, char **argv)
 {
-	bool create_set = false;
+	bool create_set = false, runs_set = false;
 	int i;
 
 	for (i = 1; i < argc; i++) {
@@ -119,6 +120,7 @@ static void parse_args(int argc, char **argv)
 			exit(0);
 		} else if (v && !strcmp(a, "--runs")) {
 			opt.runs = atoi(v);
+			runs_set = true;
 			i++;
 		} else if (v && !strcmp(a, "--target-ms")) {
 			opt.target_ms = atof(v);
@@ -141,7 +143,7 @@ static void parse_args(int argc, char **argv)
 			exit(2);
 		}
 	}
-	if (opt.quick)
+	if (opt.quick && !runs_set)
 		opt.runs = 2;
 	if (opt.quick && !create_set)
 		opt.create_max = 1000;

@@ -327,7 +327,7 @@ void bench_memory(void)
 	};
 	enum { NR_MEM = ARRAY_SIZE(kinds) };
 	int n = opt.quick ? 1000 : opt.mem_objects;
-	int runs = opt.quick ? 2 : opt.runs, r, w, k;
+	int runs = opt.quick && opt.runs > 2 ? 2 : opt.runs, r, w, k;
 	int made[NR_MEM];
 	double pages[NR_MEM][MAX_RUNS], objs[NR_MEM][MAX_RUNS];
 	static struct slab_use u0, u1;
