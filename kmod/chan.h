@@ -149,7 +149,12 @@
  * one that no match reached: had it been live, it would not have been
  * matched either, and it becomes live again in place.
  *
- * The protocol is modelled and checked with SPIN in tools/model/kchan.pml.
+ * The protocol is modelled and checked with SPIN in tools/model/kchan.pml,
+ * persistent select files (the unqueued list, kchan_drop_dead(), the
+ * rearm) and the fill (KCHAN_W_FILLED, kchan_fill_done()) included, for
+ * small worlds: two cases per select, no batches, deadlines, non-blocking
+ * calls, kchan_abandon(), pollers, message sizes or carried channels.
+ * tools/model/README.md lists what is and is not modelled.
  */
 
 struct kchan_node;

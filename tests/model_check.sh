@@ -5,9 +5,9 @@
 # of it next to a made-up model, and a fake spin and gcc first in PATH
 # whose verifier says what SPIN would for its flags (a mutant's assertion
 # violated, or no error) and counts its searches:
-# - the small set searches its three verifiers and passes;
+# - the small set searches its four verifiers and passes;
 # - again, it searches none: each outcome is the one kept, and said so;
-# - the deep set searches only its fourth;
+# - the deep set searches only its four others;
 # - a search whose outcome is not the one expected (a world with an
 #   error) fails, and is searched again the next time;
 # - a change to the model searches everything again.
@@ -44,6 +44,15 @@ case $flags in
 *MUTANT_CANCEL_WAKE*)
 	echo "pan:1: assertion violated ((ts[mt_w]==0)||(w_state[mt_w]==w_seen[mt_w])) (at depth 9)"
 	echo "State-vector 88 byte, depth reached 9, errors: 1" ;;
+*MUTANT_REARM_UNLOCKED*)
+	echo "pan:1: assertion violated  !(t_gone[t]) (at depth 9)"
+	echo "State-vector 88 byte, depth reached 9, errors: 1" ;;
+*MUTANT_DROP_ON_PEEK*)
+	echo "pan:1: assertion violated (t_gone[mt_i]||t_queued[mt_i]) (at depth 9)"
+	echo "State-vector 88 byte, depth reached 9, errors: 1" ;;
+*MUTANT_FILL_NO_EOF*)
+	echo "pan:1: assertion violated ( !(((closed[mt_w]&&(count[mt_w]==0))&&(inflight[mt_w]==0)))||(mt_r==255)) (at depth 9)"
+	echo "State-vector 88 byte, depth reached 9, errors: 1" ;;
 *WORLD=1*)
 	echo "State-vector 88 byte, depth reached 99, errors: ${FAKE_WORLD1_ERRORS:-0}" ;;
 *)
@@ -74,22 +83,22 @@ expect() {
 }
 
 run_check small
-expect "the small set" 0 3 "model: small: 3 passed, 0 failed"
+expect "the small set" 0 4 "model: small: 4 passed, 0 failed"
 run_check small
-expect "the small set again" 0 0 "model: small: 3 passed, 0 failed"
+expect "the small set again" 0 0 "model: small: 4 passed, 0 failed"
 [[ $OUT == *"small-worlds: verified, 1234 states, as searched before"* ]] ||
 	fail "the small set again: the kept outcome is not said so: $OUT"
 run_check deep
-expect "the deep set" 0 1 "model: deep: 4 passed, 0 failed"
+expect "the deep set" 0 4 "model: deep: 8 passed, 0 failed"
 
 echo "model 2" >"$tmp/tools/model/kchan.pml"
 run_check deep FAKE_WORLD1_ERRORS=1
-expect "a world with an error" 1 4 "model: deep: 3 passed, 1 failed"
+expect "a world with an error" 1 8 "model: deep: 7 passed, 1 failed"
 [[ $OUT == *"world1: FAILED"* ]] || fail "a world with an error: not reported: $OUT"
 run_check deep FAKE_WORLD1_ERRORS=1
-expect "a world with an error, again" 1 1 "model: deep: 3 passed, 1 failed"
+expect "a world with an error, again" 1 1 "model: deep: 7 passed, 1 failed"
 run_check deep
-expect "that world fixed" 0 1 "model: deep: 4 passed, 0 failed"
+expect "that world fixed" 0 1 "model: deep: 8 passed, 0 failed"
 
 [ "$bad" = 0 ] && echo "model_check: a search whose outcome was kept is not run again, a failed one is"
 exit "$bad"

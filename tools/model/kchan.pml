@@ -13,12 +13,27 @@
  * explored. Each inline and proctype is named after the C function it
  * stands for.
  *
+ * The lockless peeks at a waiter's state (kchan_first_live(),
+ * kchan_other_receiver()) are the state under its lock, except that the
+ * first section on a channel after a persistent select's rearm may have
+ * peeked before it, and seen the select done (p_stale): that section and
+ * the rearm share no lock. Only kchan_drop_dead()'s reading again under
+ * the waiter's lock makes that harmless.
+ *
  * Mutants (the defects this model must find):
  *   -DMUTANT_CLOSE_SKIPS_CLAIMED  close and end-of-file skip a claimed
  *      waiter's tickets (kchan_first_live() in kchan_close()/kchan_eof())
  *   -DMUTANT_CANCEL_WAKE  a select file's queue is woken with
  *      wake_up_interruptible_poll(), which never wakes the TASK_KILLABLE
  *      canceller of kchan_selfd_cancel_locked()
+ *   -DMUTANT_REARM_UNLOCKED  kchan_sel_rearm() before fe1d6e2: the
+ *      persistent select is waiting again before its unqueued list is
+ *      drained, outside the waiter's lock (a closed case left in order[])
+ *   -DMUTANT_DROP_ON_PEEK  kchan_first_live() and kchan_other_receiver()
+ *      before fe1d6e2: a persistent select's ticket is dropped and listed
+ *      on the lockless peek alone (a ready case stranded off its queue)
+ *   -DMUTANT_FILL_NO_EOF  kchan_fill_done() does not run kchan_eof() once
+ *      the filled message is no longer in flight
  */
 
 #ifndef WORLD
@@ -32,17 +47,20 @@
 #define W_CLAIMED	1
 #define W_DONE		2
 #define W_CANCELLED	3
+#define W_FILLED	4	/* a sender is copying into our buffer */
 
 /* task state: TASK_RUNNING, TASK_INTERRUPTIBLE, TASK_KILLABLE */
 #define T_RUN	0
 #define T_INTR	1
 #define T_KILL	2
+#define T_UNINT	3
 
 /* kchan_waiter.result, as the owner sees it */
 #define R_NONE	0
 #define R_LEN	1	/* msg->len: sent, or a message handed over */
 #define R_EOF	2	/* 0: closed and drained */
 #define R_EPIPE	3
+#define R_EFAULT	4	/* a select file's copy to its case's buffer failed */
 
 /* sendres[]: what the send of a message reported */
 #define S_PENDING	0
@@ -74,6 +92,12 @@ byte t_ch[NT];
 bool t_send[NT];
 byte t_msg[NT];
 bool t_queued[NT];
+bool t_to[NT];		/* a lone blocking read's buffer, in the senders' mm */
+/* a persistent select's ticket: on its unqueued list, in order[], or
+ * left the set (its chan cleared) */
+bool t_listed[NT];
+bool t_pending[NT];
+bool t_gone[NT];
 
 /* struct kchan_waiter, guarded by its lock */
 byte w_state[NW];
@@ -83,6 +107,7 @@ byte w_msg[NW];
 byte w_closed[NW];
 bool w_reoffer[NW];
 bool w_wq[NW];		/* an armed select file: wakes a queue, not a task */
+bool w_persist[NW];	/* KCHAN_SELECT_PERSIST */
 byte w_first[NW];	/* its tickets: w_first .. w_first + w_nr - 1 */
 byte w_nr[NW];
 byte w_commits[NW];	/* commits since the wait began: at most one */
@@ -99,9 +124,18 @@ byte sendres[NM];
 
 byte running;		/* tasks still in a call */
 
+/*
+ * The first section on channel c since a persistent select's rearm may
+ * have peeked at its state (kchan_first_live(), kchan_other_receiver())
+ * before the rearm, when it was done: the peek is lockless, the rearm
+ * takes only the waiter's lock.
+ */
+bool p_stale[NCH];
+
 /* scratch of the d_steps, not part of the state */
 hidden byte uq_i, uq_b;
-hidden byte fl_i, fl_t, fl_s;
+hidden byte fl_i, fl_t, fl_s, fl_p;
+hidden byte fl_d;
 hidden byte mt_r, mt_s, mt_m, mt_w, mt_i;
 hidden byte cm_w;
 hidden byte et_w, et_i, et_t;
@@ -134,7 +168,8 @@ inline kchan_commit(t, res)
 {
 	cm_w = t_w[t];
 	/* one commit per waiter: the state leaves WAITING (or a claim) once */
-	assert(w_state[cm_w] == W_WAITING || w_state[cm_w] == W_CLAIMED);
+	assert(w_state[cm_w] == W_WAITING || w_state[cm_w] == W_CLAIMED ||
+	       w_state[cm_w] == W_FILLED);
 	assert(w_commits[cm_w] == 0);
 	w_commits[cm_w]++;
 	w_done[cm_w] = t;
@@ -146,7 +181,7 @@ inline kchan_commit(t, res)
 /* kchan_enqueue() */
 inline kchan_enqueue(c, t)
 {
-	assert(!t_queued[t]);
+	assert(!t_queued[t] && !t_listed[t] && !t_pending[t]);
 	if
 	:: t_send[t] -> sendq[c * QMAX + nsend[c]] = t; nsend[c]++
 	:: else -> recvq[c * QMAX + nrecv[c]] = t; nrecv[c]++
@@ -169,7 +204,10 @@ inline kchan_enqueue_head(c, t)
 	t_queued[t] = true
 }
 
-/* kchan_unqueue() */
+/*
+ * kchan_unqueue(); a persistent select's ticket is listed
+ * (kchan_selfd_unqueued())
+ */
 inline kchan_unqueue(c, t)
 {
 	assert(t_queued[t]);
@@ -201,7 +239,14 @@ inline kchan_unqueue(c, t)
 		nrecv[c]--;
 		recvq[uq_b + nrecv[c]] = 0
 	fi;
-	t_queued[t] = false
+	t_queued[t] = false;
+	if
+	:: w_persist[t_w[t]] ->
+		/* a ticket is queued, listed or in order[], one at a time */
+		assert(!t_listed[t] && !t_pending[t]);
+		t_listed[t] = true
+	:: else -> skip
+	fi
 }
 
 /* buffer: list_add_tail / list_add / list_first_entry + list_del */
@@ -238,6 +283,43 @@ inline buf_del_head(c, m)
 }
 
 /*
+ * READ_ONCE(t->waiter->state) on channel c, into fl_p: a persistent
+ * select's, in the first section since its rearm, as it was before it
+ * (p_stale).
+ */
+inline kchan_peek(c, t)
+{
+	fl_p = w_state[t_w[t]];
+	if
+	:: fl_p == W_WAITING && w_persist[t_w[t]] && p_stale[c] -> fl_p = W_DONE
+	:: else -> skip
+	fi
+}
+
+/*
+ * kchan_drop_dead(): t, whose waiter a peek saw dead, leaves its queue;
+ * a persistent select's only if its state, read again under its lock,
+ * says so (it may have been rearmed since the peek). fl_d: dropped.
+ */
+inline kchan_drop_dead(c, t)
+{
+	if
+	:: !w_persist[t_w[t]] -> kchan_unqueue(c, t); fl_d = true
+	:: else ->
+#ifdef MUTANT_DROP_ON_PEEK
+		/* before fe1d6e2: dropped (and listed) on the peek */
+		kchan_unqueue(c, t); fl_d = true
+#else
+		fl_d = (w_state[t_w[t]] != W_WAITING);
+		if
+		:: fl_d -> kchan_unqueue(c, t)
+		:: else -> skip
+		fi
+#endif
+	fi
+}
+
+/*
  * kchan_first_live(): the first ticket on the queue whose waiter may be
  * matched, skipping waiter skip and claimed ones, dropping dead ones.
  * Result in fl_t (NONE if none).
@@ -252,13 +334,15 @@ inline kchan_first_live(c, send, skipw)
 		:: send -> fl_s = sendq[c * QMAX + fl_i]
 		:: else -> fl_s = recvq[c * QMAX + fl_i]
 		fi;
+		kchan_peek(c, fl_s);
 		if
-		:: t_w[fl_s] == skipw || w_state[t_w[fl_s]] == W_CLAIMED ->
-			fl_i++
+		:: t_w[fl_s] == skipw || fl_p == W_CLAIMED -> fl_i++
+		:: fl_p == W_WAITING -> fl_t = fl_s; break
 		:: else ->
+			kchan_drop_dead(c, fl_s);
 			if
-			:: w_state[t_w[fl_s]] == W_WAITING -> fl_t = fl_s; break
-			:: else -> kchan_unqueue(c, fl_s)
+			:: !fl_d -> fl_t = fl_s; break
+			:: else -> skip
 			fi
 		fi
 	:: else -> break
@@ -335,7 +419,8 @@ inline kchan_buffer_sender(c, s)
 
 /*
  * kchan_other_receiver(): when the first live receiver's waiter holds the
- * first live sender, a receiver of another waiter. mt_r/mt_s, or NONE.
+ * first live sender, a receiver of another waiter, dropping the dead ones
+ * it passes. mt_r/mt_s, or NONE.
  */
 inline kchan_other_receiver(c)
 {
@@ -347,11 +432,17 @@ inline kchan_other_receiver(c)
 		mt_i = 0;
 		do
 		:: mt_i < nrecv[c] ->
+			fl_s = recvq[c * QMAX + mt_i];
+			kchan_peek(c, fl_s);
 			if
-			:: t_w[recvq[c * QMAX + mt_i]] != t_w[mt_s] &&
-			   w_state[t_w[recvq[c * QMAX + mt_i]]] == W_WAITING ->
-				mt_r = recvq[c * QMAX + mt_i]; break
-			:: else -> mt_i++
+			:: t_w[fl_s] == t_w[mt_s] || fl_p == W_CLAIMED -> mt_i++
+			:: fl_p == W_WAITING -> mt_r = fl_s; break
+			:: else ->
+				kchan_drop_dead(c, fl_s);
+				if
+				:: !fl_d -> mt_r = fl_s; break
+				:: else -> skip
+				fi
 			fi
 		:: else -> break
 		od
@@ -399,6 +490,7 @@ inline kchan_match(c)
 			fi
 		fi
 	od;
+	p_stale[c] = false;
 	mt_r = 0; mt_s = 0; mt_m = 0; mt_i = 0
 }
 
@@ -471,7 +563,8 @@ inline kchan_eof(c)
 	if
 	:: kchan_drained(c) -> end_queue(c, false, R_EOF)
 	:: else -> skip
-	fi
+	fi;
+	p_stale[c] = false
 }
 
 /* kchan_close(): one kchan.lock section */
@@ -484,7 +577,8 @@ inline kchan_close(c)
 			end_queue(c, true, R_EPIPE);
 			kchan_eof(c)
 		:: else -> skip
-		fi
+		fi;
+		p_stale[c] = false
 	}
 }
 
@@ -516,7 +610,8 @@ inline kchan_unqueue_all(w)
 			:: w_first[w] + ui != w_done[w] &&
 			   t_queued[w_first[w] + ui] ->
 				kchan_unqueue(t_ch[w_first[w] + ui],
-					      w_first[w] + ui)
+					      w_first[w] + ui);
+				p_stale[t_ch[w_first[w] + ui]] = false
 			:: else -> skip
 			fi
 		};
@@ -548,8 +643,9 @@ inline kchan_reoffer(w)
 
 /*
  * kchan_wait(): sample the state; sleep interruptible while waiting,
- * killable while claimed; a signal (at most sig of them) cancels a
- * waiting waiter. cancelled is set if it gave up.
+ * killable while claimed, uninterruptible while filled; a signal (at
+ * most sig of them) cancels a waiting waiter. cancelled is set if it
+ * gave up.
  */
 inline kchan_wait(w, sig, cancelled)
 {
@@ -562,6 +658,7 @@ inline kchan_wait(w, sig, cancelled)
 			:: w_seen[w] == W_DONE -> ts[w] = T_RUN
 			:: w_seen[w] == W_WAITING && w_reoffer[w] -> ts[w] = T_RUN
 			:: w_seen[w] == W_CLAIMED -> ts[w] = T_KILL
+			:: w_seen[w] == W_FILLED -> ts[w] = T_UNINT
 			:: else -> ts[w] = T_INTR
 			fi
 		};
@@ -698,27 +795,118 @@ inline waiter_init(w)
 	w_commits[w] = 0
 }
 
+/*
+ * kchan_give_direct(): a lone send on a rendezvous channel with nobody
+ * queued to send goes to the first live receiver, unless that is an
+ * armed select's: it fills a lone blocking read of its address space
+ * (kchan_can_fill(): t_to), which leaves its queue KCHAN_W_FILLED, its
+ * message in flight; any other receiver claims it at once. fl_t: the
+ * receiver, or NONE (not given).
+ */
+inline kchan_give_direct(c, t)
+{
+	fl_t = NONE;
+	if
+	:: cap[c] == 0 && !closed[c] && nsend[c] == 0 && nrecv[c] > 0 ->
+		kchan_first_live(c, false, NONE);
+		if
+		:: fl_t != NONE && w_wq[t_w[fl_t]] -> fl_t = NONE
+		:: else -> skip
+		fi
+	:: else -> skip
+	fi;
+	if
+	:: fl_t != NONE && t_to[fl_t] ->
+		kchan_unqueue(c, fl_t);
+		inflight[c]++;
+		w_state[t_w[fl_t]] = W_FILLED;
+		w_done[t_w[fl_t]] = fl_t
+	:: fl_t != NONE && !t_to[fl_t] ->
+		/* kchan_claim() + kchan_deliver(), t never queued */
+		w_state[t_w[t]] = W_CLAIMED;
+		w_done[t_w[t]] = t;
+		m_sender[t_msg[t]] = t;
+		kchan_deliver(c, fl_t, t_msg[t])
+	:: else -> skip
+	fi
+}
+
+/*
+ * kchan_fill_done(): the sender's copy into filled receiver r's buffer
+ * is over. Copied: received, the receive completes with no message.
+ * Not: the sender is claimed and the message handed to the receiver,
+ * which copies it itself. Either way the channel may now be drained.
+ */
+inline kchan_fill_done(c, t, r, copied)
+{
+	assert(w_state[t_w[r]] == W_FILLED && w_state[t_w[t]] == W_WAITING);
+	if
+	:: copied ->
+		inflight[c]--;
+		recvd[t_msg[t]]++;
+		assert(recvd[t_msg[t]] == 1);
+		w_msg[t_w[r]] = NONE;
+		kchan_commit(r, R_LEN)
+	:: else ->
+		w_state[t_w[t]] = W_CLAIMED;	/* kchan_claim_out() */
+		w_done[t_w[t]] = t;
+		m_sender[t_msg[t]] = t;
+		w_msg[t_w[r]] = t_msg[t];	/* kchan_hand() */
+		kchan_commit(r, R_LEN)
+	fi;
+#ifndef MUTANT_FILL_NO_EOF
+	kchan_eof(c);
+#endif
+	p_stale[c] = false
+}
+
 /* kchan_send(): a plain write of message t_msg[t] */
 proctype kchan_send(byte w; byte t; byte sig)
 {
 	byte c = t_ch[t];
-	bool direct = false, cancelled = false;
+	bool direct = false, cancelled = false, copied;
+	byte fill = NONE;
 	byte ui;	/* kchan_unqueue_all(), kchan_reoffer() */
 
+	/* kchan_offer(KCHAN_OFFER_DIRECT) */
 	d_step {
+		kchan_give_direct(c, t);
+		fill = fl_t;
 		if
+		:: fill != NONE && t_to[fill] -> skip
+		:: fill != NONE -> skip	/* claimed: wait */
 		:: closed[c] -> w_result[w] = R_EPIPE; direct = true
 		:: !closed[c] && count[c] + taken[c] < cap[c] &&
 		   nsend[c] == 0 && nrecv[c] == 0 ->
-			/* kchan_buffer_direct() */
+			/* kchan_send_direct() */
 			buf_add_tail(c, t_msg[t]);
 			w_result[w] = R_LEN;
 			direct = true
 		:: else ->
 			kchan_enqueue(c, t);
 			kchan_match(c)
-		fi
+		fi;
+		if
+		:: fill != NONE && !t_to[fill] -> fill = NONE
+		:: else -> skip
+		fi;
+		p_stale[c] = false;
+		fl_t = 0
 	};
+	if
+	:: fill != NONE ->
+		/* kchan_fill(): copied, page faults disabled, no lock held */
+		if
+		:: copied = true
+		:: copied = false
+		fi;
+		d_step { kchan_fill_done(c, t, fill, copied) };
+		if
+		:: copied -> w_result[w] = R_LEN; direct = true
+		:: else -> skip
+		fi
+	:: else -> skip
+	fi;
 	if
 	:: !direct -> kchan_wait(w, sig, cancelled)
 	:: else -> skip
@@ -998,6 +1186,183 @@ proctype kchan_selfd(byte w; byte fault)
 	d_step { running-- }
 }
 
+/*
+ * kchan_sel_start_persistent(): kchan_sel_start(), the case it did not
+ * get to offer kept in order[] for the first collection.
+ */
+inline kchan_sel_start_persistent(w)
+{
+	if
+	:: kchan_sel_offer(w, w_first[w]);
+		if
+		:: w_state[w] == W_WAITING -> kchan_sel_offer(w, w_first[w] + 1)
+		:: else -> t_pending[w_first[w] + 1] = true
+		fi
+	:: kchan_sel_offer(w, w_first[w] + 1);
+		if
+		:: w_state[w] == W_WAITING -> kchan_sel_offer(w, w_first[w])
+		:: else -> t_pending[w_first[w]] = true
+		fi
+	fi
+}
+
+/*
+ * kchan_sel_rearm(): a receive case that reported its channel closed
+ * leaves the set (t->chan = NULL); under the waiter's lock the result is
+ * reset, the unqueued list drained into order[] (without the cases that
+ * left) and the state back to WAITING; then, while still waiting, the
+ * cases of order[] are offered, in any order.
+ */
+inline kchan_sel_rearm(w)
+{
+	t = w_done[w];
+	if
+	:: t != NONE && !t_send[t] && w_result[w] == R_EOF -> t_gone[t] = true
+	:: else -> skip
+	fi;
+	d_step {
+		w_result[w] = R_NONE;
+		w_msg[w] = NONE;
+		w_done[w] = NONE;
+		w_closed[w] = NONE;
+		w_commits[w] = 0;
+#ifdef MUTANT_REARM_UNLOCKED
+		/* before fe1d6e2: waiting again, then drained without the lock */
+		w_state[w] = W_WAITING;
+		mt_i = 0;
+		do
+		:: mt_i < NCH -> p_stale[mt_i] = true; mt_i++
+		:: else -> break
+		od;
+		mt_i = 0
+	};
+	d_step {
+#endif
+		/* llist_del_all() */
+		mt_i = w_first[w];
+		do
+		:: mt_i < w_first[w] + w_nr[w] ->
+			if
+			:: t_listed[mt_i] ->
+				t_listed[mt_i] = false;
+				t_pending[mt_i] = !t_gone[mt_i]
+			:: else -> skip
+			fi;
+			mt_i++
+		:: else -> break
+		od;
+#ifndef MUTANT_REARM_UNLOCKED
+		w_state[w] = W_WAITING;
+		mt_i = 0;
+		do
+		:: mt_i < NCH -> p_stale[mt_i] = true; mt_i++
+		:: else -> break
+		od;
+#endif
+		mt_i = 0
+	};
+	/* the offers, from order[], while waiting (two cases) */
+	do
+	:: w_state[w] != W_WAITING -> break
+	:: else ->
+		if
+		:: !t_pending[w_first[w]] && !t_pending[w_first[w] + 1] -> break
+		:: t_pending[w_first[w]] -> t = w_first[w]
+		:: t_pending[w_first[w] + 1] -> t = w_first[w] + 1
+		fi;
+		d_step {
+			/* a case that left the set is never offered: its
+			 * chan is NULL */
+			assert(!t_gone[t]);
+			t_pending[t] = false;
+			/* the owner's own offer begins after its rearm */
+			p_stale[t_ch[t]] = false;
+			kchan_enqueue(t_ch[t], t);
+			kchan_match(t_ch[t]);
+			if
+			:: kchan_drained(t_ch[t]) -> kchan_end_ticket(t_ch[t], t, R_EOF)
+			:: else -> skip
+			fi
+		}
+	od;
+	t = 0
+}
+
+/*
+ * A persistent select file (KCHAN_SELECT_PERSIST, receives only) armed
+ * over two cases and read up to reads times: each read waits for a
+ * commit, collects it (kchan_sel_collect(): the other tickets stay
+ * queued), copies a received message to its case's buffer (which may
+ * fault), settles and rearms. Then the file is released
+ * (kchan_sel_drop()).
+ */
+proctype kchan_selfd_persist(byte w; byte fault; byte reads)
+{
+	byte t, m, ui;
+	bool again, copied, cancelled;
+
+	d_step { waiter_init(w) };
+	kchan_sel_start_persistent(w);
+	do
+	:: reads > 0 && !(t_gone[w_first[w]] && t_gone[w_first[w] + 1]) ->
+		reads--;
+		/* kchan_selfd_read_iter() */
+		do
+		:: d_step {
+			w_seen[w] = w_state[w];
+			if
+			:: w_seen[w] == W_DONE -> ts[w] = T_RUN
+			:: else -> ts[w] = T_INTR
+			fi
+		   };
+			if
+			:: w_seen[w] == W_DONE -> break
+			:: else -> ts[w] == T_RUN	/* schedule() */
+			fi
+		od;
+		w_seen[w] = 0;
+		/* kchan_sel_report(), kchan_sel_settle() */
+		t = w_done[w];
+		if
+		:: w_result[w] == R_LEN ->
+			m = w_msg[w];
+			w_msg[w] = NONE;
+			kchan_copy_out(t_ch[t], m, fault, again, copied);
+			/* a select file's receive case never claims a sender */
+			assert(!again);
+			if
+			:: !copied -> w_result[w] = R_EFAULT
+			:: else -> skip
+			fi;
+			kchan_settle(t_ch[t], m, copied)
+		:: else -> skip
+		fi;
+		kchan_sel_rearm(w)
+	:: else -> break
+	od;
+	/* kchan_selfd_release() -> kchan_sel_drop() */
+	do
+	:: kchan_cancel(w, cancelled);
+		if
+		:: cancelled -> break
+		:: else ->
+			w_state[w] == W_DONE;
+			kchan_unqueue_all(w);
+			t = w_done[w];
+			if
+			:: w_result[w] == R_LEN ->
+				m = w_msg[w];
+				w_msg[w] = NONE;
+				kchan_settle(t_ch[t], m, false)
+			:: else -> skip
+			fi;
+			break
+		fi
+	od;
+	skip;
+	d_step { running-- }
+}
+
 /* a close() at any point */
 proctype kchan_ctl_close(byte c)
 {
@@ -1018,6 +1383,34 @@ inline check_stuck()
 		/* a sleeper whose state changed was woken */
 		assert(ts[mt_w] == T_RUN || w_state[mt_w] == w_seen[mt_w]);
 		mt_w++
+	:: else -> break
+	od;
+	/*
+	 * A waiting persistent select has every case of its set queued:
+	 * none stranded on its list or in order[].
+	 */
+	mt_w = 0;
+	do
+	:: mt_w < NW ->
+		if
+		:: w_persist[mt_w] && w_state[mt_w] == W_WAITING ->
+			mt_i = w_first[mt_w];
+			do
+			:: mt_i < w_first[mt_w] + w_nr[mt_w] ->
+				assert(t_gone[mt_i] || t_queued[mt_i]);
+				mt_i++
+			:: else -> break
+			od
+		:: else -> skip
+		fi;
+		mt_w++
+	:: else -> break
+	od;
+	mt_i = 0;
+	/* what a peek sees now */
+	mt_w = 0;
+	do
+	:: mt_w < NCH -> p_stale[mt_w] = false; mt_w++
 	:: else -> break
 	od;
 	mt_w = 0;
@@ -1244,6 +1637,77 @@ inline world5()
 	}
 }
 
+inline world6()
+{
+	d_step {
+		/*
+		 * A persistent select file receiving on rendezvous A and on B
+		 * (capacity 1), read three times, its copy may fault; a writer
+		 * of each; B closed at any point.
+		 */
+		cap[0] = 0; cap[1] = 1;
+		ticket(0, 0, 0, false, NONE); ticket(1, 0, 1, false, NONE);
+		waiter(0, 0, 2, true); w_persist[0] = true;
+		ticket(2, 1, 0, true, 0); waiter(1, 2, 1, false);
+		ticket(3, 2, 1, true, 1); waiter(2, 3, 1, false);
+		running = 3
+	};
+	atomic {
+		run kchan_selfd_persist(0, 1, 3);
+		run kchan_send(1, 2, 0);
+		run kchan_send(2, 3, 0);
+		run kchan_ctl_close(1)
+	}
+}
+
+inline world7()
+{
+	d_step {
+		/*
+		 * Rendezvous A: a writer; a reader of the writer's address
+		 * space, whose buffer the writer may fill (kchan_fill()) and
+		 * whose copy may fault; a reader of another process; A closed
+		 * at any point.
+		 */
+		cap[0] = 0;
+		ticket(0, 0, 0, true, 0); waiter(0, 0, 1, false);
+		ticket(1, 1, 0, false, NONE); waiter(1, 1, 1, false);
+		t_to[1] = true;
+		ticket(2, 2, 0, false, NONE); waiter(2, 2, 1, false);
+		running = 3
+	};
+	atomic {
+		run kchan_send(0, 0, 0);
+		run kchan_recv(1, 1, 0, 1);
+		run kchan_recv(2, 2, 0, 0);
+		run kchan_ctl_close(0)
+	}
+}
+
+inline world8()
+{
+	d_step {
+		/*
+		 * World 7 with a second writer, and a signal for the first
+		 * (deep).
+		 */
+		cap[0] = 0;
+		ticket(0, 0, 0, true, 0); waiter(0, 0, 1, false);
+		ticket(1, 1, 0, true, 1); waiter(1, 1, 1, false);
+		ticket(2, 2, 0, false, NONE); waiter(2, 2, 1, false);
+		t_to[2] = true;
+		ticket(3, 3, 0, false, NONE); waiter(3, 3, 1, false);
+		running = 4
+	};
+	atomic {
+		run kchan_send(0, 0, 1);
+		run kchan_send(1, 1, 0);
+		run kchan_recv(2, 2, 0, 1);
+		run kchan_recv(3, 3, 0, 0);
+		run kchan_ctl_close(0)
+	}
+}
+
 init {
 	d_step {
 		fl_i = 0;
@@ -1265,6 +1729,8 @@ init {
 	:: world2()
 	:: world3()
 	:: world4()
+	:: world6()
+	:: world7()
 	fi
 #elif WORLD == 1
 	world1()
@@ -1276,5 +1742,11 @@ init {
 	world4()
 #elif WORLD == 5
 	world5()
+#elif WORLD == 6
+	world6()
+#elif WORLD == 7
+	world7()
+#elif WORLD == 8
+	world8()
 #endif
 }
