@@ -28,7 +28,10 @@
 # seconds and the CPU seconds it and its children used (user + system);
 # before the summary, every program's share of the run, longest first
 # ("run.sh: time: ..."), with the total: a program that takes much longer
-# than its CPU seconds waits (sleeps, timeouts, module unloads).
+# than its CPU seconds waits (sleeps, timeouts, module unloads). For a
+# kselftest program also its three slowest tests ("run.sh: NAME: slowest:
+# ..."), each timed from its "#  RUN" line to its result, and before the
+# summary the fifteen slowest tests of the run ("run.sh: slow test: ...").
 # The last line of output is the summary: "N passed, N failed[, N skipped]".
 # Exit status 0 only if nothing failed and at least one test ran.
 #
@@ -196,6 +199,44 @@ secs_since() {
 	awk -v s="$1" -v e="$EPOCHREALTIME" 'BEGIN { printf "%.1f", e - s }'
 }
 
+# Copy a kselftest program's output to standard output and to LOG, and
+# write to TIMES a line "SECONDS NAME" for each test that ended: from its
+# "#  RUN" line to its "ok"/"not ok" line.
+timed_tee() {
+	local log=$1 tests=$2 line start='' name=''
+
+	exec 3>"$log" 4>"$tests"
+	while IFS= read -r line || [ -n "$line" ]; do
+		printf '%s\n' "$line"
+		printf '%s\n' "$line" >&3
+		case $line in
+		"#  RUN "*)
+			start=$EPOCHREALTIME
+			name=${line#"#  RUN"}
+			name=${name#"${name%%[! ]*}"}
+			name=${name% ...}
+			;;
+		"ok "*|"not ok "*)
+			[ -n "$start" ] && echo "$(secs_since "$start") $name" >&4
+			start=
+			;;
+		esac
+	done
+	exec 3>&- 4>&-
+}
+
+# The slowest tests of program NAME (their times in TIMES), three at most,
+# on one line; each is also kept for the run's list of slowest tests.
+print_slowest() {
+	local name=$1 tests=$2
+
+	[ -s "$tests" ] || return 0
+	sort -rn "$tests" | head -n 3 | awk -v name="$name" '
+		{ s = s (NR > 1 ? ", " : "") $1 " s " $2 }
+		END { print "run.sh: " name ": slowest: " s }'
+	awk -v name="$name" '{ print $1, name, $2 }' "$tests" >>"$workdir/tests"
+}
+
 # Run one program: KIND is "kselftest", "unittest", "gotest" or "shell".
 run_one() {
 	local kind=$1 path=$2 n=$3 name mark log status problems start ticks
@@ -217,7 +258,8 @@ run_one() {
 	elif [ "$kind" = gotest ]; then
 		timeout -k 10 "$timeout_s" "$path" -test.v 2>&1 | tee "$log"
 	else
-		timeout -k 10 "$timeout_s" "$path" 2>&1 | tee "$log"
+		timeout -k 10 "$timeout_s" "$path" 2>&1 |
+			timed_tee "$log" "$workdir/$n.tests"
 	fi
 	status=${PIPESTATUS[0]}
 	if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
@@ -251,6 +293,7 @@ run_one() {
 	cpu=$(awk -v t=$(($(children_ticks) - ticks)) -v hz="$clk_tck" \
 		'BEGIN { printf "%.1f", t / hz }')
 	echo "run.sh: $name: $wall s, cpu $cpu s"
+	print_slowest "$name" "$workdir/$n.tests"
 	echo "$wall $cpu $name" >>"$workdir/times"
 }
 
@@ -266,6 +309,9 @@ print_times() {
 		  cpu += $2 }
 		END { printf "run.sh: time: %7.1f s in all, cpu %.1f s, %d programs\n",
 			total, cpu, NR }'
+	[ -s "$workdir/tests" ] || return 0
+	sort -rn "$workdir/tests" | head -n 15 |
+		awk '{ printf "run.sh: slow test: %7.1f s  %s %s\n", $1, $2, $3 }'
 }
 
 # The programs to run, as "kind path" lines.
