@@ -6,7 +6,7 @@
 # kernel report, in 6.1's words, is caught, and every pattern of the list
 # catches one of them (none is dead or mistyped); ordinary lines of a
 # healthy boot and of a test run, the fault-injection sweeps' included,
-# are not. Also: console line ends, -A, -q, and a long report.
+# are not. Also: console line ends, -A, -q, --after and a long report.
 #
 # Exit status: 0 pass, 1 fail (each failed check is printed).
 
@@ -103,6 +103,23 @@ for i in {1..3000}; do echo "${splats[2]}"; done >"$tmp/long"
 [ "$("$tool" -A 8 "$tmp/long" | head -n 1)" = "${splats[2]}" ] ||
 	fail "a long report is not printed"
 "$tool" -q "$tmp/long" || fail "a long report is not caught"
+
+# --after: only what follows the last line with the mark counts, all of
+# the log if no line has it; -A does not reach back over a mark.
+mark="kchan-run: start chan_close #3 1796608445613682170"
+{ echo "${splats[0]}"; echo "$mark"; cat "$tmp/ordinary"; } >"$tmp/marked"
+out=$("$tool" --after "$mark" "$tmp/marked") &&
+	fail "--after: a report before the mark is caught: $out"
+{ cat "$tmp/marked"; echo "${splats[2]}"; echo "$mark"; echo "${splats[3]}"; } |
+	"$tool" -A 1 --after "$mark" >"$tmp/out" ||
+	fail "--after: a report after the last mark is not caught"
+[ "$(cat "$tmp/out")" = "${splats[3]}" ] ||
+	fail "--after -A 1 printed: $(cat "$tmp/out")"
+out=$("$tool" --after "kchan-run: start other #9 1" "$tmp/marked") ||
+	fail "--after a mark not in the log: the report is not caught"
+[ "$out" = "${splats[0]}" ] || fail "--after a missing mark printed: $out"
+"$tool" --after </dev/null >/dev/null 2>&1
+[ $? -eq 2 ] || fail "--after without a mark does not exit with 2"
 
 "$tool" -x </dev/null >/dev/null 2>&1
 [ $? -eq 2 ] || fail "a bad option does not exit with 2"

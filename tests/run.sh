@@ -28,10 +28,9 @@
 # seconds and the CPU seconds it and its children used (user + system);
 # before the summary, every program's share of the run, longest first
 # ("run.sh: time: ..."), with the total: a program that takes much longer
-# than its CPU seconds waits (sleeps, timeouts, module unloads). For a
-# kselftest program also its three slowest tests ("run.sh: NAME: slowest:
-# ..."), each timed from its "#  RUN" line to its result, and before the
-# summary the fifteen slowest tests of the run ("run.sh: slow test: ...").
+# than its CPU seconds waits (sleeps, timeouts, module unloads). Then
+# the fifteen slowest tests of the kselftest programs ("run.sh: slow
+# test: ..."), each timed from its "#  RUN" line to its result.
 # The last line of output is the summary: "N passed, N failed[, N skipped]".
 # Exit status 0 only if nothing failed and at least one test ran.
 #
@@ -66,14 +65,12 @@ if ! { : >/dev/kmsg; } 2>/dev/null || ! dmesg >/dev/null 2>&1; then
 	can_kmsg=0
 fi
 
-# Write a unique marker into the kernel log and print it.
+# Write a unique marker into the kernel log and keep it in REPLY.
 kmsg_mark() {
-	local mark
+	REPLY="kchan-run: start $1 #$2 ${EPOCHREALTIME/./}"
 
-	mark="kchan-run: start $1 #$2 $(date +%s%N)"
-
-	[ "$can_kmsg" = 1 ] && echo "$mark" >/dev/kmsg
-	echo "$mark"
+	[ "$can_kmsg" = 1 ] && echo "$REPLY" >/dev/kmsg
+	echo "$REPLY"
 }
 
 # Print the kernel log after MARK. If the marker has been pushed out of
@@ -86,14 +83,19 @@ kmsg_since() {
 		END { for (i = 0; i < n; i++) print lines[i] }'
 }
 
-# Print the lines of kernel log KMSG that report a problem (the kernel is
-# unhappy, whatever the test said); in the KCSAN lane, the KCSAN reports
-# are left to kcsan_check.
+# Print the lines of the kernel log after MARK that report a problem
+# (the kernel is unhappy, whatever the test said); in the KCSAN lane,
+# that part of the log is kept in KMSG for kcsan_check, which sorts its
+# KCSAN reports.
 kmsg_problems() {
+	local mark=$1 kmsg=$2
+
+	[ "$can_kmsg" = 1 ] || return 0
 	if [ "$kcsan_reports" = 1 ]; then
-		kcsan-reports --strip "$1" | kernel-failures
+		kmsg_since "$mark" >"$kmsg"
+		kcsan-reports --strip "$kmsg" | kernel-failures
 	else
-		kernel-failures "$1"
+		dmesg | kernel-failures --after "$mark"
 	fi
 }
 
@@ -118,11 +120,17 @@ kcsan_check() {
 	esac
 }
 
+# A kselftest program's last line, its counts in BASH_REMATCH 1 to 6.
+totals_re='# Totals: pass:([0-9]+) fail:([0-9]+) xfail:([0-9]+) xpass:([0-9]+) skip:([0-9]+) error:([0-9]+)'
+
 # Count the result of a kselftest program from its "# Totals:" line.
 count_kselftest() {
-	local name=$1 status=$2 log=$3 totals p f xf xp s e status_bad=0
+	local name=$1 status=$2 log=$3 totals line p f xf xp s e status_bad=0
 
-	totals=$(grep -E '^# Totals: pass:[0-9]+ fail:[0-9]+ xfail:[0-9]+ xpass:[0-9]+ skip:[0-9]+ error:[0-9]+$' "$log" | tail -n 1)
+	totals=''
+	while IFS= read -r line; do
+		[[ $line =~ ^$totals_re$ ]] && totals=$line
+	done <"$log"
 	if [ -z "$totals" ] && [ "$status" -eq 4 ]; then
 		echo "run.sh: $name: skipped as a whole (exit status 4)"
 		skipped=$((skipped + 1))
@@ -133,8 +141,9 @@ count_kselftest() {
 		failed=$((failed + 1))
 		return
 	fi
-	# "# Totals: pass:P fail:F ..." -> "P F XF XP S E"
-	read -r p f xf xp s e <<<"$(echo "$totals" | tr -c '0-9\n' ' ')"
+	[[ $totals =~ $totals_re ]]
+	p=${BASH_REMATCH[1]} f=${BASH_REMATCH[2]} xf=${BASH_REMATCH[3]}
+	xp=${BASH_REMATCH[4]} s=${BASH_REMATCH[5]} e=${BASH_REMATCH[6]}
 	# An xfail is a failure the test itself declared expected: it passes.
 	# An xpass (an expected failure that did not happen) passes as well.
 	passed=$((passed + p + xf + xp))
@@ -183,29 +192,37 @@ count_gotest() {
 }
 
 # The CPU time, in clock ticks, of this shell's children that ended
-# (user + system: fields 16 and 17 of /proc/PID/stat, after the name).
+# (user + system: fields 16 and 17 of /proc/PID/stat, after the name), in
+# REPLY.
 children_ticks() {
 	local stat
 
-	stat=$(</proc/$$/stat) || { echo 0; return; }
+	REPLY=0
+	read -r stat </proc/$$/stat || return 0
 	stat=${stat##*) }
 	# shellcheck disable=SC2086 # split into fields
 	set -- $stat
-	echo $((${14} + ${15}))
+	REPLY=$((${14} + ${15}))
 }
 
-# Seconds from EPOCHREALTIME $1 to now, with one decimal.
+# Seconds from EPOCHREALTIME $1 to now, with one decimal, in REPLY: bash
+# arithmetic, as every process started in a guest under emulation costs a
+# good part of a second.
 secs_since() {
-	awk -v s="$1" -v e="$EPOCHREALTIME" 'BEGIN { printf "%.1f", e - s }'
+	local tenths=$(((${EPOCHREALTIME/./} - ${1/./}) / 100000))
+
+	REPLY=$((tenths / 10)).$((tenths % 10))
 }
 
 # Copy a kselftest program's output to standard output and to LOG, and
-# write to TIMES a line "SECONDS NAME" for each test that ended: from its
-# "#  RUN" line to its "ok"/"not ok" line.
+# add to the run's list of tests a line "SECONDS PROGRAM TEST" for each
+# test of PROGRAM that ended: from its "#  RUN" line to its result. Bash
+# alone: a process started in a guest under emulation costs a good part
+# of a second.
 timed_tee() {
-	local log=$1 tests=$2 line start='' name=''
+	local log=$1 prog=$2 line start='' name=''
 
-	exec 3>"$log" 4>"$tests"
+	exec 3>"$log" 4>>"$workdir/tests"
 	while IFS= read -r line || [ -n "$line" ]; do
 		printf '%s\n' "$line"
 		printf '%s\n' "$line" >&3
@@ -217,24 +234,15 @@ timed_tee() {
 			name=${name% ...}
 			;;
 		"ok "*|"not ok "*)
-			[ -n "$start" ] && echo "$(secs_since "$start") $name" >&4
-			start=
+			if [ -n "$start" ]; then
+				secs_since "$start"
+				echo "$REPLY $prog $name" >&4
+			fi
+			start=''
 			;;
 		esac
 	done
 	exec 3>&- 4>&-
-}
-
-# The slowest tests of program NAME (their times in TIMES), three at most,
-# on one line; each is also kept for the run's list of slowest tests.
-print_slowest() {
-	local name=$1 tests=$2
-
-	[ -s "$tests" ] || return 0
-	sort -rn "$tests" | head -n 3 | awk -v name="$name" '
-		{ s = s (NR > 1 ? ", " : "") $1 " s " $2 }
-		END { print "run.sh: " name ": slowest: " s }'
-	awk -v name="$name" '{ print $1, name, $2 }' "$tests" >>"$workdir/tests"
 }
 
 # Run one program: KIND is "kselftest", "unittest", "gotest" or "shell".
@@ -242,14 +250,16 @@ run_one() {
 	local kind=$1 path=$2 n=$3 name mark log status problems start ticks
 	local had_module wall cpu
 
-	name=$(basename "$path")
+	name=${path##*/}
 	start=$EPOCHREALTIME
-	ticks=$(children_ticks)
+	children_ticks
+	ticks=$REPLY
 	had_module=0
 	[ -d /sys/module/kchan ] && had_module=1
 	log="$workdir/$n.log"
 	echo "=== $name"
-	mark=$(kmsg_mark "$name" "$n")
+	kmsg_mark "$name" "$n"
+	mark=$REPLY
 
 	if [ "$kind" = shell ]; then
 		timeout -k 10 "$timeout_s" bash "$path" 2>&1 | tee "$log"
@@ -259,7 +269,7 @@ run_one() {
 		timeout -k 10 "$timeout_s" "$path" -test.v 2>&1 | tee "$log"
 	else
 		timeout -k 10 "$timeout_s" "$path" 2>&1 |
-			timed_tee "$log" "$workdir/$n.tests"
+			timed_tee "$log" "$name"
 	fi
 	status=${PIPESTATUS[0]}
 	if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
@@ -281,19 +291,19 @@ run_one() {
 		[ -n "${KCHAN_MODULE:-}" ] && insmod "$KCHAN_MODULE"
 	fi
 
-	kmsg_since "$mark" >"$workdir/$n.kmsg"
+	problems=$(kmsg_problems "$mark" "$workdir/$n.kmsg")
 	kcsan_check "$name" "$workdir/$n.kmsg"
-	problems=$(kmsg_problems "$workdir/$n.kmsg")
 	if [ -n "$problems" ]; then
 		echo "run.sh: $name: kernel log reports a problem: counted as 1 failure"
 		echo "$problems" | sed 's/^/  kernel: /'
 		failed=$((failed + 1))
 	fi
-	wall=$(secs_since "$start")
-	cpu=$(awk -v t=$(($(children_ticks) - ticks)) -v hz="$clk_tck" \
-		'BEGIN { printf "%.1f", t / hz }')
+	secs_since "$start"
+	wall=$REPLY
+	children_ticks
+	ticks=$(((REPLY - ticks) * 10 / clk_tck))
+	cpu=$((ticks / 10)).$((ticks % 10))
 	echo "run.sh: $name: $wall s, cpu $cpu s"
-	print_slowest "$name" "$workdir/$n.tests"
 	echo "$wall $cpu $name" >>"$workdir/times"
 }
 
@@ -302,7 +312,8 @@ print_times() {
 	local total
 
 	[ -s "$workdir/times" ] || return 0
-	total=$(secs_since "$run_start")
+	secs_since "$run_start"
+	total=$REPLY
 	sort -rn "$workdir/times" | awk -v total="$total" '
 		{ printf "run.sh: time: %7.1f s %5.1f%%  cpu %7.1f s  %s\n",
 			$1, (total > 0 ? 100 * $1 / total : 0), $2, $3
