@@ -735,6 +735,89 @@ TEST_F(names, name_can_be_created_again_as_a_new_channel)
 }
 
 /*
+ * The name table over many names, through its growing and shrinking:
+ * TABLE_NAMES names that differ only in a decimal suffix (so "-1" is a
+ * prefix of "-10", "-100"...), half of them removed and made again as
+ * other channels. Each create and unlink must find exactly the name it
+ * asks for (EEXIST while a name is there, ENOENT once it is gone) and
+ * each node must open its own channel (the capacity tells the first
+ * channels from the second ones). More names than one user may hold by
+ * default: the module is loaded with higher limits, far above what the
+ * test holds, as a create refused with EEXIST keeps its name and channel
+ * charged until its node's release, which a debug kernel delays by
+ * seconds (CONFIG_DEBUG_KOBJECT_RELEASE).
+ */
+#define TABLE_NAMES	400
+#define TABLE_PARAMS	"max_channels_per_user=16384 max_names_per_user=16384"
+
+static void table_name(char *buf, size_t size, unsigned int i)
+{
+	char tag[32];
+
+	snprintf(tag, sizeof(tag), "tbl-%u", i);
+	kt_name(buf, size, tag);
+}
+
+/* Capacity of the channel that /dev/chan/@name opens, or -errno. */
+static long long table_capacity(const char *name)
+{
+	struct kchan_stat st;
+	int fd, ret;
+
+	fd = kchan_open(name, O_RDWR);
+	if (fd < 0)
+		return fd;
+	ret = kt_stat(fd, &st);
+	close(fd);
+	return ret ? ret : (long long)st.capacity;
+}
+
+/*
+ * How many of the names @first, @first + @step, ... below TABLE_NAMES
+ * do not give @want from @op ('c' create with capacity @cap, 'u' unlink,
+ * 'o' open and read the capacity); the first such is logged.
+ */
+static unsigned int table_pass(struct __test_metadata *_metadata, char op,
+			       unsigned int first, unsigned int step,
+			       unsigned int cap, long long want)
+{
+	char name[KCHAN_NAME_SIZE];
+	unsigned int i, bad = 0;
+	long long got = 0;
+
+	for (i = first; i < TABLE_NAMES; i += step) {
+		table_name(name, sizeof(name), i);
+		if (op == 'c')
+			got = kt_create_named(name, cap, MSG_MAX, 0, 0);
+		else if (op == 'u')
+			got = kt_unlink(name);
+		else
+			got = table_capacity(name);
+		if (got != want && !bad++)
+			TH_LOG("%c %s: %lld, not %lld", op, name, got, want);
+	}
+	return bad;
+}
+
+TEST_F_TIMEOUT(names, many_names_are_each_found_through_growth_unlinks_and_reuse,
+	       900)
+{
+	ASSERT_EQ(0, kt_ensure_params(TABLE_PARAMS));
+	EXPECT_EQ(0U, table_pass(_metadata, 'c', 0, 1, 1, 0));
+	EXPECT_EQ(0U, table_pass(_metadata, 'c', 0, 1, 2, -EEXIST));
+	EXPECT_EQ(0U, table_pass(_metadata, 'u', 1, 2, 0, 0));
+	/* Half the names gone: the table may shrink under these. */
+	EXPECT_EQ(0U, table_pass(_metadata, 'u', 1, 2, 0, -ENOENT));
+	EXPECT_EQ(0U, table_pass(_metadata, 'c', 0, 2, 2, -EEXIST));
+	EXPECT_EQ(0U, table_pass(_metadata, 'c', 1, 2, 2, 0));
+	EXPECT_EQ(0U, table_pass(_metadata, 'o', 0, 2, 0, 1));
+	EXPECT_EQ(0U, table_pass(_metadata, 'o', 1, 2, 0, 2));
+	EXPECT_EQ(0U, table_pass(_metadata, 'u', 0, 1, 0, 0));
+	EXPECT_EQ(0U, table_pass(_metadata, 'u', 0, 1, 0, -ENOENT));
+	EXPECT_EQ(0, kt_ensure_defaults());
+}
+
+/*
  * One named channel per test, opened O_RDWR, in both flavours; for the
  * unlink semantics and the introspection views.
  */
