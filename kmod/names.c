@@ -16,16 +16,30 @@
  * dropped by the device's release. The name table holds the device
  * reference that kchan_name_unlink() drops; kchan_names_lock guards the
  * table and orders creation against removal of the same name.
+ *
+ * DOC: name table
+ *
+ * The table is an rhashtable keyed by the node's device name: it grows
+ * and shrinks with the number of names (a deferred worker rehashes it),
+ * so a lookup stays O(1) at any count, where a fixed table of buckets
+ * made every create and unlink walk a chain as long as names/buckets.
+ * Its hash is seeded at random and again at each rehash, so names made
+ * to collide cannot lengthen a chain at will. It is looked up, added to
+ * and removed from only under kchan_names_lock (an open finds its node
+ * by minor, in kchan_nodes), so no lookup races with the removal of the
+ * node it finds; the table's own bucket locks and RCU order those
+ * changes against its rehash worker. Every node in the table is in
+ * kchan_nodes too, which is what module unload walks.
  */
 #include <linux/cdev.h>
 #include <linux/cred.h>
 #include <linux/capability.h>
 #include <linux/ctype.h>
-#include <linux/hashtable.h>
 #include <linux/idr.h>
+#include <linux/jhash.h>
 #include <linux/module.h>
+#include <linux/rhashtable.h>
 #include <linux/slab.h>
-#include <linux/stringhash.h>
 #include <linux/xarray.h>
 
 #include "compat.h"
@@ -61,7 +75,7 @@ struct kchan_node {
 	struct device dev;
 	struct kchan *ch;
 	struct kchan_user *user;	/* the name is counted there */
-	struct hlist_node hash;		/* on kchan_names */
+	struct rhash_head hash;		/* on kchan_names */
 	kuid_t uid;
 	kgid_t gid;
 	umode_t mode;			/* permission bits, umask applied */
@@ -70,7 +84,7 @@ struct kchan_node {
 };
 
 static DEFINE_MUTEX(kchan_names_lock);
-static DEFINE_HASHTABLE(kchan_names, 8);
+static struct rhashtable kchan_names;	/* name -> node, DOC: name table */
 static DEFINE_IDA(kchan_minors);
 static DEFINE_XARRAY(kchan_nodes);	/* minor -> node, while named */
 /*
@@ -91,10 +105,34 @@ static struct kchan_node *to_node(KCHAN_DEVNODE_CONST struct device *dev)
 	return container_of(dev, struct kchan_node, dev);
 }
 
-static u32 kchan_name_hash(const char *name)
+static u32 kchan_name_hashfn(const void *name, u32 len, u32 seed)
 {
-	return full_name_hash(NULL, name, strlen(name));
+	return jhash(name, strlen(name), seed);
 }
+
+static u32 kchan_node_hashfn(const void *obj, u32 len, u32 seed)
+{
+	const struct kchan_node *node = obj;
+
+	return kchan_name_hashfn(dev_name(&node->dev), len, seed);
+}
+
+/* 0 if @obj is the node named @arg->key, as rhashtable wants it. */
+static int kchan_node_cmpfn(struct rhashtable_compare_arg *arg,
+			    const void *obj)
+{
+	const struct kchan_node *node = obj;
+
+	return strcmp(dev_name(&node->dev), arg->key);
+}
+
+static const struct rhashtable_params kchan_names_params = {
+	.head_offset		= offsetof(struct kchan_node, hash),
+	.hashfn			= kchan_name_hashfn,
+	.obj_hashfn		= kchan_node_hashfn,
+	.obj_cmpfn		= kchan_node_cmpfn,
+	.automatic_shrinking	= true,
+};
 
 /**
  * kchan_name_valid() - 1..KCHAN_NAME_MAX of [A-Za-z0-9._-], not . or ..
@@ -119,13 +157,8 @@ bool kchan_name_valid(const char *name, size_t size)
 
 static struct kchan_node *kchan_name_find(const char *name)
 {
-	struct kchan_node *node;
-
 	lockdep_assert_held(&kchan_names_lock);
-	hash_for_each_possible(kchan_names, node, hash, kchan_name_hash(name))
-		if (!strcmp(dev_name(&node->dev), name))
-			return node;
-	return NULL;
+	return rhashtable_lookup_fast(&kchan_names, name, kchan_names_params);
 }
 
 /*
@@ -391,25 +424,35 @@ int kchan_name_create(struct kchan *ch, const char *name, umode_t mode)
 	}
 
 	mutex_lock(&kchan_names_lock);
-	if (kchan_name_find(name)) {
-		ret = -EEXIST;
+	/*
+	 * Into the table first, where only holders of kchan_names_lock
+	 * look: its insert is what can fail for the name itself (-EEXIST)
+	 * and, out of memory, is undone more simply than device_add().
+	 */
+	ret = rhashtable_lookup_insert_key(&kchan_names, name, &node->hash,
+					   kchan_names_params);
+	if (ret) {
+		/* -EBUSY: a rehash under way could not take one more. */
+		if (ret != -EEXIST)
+			ret = -ENOMEM;
 		goto out_unlock;
 	}
 	ret = xa_err(xa_store(&kchan_nodes, minor, node, GFP_KERNEL));
 	if (ret)
-		goto out_unlock;
+		goto out_unhash;
 	ret = device_add(&node->dev);
-	if (ret) {
-		xa_erase(&kchan_nodes, minor);
-		goto out_unlock;
-	}
-	hash_add(kchan_names, &node->hash, kchan_name_hash(name));
+	if (ret)
+		goto out_erase;
 	spin_lock(&ch->lock);
 	ch->node = node;
 	spin_unlock(&ch->lock);
 	mutex_unlock(&kchan_names_lock);
 	return 0;
 
+out_erase:
+	xa_erase(&kchan_nodes, minor);
+out_unhash:
+	rhashtable_remove_fast(&kchan_names, &node->hash, kchan_names_params);
 out_unlock:
 	mutex_unlock(&kchan_names_lock);
 out_put:
@@ -437,7 +480,7 @@ static void kchan_node_remove(struct kchan_node *node)
 	struct kchan *ch = node->ch;
 
 	lockdep_assert_held(&kchan_names_lock);
-	hash_del(&node->hash);
+	rhashtable_remove_fast(&kchan_names, &node->hash, kchan_names_params);
 	WRITE_ONCE(node->unlinked, true);
 	spin_lock(&ch->lock);
 	ch->node = NULL;
@@ -548,9 +591,12 @@ int kchan_names_init(void)
 {
 	int ret;
 
-	ret = alloc_chrdev_region(&kchan_devt, 0, KCHAN_MINORS, "chan");
+	ret = rhashtable_init(&kchan_names, &kchan_names_params);
 	if (ret)
 		return ret;
+	ret = alloc_chrdev_region(&kchan_devt, 0, KCHAN_MINORS, "chan");
+	if (ret)
+		goto out_table;
 	kchan_cdev = cdev_alloc();
 	if (!kchan_cdev) {
 		ret = -ENOMEM;
@@ -574,6 +620,8 @@ out_cdev:
 	cdev_del(kchan_cdev);
 out_region:
 	unregister_chrdev_region(kchan_devt, KCHAN_MINORS);
+out_table:
+	rhashtable_destroy(&kchan_names);
 	return ret;
 }
 
@@ -581,11 +629,11 @@ out_region:
 void kchan_names_exit(void)
 {
 	struct kchan_node *node;
-	struct hlist_node *tmp;
-	int bkt;
+	unsigned long minor;
 
 	mutex_lock(&kchan_names_lock);
-	hash_for_each_safe(kchan_names, bkt, tmp, node, hash) {
+	/* Every named node is in kchan_nodes (DOC: name table). */
+	xa_for_each(&kchan_nodes, minor, node) {
 		/* Out of memory here, the node may be left in /dev/chan. */
 		kchan_node_spare(node);
 		kchan_node_remove(node);
@@ -595,4 +643,5 @@ void kchan_names_exit(void)
 	class_destroy(kchan_class);
 	cdev_del(kchan_cdev);
 	unregister_chrdev_region(kchan_devt, KCHAN_MINORS);
+	rhashtable_destroy(&kchan_names);
 }
