@@ -736,8 +736,9 @@ TEST_F(names, name_can_be_created_again_as_a_new_channel)
 
 /*
  * The name table over many names, through its growing and shrinking:
- * TABLE_NAMES names that differ only in a decimal suffix (so "-1" is a
- * prefix of "-10", "-100"...), half of them removed and made again as
+ * TABLE_NAMES names (the table starts with four buckets and doubles six
+ * times on the way to 128) that differ only in a decimal suffix (so "-1"
+ * is a prefix of "-10", "-100"...), half of them removed and made again as
  * other channels. Each create and unlink must find exactly the name it
  * asks for (EEXIST while a name is there, ENOENT once it is gone) and
  * each node must open its own channel (the capacity tells the first
@@ -747,7 +748,7 @@ TEST_F(names, name_can_be_created_again_as_a_new_channel)
  * charged until its node's release, which a debug kernel delays by
  * seconds (CONFIG_DEBUG_KOBJECT_RELEASE).
  */
-#define TABLE_NAMES	400
+#define TABLE_NAMES	128
 #define TABLE_PARAMS	"max_channels_per_user=16384 max_names_per_user=16384"
 
 static void table_name(char *buf, size_t size, unsigned int i)
