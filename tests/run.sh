@@ -90,11 +90,10 @@ kmsg_since() {
 kmsg_problems() {
 	local mark=$1 kmsg=$2
 
-	[ "$can_kmsg" = 1 ] || return 0
 	if [ "$kcsan_reports" = 1 ]; then
 		kmsg_since "$mark" >"$kmsg"
 		kcsan-reports --strip "$kmsg" | kernel-failures
-	else
+	elif [ "$can_kmsg" = 1 ]; then
 		dmesg | kernel-failures --after "$mark"
 	fi
 }
