@@ -170,7 +170,6 @@ void bench_evloop(void)
 	for (s = 0; s < ARRAY_SIZE(sizes); s++) {
 		int group = new_group(), n = sizes[s];
 		long iters;
-		double probe;
 
 		progress("evloop, %d cases", n);
 		for (m = 0; m < NR_EV_MECH; m++)
@@ -182,10 +181,7 @@ void bench_evloop(void)
 		iters = 100;
 		if (!opt.quick) {
 			ev_batch(&ctx[E_REARM], 20);
-			probe = ev_batch(&ctx[E_REARM], 100);
-			iters = (long)(opt.target_ms * 1e6 / probe);
-			if (iters < 100)
-				iters = 100;
+			iters = batch_iters(ev_batch(&ctx[E_REARM], 100));
 		}
 		alarm(BATCH_TIMEOUT_S);
 		for (r = 0; r < runs; r++)

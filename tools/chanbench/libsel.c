@@ -287,17 +287,6 @@ static void lch_run(struct lch *c, long iters, double *t)
 		t[m] = sum[m] / LCH_SLICES;
 }
 
-/*
- * Batches of about opt.target_ms from @probe's ns per op, at least 100.
- * --quick times 100 without a probe.
- */
-static long calibrate(double probe)
-{
-	long iters = (long)(opt.target_ms * 1e6 / probe);
-
-	return iters < 100 ? 100 : iters;
-}
-
 static void bench_channels(void)
 {
 	double t[NR_L][MAX_RUNS];
@@ -311,7 +300,7 @@ static void bench_channels(void)
 	iters = 100;
 	if (!opt.quick) {
 		lch_batch(&c[L_LIB], 50);
-		iters = calibrate(lch_batch(&c[L_LIB], 200));
+		iters = batch_iters(lch_batch(&c[L_LIB], 200));
 	}
 	alarm(BATCH_TIMEOUT_S);
 	for (r = 0; r < opt.runs; r++) {
@@ -361,7 +350,7 @@ static void bench_mixed(bool wait)
 	iters = 100;
 	if (!opt.quick) {
 		mixed_batch(&x[X_EPOLL], 20);
-		iters = calibrate(mixed_batch(&x[X_EPOLL], wait ? 50 : 200));
+		iters = batch_iters(mixed_batch(&x[X_EPOLL], wait ? 50 : 200));
 	}
 	if (wait && iters > 20000)
 		iters = 20000;

@@ -150,7 +150,6 @@ void bench_select(void)
 	for (s = 0; s < ARRAY_SIZE(sizes); s++) {
 		int group = new_group(), n = sizes[s];
 		long iters;
-		double probe;
 
 		progress("select, %d cases", n);
 		for (m = 0; m < NR_SEL_MECH; m++)
@@ -162,10 +161,7 @@ void bench_select(void)
 		iters = 100;
 		if (!opt.quick) {
 			sel_batch(&ctx[S_EVENTFD], 50);
-			probe = sel_batch(&ctx[S_EVENTFD], 200);
-			iters = (long)(opt.target_ms * 1e6 / probe);
-			if (iters < 100)
-				iters = 100;
+			iters = batch_iters(sel_batch(&ctx[S_EVENTFD], 200));
 		}
 		alarm(BATCH_TIMEOUT_S);
 		for (r = 0; r < runs; r++)

@@ -84,6 +84,17 @@ void sleep_ms(long ms)
 		;
 }
 
+/*
+ * The ops in a timed batch of about opt.target_ms, from a probe's @ns_op
+ * per op: at least 100. (--quick times 100 without a probe.)
+ */
+long batch_iters(double ns_op)
+{
+	long iters = (long)(opt.target_ms * 1e6 / ns_op);
+
+	return iters < 100 ? 100 : iters;
+}
+
 void pin(int cpu)
 {
 	cpu_set_t set;

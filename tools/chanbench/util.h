@@ -45,6 +45,7 @@ void util_start(void);
 void warn_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 uint64_t now_ns(void);
 void sleep_ms(long ms);
+long batch_iters(double ns_op);
 void pin(int cpu);
 void unpin(void);
 int chan_new(unsigned int capacity, unsigned int msg_max, int fd_flags);
