@@ -23,17 +23,48 @@
 #define KCHAN_CEIL_NAMES_PER_USER	(1U << 16)
 #define KCHAN_CEIL_MINORS		(1U << MINORBITS)
 
+/*
+ * Each limit is checked as insmod parses it: a value out of range, or
+ * not a number, fails the load with EINVAL before the module exists
+ * anywhere (no sysfs directory to tear down, no init to undo), and the
+ * kernel log names the parameter ("kchan: 'V' invalid for parameter 'P'").
+ */
+static int kchan_param_parse(const char *val, unsigned long lo,
+			     unsigned long hi, unsigned long *n)
+{
+	if (!val || kstrtoul(val, 0, n) || *n < lo || *n > hi)
+		return -EINVAL;
+	return 0;
+}
+
+#define KCHAN_LIMIT(name, var, type, lo, hi)				\
+static int kchan_set_##name(const char *val,				\
+			    const struct kernel_param *kp)		\
+{									\
+	unsigned long n;						\
+	int ret = kchan_param_parse(val, lo, hi, &n);			\
+									\
+	if (!ret)							\
+		*(type *)kp->arg = n;					\
+	return ret;							\
+}									\
+static const struct kernel_param_ops kchan_##name##_ops = {		\
+	.set = kchan_set_##name,					\
+	.get = param_get_##type,					\
+};									\
+module_param_cb(name, &kchan_##name##_ops, &var, 0444)
+
 unsigned int kchan_max_capacity = 65536;
-module_param_named(max_capacity, kchan_max_capacity, uint, 0444);
+KCHAN_LIMIT(max_capacity, kchan_max_capacity, uint, 0, KCHAN_CEIL_CAPACITY);
 MODULE_PARM_DESC(max_capacity, "largest channel capacity (messages)");
 
 unsigned int kchan_max_msg_size = 65536;
-module_param_named(max_msg_size, kchan_max_msg_size, uint, 0444);
+KCHAN_LIMIT(max_msg_size, kchan_max_msg_size, uint, 1, KCHAN_CEIL_MSG_SIZE);
 MODULE_PARM_DESC(max_msg_size, "largest msg_max (bytes)");
 
 unsigned int kchan_max_channels_per_user = 4096;
-module_param_named(max_channels_per_user, kchan_max_channels_per_user, uint,
-		   0444);
+KCHAN_LIMIT(max_channels_per_user, kchan_max_channels_per_user, uint, 0,
+	    KCHAN_CEIL_CHANNELS_PER_USER);
 MODULE_PARM_DESC(max_channels_per_user, "channels one user may own");
 
 /*
@@ -42,49 +73,25 @@ MODULE_PARM_DESC(max_channels_per_user, "channels one user may own");
  * pages, 64 MiB). See README.md for the reasoning.
  */
 unsigned long kchan_max_bytes_per_user = 64UL << 20;
-module_param_named(max_bytes_per_user, kchan_max_bytes_per_user, ulong,
-		   0444);
+KCHAN_LIMIT(max_bytes_per_user, kchan_max_bytes_per_user, ulong, 0,
+	    KCHAN_CEIL_BYTES_PER_USER);
 MODULE_PARM_DESC(max_bytes_per_user,
 		 "bytes of messages and select cases one user may hold");
 
 unsigned int kchan_max_names_per_user = 256;
-module_param_named(max_names_per_user, kchan_max_names_per_user, uint, 0444);
+KCHAN_LIMIT(max_names_per_user, kchan_max_names_per_user, uint, 0,
+	    KCHAN_CEIL_NAMES_PER_USER);
 MODULE_PARM_DESC(max_names_per_user, "named channels one user may own");
 
 /* The device minors of named channels, all users together (names.c). */
 unsigned int kchan_max_minors = KCHAN_CEIL_MINORS;
-module_param_named(max_minors, kchan_max_minors, uint, 0444);
+KCHAN_LIMIT(max_minors, kchan_max_minors, uint, 1, KCHAN_CEIL_MINORS);
 MODULE_PARM_DESC(max_minors, "named channels of all users together");
 
 unsigned int kchan_max_select_cases = 1024;
-module_param_named(max_select_cases, kchan_max_select_cases, uint, 0444);
+KCHAN_LIMIT(max_select_cases, kchan_max_select_cases, uint, 256,
+	    KCHAN_CEIL_SELECT_CASES);
 MODULE_PARM_DESC(max_select_cases, "most cases in one select");
-
-/**
- * kchan_limits_check() - refuse parameters above the compiled-in ceilings.
- *
- * Context: module init.
- * Return: 0 or -EINVAL.
- */
-int kchan_limits_check(void)
-{
-	if (kchan_max_capacity > KCHAN_CEIL_CAPACITY ||
-	    !kchan_max_msg_size || kchan_max_msg_size > KCHAN_CEIL_MSG_SIZE ||
-	    kchan_max_channels_per_user > KCHAN_CEIL_CHANNELS_PER_USER ||
-	    kchan_max_select_cases < 256 ||
-	    kchan_max_select_cases > KCHAN_CEIL_SELECT_CASES ||
-	    kchan_max_bytes_per_user > KCHAN_CEIL_BYTES_PER_USER ||
-	    kchan_max_names_per_user > KCHAN_CEIL_NAMES_PER_USER ||
-	    !kchan_max_minors || kchan_max_minors > KCHAN_CEIL_MINORS) {
-		pr_err("kchan: a limit is out of range (capacity up to %u, msg size up to %u, channels per user up to %u, select cases 256..%u, bytes per user up to %lu, names per user up to %u, minors 1..%u)\n",
-		       KCHAN_CEIL_CAPACITY, KCHAN_CEIL_MSG_SIZE,
-		       KCHAN_CEIL_CHANNELS_PER_USER, KCHAN_CEIL_SELECT_CASES,
-		       KCHAN_CEIL_BYTES_PER_USER, KCHAN_CEIL_NAMES_PER_USER,
-		       KCHAN_CEIL_MINORS);
-		return -EINVAL;
-	}
-	return 0;
-}
 
 /**
  * kchan_version_ioctl() - copy struct kchan_version to user space.

@@ -15,7 +15,6 @@ extern unsigned int kchan_max_select_cases;
 extern unsigned long kchan_max_bytes_per_user;
 extern unsigned int kchan_max_names_per_user;
 extern unsigned int kchan_max_minors;
-int kchan_limits_check(void);
 int kchan_ctl_init(void);
 void kchan_ctl_exit(void);
 long kchan_version_ioctl(void __user *arg);

@@ -14,9 +14,6 @@ static int __init kchan_init(void)
 {
 	int ret;
 
-	ret = kchan_limits_check();
-	if (ret)
-		return ret;
 	ret = kchan_cache_init();
 	if (ret)
 		return ret;

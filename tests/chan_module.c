@@ -497,6 +497,11 @@ TEST_F_TIMEOUT(module, load_with_a_limit_out_of_range_fails_with_einval, MODULE_
 		"max_names_per_user=65537",
 		"max_minors=1048577",
 		"max_minors=0",
+		"max_msg_size=0",
+		/* Past what the variable holds: not a wrapped value, EINVAL. */
+		"max_capacity=4294967296",
+		"max_bytes_per_user=99999999999999999999999",
+		"max_select_cases=many",
 	};
 	unsigned int i;
 
