@@ -1,5 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
+# run.sh: host
 #
 # tools/bench_plot.py, which turns make bench's CSV into bench/results.md,
 # on canned CSVs: a target is met only when the median over the blocks

@@ -1,5 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
+# run.sh: host
 #
 # Everything built goes under build/: outside it, the tree holds no
 # compiled file (an ELF object, library or program) and none of Kbuild's

@@ -1,5 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
+# run.sh: host
 #
 # tools/kcsan-reports, which decides the KCSAN lane, on canned kernel logs
 # in 6.1's report format: a data race with a kchan frame in either stack

@@ -1,5 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
+# run.sh: host
 #
 # tools/kernel-failures, the list of kernel log lines that fail a run
 # (tools/vm and tests/run.sh both use it): a sample line of each kind of

@@ -1,5 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
+# run.sh: host
 #
 # tests/kt_tool.bash, the library of the tools' tests, runs a test on the
 # host and lets the guest report that result, and only when it is for the

@@ -1,5 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
+# run.sh: host
 #
 # The commit protocol's model (tools/model/kchan.pml) verifies for the
 # small worlds and catches each mutant. The model checker runs on the host

@@ -1,5 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
+# run.sh: host
 #
 # tools/model/check keeps what it can reuse, and nothing else: with a copy
 # of it next to a made-up model, and a fake spin and gcc first in PATH

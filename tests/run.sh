@@ -11,6 +11,17 @@
 #   tests/run.sh --list [NAME...]  print the names of the programs it
 #                             would run, one a line, and run nothing (a
 #                             NAME that matches none is printed as it is)
+#   tests/run.sh --host [NAME...]   only the programs that need no guest:
+#                             the shell tests with a line "# run.sh: host"
+#                             (the tools' tests, the reports of the host's
+#                             model and packaging checks, the tree's own
+#                             checks), run where run.sh is, with no kernel
+#                             log to check (tools/check-kernel runs them on
+#                             the host while its guests run the others)
+#   tests/run.sh --guest [NAME...]  only the others
+#                             (--list goes first: --list --host lists the
+#                             programs that need no guest; an unknown NAME
+#                             is listed with --guest, not with --host)
 #
 # Each program runs under a timeout. Its kernel log is checked from a
 # /dev/kmsg marker written just before it started: any line
@@ -59,8 +70,21 @@ trap 'rm -rf "$workdir"' EXIT
 
 kcsan_reports=${KCHAN_KCSAN_REPORTS:-0}
 
+list_only=0
+if [ "${1-}" = --list ]; then
+	list_only=1
+	shift
+fi
+where=all
+case ${1-} in
+--host|--guest) where=${1#--}; shift ;;
+esac
+
 can_kmsg=1
-if ! { : >/dev/kmsg; } 2>/dev/null || ! dmesg >/dev/null 2>&1; then
+if [ "$where" = host ]; then
+	# Not the kernel under test: its log is none of this run's business.
+	can_kmsg=0
+elif ! { : >/dev/kmsg; } 2>/dev/null || ! dmesg >/dev/null 2>&1; then
 	echo "run.sh: cannot write /dev/kmsg or read dmesg: kernel log not checked" >&2
 	can_kmsg=0
 fi
@@ -338,11 +362,6 @@ list_all() {
 	echo "gotest build/go/kchan.test"
 }
 
-list_only=0
-if [ "${1-}" = --list ]; then
-	list_only=1
-	shift
-fi
 all=$(list_all)
 if [ $# -eq 0 ]; then
 	selected=$all
@@ -353,7 +372,9 @@ else
 		match=$(echo "$all" | awk -v w="$want" '{
 			b = $2; sub(".*/", "", b); s = b; sub("\\.(sh|py|test)$", "", s)
 			if (b == w || s == w) print }')
-		if [ -z "$match" ] && [ "$list_only" = 1 ]; then
+		if [ -z "$match" ] && [ "$where" = host ]; then
+			continue
+		elif [ -z "$match" ] && [ "$list_only" = 1 ]; then
 			echo "$want"
 		elif [ -z "$match" ]; then
 			echo "run.sh: $want: no such test program"
@@ -363,12 +384,21 @@ else
 		fi
 	done
 fi
+if [ "$where" != all ]; then
+	# One grep for all of them: a process costs a good part of a second
+	# in an emulated guest.
+	host=$(grep -l -x '# run\.sh: host' tests/*.sh)
+	selected=$(echo -n "$selected" | awk -v where="$where" -v host="$host" '
+		BEGIN { n = split(host, h, "\n"); for (i = 1; i <= n; i++) on[h[i]] = 1 }
+		NF && ($2 in on) == (where == "host")')
+fi
 if [ "$list_only" = 1 ]; then
 	echo -n "$selected" | awk 'NF { sub(".*/", "", $2); print $2 }'
 	exit 0
 fi
 
-[ -e /dev/chanctl ] || echo "run.sh: warning: /dev/chanctl is missing: is kchan.ko loaded?"
+[ "$where" = host ] || [ -e /dev/chanctl ] ||
+	echo "run.sh: warning: /dev/chanctl is missing: is kchan.ko loaded?"
 
 n=0
 while read -r kind path; do

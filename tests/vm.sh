@@ -1,5 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
+# run.sh: host
 #
 # tools/vm boots a guest again when it died or hung before the command
 # started (a boot-time panic or hang of a starved emulator), and only
