@@ -103,7 +103,7 @@ int batch_call(struct side *s, bool wr, int k)
 	return n;
 }
 
-static const struct mech batch_mechs[] = {
+const struct mech batch_mechs[] = {
 	{ "kchan-c64", K_KCHAN, 64, false, 0 },
 	{ "kchan-c64-batch", K_KCHAN, 64, false, BATCH_MSGS },
 	{ "kchan-c64-uring", K_KCHAN, 64, true, BATCH_MSGS },
@@ -112,6 +112,8 @@ static const struct mech batch_mechs[] = {
 	{ "seqpacket", K_SEQPACKET, 0, false, 0 },
 	{ "seqpacket-mmsg", K_SEQPACKET, 0, false, BATCH_MSGS },
 };
+
+const int n_batch_mechs = ARRAY_SIZE(batch_mechs);
 
 /*
  * Pinned to one CPU, threads and processes; across CPUs only with --full

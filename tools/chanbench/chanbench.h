@@ -21,6 +21,8 @@
  *   create.c  create + close of 10^2 .. 10^5 objects, time and memory
  *   evloop.c  an event loop on an armed select over 1 .. 1024 channels:
  *             persistent, re-armed per event, and epoll over eventfds
+ *   profile.c --profile: one traced batch of a target's workload or of
+ *             its peer, for tools/bench.sh --profile
  */
 #ifndef CHANBENCH_H
 #define CHANBENCH_H
@@ -142,6 +144,21 @@ enum bench { BENCH_RTT, BENCH_STREAM };
 
 extern int uring_workers_seen;
 
+/* One batch's time and counts per op. */
+struct batch_res {
+	double ns_op, sys_op, sw_op, wk_op;
+	int workers;
+};
+
+/* The groups' mechanisms, which profile.c finds by name. */
+extern const struct mech rtt_mechs[], stream_mechs[], uring_mechs[],
+	batch_mechs[];
+extern const int n_rtt_mechs, n_stream_mechs, n_uring_mechs, n_batch_mechs;
+
+int run_batch(enum bench bench, const struct mech *m, unsigned int size,
+	      bool procs, bool cross, long n, struct batch_res *res,
+	      char *cap_used);
+
 void run_group(const char *bench_name, enum bench bench,
 	       const struct mech *ms, int nm, unsigned int size,
 	       bool procs, bool cross, long n_quick, long n_min);
@@ -156,6 +173,7 @@ void bench_fan(void);
 void bench_memory(void);
 void bench_create(void);
 void bench_evloop(void);
+int bench_profile(const char *id);
 
 /* memory.c: objects held idle, and the slab memory they take */
 

@@ -33,6 +33,9 @@
  *           (KCHAN_SELECT_PERSIST) and re-armed per event, against
  *           epoll_wait() over as many eventfds
  *
+ * --profile ID runs none of these but one batch of a target's workload
+ * with the function tracer on (profile.c, for tools/bench.sh --profile).
+ *
  * Counts beside the times: syscalls per op (those the loop issued, counted
  * as it issues them), context switches per op (getrusage RUSAGE_THREAD of
  * both sides: voluntary + involuntary) and wake-ups per op (voluntary
@@ -87,6 +90,7 @@ static bool bench_selected(const char *name)
 static const char usage_text[] =
 	"Usage: chanbench [--quick | --full] [--runs N] [--target-ms MS]\n"
 	"                 [--objects N] [--create N] [--only LIST] [--csv PATH]\n"
+	"       chanbench --profile list | --profile ID\n"
 	"\n"
 	"  --quick        a tiny run of every workload (a smoke test)\n"
 	"  --full         also sizes 1, 256 and 4096 in the ping-pong,\n"
@@ -100,7 +104,10 @@ static const char usage_text[] =
 	"                 (100000, --quick 1000; named channels a tenth)\n"
 	"  --only LIST    comma-separated: rtt,stream,uring,batch,fan,wake,\n"
 	"                 select,libselect,memory,create,evloop\n"
-	"  --csv PATH     also write the results as CSV\n";
+	"  --csv PATH     also write the results as CSV\n"
+	"  --profile ID   one batch of workload ID (--profile list: the IDs)\n"
+	"                 with tracefs's tracing_on set around its measured\n"
+	"                 part (tools/bench.sh --profile sets the tracer up)\n";
 
 static void parse_args(int argc, char **argv)
 {
@@ -135,6 +142,9 @@ static void parse_args(int argc, char **argv)
 		} else if (v && !strcmp(a, "--only")) {
 			opt.only = v;
 			i++;
+		} else if (v && !strcmp(a, "--profile")) {
+			opt.profile = v;
+			i++;
 		} else if (v && !strcmp(a, "--csv")) {
 			opt.csv = v;
 			i++;
@@ -167,6 +177,8 @@ int main(int argc, char **argv)
 	util_start();
 	if (access(CHANCTL, R_OK | W_OK))
 		die(CHANCTL ": %s (is kchan.ko loaded?)", strerror(errno));
+	if (opt.profile)
+		return bench_profile(opt.profile);
 	/* Message queues of 64 x 4096 B are above the default limit. */
 	if (setrlimit(RLIMIT_MSGQUEUE, &rl))
 		warn_msg("cannot raise RLIMIT_MSGQUEUE: %s", strerror(errno));

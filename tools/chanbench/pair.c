@@ -40,11 +40,6 @@ struct batch {
 	struct peer_out *out;
 };
 
-struct batch_res {
-	double ns_op, sys_op, sw_op, wk_op;
-	int workers;
-};
-
 struct snap {
 	long sys, nv, niv;
 	uint64_t t;
@@ -62,6 +57,13 @@ static void take_snap(void *arg)
 	ma->snap->sys = ma->s->sys;
 	thread_switches(&ma->snap->nv, &ma->snap->niv);
 	ma->snap->t = now_ns();
+}
+
+/* Side A's first snapshot, where --profile's tracing starts too. */
+static void take_snap_a(void *arg)
+{
+	take_snap(arg);
+	profile_mark(true);
 }
 
 static void side_b(struct batch *b)
@@ -142,11 +144,11 @@ static void side_a(struct batch *b, struct snap *s0, struct snap *s1,
 	ma.s = &s;
 	ma.snap = s0;
 	if (b->bench == BENCH_STREAM && s.per_call > 1) {
-		stream_many(&s, false, total, b->warm, take_snap, &ma);
+		stream_many(&s, false, total, b->warm, take_snap_a, &ma);
 	} else {
 		for (i = 0; i < total; i++) {
 			if (i == b->warm)
-				take_snap(&ma);
+				take_snap_a(&ma);
 			if (b->bench == BENCH_RTT) {
 				xsend(&s, 0);
 				xrecv(&s, 1);
@@ -155,6 +157,7 @@ static void side_a(struct batch *b, struct snap *s0, struct snap *s1,
 			}
 		}
 	}
+	profile_mark(false);
 	ma.snap = s1;
 	take_snap(&ma);
 	*workers = b->l->m->uring ? count_iou_workers() : 0;
@@ -162,9 +165,9 @@ static void side_a(struct batch *b, struct snap *s0, struct snap *s1,
 	unpin();
 }
 
-static int run_batch(enum bench bench, const struct mech *m,
-		     unsigned int size, bool procs, bool cross, long n,
-		     struct batch_res *res, char *cap_used)
+int run_batch(enum bench bench, const struct mech *m,
+	      unsigned int size, bool procs, bool cross, long n,
+	      struct batch_res *res, char *cap_used)
 {
 	struct peer_out *out;
 	struct snap s0, s1;
@@ -370,7 +373,7 @@ void run_group(const char *bench_name, enum bench bench,
 	group_ratios(group);
 }
 
-static const struct mech rtt_mechs[] = {
+const struct mech rtt_mechs[] = {
 	{ "kchan-c0", K_KCHAN, 0, false, 0 },
 	{ "kchan-c1", K_KCHAN, 1, false, 0 },
 	{ "kchan-c1-uring", K_KCHAN, 1, true, 0 },
@@ -383,7 +386,7 @@ static const struct mech rtt_mechs[] = {
 	{ "eventfd-uring", K_EVENTFD, 0, true, 0 },
 };
 
-static const struct mech stream_mechs[] = {
+const struct mech stream_mechs[] = {
 	{ "kchan-c1", K_KCHAN, 1, false, 0 },
 	{ "kchan-c64", K_KCHAN, 64, false, 0 },
 	{ "kchan-c4096", K_KCHAN, 4096, false, 0 },
@@ -392,7 +395,7 @@ static const struct mech stream_mechs[] = {
 	{ "mqueue", K_MQUEUE, 0, false, 0 },
 };
 
-static const struct mech uring_mechs[] = {
+const struct mech uring_mechs[] = {
 	{ "kchan-c1", K_KCHAN, 1, false, 0 },
 	{ "kchan-c1-uring", K_KCHAN, 1, true, 0 },
 	{ "kchan-c64", K_KCHAN, 64, false, 0 },
@@ -401,6 +404,10 @@ static const struct mech uring_mechs[] = {
 	{ "pipe", K_PIPE, 0, false, 0 },
 	{ "pipe-uring", K_PIPE, 0, true, 0 },
 };
+
+const int n_rtt_mechs = ARRAY_SIZE(rtt_mechs);
+const int n_stream_mechs = ARRAY_SIZE(stream_mechs);
+const int n_uring_mechs = ARRAY_SIZE(uring_mechs);
 
 void bench_rtt(void)
 {

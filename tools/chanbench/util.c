@@ -215,3 +215,23 @@ int count_iou_workers(void)
 	closedir(d);
 	return n;
 }
+
+/*
+ * --profile: starts (@on) or stops the trace that tools/bench.sh set up
+ * in tracefs, around the measured part of a batch. Nothing without
+ * --profile.
+ */
+void profile_mark(bool on)
+{
+	static int fd = -1;
+
+	if (!opt.profile)
+		return;
+	if (fd < 0) {
+		fd = open("/sys/kernel/tracing/tracing_on", O_WRONLY | O_CLOEXEC);
+		if (fd < 0)
+			die("/sys/kernel/tracing/tracing_on: %s", strerror(errno));
+	}
+	if (write(fd, on ? "1" : "0", 1) != 1)
+		die("/sys/kernel/tracing/tracing_on: %s", strerror(errno));
+}

@@ -34,6 +34,7 @@ struct options {
 	int create_max;		/* largest count, create workload */
 	const char *csv;
 	const char *only;	/* comma-separated bench names, NULL: all */
+	const char *profile;	/* --profile's workload, NULL: none */
 };
 
 extern struct options opt;
@@ -54,5 +55,6 @@ void thread_switches(long *nv, long *niv);
 void raise_nofile(long n);
 bool as_real_uid(uid_t uid);
 int count_iou_workers(void);
+void profile_mark(bool on);
 
 #endif /* CHANBENCH_UTIL_H */
