@@ -16,6 +16,27 @@
 #
 #   tools/bench.sh [--blocks N] [CHANBENCH OPTIONS]
 #                       e.g. --full, --runs 15, --quick, --only rtt,uring
+#   tools/bench.sh --profile
+#                       instead: bench/profile.{csv,md} (and no other
+#                       file), what the kernel does per message in each
+#                       target's workload and in its peers
+#
+# Profile: one guest, in which every workload of chanbench --profile list
+# (the rendezvous and io_uring ping-pongs, the stream and the batched
+# stream of targets T1, T3, T4 and T5, kchan's and its peers', threads
+# and processes) runs one batch with tracefs's function tracer on for
+# the batch's measured part (tracing_on, which chanbench sets), and
+# counts the calls of the workload's tasks (those named chanbench) per
+# kernel function, those made in interrupt context apart, and the
+# kchan module's functions (from /proc/kallsyms); tools/bench_profile.py
+# writes calls per op, their groups (kchan, wait/wake and scheduler,
+# usercopy, locking, allocation, io_uring...), the functions that differ
+# most from the peer's, and a reading of the differences. Counts, not
+# times: they are what the emulator does not distort. Functions the
+# compiler inlined, and the tracer's own, are not seen. The tracer is
+# switched on once and not filtered by pid: a guest that wrote
+# set_ftrace_pid for each workload (which patches every traced call
+# site again) double-faulted under emulation.
 #
 # Blocks: the whole run is made BLOCKS times (default 3; 1 with --quick),
 # each in a guest of its own, one boot after the other. A target is met
@@ -41,7 +62,9 @@
 # block succeeded (chanbench's status and tools/vm's kernel log check).
 #
 # Environment: KCHAN_BENCH_OUT (output directory, default bench),
-# KCHAN_BENCH_TIMEOUT (seconds for each guest, default 3000).
+# KCHAN_BENCH_TIMEOUT (seconds for each guest, default 3000),
+# KCHAN_PROFILE_ONLY (--profile: an extended regular expression; only the
+# workloads whose ID, TARGET/MODE/MECHANISM, matches it).
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -56,9 +79,14 @@ readonly RUNS_PER_BLOCK=4
 readonly CREATE_LATER=1000
 
 blocks=
+profile=0
 args=()
 while [[ $# -gt 0 ]]; do
 	case $1 in
+	--profile)
+		profile=1
+		shift
+		;;
 	--blocks)
 		[[ $# -ge 2 && $2 =~ ^[1-9][0-9]*$ ]] || {
 			echo "bench.sh: --blocks wants a number above 0" >&2
@@ -77,6 +105,10 @@ while [[ $# -gt 0 ]]; do
 		;;
 	esac
 done
+if [[ $profile -eq 1 && ${#args[@]} -gt 0 ]]; then
+	echo "bench.sh: --profile takes no other option" >&2
+	exit 2
+fi
 set -- "${args[@]}"
 quick=0
 runs_given=0
@@ -100,6 +132,94 @@ fi
 
 work=$(mktemp -d /tmp/kchan-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
+
+# The facts of this run that every report heads with: meta KEY VALUE...
+meta_args() {
+	local rev ko cpu accel
+
+	rev=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+	if ! git diff --quiet HEAD -- kmod uapi 2>/dev/null; then
+		rev+=" + uncommitted changes in kmod/ or uapi/"
+	fi
+	ko=build/mod/kmod/kchan.ko
+	cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
+	accel=TCG
+	[[ ${KCHAN_VM_ACCEL-} == kvm ]] && accel=KVM
+	meta=(--meta "date=$(date -u '+%Y-%m-%d %H:%M UTC')"
+		--meta "commit=$rev"
+		--meta "module=$ko sha256 $(sha256sum "$ko" | cut -c1-12), built $(date -u -r "$ko" '+%Y-%m-%d %H:%M UTC')"
+		--meta "guest kernel=${1:-unknown}"
+		--meta "VM=QEMU $accel, 2 vCPUs (tools/vm), host CPU ${cpu:-unknown}, $(nproc) host cores")
+}
+
+# The guest's side of --profile: sets the function tracer up, runs each
+# workload under it and prints, between markers, kchan's functions
+# ("kfn,NAME"), each workload's counts ("run,..." from chanbench), the
+# events the buffer lost ("lost,ID,N") and its calls per function and
+# context ("fn,ID,task|irq,FUNCTION,CALLS").
+# (Single quotes on purpose: this expands in the guest.)
+# shellcheck disable=SC2016
+profile_guest='set -o pipefail
+T=/sys/kernel/tracing
+echo "@@guest-kernel@@ $(uname -r)"
+[ -e $T/tracing_on ] || mount -t tracefs nodev $T || exit 1
+echo 0 >$T/tracing_on &&
+echo nop >$T/current_tracer &&
+echo 65536 >$T/buffer_size_kb &&
+echo 0 >$T/options/print-parent &&
+echo function >$T/current_tracer || exit 1
+echo "'"$begin"'"
+awk '\''$4 == "[kchan]" { print "kfn," $3 }'\'' /proc/kallsyms | sort -u
+for w in $("$0" --profile list | grep -E -- "$1"); do
+	echo >$T/trace
+	"$0" --profile "$w" | sed -n "s/^@@profile@@,/run,/p" || exit 1
+	awk -v w="$w" '\''/^overrun:/ { n += $2 } END { print "lost," w "," n + 0 }'\'' \
+		$T/per_cpu/cpu*/stats
+	# A line: COMM-PID [CPU] FLAGS TIMESTAMP: FUNCTION; the threads and
+	# children of chanbench are named chanbench. The third flag is h, H,
+	# s, z or Z in interrupt context.
+	awk -v w="$w" '\''
+		/^#/ { next }
+		{
+			for (i = 1; i < NF; i++)
+				if ($i ~ /^\[[0-9]+\]$/)
+					break
+			if (i != 2 || $1 !~ /^chanbench-[0-9]+$/ || i + 3 > NF)
+				next
+			ctx = substr($(i + 1), 3, 1) ~ /[hHszZ]/ ? "irq" : "task"
+			n[ctx "," $(i + 3)]++
+		}
+		END { for (k in n) print "fn," w "," k "," n[k] }'\'' $T/trace
+done
+echo nop >$T/current_tracer
+echo "'"$end"'"'
+
+if [[ $profile -eq 1 ]]; then
+	echo "bench.sh: profile, one guest"
+	tools/vm --timeout "$timeout_s" -- bash -c "$profile_guest" "$bin" \
+		"${KCHAN_PROFILE_ONLY:-.}" |
+		tee "$work/vm.log" >/dev/null || {
+		status=$?
+		tail -n 30 "$work/vm.log" >&2
+		echo "bench.sh: the profile's guest failed (status $status); $out/ left as it was" >&2
+		exit "$status"
+	}
+	tr -d '\r' <"$work/vm.log" |
+		awk -v b="$begin" -v e="$end" '
+			$0 == e { inside = 0 }
+			inside { print }
+			$0 == b { inside = 1 }' >"$work/profile.raw"
+	grep -q '^run,' "$work/profile.raw" || {
+		echo "bench.sh: no profile came back from the guest" >&2
+		exit 1
+	}
+	meta_args "$(tr -d '\r' <"$work/vm.log" | sed -n 's/^@@guest-kernel@@ //p' | head -n 1)"
+	mkdir -p "$out"
+	python3 tools/bench_profile.py "$work/profile.raw" \
+		--csv "$out/profile.csv" --md "$out/profile.md" "${meta[@]}"
+	echo "bench.sh: wrote $out/profile.csv and $out/profile.md"
+	exit 0
+fi
 
 # In the guest: the kernel's release, the run, then the CSV between markers.
 # (Single quotes on purpose: this expands in the guest.)
@@ -145,28 +265,14 @@ elapsed=$(($(date +%s) - start))
 guest_kernel=$(tr -d '\r' <"$work/vm1.log" |
 	sed -n 's/^@@guest-kernel@@ //p' | head -n 1)
 
-rev=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-if ! git diff --quiet HEAD -- kmod uapi 2>/dev/null; then
-	rev+=" + uncommitted changes in kmod/ or uapi/"
-fi
-ko=build/mod/kmod/kchan.ko
-module="$ko sha256 $(sha256sum "$ko" | cut -c1-12), built $(date -u -r "$ko" '+%Y-%m-%d %H:%M UTC')"
-cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
-accel=TCG
-[[ ${KCHAN_VM_ACCEL-} == kvm ]] && accel=KVM
-
+meta_args "$guest_kernel"
 mkdir -p "$out"
 cp "$work/results.csv" "$out/results.csv"
 readme=()
 [[ $out == bench ]] && readme=(--readme README.md)
 python3 tools/bench_plot.py "$out/results.csv" \
 	--md "$out/results.md" --svg "$out/ratios.svg" --scaling-dir "$out" \
-	"${readme[@]}" \
-	--meta "date=$(date -u '+%Y-%m-%d %H:%M UTC')" \
-	--meta "commit=$rev" \
-	--meta "module=$module" \
-	--meta "guest kernel=${guest_kernel:-unknown}" \
-	--meta "VM=QEMU $accel, 2 vCPUs (tools/vm), host CPU ${cpu:-unknown}, $(nproc) host cores" \
+	"${readme[@]}" "${meta[@]}" \
 	--meta "chanbench options=${*:-(default)}" \
 	--meta "blocks=$blocks, each a boot of its own; $((elapsed / 60)) min $((elapsed % 60)) s in all"
 echo "bench.sh: wrote $out/results.csv, $out/results.md, $out/ratios.svg, $out/scaling-*.svg${readme:+ and the Performance section of README.md}"
