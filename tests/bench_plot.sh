@@ -6,8 +6,9 @@
 # on canned CSVs: a target is met only when the median over the blocks
 # meets it (met in 1 block of 3 reads "not met", in 2 of 3 "met"), every
 # block's value is shown beside the median, an io-wq worker in any block
-# fails T5, a CSV without a block column is one block, and T8 waits for
-# the event-loop rows.
+# fails T5, a CSV without a block column is one block, T8 waits for
+# the event-loop rows, and the report links a profile.md beside it (with
+# its date), and none when there is none.
 #
 # One Python process makes every report (a process costs a good part of
 # a second under emulation).
@@ -38,6 +39,16 @@ spec.loader.exec_module(bp)
 for path in sys.argv[2:]:
     with open(path[:-len(".csv")] + ".md", "w") as f:
         f.write(bp.targets_table(bp.load(path)))
+# The whole report, without and with a profile.md beside it.
+import os
+rows = bp.load(sys.argv[2])
+for d, prof in (("noprof", False), ("prof", True)):
+    os.makedirs(os.path.join(os.path.dirname(sys.argv[2]), d))
+    out = os.path.join(os.path.dirname(sys.argv[2]), d, "results.md")
+    if prof:
+        with open(os.path.join(os.path.dirname(out), "profile.md"), "w") as f:
+            f.write("# Kernel function profile\n\n- date: 2026-12-07 04:00 UTC\n")
+    bp.write_md(rows, [], out)
 PY
 		fail "bench_plot.py failed: $(cat "$tmp/err")"
 }
@@ -100,6 +111,12 @@ expect blocks "T1 met in 2 of 3 blocks" '^\| T1 \| rendezvous RTT 8 B, pinned pr
 expect blocks "T5 with an io-wq worker in one block" '^\| T5 \| io_uring RTT 8 B, capacity 1, pinned threads \| .* \| 0\.95x pipe-uring, 1\.10x blocking; 1 iou-wrk \|.*\| not met \(2 of 3 blocks met it\) \|$'
 expect blocks "T5 met by the median" '^\| T5 \| io_uring RTT 8 B, capacity 1, pinned processes \| .* \| 0\.99x pipe-uring, 1\.18x blocking; 0 iou-wrk \|.*\| met \(2 of 3 blocks met it\) \|$'
 expect blocks "T8 without event-loop rows" '^\| T8 \| .* \| no data \|$'
+
+expect prof/results "a profile.md beside: linked, with its date" \
+	'^For the targets not met, \[profile\.md\]\(profile\.md\) \(.tools/bench\.sh --profile., 2026-12-07 04:00 UTC, a run of its own\)'
+if grep -q 'profile\.md' "$tmp/noprof/results.md"; then
+	fail "no profile.md: none linked"
+fi
 
 expect one "one block: header" '^\| id \| what \| target \| measured \| verdict \|$'
 expect one "one block: T1" '^\| T1 \| rendezvous RTT 8 B, pinned threads \| .* \| 1\.00x eventfd, 0\.70x pipe \| met \|$'

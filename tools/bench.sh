@@ -6,7 +6,8 @@
 #   bench/results.csv   the rows as chanbench wrote them, each headed by
 #                       its block (1, 2, 3)
 #   bench/results.md    the targets (the median over the blocks and each
-#                       block's value), the tables and every row
+#                       block's value), the tables and every row; a link
+#                       to bench/profile.md, with its date, if there is one
 #   bench/ratios.svg    bar charts of the ratios (tools/bench_plot.py)
 #   bench/scaling-*.svg cost against N (select cases, fan-in/fan-out
 #                       peers, objects created, channels of an event

@@ -13,7 +13,9 @@ them and tabulates their points. --readme rewrites the part of README.md
 between the two markers README_BEGIN and README_END: the caveat and the
 targets table.
 
-Every number written comes from the CSV. Standard library only.
+Every number written comes from the CSV. The markdown links the
+profile.md beside it (tools/bench.sh --profile), if there is one, with
+its date. Standard library only.
 """
 
 import argparse
@@ -404,6 +406,25 @@ def merged(rows):
     return res
 
 
+def profile_link(path):
+    """A pointer to profile.md beside @path (tools/bench.sh --profile),
+    with its date, if there is one."""
+    prof = os.path.join(os.path.dirname(os.path.abspath(path)), "profile.md")
+    if not os.path.exists(prof):
+        return ""
+    date = "undated"
+    with open(prof) as f:
+        for line in f:
+            if line.startswith("- date: "):
+                date = line[len("- date: "):].strip()
+                break
+    return ("For the targets not met, [profile.md](profile.md) "
+            "(`tools/bench.sh --profile`, %s, a run of its own) counts the "
+            "kernel's function calls per message in kchan's workload and "
+            "its peers', by group and by function, with a reading of "
+            "what remains and why.\n\n" % date)
+
+
 def write_md(rows, meta, path, scaling=()):
     """The report; @scaling: the scaling plots' SVG paths to link."""
     links = {os.path.splitext(os.path.basename(p))[0]:
@@ -441,6 +462,7 @@ def write_md(rows, meta, path, scaling=()):
                   "one). Each block's value is shown, with whether it "
                   "alone would have met the target.\n\n" % nb)
         s += t + "\n"
+        s += profile_link(path)
     every = rows
     rows = merged(rows)
     if nb > 1:
