@@ -1,5 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
+# run.sh: host
 #
 # tools/bench_profile.py, which turns tools/bench.sh --profile's guest
 # output into bench/profile.md and profile.csv, on canned records: calls
