@@ -23,7 +23,7 @@ host=$("$run" --list --host | sort)
 guest=$("$run" --list --guest | sort)
 [ -n "$host" ] || fail "no program needs no guest"
 [ -n "$guest" ] || fail "no program needs a guest"
-both=$(comm -12 <(echo "$host") <(echo "$guest"))
+both=$(comm -12 <(echo "$host") <(echo "$guest")) || fail "comm failed"
 [ -z "$both" ] && echo "run_list: no program in both parts" ||
 	fail "in both parts: $both"
 [ "$(sort <(echo "$host") <(echo "$guest"))" = "$all" ] &&
@@ -38,7 +38,7 @@ echo "$host" | grep -qx run_list.sh || fail "run_list.sh itself is not in the ho
 # (pkg_result.bash) needs no guest: without the line, it would be booted
 # into one in the debug lane, to report what the host has.
 unmarked=$(cd "$repo/tests" && grep -l -E 'kt_tool\.bash|pkg_result\.bash' ./*.sh |
-	sed 's,^\./,,' | sort | comm -23 - <(echo "$host"))
+	sed 's,^\./,,' | sort | comm -23 - <(echo "$host")) || fail "comm failed"
 [ -z "$unmarked" ] && echo "run_list: every tool's test is in the host's part" ||
 	fail "tools' tests without a '# run.sh: host' line: $unmarked"
 echo "$guest" | grep -qx chan_close || fail "chan_close is not in the guest's part"
