@@ -956,6 +956,8 @@ int kchan_offer(struct kchan_ticket *t, unsigned int how)
 	struct kchan *ch = t->chan;
 	int ret;
 
+	/* Maybe queued from now on: kchan_unqueue_all() looks. */
+	t->offered = true;
 	kchan_lock(ch, &wake);
 	ret = how & KCHAN_OFFER_DIRECT ? kchan_offer_direct(ch, t) : -EAGAIN;
 	if (ret >= 0 || (how & KCHAN_OFFER_NOQUEUE)) {

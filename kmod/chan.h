@@ -204,7 +204,7 @@ struct kchan_ticket {
 	struct kchan_waiter *waiter;	/* fixed */
 	struct kchan *chan;		/* fixed; NULL: a case never ready */
 	bool send;			/* fixed */
-	bool offered;			/* the owner's: select, offered once */
+	bool offered;			/* the owner's: kchan_offer() ran */
 	/* Fixed; a select file's readiness case: what it waits for, else 0. */
 	__poll_t watch_events;
 	union {

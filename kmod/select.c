@@ -412,7 +412,6 @@ err:
  */
 static bool kchan_sel_offer(struct kchan_sel *sel, struct kchan_ticket *t)
 {
-	t->offered = true;
 	kchan_offer(t, 0);
 	return READ_ONCE(sel->w->state) != KCHAN_W_WAITING;
 }

@@ -66,8 +66,13 @@ void kchan_unqueue_all(struct kchan_waiter *w)
 
 	for (i = 0; i < w->nr; i++) {
 		t = &w->tickets[i];
-		/* Nobody queues it again: only a claimed send moves back. */
-		if (t->chan && t != w->winner)
+		/*
+		 * Nobody queues it again: only a claimed send moves back.
+		 * One never offered was never queued (kchan_offer() marks
+		 * it), so a select that found a case ready at once does not
+		 * lock the channels of the cases it did not get to.
+		 */
+		if (t->chan && t->offered && t != w->winner)
 			kchan_withdraw(t);
 	}
 }
