@@ -8,8 +8,8 @@
  * names its case and nothing was offered.
  *
  * Then the cases are offered one channel at a time, in a random order
- * drawn as we go (a lazy Fisher-Yates shuffle, one CRNG draw per case) or
- * in array order for KCHAN_SELECT_PRIORITY. An offer (kchan_offer(),
+ * drawn as we go (a lazy Fisher-Yates shuffle, one CRNG draw per case
+ * offered) or in array order for KCHAN_SELECT_PRIORITY. An offer (kchan_offer(),
  * chan.c) queues the case's ticket and runs the channel's match. The
  * first pass offers only the cases that look ready (a lockless look, as
  * poll's), so a select with a ready case locks few channels; the first
@@ -428,38 +428,73 @@ static bool kchan_sel_looks_ready(struct kchan_ticket *t)
 	return mask & (EPOLLIN | EPOLLOUT | EPOLLHUP);
 }
 
+/*
+ * Bring the next of order[i..np) to offer to order[i]: the first in array
+ * order with KCHAN_SELECT_PRIORITY, else a random one.
+ */
+static void kchan_sel_pick(struct kchan_sel *sel, unsigned int i,
+			   unsigned int np)
+{
+	unsigned int j, best = i;
+
+	if (np - i < 2)
+		return;
+	if (sel->flags & KCHAN_SELECT_PRIORITY) {
+		for (j = i + 1; j < np; j++)
+			if (sel->order[j] < sel->order[best])
+				best = j;
+	} else {
+		best = i + get_random_u32_below(np - i);
+	}
+	swap(sel->order[i], sel->order[best]);
+}
+
 /**
  * kchan_sel_start() - offer the cases until one commits, or all are queued.
  * @sel: a built select
  * @queue: queue every case if none is ready (false: a non-blocking select
  *	only tries the cases that look ready)
  *
- * First, in a random order drawn as it goes (array order with
- * KCHAN_SELECT_PRIORITY), only the cases that look ready are offered, so
- * that a select with a ready case locks few channels. Then the rest are
- * queued, so that a peer arriving later finds them.
+ * First only the cases that look ready are offered, so that a select with
+ * a ready case locks few channels: in array order with
+ * KCHAN_SELECT_PRIORITY; else they are first gathered at the front of
+ * order[] and offered in a random order drawn among them as it goes, so
+ * that one ready case among many costs no draw at all, where drawing
+ * among all the cases cost one draw (and, every few draws, a ChaCha
+ * block) for each case looked at before it. Then the rest are queued, in
+ * a random order too, so that a peer arriving later finds them.
  *
  * Context: process context; takes each channel's lock in turn.
  */
 void kchan_sel_start(struct kchan_sel *sel, bool queue)
 {
-	bool priority = sel->flags & KCHAN_SELECT_PRIORITY;
+	bool shuffle = !(sel->flags & KCHAN_SELECT_PRIORITY);
+	unsigned int i, n = sel->n, nready = n;
 	struct kchan_ticket *t;
-	unsigned int i, j;
 
-	for (i = 0; i < sel->n; i++) {
-		if (!priority && sel->n - i > 1) {
-			j = i + get_random_u32_below(sel->n - i);
-			swap(sel->order[i], sel->order[j]);
+	if (shuffle) {
+		nready = 0;
+		for (i = 0; i < n; i++) {
+			t = &sel->tickets[sel->order[i]];
+			if (t->chan && kchan_sel_looks_ready(t)) {
+				swap(sel->order[nready], sel->order[i]);
+				nready++;
+			}
 		}
+	}
+	for (i = 0; i < nready; i++) {
+		if (shuffle)
+			kchan_sel_pick(sel, i, nready);
 		t = &sel->tickets[sel->order[i]];
-		if (t->chan && kchan_sel_looks_ready(t) &&
+		if (t->chan && (shuffle || kchan_sel_looks_ready(t)) &&
 		    kchan_sel_offer(sel, t))
 			return;
 	}
 	if (!queue)
 		return;
-	for (i = 0; i < sel->n; i++) {
+	for (i = shuffle ? nready : 0; i < n; i++) {
+		if (shuffle)
+			kchan_sel_pick(sel, i, n);
 		t = &sel->tickets[sel->order[i]];
 		if (t->chan && !t->offered && kchan_sel_offer(sel, t))
 			return;
@@ -522,24 +557,6 @@ void kchan_sel_collect(struct kchan_sel *sel, struct kchan_select_result *res)
 	spin_unlock(&sel->w->lock);
 	/* A select file's receive case never claims a sender. */
 	WARN_ON_ONCE(kchan_sel_report(sel, res));
-}
-
-/* The next pending case to offer: the first in array order, or any. */
-static void kchan_sel_pick(struct kchan_sel *sel, unsigned int i,
-			   unsigned int np)
-{
-	unsigned int j, best = i;
-
-	if (np - i < 2)
-		return;
-	if (sel->flags & KCHAN_SELECT_PRIORITY) {
-		for (j = i + 1; j < np; j++)
-			if (sel->order[j] < sel->order[best])
-				best = j;
-	} else {
-		best = i + get_random_u32_below(np - i);
-	}
-	swap(sel->order[i], sel->order[best]);
 }
 
 /**
