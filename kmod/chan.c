@@ -127,8 +127,9 @@ void kchan_put(struct kchan *ch)
  * the peer's waiter may have committed elsewhere (a select) and no
  * longer be a partner, which only the lock can tell (kchan_readiness()).
  */
-static __poll_t kchan_readiness_counted(struct kchan *ch, fmode_t mode,
-					__poll_t *peer)
+static __always_inline __poll_t kchan_readiness_counted(struct kchan *ch,
+							fmode_t mode,
+							__poll_t *peer)
 {
 	bool closed = READ_ONCE(ch->closed);
 	u32 count = READ_ONCE(ch->count);

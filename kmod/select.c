@@ -381,7 +381,8 @@ struct kchan_sel *kchan_sel_build(const struct kchan_select *req,
 			goto err;
 		if (!t->chan || t->send)
 			continue;
-		ret = kchan_cargo_fault_in(&t->dest);
+		/* Only a KCHAN_OP_RECVMSG case has somewhere to land channels. */
+		ret = t->dest.count ? kchan_cargo_fault_in(&t->dest) : 0;
 		if (ret)
 			goto err;
 		/*
