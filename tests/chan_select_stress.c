@@ -27,18 +27,59 @@
 #define CHI2_CRIT_3	16.27
 
 /*
- * Every case ready every time: each must win a quarter of the rounds.
- * A fair select exceeds the p = 0.001 limit once in a thousand runs: only
- * a second sample over the limit too (one in a million) fails the test,
- * while a real bias fails both.
+ * Non-blocking selects over @c[0..@n), of which the FAIR_CASES cases
+ * @ready[] (channels @fd[]) hold a message every time: the chi-square of
+ * the rounds each wins, against a quarter each. A fair select exceeds the
+ * p = 0.001 limit once in a thousand runs: only a second sample over the
+ * limit too (one in a million) fails the test, while a real bias fails
+ * both.
  */
-TEST(fairness_chi_square)
+static double fair_chi2(struct __test_metadata *_metadata,
+			struct kchan_case *c, unsigned int n,
+			const unsigned int *ready, const int *fd)
 {
 	unsigned int hits[FAIR_CASES], i, round, sample;
+	double chi2 = 0, expect = (double)FAIR_ROUNDS / FAIR_CASES;
+	char m[8] = "ready";
+	int idx;
+
+	for (sample = 0; sample < 2; sample++) {
+		memset(hits, 0, sizeof(hits));
+		for (round = 0; round < FAIR_ROUNDS; round++) {
+			idx = kt_select(c, n, KCHAN_SELECT_NONBLOCK, NULL);
+			ASSERT_LE(0, idx) TH_LOG("round %u: %s", round,
+						 strerror(-idx));
+			for (i = 0; i < FAIR_CASES; i++)
+				if (ready[i] == (unsigned int)idx)
+					break;
+			ASSERT_GT((unsigned int)FAIR_CASES, i)
+				TH_LOG("case %d is not ready", idx);
+			hits[i]++;
+			ASSERT_EQ(8, kt_send(fd[i], m, 8));
+		}
+		chi2 = 0;
+		for (i = 0; i < FAIR_CASES; i++)
+			chi2 += (hits[i] - expect) * (hits[i] - expect) / expect;
+		ksft_print_msg("%u selects over %u cases, %u ready: %u %u %u %u, chi-square %.2f (limit %.2f)\n",
+			       FAIR_ROUNDS, n, FAIR_CASES, hits[0], hits[1],
+			       hits[2], hits[3], chi2, CHI2_CRIT_3);
+		/* The test runs in a child that leaves with _exit(). */
+		fflush(stdout);
+		if (chi2 < CHI2_CRIT_3)
+			break;
+	}
+	return chi2;
+}
+
+/* Every case ready every time: each must win a quarter of the rounds. */
+TEST(fairness_chi_square)
+{
+	static const unsigned int ready[FAIR_CASES] = { 0, 1, 2, 3 };
 	struct kchan_case c[FAIR_CASES];
 	char b[MSG_MAX], m[8] = "ready";
-	int fd[FAIR_CASES], idx;
-	double chi2 = 0, expect = (double)FAIR_ROUNDS / FAIR_CASES;
+	int fd[FAIR_CASES];
+	unsigned int i;
+	double chi2;
 
 	for (i = 0; i < FAIR_CASES; i++) {
 		fd[i] = kchan_make(1, MSG_MAX, 0);
@@ -46,30 +87,40 @@ TEST(fairness_chi_square)
 		ASSERT_EQ(8, kt_send(fd[i], m, 8));
 		c[i] = kt_case_recv(fd[i], b, sizeof(b));
 	}
-	for (sample = 0; sample < 2; sample++) {
-		memset(hits, 0, sizeof(hits));
-		for (round = 0; round < FAIR_ROUNDS; round++) {
-			idx = kt_select(c, FAIR_CASES, KCHAN_SELECT_NONBLOCK,
-					NULL);
-			ASSERT_LE(0, idx) TH_LOG("round %u: %s", round,
-						 strerror(-idx));
-			ASSERT_GT(FAIR_CASES, idx);
-			hits[idx]++;
-			ASSERT_EQ(8, kt_send(fd[idx], m, 8));
-		}
-		chi2 = 0;
-		for (i = 0; i < FAIR_CASES; i++)
-			chi2 += (hits[i] - expect) * (hits[i] - expect) / expect;
-		ksft_print_msg("%u selects over %u ready cases: %u %u %u %u, chi-square %.2f (limit %.2f)\n",
-			       FAIR_ROUNDS, FAIR_CASES, hits[0], hits[1],
-			       hits[2], hits[3], chi2, CHI2_CRIT_3);
-		/* The test runs in a child that leaves with _exit(). */
-		fflush(stdout);
-		if (chi2 < CHI2_CRIT_3)
-			break;
-	}
+	chi2 = fair_chi2(_metadata, c, FAIR_CASES, ready, fd);
 	for (i = 0; i < FAIR_CASES; i++)
 		close(fd[i]);
+	EXPECT_GT(CHI2_CRIT_3, chi2);
+}
+
+/*
+ * Ready cases among cases that are not (empty channels, a nil case): the
+ * ready ones, wherever they are in the array, each win a quarter of the
+ * rounds, and the others none.
+ */
+#define MIXED_CASES	9
+TEST(fairness_among_ready_cases)
+{
+	static const unsigned int ready[FAIR_CASES] = { 1, 4, 5, 8 };
+	struct kchan_case c[MIXED_CASES];
+	char b[MSG_MAX], m[8] = "ready";
+	int fd[MIXED_CASES], rfd[FAIR_CASES];
+	unsigned int i;
+	double chi2;
+
+	for (i = 0; i < MIXED_CASES; i++) {
+		fd[i] = i == 2 ? -1 : kchan_make(1, MSG_MAX, 0);
+		ASSERT_TRUE(i == 2 || fd[i] >= 0);
+		c[i] = kt_case_recv(fd[i], b, sizeof(b));
+	}
+	for (i = 0; i < FAIR_CASES; i++) {
+		rfd[i] = fd[ready[i]];
+		ASSERT_EQ(8, kt_send(rfd[i], m, 8));
+	}
+	chi2 = fair_chi2(_metadata, c, MIXED_CASES, ready, rfd);
+	for (i = 0; i < MIXED_CASES; i++)
+		if (fd[i] >= 0)
+			close(fd[i]);
 	EXPECT_GT(CHI2_CRIT_3, chi2);
 }
 
