@@ -204,10 +204,11 @@ model:
 # kcsan-reports, bench_plot.py), on the host, where their many processes
 # cost nothing like what they cost in an emulated guest: each records its
 # result in build/tool-tests/, which the same test reports in the guest's
-# suite, so a failure here does not stop make check. make check and make
-# check-debug run them while the guests boot and run the other programs
-# (on a host loaded by others they take minutes too); a guest that
-# reaches one before the host has its result runs it itself.
+# suite, so a failure here does not stop make check. make check runs them
+# while its guest boots and runs the other programs (on a host loaded by
+# others they take minutes too); a guest that reaches one before the host
+# has its result runs it itself. make check-debug needs none of this:
+# tools/check-kernel runs them on the host (tests/run.sh --host).
 TOOL_TESTS := $(shell grep -l 'kt_tool\.bash' tests/*.sh)
 
 check-tools:

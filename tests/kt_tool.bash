@@ -9,13 +9,14 @@
 #
 # These tests need no guest, and under emulation each of their processes
 # costs a good part of a second (tests/vm.sh took minutes on the debug
-# kernel): make check and make check-debug run them on the host first
-# (make check-tools), which records each one's output and status in
+# kernel): make check runs them on the host first (make check-tools),
+# which records each one's output and status in
 # build/tool-tests/NAME.result (KCHAN_TOOL_RECORD=1). In the guest
 # (KCHAN_VM=1) a test whose result was recorded for the files as they
 # are (the test, this file and tools/, hashed) reports that result, as
 # tests/pkg_*.sh report the host's packaging checks; without one it runs
-# there.
+# there. tools/check-kernel (make check-debug) sends none of them to a
+# guest: it runs them on the host (tests/run.sh --host), for real.
 
 # shellcheck disable=SC2034 # $tool and $bad are the sourcing test's
 set -u
