@@ -76,6 +76,15 @@ out=${KCHAN_BENCH_OUT:-bench}
 timeout_s=${KCHAN_BENCH_TIMEOUT:-3000}
 begin='@@chanbench-csv-begin@@'
 end='@@chanbench-csv-end@@'
+
+# Prints the lines of guest log $1 between the markers, without the
+# serial console's carriage returns.
+between_markers() {
+	tr -d '\r' <"$1" | awk -v b="$begin" -v e="$end" '
+		$0 == e { inside = 0 }
+		inside { print }
+		$0 == b { inside = 1 }'
+}
 readonly RUNS_PER_BLOCK=4
 readonly CREATE_LATER=1000
 
@@ -205,11 +214,7 @@ if [[ $profile -eq 1 ]]; then
 		echo "bench.sh: the profile's guest failed (status $status); $out/ left as it was" >&2
 		exit "$status"
 	}
-	tr -d '\r' <"$work/vm.log" |
-		awk -v b="$begin" -v e="$end" '
-			$0 == e { inside = 0 }
-			inside { print }
-			$0 == b { inside = 1 }' >"$work/profile.raw"
+	between_markers "$work/vm.log" >"$work/profile.raw"
 	grep -q '^run,' "$work/profile.raw" || {
 		echo "bench.sh: no profile came back from the guest" >&2
 		exit 1
@@ -247,11 +252,7 @@ for ((k = 1; k <= blocks; k++)); do
 		echo "bench.sh: block $k failed (status $status); $out/ left as it was" >&2
 		exit "$status"
 	fi
-	tr -d '\r' <"$work/vm$k.log" |
-		awk -v b="$begin" -v e="$end" '
-			$0 == e { inside = 0 }
-			inside { print }
-			$0 == b { inside = 1 }' >"$work/block$k.csv"
+	between_markers "$work/vm$k.log" >"$work/block$k.csv"
 	if [[ $(head -c 16 "$work/block$k.csv") != "bench,mechanism," ]] ||
 			[[ $(wc -l <"$work/block$k.csv") -lt 2 ]]; then
 		echo "bench.sh: no CSV came back from the guest in block $k" >&2
