@@ -53,16 +53,10 @@ PY
 		fail "bench_plot.py failed: $(cat "$tmp/err")"
 }
 
-# expect NAME WHAT ERE: a line of $tmp/NAME.md matches the extended
-# regular expression ERE.
+# expect NAME WHAT ERE: a line of $tmp/NAME.md, the report made from
+# NAME.csv, matches the extended regular expression ERE.
 expect() {
-	local line
-
-	[ -f "$tmp/$1.md" ] || { fail "$2: no report from $1.csv"; return; }
-	while IFS= read -r line; do
-		[[ $line =~ $3 ]] && return 0
-	done <"$tmp/$1.md"
-	fail "$2: no line matching '$3' in:" $'\n'"$(cat "$tmp/$1.md")"
+	expect_line "$tmp/$1.md" "$2" "$3"
 }
 
 {

@@ -105,13 +105,7 @@ PY
 
 # expect FILE WHAT ERE: a line of $tmp/FILE matches ERE.
 expect() {
-	local line
-
-	[ -f "$tmp/$1" ] || { fail "$2: no $1"; return; }
-	while IFS= read -r line; do
-		[[ $line =~ $3 ]] && return 0
-	done <"$tmp/$1"
-	fail "$2: no line matching '$3' in $1:" $'\n'"$(cat "$tmp/$1")"
+	expect_line "$tmp/$1" "$2" "$3"
 }
 
 # not_expect FILE WHAT ERE: no line of $tmp/FILE matches ERE.

@@ -68,3 +68,15 @@ fail() {
 	echo "$test_name: $*"
 	bad=1
 }
+
+# expect_line FILE WHAT ERE: a line of FILE matches the extended regular
+# expression ERE (bash's =~: no process), else fail WHAT, showing FILE.
+expect_line() {
+	local line
+
+	[ -f "$1" ] || { fail "$2: no ${1##*/}"; return; }
+	while IFS= read -r line; do
+		[[ $line =~ $3 ]] && return 0
+	done <"$1"
+	fail "$2: no line matching '$3' in ${1##*/}:" $'\n'"$(cat "$1")"
+}
