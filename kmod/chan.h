@@ -60,10 +60,10 @@
  *  - kchan_first_live() peeks at the state of queued waiters with
  *    READ_ONCE() only to skip dead tickets; every commit re-checks the
  *    state under the waiter's lock, and so does the drop of a persistent
- *    select's dead ticket, which can come back to life (below). So does a select's owner, deciding
- *    whether to go on offering (select.c). Every store to a waiter's
- *    state is therefore WRITE_ONCE() (or the smp_store_release() of
- *    kchan_commit()), made under the waiter's lock.
+ *    select's dead ticket, which can come back to life (below). So does
+ *    a select's owner, deciding whether to go on offering (select.c).
+ *    Every store to a waiter's state is therefore WRITE_ONCE() (or the
+ *    smp_store_release() of kchan_commit()), made under the waiter's lock.
  *  - poll reads count, taken, inflight, nsend, nrecv and closed with
  *    READ_ONCE(); they are written with WRITE_ONCE() under kchan.lock,
  *    and every change that can make the channel readable or writable is

@@ -9,29 +9,29 @@
  *
  * Then the cases are offered one channel at a time, in a random order
  * drawn as we go (a lazy Fisher-Yates shuffle, one CRNG draw per case
- * offered) or in array order for KCHAN_SELECT_PRIORITY. An offer (kchan_offer(),
- * chan.c) queues the case's ticket and runs the channel's match. The
- * first pass offers only the cases that look ready (a lockless look, as
- * poll's), so a select with a ready case locks few channels; the first
- * that commits the waiter ends it, and among cases ready from the start
- * each is equally likely to come first in a uniformly random order. A
- * blocking select then queues every other case; cases already offered
- * stay queued, and a peer may commit one of them meanwhile: either way
- * the case that commits first wins. A non-blocking select stops after
- * the first pass and withdraws what it queued.
+ * offered) or in array order for KCHAN_SELECT_PRIORITY. An offer
+ * (kchan_offer(), chan.c) queues the case's ticket and runs the channel's
+ * match. The first pass offers only the cases that look ready (a lockless
+ * look, as poll's), so a select with a ready case locks few channels; the
+ * first that commits the waiter ends it, and among cases ready from the
+ * start each is equally likely to come first in a uniformly random order.
+ * A blocking select then queues every other case; cases already offered
+ * stay queued, and a peer may commit one of them meanwhile: either way the
+ * case that commits first wins. A non-blocking select stops after the
+ * first pass and withdraws what it queued.
  *
  * DOC: select locking
  *
  * No lock is held across channels. An offer takes one kchan.lock; the
  * match under it takes at most two waiter locks, in address order (see
- * DOC: locking in chan.h). A waiter's state leaves KCHAN_W_WAITING once, under its own
- * lock, so whichever channel commits it first wins and every other ticket
- * of it is dead: matches skip it, drop it when they meet it, and the
- * owner unqueues the rest channel by channel after the commit. Lockdep
- * therefore sees the same two-level order (a channel lock, then waiter
- * locks of one class with SINGLE_DEPTH_NESTING) however many channels a
- * select spans, and the single-channel read/write path takes no lock it
- * did not take before select existed.
+ * DOC: locking in chan.h). A waiter's state leaves KCHAN_W_WAITING once,
+ * under its own lock, so whichever channel commits it first wins and every
+ * other ticket of it is dead: matches skip it, drop it when they meet it,
+ * and the owner unqueues the rest channel by channel after the commit.
+ * Lockdep therefore sees the same two-level order (a channel lock, then
+ * waiter locks of one class with SINGLE_DEPTH_NESTING) however many
+ * channels a select spans, and the single-channel read/write path takes no
+ * lock it did not take before select existed.
  */
 #include <linux/file.h>
 #include <linux/mm.h>
@@ -506,17 +506,17 @@ void kchan_sel_start(struct kchan_sel *sel, bool queue)
  * DOC: persistent select
  *
  * A KCHAN_SELECT_PERSIST select is armed once, by kchan_sel_start(), and
- * then only its cases that left their queues are offered again, after
- * each collection: the winner, and any ticket that a match dropped or a
- * close ended while the select was done (see DOC: locking in chan.h).
- * They come from the select file's unqueued list (struct
- * kchan_sel_persist), filled by the channels under the waiter's lock, into
- * order[0..npending), which only the owner touches; a case stays there, not queued, until it is offered. So each
- * collection costs what became ready since the last one, whatever the
- * number of cases. The offers run in a random order, or in array order
- * with KCHAN_SELECT_PRIORITY, until one commits: the others wait in
- * order[] for the next collection. A ticket is at any time queued, on
- * the unqueued list, or in order[], never two of them.
+ * then only its cases that left their queues are offered again, after each
+ * collection: the winner, and any ticket that a match dropped or a close
+ * ended while the select was done (see DOC: locking in chan.h). They come
+ * from the select file's unqueued list (struct kchan_sel_persist), filled
+ * by the channels under the waiter's lock, into order[0..npending), which
+ * only the owner touches; a case stays there, not queued, until it is
+ * offered. So each collection costs what became ready since the last one,
+ * whatever the number of cases. The offers run in a random order, or in
+ * array order with KCHAN_SELECT_PRIORITY, until one commits: the others
+ * wait in order[] for the next collection. A ticket is at any time queued,
+ * on the unqueued list, or in order[], never two of them.
  */
 
 /**
