@@ -30,7 +30,7 @@ tool=$repo/tools/${test_name//_/-}
 tool_test_key() {
 	local f files=("$0" "${BASH_SOURCE[0]}")
 
-	for f in "$repo"/tools/* "$repo"/tools/*/*; do
+	for f in "$repo"/tools/* "$repo"/tools/*/* "$repo"/tests/*.bash; do
 		[[ -f $f ]] && files+=("$f")
 	done
 	echo "tool-test-sha256: $(cat "${files[@]}" | sha256sum | cut -d' ' -f1)"

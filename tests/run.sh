@@ -24,9 +24,11 @@
 #                             is listed with --guest, not with --host)
 #
 # Each program runs under a timeout. Its kernel log is checked from a
-# /dev/kmsg marker written just before it started: any line
-# tools/kernel-failures lists (a BUG/WARNING/lockdep/KASAN/UBSAN/hung-task/
-# stall/kmemleak report...) fails the program.
+# /dev/kmsg marker written just before it started to one written after
+# it ended: any line tools/kernel-failures lists (a BUG/WARNING/lockdep/
+# KASAN/UBSAN/hung-task/stall/kmemleak report...) fails the program. The
+# log is read from a copy of /dev/kmsg that one cat keeps for the whole
+# run (tests/kt_kmsg.bash), by bash alone; with dmesg if that fails.
 #
 # kselftest programs are counted per test from their "# Totals:" line;
 # a shell test counts as one test (exit 0 pass, 4 skip, anything else fail);
@@ -66,7 +68,9 @@ xfailed=0
 run_start=$EPOCHREALTIME
 clk_tck=$(getconf CLK_TCK 2>/dev/null) || clk_tck=100
 workdir=$(mktemp -d /tmp/kchan-run.XXXXXX) || exit 1
-trap 'rm -rf "$workdir"' EXIT
+# shellcheck source=tests/kt_kmsg.bash
+. "$repo/tests/kt_kmsg.bash"
+trap 'kmsg_stop; rm -rf "$workdir"' EXIT
 
 kcsan_reports=${KCHAN_KCSAN_REPORTS:-0}
 
@@ -107,18 +111,39 @@ kmsg_since() {
 		END { for (i = 0; i < n; i++) print lines[i] }'
 }
 
-# Print the lines of the kernel log after MARK that report a problem
-# (the kernel is unhappy, whatever the test said); in the KCSAN lane,
-# that part of the log is kept in KMSG for kcsan_check, which sorts its
-# KCSAN reports.
-kmsg_problems() {
-	local mark=$1 kmsg=$2
+# The lines of the kernel log after MARK that report a problem (the
+# kernel is unhappy, whatever the test said), in PROBLEMS; in the KCSAN
+# lane, that part of the log is kept in file KMSG for kcsan_check, which
+# sorts its KCSAN reports. With the log followed (tests/kt_kmsg.bash),
+# END is written into it and the lines up to it are read there, by bash
+# alone; if END does not come, the log is read with dmesg from then on.
+log_problems() {
+	local mark=$1 end=$2 kmsg=$3
 
+	PROBLEMS=
+	[ "$can_kmsg" = 1 ] || return 0
+	if [ "$kmsg_followed" = 1 ]; then
+		echo "$end" >/dev/kmsg
+		if kmsg_until "$end" 60; then
+			if [ "$kcsan_reports" = 1 ]; then
+				printf '%s\n' "${KMSG_LINES[@]}" >"$kmsg"
+				PROBLEMS=$(kcsan-reports --strip "$kmsg" | kernel-failures)
+			else
+				kmsg_failures
+				[ ${#KMSG_PROBLEMS[@]} -eq 0 ] ||
+					printf -v PROBLEMS '%s\n' "${KMSG_PROBLEMS[@]}"
+				PROBLEMS=${PROBLEMS%$'\n'}
+			fi
+			return 0
+		fi
+		echo "run.sh: no end marker in the kernel log's copy in 60 s: read with dmesg from now on"
+		kmsg_followed=0
+	fi
 	if [ "$kcsan_reports" = 1 ]; then
 		kmsg_since "$mark" >"$kmsg"
-		kcsan-reports --strip "$kmsg" | kernel-failures
-	elif [ "$can_kmsg" = 1 ]; then
-		dmesg | kernel-failures --after "$mark"
+		PROBLEMS=$(kcsan-reports --strip "$kmsg" | kernel-failures)
+	else
+		PROBLEMS=$(dmesg | kernel-failures --after "$mark")
 	fi
 }
 
@@ -314,7 +339,8 @@ run_one() {
 		[ -n "${KCHAN_MODULE:-}" ] && insmod "$KCHAN_MODULE"
 	fi
 
-	problems=$(kmsg_problems "$mark" "$workdir/$n.kmsg")
+	log_problems "$mark" "${mark/start/end}" "$workdir/$n.kmsg"
+	problems=$PROBLEMS
 	kcsan_check "$name" "$workdir/$n.kmsg"
 	if [ -n "$problems" ]; then
 		echo "run.sh: $name: kernel log reports a problem: counted as 1 failure"
@@ -399,6 +425,19 @@ fi
 
 [ "$where" = host ] || [ -e /dev/chanctl ] ||
 	echo "run.sh: warning: /dev/chanctl is missing: is kchan.ko loaded?"
+
+# The kernel log, followed (tests/kt_kmsg.bash): from the marker on.
+kmsg_followed=0
+if [ "$can_kmsg" = 1 ] && kmsg_follow "$workdir/kmsg" "$workdir"; then
+	mark="kchan-run: followed ${EPOCHREALTIME/./}"
+	echo "$mark" >/dev/kmsg
+	if kmsg_until "$mark" 60; then
+		kmsg_followed=1
+	else
+		echo "run.sh: /dev/kmsg cannot be followed: read with dmesg after each program"
+		kmsg_stop
+	fi
+fi
 
 n=0
 while read -r kind path; do
