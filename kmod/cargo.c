@@ -181,28 +181,28 @@ int kchan_cargo_grab(struct kchan *ch, struct kchan_msg *msg,
 }
 
 /**
- * kchan_cargo_drop() - drop the references @msg carries, if any.
- * @msg: a message being freed, or made a spare
+ * kchan_cargo_drop_some() - kchan_cargo_drop() for a message that
+ * carries channels.
+ * @msg: a message being freed, or made a spare; @msg->cargo set
  *
  * Context: any; never sleeps (fput() defers the release).
  */
-void kchan_cargo_drop(struct kchan_msg *msg)
+void kchan_cargo_drop_some(struct kchan_msg *msg)
 {
-	if (!msg->cargo)
-		return;
 	kchan_cargo_free(msg->cargo);
 	msg->cargo = NULL;
 }
 
 /**
- * kchan_cargo_count() - how many channels @msg carries.
- * @msg: a message, or NULL
+ * kchan_cargo_count_some() - kchan_cargo_count() for a message that
+ * carries channels.
+ * @msg: a message; @msg->cargo set
  *
- * Return: 0..KCHAN_CHANS_MAX.
+ * Return: 1..KCHAN_CHANS_MAX.
  */
-unsigned int kchan_cargo_count(const struct kchan_msg *msg)
+unsigned int kchan_cargo_count_some(const struct kchan_msg *msg)
 {
-	return msg && msg->cargo ? msg->cargo->n : 0;
+	return msg->cargo->n;
 }
 
 /**

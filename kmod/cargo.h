@@ -7,8 +7,11 @@
 #ifndef KCHAN_CARGO_H
 #define KCHAN_CARGO_H
 
+#include <linux/compiler.h>
 #include <linux/types.h>
 #include <linux/kchan.h>
+
+#include "msg.h"
 
 struct file;
 struct kchan;
@@ -36,8 +39,36 @@ struct kchan_landing {
 
 int kchan_cargo_grab(struct kchan *ch, struct kchan_msg *msg,
 		     const struct kchan_chanref __user *urefs, u32 n);
-void kchan_cargo_drop(struct kchan_msg *msg);
-unsigned int kchan_cargo_count(const struct kchan_msg *msg);
+void kchan_cargo_drop_some(struct kchan_msg *msg);
+unsigned int kchan_cargo_count_some(const struct kchan_msg *msg);
+
+/*
+ * Every message freed or received asks these; few carry channels, so
+ * the question is asked inline and only a carrier's message calls out.
+ */
+
+/**
+ * kchan_cargo_drop() - drop the references @msg carries, if any.
+ * @msg: a message being freed, or made a spare
+ *
+ * Context: any; never sleeps (fput() defers the release).
+ */
+static inline void kchan_cargo_drop(struct kchan_msg *msg)
+{
+	if (unlikely(msg->cargo))
+		kchan_cargo_drop_some(msg);
+}
+
+/**
+ * kchan_cargo_count() - how many channels @msg carries.
+ * @msg: a message, or NULL
+ *
+ * Return: 0..KCHAN_CHANS_MAX.
+ */
+static inline unsigned int kchan_cargo_count(const struct kchan_msg *msg)
+{
+	return msg && unlikely(msg->cargo) ? kchan_cargo_count_some(msg) : 0;
+}
 
 int kchan_cargo_dest_init(struct kchan_cargo_dest *dest,
 			  const struct kchan_msghdr *hdr,

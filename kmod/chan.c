@@ -190,16 +190,12 @@ __poll_t kchan_readiness_hint(struct kchan *ch, fmode_t mode)
 	return mask | peer;
 }
 
-/*
- * Wake up to @nr exclusive pollers of each side in @events (EPOLLIN
- * and/or EPOLLOUT) that is ready now: @nr messages or slots became
- * available, one EPOLLEXCLUSIVE waiter each, so that none is left asleep
- * beside a ready one. Call after dropping kchan.lock.
- */
-static void kchan_wake_pollers_nr(struct kchan *ch, __poll_t events, int nr)
+/* kchan_wake_pollers_nr() once somebody polls. */
+static noinline void kchan_wake_polling(struct kchan *ch, __poll_t events,
+					int nr)
 {
 	events &= kchan_readiness_hint(ch, FMODE_READ | FMODE_WRITE);
-	if (!events || !wq_has_sleeper(&ch->poll_wait))
+	if (!events)
 		return;
 	/*
 	 * A poller of the other side does not take the wake-up: poll,
@@ -214,8 +210,27 @@ static void kchan_wake_pollers_nr(struct kchan *ch, __poll_t events, int nr)
 			  poll_to_key(EPOLLOUT | EPOLLWRNORM));
 }
 
+/*
+ * Wake up to @nr exclusive pollers of each side in @events (EPOLLIN
+ * and/or EPOLLOUT) that is ready now: @nr messages or slots became
+ * available, one EPOLLEXCLUSIVE waiter each, so that none is left asleep
+ * beside a ready one. Call after dropping kchan.lock. Inline: it runs
+ * after every transfer, and mostly nobody polls.
+ */
+static __always_inline void kchan_wake_pollers_nr(struct kchan *ch,
+						  __poll_t events, int nr)
+{
+	/*
+	 * Its barrier pairs with the smp_mb() after poll_wait() in
+	 * kchan_fop_poll(): a poller that is not seen here sees our change.
+	 */
+	if (wq_has_sleeper(&ch->poll_wait))
+		kchan_wake_polling(ch, events, nr);
+}
+
 /* kchan_wake_pollers() - one message or slot: one exclusive poller. */
-static void kchan_wake_pollers(struct kchan *ch, __poll_t events)
+static __always_inline void kchan_wake_pollers(struct kchan *ch,
+					       __poll_t events)
 {
 	kchan_wake_pollers_nr(ch, events, 1);
 }
@@ -265,8 +280,11 @@ static void kchan_lock(struct kchan *ch, struct kchan_wake *wake)
 	ch->wake = wake;
 }
 
-/* Unlock @ch, then wake the tasks of the waiters committed meanwhile. */
-static void kchan_unlock(struct kchan *ch)
+/*
+ * Unlock @ch, then wake the tasks of the waiters committed meanwhile.
+ * Inline: every change ends here, and many commit nobody.
+ */
+static __always_inline void kchan_unlock(struct kchan *ch)
 {
 	struct kchan_wake *wake = ch->wake;
 	unsigned int i;
@@ -287,9 +305,10 @@ static void kchan_unlock(struct kchan *ch)
  * spurious wake-up, which every sleep tolerates). An owner that commits
  * its own waiter (a receive offered onto a queued sender) is running and
  * samples the state in kchan_wait() before it sleeps: no wake-up. ch->lock
- * and w->lock held.
+ * and w->lock held. Inline: every commit ends here.
  */
-static void kchan_waiter_wake(struct kchan *ch, struct kchan_waiter *w)
+static __always_inline void kchan_waiter_wake(struct kchan *ch,
+					      struct kchan_waiter *w)
 {
 	struct kchan_wake *wake = ch->wake;
 
@@ -318,10 +337,10 @@ static void kchan_waiter_wake(struct kchan *ch, struct kchan_waiter *w)
  * woken. The owner may return as soon as it sees KCHAN_W_DONE, but not
  * before it could take the waiter's lock, which we hold: so its task is
  * still there to wake or to hold (kchan_waiter_wake()). ch->lock and
- * t->waiter->lock held.
+ * t->waiter->lock held. Inline, as is the wake-up: every transfer commits.
  */
-static void kchan_commit(struct kchan *ch, struct kchan_ticket *t,
-			 int result)
+static __always_inline void kchan_commit(struct kchan *ch,
+					 struct kchan_ticket *t, int result)
 {
 	struct kchan_waiter *w = t->waiter;
 
@@ -350,7 +369,8 @@ static void kchan_queue(struct kchan *ch, struct kchan_ticket *t)
  * Take queued @t off its queue. A persistent select's ticket is listed
  * for its owner to offer again (see DOC: locking).
  */
-static void kchan_unqueue(struct kchan *ch, struct kchan_ticket *t)
+static __always_inline void kchan_unqueue(struct kchan *ch,
+					  struct kchan_ticket *t)
 {
 	lockdep_assert_held(&ch->lock);
 	list_del_init(&t->node);
@@ -358,7 +378,7 @@ static void kchan_unqueue(struct kchan *ch, struct kchan_ticket *t)
 		WRITE_ONCE(ch->nsend, ch->nsend - 1);
 	else
 		WRITE_ONCE(ch->nrecv, ch->nrecv - 1);
-	if (t->waiter->persistent)
+	if (unlikely(t->waiter->persistent))
 		kchan_selfd_unqueued(t);
 }
 
@@ -420,17 +440,10 @@ static bool kchan_drop_dead(struct kchan *ch, struct kchan_ticket *t)
 	return dead;
 }
 
-/*
- * The first ticket on @q whose waiter may still be matched, skipping those
- * of @skip (a select never matches itself). Tickets of waiters that were
- * committed elsewhere or cancelled are dropped on the way; claimed ones
- * (a select's other tickets, too) stay, since a failed copy can put them
- * back into play. Takes the waiter lock of a persistent select's dead
- * ticket (kchan_drop_dead()).
- */
-static struct kchan_ticket *kchan_first_live(struct kchan *ch,
-					     struct list_head *q,
-					     struct kchan_waiter *skip)
+/* kchan_first_live() the long way, from the head of @q. */
+static noinline struct kchan_ticket *kchan_next_live(struct kchan *ch,
+						     struct list_head *q,
+						     struct kchan_waiter *skip)
 {
 	struct kchan_ticket *t, *tmp;
 
@@ -445,6 +458,32 @@ static struct kchan_ticket *kchan_first_live(struct kchan *ch,
 			return t;
 	}
 	return NULL;
+}
+
+/*
+ * The first ticket on @q whose waiter may still be matched, skipping those
+ * of @skip (a select never matches itself). Tickets of waiters that were
+ * committed elsewhere or cancelled are dropped on the way; claimed ones
+ * (a select's other tickets, too) stay, since a failed copy can put them
+ * back into play. Takes the waiter lock of a persistent select's dead
+ * ticket (kchan_drop_dead()). Inline for the common case, an empty queue
+ * or a live head.
+ */
+static __always_inline struct kchan_ticket *
+kchan_first_live(struct kchan *ch, struct list_head *q,
+		 struct kchan_waiter *skip)
+{
+	struct kchan_ticket *t;
+
+	lockdep_assert_held(&ch->lock);
+	if (list_empty(q))
+		return NULL;
+	t = list_first_entry(q, struct kchan_ticket, node);
+	/* A peek: every commit re-checks under the waiter's lock. */
+	if (t->waiter != skip &&
+	    READ_ONCE(t->waiter->state) == KCHAN_W_WAITING)
+		return t;
+	return kchan_next_live(ch, q, skip);
 }
 
 /*
@@ -744,14 +783,8 @@ static bool kchan_handoff_room(struct kchan *ch)
 	return !ch->capacity || kchan_buffer_room(ch);
 }
 
-/*
- * Match everything that can be matched: receivers take the buffer's head,
- * then senders' messages in arrival order (on a buffered channel, while a
- * slot is free); queued senders fill free buffer space. A waiter is never
- * matched with itself. Each step consumes or drops a ticket, so this
- * ends. Takes waiter locks.
- */
-static void kchan_match(struct kchan *ch)
+/* kchan_match() once there may be something to match. */
+static noinline void kchan_match_queued(struct kchan *ch)
 {
 	struct kchan_ticket *r, *s;
 
@@ -781,6 +814,23 @@ static void kchan_match(struct kchan *ch)
 	}
 }
 
+/*
+ * Match everything that can be matched: receivers take the buffer's head,
+ * then senders' messages in arrival order (on a buffered channel, while a
+ * slot is free); queued senders fill free buffer space. A waiter is never
+ * matched with itself. Each step consumes or drops a ticket, so this
+ * ends. Takes waiter locks. Each step needs a queued receiver beside a
+ * buffered message or a queued sender, or a queued sender and a free
+ * slot: mostly there is nothing to do.
+ */
+static __always_inline void kchan_match(struct kchan *ch)
+{
+	lockdep_assert_held(&ch->lock);
+	if (ch->nrecv ? ch->count || ch->nsend :
+			ch->nsend && kchan_buffer_room(ch))
+		kchan_match_queued(ch);
+}
+
 /* Closed, empty, and no message can come back: every receive is EOF. */
 static bool kchan_drained(struct kchan *ch)
 {
@@ -788,20 +838,26 @@ static bool kchan_drained(struct kchan *ch)
 	return ch->closed && !ch->count && !ch->inflight;
 }
 
+/* kchan_eof() once drained. */
+static noinline void kchan_eof_drained(struct kchan *ch)
+{
+	struct kchan_ticket *r, *tmp;
+
+	lockdep_assert_held(&ch->lock);
+	list_for_each_entry_safe(r, tmp, &ch->recvq, node)
+		kchan_end_ticket(ch, r, 0);
+}
+
 /*
  * Once drained, every queued receiver gets end-of-file, claimed ones too,
  * should their claim fall through (kchan_end_ticket()). Takes waiter
  * locks.
  */
-static void kchan_eof(struct kchan *ch)
+static __always_inline void kchan_eof(struct kchan *ch)
 {
-	struct kchan_ticket *r, *tmp;
-
 	lockdep_assert_held(&ch->lock);
-	if (!kchan_drained(ch))
-		return;
-	list_for_each_entry_safe(r, tmp, &ch->recvq, node)
-		kchan_end_ticket(ch, r, 0);
+	if (unlikely(kchan_drained(ch)))
+		kchan_eof_drained(ch);
 }
 
 /*
@@ -1273,9 +1329,7 @@ void kchan_settle_run(struct kchan *ch, struct kchan_msg **msgs,
 	for (i = n; i-- > ok; )
 		msgs[i] = kchan_settle_locked(ch, msgs[i], false);
 	senders = ch->capacity && ch->nsend;
-	/* Nothing queued, nothing to match (the stream's common case). */
-	if (ch->nsend || ch->nrecv)
-		kchan_match(ch);
+	kchan_match(ch);
 	kchan_eof(ch);
 	/* These were in flight: if the channel is drained, it just became. */
 	drained = kchan_drained(ch);

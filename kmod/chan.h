@@ -311,11 +311,30 @@ ssize_t kchan_send(struct kchan *ch, struct kchan_msg *msg, bool nonblock);
 ssize_t kchan_recv(struct kchan *ch, struct iov_iter *to, bool nonblock);
 ssize_t kchan_take(struct kchan *ch, size_t room, bool nonblock,
 		   struct kchan_msg **msgp);
-ssize_t kchan_settle(struct kchan *ch, struct kchan_msg *msg, bool copied);
 int kchan_copy_to_iter(struct kchan *ch, struct kchan_msg *msg,
 		       struct iov_iter *to);
 int kchan_copy_to_user(struct kchan *ch, struct kchan_msg *msg,
 		       void __user *buf);
+
+/**
+ * kchan_settle() - kchan_settle_run() for one message.
+ * @ch: the channel it came from
+ * @msg: the message handed over by the match
+ * @copied: whether the receiver's copy succeeded
+ *
+ * Inline: every receive ends here.
+ *
+ * Context: process context; takes kchan.lock.
+ * Return: the message length, or -EFAULT if not @copied.
+ */
+static inline ssize_t kchan_settle(struct kchan *ch, struct kchan_msg *msg,
+				   bool copied)
+{
+	u32 len = msg->len;
+
+	kchan_settle_run(ch, &msg, 1, copied);
+	return copied ? (ssize_t)len : -EFAULT;
+}
 
 /* selfd.c: a persistent select's ticket left its queue (DOC above) */
 void kchan_selfd_unqueued(struct kchan_ticket *t);

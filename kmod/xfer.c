@@ -287,23 +287,6 @@ ssize_t kchan_send(struct kchan *ch, struct kchan_msg *msg, bool nonblock)
 }
 
 /**
- * kchan_settle() - kchan_settle_run() for one message.
- * @ch: the channel it came from
- * @msg: the message handed over by the match
- * @copied: whether the receiver's copy succeeded
- *
- * Context: process context; takes kchan.lock.
- * Return: the message length, or -EFAULT if not @copied.
- */
-ssize_t kchan_settle(struct kchan *ch, struct kchan_msg *msg, bool copied)
-{
-	u32 len = msg->len;
-
-	kchan_settle_run(ch, &msg, 1, copied);
-	return copied ? (ssize_t)len : -EFAULT;
-}
-
-/**
  * kchan_copy_to_iter() - copy a message handed over to the reader's buffer.
  * @ch: the channel it came from
  * @msg: the message
@@ -359,10 +342,13 @@ int kchan_copy_to_user(struct kchan *ch, struct kchan_msg *msg,
 /*
  * kchan_take() with kchan_offer()'s @how besides KCHAN_OFFER_DIRECT and,
  * if @to, the buffer a sender may fill (kchan_fill()): then, if one did,
- * the message's length with *@msgp NULL.
+ * the message's length with *@msgp NULL. Inline: every receive starts
+ * here.
  */
-static ssize_t kchan_take_how(struct kchan *ch, size_t room, unsigned int how,
-			      struct iov_iter *to, struct kchan_msg **msgp)
+static __always_inline ssize_t kchan_take_how(struct kchan *ch, size_t room,
+					      unsigned int how,
+					      struct iov_iter *to,
+					      struct kchan_msg **msgp)
 {
 	struct kchan_waiter w;
 	struct kchan_ticket t;
@@ -408,23 +394,32 @@ ssize_t kchan_take(struct kchan *ch, size_t room, bool nonblock,
  * fail for it (a fault puts that sender back in line, kchan_unclaim()).
  * A hint: the copy decides. A sender of the same address space may copy
  * into @to itself while we wait (kchan_fill()).
+ * Inline: kchan_recv() is its only caller.
  *
  * Return: as kchan_take(), or the length of a message copied into @to
  * already, with *@msgp NULL.
  */
-static ssize_t kchan_take_iter(struct kchan *ch, struct iov_iter *to,
-			       bool nonblock, struct kchan_msg **msgp)
+static __always_inline ssize_t kchan_take_iter(struct kchan *ch,
+					       struct iov_iter *to,
+					       bool nonblock,
+					       struct kchan_msg **msgp)
 {
 	size_t room = iov_iter_count(to);
+	unsigned int how = KCHAN_OFFER_TRY;
+	struct iov_iter *fill = NULL;
 	ssize_t ret;
 
-	if (nonblock || ch->capacity)
-		return kchan_take(ch, room, nonblock, msgp);
-	ret = kchan_take_how(ch, room, KCHAN_OFFER_NOQUEUE, NULL, msgp);
-	if (ret != -EAGAIN)
-		return ret;
-	fault_in_iov_iter_writeable(to, min_t(size_t, room, ch->msg_max));
-	return kchan_take_how(ch, room, 0, to, msgp);
+	if (!nonblock)
+		how = ch->capacity ? 0 : KCHAN_OFFER_NOQUEUE;
+	for (;;) {
+		ret = kchan_take_how(ch, room, how, fill, msgp);
+		if (ret != -EAGAIN || !(how & KCHAN_OFFER_NOQUEUE))
+			return ret;
+		fault_in_iov_iter_writeable(to, min_t(size_t, room,
+						      ch->msg_max));
+		how = 0;
+		fill = to;
+	}
 }
 
 /**
