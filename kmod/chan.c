@@ -865,12 +865,17 @@ static __always_inline void kchan_eof(struct kchan *ch)
  * receiver @r (kchan_fill())? Only into a lone blocking read's buffer in
  * user memory (@r->to), and only from a task of the same address space,
  * whose user addresses are then @r's. A message that carries channels
- * takes the receiver's way (cargo.c). Both waiters' locks held.
+ * takes the receiver's way (cargo.c). Reads only fixed fields: @r is
+ * queued, ch->lock held.
  */
-static bool kchan_can_fill(struct kchan_ticket *t, struct kchan_ticket *r)
+static bool kchan_can_fill(struct kchan *ch, struct kchan_ticket *t,
+			   struct kchan_ticket *r)
 {
-	lockdep_assert_held(&r->waiter->lock);
-	/* @r's task waits in kchan_wait(): neither gone nor in an exec. */
+	lockdep_assert_held(&ch->lock);
+	/*
+	 * @r's task waits in kchan_wait(), or, cancelled, for ch->lock to
+	 * take @r off the queue: neither gone nor in an exec.
+	 */
 	return r->to && user_backed_iter(r->to) && !t->msg->cargo &&
 	       current->mm && r->waiter->task->mm == current->mm;
 }
@@ -884,12 +889,16 @@ static bool kchan_can_fill(struct kchan_ticket *t, struct kchan_ticket *r)
  * queue, waits for that copy (KCHAN_W_FILLED) and @t->fill is it. An
  * armed select's receive, or one too small, takes the long way. Returns
  * 0 if @t was claimed, KCHAN_OFFER_FILL, or -EAGAIN if not given.
+ *
+ * A fill changes nothing of @t's waiter, which is lone, not queued and
+ * seen by nobody else: it locks only the receiver's.
  */
 static int kchan_give_direct(struct kchan *ch, struct kchan_ticket *t)
 {
 	struct kchan_waiter *w = t->waiter;
 	struct kchan_ticket *r;
 	int ret = -EAGAIN;
+	bool fill;
 
 	lockdep_assert_held(&ch->lock);
 	if (ch->capacity || ch->closed || ch->nsend || !ch->nrecv)
@@ -897,10 +906,11 @@ static int kchan_give_direct(struct kchan *ch, struct kchan_ticket *t)
 	r = kchan_first_live(ch, &ch->recvq, NULL);
 	if (!r || r->waiter->wq || t->msg->len > r->room)
 		return -EAGAIN;
-	kchan_pair_lock(ch, r->waiter, w);
+	fill = kchan_can_fill(ch, t, r);
+	kchan_pair_lock(ch, r->waiter, fill ? NULL : w);
 	if (r->waiter->state == KCHAN_W_WAITING &&
-	    w->state == KCHAN_W_WAITING) {
-		if (kchan_can_fill(t, r)) {
+	    (fill || w->state == KCHAN_W_WAITING)) {
+		if (fill) {
 			/* In flight: a close meanwhile reports no EOF yet. */
 			kchan_unqueue(ch, r);
 			kchan_msg_out(ch, t->msg, false);
@@ -914,7 +924,7 @@ static int kchan_give_direct(struct kchan *ch, struct kchan_ticket *t)
 			ret = 0;
 		}
 	}
-	kchan_pair_unlock(r->waiter, w);
+	kchan_pair_unlock(r->waiter, fill ? NULL : w);
 	return ret;
 }
 
@@ -1150,18 +1160,21 @@ bool kchan_fill_done(struct kchan_ticket *t, bool copied)
 	bool drained;
 
 	kchan_lock(ch, &wake);
-	kchan_pair_lock(ch, rw, t->waiter);
 	if (copied) {
+		/* As kchan_give_direct()'s fill: the receiver's lock only. */
+		spin_lock(&rw->lock);
 		WRITE_ONCE(ch->inflight, ch->inflight - 1);
 		ch->sent++;
 		ch->received++;
 		rw->msg = NULL;
 		kchan_commit(ch, t->fill, msg->len);
+		spin_unlock(&rw->lock);
 	} else {
+		kchan_pair_lock(ch, rw, t->waiter);
 		kchan_claim_out(ch, t);
 		kchan_hand(ch, t->fill, msg);
+		kchan_pair_unlock(rw, t->waiter);
 	}
-	kchan_pair_unlock(rw, t->waiter);
 	/* No longer in flight: a channel closed meanwhile may be drained. */
 	kchan_eof(ch);
 	drained = copied && kchan_drained(ch);

@@ -46,7 +46,9 @@
  * kchan_waiter.lock guards a waiter's state, result, msg, winner and
  * closed, and nests inside kchan.lock. A handoff commits a sender and a
  * receiver at once: their two waiter locks are taken in address order,
- * the second with SINGLE_DEPTH_NESTING (kchan_pair_lock()). A waiter
+ * the second with SINGLE_DEPTH_NESTING (kchan_pair_lock()); a send that
+ * fills a receiver's buffer (kchan_fill(), below) changes nothing of its
+ * own waiter, lone and not queued, and takes only the receiver's. A waiter
  * whose tickets sit on several channels (a select) can therefore be
  * committed from any of them, and the state check under its lock decides
  * which one wins.

@@ -393,7 +393,11 @@ ssize_t kchan_take(struct kchan *ch, size_t room, bool nonblock,
  * finds a sender queued takes it without: its copy holds nobody who could
  * fail for it (a fault puts that sender back in line, kchan_unclaim()).
  * A hint: the copy decides. A sender of the same address space may copy
- * into @to itself while we wait (kchan_fill()).
+ * into @to itself while we wait (kchan_fill()). Whether a sender is
+ * queued is a lockless hint too (ch->nsend, as poll reads it): with none,
+ * the buffer is faulted in at once and the receive offered once, not
+ * tried first; a sender that comes meanwhile is still taken at the
+ * offer, and one that goes only sends the receive to queue.
  * Inline: kchan_recv() is its only caller.
  *
  * Return: as kchan_take(), or the length of a message copied into @to
@@ -410,15 +414,18 @@ static __always_inline ssize_t kchan_take_iter(struct kchan *ch,
 	ssize_t ret;
 
 	if (!nonblock)
-		how = ch->capacity ? 0 : KCHAN_OFFER_NOQUEUE;
+		how = !ch->capacity && READ_ONCE(ch->nsend) ?
+		      KCHAN_OFFER_NOQUEUE : 0;
 	for (;;) {
+		if (!how && !ch->capacity) {
+			fault_in_iov_iter_writeable(to, min_t(size_t, room,
+							      ch->msg_max));
+			fill = to;
+		}
 		ret = kchan_take_how(ch, room, how, fill, msgp);
 		if (ret != -EAGAIN || !(how & KCHAN_OFFER_NOQUEUE))
 			return ret;
-		fault_in_iov_iter_writeable(to, min_t(size_t, room,
-						      ch->msg_max));
 		how = 0;
-		fill = to;
 	}
 }
 
