@@ -7,10 +7,11 @@
 #ifndef KCHAN_MSG_H
 #define KCHAN_MSG_H
 
+#include <linux/bug.h>
 #include <linux/list.h>
 #include <linux/types.h>
+#include <linux/uio.h>
 
-struct iov_iter;
 struct kchan;
 struct kchan_cargo;
 struct kchan_ticket;
@@ -37,8 +38,53 @@ int kchan_msg_cache_init(void);
 void kchan_msg_cache_exit(void);
 struct kchan_msg *kchan_msg_alloc(struct kchan *ch, size_t len);
 void kchan_msg_free(struct kchan_msg *msg);
-bool kchan_msg_copy_from_iter(struct kchan_msg *msg, struct iov_iter *from);
-size_t kchan_msg_copy_to_iter(const struct kchan_msg *msg,
-			      struct iov_iter *to);
+
+/*
+ * Message data is msg->size bytes at the end of the message's own
+ * allocation, from one of msg.c's caches or kvmalloc, and a copy never
+ * goes past msg->len <= msg->size: that is what hardened usercopy would
+ * check, by looking the object up again on every copy, twice a message.
+ * The copies below check it here and copy without the lookup. Inline:
+ * every message is copied in once and out once.
+ */
+
+/**
+ * kchan_msg_copy_from_iter() - fill @msg's data, @msg->len bytes, from
+ * @from.
+ * @msg: a message just allocated
+ * @from: the sender's data
+ *
+ * Context: process context, may sleep (page faults).
+ * Return: true if all of it was copied; false if not, @from unchanged.
+ */
+static inline bool kchan_msg_copy_from_iter(struct kchan_msg *msg,
+					    struct iov_iter *from)
+{
+	size_t n;
+
+	if (WARN_ON_ONCE(msg->len > msg->size))
+		return false;
+	n = _copy_from_iter(msg->data, msg->len, from);
+	if (n == msg->len)
+		return true;
+	iov_iter_revert(from, n);
+	return false;
+}
+
+/**
+ * kchan_msg_copy_to_iter() - copy @msg's data out to @to.
+ * @msg: the message
+ * @to: the receiver's buffer, advanced by what was copied
+ *
+ * Context: process context; faults as the caller allows.
+ * Return: the bytes copied, @msg->len if all.
+ */
+static inline size_t kchan_msg_copy_to_iter(const struct kchan_msg *msg,
+					    struct iov_iter *to)
+{
+	if (WARN_ON_ONCE(msg->len > msg->size))
+		return 0;
+	return _copy_to_iter(msg->data, msg->len, to);
+}
 
 #endif /* KCHAN_MSG_H */
