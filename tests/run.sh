@@ -438,10 +438,10 @@ fi
 
 # The kernel log, followed (tests/kt_kmsg.bash): from the marker on.
 kmsg_followed=0
-if [ "$can_kmsg" = 1 ] && kmsg_follow "$workdir/kmsg" "$workdir"; then
+if [ "$can_kmsg" = 1 ]; then
 	mark="kchan-run: followed ${EPOCHREALTIME/./}"
-	echo "$mark" >/dev/kmsg
-	if kmsg_until "$mark" 60; then
+	if kmsg_follow "$workdir/kmsg" "$workdir" &&
+	   echo "$mark" >/dev/kmsg && kmsg_until "$mark" 60; then
 		kmsg_followed=1
 	else
 		echo "run.sh: /dev/kmsg cannot be followed: read with dmesg after each program"
