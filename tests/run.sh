@@ -43,7 +43,9 @@
 # ("run.sh: time: ..."), with the total: a program that takes much longer
 # than its CPU seconds waits (sleeps, timeouts, module unloads). Then
 # the fifteen slowest tests of the kselftest programs ("run.sh: slow
-# test: ..."), each timed from its "#  RUN" line to its result.
+# test: ..."), each timed from its "#  RUN" line to its result. Then
+# each failed program, a line "run.sh: failed: NAME[: TEST]" per test it
+# failed (or one for the program when no single test failed).
 # The last line of output is the summary: "N passed, N failed[, N skipped]".
 # Exit status 0 only if nothing failed and at least one test ran.
 #
@@ -296,7 +298,7 @@ timed_tee() {
 # Run one program: KIND is "kselftest", "unittest", "gotest" or "shell".
 run_one() {
 	local kind=$1 path=$2 n=$3 name mark log status problems start ticks
-	local had_module wall cpu
+	local had_module wall cpu failed_before=$failed
 
 	name=${path##*/}
 	start=$EPOCHREALTIME
@@ -354,6 +356,26 @@ run_one() {
 	cpu=$((ticks / 10)).$((ticks % 10))
 	echo "run.sh: $name: $wall s, cpu $cpu s"
 	echo "$wall $cpu $name" >>"$workdir/times"
+	[ "$failed" -gt "$failed_before" ] && note_failed "$name" "$log"
+	return 0
+}
+
+# Add program $1's failed tests, from its log $2, to the list printed
+# before the summary: a run's last lines then say what failed, however
+# long its output was.
+note_failed() {
+	local name=$1 log=$2 line any=0
+
+	while IFS= read -r line; do
+		case $line in
+		"not ok "*) line=${line#not ok }; line=${line#* } ;;
+		"--- FAIL: "*|"FAIL: "*|"ERROR: "*) line=${line#*: } ;;
+		*) continue ;;
+		esac
+		echo "run.sh: failed: $name: $line" >>"$workdir/failed"
+		any=1
+	done <"$log"
+	[ "$any" = 1 ] || echo "run.sh: failed: $name" >>"$workdir/failed"
 }
 
 # Every program's share of the run, longest first.
@@ -460,6 +482,7 @@ done <<<"$selected"
 print_times
 [ "$xfailed" -gt 0 ] && echo "run.sh: $xfailed expected failure(s) (xfail) counted as passed"
 [ $((passed + failed)) -gt 0 ] || echo "run.sh: no test ran"
+[ -s "$workdir/failed" ] && cat "$workdir/failed"
 
 if [ "$skipped" -gt 0 ]; then
 	echo "$passed passed, $failed failed, $skipped skipped"
