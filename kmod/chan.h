@@ -192,7 +192,10 @@ struct kchan_waiter {
 	struct kchan_ticket *tickets;	/* fixed: all of them */
 	unsigned int nr;		/* fixed */
 	bool nonblock;			/* fixed: a failed claim ends, EAGAIN */
-	/* Set under lock by a claim that fell through; the owner clears it. */
+	/*
+	 * Set under lock by a claim that fell through; cleared by whoever
+	 * offers the other tickets again (kchan_reoffer()).
+	 */
 	bool reoffer;
 	/* Fixed: a persistent select file's, see kchan_selfd_unqueued(). */
 	bool persistent;
@@ -306,6 +309,7 @@ void kchan_waiter_init(struct kchan_waiter *w, struct kchan_ticket *tickets,
 void kchan_ticket_init(struct kchan_ticket *t, struct kchan_waiter *w,
 		       struct kchan *ch, bool send);
 int kchan_wait(struct kchan_waiter *w, const ktime_t *deadline);
+void kchan_reoffer(struct kchan_waiter *w);
 bool kchan_cancel(struct kchan_waiter *w);
 bool kchan_abandon(struct kchan_waiter *w);
 void kchan_unqueue_all(struct kchan_waiter *w);

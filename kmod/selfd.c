@@ -369,8 +369,10 @@ static long kchan_selfd_ioctl(struct file *file, unsigned int cmd,
 
 /*
  * Wait for a read() to have something to look at: a commit (sf->wq), a
- * hook's wake (sf->rwq), a disarm, or the deadline (@timed) of the select
- * that was armed when the reader last looked, under sf->mutex (its @arms).
+ * hook's wake (sf->rwq), a claim's fall-through that has the other cases
+ * offered again (kchan_selfd_reoffer()), a disarm, or the deadline
+ * (@timed) of the select that was armed when the reader last looked,
+ * under sf->mutex (its @arms).
  * A select armed since then, whose deadline the reader does not know,
  * sends it back to look: a disarm wakes sf->wq, so a reader queued before
  * the new arming is woken, and one queued after it sees @arms changed.
@@ -386,6 +388,8 @@ static int kchan_selfd_wait(struct kchan_selfd *sf, bool timed,
 	prepare_to_wait(&sf->wq, &commit, TASK_INTERRUPTIBLE);
 	prepare_to_wait(&sf->rwq, &watch, TASK_INTERRUPTIBLE);
 	if (!kchan_selfd_ready(sf) && !READ_ONCE(sf->watch_woken) &&
+	    !(READ_ONCE(sf->w.reoffer) &&
+	      READ_ONCE(sf->w.state) == KCHAN_W_WAITING) &&
 	    READ_ONCE(sf->sel) && READ_ONCE(sf->arms) == arms) {
 		if (signal_pending(current))
 			ret = -ERESTARTSYS;
@@ -438,6 +442,19 @@ static bool kchan_selfd_late(struct kchan_selfd *sf)
 }
 
 /*
+ * A claim of the armed select's send fell through (kchan_reoffer()): its
+ * other cases, skipped while it was claimed, are offered again. The file
+ * has no task in kchan_wait() to do it: its reader or poller does, under
+ * sf->mutex, which keeps the select's tickets.
+ */
+static void kchan_selfd_reoffer(struct kchan_selfd *sf)
+{
+	lockdep_assert_held(&sf->mutex);
+	if (sf->sel && READ_ONCE(sf->w.state) == KCHAN_W_WAITING)
+		kchan_reoffer(&sf->w);
+}
+
+/*
  * Look once, sf->mutex held: 1 with @res filled when a case completed or
  * a readiness case is ready (the channel cases then cancelled, unless one
  * completed first: that one is @res, *@watched false); 0: not yet;
@@ -457,6 +474,7 @@ static int kchan_selfd_look(struct kchan_selfd *sf,
 		return -ENOTCONN;
 	if (sf->mm != current->mm)
 		return -EPERM;
+	kchan_selfd_reoffer(sf);
 	if (kchan_selfd_ready(sf)) {
 		if (sf->sel->flags & KCHAN_SELECT_PERSIST)
 			kchan_sel_collect(sf->sel, res);
@@ -534,6 +552,14 @@ static __poll_t kchan_selfd_poll(struct file *file, poll_table *wait)
 	poll_wait(file, &sf->wq, wait);
 	/* Pairs with the waiter lock the commit wakes us under. */
 	smp_mb();
+	/*
+	 * A fallen-through claim woke us: offer the other cases again. A
+	 * reader holding the mutex looks itself (kchan_selfd_look()).
+	 */
+	if (READ_ONCE(sf->w.reoffer) && mutex_trylock(&sf->mutex)) {
+		kchan_selfd_reoffer(sf);
+		mutex_unlock(&sf->mutex);
+	}
 	return kchan_selfd_ready(sf) ? EPOLLIN | EPOLLRDNORM : 0;
 }
 

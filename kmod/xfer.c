@@ -124,15 +124,25 @@ bool kchan_abandon(struct kchan_waiter *w)
 	return true;
 }
 
-/*
- * A claim of @w's send fell through: @w is back in line on that channel.
- * While it was claimed, matches on its other channels skipped its tickets
- * there, and a peer may be waiting for them: offer them again.
+/**
+ * kchan_reoffer() - a claim of @w's send fell through: @w is back in line
+ * on that channel. While it was claimed, matches on its other channels
+ * skipped its tickets there, and a peer may be waiting for them: offer
+ * them again. Does nothing unless the claim's end asked for it
+ * (kchan_waiter.reoffer), which it clears.
+ * @w: the waiter, its tickets offered and not freed meanwhile: its owner
+ *     in kchan_wait(), or an armed select file under its mutex
+ *
+ * Context: process context; takes kchan.lock, then waiter locks.
  */
-static void kchan_reoffer(struct kchan_waiter *w)
+void kchan_reoffer(struct kchan_waiter *w)
 {
 	unsigned int i;
 
+	/* Set, under the waiter lock, before the wake that brought us. */
+	if (!READ_ONCE(w->reoffer))
+		return;
+	WRITE_ONCE(w->reoffer, false);
 	for (i = 0; i < w->nr; i++) {
 		if (w->tickets[i].chan &&
 		    READ_ONCE(w->state) == KCHAN_W_WAITING)
@@ -169,11 +179,8 @@ int kchan_wait(struct kchan_waiter *w, const ktime_t *deadline)
 		state = smp_load_acquire(&w->state);
 		if (state == KCHAN_W_DONE)
 			break;
-		/* Set before the wake-up that brought us here. */
-		if (state == KCHAN_W_WAITING && READ_ONCE(w->reoffer)) {
-			WRITE_ONCE(w->reoffer, false);
+		if (state == KCHAN_W_WAITING)
 			kchan_reoffer(w);
-		}
 		if (state == KCHAN_W_CLAIMED)
 			set_current_state(TASK_KILLABLE);
 		else if (state == KCHAN_W_FILLED)
