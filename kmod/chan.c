@@ -1467,18 +1467,44 @@ int kchan_next_len(struct kchan *ch, u32 *len)
 	return ret;
 }
 
+/*
+ * Drop every ticket on @q whose waiter was committed elsewhere or
+ * cancelled, as a match would on its way (kchan_peer_live()): what is
+ * left is blocked, or claimed and may be back.
+ */
+static void kchan_drop_all_dead(struct kchan *ch, struct list_head *q)
+{
+	struct kchan_ticket *t, *tmp;
+	int state;
+
+	lockdep_assert_held(&ch->lock);
+	list_for_each_entry_safe(t, tmp, q, node) {
+		/* A peek: kchan_drop_dead() reads it again where it must. */
+		state = READ_ONCE(t->waiter->state);
+		if (state != KCHAN_W_WAITING && state != KCHAN_W_CLAIMED)
+			kchan_drop_dead(ch, t);
+	}
+}
+
 /**
  * kchan_snapshot() - fill @st with the channel's state and counters.
  * @ch: the channel
  * @st: zeroed by the caller
  *
- * Context: takes kchan.lock.
+ * The blocked senders and receivers are counted without the tickets of
+ * selects that committed through another case (dropped on the way).
+ *
+ * Context: takes kchan.lock, and a persistent select's waiter lock.
  */
 void kchan_snapshot(struct kchan *ch, struct kchan_stat *st)
 {
 	struct kchan_msg *next;
 
 	spin_lock(&ch->lock);
+	if (ch->nsend)
+		kchan_drop_all_dead(ch, &ch->sendq);
+	if (ch->nrecv)
+		kchan_drop_all_dead(ch, &ch->recvq);
 	st->id = ch->id;
 	st->capacity = ch->capacity;
 	st->msg_max = ch->msg_max;

@@ -292,6 +292,47 @@ TEST_F(sfd, receive_cases_of_a_select_done_elsewhere_make_no_pollout)
 }
 
 /*
+ * Introspection counts a receiver as blocked only while it is (contract
+ * section 7): a select file done through one case, not read yet, is no
+ * blocked receiver on its other case's channel, in the stat ioctl and
+ * in fdinfo alike, although that case is still queued there.
+ */
+TEST_F(sfd, a_select_done_elsewhere_is_not_counted_as_blocked_on_its_other_channel)
+{
+	struct kchan_select_result res;
+	char b[2][MSG_MAX], m[MSG_LEN];
+	unsigned long long receivers = 99;
+	struct kchan_case c[2];
+	struct kchan_stat st;
+
+	kt_fill(m, MSG_LEN, 41);
+	c[0] = kt_case_recv(self->ch[0], b[0], MSG_MAX);
+	c[1] = kt_case_recv(self->ch[1], b[1], MSG_MAX);
+	ASSERT_EQ(0, kt_arm(self->sfd, c, 2, 0, NULL));
+	ASSERT_EQ(0, kt_stat(self->ch[1], &st));
+	EXPECT_EQ(1u, st.receivers);
+	ASSERT_EQ(MSG_LEN, kt_send(self->ch[0], m, MSG_LEN));
+	EXPECT_EQ(POLLIN, kt_ready_now(self->sfd));
+
+	/* Done through ch[0], not read: nobody waits on ch[1]. */
+	ASSERT_EQ(0, kt_stat(self->ch[1], &st));
+	EXPECT_EQ(0u, st.receivers);
+	EXPECT_EQ(0u, st.senders);
+	ASSERT_EQ(0, kt_fdinfo_u64(self->ch[1], "kchan-receivers", NULL,
+				   &receivers));
+	EXPECT_EQ(0ull, receivers);
+	ASSERT_EQ(0, kt_stat(self->ch[0], &st));
+	EXPECT_EQ(0u, st.receivers);
+
+	ASSERT_EQ(0, kt_sel_read(self->sfd, &res));
+	EXPECT_EQ(0, res.index);
+	EXPECT_EQ(MSG_LEN, res.result);
+	EXPECT_TRUE(kt_check(b[0], MSG_LEN, 41));
+	kt_expect_idle(_metadata, self->ch[0]);
+	kt_expect_idle(_metadata, self->ch[1]);
+}
+
+/*
  * The send side of the same: a select done through a receive case keeps
  * its send case queued until it is read, and the channel of that send
  * polls readable only if a non-blocking read there gets a message (a

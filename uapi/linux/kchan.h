@@ -362,6 +362,11 @@ struct kchan_version {
 	__u64 user_bytes;	/* KCHAN_FEATURE_BUDGET: the caller's usage */
 };
 
+/*
+ * senders and receivers count the tasks and selects blocked on the
+ * channel (or armed on a select file) and not committed yet: a select
+ * that completed another case is no longer counted, read or not.
+ */
 struct kchan_stat {
 	__u64 id;		/* unique while the module is loaded */
 	__u32 capacity;
