@@ -182,8 +182,8 @@ static unsigned int kchan_batch_copy_in(struct kchan *ch,
 			*err = PTR_ERR(msgs[i]);	/* ENOBUFS: over budget */
 			break;
 		}
-		if (copy_from_user(msgs[i]->data, u64_to_user_ptr(m[i].buf),
-				   m[i].len)) {
+		if (!kchan_msg_copy_from_user(msgs[i],
+					      u64_to_user_ptr(m[i].buf))) {
 			kchan_msg_free(msgs[i]);
 			*err = -EFAULT;
 			break;

@@ -434,7 +434,7 @@ static long kchan_cargo_send(struct kchan *ch, const struct kchan_msghdr *hdr,
 	if (IS_ERR(msg))
 		return PTR_ERR(msg);
 	ret = -EFAULT;
-	if (!copy_from_user(msg->data, u64_to_user_ptr(hdr->buf), hdr->len))
+	if (kchan_msg_copy_from_user(msg, u64_to_user_ptr(hdr->buf)))
 		ret = kchan_cargo_grab(ch, msg, u64_to_user_ptr(hdr->chans),
 				       hdr->nchans);
 	if (ret) {

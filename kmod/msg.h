@@ -44,8 +44,10 @@ void kchan_msg_free(struct kchan_msg *msg);
  * allocation, from one of msg.c's caches or kvmalloc, and a copy never
  * goes past msg->len <= msg->size: that is what hardened usercopy would
  * check, by looking the object up again on every copy, twice a message.
- * The copies below check it here and copy without the lookup. Inline:
- * every message is copied in once and out once.
+ * The copies below check it here and copy without the lookup, from and
+ * to an iov_iter (read, write, io_uring) or a plain user pointer (a
+ * batch's, a select's and sendmsg's buffers). Inline: every message is
+ * copied in once and out once.
  */
 
 /**
@@ -85,6 +87,39 @@ static inline size_t kchan_msg_copy_to_iter(const struct kchan_msg *msg,
 	if (WARN_ON_ONCE(msg->len > msg->size))
 		return 0;
 	return _copy_to_iter(msg->data, msg->len, to);
+}
+
+/**
+ * kchan_msg_copy_from_user() - fill @msg's data, @msg->len bytes, from
+ * user memory at @from (a batch's, a select's or a sendmsg's message).
+ * @msg: a message just allocated
+ * @from: the sender's data
+ *
+ * Context: process context, may sleep (page faults).
+ * Return: true if all of it was copied.
+ */
+static inline bool kchan_msg_copy_from_user(struct kchan_msg *msg,
+					    const void __user *from)
+{
+	if (WARN_ON_ONCE(msg->len > msg->size))
+		return false;
+	return !_copy_from_user(msg->data, from, msg->len);
+}
+
+/**
+ * kchan_msg_copy_to_user() - copy @msg's data out to user memory at @to.
+ * @msg: the message
+ * @to: the receiver's buffer
+ *
+ * Context: process context; faults as the caller allows.
+ * Return: 0 if all of it was copied, else how many bytes were not.
+ */
+static inline unsigned long kchan_msg_copy_to_user(const struct kchan_msg *msg,
+						   void __user *to)
+{
+	if (WARN_ON_ONCE(msg->len > msg->size))
+		return msg->len;
+	return _copy_to_user(to, msg->data, msg->len);
 }
 
 #endif /* KCHAN_MSG_H */

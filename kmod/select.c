@@ -275,7 +275,7 @@ static int kchan_case_build(struct kchan_ticket *t,
 	if (IS_ERR(msg))
 		return PTR_ERR(msg);
 	t->msg = msg;
-	if (copy_from_user(msg->data, buf, c->len))
+	if (!kchan_msg_copy_from_user(msg, buf))
 		return -EFAULT;
 	return kchan_cargo_grab(ch, msg, u64_to_user_ptr(hdr.chans),
 				hdr.nchans);

@@ -339,11 +339,16 @@ int kchan_copy_to_iter(struct kchan *ch, struct kchan_msg *msg,
 int kchan_copy_to_user(struct kchan *ch, struct kchan_msg *msg,
 		       void __user *buf)
 {
-	if (!copy_to_user_nofault(buf, msg->data, msg->len))
+	unsigned long left;
+
+	pagefault_disable();
+	left = kchan_msg_copy_to_user(msg, buf);
+	pagefault_enable();
+	if (!left)
 		return 0;
 	if (kchan_unclaim(ch, msg))
 		return -EAGAIN;
-	return copy_to_user(buf, msg->data, msg->len) ? -EFAULT : 0;
+	return kchan_msg_copy_to_user(msg, buf) ? -EFAULT : 0;
 }
 
 /*
