@@ -174,17 +174,14 @@ static unsigned int kchan_batch_copy_in(struct kchan *ch,
 					const struct kchan_mmsg *m,
 					unsigned int n, long *err)
 {
-	unsigned int i;
+	unsigned int i, got;
 
-	for (i = 0; i < n; i++) {
-		msgs[i] = kchan_msg_alloc(ch, m[i].len);
-		if (IS_ERR(msgs[i])) {
-			*err = PTR_ERR(msgs[i]);	/* ENOBUFS: over budget */
-			break;
-		}
+	/* ENOBUFS: over budget. */
+	got = kchan_msg_alloc_run(ch, m, n, msgs, err);
+	for (i = 0; i < got; i++) {
 		if (!kchan_msg_copy_from_user(msgs[i],
 					      u64_to_user_ptr(m[i].buf))) {
-			kchan_msg_free(msgs[i]);
+			kchan_msg_free_run(msgs + i, got - i);
 			*err = -EFAULT;
 			break;
 		}

@@ -1361,8 +1361,7 @@ void kchan_settle_run(struct kchan *ch, struct kchan_msg **msgs,
 	else if (ok < n || senders)
 		kchan_wake_pollers_nr(ch, EPOLLIN, senders ? n : n - ok);
 
-	for (i = 0; i < n; i++)
-		kchan_msg_free(msgs[i]);
+	kchan_msg_free_run(msgs, n);
 }
 
 /**

@@ -24,6 +24,8 @@ struct kchan_user *kchan_user_current(struct kchan_user *hint);
 bool kchan_user_is_current(const struct kchan_user *u);
 struct kchan_user *kchan_user_hold(struct kchan_user *u);
 void kchan_user_put(struct kchan_user *u);
+void kchan_user_hold_n(struct kchan_user *u, unsigned int n);
+void kchan_user_put_n(struct kchan_user *u, unsigned int n);
 int kchan_user_charge_bytes(struct kchan_user *u, size_t bytes);
 bool kchan_user_try_charge_bytes(struct kchan_user *u, size_t bytes);
 void kchan_user_uncharge_bytes(struct kchan_user *u, size_t bytes);

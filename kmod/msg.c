@@ -92,6 +92,19 @@ static size_t kchan_msg_bytes(const struct kchan_msg *msg)
 						 kmalloc_size_roundup(bytes);
 }
 
+/* Drop the channels @msg carries and free its memory: not its charge. */
+static void kchan_msg_release(struct kchan_msg *msg)
+{
+	int class;
+
+	kchan_cargo_drop(msg);
+	class = kchan_msg_class(offsetof(struct kchan_msg, data) + msg->size);
+	if (class >= 0)
+		kmem_cache_free(kchan_msg_cache[class], msg);
+	else
+		kvfree(msg);
+}
+
 /**
  * kchan_msg_free() - free a message, giving its memory back to the
  * account it was charged to and dropping the channels it carries.
@@ -101,30 +114,65 @@ static size_t kchan_msg_bytes(const struct kchan_msg *msg)
  */
 void kchan_msg_free(struct kchan_msg *msg)
 {
-	int class;
-
 	if (!msg)
 		return;
-	kchan_cargo_drop(msg);
 	kchan_user_uncharge_bytes(msg->charged, kchan_msg_bytes(msg));
 	kchan_user_put(msg->charged);
-	class = kchan_msg_class(offsetof(struct kchan_msg, data) + msg->size);
-	if (class >= 0)
-		kmem_cache_free(kchan_msg_cache[class], msg);
-	else
-		kvfree(msg);
+	kchan_msg_release(msg);
 }
 
-/* A new message of @len bytes charged to @user, whose reference it takes. */
-static struct kchan_msg *kchan_msg_new(struct kchan_user *user, size_t len)
+/**
+ * kchan_msg_free_run() - kchan_msg_free() each of @msgs[0..@n) that is
+ * not NULL. The memory of consecutive messages charged to one account
+ * (a batch's, as a rule) goes back to it in one step.
+ * @msgs: the messages
+ * @n: how many
+ *
+ * Context: any; never sleeps.
+ */
+void kchan_msg_free_run(struct kchan_msg **msgs, unsigned int n)
+{
+	struct kchan_user *user = NULL;
+	unsigned int i, refs = 0;
+	size_t bytes = 0;
+
+	if (n == 1) {
+		kchan_msg_free(msgs[0]);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		struct kchan_msg *msg = msgs[i];
+
+		if (!msg)
+			continue;
+		if (msg->charged != user) {
+			if (refs)
+				kchan_user_uncharge_bytes(user, bytes);
+			kchan_user_put_n(user, refs);
+			user = msg->charged;
+			bytes = 0;
+			refs = 0;
+		}
+		bytes += kchan_msg_bytes(msg);
+		refs++;
+		kchan_msg_release(msg);
+	}
+	if (refs)
+		kchan_user_uncharge_bytes(user, bytes);
+	kchan_user_put_n(user, refs);
+}
+
+/*
+ * What a message of @len bytes is charged: the size of its allocation,
+ * *@bytesp, rounded up as the slab rounds it, from small cache *@classp
+ * (-1: none, kvmalloc).
+ */
+static size_t kchan_msg_charge(size_t len, int *classp, size_t *bytesp)
 {
 	size_t bytes = struct_size_t(struct kchan_msg, data, len);
 	int class = kchan_msg_class(bytes);
 	size_t charged;
-	struct kchan_msg *msg;
-	int ret;
 
-	/* Charged and freed at the size the slab rounds up to. */
 	if (class >= 0) {
 		bytes = kchan_msg_small[class];
 		charged = bytes;
@@ -133,24 +181,58 @@ static struct kchan_msg *kchan_msg_new(struct kchan_user *user, size_t len)
 		if (bytes <= KMALLOC_MAX_CACHE_SIZE)
 			bytes = charged;
 	}
+	*classp = class;
+	*bytesp = bytes;
+	return charged;
+}
+
+/*
+ * A message of @len bytes (kchan_msg_charge()'s @class and @bytes), its
+ * charge to @user made, taking a reference to @user; NULL when out of
+ * memory, and then the caller still has both.
+ */
+static struct kchan_msg *kchan_msg_get(struct kchan_user *user, size_t len,
+				       int class, size_t bytes)
+{
+	struct kchan_msg *msg;
+
+	if (class >= 0)
+		msg = kmem_cache_alloc(kchan_msg_cache[class],
+				       GFP_KERNEL_ACCOUNT);
+	else
+		msg = kvmalloc(bytes, GFP_KERNEL_ACCOUNT);
+	if (!msg)
+		return NULL;
+	msg->size = bytes - offsetof(struct kchan_msg, data);
+	msg->charged = user;
+	msg->sender = NULL;
+	msg->holds_slot = false;
+	msg->kept = false;
+	msg->cargo = NULL;
+	msg->len = len;
+	return msg;
+}
+
+/* A new message of @len bytes charged to @user, whose reference it takes. */
+static struct kchan_msg *kchan_msg_new(struct kchan_user *user, size_t len)
+{
+	struct kchan_msg *msg;
+	size_t charged, bytes;
+	int class, ret;
+
+	charged = kchan_msg_charge(len, &class, &bytes);
 	/* Charged first: a user over the budget allocates nothing. */
 	ret = kchan_user_charge_bytes(user, charged);
 	if (ret) {
 		kchan_user_put(user);
 		return ERR_PTR(ret);
 	}
-	if (class >= 0)
-		msg = kmem_cache_alloc(kchan_msg_cache[class],
-				       GFP_KERNEL_ACCOUNT);
-	else
-		msg = kvmalloc(bytes, GFP_KERNEL_ACCOUNT);
+	msg = kchan_msg_get(user, len, class, bytes);
 	if (!msg) {
 		kchan_user_uncharge_bytes(user, charged);
 		kchan_user_put(user);
 		return ERR_PTR(-ENOMEM);
 	}
-	msg->size = bytes - offsetof(struct kchan_msg, data);
-	msg->charged = user;
 	return msg;
 }
 
@@ -169,17 +251,69 @@ static struct kchan_msg *kchan_msg_new(struct kchan_user *user, size_t len)
 struct kchan_msg *kchan_msg_alloc(struct kchan *ch, size_t len)
 {
 	struct kchan_user *user = kchan_user_current(ch->user);
-	struct kchan_msg *msg;
 
 	if (!user)
 		return ERR_PTR(-ENOMEM);
-	msg = kchan_msg_new(user, len);
-	if (IS_ERR(msg))
-		return msg;
-	msg->sender = NULL;
-	msg->holds_slot = false;
-	msg->kept = false;
-	msg->cargo = NULL;
-	msg->len = len;
-	return msg;
+	return kchan_msg_new(user, len);
+}
+
+/**
+ * kchan_msg_alloc_run() - messages of the lengths @m[0..@n).len for @ch,
+ * a batch's run, charged to the calling task's account together.
+ * @ch: the channel they are for
+ * @m: their descriptors, lengths 1..msg_max
+ * @n: how many
+ * @msgs: the messages, from the first
+ *
+ * A run that the budget cannot take whole is allocated one message at
+ * a time, as far as the budget goes, as kchan_msg_alloc() would.
+ *
+ * Context: process context, may sleep.
+ * Return: how many were allocated, from the first, each as
+ * kchan_msg_alloc() makes it; if fewer than @n, *@err says why the next
+ * was not: -ENOBUFS (the budget) or -ENOMEM.
+ */
+unsigned int kchan_msg_alloc_run(struct kchan *ch,
+				 const struct kchan_mmsg *m, unsigned int n,
+				 struct kchan_msg **msgs, long *err)
+{
+	struct kchan_user *user;
+	size_t charged = 0, one, bytes;
+	unsigned int i;
+	int class;
+
+	user = kchan_user_current(ch->user);
+	if (!user) {
+		*err = -ENOMEM;
+		return 0;
+	}
+	for (i = 0; i < n; i++)
+		charged += kchan_msg_charge(m[i].len, &class, &bytes);
+	if (kchan_user_charge_bytes(user, charged)) {
+		kchan_user_put(user);
+		for (i = 0; i < n; i++) {
+			msgs[i] = kchan_msg_alloc(ch, m[i].len);
+			if (IS_ERR(msgs[i])) {
+				*err = PTR_ERR(msgs[i]);
+				break;
+			}
+		}
+		return i;
+	}
+	/* A reference for each message. */
+	kchan_user_hold_n(user, n - 1);
+	for (i = 0; i < n; i++) {
+		one = kchan_msg_charge(m[i].len, &class, &bytes);
+		msgs[i] = kchan_msg_get(user, m[i].len, class, bytes);
+		if (!msgs[i])
+			break;
+		charged -= one;
+	}
+	if (i < n) {
+		/* What the messages not allocated were charged and held. */
+		kchan_user_uncharge_bytes(user, charged);
+		kchan_user_put_n(user, n - i);
+		*err = -ENOMEM;
+	}
+	return i;
 }

@@ -34,10 +34,16 @@ struct kchan_msg {
 	u8 data[];
 };
 
+struct kchan_mmsg;
+
 int kchan_msg_cache_init(void);
 void kchan_msg_cache_exit(void);
 struct kchan_msg *kchan_msg_alloc(struct kchan *ch, size_t len);
+unsigned int kchan_msg_alloc_run(struct kchan *ch,
+				 const struct kchan_mmsg *m, unsigned int n,
+				 struct kchan_msg **msgs, long *err);
 void kchan_msg_free(struct kchan_msg *msg);
+void kchan_msg_free_run(struct kchan_msg **msgs, unsigned int n);
 
 /*
  * Message data is msg->size bytes at the end of the message's own

@@ -110,6 +110,34 @@ struct kchan_user *kchan_user_hold(struct kchan_user *u)
 	return u;
 }
 
+/**
+ * kchan_user_hold_n() - take @n more references to an account at once.
+ * @u: the account, held by the caller
+ * @n: how many, 0 or more
+ */
+void kchan_user_hold_n(struct kchan_user *u, unsigned int n)
+{
+	if (n)
+		refcount_add(n, &u->ref);
+}
+
+/**
+ * kchan_user_put_n() - drop @n references to an account at once.
+ * @u: the account, or NULL
+ * @n: how many the caller holds, 0 or more
+ *
+ * Context: any process context; never sleeps.
+ */
+void kchan_user_put_n(struct kchan_user *u, unsigned int n)
+{
+	if (!u || !n)
+		return;
+	/* All but the last cannot be the account's last: the caller's. */
+	if (n > 1 && WARN_ON_ONCE(refcount_sub_and_test(n - 1, &u->ref)))
+		return;
+	kchan_user_put(u);
+}
+
 static struct kchan_user *kchan_user_lookup(struct user_namespace *ns,
 					    kuid_t uid)
 {
