@@ -282,6 +282,8 @@ unsigned int kchan_msg_alloc_run(struct kchan *ch,
 	unsigned int i;
 	int class;
 
+	if (!n)
+		return 0;
 	user = kchan_user_current(ch->user);
 	if (!user) {
 		*err = -ENOMEM;
