@@ -8,13 +8,15 @@
  * and a peer that comes to one of its other channels meanwhile queues
  * without matching it. If that copy fails, the claim ends and the select
  * waits again: the peer queued meanwhile must then be matched, or both
- * wait for ever although they are partners. The receivers here read
- * into memory that cannot be written, so every claim of theirs falls
+ * wait for ever although they are partners. The receiver here reads
+ * into memory that cannot be written, so every claim of its falls
  * through (EFAULT), again and again, while one sender comes to the
- * select's receive on the other channel at some moment among them. The
- * select must take that message, however it is waited on: in a blocked
- * KCHAN_CTL_SELECT, or armed on a select file that is polled, read, or
- * watched by epoll.
+ * select's receive on the other channel at some moment among them.
+ * Once the sender has come (and blocked, if it came during a claim) the
+ * claims stop, and the select must take its message, however it is
+ * waited on: in a blocked KCHAN_CTL_SELECT, or armed on a select file
+ * that is polled, read, or watched by epoll. (While claims go on without
+ * end, each one may hide the select from its other channels again.)
  */
 #include <errno.h>
 #include <poll.h>
@@ -36,19 +38,26 @@
 /* Rounds per way of waiting: each a new select, a new race. */
 #define ROUNDS		60
 /*
- * How long a select may take to see the sender: anything longer hangs
- * (generous: a loaded debug kernel takes a round in tens of ms).
+ * How long the sender may take to come (blocked on the select's other
+ * channel, or taken by the select), and then how long the select may
+ * take to see it once the claims stop: anything longer hangs (generous:
+ * a loaded debug kernel takes a round in tens of ms).
  */
+#define COME_MS		2000
 #define SEE_MS		10000
 
 enum wait_how { BLOCKING_SELECT, SELFD_POLL, SELFD_READ, SELFD_EPOLL };
 
-/* A receiver on channel @fd that reads into unwritable memory until EOF. */
+/*
+ * A receiver on channel @fd that reads into unwritable memory until EOF,
+ * or until told to stop.
+ */
 struct faulter {
 	int fd;
 	void *bad;
 	atomic_uint faults;
-	ssize_t last;		/* what ended it: 0 (EOF) or -errno */
+	atomic_bool stop;
+	ssize_t last;		/* what ended it: 0 (EOF, stop) or -errno */
 	pthread_t thread;
 };
 
@@ -61,7 +70,9 @@ static void *faulter_run(void *arg)
 		n = read(f->fd, f->bad, MSG_MAX);
 		if (n < 0 && errno == EFAULT) {
 			atomic_fetch_add(&f->faults, 1);
-			continue;
+			if (!atomic_load(&f->stop))
+				continue;
+			n = 0;
 		}
 		f->last = n < 0 ? -errno : n;
 		return NULL;
@@ -72,6 +83,7 @@ struct sender {
 	int fd;
 	unsigned int seed;
 	ssize_t ret;
+	atomic_bool done;
 	pthread_t thread;
 };
 
@@ -82,6 +94,7 @@ static void *sender_run(void *arg)
 
 	kt_fill(m, MSG_LEN, s->seed);
 	s->ret = kt_send(s->fd, m, MSG_LEN);
+	atomic_store(&s->done, true);
 	return NULL;
 }
 
@@ -129,11 +142,15 @@ static int selfd_result(int sfd, enum wait_how how,
 /*
  * One round: the select (send MSG on @a, receive on @b) waits, the
  * faulter keeps claiming its send on @a and failing, and a sender comes
- * to @b. Returns the case index the select reported, or -errno.
+ * to @b: the claims go on until it has come, then stop, and the select
+ * must see it. *@claimed is set if it came while the select was
+ * claimed: it then queued on @b and blocked, where a waiting select
+ * would have taken it at once. Returns the case index the select
+ * reported, or -errno.
  */
 static int reoffer_round(struct __test_metadata *_metadata, int a, int b,
 			 int sfd, void *bad, enum wait_how how,
-			 unsigned int round)
+			 unsigned int round, bool *claimed)
 {
 	char m[MSG_LEN], buf[MSG_MAX];
 	struct kchan_select_result res = { .index = -1 };
@@ -141,6 +158,8 @@ static int reoffer_round(struct __test_metadata *_metadata, int a, int b,
 	struct sender s = { .fd = b, .seed = round };
 	struct kt_sel_op op = { 0 };
 	struct kchan_case c[2];
+	struct kchan_stat st;
+	long long until;
 	int ret, index;
 
 	kt_fill(m, MSG_LEN, 1000 + round);
@@ -150,14 +169,14 @@ static int reoffer_round(struct __test_metadata *_metadata, int a, int b,
 	if (how == BLOCKING_SELECT) {
 		memcpy(op.cases, c, sizeof(c));
 		op.n = 2;
-		op.deadline_ns = kt_deadline_ns(SEE_MS);
+		op.deadline_ns = kt_deadline_ns(COME_MS + SEE_MS);
 		op.flags = KCHAN_SELECT_DEADLINE;
 		if (kt_sel_op_start(&op))
 			return -EAGAIN;
 	} else {
 		ret = kt_arm_full(sfd, c, 2,
 				  how == SELFD_READ ? KCHAN_SELECT_DEADLINE : 0,
-				  kt_deadline_ns(SEE_MS), NULL);
+				  kt_deadline_ns(COME_MS + SEE_MS), NULL);
 		if (ret)
 			return ret;
 	}
@@ -171,6 +190,17 @@ static int reoffer_round(struct __test_metadata *_metadata, int a, int b,
 		sched_yield();
 	if (pthread_create(&s.thread, NULL, sender_run, &s))
 		return -EAGAIN;
+	*claimed = false;
+	until = kt_now_ms() + COME_MS;
+	while (!atomic_load(&s.done) && kt_now_ms() < until) {
+		if (!kt_stat(b, &st) && st.senders == 1) {
+			*claimed = true;
+			break;
+		}
+		usleep(100);
+	}
+	/* No claim from here on: only the select's own wake can help. */
+	atomic_store(&f.stop, true);
 
 	if (how == BLOCKING_SELECT) {
 		ret = kt_sel_op_result(&op, SEE_MS + KT_TIMEOUT_MS);
@@ -204,7 +234,8 @@ static int reoffer_round(struct __test_metadata *_metadata, int a, int b,
 
 static void reoffer(struct __test_metadata *_metadata, enum wait_how how)
 {
-	unsigned int round;
+	unsigned int round, claimed_rounds = 0;
+	bool claimed;
 	int a, b, sfd = -1, index;
 	void *bad;
 
@@ -219,12 +250,18 @@ static void reoffer(struct __test_metadata *_metadata, enum wait_how how)
 	for (round = 1; round <= ROUNDS; round++) {
 		a = kt_make(0, MSG_MAX, 0, O_CLOEXEC);
 		ASSERT_LE(0, a);
-		index = reoffer_round(_metadata, a, b, sfd, bad, how, round);
+		index = reoffer_round(_metadata, a, b, sfd, bad, how, round,
+				      &claimed);
 		close(a);
+		claimed_rounds += claimed;
 		/* Case 0's send never completes: every claim of it fails. */
 		ASSERT_EQ(1, index) TH_LOG("round %u: %d (%s)", round, index,
 					    index < 0 ? strerror(-index) : "");
 	}
+	ksft_print_msg("%u rounds, %u with the sender come while the select was claimed\n",
+		       ROUNDS, claimed_rounds);
+	/* The test runs in a child that leaves with _exit(). */
+	fflush(stdout);
 	kt_expect_idle(_metadata, b);
 	close(b);
 	if (sfd >= 0)
