@@ -16,7 +16,9 @@
  * queues (kchan_sel_rearm(), DOC: persistent select in select.c).
  *
  * sf->mutex serialises arming, reading, cancelling; it is never taken
- * under a channel or waiter lock.
+ * under a channel or waiter lock. Whoever holds it lets go through
+ * kchan_selfd_unlock(), which offers a claimed send's other cases again
+ * when its claim fell through meanwhile.
  *
  * Readiness cases (KCHAN_OP_POLLIN, KCHAN_OP_POLLOUT) watch any other
  * file, resolved from its fd at every arming: a hook on each wait queue
@@ -84,6 +86,43 @@ static bool kchan_selfd_ready(struct kchan_selfd *sf)
 		return false;
 	/* Pairs with smp_store_release() in kchan_commit(). */
 	return smp_load_acquire(&sf->w.state) == KCHAN_W_DONE;
+}
+
+/*
+ * A claim of the armed select's send fell through (kchan_reoffer()): its
+ * other cases, skipped while it was claimed, are offered again. The file
+ * has no task in kchan_wait() to do it: whoever holds sf->mutex, which
+ * keeps the select's tickets, does (kchan_selfd_unlock()).
+ */
+static void kchan_selfd_reoffer(struct kchan_selfd *sf)
+{
+	lockdep_assert_held(&sf->mutex);
+	if (sf->sel && READ_ONCE(sf->w.state) == KCHAN_W_WAITING)
+		kchan_reoffer(&sf->w);
+}
+
+/* Would kchan_selfd_reoffer() offer anything now? */
+static bool kchan_selfd_reoffer_due(struct kchan_selfd *sf)
+{
+	return READ_ONCE(sf->w.reoffer) &&
+	       READ_ONCE(sf->w.state) == KCHAN_W_WAITING;
+}
+
+/*
+ * Drop sf->mutex, making the offer a claim's end asked for first. A
+ * poller woken by that end takes the mutex only if it is free
+ * (kchan_selfd_poll()): one that found it held left the offer to the
+ * holder, which looks again once it has let go, so no such wake-up is
+ * lost.
+ */
+static void kchan_selfd_unlock(struct kchan_selfd *sf)
+{
+	do {
+		kchan_selfd_reoffer(sf);
+		mutex_unlock(&sf->mutex);
+		/* Orders the unlock before the look: pairs with the trylock. */
+		smp_mb();
+	} while (kchan_selfd_reoffer_due(sf) && mutex_trylock(&sf->mutex));
 }
 
 static int kchan_selfd_hook_wake(wait_queue_entry_t *wait, unsigned int mode,
@@ -296,7 +335,7 @@ out_bad:
 		pr_debug("kchan: select case index not written back\n");
 	WRITE_ONCE(sf->w.state, KCHAN_W_CANCELLED);
 out:
-	mutex_unlock(&sf->mutex);
+	kchan_selfd_unlock(sf);
 	return ret;
 }
 
@@ -360,7 +399,7 @@ static long kchan_selfd_ioctl(struct file *file, unsigned int cmd,
 		} else if (ret > 0) {
 			kchan_selfd_collected(sf);
 		}
-		mutex_unlock(&sf->mutex);
+		kchan_selfd_unlock(sf);
 		return ret;
 	default:
 		return -ENOTTY;
@@ -388,8 +427,7 @@ static int kchan_selfd_wait(struct kchan_selfd *sf, bool timed,
 	prepare_to_wait(&sf->wq, &commit, TASK_INTERRUPTIBLE);
 	prepare_to_wait(&sf->rwq, &watch, TASK_INTERRUPTIBLE);
 	if (!kchan_selfd_ready(sf) && !READ_ONCE(sf->watch_woken) &&
-	    !(READ_ONCE(sf->w.reoffer) &&
-	      READ_ONCE(sf->w.state) == KCHAN_W_WAITING) &&
+	    !kchan_selfd_reoffer_due(sf) &&
 	    READ_ONCE(sf->sel) && READ_ONCE(sf->arms) == arms) {
 		if (signal_pending(current))
 			ret = -ERESTARTSYS;
@@ -439,19 +477,6 @@ static bool kchan_selfd_late(struct kchan_selfd *sf)
 {
 	lockdep_assert_held(&sf->mutex);
 	return sf->has_deadline && ktime_compare(ktime_get(), sf->deadline) >= 0;
-}
-
-/*
- * A claim of the armed select's send fell through (kchan_reoffer()): its
- * other cases, skipped while it was claimed, are offered again. The file
- * has no task in kchan_wait() to do it: its reader or poller does, under
- * sf->mutex, which keeps the select's tickets.
- */
-static void kchan_selfd_reoffer(struct kchan_selfd *sf)
-{
-	lockdep_assert_held(&sf->mutex);
-	if (sf->sel && READ_ONCE(sf->w.state) == KCHAN_W_WAITING)
-		kchan_reoffer(&sf->w);
 }
 
 /*
@@ -531,7 +556,7 @@ static ssize_t kchan_selfd_read_iter(struct kiocb *iocb, struct iov_iter *to)
 		timed = sf->has_deadline;
 		deadline = sf->deadline;
 		arms = sf->arms;
-		mutex_unlock(&sf->mutex);
+		kchan_selfd_unlock(sf);
 		if (nonblock)
 			return -EAGAIN;
 		/* At a deadline, the next look decides, for what is armed then. */
@@ -541,7 +566,7 @@ static ssize_t kchan_selfd_read_iter(struct kiocb *iocb, struct iov_iter *to)
 	}
 	if (ret > 0)
 		ret = kchan_selfd_hand(sf, &res, to, watched);
-	mutex_unlock(&sf->mutex);
+	kchan_selfd_unlock(sf);
 	return ret;
 }
 
@@ -553,13 +578,11 @@ static __poll_t kchan_selfd_poll(struct file *file, poll_table *wait)
 	/* Pairs with the waiter lock the commit wakes us under. */
 	smp_mb();
 	/*
-	 * A fallen-through claim woke us: offer the other cases again. A
-	 * reader holding the mutex looks itself (kchan_selfd_look()).
+	 * A fallen-through claim woke us: offer the other cases again, or
+	 * leave it to the holder of the mutex (kchan_selfd_unlock()).
 	 */
-	if (READ_ONCE(sf->w.reoffer) && mutex_trylock(&sf->mutex)) {
-		kchan_selfd_reoffer(sf);
-		mutex_unlock(&sf->mutex);
-	}
+	if (kchan_selfd_reoffer_due(sf) && mutex_trylock(&sf->mutex))
+		kchan_selfd_unlock(sf);
 	return kchan_selfd_ready(sf) ? EPOLLIN | EPOLLRDNORM : 0;
 }
 
@@ -587,7 +610,7 @@ static void kchan_selfd_show_fdinfo(struct seq_file *m, struct file *file)
 		      "kchan-select-persistent:\t%u\n",
 		   !!sf->sel, sf->sel ? sf->sel->n : 0, kchan_selfd_ready(sf),
 		   sf->sel ? !!(sf->sel->flags & KCHAN_SELECT_PERSIST) : 0);
-	mutex_unlock(&sf->mutex);
+	kchan_selfd_unlock(sf);
 }
 
 /**
