@@ -121,6 +121,16 @@ void kchan_msg_free(struct kchan_msg *msg)
 	kchan_msg_release(msg);
 }
 
+/* Give back @bytes charged to @user and @refs references to it, if any. */
+static void kchan_msg_give_back(struct kchan_user *user, size_t bytes,
+				unsigned int refs)
+{
+	if (!refs)
+		return;
+	kchan_user_uncharge_bytes(user, bytes);
+	kchan_user_put_n(user, refs);
+}
+
 /**
  * kchan_msg_free_run() - kchan_msg_free() each of @msgs[0..@n) that is
  * not NULL. The memory of consecutive messages charged to one account
@@ -136,6 +146,7 @@ void kchan_msg_free_run(struct kchan_msg **msgs, unsigned int n)
 	unsigned int i, refs = 0;
 	size_t bytes = 0;
 
+	/* Every receive ends here: one message takes the shortest way. */
 	if (n == 1) {
 		kchan_msg_free(msgs[0]);
 		return;
@@ -146,9 +157,7 @@ void kchan_msg_free_run(struct kchan_msg **msgs, unsigned int n)
 		if (!msg)
 			continue;
 		if (msg->charged != user) {
-			if (refs)
-				kchan_user_uncharge_bytes(user, bytes);
-			kchan_user_put_n(user, refs);
+			kchan_msg_give_back(user, bytes, refs);
 			user = msg->charged;
 			bytes = 0;
 			refs = 0;
@@ -157,9 +166,7 @@ void kchan_msg_free_run(struct kchan_msg **msgs, unsigned int n)
 		refs++;
 		kchan_msg_release(msg);
 	}
-	if (refs)
-		kchan_user_uncharge_bytes(user, bytes);
-	kchan_user_put_n(user, refs);
+	kchan_msg_give_back(user, bytes, refs);
 }
 
 /*
@@ -313,8 +320,7 @@ unsigned int kchan_msg_alloc_run(struct kchan *ch,
 	}
 	if (i < n) {
 		/* What the messages not allocated were charged and held. */
-		kchan_user_uncharge_bytes(user, charged);
-		kchan_user_put_n(user, n - i);
+		kchan_msg_give_back(user, charged, n - i);
 		*err = -ENOMEM;
 	}
 	return i;
