@@ -10,6 +10,7 @@
 #include <linux/bug.h>
 #include <linux/list.h>
 #include <linux/types.h>
+#include <linux/uaccess.h>
 #include <linux/uio.h>
 
 struct kchan;
