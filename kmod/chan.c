@@ -103,8 +103,26 @@ static void kchan_release(struct kref *ref)
 	kchan_list_del(ch);
 	list_for_each_entry_safe(msg, tmp, &ch->buf, node)
 		kchan_msg_free(msg);
+	kchan_slots_release(ch->slots);
 	kchan_user_uncharge_channel(ch->user);
 	kmem_cache_free(kchan_cache, ch);
+}
+
+/* kchan_slots() when @ch has none yet. */
+struct kchan_slots *kchan_slots_make(struct kchan *ch)
+{
+	struct kchan_slots *s, *old;
+
+	s = kchan_slots_new(ch);
+	if (!s)
+		return NULL;
+	/* Another send may have made them meanwhile. */
+	old = cmpxchg(&ch->slots, NULL, s);
+	if (old) {
+		kchan_slots_release(s);
+		return old;
+	}
+	return s;
 }
 
 /**

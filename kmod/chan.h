@@ -22,6 +22,7 @@
 
 #include "msg.h"
 #include "cargo.h"
+#include "slots.h"
 
 /**
  * DOC: locking
@@ -268,6 +269,8 @@ struct kchan {
 
 	struct kchan_user *user;	/* set before it is published */
 	struct kchan_node *node;	/* lock; named channel's device, or NULL */
+	/* Set once, by its first send (kchan_slots()); freed with it. */
+	struct kchan_slots *slots;
 };
 
 int kchan_cache_init(void);
@@ -275,6 +278,25 @@ void kchan_cache_exit(void);
 struct kchan *kchan_alloc(u32 capacity, u32 msg_max, u32 flags);
 void kchan_get(struct kchan *ch);
 void kchan_put(struct kchan *ch);
+struct kchan_slots *kchan_slots_make(struct kchan *ch);
+
+/**
+ * kchan_slots() - @ch's slots (slots.c), made at its first call if its
+ * messages are small enough and its creator's budget has room.
+ * @ch: the channel
+ *
+ * Context: process context, may sleep.
+ * Return: the slots, or NULL if @ch has none (its messages are allocated
+ * one by one).
+ */
+static inline struct kchan_slots *kchan_slots(struct kchan *ch)
+{
+	struct kchan_slots *s = READ_ONCE(ch->slots);
+
+	if (likely(s) || !kchan_slots_fit(ch->msg_max))
+		return s;
+	return kchan_slots_make(ch);
+}
 
 /* kchan_offer()'s @how */
 #define KCHAN_OFFER_DIRECT	BIT(0)	/* a lone read or write: short way */

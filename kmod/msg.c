@@ -92,12 +92,19 @@ static size_t kchan_msg_bytes(const struct kchan_msg *msg)
 						 kmalloc_size_roundup(bytes);
 }
 
-/* Drop the channels @msg carries and free its memory: not its charge. */
+/*
+ * Drop the channels @msg carries and free its memory, or its slot: not
+ * its charge.
+ */
 static void kchan_msg_release(struct kchan_msg *msg)
 {
 	int class;
 
 	kchan_cargo_drop(msg);
+	if (msg->slot) {
+		kchan_slot_put(msg);
+		return;
+	}
 	class = kchan_msg_class(offsetof(struct kchan_msg, data) + msg->size);
 	if (class >= 0)
 		kmem_cache_free(kchan_msg_cache[class], msg);
@@ -116,8 +123,10 @@ void kchan_msg_free(struct kchan_msg *msg)
 {
 	if (!msg)
 		return;
-	kchan_user_uncharge_bytes(msg->charged, kchan_msg_bytes(msg));
-	kchan_user_put(msg->charged);
+	if (!msg->slot) {
+		kchan_user_uncharge_bytes(msg->charged, kchan_msg_bytes(msg));
+		kchan_user_put(msg->charged);
+	}
 	kchan_msg_release(msg);
 }
 
@@ -156,6 +165,10 @@ void kchan_msg_free_run(struct kchan_msg **msgs, unsigned int n)
 
 		if (!msg)
 			continue;
+		if (msg->slot) {
+			kchan_msg_release(msg);
+			continue;
+		}
 		if (msg->charged != user) {
 			kchan_msg_give_back(user, bytes, refs);
 			user = msg->charged;
@@ -215,6 +228,7 @@ static struct kchan_msg *kchan_msg_get(struct kchan_user *user, size_t len,
 	msg->sender = NULL;
 	msg->holds_slot = false;
 	msg->kept = false;
+	msg->slot = 0;
 	msg->cargo = NULL;
 	msg->len = len;
 	return msg;
@@ -248,7 +262,9 @@ static struct kchan_msg *kchan_msg_new(struct kchan_user *user, size_t len)
  * @ch: the channel it is for
  * @len: 1..msg_max
  *
- * The message is charged to the calling task's account (user.c).
+ * The message takes a free slot of @ch (slots.c) if it has one, and is
+ * then charged to nobody; otherwise it is allocated and charged to the
+ * calling task's account (user.c).
  *
  * Context: process context, may sleep.
  * Return: the message, unqueued and unclaimed, its data undefined;
@@ -257,32 +273,30 @@ static struct kchan_msg *kchan_msg_new(struct kchan_user *user, size_t len)
  */
 struct kchan_msg *kchan_msg_alloc(struct kchan *ch, size_t len)
 {
-	struct kchan_user *user = kchan_user_current(ch->user);
+	struct kchan_slots *slots = kchan_slots(ch);
+	struct kchan_user *user;
+	struct kchan_msg *msg;
 
+	if (slots) {
+		msg = kchan_slot_get(slots, len);
+		if (msg)
+			return msg;
+	}
+	user = kchan_user_current(ch->user);
 	if (!user)
 		return ERR_PTR(-ENOMEM);
 	return kchan_msg_new(user, len);
 }
 
-/**
- * kchan_msg_alloc_run() - messages of the lengths @m[0..@n).len for @ch,
- * a batch's run, charged to the calling task's account together.
- * @ch: the channel they are for
- * @m: their descriptors, lengths 1..msg_max
- * @n: how many
- * @msgs: the messages, from the first
- *
- * A run that the budget cannot take whole is allocated one message at
- * a time, as far as the budget goes, as kchan_msg_alloc() would.
- *
- * Context: process context, may sleep.
- * Return: how many were allocated, from the first, each as
- * kchan_msg_alloc() makes it; if fewer than @n, *@err says why the next
- * was not: -ENOBUFS (the budget) or -ENOMEM.
+/*
+ * kchan_msg_alloc_run() for messages that take no slot: allocated, and
+ * charged to the calling task's account together, or, if the budget
+ * cannot take the run whole, one at a time as far as it goes.
  */
-unsigned int kchan_msg_alloc_run(struct kchan *ch,
-				 const struct kchan_mmsg *m, unsigned int n,
-				 struct kchan_msg **msgs, long *err)
+static unsigned int kchan_msg_alloc_charged(struct kchan *ch,
+					    const struct kchan_mmsg *m,
+					    unsigned int n,
+					    struct kchan_msg **msgs, long *err)
 {
 	struct kchan_user *user;
 	size_t charged = 0, one, bytes;
@@ -324,4 +338,37 @@ unsigned int kchan_msg_alloc_run(struct kchan *ch,
 		*err = -ENOMEM;
 	}
 	return i;
+}
+
+/**
+ * kchan_msg_alloc_run() - messages of the lengths @m[0..@n).len for @ch,
+ * a batch's run: in free slots of @ch as far as they go, as
+ * kchan_msg_alloc() would, the others allocated and charged to the
+ * calling task's account together.
+ * @ch: the channel they are for
+ * @m: their descriptors, lengths 1..msg_max
+ * @n: how many
+ * @msgs: the messages, from the first
+ *
+ * A run that the budget cannot take whole is allocated one message at
+ * a time, as far as the budget goes, as kchan_msg_alloc() would.
+ *
+ * Context: process context, may sleep.
+ * Return: how many were allocated, from the first, each as
+ * kchan_msg_alloc() makes it; if fewer than @n, *@err says why the next
+ * was not: -ENOBUFS (the budget) or -ENOMEM.
+ */
+unsigned int kchan_msg_alloc_run(struct kchan *ch,
+				 const struct kchan_mmsg *m, unsigned int n,
+				 struct kchan_msg **msgs, long *err)
+{
+	struct kchan_slots *slots = n ? kchan_slots(ch) : NULL;
+	unsigned int i = 0;
+
+	for (; slots && i < n; i++) {
+		msgs[i] = kchan_slot_get(slots, m[i].len);
+		if (!msgs[i])
+			break;
+	}
+	return i + kchan_msg_alloc_charged(ch, m + i, n - i, msgs + i, err);
 }

@@ -18,7 +18,10 @@ struct kchan_cargo;
 struct kchan_ticket;
 struct kchan_user;
 
-/* One message, allocated by the sender and freed by its receiver. */
+/*
+ * One message, allocated by the sender (or put in a slot of its channel,
+ * slots.c) and freed by its receiver.
+ */
 struct kchan_msg {
 	struct list_head node;		/* kchan.lock: on kchan.buf */
 	struct kchan_ticket *sender;	/* kchan.lock: the claimed sender */
@@ -30,6 +33,7 @@ struct kchan_msg {
 	 * failed copy puts it back in buf, never drops it.
 	 */
 	bool kept;
+	u8 slot;			/* 1 + its index in the channel's slots, or 0 */
 	struct kchan_cargo *cargo;	/* channels it carries, or NULL */
 	u32 len;
 	u8 data[];

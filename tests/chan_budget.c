@@ -247,6 +247,93 @@ TEST_F_TIMEOUT(budget, write_over_the_budget_is_enobufs_and_sends_nothing,
 		TH_LOG("1: busy before, 2: create, 3: no ENOBUFS at the budget, 4: queued, 5: usage, 6: writev, 7: nonblocking write, 8: the failed step changed something, 9: no room after a receive, 10: not all given back");
 }
 
+/* Small messages: their channel keeps slots for them (KCHAN_SLOT_DATA_MAX). */
+#define SMALL		64
+#define SMALL_CAP	8
+/* The most a channel's slots take. */
+#define SLOTS_MAX	8192
+
+/*
+ * A channel of small messages makes slots for them at its first send,
+ * charged to its creator until the channel is freed: the messages in
+ * them are charged nothing more, sent or received.
+ */
+static int slots_route(void)
+{
+	unsigned long long slots;
+	char buf[SMALL];
+	int fd, i;
+
+	if (user_bytes() != 0)
+		return 1;
+	fd = kt_make(SMALL_CAP, SMALL, 0, O_CLOEXEC);
+	if (fd < 0)
+		return 2;
+	if (user_bytes() != 0)
+		return 3;
+	if (write(fd, payload, SMALL) != SMALL)
+		return 4;
+	slots = user_bytes();
+	if (slots < (SMALL_CAP + 2) * SMALL || slots > SLOTS_MAX)
+		return 5;
+	for (i = 1; i < SMALL_CAP; i++)
+		if (write(fd, payload, SMALL) != SMALL)
+			return 6;
+	if (user_bytes() != slots)
+		return 7;
+	for (i = 0; i < SMALL_CAP; i++)
+		if (read(fd, buf, sizeof(buf)) != SMALL ||
+		    memcmp(buf, payload, SMALL))
+			return 8;
+	if (user_bytes() != slots)
+		return 9;
+	close(fd);
+	return user_bytes() == 0 ? 0 : 10;
+}
+
+TEST_F_TIMEOUT(budget, a_small_channels_slots_are_charged_to_its_creator_once,
+	       TEST_TIMEOUT)
+{
+	EXPECT_EQ(0, as_nobody(slots_route))
+		TH_LOG("1: busy before, 2: create, 3: charged before a send, 4: first write, 5: slots not charged, or too much, 6: write, 7: a message charged, 8: read, 9: a receive gave slots back, 10: not all given back");
+}
+
+static int slots_fd = -1;
+
+/* Another user's sends, the first one included, into slots_fd. */
+static int slots_other_sender(void)
+{
+	int i;
+
+	for (i = 0; i < SMALL_CAP; i++)
+		if (write(slots_fd, payload, SMALL) != SMALL)
+			return 1;
+	return user_bytes() == 0 ? 0 : 2;
+}
+
+TEST_F_TIMEOUT(budget, a_sender_into_anothers_small_channel_is_charged_nothing,
+	       TEST_TIMEOUT)
+{
+	unsigned long long before = user_bytes(), slots;
+	char buf[SMALL];
+	int i;
+
+	slots_fd = kt_make(SMALL_CAP, SMALL, 0, O_CLOEXEC);
+	ASSERT_LE(0, slots_fd);
+	EXPECT_EQ(before, user_bytes());
+	EXPECT_EQ(0, as_nobody(slots_other_sender))
+		TH_LOG("1: write, 2: the sender was charged");
+	slots = user_bytes() - before;
+	EXPECT_LE((unsigned long long)(SMALL_CAP + 2) * SMALL, slots);
+	EXPECT_GE((unsigned long long)SLOTS_MAX, slots);
+	for (i = 0; i < SMALL_CAP; i++) {
+		ASSERT_EQ(SMALL, read(slots_fd, buf, sizeof(buf)));
+		EXPECT_EQ(0, memcmp(buf, payload, SMALL));
+	}
+	close(slots_fd);
+	EXPECT_EQ(before, user_bytes());
+}
+
 /* io_uring write: ENOBUFS in the completion. */
 static int uring_route(void)
 {

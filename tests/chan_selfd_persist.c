@@ -28,6 +28,8 @@
 #include "kt_fixture.h"
 
 #define MSG_MAX		64
+/* Above the largest msg_max whose channel keeps slots (kchan(7), Limits). */
+#define UNSLOTTED_MAX	512
 #define CAPACITY	4
 #define NCH		4
 #define ROUNDS		300
@@ -730,6 +732,11 @@ TEST_F(persist, charged_while_armed_and_given_back)
 	unsigned long long before, armed_bytes, custody;
 	unsigned int round;
 
+	/* Messages that take no slot: each is charged to its sender. */
+	close(self->ch[0]);
+	self->ch[0] = kt_chan_setup(_metadata, self->capacity, UNSLOTTED_MAX);
+	self->c[0] = kt_case_recv(self->ch[0], &self->got[0],
+				  sizeof(self->got[0]));
 	ASSERT_EQ(0, kt_set_nonblock(self->ch[0], true));
 	ASSERT_EQ(0, kt_version(&v));
 	before = v.user_bytes;

@@ -279,7 +279,13 @@
  *	file's custody), counted at its allocation's real size (header and
  *	slab rounding included), with the channel references it carries;
  *	and the case set of a select file, or of a select with more than 4
- *	cases, while it is held. The step that would go over fails with
+ *	cases, while it is held. A channel whose msg_max is at most 256
+ *	bytes keeps slots for its messages instead (room for capacity + 2
+ *	of them, at most 63 and 8 KiB with headers), made at its first send if its
+ *	creator's budget has room and charged to its creator until the
+ *	channel is freed, as a pipe's buffer is to the pipe's creator; a
+ *	message in a free slot is charged nothing more, and one that finds
+ *	no free slot is charged to its sender as above. The step that would go over fails with
  *	ENOBUFS and changes nothing: write(), writev() and io_uring writes
  *	send nothing; KCHAN_IOC_SEND_BATCH sends the messages that fit and stops
  *	as for its other errors; KCHAN_CTL_SELECT and KCHAN_SEL_ARM fail
