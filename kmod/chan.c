@@ -1383,6 +1383,65 @@ void kchan_settle_run(struct kchan *ch, struct kchan_msg **msgs,
 }
 
 /**
+ * kchan_recv_head() - a lone receive of a small buffered message, in one
+ * critical section: copy the buffer's head to @to under kchan.lock, page
+ * faults disabled, and take it only if that copy succeeded.
+ * @ch: a buffered channel
+ * @to: the reader's buffer; advanced by the message's length if received
+ *
+ * The message is received as kchan_take() and kchan_settle_run() would
+ * receive it, in one taking of the lock instead of two. It is copied
+ * under the lock because it is small and cannot fault; a copy that
+ * would fault changes nothing, and the receive goes the long way, which
+ * takes the fault holding no lock.
+ *
+ * Context: process context; takes kchan.lock, then waiter locks.
+ * Return: the message's length; -EAGAIN if this way did not receive it
+ * (none buffered, receivers queued ahead, too large for this way or for
+ * @to, carrying channels, or a fault): nothing changed.
+ */
+ssize_t kchan_recv_head(struct kchan *ch, struct iov_iter *to)
+{
+	struct kchan_wake wake;
+	struct kchan_msg *msg;
+	bool drained, senders;
+	size_t n;
+
+	kchan_lock(ch, &wake);
+	if (!ch->count || ch->nrecv)
+		goto none;
+	msg = list_first_entry(&ch->buf, struct kchan_msg, node);
+	if (msg->len > KCHAN_SLOT_DATA_MAX || msg->len > iov_iter_count(to) ||
+	    kchan_cargo_count(msg))
+		goto none;
+	pagefault_disable();
+	n = kchan_msg_copy_to_iter(msg, to);
+	pagefault_enable();
+	if (n != msg->len) {
+		iov_iter_revert(to, n);
+		goto none;
+	}
+	msg = kchan_settle_locked(ch, kchan_buffer_take(ch), true);
+	senders = ch->nsend;
+	kchan_match(ch);
+	kchan_eof(ch);
+	drained = kchan_drained(ch);
+	kchan_unlock(ch);
+	/* As kchan_settle_run() for one message copied. */
+	kchan_wake_pollers_nr(ch, EPOLLOUT, 1);
+	if (drained)
+		kchan_wake_pollers_nr(ch, EPOLLIN, 0);
+	else if (senders)
+		kchan_wake_pollers_nr(ch, EPOLLIN, 1);
+	n = msg->len;
+	kchan_msg_free(msg);
+	return n;
+none:
+	kchan_unlock(ch);
+	return -EAGAIN;
+}
+
+/**
  * kchan_unclaim() - a receiver's copy of @msg would fault. If a sender
  * is claimed (it waits on this copy), put it back in line, as a failed
  * copy would, so that it never waits for the fault: the receiver takes

@@ -89,7 +89,11 @@
  * the locks its waker still holds. A select file's queue is woken under
  * the locks (kchan_waiter_wake()).
  *
- * No user memory is touched under any lock. A sender copies its message
+ * No user memory is touched under any lock but one small copy that cannot
+ * fault: a lone receive of a small buffered message (kchan_recv_head())
+ * copies it out under kchan.lock with page faults disabled, and takes it
+ * only if the copy succeeded; if it would fault, nothing changed and the
+ * receive goes the long way below. A sender copies its message
  * into a kchan_msg before it locks. A receiver is handed a message (from
  * the buffer, or a rendezvous sender's, which is then claimed and stays
  * blocked), copies it out unlocked and then settles: on success the
@@ -319,6 +323,7 @@ unsigned int kchan_take_run(struct kchan *ch, const struct kchan_mmsg *m,
 bool kchan_unclaim(struct kchan *ch, struct kchan_msg *msg);
 void kchan_settle_run(struct kchan *ch, struct kchan_msg **msgs,
 		      unsigned int n, unsigned int ok);
+ssize_t kchan_recv_head(struct kchan *ch, struct iov_iter *to);
 int kchan_close(struct kchan *ch);
 __poll_t kchan_readiness(struct kchan *ch, fmode_t mode);
 __poll_t kchan_readiness_hint(struct kchan *ch, fmode_t mode);

@@ -461,6 +461,12 @@ ssize_t kchan_recv(struct kchan *ch, struct iov_iter *to, bool nonblock)
 	u32 len;
 	int err;
 
+	/* A small buffered message, the common case, in one step. */
+	if (ch->capacity && READ_ONCE(ch->count)) {
+		ret = kchan_recv_head(ch, to);
+		if (ret != -EAGAIN)
+			return ret;
+	}
 	for (;;) {
 		ret = kchan_take_iter(ch, to, nonblock, &msg);
 		if (ret <= 0 || !msg)
