@@ -144,7 +144,7 @@ expect t1.md "reading: the groups" \
 expect t1.md "reading: the extra switches and the rule" \
 	'kchan-c0 switches 1\.00 more per round trip: a rendezvous send that finds no receiver blocked sleeps'
 expect t1.md "reading: the allocation note, with counts" \
-	'Allocation: 1\.0 calls per round trip \(eventfd 0\.0\) allocate each message'
+	'Allocation: 1\.0 calls per round trip \(eventfd 0\.0\) allocate messages that found no free slot'
 expect t1.md "reading: why the waits" 'Wait and wake: .*\(\+1\.0 per round trip\.\)'
 not_expect t1.md "no spinlock note: as many as eventfd's" 'Spinlocks taken'
 not_expect t1.md "no kchan_offer note: one per transfer or less" 'kchan_offer: '

@@ -122,9 +122,11 @@ FN_NOTES = [
     (r"^_raw_spin_lock(_irq|_irqsave|_bh)?$", None, None, 0,
      "Spinlocks taken: %(v).1f per %(unit)s against %(peer)s's %(p).1f. kchan "
      "takes the channel lock at each offer and again to settle each "
-     "receive, because the receiver copies the message out with no "
-     "lock held and the sender may complete only once that copy "
-     "succeeded (contract 3, nothing lost), and takes the waiter's lock "
+     "receive of a rendezvous or claimed message, because the receiver "
+     "copies the message out with no lock held and the sender may "
+     "complete only once that copy succeeded (contract 3, nothing "
+     "lost); a small buffered message is copied out and settled in one "
+     "hold (kchan_recv_head()). kchan takes the waiter's lock "
      "at each commit and once more in kchan_wait() after the wake-up "
      "(the committer must have let go of the waiter before it returns). "
      "The peers take one lock, or a mutex, per call."),
@@ -139,19 +141,18 @@ FN_NOTES = [
      "A rendezvous send that finds its receiver blocked in the same "
      "address space copies the message into the receiver's buffer "
      "itself (kchan_fill_done(): %(v).1f per %(unit)s), after it was "
-     "allocated and copied in from the sender's buffer: two copies and "
-     "an allocation where one copy from the sender's buffer would do."),
+     "copied in from the sender's buffer to a slot of the channel: two "
+     "copies where one from the sender's buffer would do."),
     (r"^(kchan_msg_alloc|kchan_msg_free|kchan_user_(charge_bytes|"
      r"uncharge_bytes|current|try|put)|kmem_cache_alloc|kmem_cache_free|"
      r"__slab_free|should_failslab|.*memcg.*|.*obj_?cgroup.*|"
      r".*objcg.*|.*obj_stock.*)$", None, None, 0,
      "Allocation: %(v).1f calls per %(unit)s (%(peer)s %(p).1f) allocate "
-     "each message at send and free it at receive, charged to the "
-     "user's byte budget and to the memory cgroup (contract 1: "
-     "GFP_KERNEL_ACCOUNT); a pipe writes into pages it keeps and "
-     "eventfd adds to a counter. Slots kept in the channel for small "
-     "messages would remove these calls, at the price of idle memory "
-     "(target M1)."),
+     "messages that found no free slot of their channel (slots.c: "
+     "channels of messages up to 256 bytes keep capacity + 2 of them) "
+     "at send and free them at receive, charged to the sender's byte "
+     "budget and to the memory cgroup (contract 1: GFP_KERNEL_ACCOUNT); "
+     "a pipe writes into pages it keeps and eventfd adds to a counter."),
     (r"^(__check_object_size|__check_heap_object|check_stack_object|"
      r"__virt_addr_valid|is_vmalloc_addr)$", ("T4",), None, 0,
      "Usercopy checks: %(v).1f calls per %(unit)s (%(peer)s %(p).1f): the "
@@ -179,13 +180,12 @@ FN_NOTES = [
 # What kchan's calls that remain per op are, when it makes fewer than
 # the peer (a batch against one message per call).
 WHY_REMAINS = {
-    "T4": "work a batch does not share between its messages: each is "
-          "allocated and charged, copied in and out and settled on its "
-          "own (kchan_msg_alloc, kchan_buffer_take, kchan_settle_locked: "
-          "one each per message), as exactly-once delivery of each "
-          "message needs; the offer, lock and wake-up are per call "
-          "already. Allocating and settling a call's messages together "
-          "would share more of it",
+    "T4": "work a batch does not share between its messages: each "
+          "takes a slot (or is allocated and charged), is copied in and "
+          "out and settled on its own (kchan_slot_get, kchan_buffer_take, "
+          "kchan_settle_locked: one each per message), as exactly-once "
+          "delivery of each message needs; the offer, lock and wake-up "
+          "are per call already",
 }
 
 # The extra switches per op, when kchan makes more than its peer.
@@ -196,9 +196,11 @@ WHY_SWITCHES = {
     "T3": "each receive from a full buffer moves the first blocked "
           "sender's message in and completes that sender (contract 3), "
           "which kchan wakes as soon as the receive drops the channel "
-          "lock (wake_up_process()); a pipe's 64 KiB holds 1024 such "
-          "messages and its blocked writer is woken when a whole page "
-          "(64 of them) is free, with a sync wake-up",
+          "lock (wake_up_process()); a stream of a pinned pair switches "
+          "at best twice per capacity + 1 messages (2 / 65 = 0.031 per "
+          "message), where a pipe's 64 KiB holds 1024 such messages and "
+          "its blocked writer is woken when a whole page (64 of them) is "
+          "free",
     "T4": "a batched send blocks when the buffer is full and resumes "
           "when a receive frees room",
     "T5": "each request that cannot complete at once waits on the "
