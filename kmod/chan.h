@@ -273,7 +273,7 @@ struct kchan {
 
 	struct kchan_user *user;	/* set before it is published */
 	struct kchan_node *node;	/* lock; named channel's device, or NULL */
-	/* Set once, by its first send (kchan_slots()); freed with it. */
+	/* Set once, by a send (kchan_slots()); freed with it. */
 	struct kchan_slots *slots;
 };
 
@@ -285,8 +285,9 @@ void kchan_put(struct kchan *ch);
 struct kchan_slots *kchan_slots_make(struct kchan *ch);
 
 /**
- * kchan_slots() - @ch's slots (slots.c), made at its first call if its
- * messages are small enough and its creator's budget has room.
+ * kchan_slots() - @ch's slots (slots.c), made at its first call once it
+ * has carried KCHAN_SLOTS_AFTER messages, if its messages are small
+ * enough and its creator's budget has room.
  * @ch: the channel
  *
  * Context: process context, may sleep.
@@ -299,6 +300,9 @@ static inline struct kchan_slots *kchan_slots(struct kchan *ch)
 
 	if (likely(s) || !kchan_slots_fit(ch->msg_max))
 		return s;
+	/* Read without the lock: it only says when to make them. */
+	if (data_race(ch->sent) < KCHAN_SLOTS_AFTER)
+		return NULL;
 	return kchan_slots_make(ch);
 }
 

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * A channel's slots: one allocation of room for a few small messages,
- * made at the channel's first send and freed with the channel. A sender
+ * made at a send once the channel has carried KCHAN_SLOTS_AFTER messages,
+ * and freed with the channel. A sender
  * takes a free slot for its message instead of allocating one, and the
  * receiver's free gives the slot back: two atomic operations on a bitmap
  * where a message of its own costs a slab allocation and free, their

@@ -252,11 +252,38 @@ TEST_F_TIMEOUT(budget, write_over_the_budget_is_enobufs_and_sends_nothing,
 #define SMALL_CAP	8
 /* The most a channel's slots take. */
 #define SLOTS_MAX	8192
+/* Messages a channel carries before it gets slots (KCHAN_SLOTS_AFTER). */
+#define SLOTS_AFTER	64
 
 /*
- * A channel of small messages makes slots for them at its first send,
- * charged to its creator until the channel is freed: the messages in
- * them are charged nothing more, sent or received.
+ * Send and receive @n messages one at a time through @fd: each is
+ * charged to the caller while it is in the channel, and given back when
+ * received. Returns 0, or which step failed.
+ */
+static int carry_charged(int fd, int n)
+{
+	char buf[SMALL];
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (write(fd, payload, SMALL) != SMALL)
+			return 1;
+		if (user_bytes() < SMALL)
+			return 2;
+		if (read(fd, buf, sizeof(buf)) != SMALL ||
+		    memcmp(buf, payload, SMALL))
+			return 3;
+		if (user_bytes() != 0)
+			return 4;
+	}
+	return 0;
+}
+
+/*
+ * A channel of small messages, once it has carried SLOTS_AFTER of them,
+ * makes slots for them, charged to its creator until the channel is
+ * freed: the messages in them are charged nothing more, sent or
+ * received.
  */
 static int slots_route(void)
 {
@@ -271,6 +298,8 @@ static int slots_route(void)
 		return 2;
 	if (user_bytes() != 0)
 		return 3;
+	if (carry_charged(fd, SLOTS_AFTER))
+		return 11;
 	if (write(fd, payload, SMALL) != SMALL)
 		return 4;
 	slots = user_bytes();
@@ -295,12 +324,12 @@ TEST_F_TIMEOUT(budget, a_small_channels_slots_are_charged_to_its_creator_once,
 	       TEST_TIMEOUT)
 {
 	EXPECT_EQ(0, as_nobody(slots_route))
-		TH_LOG("1: busy before, 2: create, 3: charged before a send, 4: first write, 5: slots not charged, or too much, 6: write, 7: a message charged, 8: read, 9: a receive gave slots back, 10: not all given back");
+		TH_LOG("1: busy before, 2: create, 3: charged before a send, 11: the first messages not charged one by one, 4: write, 5: slots not charged, or too much, 6: write, 7: a message charged, 8: read, 9: a receive gave slots back, 10: not all given back");
 }
 
 static int slots_fd = -1;
 
-/* Another user's sends, the first one included, into slots_fd. */
+/* Another user's sends into slots_fd, the one that makes slots first. */
 static int slots_other_sender(void)
 {
 	int i;
@@ -321,6 +350,12 @@ TEST_F_TIMEOUT(budget, a_sender_into_anothers_small_channel_is_charged_nothing,
 	slots_fd = kt_make(SMALL_CAP, SMALL, 0, O_CLOEXEC);
 	ASSERT_LE(0, slots_fd);
 	EXPECT_EQ(before, user_bytes());
+	/* Carried, the channel gets slots at its next send. */
+	for (i = 0; i < SLOTS_AFTER; i++) {
+		ASSERT_EQ(SMALL, write(slots_fd, payload, SMALL));
+		ASSERT_EQ(SMALL, read(slots_fd, buf, sizeof(buf)));
+	}
+	ASSERT_EQ(before, user_bytes());
 	EXPECT_EQ(0, as_nobody(slots_other_sender))
 		TH_LOG("1: write, 2: the sender was charged");
 	slots = user_bytes() - before;

@@ -280,12 +280,13 @@
  *	slab rounding included), with the channel references it carries;
  *	and the case set of a select file, or of a select with more than 4
  *	cases, while it is held. A channel whose msg_max is at most 256
- *	bytes keeps slots for its messages instead (room for capacity + 2
- *	of them, at most 63 and 8 KiB with headers), made at its first send if its
- *	creator's budget has room and charged to its creator until the
- *	channel is freed, as a pipe's buffer is to the pipe's creator; a
- *	message in a free slot is charged nothing more, and one that finds
- *	no free slot is charged to its sender as above. The step that would go over fails with
+ *	bytes, once it has carried 64 messages, keeps slots for its
+ *	messages instead (room for capacity + 2 of them, at most 63 and
+ *	8 KiB with headers), made at a send if its creator's budget has
+ *	room and charged to its creator until the channel is freed, as a
+ *	pipe's buffer is to the pipe's creator; a message in a free slot is
+ *	charged nothing more, and one that finds no free slot is charged to
+ *	its sender as above. The step that would go over fails with
  *	ENOBUFS and changes nothing: write(), writev() and io_uring writes
  *	send nothing; KCHAN_IOC_SEND_BATCH sends the messages that fit and stops
  *	as for its other errors; KCHAN_CTL_SELECT and KCHAN_SEL_ARM fail
