@@ -2,11 +2,11 @@
 /*
  * A channel's slots: one allocation of room for a few small messages,
  * made at a send once the channel has carried KCHAN_SLOTS_AFTER messages,
- * and freed with the channel. A sender
- * takes a free slot for its message instead of allocating one, and the
- * receiver's free gives the slot back: two atomic operations on a bitmap
- * where a message of its own costs a slab allocation and free, their
- * memory-cgroup charges, and a charge to the sender's byte budget.
+ * and freed with the channel. A sender takes a free slot for its message
+ * instead of allocating one, and the receiver's free gives the slot back:
+ * two atomic operations on a bitmap where a message of its own costs a
+ * slab allocation and free, their memory-cgroup charges, and a charge to
+ * the sender's byte budget.
  *
  * The slots are the channel's buffer, and are charged as a pipe's buffer
  * is: to the memory cgroup of the task whose send made them (the
