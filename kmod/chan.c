@@ -1333,6 +1333,36 @@ kchan_settle_locked(struct kchan *ch, struct kchan_msg *msg, bool copied)
 	return msg;
 }
 
+/*
+ * The end of every settle, from under kchan_lock(): @n messages settled,
+ * the first @ok of them copied. Others match what changed, the lock is
+ * dropped, and the pollers are woken. Inline: every receive ends here.
+ */
+static __always_inline void kchan_settle_end(struct kchan *ch,
+					     unsigned int n, unsigned int ok)
+{
+	bool drained, senders;
+
+	senders = ch->capacity && ch->nsend;
+	kchan_match(ch);
+	kchan_eof(ch);
+	/* These were in flight: if the channel is drained, it just became. */
+	drained = kchan_drained(ch);
+	kchan_unlock(ch);
+	/*
+	 * A copied message frees its slot, which a queued sender's message
+	 * may fill at once; a failed one is back in line. One exclusive
+	 * poller for each. The last message out of a closed channel makes
+	 * it readable (end-of-file) for every poller.
+	 */
+	if (ok)
+		kchan_wake_pollers_nr(ch, EPOLLOUT, ok);
+	if (drained)
+		kchan_wake_pollers_nr(ch, EPOLLIN, 0);
+	else if (ok < n || senders)
+		kchan_wake_pollers_nr(ch, EPOLLIN, senders ? n : n - ok);
+}
+
 /**
  * kchan_settle_run() - after the copy-out of received messages: the first
  * @ok were copied, the rest go back to the head, in order.
@@ -1353,32 +1383,13 @@ void kchan_settle_run(struct kchan *ch, struct kchan_msg **msgs,
 {
 	struct kchan_wake wake;
 	unsigned int i;
-	bool drained, senders;
 
 	kchan_lock(ch, &wake);
 	for (i = 0; i < ok; i++)
 		msgs[i] = kchan_settle_locked(ch, msgs[i], true);
 	for (i = n; i-- > ok; )
 		msgs[i] = kchan_settle_locked(ch, msgs[i], false);
-	senders = ch->capacity && ch->nsend;
-	kchan_match(ch);
-	kchan_eof(ch);
-	/* These were in flight: if the channel is drained, it just became. */
-	drained = kchan_drained(ch);
-	kchan_unlock(ch);
-	/*
-	 * A copied message frees its slot, which a queued sender's message
-	 * may fill at once; a failed one is back in line. One exclusive
-	 * poller for each. The last message out of a closed channel makes
-	 * it readable (end-of-file) for every poller.
-	 */
-	if (ok)
-		kchan_wake_pollers_nr(ch, EPOLLOUT, ok);
-	if (drained)
-		kchan_wake_pollers_nr(ch, EPOLLIN, 0);
-	else if (ok < n || senders)
-		kchan_wake_pollers_nr(ch, EPOLLIN, senders ? n : n - ok);
-
+	kchan_settle_end(ch, n, ok);
 	kchan_msg_free_run(msgs, n);
 }
 
@@ -1404,13 +1415,13 @@ ssize_t kchan_recv_head(struct kchan *ch, struct iov_iter *to)
 {
 	struct kchan_wake wake;
 	struct kchan_msg *msg;
-	bool drained, senders;
 	size_t n;
 
 	kchan_lock(ch, &wake);
 	if (!ch->count || ch->nrecv)
 		goto none;
 	msg = list_first_entry(&ch->buf, struct kchan_msg, node);
+	/* Small as slots count it: a copy short enough to hold the lock. */
 	if (msg->len > KCHAN_SLOT_DATA_MAX || msg->len > iov_iter_count(to) ||
 	    kchan_cargo_count(msg))
 		goto none;
@@ -1422,17 +1433,7 @@ ssize_t kchan_recv_head(struct kchan *ch, struct iov_iter *to)
 		goto none;
 	}
 	msg = kchan_settle_locked(ch, kchan_buffer_take(ch), true);
-	senders = ch->nsend;
-	kchan_match(ch);
-	kchan_eof(ch);
-	drained = kchan_drained(ch);
-	kchan_unlock(ch);
-	/* As kchan_settle_run() for one message copied. */
-	kchan_wake_pollers_nr(ch, EPOLLOUT, 1);
-	if (drained)
-		kchan_wake_pollers_nr(ch, EPOLLIN, 0);
-	else if (senders)
-		kchan_wake_pollers_nr(ch, EPOLLIN, 1);
+	kchan_settle_end(ch, 1, 1);
 	n = msg->len;
 	kchan_msg_free(msg);
 	return n;
