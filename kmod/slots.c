@@ -70,11 +70,13 @@ struct kchan_slots *kchan_slots_new(struct kchan *ch)
 	unsigned int nr;
 	struct kchan_slots *s;
 
+	/* Even the largest messages that fit have two slots. */
+	BUILD_BUG_ON((KCHAN_SLOTS_BYTES - offsetof(struct kchan_slots, mem)) /
+		     ALIGN(offsetof(struct kchan_msg, data) +
+			   KCHAN_SLOT_DATA_MAX, 8) < 2);
 	nr = min_t(u64, (u64)ch->capacity + 2, KCHAN_SLOTS_MAX);
 	nr = min_t(size_t, nr, (KCHAN_SLOTS_BYTES -
 				offsetof(struct kchan_slots, mem)) / one);
-	if (nr < 2)
-		return NULL;
 	bytes = offsetof(struct kchan_slots, mem) + nr * one;
 	charge = kmalloc_size_roundup(bytes);
 	if (!kchan_user_try_charge_bytes(ch->user, charge))
