@@ -44,9 +44,10 @@ TEST(after_gives_one_receive_at_its_deadline)
 
 TEST(tick_receives_once_per_period_and_drops_missed_ticks)
 {
-	int t = kchan_tick(20 * LT_MS);
-	uint64_t v = 0;
-	int64_t start;
+	int64_t period = 20 * LT_MS, made = kchan_now(), start;
+	int t = kchan_tick(period);
+	uint64_t v = 0, next = 0;
+	ssize_t got;
 
 	ASSERT_LE(0, t);
 	EXPECT_EQ(-EINVAL, kchan_tick(0));
@@ -54,7 +55,13 @@ TEST(tick_receives_once_per_period_and_drops_missed_ticks)
 	/* The missed ticks are one receive (the value counts them). */
 	EXPECT_EQ(8, kchan_recv(t, &v, sizeof(v), KCHAN_FOREVER));
 	EXPECT_LE(4u, v);
-	EXPECT_EQ(-EAGAIN, kchan_recv(t, &v, sizeof(v), 0));
+	got = kchan_recv(t, &next, sizeof(next), 0);
+	/*
+	 * Nothing left while the clock says tick v + 1 cannot have come yet;
+	 * a loaded guest may pass it between the two receives.
+	 */
+	if (kchan_now() < made + (int64_t)(v + 1) * period)
+		EXPECT_EQ(-EAGAIN, got);
 	start = kchan_now();
 	EXPECT_EQ(8, kchan_recv(t, &v, sizeof(v), KCHAN_FOREVER));
 	EXPECT_GE(kchan_now(), start);
