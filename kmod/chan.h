@@ -340,6 +340,7 @@ void kchan_waiter_init(struct kchan_waiter *w, struct kchan_ticket *tickets,
 void kchan_ticket_init(struct kchan_ticket *t, struct kchan_waiter *w,
 		       struct kchan *ch, bool send);
 int kchan_wait(struct kchan_waiter *w, const ktime_t *deadline);
+int kchan_probe_writable(void __user *buf, size_t len);
 void kchan_reoffer(struct kchan_waiter *w);
 bool kchan_cancel(struct kchan_waiter *w);
 bool kchan_abandon(struct kchan_waiter *w);

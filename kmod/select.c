@@ -156,29 +156,6 @@ static struct kchan *kchan_case_chan(int fd, fmode_t need)
 	return ch;
 }
 
-/*
- * Is all of [@buf, @buf + @len) writable? Pages already mapped writable
- * are found without locks (GUP-fast), the rest faulted in; nothing is
- * written.
- */
-static int kchan_probe_writable(void __user *buf, size_t len)
-{
-	unsigned long addr = (unsigned long)buf, end = addr + len, next;
-	struct page *page;
-
-	while (addr < end) {
-		next = min(end, (addr & PAGE_MASK) + PAGE_SIZE);
-		if (get_user_page_fast_only(addr, FOLL_WRITE, &page)) {
-			put_page(page);
-		} else if (fault_in_safe_writeable((char __user *)addr,
-						   next - addr)) {
-			return -EFAULT;
-		}
-		addr = next;
-	}
-	return 0;
-}
-
 /* Is @fd a channel now? (-1 and bad fds are not.) */
 static bool kchan_fd_is_chan(int fd)
 {

@@ -151,6 +151,36 @@ void kchan_reoffer(struct kchan_waiter *w)
 }
 
 /**
+ * kchan_probe_writable() - make [@buf, @buf + @len) writable, as a
+ * receive's buffer, before it waits.
+ * @buf: the user buffer
+ * @len: its length
+ *
+ * Pages already mapped writable are found without locks (GUP-fast), the
+ * rest faulted in; nothing is written.
+ *
+ * Context: process context, may sleep.
+ * Return: 0, or -EFAULT if some page cannot be made writable.
+ */
+int kchan_probe_writable(void __user *buf, size_t len)
+{
+	unsigned long addr = (unsigned long)buf, end = addr + len, next;
+	struct page *page;
+
+	while (addr < end) {
+		next = min(end, (addr & PAGE_MASK) + PAGE_SIZE);
+		if (get_user_page_fast_only(addr, FOLL_WRITE, &page)) {
+			put_page(page);
+		} else if (fault_in_safe_writeable((char __user *)addr,
+						   next - addr)) {
+			return -EFAULT;
+		}
+		addr = next;
+	}
+	return 0;
+}
+
+/**
  * kchan_wait() - sleep until the waiter is done.
  * @w: the waiter, its tickets offered
  * @deadline: CLOCK_MONOTONIC time to give up at, or NULL
