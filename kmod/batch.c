@@ -291,9 +291,9 @@ static long kchan_batch_recv(struct kchan *ch, struct kchan_mmsg __user *um,
 			 * faults its buffer in first, as read() does.
 			 */
 			if (!nonblock && !done && !ch->capacity)
-				fault_in_safe_writeable(u64_to_user_ptr(m[0].buf),
-							min(m[0].len,
-							    ch->msg_max));
+				kchan_probe_writable(u64_to_user_ptr(m[0].buf),
+						     min(m[0].len,
+							 ch->msg_max));
 			ret = kchan_take(ch, m[0].len, nonblock || done,
 					 &msgs[0]);
 			if (ret <= 0)

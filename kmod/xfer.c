@@ -12,6 +12,7 @@
 #include <linux/uaccess.h>
 
 #include "chan.h"
+#include "compat.h"
 
 /**
  * kchan_waiter_init() - a waiter for the current task over @nr tickets.
@@ -430,8 +431,10 @@ ssize_t kchan_take(struct kchan *ch, size_t room, bool nonblock,
 
 /*
  * kchan_take() for @to. A rendezvous receiver that queues and waits is
- * who a non-blocking sender counts on: its buffer is faulted in before it
- * queues, or that sender gets EAGAIN if the copy would fault. One that
+ * who a non-blocking sender counts on: its buffer is made writable
+ * before it queues (kchan_probe_writable(): a buffer used again, mapped
+ * already, is not faulted in again), or that sender gets EAGAIN if the
+ * copy would fault. One that
  * finds a sender queued takes it without: its copy holds nobody who could
  * fail for it (a fault puts that sender back in line, kchan_unclaim()).
  * A hint: the copy decides. A sender of the same address space may copy
@@ -460,8 +463,13 @@ static __always_inline ssize_t kchan_take_iter(struct kchan *ch,
 		      KCHAN_OFFER_NOQUEUE : 0;
 	for (;;) {
 		if (!how && !ch->capacity) {
-			fault_in_iov_iter_writeable(to, min_t(size_t, room,
-							      ch->msg_max));
+			size_t want = min_t(size_t, room, ch->msg_max);
+			unsigned long addr;
+
+			if (kchan_iter_user_span(to, want, &addr))
+				kchan_probe_writable((void __user *)addr, want);
+			else
+				fault_in_iov_iter_writeable(to, want);
 			fill = to;
 		}
 		ret = kchan_take_how(ch, room, how, fill, msgp);

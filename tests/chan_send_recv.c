@@ -734,6 +734,86 @@ TEST(rendezvous_nonblocking_send_whose_receiver_faults_is_eagain)
 	close(fd);
 }
 
+/*
+ * Receive one message into @buf as read() does, or (@batch) as the first
+ * of a KCHAN_IOC_RECV_BATCH; its length, or -1.
+ */
+static ssize_t recv_one(int fd, void *buf, size_t cap, bool batch)
+{
+	struct kchan_mmsg m = { .buf = (uintptr_t)buf, .len = cap };
+	struct kchan_batch b = { .msgs = (uintptr_t)&m, .nmsgs = 1 };
+
+	if (!batch)
+		return read(fd, buf, cap);
+	return ioctl(fd, KCHAN_IOC_RECV_BATCH, &b) == 1 ? (ssize_t)m.len : -1;
+}
+
+/*
+ * A rendezvous receiver makes its buffer writable before it waits, so a
+ * non-blocking send from another process reaches it whatever the state
+ * of the buffer's page: never touched, read only (the shared zero page,
+ * mapped read-only), given back with MADV_DONTNEED, or shared with the
+ * parent since fork() (mapped read-only until written: copy on write).
+ * Were the receiver to wait with its page not writable, its copy would
+ * fault and the send would fail with EAGAIN. read() and a receive batch.
+ */
+TEST(rendezvous_nonblocking_send_reaches_a_receiver_whose_page_was_not_writable)
+{
+	static const char *const states[] = {
+		"untouched", "read", "dropped", "shared since fork",
+	};
+	long page = sysconf(_SC_PAGESIZE);
+	unsigned char msg[8];
+	unsigned int i;
+	int fd, batch;
+
+	fd = kchan_make(0, MSG_MAX, 0);
+	ASSERT_LE(0, fd);
+	kt_fill(msg, sizeof(msg), 11);
+	for (batch = 0; batch < 2; batch++) {
+		for (i = 0; i < ARRAY_SIZE(states); i++) {
+			unsigned char *buf;
+			ssize_t sent;
+			int status;
+			pid_t pid;
+
+			TH_LOG("%s, the receiver's page: %s",
+			       batch ? "KCHAN_IOC_RECV_BATCH" : "read()",
+			       states[i]);
+			buf = mmap(NULL, page, PROT_READ | PROT_WRITE,
+				   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			ASSERT_NE(MAP_FAILED, buf);
+			if (i == 1)
+				ASSERT_EQ(0, *(volatile unsigned char *)buf);
+			if (i == 2) {
+				buf[0] = 1;
+				ASSERT_EQ(0, madvise(buf, page, MADV_DONTNEED));
+			}
+			if (i == 3)
+				memset(buf, 0xee, page);
+			pid = fork();
+			ASSERT_LE(0, pid);
+			if (!pid) {
+				ssize_t n = recv_one(fd, buf, MSG_MAX, batch);
+
+				_exit(n == sizeof(msg) &&
+				      kt_check(buf, n, 11) ? 0 : 1);
+			}
+			ASSERT_EQ(0, kt_wait_for(fd, receivers, 1));
+			ASSERT_EQ(0, kt_set_nonblock(fd, true));
+			sent = kt_send(fd, msg, sizeof(msg));
+			ASSERT_EQ(0, kt_set_nonblock(fd, false));
+			if (sent != (ssize_t)sizeof(msg))
+				kill(pid, SIGKILL);
+			EXPECT_EQ((ssize_t)sizeof(msg), sent);
+			ASSERT_EQ(pid, waitpid(pid, &status, 0));
+			EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status));
+			munmap(buf, page);
+		}
+	}
+	close(fd);
+}
+
 TEST_F(named, read_only_fd_cannot_send)
 {
 	unsigned char msg[8] = { 1 };
