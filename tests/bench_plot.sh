@@ -8,7 +8,8 @@
 # block's value is shown beside the median, an io-wq worker in any block
 # fails T5, a CSV without a block column is one block, T8 waits for
 # the event-loop rows, and the report links a profile.md beside it (with
-# its date), and none when there is none.
+# its date), and none when there is none; the report says what remains
+# of a target not met (tools/bench_remains.py), and nothing of one met.
 #
 # One Python process makes every report (a process costs a good part of
 # a second under emulation).
@@ -39,6 +40,7 @@ spec.loader.exec_module(bp)
 for path in sys.argv[2:]:
     with open(path[:-len(".csv")] + ".md", "w") as f:
         f.write(bp.targets_table(bp.load(path)))
+    bp.write_md(bp.load(path), [], path[:-len(".csv")] + ".full.md")
 # The whole report, without and with a profile.md beside it.
 import os
 rows = bp.load(sys.argv[2])
@@ -98,6 +100,26 @@ expect() {
 	done
 } >"$tmp/evloop.csv"
 
+# What remains: T3 with processes not met, with threads met. One block:
+# C = (40000 - 7600) / (1.00 - 0.04) = 33750 ns; less its switches,
+# kchan-c64 spends 7600 - 0.04 C = 6250 ns, pipe 5000 - 0.01 C =
+# 4662.5 ns: 1.34x; the floors 2/65 and 2/1025 differ by 973 ns, 19% of
+# pipe's 5000. An eventfd of 528 B: M1's 512 B cannot be met.
+stream() {
+	printf '1,stream,%s,64,%s,%s,pinned,100,5,%s,1,ns/op,,,%s,,,,,,,2,%s,0,""\n' "$@"
+}
+{
+	echo "block,$HEAD"
+	stream kchan-c1 1 processes 40000 8.00 1.00
+	stream kchan-c64 64 processes 7600 1.52 0.04
+	stream pipe 64KiB processes 5000 1.00 0.01
+	stream kchan-c1 1 threads 10000 2.00 1.00
+	stream kchan-c64 64 threads 3000 0.90 0.04
+	stream pipe 64KiB threads 3333 1.00 0.01
+	echo '1,memory,kchan-c0,0,0,slab-objs,-,100,1,640,0,B,,,,,,,,,,,,,""'
+	echo '1,memory,eventfd,0,0,slab-objs,-,100,1,528,0,B,,,,,,,,,,,,,""'
+} >"$tmp/remains.csv"
+
 report_all
 expect blocks "three blocks: header" '^\| id \| what \| target \| median over 3 blocks \| block 1 \| block 2 \| block 3 \| verdict \|$'
 expect blocks "T1 met in 1 of 3 blocks" '^\| T1 \| rendezvous RTT 8 B, pinned threads \| .* \| 1\.25x eventfd, 0\.85x pipe \| 1\.00x eventfd, 0\.70x pipe \(met\) \| 1\.30x eventfd, 0\.90x pipe \(not met\) \| 1\.25x eventfd, 0\.85x pipe \(not met\) \| not met \(1 of 3 blocks met it\) \|$'
@@ -116,5 +138,18 @@ expect one "one block: header" '^\| id \| what \| target \| measured \| verdict 
 expect one "one block: T1" '^\| T1 \| rendezvous RTT 8 B, pinned threads \| .* \| 1\.00x eventfd, 0\.70x pipe \| met \|$'
 
 expect evloop "T8 from evloop rows" '^\| T8 \| event loop on an armed select over N channels, kchan-multishot \| .* \| 1\.20x N = 1 at N = 1024 \| 1\.10x N = 1 at N = 1024 \(met\) \| 1\.20x N = 1 at N = 1024 \(met\) \| 1\.30x N = 1 at N = 1024 \(not met\) \| met \(2 of 3 blocks met it\) \|$'
+
+expect remains.full "what remains: the switch cost" \
+	'^- \*\*Processes\.\*\* A switch costs 33\.75 us here \(C\)\. At capacity 64 kchan switches at least 0\.031 times per message, a pipe holding 1024 messages 0\.002: the floors alone differ by 19% of pipe.s time\. kchan-c64 switched 0\.040 times per message, pipe 0\.010\. Less its switches, kchan.s work per message is 1\.34x pipe.s\.$'
+expect remains.full "what remains: a block's row" \
+	'^\| 1 \| 33\.75 \| 7600 \| 0\.040 \| 5000 \| 0\.010 \| 6250 \| 4662 \| 1\.34 \| 973 \|$'
+expect remains.full "what remains: M1's 512 B against an eventfd" \
+	'^- An eventfd costs 528 B here'
+if grep -q 'Threads\.\*\* A switch' "$tmp/remains.full.md"; then
+	fail "what remains: a target met (T3, threads) has no paragraph"
+fi
+if grep -q 'What remains' "$tmp/evloop.full.md"; then
+	fail "what remains: no section when every target with rows is met"
+fi
 
 exit "$bad"

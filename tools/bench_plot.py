@@ -15,7 +15,8 @@ targets table.
 
 Every number written comes from the CSV. The markdown links the
 profile.md beside it (tools/bench.sh --profile), if there is one, with
-its date. Standard library only.
+its date, and says what remains of each target not met
+(tools/bench_remains.py, beside this file). Standard library only.
 """
 
 import argparse
@@ -425,6 +426,15 @@ def profile_link(path):
             "what remains and why.\n\n" % date)
 
 
+def remains():
+    """tools/bench_remains.py, beside this file."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    if here not in sys.path:
+        sys.path.insert(0, here)
+    import bench_remains
+    return bench_remains
+
+
 def write_md(rows, meta, path, scaling=()):
     """The report; @scaling: the scaling plots' SVG paths to link."""
     links = {os.path.splitext(os.path.basename(p))[0]:
@@ -464,6 +474,8 @@ def write_md(rows, meta, path, scaling=()):
         s += t + "\n"
         s += profile_link(path)
     every = rows
+    unmet = [t[:2] for t in targets(every) if t[5].startswith("not met")]
+    s += remains().remains_md(every, unmet, globals())
     rows = merged(rows)
     if nb > 1:
         s += ("The tables below give, for each row, the median over the "
