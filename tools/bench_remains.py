@@ -207,6 +207,36 @@ def uring(blocks, mode):
                        bp.fmt(ex)))
 
 
+def evloop(blocks):
+    """T8: the persistent select's growth in N against epoll's own."""
+    per = []
+    for rows in blocks:
+        got = {}
+        for r in rows:
+            n = bp.cases(r) if r["bench"] == "evloop" else None
+            if n in (1, 8, 1024) and r["median"]:
+                got[(r["mechanism"], n)] = r["median"]
+        keys = [(m, n) for m in ("kchan-persist", "eventfd-epoll")
+                for n in (1, 8, 1024)]
+        if all(k in got for k in keys):
+            per.append(tuple(got[(m, 1024)] / got[(m, n)]
+                             for m in ("kchan-persist", "eventfd-epoll")
+                             for n in (1, 8)))
+    if not per:
+        return ""
+    k1, k8, e1, e8 = (_med(v) for v in zip(*per))
+    s = ("- Per event at N = 1024, kchan-persist is %sx its N = 1, and "
+         "epoll_wait over as many eventfds %sx its own, in the same "
+         "blocks; against N = 8, %sx and %sx." % (
+             bp.fmt(k1), bp.fmt(e1), bp.fmt(k8), bp.fmt(e8)))
+    if k8 <= 1.2:
+        s += (" The step is from N = 1, where every event comes from "
+              "the same object, to a different object at each event, and "
+              "epoll takes it too; from N = 8 on, the cost is flat in "
+              "N.")
+    return s + "\n"
+
+
 def memory(blocks):
     """M1: 512 B against what an eventfd costs."""
     e = _med([(bp.find(rows, bench="memory", mechanism="eventfd",
@@ -242,6 +272,11 @@ def remains_md(rows, unmet, plot):
                               for t, what in unmet))
         if body:
             s += "### %s\n\n%s\n" % (tid, body)
+    if any(t == "T8" and what.endswith("kchan-persist")
+           for t, what in unmet):
+        body = evloop(blocks)
+        if body:
+            s += "### T8\n\n%s\n" % body
     if any(t == "M1" for t, _ in unmet):
         body = memory(blocks)
         if body:
