@@ -288,7 +288,7 @@ static long kchan_batch_recv(struct kchan *ch, struct kchan_mmsg __user *um,
 		if (!got) {
 			/*
 			 * Only the first message of a batch may wait; it
-			 * faults its buffer in first, as read() does.
+			 * makes its buffer writable first, as read() does.
 			 */
 			if (!nonblock && !done && !ch->capacity)
 				kchan_probe_writable(u64_to_user_ptr(m[0].buf),

@@ -431,19 +431,18 @@ ssize_t kchan_take(struct kchan *ch, size_t room, bool nonblock,
 
 /*
  * kchan_take() for @to. A rendezvous receiver that queues and waits is
- * who a non-blocking sender counts on: its buffer is made writable
- * before it queues (kchan_probe_writable(): a buffer used again, mapped
- * already, is not faulted in again), or that sender gets EAGAIN if the
- * copy would fault. One that
- * finds a sender queued takes it without: its copy holds nobody who could
- * fail for it (a fault puts that sender back in line, kchan_unclaim()).
- * A hint: the copy decides. A sender of the same address space may copy
- * into @to itself while we wait (kchan_fill()). Whether a sender is
- * queued is a lockless hint too (ch->nsend, as poll reads it): with none,
- * the buffer is faulted in at once and the receive offered once, not
- * tried first; a sender that comes meanwhile is still taken at the
- * offer, and one that goes only sends the receive to queue.
- * Inline: kchan_recv() is its only caller.
+ * who a non-blocking sender counts on: its buffer is made writable before
+ * it queues (kchan_probe_writable(): a buffer used again, mapped already,
+ * is not faulted in again), or that sender gets EAGAIN if the copy would
+ * fault. One that finds a sender queued takes it without: its copy holds
+ * nobody who could fail for it (a fault puts that sender back in line,
+ * kchan_unclaim()). A hint: the copy decides. A sender of the same
+ * address space may copy into @to itself while we wait (kchan_fill()).
+ * Whether a sender is queued is a lockless hint too (ch->nsend, as poll
+ * reads it): with none, the buffer is made writable at once and the
+ * receive offered once, not tried first; a sender that comes meanwhile is
+ * still taken at the offer, and one that goes only sends the receive to
+ * queue. Inline: kchan_recv() is its only caller.
  *
  * Return: as kchan_take(), or the length of a message copied into @to
  * already, with *@msgp NULL.
