@@ -61,12 +61,9 @@ def t1(blocks, mode):
     """The rendezvous round trip: kchan-c0 against kchan-c1 and eventfd."""
     per = []
     for rows in blocks:
-        c0 = bp.find(rows, bench="rtt", mechanism="kchan-c0", size=8.0,
-                     mode=mode, placement="pinned")
-        c1 = bp.find(rows, bench="rtt", mechanism="kchan-c1", size=8.0,
-                     mode=mode, placement="pinned")
-        ev = bp.find(rows, bench="rtt", mechanism="eventfd", size=8.0,
-                     mode=mode, placement="pinned")
+        c0 = _row(rows, "rtt", "kchan-c0", mode, 8.0)
+        c1 = _row(rows, "rtt", "kchan-c1", mode, 8.0)
+        ev = _row(rows, "rtt", "eventfd", mode, 8.0)
         if c0 and c1 and ev:
             per.append((c0["x_eventfd"], c1["x_eventfd"], ev["x_pipe"],
                         c0["switches_per_op"], c1["switches_per_op"]))
@@ -157,10 +154,8 @@ def _batch(rows, mode):
     switch pair's cost, the batch's calls per STREAM_CAP + 1 messages),
     all in ns, or None."""
     c = switch_cost(rows, mode)
-    b = bp.find(rows, bench="batch", mechanism="kchan-c64-batch",
-                size=64.0, mode=mode, placement="pinned")
-    one = bp.find(rows, bench="batch", mechanism="kchan-c64", size=64.0,
-                  mode=mode, placement="pinned")
+    b = _row(rows, "batch", "kchan-c64-batch", mode)
+    one = _row(rows, "batch", "kchan-c64", mode)
     if c is None or not (b and one) or None in (
             b["median"], one["median"], b["switches_per_op"]):
         return None
@@ -203,8 +198,7 @@ def uring(blocks, mode):
     """T5: what io_uring's poll-driven path costs any file."""
     per = []
     for rows in blocks:
-        got = [bp.find(rows, bench="rtt", mechanism=m, size=8.0, mode=mode,
-                       placement="pinned")
+        got = [_row(rows, "rtt", m, mode, 8.0)
                for m in ("kchan-c1-uring", "pipe-uring", "eventfd-uring")]
         if all(r and r.get("x_one_per_call") is not None for r in got):
             per.append(tuple(r["x_one_per_call"] for r in got))
