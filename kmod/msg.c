@@ -223,14 +223,8 @@ static struct kchan_msg *kchan_msg_get(struct kchan_user *user, size_t len,
 		msg = kvmalloc(bytes, GFP_KERNEL_ACCOUNT);
 	if (!msg)
 		return NULL;
-	msg->size = bytes - offsetof(struct kchan_msg, data);
-	msg->charged = user;
-	msg->sender = NULL;
-	msg->holds_slot = false;
-	msg->kept = false;
-	msg->slot = 0;
-	msg->cargo = NULL;
-	msg->len = len;
+	kchan_msg_init(msg, bytes - offsetof(struct kchan_msg, data), user, 0,
+		       len);
 	return msg;
 }
 

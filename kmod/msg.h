@@ -41,6 +41,25 @@ struct kchan_msg {
 
 struct kchan_mmsg;
 
+/*
+ * A message of @len bytes in @size bytes of room, unqueued and unclaimed,
+ * charged to @charged (NULL: to nobody), in slot @slot - 1 of its
+ * channel's slots or (0) allocated on its own; its data undefined.
+ */
+static inline void kchan_msg_init(struct kchan_msg *msg, u32 size,
+				  struct kchan_user *charged, u8 slot,
+				  size_t len)
+{
+	msg->size = size;
+	msg->charged = charged;
+	msg->sender = NULL;
+	msg->holds_slot = false;
+	msg->kept = false;
+	msg->slot = slot;
+	msg->cargo = NULL;
+	msg->len = len;
+}
+
 int kchan_msg_cache_init(void);
 void kchan_msg_cache_exit(void);
 struct kchan_msg *kchan_msg_alloc(struct kchan *ch, size_t len);

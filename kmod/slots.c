@@ -142,14 +142,8 @@ struct kchan_msg *kchan_slot_get(struct kchan_slots *s, size_t len)
 		i = __ffs(v & s->all);
 	} while (!atomic_long_try_cmpxchg(&s->free, &v, v & ~BIT(i)));
 	msg = (struct kchan_msg *)(s->mem + i * s->bytes);
-	msg->size = s->bytes - offsetof(struct kchan_msg, data);
-	msg->charged = NULL;
-	msg->sender = NULL;
-	msg->holds_slot = false;
-	msg->kept = false;
-	msg->slot = i + 1;
-	msg->cargo = NULL;
-	msg->len = len;
+	kchan_msg_init(msg, s->bytes - offsetof(struct kchan_msg, data), NULL,
+		       i + 1, len);
 	return msg;
 }
 
