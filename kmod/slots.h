@@ -11,7 +11,6 @@
 #include <linux/types.h>
 
 struct kchan;
-struct kchan_mmsg;
 struct kchan_msg;
 struct kchan_slots;
 
