@@ -294,7 +294,8 @@
  *	not fit (-1 for the case set itself). A task with CAP_SYS_RESOURCE
  *	in the initial user namespace is exempt, as for pipe buffers.
  *	Everything is given back when the messages are received or the
- *	files close (a channel's slots, when its last file closes). Channels (max_channels_per_user, EMFILE) and names
+ *	files close (a channel's slots, when its last file closes).
+ *	Channels (max_channels_per_user, EMFILE) and names
  *	(max_names_per_user, ENOSPC) are counted on the same per-user
  *	accounts, and are limited for every caller.
  *
